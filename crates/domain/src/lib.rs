@@ -1,0 +1,35 @@
+//! The domain of Minna Kikeru (みんな聞ける): entities, value objects, rules, ports and use cases.
+//!
+//! This crate is pure. It performs no I/O and depends on no runtime, database or web framework;
+//! time, randomness, storage, hashing and mail reach it through the [`ports`]. Embed it with your
+//! own adapters and prove them with the conformance suites in `kikeru-contract`.
+//!
+//! Values are validated once, at construction ([`Email::parse`], [`Password::new`]), so a value
+//! inside the domain is always valid. Rules that depend on time take the time as an argument.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+
+pub mod audit;
+pub mod email;
+pub mod member;
+pub mod membership;
+pub mod password;
+pub mod ports;
+pub mod session;
+pub mod throttle;
+pub mod token;
+
+pub use audit::{SecurityEvent, SecurityEventKind};
+pub use email::{Email, EmailError};
+pub use member::{DisplayName, DisplayNameError, Language, Member, MemberId};
+pub use membership::{Membership, MembershipConfig, Ports};
+pub use password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
+pub use ports::StoreError;
+pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
+pub use throttle::{ThrottlePolicy, ThrottleRule};
+pub use token::{OneTimeToken, TokenPurpose};
+
+/// A point in time, in UTC. The domain never reads the clock itself: see [`ports::Clock`].
+pub type Timestamp = time::OffsetDateTime;

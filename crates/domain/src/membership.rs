@@ -1,0 +1,746 @@
+//! The membership use cases: register, verify, sign in and out, My Page profile, password and
+//! address changes, sessions, password reset.
+//!
+//! Every method takes what the edge parsed and returns a typed error per use case. Nothing
+//! here reveals whether an address is registered: registration, reset and sign-in answer alike
+//! for known and unknown addresses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ports::{
+    AuditLog, Clock, HasherError, Mail, MailError, Mailer, Members, Message, PasswordHasher,
+    Random, RateLimits, Sessions, Tokens, Verification,
+};
+use crate::session::SessionState;
+use crate::{
+    DisplayName, Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt,
+    PasswordRejection, SecurityEvent, SecurityEventKind, Session, SessionId, SessionPolicy,
+    SessionToken, StoreError, ThrottlePolicy, ThrottleRule, Timestamp, TokenPurpose,
+};
+
+/// The adapters the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    /// Member storage.
+    pub members: Arc<dyn Members>,
+    /// Session storage.
+    pub sessions: Arc<dyn Sessions>,
+    /// Mailed single-use tokens.
+    pub tokens: Arc<dyn Tokens>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Shared rate-limit counters.
+    pub rate_limits: Arc<dyn RateLimits>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ports { .. }")
+    }
+}
+
+/// Tunable rules of membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MembershipConfig {
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Rate limits.
+    pub throttle: ThrottlePolicy,
+}
+
+/// A backing service failed; the request may succeed later. Never the member's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Hasher(#[from] HasherError),
+    /// Mail could not be handed over.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// Implements `From` for each backend error, so `?` works in the use cases.
+macro_rules! backend_errors {
+    ($($error:ident),+) => {$(
+        impl From<StoreError> for $error {
+            fn from(e: StoreError) -> Self { Self::Backend(e.into()) }
+        }
+        impl From<HasherError> for $error {
+            fn from(e: HasherError) -> Self { Self::Backend(e.into()) }
+        }
+        impl From<MailError> for $error {
+            fn from(e: MailError) -> Self { Self::Backend(e.into()) }
+        }
+    )+};
+}
+
+/// The caller made too many attempts; try again after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many attempts; retry after {retry_after:?}")]
+pub struct Throttled {
+    /// How long until the window ends.
+    pub retry_after: Duration,
+}
+
+/// Registration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The new password breaks the policy.
+    #[error(transparent)]
+    Password(#[from] PasswordRejection),
+    /// Too many registrations from this client.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// A mailed token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Unknown, used, expired, or for another purpose.
+    #[error("the link is invalid or has expired")]
+    Invalid,
+    /// The proven new address was taken by another member in the meantime.
+    #[error("the address is already in use")]
+    EmailTaken,
+    /// The new password breaks the policy (password reset).
+    #[error(transparent)]
+    Password(#[from] PasswordRejection),
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// Sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown address or wrong password; the two are indistinguishable.
+    #[error("the e-mail address or password is wrong")]
+    InvalidCredentials,
+    /// Too many attempts from this client or for this address.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// The presented session is not (or no longer) valid.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No such session, or it expired.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// A change on My Page failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The current password typed to confirm the change is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// Too many wrong current passwords.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// The new password breaks the policy.
+    #[error(transparent)]
+    Password(#[from] PasswordRejection),
+    /// The new address is the current one.
+    #[error("the new address is the current address")]
+    SameEmail,
+    /// No such session of this member.
+    #[error("no such session")]
+    NotFound,
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// A password-reset request failed (never because the address is unknown).
+#[derive(Debug, thiserror::Error)]
+pub enum ResetRequestError {
+    /// Too many requests from this client.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+backend_errors!(RegisterError, TokenError, SignInError, AuthError, ChangeError, ResetRequestError);
+
+/// A request to register.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The address.
+    pub email: Email,
+    /// The password, unchecked (the policy needs the address as context).
+    pub password: String,
+    /// The language for mail and pages.
+    pub language: Language,
+}
+
+/// Who is calling, for per-client rate limits: an opaque key (the client's address). It is
+/// hashed before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The key.
+    pub key: String,
+    /// The browser label to record on a new session.
+    pub browser: String,
+}
+
+/// A signed-in member with their session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The member.
+    pub member: Member,
+    /// The session the request presented.
+    pub session: Session,
+}
+
+/// A session just created: the stored record and the secret for the cookie.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The stored session.
+    pub session: Session,
+    /// The secret for the cookie; shown once, never stored.
+    pub token: SessionToken,
+}
+
+/// Changes to the profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    /// A new display name.
+    pub display_name: Option<DisplayName>,
+    /// A new language.
+    pub language: Option<Language>,
+}
+
+/// The membership use cases.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    ports: Ports,
+    config: MembershipConfig,
+}
+
+impl Membership {
+    /// Builds the use cases on their adapters.
+    pub fn new(ports: Ports, config: MembershipConfig) -> Self {
+        Self { ports, config }
+    }
+
+    /// The configured rules.
+    pub fn config(&self) -> &MembershipConfig {
+        &self.config
+    }
+
+    /// Registers a member, or — when the address is taken — mails its owner instead, and
+    /// answers the same either way. The password is hashed in both cases so that timing does
+    /// not tell them apart.
+    ///
+    /// # Errors
+    /// [`RegisterError::Password`] when the password breaks the policy (checked before the
+    /// address is looked up); [`RegisterError::Throttled`]; [`RegisterError::Backend`].
+    pub async fn register(&self, request: Registration, client: &Client) -> Result<(), RegisterError> {
+        let password = Password::new(&request.password, &[request.email.as_str(), request.email.local_part()])?;
+        self.throttle("register", &client.key, self.config.throttle.register_per_client).await?;
+        let hash = self.ports.hasher.hash(&password).await?;
+        let now = self.now();
+        if let Some(existing) = self.ports.members.by_email(&request.email).await? {
+            return self.mail_existing_owner(&existing).await;
+        }
+        let member = Member {
+            id: MemberId::from_uuid(self.new_uuid(now)),
+            email: request.email,
+            email_verified_at: None,
+            password_hash: hash,
+            display_name: DisplayName::default(),
+            language: request.language,
+            created_at: now,
+        };
+        match self.ports.members.insert(&member).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                // Someone registered the same address at the same moment.
+                return match self.ports.members.by_email(&member.email).await? {
+                    Some(existing) => self.mail_existing_owner(&existing).await,
+                    None => Err(StoreError::Conflict.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(SecurityEventKind::Registered, Some(member.id), None).await?;
+        let token = self.issue_token(&member, TokenPurpose::VerifyEmail, None).await?;
+        self.mail(&member, Message::VerifyEmail { token }).await?;
+        Ok(())
+    }
+
+    async fn mail_existing_owner(&self, existing: &Member) -> Result<(), RegisterError> {
+        let verify = if existing.is_verified() {
+            None
+        } else {
+            Some(self.issue_token(existing, TokenPurpose::VerifyEmail, None).await?)
+        };
+        self.audit(SecurityEventKind::RegistrationAttemptForExistingAddress, Some(existing.id), None)
+            .await?;
+        self.mail(existing, Message::AlreadyRegistered { verify }).await?;
+        Ok(())
+    }
+
+    /// Completes a mailed address proof: a registration's verification, or an address change.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for an unknown, used, expired or password-reset token;
+    /// [`TokenError::EmailTaken`] when a changed address was taken meanwhile.
+    pub async fn verify_email(&self, token: &SessionToken) -> Result<(), TokenError> {
+        let now = self.now();
+        let hash = token.hash();
+        let Some(found) = self.ports.tokens.find(&hash).await? else {
+            return Err(TokenError::Invalid);
+        };
+        if found.purpose == TokenPurpose::ResetPassword {
+            return Err(TokenError::Invalid);
+        }
+        let Some(taken) = self.ports.tokens.take(&hash).await? else {
+            return Err(TokenError::Invalid);
+        };
+        if !taken.is_valid_at(now) {
+            return Err(TokenError::Invalid);
+        }
+        let Some(mut member) = self.ports.members.by_id(taken.member_id).await? else {
+            return Err(TokenError::Invalid);
+        };
+        match (taken.purpose, taken.new_email) {
+            (TokenPurpose::ChangeEmail, Some(new_email)) => {
+                let old = member.clone();
+                member.email = new_email;
+                member.email_verified_at = Some(now);
+                match self.ports.members.update(&member).await {
+                    Err(StoreError::Conflict) => return Err(TokenError::EmailTaken),
+                    other => other?,
+                }
+                self.audit(SecurityEventKind::EmailChanged, Some(member.id), None).await?;
+                self.mail(&old, Message::EmailChanged).await?;
+            }
+            _ => {
+                if member.email_verified_at.is_none() {
+                    member.email_verified_at = Some(now);
+                    self.ports.members.update(&member).await?;
+                }
+                self.audit(SecurityEventKind::EmailVerified, Some(member.id), None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs a member in and creates a new session (never reusing `previous`, which is
+    /// deleted: the session ID rotates at sign-in).
+    ///
+    /// `email` is the raw input: a malformed address fails exactly like an unknown one.
+    ///
+    /// # Errors
+    /// [`SignInError::InvalidCredentials`] for an unknown address or a wrong password, after
+    /// the same work; [`SignInError::Throttled`] when the client made too many attempts or the
+    /// address had too many failures.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: &Client,
+        previous: Option<&SessionToken>,
+    ) -> Result<NewSession, SignInError> {
+        let rules = self.config.throttle;
+        self.throttle("sign-in", &client.key, rules.sign_in_per_client).await?;
+        let normalised = Email::parse(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
+        let account_key = throttle_key("sign-in-failures", &normalised);
+        let now = self.now();
+        let failures = self.ports.rate_limits.peek(&account_key, now).await?;
+        if rules.sign_in_failures_per_account.exceeded_by(failures.count + 1) {
+            let member = self.find_member(email).await?;
+            self.audit(SecurityEventKind::SignInThrottled, member.map(|m| m.id), None).await?;
+            return Err(Throttled { retry_after: until(now, failures.window_ends_at) }.into());
+        }
+        let member = self.find_member(email).await?;
+        let attempt = PasswordAttempt::new(password);
+        let verification = match &attempt {
+            Some(attempt) => self.ports.hasher.verify(attempt, member.as_ref().map(|m| m.password_hash.clone())).await?,
+            None => Verification::Mismatch,
+        };
+        let (Some(mut member), Verification::Match { needs_rehash }, Some(attempt)) = (member.clone(), verification, attempt) else {
+            self.ports.rate_limits.hit(&account_key, rules.sign_in_failures_per_account.window, now).await?;
+            self.audit(SecurityEventKind::SignInFailed, member.map(|m| m.id), None).await?;
+            return Err(SignInError::InvalidCredentials);
+        };
+        self.ports.rate_limits.reset(&account_key).await?;
+        if needs_rehash {
+            if let Ok(password) = Password::new(attempt.expose(), &[]) {
+                member.password_hash = self.ports.hasher.hash(&password).await?;
+                self.ports.members.update(&member).await?;
+            }
+        }
+        if let Some(previous) = previous {
+            if let Some(old) = self.ports.sessions.by_token_hash(&previous.hash()).await? {
+                self.ports.sessions.delete(old.id).await?;
+            }
+        }
+        let created = self.create_session(&member, &client.browser).await?;
+        self.audit(SecurityEventKind::SignedIn, Some(member.id), Some(created.session.id)).await?;
+        Ok(created)
+    }
+
+    async fn find_member(&self, email: &str) -> Result<Option<Member>, StoreError> {
+        match Email::parse(email) {
+            Ok(email) => self.ports.members.by_email(&email).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Finds the member behind a session token, ending the session when it expired and
+    /// recording its use at most once a [`SessionPolicy::touch_every`].
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthenticated`] for an unknown or expired session.
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Authenticated, AuthError> {
+        let now = self.now();
+        let Some(mut session) = self.ports.sessions.by_token_hash(&token.hash()).await? else {
+            return Err(AuthError::Unauthenticated);
+        };
+        match self.config.sessions.state(&session, now) {
+            SessionState::Expired => {
+                self.ports.sessions.delete(session.id).await?;
+                return Err(AuthError::Unauthenticated);
+            }
+            SessionState::LiveTouch => {
+                match self.ports.sessions.touch(session.id, now).await {
+                    Err(StoreError::NotFound) => return Err(AuthError::Unauthenticated),
+                    other => other?,
+                }
+                session.last_seen_at = now;
+            }
+            SessionState::Live => {}
+        }
+        let Some(member) = self.ports.members.by_id(session.member_id).await? else {
+            return Err(AuthError::Unauthenticated);
+        };
+        Ok(Authenticated { member, session })
+    }
+
+    /// Signs out: deletes the session server-side.
+    ///
+    /// # Errors
+    /// [`AuthError::Backend`] when storage fails.
+    pub async fn sign_out(&self, current: &Authenticated) -> Result<(), AuthError> {
+        self.ports.sessions.delete(current.session.id).await?;
+        self.audit(SecurityEventKind::SignedOut, Some(current.member.id), Some(current.session.id)).await?;
+        Ok(())
+    }
+
+    /// Signs out every other session of the member; returns how many ended.
+    ///
+    /// # Errors
+    /// [`AuthError::Backend`] when storage fails.
+    pub async fn sign_out_others(&self, current: &Authenticated) -> Result<u64, AuthError> {
+        let ended = self.ports.sessions.delete_for_member(current.member.id, Some(current.session.id)).await?;
+        self.audit(SecurityEventKind::SignedOutOtherSessions, Some(current.member.id), Some(current.session.id)).await?;
+        Ok(ended)
+    }
+
+    /// Changes the display name and/or language.
+    ///
+    /// # Errors
+    /// [`ChangeError::Backend`] when storage fails.
+    pub async fn update_profile(&self, current: &Authenticated, change: ProfileChange) -> Result<Member, ChangeError> {
+        let mut member = current.member.clone();
+        if let Some(name) = change.display_name {
+            member.display_name = name;
+        }
+        if let Some(language) = change.language {
+            member.language = language;
+        }
+        if member != current.member {
+            self.ports.members.update(&member).await?;
+            self.audit(SecurityEventKind::ProfileUpdated, Some(member.id), Some(current.session.id)).await?;
+        }
+        Ok(member)
+    }
+
+    /// Changes the password after checking the current one. Every session of the member ends
+    /// and a new one is returned (the session ID rotates); a notice is mailed.
+    ///
+    /// # Errors
+    /// [`ChangeError::WrongPassword`], [`ChangeError::Throttled`] after too many wrong current
+    /// passwords, [`ChangeError::Password`] when the new one breaks the policy.
+    pub async fn change_password(
+        &self,
+        current: &Authenticated,
+        current_password: &str,
+        new_password: &str,
+        client: &Client,
+    ) -> Result<NewSession, ChangeError> {
+        let member = &current.member;
+        let new = Password::new(new_password, &[member.email.as_str(), member.email.local_part(), member.display_name.as_str()])?;
+        self.reauthenticate(current, current_password).await?;
+        let mut updated = member.clone();
+        updated.password_hash = self.ports.hasher.hash(&new).await?;
+        self.ports.members.update(&updated).await?;
+        self.ports.sessions.delete_for_member(member.id, None).await?;
+        let created = self.create_session(&updated, &client.browser).await?;
+        self.audit(SecurityEventKind::PasswordChanged, Some(member.id), Some(created.session.id)).await?;
+        self.mail(&updated, Message::PasswordChanged).await?;
+        Ok(created)
+    }
+
+    /// Starts a change of address: checks the password, mails a proof link to the new address
+    /// and a notice to the old one. The address changes only when the link is followed (see
+    /// [`Membership::verify_email`]).
+    ///
+    /// # Errors
+    /// [`ChangeError::WrongPassword`], [`ChangeError::Throttled`], [`ChangeError::SameEmail`].
+    pub async fn change_email(&self, current: &Authenticated, password: &str, new_email: Email) -> Result<(), ChangeError> {
+        if new_email == current.member.email {
+            return Err(ChangeError::SameEmail);
+        }
+        self.reauthenticate(current, password).await?;
+        let member = &current.member;
+        let token = self.issue_token(member, TokenPurpose::ChangeEmail, Some(new_email.clone())).await?;
+        self.audit(SecurityEventKind::EmailChangeRequested, Some(member.id), Some(current.session.id)).await?;
+        self.ports
+            .mailer
+            .send(&Mail { to: new_email, language: member.language, message: Message::ConfirmEmailChange { token } })
+            .await?;
+        self.mail(member, Message::EmailChangeRequested).await?;
+        Ok(())
+    }
+
+    async fn reauthenticate(&self, current: &Authenticated, password: &str) -> Result<(), ChangeError> {
+        let rule = self.config.throttle.reauth_failures_per_member;
+        let key = throttle_key("reauth-failures", &current.member.id.to_string());
+        let now = self.now();
+        let failures = self.ports.rate_limits.peek(&key, now).await?;
+        if rule.exceeded_by(failures.count + 1) {
+            return Err(Throttled { retry_after: until(now, failures.window_ends_at) }.into());
+        }
+        let verification = match PasswordAttempt::new(password) {
+            Some(attempt) => self.ports.hasher.verify(&attempt, Some(current.member.password_hash.clone())).await?,
+            None => Verification::Mismatch,
+        };
+        if verification == Verification::Mismatch {
+            self.ports.rate_limits.hit(&key, rule.window, now).await?;
+            return Err(ChangeError::WrongPassword);
+        }
+        self.ports.rate_limits.reset(&key).await?;
+        Ok(())
+    }
+
+    /// The member's sessions, newest first.
+    ///
+    /// # Errors
+    /// [`AuthError::Backend`] when storage fails.
+    pub async fn sessions(&self, current: &Authenticated) -> Result<Vec<Session>, AuthError> {
+        Ok(self.ports.sessions.for_member(current.member.id).await?)
+    }
+
+    /// Ends one of the member's own sessions.
+    ///
+    /// # Errors
+    /// [`ChangeError::NotFound`] when the session does not exist or is another member's (the
+    /// two are indistinguishable).
+    pub async fn revoke_session(&self, current: &Authenticated, id: SessionId) -> Result<(), ChangeError> {
+        let owned = self.ports.sessions.for_member(current.member.id).await?.into_iter().any(|s| s.id == id);
+        if !owned || !self.ports.sessions.delete(id).await? {
+            return Err(ChangeError::NotFound);
+        }
+        self.audit(SecurityEventKind::SessionRevoked, Some(current.member.id), Some(id)).await?;
+        Ok(())
+    }
+
+    /// The member's recent security events, newest first.
+    ///
+    /// # Errors
+    /// [`AuthError::Backend`] when storage fails.
+    pub async fn security_events(&self, current: &Authenticated, limit: u32) -> Result<Vec<SecurityEvent>, AuthError> {
+        Ok(self.ports.audit.for_member(current.member.id, limit).await?)
+    }
+
+    /// Mails a password-reset link when the address belongs to a member; answers the same
+    /// when it does not. Requests past the per-address limit are answered alike but send no
+    /// mail.
+    ///
+    /// # Errors
+    /// [`ResetRequestError::Throttled`] when this client asked too often.
+    pub async fn request_password_reset(&self, email: &Email, client: &Client) -> Result<(), ResetRequestError> {
+        let rules = self.config.throttle;
+        self.throttle("reset", &client.key, rules.reset_per_client).await?;
+        let Some(member) = self.ports.members.by_email(email).await? else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mails = self.ports.rate_limits.hit(&throttle_key("reset-mails", email.as_str()), rules.reset_mails_per_account.window, now).await?;
+        if rules.reset_mails_per_account.exceeded_by(mails.count) {
+            return Ok(());
+        }
+        let token = self.issue_token(&member, TokenPurpose::ResetPassword, None).await?;
+        self.audit(SecurityEventKind::PasswordResetRequested, Some(member.id), None).await?;
+        self.mail(&member, Message::PasswordReset { token }).await?;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token. The token is used up only when the password is
+    /// accepted. Every session ends; the address counts as verified (the member proved they
+    /// read its mail) and its sign-in lock is lifted.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for an unknown, used, expired or other-purpose token;
+    /// [`TokenError::Password`] when the new password breaks the policy.
+    pub async fn reset_password(&self, token: &SessionToken, new_password: &str) -> Result<(), TokenError> {
+        let now = self.now();
+        let hash = token.hash();
+        let Some(found) = self.ports.tokens.find(&hash).await? else {
+            return Err(TokenError::Invalid);
+        };
+        if found.purpose != TokenPurpose::ResetPassword || !found.is_valid_at(now) {
+            return Err(TokenError::Invalid);
+        }
+        let Some(mut member) = self.ports.members.by_id(found.member_id).await? else {
+            return Err(TokenError::Invalid);
+        };
+        let password = Password::new(new_password, &[member.email.as_str(), member.email.local_part(), member.display_name.as_str()])?;
+        let new_hash = self.ports.hasher.hash(&password).await?;
+        if self.ports.tokens.take(&hash).await?.is_none() {
+            return Err(TokenError::Invalid);
+        }
+        member.password_hash = new_hash;
+        member.email_verified_at = member.email_verified_at.or(Some(now));
+        self.ports.members.update(&member).await?;
+        self.ports.sessions.delete_for_member(member.id, None).await?;
+        self.ports.rate_limits.reset(&throttle_key("sign-in-failures", member.email.as_str())).await?;
+        self.audit(SecurityEventKind::PasswordReset, Some(member.id), None).await?;
+        self.mail(&member, Message::PasswordChanged).await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, member: &Member, browser: &str) -> Result<NewSession, StoreError> {
+        let now = self.now();
+        let token = SessionToken::from_bytes(self.ports.random.bytes32());
+        let session = Session {
+            id: SessionId::from_uuid(self.new_uuid(now)),
+            member_id: member.id,
+            token_hash: token.hash(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: self.config.sessions.expiry_from(now),
+            browser: browser.chars().take(64).collect(),
+        };
+        self.ports.sessions.insert(&session).await?;
+        Ok(NewSession { session, token })
+    }
+
+    async fn issue_token(&self, member: &Member, purpose: TokenPurpose, new_email: Option<Email>) -> Result<SessionToken, StoreError> {
+        let now = self.now();
+        self.ports.tokens.delete_for_member(member.id, purpose).await?;
+        let token = SessionToken::from_bytes(self.ports.random.bytes32());
+        let record = OneTimeToken {
+            hash: token.hash(),
+            member_id: member.id,
+            purpose,
+            new_email,
+            created_at: now,
+            expires_at: now + purpose.lifetime(),
+        };
+        self.ports.tokens.insert(&record).await?;
+        Ok(token)
+    }
+
+    async fn throttle(&self, scope: &str, client_key: &str, rule: ThrottleRule) -> Result<(), ThrottleFailure> {
+        let now = self.now();
+        let hits = self.ports.rate_limits.hit(&throttle_key(scope, client_key), rule.window, now).await?;
+        if rule.exceeded_by(hits.count) {
+            return Err(ThrottleFailure::Throttled(Throttled { retry_after: until(now, hits.window_ends_at) }));
+        }
+        Ok(())
+    }
+
+    async fn audit(&self, kind: SecurityEventKind, member_id: Option<MemberId>, session_id: Option<SessionId>) -> Result<(), StoreError> {
+        let at = self.now();
+        let event = SecurityEvent { id: self.new_uuid(at), at, member_id, session_id, kind };
+        self.ports.audit.record(&event).await
+    }
+
+    async fn mail(&self, member: &Member, message: Message) -> Result<(), MailError> {
+        self.ports.mailer.send(&Mail { to: member.email.clone(), language: member.language, message }).await
+    }
+
+    fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
+    /// A UUIDv7: the time from the clock port, the rest from the random port.
+    fn new_uuid(&self, now: Timestamp) -> Uuid {
+        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let bytes = self.ports.random.bytes32();
+        let mut tail = [0u8; 10];
+        tail.copy_from_slice(&bytes[..10]);
+        uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+    }
+}
+
+/// The private result of [`Membership::throttle`], converted into each use case's error.
+enum ThrottleFailure {
+    Throttled(Throttled),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ThrottleFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+macro_rules! from_throttle_failure {
+    ($($error:ident),+) => {$(
+        impl From<ThrottleFailure> for $error {
+            fn from(f: ThrottleFailure) -> Self {
+                match f {
+                    ThrottleFailure::Throttled(t) => t.into(),
+                    ThrottleFailure::Store(e) => e.into(),
+                }
+            }
+        }
+    )+};
+}
+from_throttle_failure!(RegisterError, SignInError, ResetRequestError);
+
+/// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
+/// counters table.
+fn throttle_key(scope: &str, value: &str) -> String {
+    let digest = Sha256::digest(format!("{scope}\u{0}{value}").as_bytes());
+    format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
+}
+
+fn until(now: Timestamp, end: Timestamp) -> Duration {
+    Duration::try_from(end - now).unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,338 @@
+//! Ports: what the domain needs from the outside world, as object-safe `async_trait` traits.
+//!
+//! Each method states its contract as MUST / MUST NOT sentences; `kikeru-contract` has a
+//! conformance case for each, and every adapter runs those cases.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{
+    Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt,
+    PasswordHashString, SecurityEvent, Session, SessionId, SessionToken, Timestamp, TokenHash,
+    TokenPurpose,
+};
+
+/// A storage port failed. Few, backend-neutral variants.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The change would break a uniqueness rule (e.g. an e-mail address already taken).
+    #[error("conflict with an existing record")]
+    Conflict,
+    /// The backend cannot be reached or is overloaded; retrying later may succeed.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else; a bug or a corrupt record.
+    #[error("storage failed")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The members, by ID and by address.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Members: Send + Sync + 'static {
+    /// Stores a new member.
+    ///
+    /// MUST store every field so that [`Members::by_id`] returns an equal member.
+    /// MUST refuse a member whose address another member has, even when both are inserted at
+    /// the same moment from different nodes: exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the ID or the address is taken.
+    async fn insert(&self, member: &Member) -> Result<(), StoreError>;
+
+    /// The member with this ID, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`] when storage fails.
+    async fn by_id(&self, id: MemberId) -> Result<Option<Member>, StoreError>;
+
+    /// The member with this (normalised) address, if any.
+    ///
+    /// # Errors
+    /// As [`Members::by_id`].
+    async fn by_email(&self, email: &Email) -> Result<Option<Member>, StoreError>;
+
+    /// Replaces every field of the stored member with the same ID.
+    ///
+    /// MUST refuse an address another member has.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such member; [`StoreError::Conflict`] when the
+    /// new address is taken.
+    async fn update(&self, member: &Member) -> Result<(), StoreError>;
+}
+
+/// Server-side sessions, found by the hash of their token.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Sessions: Send + Sync + 'static {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the ID or token hash exists already.
+    async fn insert(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session whose token has this hash, if any. MUST NOT match any other hash.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_token_hash(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError>;
+
+    /// Records that the session was used at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the session is gone.
+    async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
+
+    /// The member's sessions, newest first. MUST NOT include other members' sessions.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Session>, StoreError>;
+
+    /// Deletes one session; returns whether it existed. MUST make the token unusable at once.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn delete(&self, id: SessionId) -> Result<bool, StoreError>;
+
+    /// Deletes all of the member's sessions except `keep`; returns how many were deleted.
+    /// MUST NOT touch other members' sessions.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn delete_for_member(
+        &self,
+        member: MemberId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Single-use tokens sent by mail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Tokens: Send + Sync + 'static {
+    /// Stores a new token.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the hash exists already.
+    async fn insert(&self, token: &OneTimeToken) -> Result<(), StoreError>;
+
+    /// The token with this hash, if any, without using it up.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn find(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError>;
+
+    /// Removes the token with this hash and returns it. MUST return it to one caller only,
+    /// even when many take it at the same moment.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn take(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError>;
+
+    /// Deletes the member's tokens of one purpose (a new one replaces them); returns how many.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn delete_for_member(
+        &self,
+        member: MemberId,
+        purpose: TokenPurpose,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The audit log of security events. Append-only.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync + 'static {
+    /// Appends an event.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn record(&self, event: &SecurityEvent) -> Result<(), StoreError>;
+
+    /// The member's most recent events, newest first, at most `limit`. MUST NOT include other
+    /// members' events.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_member(
+        &self,
+        member: MemberId,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>, StoreError>;
+}
+
+/// A hit counted by [`RateLimits::hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hits {
+    /// Hits in the current window, including this one.
+    pub count: u32,
+    /// When the current window ends.
+    pub window_ends_at: Timestamp,
+}
+
+/// Fixed-window counters shared by every node.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RateLimits: Send + Sync + 'static {
+    /// Counts a hit on `key` at `now`. When the key has no window, or its window ended at or
+    /// before `now`, a new window of length `window` starts at `now` with a count of 1;
+    /// otherwise the count grows by one.
+    ///
+    /// MUST be atomic: `n` concurrent hits in one window return the counts `1..=n` in some
+    /// order.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError>;
+
+    /// The hits in the key's current window at `now` (a count of 0 when there is none),
+    /// without counting one.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn peek(&self, key: &str, now: Timestamp) -> Result<Hits, StoreError>;
+
+    /// Forgets the key's window.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The outcome of [`PasswordHasher::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The password is right; `needs_rehash` when the hash uses weaker parameters than the
+    /// hasher's current ones.
+    Match {
+        /// Whether to store a fresh hash.
+        needs_rehash: bool,
+    },
+    /// The password is wrong (or there was no hash to check it against).
+    Mismatch,
+}
+
+/// Hashing failed (not a wrong password: a bug, a corrupt hash or an exhausted pool).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HasherError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// A slow, salted password hash (argon2id in the shipped adapter).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes a new password into a PHC string with a fresh random salt. MUST NOT block the
+    /// async executor.
+    ///
+    /// # Errors
+    /// [`HasherError`] when hashing fails.
+    async fn hash(&self, password: &Password) -> Result<PasswordHashString, HasherError>;
+
+    /// Checks an attempt against a stored hash. With no hash (an unknown member) it MUST spend
+    /// about the time of a real check and answer [`Verification::Mismatch`], so that timing
+    /// does not tell whether an account exists. MUST NOT block the async executor.
+    ///
+    /// # Errors
+    /// [`HasherError`] when the check cannot be made.
+    async fn verify(
+        &self,
+        attempt: &PasswordAttempt,
+        hash: Option<PasswordHashString>,
+    ) -> Result<Verification, HasherError>;
+}
+
+/// What a mail says. Adapters render it in the recipient's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Prove your address (after registration).
+    VerifyEmail {
+        /// The token for the link.
+        token: SessionToken,
+    },
+    /// Someone tried to register your address again. Carries a fresh verification token when
+    /// the address is not yet verified.
+    AlreadyRegistered {
+        /// A verification token, for an unverified member.
+        verify: Option<SessionToken>,
+    },
+    /// Prove your new address (after an e-mail change request).
+    ConfirmEmailChange {
+        /// The token for the link.
+        token: SessionToken,
+    },
+    /// A change of address to another address was requested (sent to the old address).
+    EmailChangeRequested,
+    /// Your address was changed (sent to the old address).
+    EmailChanged,
+    /// Set a new password.
+    PasswordReset {
+        /// The token for the link.
+        token: SessionToken,
+    },
+    /// Your password was changed or reset.
+    PasswordChanged,
+}
+
+impl Message {
+    /// A stable name for the kind of message (templates, logs, tests).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::VerifyEmail { .. } => "verify_email",
+            Self::AlreadyRegistered { .. } => "already_registered",
+            Self::ConfirmEmailChange { .. } => "confirm_email_change",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
+}
+
+/// A mail to one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient.
+    pub to: Email,
+    /// The language to write it in.
+    pub language: Language,
+    /// What it says.
+    pub message: Message,
+}
+
+/// Sending mail failed.
+#[derive(Debug, thiserror::Error)]
+#[error("mail could not be sent")]
+pub struct MailError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Outgoing mail (the mail provider is an entrusted processor: it receives the address and
+/// the message, nothing else).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Sends one mail. MUST either hand it over durably or fail.
+    ///
+    /// # Errors
+    /// [`MailError`] when it could not be handed over.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// The time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in UTC.
+    fn now(&self) -> Timestamp;
+}
+
+/// Randomness from a cryptographically secure source.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Random: Send + Sync + 'static {
+    /// 32 unpredictable bytes.
+    fn bytes32(&self) -> [u8; 32];
+}

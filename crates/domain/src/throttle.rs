@@ -1,0 +1,76 @@
+//! Rate limits against brute force and abuse. Counters live behind the
+//! [`crate::ports::RateLimits`] port (in the database, so that every node shares them); the
+//! limits are rules here.
+
+use std::time::Duration;
+
+/// A limit: at most `max` hits per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRule {
+    /// Hits allowed in one window.
+    pub max: u32,
+    /// The length of the fixed window.
+    pub window: Duration,
+}
+
+impl ThrottleRule {
+    /// Whether the `count`-th hit in a window is over the limit.
+    pub const fn exceeded_by(&self, count: u32) -> bool {
+        count > self.max
+    }
+}
+
+/// The limits the membership use cases apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Sign-in attempts from one client (address), successful or not.
+    pub sign_in_per_client: ThrottleRule,
+    /// Failed sign-ins for one e-mail address, known or not; past it the address is locked
+    /// for the rest of the window.
+    pub sign_in_failures_per_account: ThrottleRule,
+    /// Registrations from one client.
+    pub register_per_client: ThrottleRule,
+    /// Password-reset requests from one client.
+    pub reset_per_client: ThrottleRule,
+    /// Password-reset mails to one address (more requests are answered alike, but no mail).
+    pub reset_mails_per_account: ThrottleRule,
+    /// Wrong current passwords typed on My Page by one member.
+    pub reauth_failures_per_member: ThrottleRule,
+}
+
+const MINUTE: u64 = 60;
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            sign_in_per_client: ThrottleRule { max: 30, window: Duration::from_secs(15 * MINUTE) },
+            sign_in_failures_per_account: ThrottleRule {
+                max: 5,
+                window: Duration::from_secs(15 * MINUTE),
+            },
+            register_per_client: ThrottleRule { max: 10, window: Duration::from_secs(60 * MINUTE) },
+            reset_per_client: ThrottleRule { max: 10, window: Duration::from_secs(60 * MINUTE) },
+            reset_mails_per_account: ThrottleRule {
+                max: 3,
+                window: Duration::from_secs(60 * MINUTE),
+            },
+            reauth_failures_per_member: ThrottleRule {
+                max: 5,
+                window: Duration::from_secs(15 * MINUTE),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_allows_exactly_max_hits_per_window() {
+        let rule = ThrottleRule { max: 5, window: Duration::from_secs(60) };
+        assert!(!rule.exceeded_by(1));
+        assert!(!rule.exceeded_by(5));
+        assert!(rule.exceeded_by(6));
+    }
+}
