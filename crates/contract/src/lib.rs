@@ -1,1 +1,84 @@
-//! placeholder
+//! Conformance suites for the storage ports of `kikeru-domain`.
+//!
+//! Each case is a plain `pub async fn` taking the port as a trait object, one per MUST sentence
+//! of the port's documentation. [`storage_contract_tests!`] turns every case into its own named
+//! `#[tokio::test]` for an adapter, so an adapter's `tests/contract.rs` is one line per backend:
+//!
+//! ```ignore
+//! async fn setup() -> Option<Box<MyStore>> { /* a fresh, empty store */ }
+//! async fn teardown(_store: Box<MyStore>) {}
+//! kikeru_contract::storage_contract_tests!(setup, teardown);
+//! ```
+//!
+//! The store returned by `setup` must dereference to a type implementing every storage port
+//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`) and start empty. `setup` returns
+//! `None` only when the backend is not configured, after saying so on standard error; the case
+//! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
+//! passed, so a failing case leaves its data behind for inspection.
+
+pub mod audit;
+pub mod fixtures;
+pub mod members;
+pub mod rate_limits;
+pub mod sessions;
+pub mod tokens;
+
+/// Expands every case of every storage suite into a `#[tokio::test]`, in one module per port.
+///
+/// `$setup` is an `async fn() -> Option<P>` where `P` dereferences to the store, returning a
+/// fresh, empty store (or `None` for an unconfigured backend); `$teardown` an `async fn(P)`
+/// run after a passing case.
+#[macro_export]
+macro_rules! storage_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, members: [
+            inserted_member_reads_back_equal_by_id_and_by_email,
+            unknown_member_is_none,
+            second_member_with_the_same_email_is_a_conflict,
+            concurrent_inserts_of_one_email_store_exactly_one,
+            update_replaces_every_field,
+            update_of_a_missing_member_is_not_found,
+            update_to_another_members_email_is_a_conflict,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, sessions: [
+            inserted_session_is_found_by_its_token_hash_only,
+            touch_records_last_use,
+            touch_of_a_missing_session_is_not_found,
+            for_member_lists_only_that_members_sessions_newest_first,
+            delete_makes_the_token_unusable_at_once,
+            delete_for_member_keeps_the_named_session_and_other_members,
+            duplicate_token_hash_is_a_conflict,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, tokens: [
+            inserted_token_is_found_without_being_used_up,
+            take_returns_the_token_once,
+            concurrent_takes_return_the_token_to_one_caller,
+            delete_for_member_removes_only_that_purpose_of_that_member,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, audit: [
+            recorded_events_read_back_newest_first_within_the_limit,
+            events_of_other_members_are_not_listed,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
+            hits_count_up_within_a_window_and_restart_after_it,
+            peek_does_not_count,
+            reset_forgets_the_window,
+            concurrent_hits_return_distinct_counts,
+            keys_are_independent,
+        ]);
+    };
+    (@suite $setup:path, $teardown:path, $suite:ident: [$($case:ident),+ $(,)?]) => {
+        mod $suite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(store) = $setup().await else { return };
+                    $crate::$suite::$case(&*store).await;
+                    $teardown(store).await;
+                }
+            )+
+        }
+    };
+}

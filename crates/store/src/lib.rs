@@ -1,1 +1,445 @@
-//! placeholder
+//! The sea-orm storage adapter: every storage port of the domain on SQLite (the embedded
+//! default) or PostgreSQL, chosen by the database URL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kikeru_domain::ports::{AuditLog, Hits, Members, RateLimits, Sessions, Tokens};
+use kikeru_domain::{
+    DisplayName, Email, Member, MemberId, OneTimeToken, PasswordHashString, SecurityEvent,
+    SecurityEventKind, Session, SessionId, StoreError, Timestamp, TokenHash, TokenPurpose,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr,
+    Statement,
+};
+use sea_orm_migration::MigratorTrait;
+
+mod entity;
+#[cfg(feature = "test-fixtures")]
+pub mod fixtures;
+mod migration;
+
+use entity::{member, rate_limit, security_event, session, token};
+pub use migration::Migrator;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://…`.
+    pub url: String,
+    /// The most connections in the pool.
+    pub max_connections: u32,
+    /// How long a query may wait for a connection before the store reports itself unavailable.
+    pub acquire_timeout: Duration,
+    /// For PostgreSQL: the schema to use (tests use one per case).
+    pub schema: Option<String>,
+}
+
+impl StoreConfig {
+    /// Defaults for `url`: 8 connections (4 on SQLite, which has one writer), 5 s to acquire.
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let max_connections = if url.starts_with("sqlite:") { 4 } else { 8 };
+        Self { url, max_connections, acquire_timeout: Duration::from_secs(5), schema: None }
+    }
+}
+
+/// All storage ports on one sea-orm connection pool.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+}
+
+/// The database could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the database: {0}")]
+pub struct ConnectError(#[from] DbErr);
+
+impl SqlStore {
+    /// Opens the pool. SQLite gets WAL, foreign keys, a busy timeout and full durability.
+    ///
+    /// # Errors
+    /// [`ConnectError`] when the URL is invalid or the database unreachable.
+    pub async fn connect(config: &StoreConfig) -> Result<Self, ConnectError> {
+        let mut options = ConnectOptions::new(config.url.clone());
+        options
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_timeout(config.acquire_timeout)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5))
+            });
+        if let Some(schema) = &config.schema {
+            options.set_schema_search_path(schema.clone());
+        }
+        Ok(Self { db: Database::connect(options).await? })
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// When a migration fails; nothing of that migration is kept on PostgreSQL.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
+
+    /// The pool, for maintenance commands and tests.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Closes the pool.
+    ///
+    /// # Errors
+    /// When closing fails.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+}
+
+/// Translates driver errors portably: unique and foreign-key violations become conflicts,
+/// connection trouble becomes unavailability.
+fn store_error(e: DbErr) -> StoreError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) => {
+            return StoreError::Conflict;
+        }
+        _ => {}
+    }
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(Box::new(e)),
+        DbErr::Exec(RuntimeErr::SqlxError(ref s)) | DbErr::Query(RuntimeErr::SqlxError(ref s))
+            if is_transient(s) =>
+        {
+            StoreError::Unavailable(Box::new(e))
+        }
+        other => StoreError::Other(Box::new(other)),
+    }
+}
+
+fn is_transient(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    matches!(e, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt {0} in storage")]
+struct Corrupt(&'static str);
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::Other(Box::new(Corrupt(what)))
+}
+
+fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| corrupt("time"))
+}
+
+fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
+    <[u8; 32]>::try_from(bytes).map(TokenHash::from_bytes).map_err(|_| corrupt("token hash"))
+}
+
+fn to_member(row: member::Model) -> Result<Member, StoreError> {
+    Ok(Member {
+        id: MemberId::from_uuid(row.id),
+        email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,
+        email_verified_at: row.email_verified_at.map(from_millis).transpose()?,
+        password_hash: PasswordHashString::parse(&row.password_hash)
+            .map_err(|_| corrupt("password hash"))?,
+        display_name: DisplayName::parse(&row.display_name).map_err(|_| corrupt("display name"))?,
+        language: row.language.parse().map_err(|_| corrupt("language"))?,
+        created_at: from_millis(row.created_at)?,
+    })
+}
+
+fn member_row(m: &Member) -> member::ActiveModel {
+    member::ActiveModel {
+        id: Set(*m.id.as_uuid()),
+        email: Set(m.email.as_str().to_owned()),
+        email_verified_at: Set(m.email_verified_at.map(millis)),
+        password_hash: Set(m.password_hash.as_str().to_owned()),
+        display_name: Set(m.display_name.as_str().to_owned()),
+        language: Set(m.language.tag().to_owned()),
+        created_at: Set(millis(m.created_at)),
+    }
+}
+
+#[async_trait]
+impl Members for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn insert(&self, m: &Member) -> Result<(), StoreError> {
+        member::Entity::insert(member_row(m)).exec(&self.db).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn by_id(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
+        let row = member::Entity::find_by_id(*id.as_uuid()).one(&self.db).await.map_err(store_error)?;
+        row.map(to_member).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn by_email(&self, email: &Email) -> Result<Option<Member>, StoreError> {
+        let row = member::Entity::find()
+            .filter(member::Column::Email.eq(email.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
+        row.map(to_member).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update(&self, m: &Member) -> Result<(), StoreError> {
+        let result = member::Entity::update_many()
+            .set(member_row(m))
+            .filter(member::Column::Id.eq(*m.id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+fn to_session(row: session::Model) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: SessionId::from_uuid(row.id),
+        member_id: MemberId::from_uuid(row.member_id),
+        token_hash: hash_bytes(&row.token_hash)?,
+        created_at: from_millis(row.created_at)?,
+        last_seen_at: from_millis(row.last_seen_at)?,
+        expires_at: from_millis(row.expires_at)?,
+        browser: row.browser,
+    })
+}
+
+#[async_trait]
+impl Sessions for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn insert(&self, s: &Session) -> Result<(), StoreError> {
+        let row = session::ActiveModel {
+            id: Set(*s.id.as_uuid()),
+            member_id: Set(*s.member_id.as_uuid()),
+            token_hash: Set(s.token_hash.as_bytes().to_vec()),
+            created_at: Set(millis(s.created_at)),
+            last_seen_at: Set(millis(s.last_seen_at)),
+            expires_at: Set(millis(s.expires_at)),
+            browser: Set(s.browser.clone()),
+        };
+        session::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn by_token_hash(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let row = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash.as_bytes().to_vec()))
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
+        row.map(to_session).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError> {
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(millis(at)))
+            .filter(session::Column::Id.eq(*id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Session>, StoreError> {
+        session::Entity::find()
+            .filter(session::Column::MemberId.eq(*member.as_uuid()))
+            .order_by_desc(session::Column::CreatedAt)
+            .order_by_desc(session::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_session)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete(&self, id: SessionId) -> Result<bool, StoreError> {
+        let result = session::Entity::delete_by_id(*id.as_uuid()).exec(&self.db).await.map_err(store_error)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_for_member(&self, member: MemberId, keep: Option<SessionId>) -> Result<u64, StoreError> {
+        let mut query = session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
+        if let Some(keep) = keep {
+            query = query.filter(session::Column::Id.ne(*keep.as_uuid()));
+        }
+        Ok(query.exec(&self.db).await.map_err(store_error)?.rows_affected)
+    }
+}
+
+fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
+    Ok(OneTimeToken {
+        hash: hash_bytes(&row.hash)?,
+        member_id: MemberId::from_uuid(row.member_id),
+        purpose: TokenPurpose::from_name(&row.purpose).ok_or_else(|| corrupt("token purpose"))?,
+        new_email: row.new_email.as_deref().map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+        created_at: from_millis(row.created_at)?,
+        expires_at: from_millis(row.expires_at)?,
+    })
+}
+
+#[async_trait]
+impl Tokens for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
+        let row = token::ActiveModel {
+            hash: Set(t.hash.as_bytes().to_vec()),
+            member_id: Set(*t.member_id.as_uuid()),
+            purpose: Set(t.purpose.as_str().to_owned()),
+            new_email: Set(t.new_email.as_ref().map(|e| e.as_str().to_owned())),
+            created_at: Set(millis(t.created_at)),
+            expires_at: Set(millis(t.expires_at)),
+        };
+        token::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
+        let row = token::Entity::find_by_id(hash.as_bytes().to_vec()).one(&self.db).await.map_err(store_error)?;
+        row.map(to_token).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn take(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
+        let Some(found) = self.find(hash).await? else {
+            return Ok(None);
+        };
+        // Only the caller whose DELETE removed the row gets the token.
+        let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec()).exec(&self.db).await.map_err(store_error)?;
+        Ok((deleted.rows_affected == 1).then_some(found))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_for_member(&self, member: MemberId, purpose: TokenPurpose) -> Result<u64, StoreError> {
+        let result = token::Entity::delete_many()
+            .filter(token::Column::MemberId.eq(*member.as_uuid()))
+            .filter(token::Column::Purpose.eq(purpose.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(result.rows_affected)
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn record(&self, e: &SecurityEvent) -> Result<(), StoreError> {
+        let row = security_event::ActiveModel {
+            id: Set(e.id),
+            at: Set(millis(e.at)),
+            member_id: Set(e.member_id.map(|m| *m.as_uuid())),
+            session_id: Set(e.session_id.map(|s| *s.as_uuid())),
+            kind: Set(e.kind.as_str().to_owned()),
+        };
+        security_event::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn for_member(&self, member: MemberId, limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
+        security_event::Entity::find()
+            .filter(security_event::Column::MemberId.eq(*member.as_uuid()))
+            .order_by_desc(security_event::Column::At)
+            .order_by_desc(security_event::Column::Id)
+            .limit(u64::from(limit))
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                Ok(SecurityEvent {
+                    id: row.id,
+                    at: from_millis(row.at)?,
+                    member_id: row.member_id.map(MemberId::from_uuid),
+                    session_id: row.session_id.map(SessionId::from_uuid),
+                    kind: SecurityEventKind::from_name(&row.kind).ok_or_else(|| corrupt("event kind"))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One statement that starts or extends a window, so concurrent hits never lose a count.
+/// Placeholders first appear in the order `$1, $2, $3`, which both backends bind by position.
+const HIT_SQL: &str = "INSERT INTO rate_limits (bucket, hits, window_ends_at) VALUES ($1, 1, $2) \
+     ON CONFLICT (bucket) DO UPDATE SET \
+     hits = CASE WHEN rate_limits.window_ends_at > $3 THEN rate_limits.hits + 1 ELSE 1 END, \
+     window_ends_at = CASE WHEN rate_limits.window_ends_at > $3 THEN rate_limits.window_ends_at ELSE $2 END \
+     RETURNING hits, window_ends_at";
+
+fn to_hits(hits: i64, window_ends_at: i64) -> Result<Hits, StoreError> {
+    Ok(Hits {
+        count: u32::try_from(hits).map_err(|_| corrupt("hit count"))?,
+        window_ends_at: from_millis(window_ends_at)?,
+    })
+}
+
+#[async_trait]
+impl RateLimits for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError> {
+        let backend = self.db.get_database_backend();
+        let ends = millis(now + window);
+        let statement = Statement::from_sql_and_values(backend, HIT_SQL, [key.into(), ends.into(), millis(now).into()]);
+        let row = self.db.query_one_raw(statement).await.map_err(store_error)?.ok_or_else(|| corrupt("hit"))?;
+        let hits: i64 = row.try_get_by_index(0).map_err(store_error)?;
+        let window_ends_at: i64 = row.try_get_by_index(1).map_err(store_error)?;
+        to_hits(hits, window_ends_at)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn peek(&self, key: &str, now: Timestamp) -> Result<Hits, StoreError> {
+        let row = rate_limit::Entity::find_by_id(key.to_owned()).one(&self.db).await.map_err(store_error)?;
+        match row {
+            Some(row) if row.window_ends_at > millis(now) => to_hits(row.hits, row.window_ends_at),
+            _ => Ok(Hits { count: 0, window_ends_at: now }),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        rate_limit::Entity::delete_by_id(key.to_owned()).exec(&self.db).await.map_err(store_error)?;
+        Ok(())
+    }
+}

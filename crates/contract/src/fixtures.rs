@@ -1,0 +1,94 @@
+//! Builders for the records the suites store. Times are whole milliseconds, the precision
+//! every adapter must keep.
+
+use kikeru_domain::ports::Members;
+use kikeru_domain::{
+    DisplayName, Email, Language, Member, MemberId, OneTimeToken, PasswordHashString,
+    SecurityEvent, SecurityEventKind, Session, SessionId, SessionToken, Timestamp, TokenPurpose,
+};
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// The suites' "now".
+pub const NOW: Timestamp = datetime!(2026-04-01 09:30:15.123 UTC);
+
+/// A PHC string the adapters store verbatim.
+pub const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+
+/// A distinct UUID for `n`.
+pub fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+/// A member numbered `n` with the address `email`.
+///
+/// # Panics
+/// When `email` is not a valid address (a bug in the suite).
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn member(n: u128, email: &str) -> Member {
+    Member {
+        id: MemberId::from_uuid(uuid(n)),
+        email: Email::parse(email).unwrap(),
+        email_verified_at: None,
+        password_hash: PasswordHashString::parse(PHC).unwrap(),
+        display_name: DisplayName::parse("山田 花子").unwrap(),
+        language: Language::Ja,
+        created_at: NOW,
+    }
+}
+
+/// A session numbered `n` of `member`, created `age_secs` seconds before [`NOW`].
+pub fn session(n: u128, member: MemberId, age_secs: i64) -> (Session, SessionToken) {
+    let token = SessionToken::from_bytes([n as u8; 32]);
+    let created = NOW - time::Duration::seconds(age_secs);
+    let session = Session {
+        id: SessionId::from_uuid(uuid(1000 + n)),
+        member_id: member,
+        token_hash: token.hash(),
+        created_at: created,
+        last_seen_at: created,
+        expires_at: created + time::Duration::days(30),
+        browser: "Firefox 128 / Linux".to_owned(),
+    };
+    (session, token)
+}
+
+/// A token numbered `n` of `member` for `purpose`.
+///
+/// # Panics
+/// Never for the addresses used here.
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn token(n: u8, member: MemberId, purpose: TokenPurpose) -> OneTimeToken {
+    OneTimeToken {
+        hash: SessionToken::from_bytes([n; 32]).hash(),
+        member_id: member,
+        purpose,
+        new_email: (purpose == TokenPurpose::ChangeEmail)
+            .then(|| Email::parse("new.address@example.jp").unwrap()),
+        created_at: NOW,
+        expires_at: NOW + purpose.lifetime(),
+    }
+}
+
+/// An audit event numbered `n`, `secs` seconds after [`NOW`].
+pub fn event(n: u128, member: Option<MemberId>, secs: i64, kind: SecurityEventKind) -> SecurityEvent {
+    SecurityEvent {
+        id: uuid(5000 + n),
+        at: NOW + time::Duration::seconds(secs),
+        member_id: member,
+        session_id: None,
+        kind,
+    }
+}
+
+/// Stores members numbered `ns` (addresses `member<n>@example.jp`), for suites whose records
+/// belong to a member: adapters may enforce that the member exists.
+///
+/// # Panics
+/// When the members cannot be stored.
+#[allow(clippy::expect_used, clippy::missing_panics_doc)]
+pub async fn given_members<S: Members + ?Sized>(port: &S, ns: &[u128]) {
+    for n in ns {
+        port.insert(&member(*n, &format!("member{n}@example.jp"))).await.expect("insert member");
+    }
+}

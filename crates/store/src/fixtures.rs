@@ -1,0 +1,104 @@
+//! Disposable databases for tests: a temporary SQLite file, or a fresh PostgreSQL schema.
+//!
+//! PostgreSQL runs when `KIKERU_TEST_POSTGRES_URL` is set (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`). When it is not, [`postgres`] says so on standard
+//! error and returns `None` — except under `CI`, where a missing URL fails the test: CI must
+//! never skip PostgreSQL. Each fixture gets its own schema, dropped after a passing test; set
+//! `KIKERU_TEST_KEEP=1` to keep it.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::{SqlStore, StoreConfig};
+
+/// A migrated, empty store that cleans up after itself via [`Fixture::teardown`].
+#[derive(Debug)]
+pub struct Fixture {
+    store: SqlStore,
+    url: String,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Deref for Fixture {
+    type Target = SqlStore;
+    fn deref(&self) -> &SqlStore {
+        &self.store
+    }
+}
+
+impl Fixture {
+    /// The database URL (for starting a binary on the same database).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The PostgreSQL schema, if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// Drops the PostgreSQL schema (unless `KIKERU_TEST_KEEP` is set); the SQLite file goes
+    /// with its temporary directory.
+    ///
+    /// # Panics
+    /// When the schema cannot be dropped.
+    #[allow(clippy::expect_used, reason = "test fixture")]
+    pub async fn teardown(self) {
+        if let Some(schema) = &self.schema {
+            if std::env::var_os("KIKERU_TEST_KEEP").is_none() {
+                let sql = format!("DROP SCHEMA \"{schema}\" CASCADE");
+                self.store.connection().execute_unprepared(&sql).await.expect("drop schema");
+            }
+        }
+        let _ = self.store.close().await;
+    }
+}
+
+/// A fresh SQLite database in a temporary directory, migrated.
+///
+/// # Panics
+/// When the file cannot be created or migrated.
+#[allow(clippy::expect_used, reason = "test fixture")]
+pub async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kikeru.db").display());
+    let store = SqlStore::connect(&StoreConfig::new(url.clone())).await.expect("open SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    Some(Fixture { store, url, schema: None, _dir: Some(dir) })
+}
+
+/// A fresh schema on the PostgreSQL server named by `KIKERU_TEST_POSTGRES_URL`, migrated.
+///
+/// # Panics
+/// When the URL is missing under `CI`, or the server refuses.
+#[allow(clippy::expect_used, clippy::panic, reason = "test fixture")]
+pub async fn postgres() -> Option<Fixture> {
+    let Ok(url) = std::env::var("KIKERU_TEST_POSTGRES_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
+        }
+        eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
+        return None;
+    };
+    let schema = unique_schema();
+    let admin = Database::connect(url.as_str()).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
+    admin.close().await.expect("close");
+    let mut config = StoreConfig::new(url.clone());
+    config.schema = Some(schema.clone());
+    config.max_connections = 4;
+    let store = SqlStore::connect(&config).await.expect("open PostgreSQL");
+    store.migrate().await.expect("migrate PostgreSQL");
+    Some(Fixture { store, url, schema: Some(schema), _dir: None })
+}
+
+fn unique_schema() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("kikeru_test_{}_{}_{}", std::process::id(), nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
