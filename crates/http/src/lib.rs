@@ -1,1 +1,117 @@
-//! placeholder
+//! The poem adapter: the JSON API under `/api/v1` with its OpenAPI spec (`/api/openapi.json`,
+//! browsable at `/api/docs`), health checks, and the edge rules every response passes through
+//! (problem+json errors, security headers, CSRF origin checks, body limits, access logs).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kikeru_domain::Membership;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
+use poem_openapi::OpenApiService;
+
+mod api;
+mod auth;
+mod client;
+mod edge;
+mod problem;
+
+pub use auth::SessionCookie;
+
+/// What the edge needs to know about how it is reached.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The public origin, e.g. `https://kikeru.example` (no path, no trailing slash). Browsers'
+    /// state-changing requests must come from it.
+    pub public_origin: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it).
+    pub trust_forwarded_for: bool,
+}
+
+impl HttpConfig {
+    /// Whether the service is reached over HTTPS (secure cookies, HSTS).
+    pub fn is_https(&self) -> bool {
+        self.public_origin.starts_with("https://")
+    }
+
+    /// The session cookie's settings for this origin.
+    pub fn cookie(&self) -> SessionCookie {
+        SessionCookie::new(self.is_https())
+    }
+}
+
+/// Whether the service's dependencies answer (`/readyz`).
+#[async_trait]
+pub trait Readiness: Send + Sync + 'static {
+    /// `true` when the database (and anything else needed) is reachable.
+    async fn is_ready(&self) -> bool;
+}
+
+/// Everything a request handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    /// The membership use cases.
+    pub membership: Membership,
+    /// The edge settings.
+    pub config: Arc<HttpConfig>,
+    /// The readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The OpenAPI service of the JSON API, served at `/api/v1`.
+fn api_service() -> OpenApiService<api::Api, ()> {
+    OpenApiService::new(api::Api, "Minna Kikeru API", env!("CARGO_PKG_VERSION"))
+        .server("/api/v1")
+        .description(
+            "みんな聞ける — the membership store's JSON API. Errors are RFC 9457 problem \
+             documents (`application/problem+json`) with a stable `code`. State-changing \
+             requests from a browser must carry an `Origin` (or `Referer`) of the service.",
+        )
+}
+
+/// The OpenAPI document as JSON (for `cargo xtask openapi` and tests).
+pub fn openapi_json() -> String {
+    api_service().spec()
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
+    let service = api_service();
+    let spec = service.spec_endpoint();
+    let docs = service.rapidoc();
+    Route::new()
+        .nest("/api/v1", service)
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .into_endpoint()
+        .around(edge::edge)
+        .data(state)
+        .map_to_response()
+}
+
+#[handler]
+fn healthz() -> &'static str {
+    "ok"
+}
+
+#[handler]
+async fn readyz(state: Data<&AppState>) -> poem::Result<&'static str> {
+    if state.readiness.is_ready().await {
+        Ok("ready")
+    } else {
+        Err(poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! The session cookie, and the security scheme that turns it into a signed-in member.
+
+use kikeru_domain::membership::Authenticated;
+use kikeru_domain::{SessionToken, Timestamp};
+use poem::{Request, RequestBody, http::StatusCode};
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+/// The name of the session cookie over plain HTTP (local development).
+pub(crate) const PLAIN_NAME: &str = "kikeru_session";
+/// The name over HTTPS: the `__Host-` prefix pins it to this host, path `/`, and `Secure`.
+pub(crate) const HOST_NAME: &str = "__Host-kikeru_session";
+
+/// How the session cookie is written: one cookie, `HttpOnly`, `SameSite=Lax`, `Path=/`, and
+/// `Secure` with the `__Host-` prefix whenever the service is served over HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCookie {
+    secure: bool,
+}
+
+impl SessionCookie {
+    /// Settings for a service reached over HTTPS (`secure`) or plain HTTP.
+    pub const fn new(secure: bool) -> Self {
+        Self { secure }
+    }
+
+    /// The cookie's name.
+    pub const fn name(&self) -> &'static str {
+        if self.secure { HOST_NAME } else { PLAIN_NAME }
+    }
+
+    /// A `Set-Cookie` value carrying `token` until `expires_at`.
+    pub fn set(&self, token: &SessionToken, now: Timestamp, expires_at: Timestamp) -> String {
+        let max_age = (expires_at - now).whole_seconds().max(0);
+        self.header(&token.expose(), max_age)
+    }
+
+    /// A `Set-Cookie` value that deletes the cookie.
+    pub fn clear(&self) -> String {
+        self.header("", 0)
+    }
+
+    fn header(&self, value: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", self.name())
+    }
+
+    /// The token presented in a request's `Cookie` headers, if any and well-formed.
+    pub fn token(&self, req: &Request) -> Option<SessionToken> {
+        let name = self.name();
+        req.headers()
+            .get_all(poem::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| SessionToken::parse(v.trim()).ok())
+    }
+}
+
+/// A signed-in member, from the session cookie. Operations that take it require sign-in and
+/// answer 401 without it.
+#[derive(Debug)]
+pub(crate) struct Session(pub(crate) Authenticated);
+
+impl<'a> ApiExtractor<'a> for Session {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            "session",
+            MetaSecurityScheme {
+                ty: "apiKey",
+                description: Some(
+                    "The session cookie set by `POST /sessions`: `kikeru_session` over HTTP, \
+                     `__Host-kikeru_session` over HTTPS.",
+                ),
+                name: Some(PLAIN_NAME),
+                key_in: Some("cookie"),
+                scheme: None,
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["session"]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let state = req
+            .data::<AppState>()
+            .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+        let Some(token) = state.config.cookie().token(req) else {
+            return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
+        };
+        match state.membership.authenticate(&token).await {
+            Ok(current) => Ok(Self(current)),
+            Err(e) => Err(poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(e)))),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! What every request and response passes through: body limits, the CSRF origin check,
+//! problem+json for every error, security headers, and an access log line without query
+//! strings, cookies or bodies.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+
+use crate::problem::Problem;
+use crate::{AppState, HttpConfig};
+
+const PROBLEM_JSON: &str = "application/problem+json";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// The interactive API docs page ships its script inline; it alone gets this policy.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let config = match req.data::<AppState>() {
+        Some(state) => Arc::clone(&state.config),
+        None => return Ok(problem(StatusCode::INTERNAL_SERVER_ERROR, None)),
+    };
+    let mut response = match guard(&mut req, &config).await {
+        Err(refusal) => refusal,
+        Ok(()) => match ep.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        },
+    };
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response = as_problem(response).await;
+    }
+    secure_headers(&mut response, &config, &path);
+    tracing::info!(
+        target: "kikeru::access",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    Ok(response)
+}
+
+/// Refuses what must never reach a handler: cross-site state changes and oversized bodies.
+async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
+    if is_unsafe(req.method()) && cross_site(req, config) {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            Some(
+                Problem::new(StatusCode::FORBIDDEN, "cross_site_request", "Cross-site requests are refused")
+                    .detail(format!("Send an Origin header of {}.", config.public_origin)),
+            ),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > config.max_body_bytes as u64) {
+        return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, None));
+    }
+    if is_unsafe(req.method()) {
+        match req.take_body().into_bytes_limit(config.max_body_bytes).await {
+            Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+                return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, None));
+            }
+            Err(_) => return Err(problem(StatusCode::BAD_REQUEST, None)),
+        }
+    }
+    Ok(())
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A state-changing request is cross-site when its `Origin` (or, failing that, `Referer`) is
+/// not the service's, or the browser says so (`Sec-Fetch-Site: cross-site`). A request with
+/// none of these headers is a non-browser client; it is refused only when it carries the
+/// session cookie, since a browser always sends `Origin` with such a request.
+fn cross_site(req: &Request, config: &HttpConfig) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let origin = config.public_origin.as_str();
+    if let Some(sent) = header("origin") {
+        return sent != origin;
+    }
+    if let Some(referer) = header("referer") {
+        return !(referer == origin || referer.starts_with(&format!("{origin}/")));
+    }
+    if header("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    has_session_cookie(req, config)
+}
+
+fn has_session_cookie(req: &Request, config: &HttpConfig) -> bool {
+    let name = format!("{}=", config.cookie().name());
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim_start().starts_with(&name))
+}
+
+fn problem(status: StatusCode, body: Option<Problem>) -> Response {
+    let body = body.unwrap_or_else(|| Problem::for_status(status));
+    Response::builder().status(status).content_type(PROBLEM_JSON).body(body.to_json())
+}
+
+/// Gives an error response from outside the API's handlers (routing, parsing, extractors) the
+/// problem format, keeping its status and headers.
+async fn as_problem(response: Response) -> Response {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return response;
+    }
+    let status = response.status();
+    let (mut parts, body) = response.into_parts();
+    let mut problem = Problem::for_status(status);
+    // A client mistake keeps the framework's explanation (e.g. which field failed to parse);
+    // a server error says nothing more.
+    if status.is_client_error() {
+        if let Ok(text) = body.into_string().await {
+            let text = text.trim();
+            if !text.is_empty() && text.len() <= 500 {
+                problem = problem.detail(text);
+            }
+        }
+    }
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from_string(problem.to_json()))
+}
+
+fn secure_headers(response: &mut Response, config: &HttpConfig, path: &str) {
+    let headers = response.headers_mut();
+    let csp = if path.starts_with("/api/docs") { DOCS_CSP } else { API_CSP };
+    let mut set = |name: &'static str, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set("content-security-policy", csp);
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "same-origin");
+    set("cross-origin-opener-policy", "same-origin");
+    set("cross-origin-resource-policy", "same-origin");
+    set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    if path.starts_with("/api/v1") {
+        set("cache-control", "no-store");
+    }
+    if config.is_https() {
+        set("strict-transport-security", "max-age=63072000; includeSubDomains");
+    }
+}

@@ -1,0 +1,256 @@
+//! RFC 9457 problem documents, and the one place where domain errors become status codes.
+
+use std::time::Duration;
+
+use kikeru_domain::membership::{
+    AuthError, BackendError, ChangeError, RegisterError, ResetRequestError, SignInError,
+    Throttled, TokenError,
+};
+use kikeru_domain::{DisplayNameError, EmailError, PasswordRejection, StoreError};
+use poem::http::StatusCode;
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+/// A problem document.
+#[derive(Debug, Clone, Object)]
+pub(crate) struct Problem {
+    /// A URI reference naming the problem type: `/problems/{code}`.
+    #[oai(rename = "type")]
+    kind: String,
+    /// A short, human-readable summary.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// A stable, machine-readable code (e.g. `invalid_credentials`, `password_too_short`).
+    code: String,
+    /// What exactly went wrong, when there is more to say.
+    #[oai(skip_serializing_if_is_none)]
+    detail: Option<String>,
+}
+
+impl Problem {
+    pub(crate) fn new(status: StatusCode, code: &str, title: &str) -> Self {
+        Self {
+            kind: format!("/problems/{code}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            code: code.to_owned(),
+            detail: None,
+        }
+    }
+
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The generic problem for a status, for errors raised outside the API's handlers.
+    pub(crate) fn for_status(status: StatusCode) -> Self {
+        let (code, title) = match status.as_u16() {
+            400 => ("bad_request", "The request is malformed"),
+            401 => ("unauthenticated", "Sign in first"),
+            403 => ("forbidden", "This request is not allowed"),
+            404 => ("not_found", "There is nothing here"),
+            405 => ("method_not_allowed", "This method is not allowed here"),
+            406 => ("not_acceptable", "No acceptable representation"),
+            411 => ("length_required", "The request needs a Content-Length"),
+            413 => ("payload_too_large", "The request body is too large"),
+            415 => ("unsupported_media_type", "Send the body as application/json"),
+            422 => ("unprocessable", "The request cannot be processed"),
+            429 => ("too_many_requests", "Too many requests; try again later"),
+            503 => ("unavailable", "The service is temporarily unavailable"),
+            500..=599 => ("internal_error", "Something went wrong on our side"),
+            _ => ("error", "The request failed"),
+        };
+        Self::new(status, code, title)
+    }
+
+    pub(crate) fn to_json(&self) -> String {
+        poem_openapi::types::ToJSON::to_json_string(self)
+    }
+}
+
+/// Every error the API answers with. Each carries a problem document.
+#[derive(Debug, ApiResponse)]
+#[allow(dead_code, reason = "413 and 415 are raised by the edge and poem-openapi; declared here for the spec")]
+pub(crate) enum ApiError {
+    /// The request is malformed (bad JSON, wrong types, missing fields) or a token is invalid.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Not signed in, or wrong credentials.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Signed in, but not allowed (e.g. the current password is wrong, or a cross-site request).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such resource (or not the member's).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the current state.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body exceeds the size limit.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The body is not JSON.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// Well-formed, but a value breaks a rule (e.g. the password policy).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// Too many attempts; retry after the given number of seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    /// Something failed on the server; the cause is logged, never shown.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+    /// A backing service is down; retry later.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+
+impl ApiError {
+    pub(crate) fn bad_request(code: &str, title: &str) -> Self {
+        Self::BadRequest(Json(Problem::new(StatusCode::BAD_REQUEST, code, title)))
+    }
+
+    pub(crate) fn unauthorized(code: &str, title: &str) -> Self {
+        Self::Unauthorized(Json(Problem::new(StatusCode::UNAUTHORIZED, code, title)))
+    }
+
+    pub(crate) fn forbidden(code: &str, title: &str) -> Self {
+        Self::Forbidden(Json(Problem::new(StatusCode::FORBIDDEN, code, title)))
+    }
+
+    pub(crate) fn not_found(code: &str, title: &str) -> Self {
+        Self::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, code, title)))
+    }
+
+    pub(crate) fn conflict(code: &str, title: &str) -> Self {
+        Self::Conflict(Json(Problem::new(StatusCode::CONFLICT, code, title)))
+    }
+
+    pub(crate) fn unprocessable(code: &str, title: &str, detail: String) -> Self {
+        Self::Unprocessable(Json(
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, title).detail(detail),
+        ))
+    }
+
+    fn throttled(t: Throttled) -> Self {
+        let secs = t.retry_after.as_secs().max(1);
+        Self::TooManyRequests(
+            Json(
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
+                    .detail(format!("Try again in {secs} seconds.")),
+            ),
+            secs,
+        )
+    }
+
+    /// A backing service failed: 503 when it is unavailable, otherwise an opaque 500 (the
+    /// cause goes to the log, never to the client).
+    pub(crate) fn backend(e: &BackendError) -> Self {
+        if matches!(e, BackendError::Store(StoreError::Unavailable(_))) {
+            tracing::warn!(error = %error_chain(e), "backend unavailable");
+            return Self::Unavailable(
+                Json(Problem::for_status(StatusCode::SERVICE_UNAVAILABLE)),
+                RETRY_UNAVAILABLE.as_secs(),
+            );
+        }
+        tracing::error!(error = %error_chain(e), "backend failure");
+        Self::Internal(Json(Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)))
+    }
+}
+
+/// What a 503 tells clients to wait.
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub(crate) fn invalid_email(e: EmailError) -> ApiError {
+    ApiError::unprocessable("invalid_email", "The e-mail address is not valid", e.to_string())
+}
+
+pub(crate) fn invalid_display_name(e: DisplayNameError) -> ApiError {
+    ApiError::unprocessable("invalid_display_name", "The display name is not valid", e.to_string())
+}
+
+fn rejected_password(r: &PasswordRejection) -> ApiError {
+    ApiError::unprocessable(r.code(), "The password does not meet the policy", r.to_string())
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::Password(r) => rejected_password(&r),
+            RegisterError::Throttled(t) => Self::throttled(t),
+            RegisterError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Invalid => Self::bad_request("invalid_token", "The link is invalid or has expired"),
+            TokenError::EmailTaken => Self::conflict("email_taken", "The new address is already in use"),
+            TokenError::Password(r) => rejected_password(&r),
+            TokenError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::InvalidCredentials => {
+                Self::unauthorized("invalid_credentials", "The e-mail address or password is wrong")
+            }
+            SignInError::Throttled(t) => Self::throttled(t),
+            SignInError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated => Self::unauthorized("unauthenticated", "Sign in first"),
+            AuthError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::WrongPassword => Self::forbidden("wrong_password", "The current password is wrong"),
+            ChangeError::Throttled(t) => Self::throttled(t),
+            ChangeError::Password(r) => rejected_password(&r),
+            ChangeError::SameEmail => Self::unprocessable(
+                "same_email",
+                "The new address is the current address",
+                "Choose a different address.".to_owned(),
+            ),
+            ChangeError::NotFound => Self::not_found("session_not_found", "No such session"),
+            ChangeError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<ResetRequestError> for ApiError {
+    fn from(e: ResetRequestError) -> Self {
+        match e {
+            ResetRequestError::Throttled(t) => Self::throttled(t),
+            ResetRequestError::Backend(b) => Self::backend(&b),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The small adapters that live with the binary: the system clock, the OS random source, the
+//! argon2id password hasher, and the readiness probe.
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use kikeru_domain::ports::{Clock, HasherError, PasswordHasher, Random, Verification};
+use kikeru_domain::{Password, PasswordAttempt, PasswordHashString, Timestamp};
+use password_hash::PasswordVerifier;
+use password_hash::phc::PasswordHash;
+use tokio::sync::OnceCell;
+use tracing::Instrument;
+
+/// The system clock, to the millisecond (the precision storage keeps).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let now = time::OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(now)
+    }
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn bytes32(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        // The OS source failing is unrecoverable: there is no safe fallback for secrets.
+        #[allow(clippy::expect_used, reason = "no secure way to continue without randomness")]
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        bytes
+    }
+}
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Argon2Cost {
+    /// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+
+    /// Whether these parameters are at least OWASP's minimum.
+    pub fn meets_owasp(&self) -> bool {
+        self.memory_kib >= Self::OWASP.memory_kib
+            && self.iterations >= Self::OWASP.iterations
+            && self.parallelism >= 1
+    }
+}
+
+/// Hashes with argon2id on tokio's blocking pool (never on the async executor), carrying the
+/// caller's tracing span.
+#[derive(Debug, Clone)]
+pub struct Argon2Hasher {
+    params: Params,
+    dummy: Arc<OnceCell<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum HashFailure {
+    #[error("argon2: {0}")]
+    Argon2(String),
+    #[error("the hashing task failed")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+fn failure(e: HashFailure) -> HasherError {
+    HasherError(Box::new(e))
+}
+
+impl Argon2Hasher {
+    /// A hasher with these costs.
+    ///
+    /// # Errors
+    /// When argon2 refuses the parameters.
+    pub fn new(cost: Argon2Cost) -> Result<Self, String> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(|e| e.to_string())?;
+        Ok(Self { params, dummy: Arc::new(OnceCell::new()) })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HasherError> {
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(work))
+            .instrument(tracing::Span::current())
+            .await
+            .map_err(|e| failure(e.into()))
+    }
+
+    async fn hash_secret(&self, secret: String) -> Result<String, HasherError> {
+        let argon2 = self.argon2();
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&OsRandom.bytes32()[..16]);
+        self.blocking(move || {
+            password_hash::PasswordHasher::<PasswordHash>::hash_password_with_salt(&argon2, secret.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| failure(HashFailure::Argon2(e.to_string())))
+        })
+        .await?
+    }
+
+    /// A hash of a random secret, made once, to verify unknown members against.
+    async fn dummy_hash(&self) -> Result<String, HasherError> {
+        self.dummy
+            .get_or_try_init(|| async {
+                let secret = hex(&OsRandom.bytes32());
+                self.hash_secret(secret).await
+            })
+            .await
+            .cloned()
+    }
+
+    fn is_current(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else { return false };
+        let Ok(params) = Params::try_from(&parsed) else { return false };
+        parsed.algorithm.as_str() == "argon2id"
+            && parsed.version == Some(0x13)
+            && params.m_cost() >= self.params.m_cost()
+            && params.t_cost() >= self.params.t_cost()
+            && params.p_cost() >= self.params.p_cost()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    #[tracing::instrument(skip_all)]
+    async fn hash(&self, password: &Password) -> Result<PasswordHashString, HasherError> {
+        let phc = self.hash_secret(password.expose().to_owned()).await?;
+        PasswordHashString::parse(&phc).map_err(|e| HasherError(Box::new(e)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify(&self, attempt: &PasswordAttempt, hash: Option<PasswordHashString>) -> Result<Verification, HasherError> {
+        let (phc, real) = match hash {
+            Some(h) => (h.as_str().to_owned(), true),
+            None => (self.dummy_hash().await?, false),
+        };
+        let secret = attempt.expose().to_owned();
+        let stored = phc.clone();
+        let matched = self
+            .blocking(move || {
+                // The parameters come from the stored hash itself.
+                Argon2::default().verify_password(secret.as_bytes(), stored.as_str()).is_ok()
+            })
+            .await?;
+        Ok(match (matched && real, self.is_current(&phc)) {
+            (true, current) => Verification::Match { needs_rehash: !current },
+            (false, _) => Verification::Mismatch,
+        })
+    }
+}
+
+/// `/readyz`: the database answers.
+#[derive(Debug, Clone)]
+pub struct StoreReadiness(pub kikeru_store::SqlStore);
+
+#[async_trait]
+impl kikeru_http::Readiness for StoreReadiness {
+    async fn is_ready(&self) -> bool {
+        self.0.ping().await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Argon2Hasher {
+        Argon2Hasher::new(Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hasher = cheap();
+        let password = Password::new("correct horse battery staple", &[]).unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        let right = PasswordAttempt::from(password);
+        let wrong = PasswordAttempt::new("correct horse battery stapler").unwrap();
+        assert_eq!(hasher.verify(&right, Some(hash.clone())).await.unwrap(), Verification::Match { needs_rehash: false });
+        assert_eq!(hasher.verify(&wrong, Some(hash)).await.unwrap(), Verification::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn hashes_with_weaker_parameters_ask_for_a_rehash() {
+        let password = Password::new("correct horse battery staple", &[]).unwrap();
+        let old = cheap().hash(&password).await.unwrap();
+        let stronger = Argon2Hasher::new(Argon2Cost { memory_kib: 128, iterations: 1, parallelism: 1 }).unwrap();
+        let attempt = PasswordAttempt::from(password);
+        assert_eq!(stronger.verify(&attempt, Some(old)).await.unwrap(), Verification::Match { needs_rehash: true });
+    }
+
+    #[tokio::test]
+    async fn an_unknown_member_is_checked_against_a_dummy_and_never_matches() {
+        let hasher = cheap();
+        let attempt = PasswordAttempt::new("anything at all").unwrap();
+        assert_eq!(hasher.verify(&attempt, None).await.unwrap(), Verification::Mismatch);
+    }
+
+    #[test]
+    fn the_default_cost_meets_owasp() {
+        assert!(Argon2Cost::OWASP.meets_owasp());
+        assert!(!Argon2Cost { memory_kib: 1024, iterations: 2, parallelism: 1 }.meets_owasp());
+    }
+}

@@ -1,0 +1,362 @@
+//! Configuration: embedded defaults, then a TOML file, then `KIKERU_*` environment variables;
+//! validated once at start, with every problem listed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::adapters::Argon2Cost;
+
+/// A value that must not appear in logs; `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The file's shape. Every field is optional; unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    database_max_connections: Option<u32>,
+    migrate_on_start: Option<bool>,
+    log_format: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    mail_from: Option<String>,
+    mail_outbox_dir: Option<PathBuf>,
+    session_idle_timeout_secs: Option<u64>,
+    session_absolute_lifetime_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    trust_forwarded_for: Option<bool>,
+    argon2_memory_kib: Option<u32>,
+    argon2_iterations: Option<u32>,
+    argon2_parallelism: Option<u32>,
+}
+
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// TLS served by the binary itself (rustls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The origin members reach the service at.
+    pub public_url: String,
+    /// The database URL (SQLite or PostgreSQL).
+    pub database_url: Secret,
+    /// The pool size.
+    pub database_max_connections: Option<u32>,
+    /// Apply migrations at start.
+    pub migrate_on_start: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Built-in TLS, when configured.
+    pub tls: Option<Tls>,
+    /// The sender of mail.
+    pub mail_from: String,
+    /// Where the file outbox writes mail.
+    pub mail_outbox_dir: PathBuf,
+    /// Session idle timeout.
+    pub session_idle_timeout: Duration,
+    /// Session absolute lifetime.
+    pub session_absolute_lifetime: Duration,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+    /// Trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Password hashing cost.
+    pub argon2: Argon2Cost,
+}
+
+/// The configuration is unusable; every problem found is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// The environment variables read, each overriding the file key of the same name.
+pub const ENV_KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "migrate_on_start",
+    "log_format",
+    "tls_cert",
+    "tls_key",
+    "mail_from",
+    "mail_outbox_dir",
+    "session_idle_timeout_secs",
+    "session_absolute_lifetime_secs",
+    "max_body_bytes",
+    "trust_forwarded_for",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
+];
+
+impl Config {
+    /// Loads `file` (when given; it must exist) and the environment, then validates.
+    ///
+    /// # Errors
+    /// [`ConfigError`] listing unreadable files, bad TOML, unknown keys, bad values.
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let mut raw = match file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => toml::from_str::<FileConfig>(&text).unwrap_or_else(|e| {
+                    errors.push(format!("{}: {}", path.display(), e.message()));
+                    FileConfig::default()
+                }),
+                Err(e) => {
+                    errors.push(format!("cannot read {}: {e}", path.display()));
+                    FileConfig::default()
+                }
+            },
+            None => FileConfig::default(),
+        };
+        overlay_env(&mut raw, env, &mut errors);
+        let config = resolve(raw, &mut errors);
+        if errors.is_empty() { Ok(config) } else { Err(ConfigError(errors)) }
+    }
+}
+
+fn overlay_env(raw: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) {
+    let var = |key: &str| env(&format!("KIKERU_{}", key.to_ascii_uppercase()));
+    fn parsed<T: std::str::FromStr>(key: &str, value: String, errors: &mut Vec<String>) -> Option<T> {
+        match value.trim().parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                errors.push(format!("KIKERU_{}: cannot parse {value:?}", key.to_ascii_uppercase()));
+                None
+            }
+        }
+    }
+    macro_rules! text {
+        ($field:ident) => {
+            if let Some(v) = var(stringify!($field)) {
+                raw.$field = Some(v.into());
+            }
+        };
+    }
+    macro_rules! number {
+        ($field:ident) => {
+            if let Some(v) = var(stringify!($field)) {
+                if let Some(n) = parsed(stringify!($field), v, errors) {
+                    raw.$field = Some(n);
+                }
+            }
+        };
+    }
+    text!(listen);
+    text!(public_url);
+    text!(log_format);
+    text!(mail_from);
+    if let Some(v) = var("database_url") {
+        raw.database_url = Some(Secret(v));
+    }
+    for (key, slot) in [
+        ("data_dir", &mut raw.data_dir),
+        ("tls_cert", &mut raw.tls_cert),
+        ("tls_key", &mut raw.tls_key),
+        ("mail_outbox_dir", &mut raw.mail_outbox_dir),
+    ] {
+        if let Some(v) = var(key) {
+            *slot = Some(PathBuf::from(v));
+        }
+    }
+    number!(database_max_connections);
+    number!(migrate_on_start);
+    number!(session_idle_timeout_secs);
+    number!(session_absolute_lifetime_secs);
+    number!(max_body_bytes);
+    number!(trust_forwarded_for);
+    number!(argon2_memory_kib);
+    number!(argon2_iterations);
+    number!(argon2_parallelism);
+}
+
+fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
+    let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listen = listen_text.parse().unwrap_or_else(|_| {
+        errors.push(format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080"));
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    });
+    let tls = match (raw.tls_cert, raw.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls { cert, key }),
+        (None, None) => None,
+        _ => {
+            errors.push("tls_cert and tls_key must be set together".to_owned());
+            None
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = raw
+        .public_url
+        .unwrap_or_else(|| format!("{scheme}://{listen}"))
+        .trim_end_matches('/')
+        .to_owned();
+    if let Err(problem) = check_origin(&public_url) {
+        errors.push(format!("public_url: {problem}"));
+    }
+    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+    let database_url = raw
+        .database_url
+        .unwrap_or_else(|| Secret(format!("sqlite://{}?mode=rwc", data_dir.join("kikeru.db").display())));
+    let url = database_url.expose();
+    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        errors.push("database_url: use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB".to_owned());
+    }
+    let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            errors.push(format!("log_format: {other:?} is neither \"text\" nor \"json\""));
+            LogFormat::Text
+        }
+    };
+    let idle = raw.session_idle_timeout_secs.unwrap_or(7 * 86_400);
+    let absolute = raw.session_absolute_lifetime_secs.unwrap_or(30 * 86_400);
+    if idle == 0 || absolute == 0 || idle > absolute {
+        errors.push("session timeouts: need 0 < session_idle_timeout_secs <= session_absolute_lifetime_secs".to_owned());
+    }
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
+    if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+        errors.push("max_body_bytes: must be between 1024 and 16777216".to_owned());
+    }
+    let argon2 = Argon2Cost {
+        memory_kib: raw.argon2_memory_kib.unwrap_or(Argon2Cost::OWASP.memory_kib),
+        iterations: raw.argon2_iterations.unwrap_or(Argon2Cost::OWASP.iterations),
+        parallelism: raw.argon2_parallelism.unwrap_or(Argon2Cost::OWASP.parallelism),
+    };
+    if !argon2.meets_owasp() {
+        errors.push("argon2: below OWASP's minimum (19456 KiB, 2 iterations, 1 lane)".to_owned());
+    }
+    if raw.database_max_connections == Some(0) {
+        errors.push("database_max_connections: must be at least 1".to_owned());
+    }
+    Config {
+        listen,
+        public_url,
+        database_url,
+        database_max_connections: raw.database_max_connections,
+        migrate_on_start: raw.migrate_on_start.unwrap_or(true),
+        log_format,
+        tls,
+        mail_from: raw.mail_from.unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned()),
+        mail_outbox_dir: raw.mail_outbox_dir.unwrap_or_else(|| data_dir.join("outbox")),
+        session_idle_timeout: Duration::from_secs(idle),
+        session_absolute_lifetime: Duration::from_secs(absolute),
+        max_body_bytes,
+        trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
+        argon2,
+    }
+}
+
+/// An origin: `http(s)://host[:port]`, nothing after.
+fn check_origin(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '@']) {
+        return Err(format!("{url:?} must be an origin like https://kikeru.example (no path)"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kikeru.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::load(file.map(|_| path.as_path()), &|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn the_embedded_defaults_need_no_setup() {
+        let config = load(None, &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.database_url.expose(), "sqlite://data/kikeru.db?mode=rwc");
+        assert_eq!(config.mail_outbox_dir, PathBuf::from("data/outbox"));
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.argon2, Argon2Cost::OWASP);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "listen = \"127.0.0.1:9000\"\npublic_url = \"https://kikeru.example\"\n";
+        let config = load(Some(file), &[("KIKERU_LISTEN", "0.0.0.0:8443"), ("KIKERU_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8443");
+        assert_eq!(config.public_url, "https://kikeru.example");
+        assert_eq!(config.database_url.expose(), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let file = "listen = \"nowhere\"\nsession_idle_timeout_secs = 0\n";
+        let errors = load(Some(file), &[("KIKERU_MAX_BODY_BYTES", "lots"), ("KIKERU_PUBLIC_URL", "kikeru.example/path")]).unwrap_err().0;
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("KIKERU_MAX_BODY_BYTES")));
+        assert!(errors.iter().any(|e| e.starts_with("listen")));
+        assert!(errors.iter().any(|e| e.starts_with("public_url")));
+        assert!(errors.iter().any(|e| e.starts_with("session timeouts")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_toml_are_errors() {
+        let errors = load(Some("lisen = \"x\"\n"), &[]).unwrap_err().0;
+        assert!(errors[0].contains("unknown field"), "{errors:?}");
+        assert!(load(Some("listen = \n"), &[]).is_err());
+        assert!(load(Some("argon2_memory_kib = 1024\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = load(None, &[("KIKERU_DATABASE_URL", "postgres://user:hunter2@db/kikeru")]).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
