@@ -1,6 +1,8 @@
 //! In-memory adapters for every storage port of the domain. They pass the same conformance
 //! suites as the database adapters and back the fast service tests.
 
+pub mod testing;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

@@ -1,0 +1,162 @@
+//! Fast, deterministic stand-ins for the non-storage ports, for tests only: a clock you can
+//! move, counting randomness, a mailer that keeps what it sends, and a hasher that does no
+//! real work. Never wire these into a running service.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use data_encoding::BASE64_NOPAD;
+use kikeru_domain::ports::{
+    Clock, HasherError, Mail, MailError, Mailer, Message, PasswordHasher, Random, Verification,
+};
+use kikeru_domain::{
+    Email, Membership, MembershipConfig, Password, PasswordAttempt, PasswordHashString, Ports,
+    SessionToken, Timestamp,
+};
+
+use crate::MemoryStore;
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    /// A clock showing `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Distinct, predictable "random" bytes: a counter.
+#[derive(Debug, Default)]
+pub struct CountingRandom(AtomicU64);
+
+impl Random for CountingRandom {
+    fn bytes32(&self) -> [u8; 32] {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&n.to_le_bytes());
+        }
+        bytes
+    }
+}
+
+/// Keeps every mail it is given.
+#[derive(Debug, Default)]
+pub struct RecordingMailer(Mutex<Vec<Mail>>);
+
+impl RecordingMailer {
+    /// Every mail sent so far.
+    pub fn sent(&self) -> Vec<Mail> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The token in the last mail to `to` that carries one.
+    pub fn last_token_to(&self, to: &str) -> Option<SessionToken> {
+        self.sent().into_iter().rev().filter(|m| m.to.as_str() == to).find_map(|m| match m.message {
+            Message::VerifyEmail { token }
+            | Message::ConfirmEmailChange { token }
+            | Message::PasswordReset { token }
+            | Message::AlreadyRegistered { verify: Some(token) } => Some(token),
+            _ => None,
+        })
+    }
+
+    /// The kinds of the mails sent to `to`, oldest first.
+    pub fn kinds_to(&self, to: &str) -> Vec<&'static str> {
+        self.sent().iter().filter(|m| m.to.as_str() == to).map(|m| m.message.kind()).collect()
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(mail.clone());
+        Ok(())
+    }
+}
+
+/// A "hasher" that stores the password encoded in a PHC string. Insecure by design: tests only.
+#[derive(Debug, Default)]
+pub struct InsecureTestHasher;
+
+#[async_trait]
+impl PasswordHasher for InsecureTestHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHashString, HasherError> {
+        let phc = format!("$insecure-test$c2FsdHNhbHQ${}", BASE64_NOPAD.encode(password.expose().as_bytes()));
+        PasswordHashString::parse(&phc).map_err(|e| HasherError(Box::new(e)))
+    }
+
+    async fn verify(&self, attempt: &PasswordAttempt, hash: Option<PasswordHashString>) -> Result<Verification, HasherError> {
+        let expected = hash.map(|h| h.as_str().rsplit('$').next().unwrap_or("").to_owned());
+        let given = BASE64_NOPAD.encode(attempt.expose().as_bytes());
+        Ok(if expected.as_deref() == Some(given.as_str()) {
+            Verification::Match { needs_rehash: false }
+        } else {
+            Verification::Mismatch
+        })
+    }
+}
+
+/// The membership use cases on in-memory adapters, with handles on each test double.
+#[derive(Debug, Clone)]
+pub struct Harness {
+    /// The use cases.
+    pub membership: Membership,
+    /// The store behind every storage port.
+    pub store: Arc<MemoryStore>,
+    /// The clock.
+    pub clock: Arc<ManualClock>,
+    /// The mail sent.
+    pub mailer: Arc<RecordingMailer>,
+}
+
+impl Harness {
+    /// A fresh harness at `now` with the default rules.
+    pub fn new(now: Timestamp) -> Self {
+        Self::with_config(now, MembershipConfig::default())
+    }
+
+    /// A fresh harness at `now` with `config`.
+    pub fn with_config(now: Timestamp, config: MembershipConfig) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(now));
+        let mailer = Arc::new(RecordingMailer::default());
+        let ports = Ports {
+            members: store.clone(),
+            sessions: store.clone(),
+            tokens: store.clone(),
+            audit: store.clone(),
+            rate_limits: store.clone(),
+            hasher: Arc::new(InsecureTestHasher),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            random: Arc::new(CountingRandom::default()),
+        };
+        Self { membership: Membership::new(ports, config), store, clock, mailer }
+    }
+
+    /// Parses an address (tests only).
+    ///
+    /// # Panics
+    /// When `text` is not a valid address.
+    #[allow(clippy::expect_used, clippy::missing_panics_doc)]
+    pub fn email(text: &str) -> Email {
+        Email::parse(text).expect("a valid test address")
+    }
+}
