@@ -1,1 +1,107 @@
-//! Black-box tests live in tests/.
+//! Helpers for black-box tests: start the real `kikeru` binary on a free port with its own
+//! data folder (and, for PostgreSQL, its own database), and talk to it over HTTP.
+
+pub mod http;
+pub mod outbox;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The `kikeru` binary, built once per test run with the same profile as the tests.
+///
+/// # Panics
+/// When it cannot be built.
+#[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
+pub fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        // target/<profile>/deps/<test binary> → target/<profile>/kikeru
+        let exe = std::env::current_exe().expect("test executable");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--package", "kikeru-server", "--bin", "kikeru"]);
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        assert!(build.status().expect("run cargo build").success(), "building kikeru failed");
+        let path = profile_dir.join(format!("kikeru{}", std::env::consts::EXE_SUFFIX));
+        assert!(path.exists(), "no binary at {}", path.display());
+        path
+    })
+}
+
+/// A running `kikeru serve`; killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The data folder (outbox under `outbox/`).
+    pub data: tempfile::TempDir,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the binary with `database_url` (SQLite in the data folder when `None`).
+    ///
+    /// # Panics
+    /// When it does not start within 30 seconds.
+    #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
+    pub fn start(database_url: Option<&str>) -> Self {
+        let data = tempfile::tempdir().expect("temporary directory");
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env_clear()
+            .env("KIKERU_LISTEN", "127.0.0.1:0")
+            .env("KIKERU_DATA_DIR", data.path())
+            .env("KIKERU_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(url) = database_url {
+            command.env("KIKERU_DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("start kikeru");
+        let stderr = child.stderr.take().expect("stderr");
+        let (lines, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = log.recv_timeout(remaining).unwrap_or_else(|_| panic!("kikeru did not start"));
+            if let Some(at) = line.find("listening on http://") {
+                let base = line[at + "listening on ".len()..].split_whitespace().next().expect("address").to_owned();
+                let base = base.trim_end_matches(|c: char| !c.is_ascii_digit()).to_owned();
+                return Self { child, base, data, log };
+            }
+        }
+    }
+
+    /// The log lines printed so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+
+    /// The outbox folder.
+    pub fn outbox(&self) -> PathBuf {
+        self.data.path().join("outbox")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -77,6 +77,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The origin members reach the service at.
     pub public_url: String,
+    /// Whether `public_url` was configured (otherwise it follows the bound address).
+    pub public_url_configured: bool,
     /// The database URL (SQLite or PostgreSQL).
     pub database_url: Secret,
     /// The pool size.
@@ -226,6 +228,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url_configured = raw.public_url.is_some();
     let public_url = raw
         .public_url
         .unwrap_or_else(|| format!("{scheme}://{listen}"))
@@ -273,6 +276,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     Config {
         listen,
         public_url,
+        public_url_configured,
         database_url,
         database_max_connections: raw.database_max_connections,
         migrate_on_start: raw.migrate_on_start.unwrap_or(true),

@@ -133,13 +133,11 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
     })
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     if config.migrate_on_start {
         store.migrate().await.context("migrating the database")?;
     }
-    let state = build(&config, &store)?;
-    let app = kikeru_http::app(state);
     let listener = TcpListener::bind(config.listen);
     let acceptor = match &config.tls {
         Some(tls) => {
@@ -150,11 +148,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => listener.into_acceptor().await.with_context(|| format!("listening on {}", config.listen))?.boxed(),
     };
-    let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied());
     let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied());
     if let Some(addr) = local {
+        // With port 0 and no public URL, the public origin is wherever the OS put us.
+        if !config.public_url_configured {
+            config.public_url = format!("{scheme}://{addr}");
+        }
         tracing::info!(public_url = %config.public_url, "listening on {scheme}://{addr}");
     }
+    let app = kikeru_http::app(build(&config, &store)?);
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
         .await

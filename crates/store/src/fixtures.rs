@@ -102,3 +102,57 @@ fn unique_schema() -> String {
         .map_or(0, |d| d.subsec_nanos());
     format!("kikeru_test_{}_{}_{}", std::process::id(), nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
+
+/// A throwaway PostgreSQL database for a test that starts the binary; [`TestDatabase::drop`]
+/// removes it.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL of the new database.
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    /// Drops the database (unless `KIKERU_TEST_KEEP` is set).
+    ///
+    /// # Panics
+    /// When the server refuses.
+    #[allow(clippy::expect_used, reason = "test fixture")]
+    pub async fn drop(self) {
+        if std::env::var_os("KIKERU_TEST_KEEP").is_some() {
+            return;
+        }
+        let admin = Database::connect(self.admin_url.as_str()).await.expect("connect to PostgreSQL");
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        admin.execute_unprepared(&sql).await.expect("drop database");
+        let _ = admin.close().await;
+    }
+}
+
+/// A fresh, empty database on the server named by `KIKERU_TEST_POSTGRES_URL` (same skip rules
+/// as [`postgres`]).
+///
+/// # Panics
+/// When the URL is missing under `CI`, or the server refuses.
+#[allow(clippy::expect_used, clippy::panic, reason = "test fixture")]
+pub async fn postgres_database() -> Option<TestDatabase> {
+    let Ok(admin_url) = std::env::var("KIKERU_TEST_POSTGRES_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
+        }
+        eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
+        return None;
+    };
+    let name = unique_schema();
+    let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+    let _ = admin.close().await;
+    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
+    let url = match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    };
+    Some(TestDatabase { url, name, admin_url })
+}
