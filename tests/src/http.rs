@@ -28,8 +28,14 @@ pub struct Client {
 impl Client {
     /// A client of `base` (`http://127.0.0.1:PORT`).
     pub fn new(base: &str) -> Self {
-        let config = ureq::Agent::config_builder().http_status_as_error(false).build();
-        Self { agent: config.into(), base: base.to_owned(), cookie: None }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build();
+        Self {
+            agent: config.into(),
+            base: base.to_owned(),
+            cookie: None,
+        }
     }
 
     /// Sends a request; keeps a new session cookie (or forgets a cleared one).
@@ -39,28 +45,49 @@ impl Client {
     #[allow(clippy::expect_used, reason = "test helper")]
     pub fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let url = format!("{}{path}", self.base);
-        let mut builder = ureq::http::Request::builder().method(method).uri(&url).header("origin", &self.base);
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("origin", &self.base);
         if let Some(cookie) = &self.cookie {
             builder = builder.header("cookie", cookie);
         }
         let result = match body {
             Some(json) => {
-                let request = builder.header("content-type", "application/json").body(json.to_string()).expect("request");
+                let request = builder
+                    .header("content-type", "application/json")
+                    .body(json.to_string())
+                    .expect("request");
                 self.agent.run(request)
             }
             None => self.agent.run(builder.body(()).expect("request")),
         };
         let mut response = result.expect("the server answers");
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let set_cookie = header("set-cookie");
         let content_type = header("content-type").unwrap_or_default();
         if let Some(set) = &set_cookie {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
-            self.cookie = if set.contains("Max-Age=0") { None } else { Some(pair) };
+            self.cookie = if set.contains("Max-Age=0") {
+                None
+            } else {
+                Some(pair)
+            };
         }
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status: response.status().as_u16(), set_cookie, content_type, json }
+        Reply {
+            status: response.status().as_u16(),
+            set_cookie,
+            content_type,
+            json,
+        }
     }
 
     /// `GET`.

@@ -22,13 +22,29 @@ pub fn binary() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         // target/<profile>/deps/<test binary> → target/<profile>/kikeru
         let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "--package", "kikeru-server", "--bin", "kikeru"]);
-        if profile_dir.file_name().is_some_and(|name| name == "release") {
+        build.args([
+            "build",
+            "--quiet",
+            "--package",
+            "kikeru-server",
+            "--bin",
+            "kikeru",
+        ]);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
             build.arg("--release");
         }
-        assert!(build.status().expect("run cargo build").success(), "building kikeru failed");
+        assert!(
+            build.status().expect("run cargo build").success(),
+            "building kikeru failed"
+        );
         let path = profile_dir.join(format!("kikeru{}", std::env::consts::EXE_SUFFIX));
         assert!(path.exists(), "no binary at {}", path.display());
         path
@@ -77,14 +93,33 @@ impl Server {
             }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
+        let mut seen = Vec::new();
+        let base = loop {
             let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = log.recv_timeout(remaining).unwrap_or_else(|_| panic!("kikeru did not start"));
+            let Ok(line) = log.recv_timeout(remaining) else {
+                break None;
+            };
             if let Some(at) = line.find("listening on http://") {
-                let base = line[at + "listening on ".len()..].split_whitespace().next().expect("address").to_owned();
-                let base = base.trim_end_matches(|c: char| !c.is_ascii_digit()).to_owned();
-                return Self { child, base, data, log };
+                let rest = &line[at + "listening on ".len()..];
+                let address = rest.split_whitespace().next().unwrap_or_default();
+                break Some(
+                    address
+                        .trim_end_matches(|c: char| !c.is_ascii_digit())
+                        .to_owned(),
+                );
             }
+            seen.push(line);
+        };
+        let Some(base) = base else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kikeru did not start; it printed:\n{}", seen.join("\n"));
+        };
+        Self {
+            child,
+            base,
+            data,
+            log,
         }
     }
 

@@ -1,1 +1,178 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `ci`: formatting, clippy (`-D warnings`, all targets), the tidy checks, the whole test
+//!   suite, and `cargo deny check` (installing cargo-deny when missing).
+//! - `tidy`: every Rust file starts with a `//!` header saying what it is for.
+//! - `openapi [--check]`: writes `docs/openapi.json` from the binary (or checks it is current).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("tidy") => tidy(),
+        Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
+        _ => Err("usage: cargo xtask <ci | tidy | openapi [--check]>".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            #[allow(clippy::print_stderr, reason = "the tool's report")]
+            {
+                eprintln!("xtask: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(root());
+    command
+}
+
+fn run(step: &str, command: &mut Command) -> Result<(), String> {
+    #[allow(clippy::print_stderr, reason = "progress report")]
+    {
+        eprintln!("xtask: {step}");
+    }
+    let status = command.status().map_err(|e| format!("{step}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    run(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    tidy()?;
+    run("cargo test", cargo().args(["test", "--workspace"]))?;
+    deny()
+}
+
+fn deny() -> Result<(), String> {
+    let installed = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(
+            "cargo install cargo-deny",
+            cargo().args(["install", "--locked", "cargo-deny"]),
+        )?;
+    }
+    run("cargo deny check", cargo().args(["deny", "check", "bans", "licenses", "sources"]))?;
+    let reachable = Command::new("git")
+        .args(["ls-remote", "https://github.com/RustSec/advisory-db", "HEAD"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if reachable {
+        run("cargo deny check advisories", cargo().args(["deny", "check", "advisories"]))
+    } else {
+        #[allow(clippy::print_stderr, reason = "a skipped check must be visible")]
+        {
+            eprintln!("xtask: SKIPPED cargo deny check advisories (the advisory database cannot be fetched)");
+        }
+        Ok(())
+    }
+}
+
+/// Every `.rs` file under `crates/`, `tests/` and `xtask/` opens with a `//!` header.
+fn tidy() -> Result<(), String> {
+    let mut missing = Vec::new();
+    for dir in ["crates", "tests", "xtask"] {
+        for file in rust_files(&root().join(dir)) {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            if !text.trim_start().starts_with("//!") {
+                missing.push(
+                    file.strip_prefix(root())
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "these files need a `//!` header saying what they are for:\n  {}",
+            missing.join("\n  ")
+        ))
+    }
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
+            found.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn openapi(check: bool) -> Result<(), String> {
+    let output = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "kikeru-server",
+            "--bin",
+            "kikeru",
+            "--",
+            "openapi",
+        ])
+        .output()
+        .map_err(|e| format!("cargo run: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "kikeru openapi failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let path = root().join("docs").join("openapi.json");
+    if check {
+        let current = std::fs::read(&path).unwrap_or_default();
+        if current != output.stdout {
+            return Err("docs/openapi.json is out of date: run `cargo xtask openapi`".to_owned());
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(root().join("docs")).map_err(|e| e.to_string())?;
+    std::fs::write(&path, output.stdout).map_err(|e| e.to_string())
+}

@@ -29,9 +29,15 @@ pub async fn recorded_events_read_back_newest_first_within_the_limit(port: &dyn 
 
 /// `for_member` MUST NOT include other members' events (or events without a member).
 pub async fn events_of_other_members_are_not_listed(port: &dyn AuditLog) {
-    port.record(&event(1, Some(member(1)), 0, SecurityEventKind::SignedIn)).await.expect("record");
-    port.record(&event(2, Some(member(2)), 1, SecurityEventKind::SignedIn)).await.expect("record");
-    port.record(&event(3, None, 2, SecurityEventKind::SignInFailed)).await.expect("record");
+    port.record(&event(1, Some(member(1)), 0, SecurityEventKind::SignedIn))
+        .await
+        .expect("record");
+    port.record(&event(2, Some(member(2)), 1, SecurityEventKind::SignedIn))
+        .await
+        .expect("record");
+    port.record(&event(3, None, 2, SecurityEventKind::SignInFailed))
+        .await
+        .expect("record");
     let listed = port.for_member(member(1), 10).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].member_id, Some(member(1)));

@@ -71,7 +71,12 @@ pub fn token(n: u8, member: MemberId, purpose: TokenPurpose) -> OneTimeToken {
 }
 
 /// An audit event numbered `n`, `secs` seconds after [`NOW`].
-pub fn event(n: u128, member: Option<MemberId>, secs: i64, kind: SecurityEventKind) -> SecurityEvent {
+pub fn event(
+    n: u128,
+    member: Option<MemberId>,
+    secs: i64,
+    kind: SecurityEventKind,
+) -> SecurityEvent {
     SecurityEvent {
         id: uuid(5000 + n),
         at: NOW + time::Duration::seconds(secs),
@@ -89,6 +94,8 @@ pub fn event(n: u128, member: Option<MemberId>, secs: i64, kind: SecurityEventKi
 #[allow(clippy::expect_used, clippy::missing_panics_doc)]
 pub async fn given_members<S: Members + ?Sized>(port: &S, ns: &[u128]) {
     for n in ns {
-        port.insert(&member(*n, &format!("member{n}@example.jp"))).await.expect("insert member");
+        port.insert(&member(*n, &format!("member{n}@example.jp")))
+            .await
+            .expect("insert member");
     }
 }

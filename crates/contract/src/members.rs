@@ -11,25 +11,46 @@ pub async fn inserted_member_reads_back_equal_by_id_and_by_email(port: &dyn Memb
     let mut hanako = member(1, "hanako@example.jp");
     hanako.email_verified_at = Some(NOW);
     port.insert(&hanako).await.expect("insert");
-    assert_eq!(port.by_id(hanako.id).await.expect("by_id"), Some(hanako.clone()));
-    assert_eq!(port.by_email(&hanako.email).await.expect("by_email"), Some(hanako));
+    assert_eq!(
+        port.by_id(hanako.id).await.expect("by_id"),
+        Some(hanako.clone())
+    );
+    assert_eq!(
+        port.by_email(&hanako.email).await.expect("by_email"),
+        Some(hanako)
+    );
 }
 
 /// Unknown IDs and addresses are `None`, not errors.
 pub async fn unknown_member_is_none(port: &dyn Members) {
-    port.insert(&member(1, "hanako@example.jp")).await.expect("insert");
-    assert_eq!(port.by_id(MemberId::from_uuid(uuid(2))).await.expect("by_id"), None);
+    port.insert(&member(1, "hanako@example.jp"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        port.by_id(MemberId::from_uuid(uuid(2)))
+            .await
+            .expect("by_id"),
+        None
+    );
     let other = Email::parse("taro@example.jp").expect("valid");
     assert_eq!(port.by_email(&other).await.expect("by_email"), None);
 }
 
 /// MUST refuse a member whose address another member has.
 pub async fn second_member_with_the_same_email_is_a_conflict(port: &dyn Members) {
-    port.insert(&member(1, "hanako@example.jp")).await.expect("insert");
+    port.insert(&member(1, "hanako@example.jp"))
+        .await
+        .expect("insert");
     let result = port.insert(&member(2, "hanako@example.jp")).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "got {result:?}"
+    );
     let result = port.insert(&member(1, "other@example.jp")).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "same id: got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "same id: got {result:?}"
+    );
 }
 
 /// MUST let exactly one of several simultaneous inserts of one address succeed.
@@ -38,7 +59,12 @@ pub async fn concurrent_inserts_of_one_email_store_exactly_one(port: &dyn Member
     let results = join_all(candidates.iter().map(|m| port.insert(m))).await;
     let stored = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(stored, 1, "results: {results:?}");
-    assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict))), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict))),
+        "{results:?}"
+    );
     let email = Email::parse("race@example.jp").expect("valid");
     assert!(port.by_email(&email).await.expect("by_email").is_some());
 }
@@ -52,7 +78,10 @@ pub async fn update_replaces_every_field(port: &dyn Members) {
     hanako.display_name = DisplayName::parse("Hanako").expect("valid");
     hanako.language = Language::En;
     port.update(&hanako).await.expect("update");
-    assert_eq!(port.by_id(hanako.id).await.expect("by_id"), Some(hanako.clone()));
+    assert_eq!(
+        port.by_id(hanako.id).await.expect("by_id"),
+        Some(hanako.clone())
+    );
     let old = Email::parse("hanako@example.jp").expect("valid");
     assert_eq!(port.by_email(&old).await.expect("by_email"), None);
 }
@@ -60,15 +89,23 @@ pub async fn update_replaces_every_field(port: &dyn Members) {
 /// `update` of a member that does not exist is `NotFound`.
 pub async fn update_of_a_missing_member_is_not_found(port: &dyn Members) {
     let result = port.update(&member(9, "ghost@example.jp")).await;
-    assert!(matches!(result, Err(StoreError::NotFound)), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "got {result:?}"
+    );
 }
 
 /// `update` MUST refuse an address another member has.
 pub async fn update_to_another_members_email_is_a_conflict(port: &dyn Members) {
-    port.insert(&member(1, "hanako@example.jp")).await.expect("insert");
+    port.insert(&member(1, "hanako@example.jp"))
+        .await
+        .expect("insert");
     let mut taro = member(2, "taro@example.jp");
     port.insert(&taro).await.expect("insert");
     taro.email = Email::parse("hanako@example.jp").expect("valid");
     let result = port.update(&taro).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "got {result:?}"
+    );
 }

@@ -13,7 +13,10 @@ const WINDOW: Duration = Duration::from_secs(60);
 pub async fn hits_count_up_within_a_window_and_restart_after_it(port: &dyn RateLimits) {
     let first = port.hit("k", WINDOW, NOW).await.expect("hit");
     assert_eq!((first.count, first.window_ends_at), (1, NOW + WINDOW));
-    let second = port.hit("k", WINDOW, NOW + Duration::from_secs(59)).await.expect("hit");
+    let second = port
+        .hit("k", WINDOW, NOW + Duration::from_secs(59))
+        .await
+        .expect("hit");
     assert_eq!((second.count, second.window_ends_at), (2, NOW + WINDOW));
     let later = NOW + WINDOW;
     let fresh = port.hit("k", WINDOW, later).await.expect("hit");
@@ -36,7 +39,9 @@ pub async fn reset_forgets_the_window(port: &dyn RateLimits) {
     port.reset("k").await.expect("reset");
     assert_eq!(port.peek("k", NOW).await.expect("peek").count, 0);
     assert_eq!(port.hit("k", WINDOW, NOW).await.expect("hit").count, 1);
-    port.reset("never-hit").await.expect("reset of an unknown key");
+    port.reset("never-hit")
+        .await
+        .expect("reset of an unknown key");
 }
 
 /// MUST be atomic: `n` concurrent hits return the counts `1..=n`.

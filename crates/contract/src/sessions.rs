@@ -4,7 +4,7 @@ use kikeru_domain::StoreError;
 use kikeru_domain::ports::{Members, Sessions};
 use kikeru_domain::{MemberId, SessionId, SessionToken};
 
-use crate::fixtures::{given_members, NOW, session, uuid};
+use crate::fixtures::{NOW, given_members, session, uuid};
 
 fn member(n: u128) -> MemberId {
     MemberId::from_uuid(uuid(n))
@@ -16,7 +16,10 @@ pub async fn inserted_session_is_found_by_its_token_hash_only<S: Members + Sessi
     let port: &dyn Sessions = store;
     let (stored, token) = session(1, member(1), 0);
     port.insert(&stored).await.expect("insert");
-    assert_eq!(port.by_token_hash(&token.hash()).await.expect("find"), Some(stored));
+    assert_eq!(
+        port.by_token_hash(&token.hash()).await.expect("find"),
+        Some(stored)
+    );
     let other = SessionToken::from_bytes([200; 32]);
     assert_eq!(port.by_token_hash(&other.hash()).await.expect("find"), None);
 }
@@ -28,7 +31,11 @@ pub async fn touch_records_last_use<S: Members + Sessions>(store: &S) {
     let (stored, token) = session(1, member(1), 600);
     port.insert(&stored).await.expect("insert");
     port.touch(stored.id, NOW).await.expect("touch");
-    let found = port.by_token_hash(&token.hash()).await.expect("find").expect("present");
+    let found = port
+        .by_token_hash(&token.hash())
+        .await
+        .expect("find")
+        .expect("present");
     assert_eq!(found.last_seen_at, NOW);
     assert_eq!(found.created_at, stored.created_at);
 }
@@ -38,11 +45,16 @@ pub async fn touch_of_a_missing_session_is_not_found<S: Members + Sessions>(stor
     given_members(store, &[1, 2, 3]).await;
     let port: &dyn Sessions = store;
     let result = port.touch(SessionId::from_uuid(uuid(77)), NOW).await;
-    assert!(matches!(result, Err(StoreError::NotFound)), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "got {result:?}"
+    );
 }
 
 /// `for_member` lists the member's sessions newest first and MUST NOT include others'.
-pub async fn for_member_lists_only_that_members_sessions_newest_first<S: Members + Sessions>(store: &S) {
+pub async fn for_member_lists_only_that_members_sessions_newest_first<S: Members + Sessions>(
+    store: &S,
+) {
     given_members(store, &[1, 2, 3]).await;
     let port: &dyn Sessions = store;
     let (old, _) = session(1, member(1), 3600);
@@ -51,7 +63,10 @@ pub async fn for_member_lists_only_that_members_sessions_newest_first<S: Members
     for s in [&old, &other, &new] {
         port.insert(s).await.expect("insert");
     }
-    assert_eq!(port.for_member(member(1)).await.expect("list"), vec![new, old]);
+    assert_eq!(
+        port.for_member(member(1)).await.expect("list"),
+        vec![new, old]
+    );
     assert_eq!(port.for_member(member(3)).await.expect("list"), vec![]);
 }
 
@@ -67,7 +82,9 @@ pub async fn delete_makes_the_token_unusable_at_once<S: Members + Sessions>(stor
 }
 
 /// `delete_for_member` keeps the named session and MUST NOT touch other members' sessions.
-pub async fn delete_for_member_keeps_the_named_session_and_other_members<S: Members + Sessions>(store: &S) {
+pub async fn delete_for_member_keeps_the_named_session_and_other_members<S: Members + Sessions>(
+    store: &S,
+) {
     given_members(store, &[1, 2, 3]).await;
     let port: &dyn Sessions = store;
     let (a, _) = session(1, member(1), 30);
@@ -77,10 +94,20 @@ pub async fn delete_for_member_keeps_the_named_session_and_other_members<S: Memb
     for s in [&a, &b, &c, &other] {
         port.insert(s).await.expect("insert");
     }
-    assert_eq!(port.delete_for_member(member(1), Some(b.id)).await.expect("delete"), 2);
+    assert_eq!(
+        port.delete_for_member(member(1), Some(b.id))
+            .await
+            .expect("delete"),
+        2
+    );
     assert_eq!(port.for_member(member(1)).await.expect("list"), vec![b]);
     assert_eq!(port.for_member(member(2)).await.expect("list"), vec![other]);
-    assert_eq!(port.delete_for_member(member(1), None).await.expect("delete"), 1);
+    assert_eq!(
+        port.delete_for_member(member(1), None)
+            .await
+            .expect("delete"),
+        1
+    );
     assert_eq!(port.for_member(member(1)).await.expect("list"), vec![]);
 }
 
@@ -93,5 +120,8 @@ pub async fn duplicate_token_hash_is_a_conflict<S: Members + Sessions>(store: &S
     let mut second = first.clone();
     second.id = SessionId::from_uuid(uuid(999));
     let result = port.insert(&second).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "got {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "got {result:?}"
+    );
 }

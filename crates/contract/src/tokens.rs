@@ -16,7 +16,10 @@ pub async fn inserted_token_is_found_without_being_used_up<S: Members + Tokens>(
     let port: &dyn Tokens = store;
     let stored = token(1, member(1), TokenPurpose::ChangeEmail);
     port.insert(&stored).await.expect("insert");
-    assert_eq!(port.find(&stored.hash).await.expect("find"), Some(stored.clone()));
+    assert_eq!(
+        port.find(&stored.hash).await.expect("find"),
+        Some(stored.clone())
+    );
     assert_eq!(port.find(&stored.hash).await.expect("find"), Some(stored));
 }
 
@@ -26,7 +29,10 @@ pub async fn take_returns_the_token_once<S: Members + Tokens>(store: &S) {
     let port: &dyn Tokens = store;
     let stored = token(1, member(1), TokenPurpose::VerifyEmail);
     port.insert(&stored).await.expect("insert");
-    assert_eq!(port.take(&stored.hash).await.expect("take"), Some(stored.clone()));
+    assert_eq!(
+        port.take(&stored.hash).await.expect("take"),
+        Some(stored.clone())
+    );
     assert_eq!(port.take(&stored.hash).await.expect("take"), None);
     assert_eq!(port.find(&stored.hash).await.expect("find"), None);
 }
@@ -43,7 +49,9 @@ pub async fn concurrent_takes_return_the_token_to_one_caller<S: Members + Tokens
 }
 
 /// `delete_for_member` removes one purpose of one member, nothing else.
-pub async fn delete_for_member_removes_only_that_purpose_of_that_member<S: Members + Tokens>(store: &S) {
+pub async fn delete_for_member_removes_only_that_purpose_of_that_member<S: Members + Tokens>(
+    store: &S,
+) {
     given_members(store, &[1, 2, 3]).await;
     let port: &dyn Tokens = store;
     let verify = token(1, member(1), TokenPurpose::VerifyEmail);
@@ -52,7 +60,12 @@ pub async fn delete_for_member_removes_only_that_purpose_of_that_member<S: Membe
     for t in [&verify, &reset, &others] {
         port.insert(t).await.expect("insert");
     }
-    assert_eq!(port.delete_for_member(member(1), TokenPurpose::VerifyEmail).await.expect("delete"), 1);
+    assert_eq!(
+        port.delete_for_member(member(1), TokenPurpose::VerifyEmail)
+            .await
+            .expect("delete"),
+        1
+    );
     assert_eq!(port.find(&verify.hash).await.expect("find"), None);
     assert_eq!(port.find(&reset.hash).await.expect("find"), Some(reset));
     assert_eq!(port.find(&others.hash).await.expect("find"), Some(others));

@@ -61,7 +61,9 @@ impl Email {
 
     /// The part before the `@`.
     pub fn local_part(&self) -> &str {
-        self.0.split_once('@').map_or(self.0.as_str(), |(local, _)| local)
+        self.0
+            .split_once('@')
+            .map_or(self.0.as_str(), |(local, _)| local)
     }
 }
 
@@ -70,9 +72,9 @@ fn valid_local(local: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b)
-        })
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -83,7 +85,9 @@ fn valid_domain(domain: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         && labels
             .last()
@@ -112,7 +116,10 @@ mod tests {
 
     fn check(input: &str, expected: Result<&str, EmailError>) {
         assert_eq!(
-            Email::parse(input).as_ref().map(Email::as_str).map_err(|e| *e),
+            Email::parse(input)
+                .as_ref()
+                .map(Email::as_str)
+                .map_err(|e| *e),
             expected,
             "input: {input:?}"
         );
@@ -121,7 +128,10 @@ mod tests {
     #[test]
     fn addresses_are_validated_and_normalised() {
         check("Hanako@Example.JP", Ok("hanako@example.jp"));
-        check("  taro.yamada+music@example.co.jp \n", Ok("taro.yamada+music@example.co.jp"));
+        check(
+            "  taro.yamada+music@example.co.jp \n",
+            Ok("taro.yamada+music@example.co.jp"),
+        );
         check("a@b.io", Ok("a@b.io"));
         check("", Err(EmailError::Empty));
         check("   ", Err(EmailError::Empty));
@@ -138,8 +148,14 @@ mod tests {
         check("do..t@example.com", Err(EmailError::Malformed));
         check("名前@example.jp", Err(EmailError::Malformed));
         check("<a@example.com>", Err(EmailError::Malformed));
-        check(&format!("{}@example.com", "a".repeat(65)), Err(EmailError::TooLong));
-        check(&format!("a@{}.com", "b".repeat(250)), Err(EmailError::TooLong));
+        check(
+            &format!("{}@example.com", "a".repeat(65)),
+            Err(EmailError::TooLong),
+        );
+        check(
+            &format!("a@{}.com", "b".repeat(250)),
+            Err(EmailError::TooLong),
+        );
     }
 
     #[test]

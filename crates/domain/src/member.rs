@@ -146,11 +146,20 @@ mod tests {
 
     #[test]
     fn display_names_are_trimmed_bounded_and_free_of_control_characters() {
-        assert_eq!(DisplayName::parse("  山田 花子 ").unwrap().as_str(), "山田 花子");
+        assert_eq!(
+            DisplayName::parse("  山田 花子 ").unwrap().as_str(),
+            "山田 花子"
+        );
         assert_eq!(DisplayName::parse("").unwrap().as_str(), "");
         assert_eq!(DisplayName::parse(&"あ".repeat(64)).map(|_| ()), Ok(()));
-        assert_eq!(DisplayName::parse(&"あ".repeat(65)), Err(DisplayNameError::TooLong));
-        assert_eq!(DisplayName::parse("a\nb"), Err(DisplayNameError::ControlCharacter));
+        assert_eq!(
+            DisplayName::parse(&"あ".repeat(65)),
+            Err(DisplayNameError::TooLong)
+        );
+        assert_eq!(
+            DisplayName::parse("a\nb"),
+            Err(DisplayNameError::ControlCharacter)
+        );
     }
 
     #[test]

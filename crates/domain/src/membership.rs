@@ -187,7 +187,14 @@ pub enum ResetRequestError {
     Backend(BackendError),
 }
 
-backend_errors!(RegisterError, TokenError, SignInError, AuthError, ChangeError, ResetRequestError);
+backend_errors!(
+    RegisterError,
+    TokenError,
+    SignInError,
+    AuthError,
+    ChangeError,
+    ResetRequestError
+);
 
 /// A request to register.
 #[derive(Debug, Clone)]
@@ -262,9 +269,21 @@ impl Membership {
     /// # Errors
     /// [`RegisterError::Password`] when the password breaks the policy (checked before the
     /// address is looked up); [`RegisterError::Throttled`]; [`RegisterError::Backend`].
-    pub async fn register(&self, request: Registration, client: &Client) -> Result<(), RegisterError> {
-        let password = Password::new(&request.password, &[request.email.as_str(), request.email.local_part()])?;
-        self.throttle("register", &client.key, self.config.throttle.register_per_client).await?;
+    pub async fn register(
+        &self,
+        request: Registration,
+        client: &Client,
+    ) -> Result<(), RegisterError> {
+        let password = Password::new(
+            &request.password,
+            &[request.email.as_str(), request.email.local_part()],
+        )?;
+        self.throttle(
+            "register",
+            &client.key,
+            self.config.throttle.register_per_client,
+        )
+        .await?;
         let hash = self.ports.hasher.hash(&password).await?;
         let now = self.now();
         if let Some(existing) = self.ports.members.by_email(&request.email).await? {
@@ -290,8 +309,11 @@ impl Membership {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit(SecurityEventKind::Registered, Some(member.id), None).await?;
-        let token = self.issue_token(&member, TokenPurpose::VerifyEmail, None).await?;
+        self.audit(SecurityEventKind::Registered, Some(member.id), None)
+            .await?;
+        let token = self
+            .issue_token(&member, TokenPurpose::VerifyEmail, None)
+            .await?;
         self.mail(&member, Message::VerifyEmail { token }).await?;
         Ok(())
     }
@@ -300,11 +322,19 @@ impl Membership {
         let verify = if existing.is_verified() {
             None
         } else {
-            Some(self.issue_token(existing, TokenPurpose::VerifyEmail, None).await?)
+            Some(
+                self.issue_token(existing, TokenPurpose::VerifyEmail, None)
+                    .await?,
+            )
         };
-        self.audit(SecurityEventKind::RegistrationAttemptForExistingAddress, Some(existing.id), None)
+        self.audit(
+            SecurityEventKind::RegistrationAttemptForExistingAddress,
+            Some(existing.id),
+            None,
+        )
+        .await?;
+        self.mail(existing, Message::AlreadyRegistered { verify })
             .await?;
-        self.mail(existing, Message::AlreadyRegistered { verify }).await?;
         Ok(())
     }
 
@@ -340,7 +370,8 @@ impl Membership {
                     Err(StoreError::Conflict) => return Err(TokenError::EmailTaken),
                     other => other?,
                 }
-                self.audit(SecurityEventKind::EmailChanged, Some(member.id), None).await?;
+                self.audit(SecurityEventKind::EmailChanged, Some(member.id), None)
+                    .await?;
                 self.mail(&old, Message::EmailChanged).await?;
             }
             _ => {
@@ -348,7 +379,8 @@ impl Membership {
                     member.email_verified_at = Some(now);
                     self.ports.members.update(&member).await?;
                 }
-                self.audit(SecurityEventKind::EmailVerified, Some(member.id), None).await?;
+                self.audit(SecurityEventKind::EmailVerified, Some(member.id), None)
+                    .await?;
             }
         }
         Ok(())
@@ -371,41 +403,70 @@ impl Membership {
         previous: Option<&SessionToken>,
     ) -> Result<NewSession, SignInError> {
         let rules = self.config.throttle;
-        self.throttle("sign-in", &client.key, rules.sign_in_per_client).await?;
-        let normalised = Email::parse(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
+        self.throttle("sign-in", &client.key, rules.sign_in_per_client)
+            .await?;
+        let normalised = Email::parse(email)
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
         let account_key = throttle_key("sign-in-failures", &normalised);
         let now = self.now();
         let failures = self.ports.rate_limits.peek(&account_key, now).await?;
-        if rules.sign_in_failures_per_account.exceeded_by(failures.count + 1) {
+        if rules
+            .sign_in_failures_per_account
+            .exceeded_by(failures.count + 1)
+        {
             let member = self.find_member(email).await?;
-            self.audit(SecurityEventKind::SignInThrottled, member.map(|m| m.id), None).await?;
-            return Err(Throttled { retry_after: until(now, failures.window_ends_at) }.into());
+            self.audit(
+                SecurityEventKind::SignInThrottled,
+                member.map(|m| m.id),
+                None,
+            )
+            .await?;
+            return Err(Throttled {
+                retry_after: until(now, failures.window_ends_at),
+            }
+            .into());
         }
         let member = self.find_member(email).await?;
         let attempt = PasswordAttempt::new(password);
         let verification = match &attempt {
-            Some(attempt) => self.ports.hasher.verify(attempt, member.as_ref().map(|m| m.password_hash.clone())).await?,
+            Some(attempt) => {
+                self.ports
+                    .hasher
+                    .verify(attempt, member.as_ref().map(|m| m.password_hash.clone()))
+                    .await?
+            }
             None => Verification::Mismatch,
         };
-        let (Some(mut member), Verification::Match { needs_rehash }, Some(attempt)) = (member.clone(), verification, attempt) else {
-            self.ports.rate_limits.hit(&account_key, rules.sign_in_failures_per_account.window, now).await?;
-            self.audit(SecurityEventKind::SignInFailed, member.map(|m| m.id), None).await?;
+        let (Some(mut member), Verification::Match { needs_rehash }, Some(attempt)) =
+            (member.clone(), verification, attempt)
+        else {
+            self.ports
+                .rate_limits
+                .hit(&account_key, rules.sign_in_failures_per_account.window, now)
+                .await?;
+            self.audit(SecurityEventKind::SignInFailed, member.map(|m| m.id), None)
+                .await?;
             return Err(SignInError::InvalidCredentials);
         };
         self.ports.rate_limits.reset(&account_key).await?;
         if needs_rehash {
-            if let Ok(password) = Password::new(attempt.expose(), &[]) {
-                member.password_hash = self.ports.hasher.hash(&password).await?;
-                self.ports.members.update(&member).await?;
-            }
+            let password = Password::verified_for_rehash(attempt);
+            member.password_hash = self.ports.hasher.hash(&password).await?;
+            self.ports.members.update(&member).await?;
         }
-        if let Some(previous) = previous {
-            if let Some(old) = self.ports.sessions.by_token_hash(&previous.hash()).await? {
-                self.ports.sessions.delete(old.id).await?;
-            }
+        if let Some(previous) = previous
+            && let Some(old) = self.ports.sessions.by_token_hash(&previous.hash()).await?
+        {
+            self.ports.sessions.delete(old.id).await?;
         }
         let created = self.create_session(&member, &client.browser).await?;
-        self.audit(SecurityEventKind::SignedIn, Some(member.id), Some(created.session.id)).await?;
+        self.audit(
+            SecurityEventKind::SignedIn,
+            Some(member.id),
+            Some(created.session.id),
+        )
+        .await?;
         Ok(created)
     }
 
@@ -452,7 +513,12 @@ impl Membership {
     /// [`AuthError::Backend`] when storage fails.
     pub async fn sign_out(&self, current: &Authenticated) -> Result<(), AuthError> {
         self.ports.sessions.delete(current.session.id).await?;
-        self.audit(SecurityEventKind::SignedOut, Some(current.member.id), Some(current.session.id)).await?;
+        self.audit(
+            SecurityEventKind::SignedOut,
+            Some(current.member.id),
+            Some(current.session.id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -461,8 +527,17 @@ impl Membership {
     /// # Errors
     /// [`AuthError::Backend`] when storage fails.
     pub async fn sign_out_others(&self, current: &Authenticated) -> Result<u64, AuthError> {
-        let ended = self.ports.sessions.delete_for_member(current.member.id, Some(current.session.id)).await?;
-        self.audit(SecurityEventKind::SignedOutOtherSessions, Some(current.member.id), Some(current.session.id)).await?;
+        let ended = self
+            .ports
+            .sessions
+            .delete_for_member(current.member.id, Some(current.session.id))
+            .await?;
+        self.audit(
+            SecurityEventKind::SignedOutOtherSessions,
+            Some(current.member.id),
+            Some(current.session.id),
+        )
+        .await?;
         Ok(ended)
     }
 
@@ -470,7 +545,11 @@ impl Membership {
     ///
     /// # Errors
     /// [`ChangeError::Backend`] when storage fails.
-    pub async fn update_profile(&self, current: &Authenticated, change: ProfileChange) -> Result<Member, ChangeError> {
+    pub async fn update_profile(
+        &self,
+        current: &Authenticated,
+        change: ProfileChange,
+    ) -> Result<Member, ChangeError> {
         let mut member = current.member.clone();
         if let Some(name) = change.display_name {
             member.display_name = name;
@@ -480,7 +559,12 @@ impl Membership {
         }
         if member != current.member {
             self.ports.members.update(&member).await?;
-            self.audit(SecurityEventKind::ProfileUpdated, Some(member.id), Some(current.session.id)).await?;
+            self.audit(
+                SecurityEventKind::ProfileUpdated,
+                Some(member.id),
+                Some(current.session.id),
+            )
+            .await?;
         }
         Ok(member)
     }
@@ -499,14 +583,29 @@ impl Membership {
         client: &Client,
     ) -> Result<NewSession, ChangeError> {
         let member = &current.member;
-        let new = Password::new(new_password, &[member.email.as_str(), member.email.local_part(), member.display_name.as_str()])?;
+        let new = Password::new(
+            new_password,
+            &[
+                member.email.as_str(),
+                member.email.local_part(),
+                member.display_name.as_str(),
+            ],
+        )?;
         self.reauthenticate(current, current_password).await?;
         let mut updated = member.clone();
         updated.password_hash = self.ports.hasher.hash(&new).await?;
         self.ports.members.update(&updated).await?;
-        self.ports.sessions.delete_for_member(member.id, None).await?;
+        self.ports
+            .sessions
+            .delete_for_member(member.id, None)
+            .await?;
         let created = self.create_session(&updated, &client.browser).await?;
-        self.audit(SecurityEventKind::PasswordChanged, Some(member.id), Some(created.session.id)).await?;
+        self.audit(
+            SecurityEventKind::PasswordChanged,
+            Some(member.id),
+            Some(created.session.id),
+        )
+        .await?;
         self.mail(&updated, Message::PasswordChanged).await?;
         Ok(created)
     }
@@ -517,32 +616,60 @@ impl Membership {
     ///
     /// # Errors
     /// [`ChangeError::WrongPassword`], [`ChangeError::Throttled`], [`ChangeError::SameEmail`].
-    pub async fn change_email(&self, current: &Authenticated, password: &str, new_email: Email) -> Result<(), ChangeError> {
+    pub async fn change_email(
+        &self,
+        current: &Authenticated,
+        password: &str,
+        new_email: Email,
+    ) -> Result<(), ChangeError> {
         if new_email == current.member.email {
             return Err(ChangeError::SameEmail);
         }
         self.reauthenticate(current, password).await?;
         let member = &current.member;
-        let token = self.issue_token(member, TokenPurpose::ChangeEmail, Some(new_email.clone())).await?;
-        self.audit(SecurityEventKind::EmailChangeRequested, Some(member.id), Some(current.session.id)).await?;
+        let token = self
+            .issue_token(member, TokenPurpose::ChangeEmail, Some(new_email.clone()))
+            .await?;
+        self.audit(
+            SecurityEventKind::EmailChangeRequested,
+            Some(member.id),
+            Some(current.session.id),
+        )
+        .await?;
         self.ports
             .mailer
-            .send(&Mail { to: new_email, language: member.language, message: Message::ConfirmEmailChange { token } })
+            .send(&Mail {
+                to: new_email,
+                language: member.language,
+                message: Message::ConfirmEmailChange { token },
+            })
             .await?;
         self.mail(member, Message::EmailChangeRequested).await?;
         Ok(())
     }
 
-    async fn reauthenticate(&self, current: &Authenticated, password: &str) -> Result<(), ChangeError> {
+    async fn reauthenticate(
+        &self,
+        current: &Authenticated,
+        password: &str,
+    ) -> Result<(), ChangeError> {
         let rule = self.config.throttle.reauth_failures_per_member;
         let key = throttle_key("reauth-failures", &current.member.id.to_string());
         let now = self.now();
         let failures = self.ports.rate_limits.peek(&key, now).await?;
         if rule.exceeded_by(failures.count + 1) {
-            return Err(Throttled { retry_after: until(now, failures.window_ends_at) }.into());
+            return Err(Throttled {
+                retry_after: until(now, failures.window_ends_at),
+            }
+            .into());
         }
         let verification = match PasswordAttempt::new(password) {
-            Some(attempt) => self.ports.hasher.verify(&attempt, Some(current.member.password_hash.clone())).await?,
+            Some(attempt) => {
+                self.ports
+                    .hasher
+                    .verify(&attempt, Some(current.member.password_hash.clone()))
+                    .await?
+            }
             None => Verification::Mismatch,
         };
         if verification == Verification::Mismatch {
@@ -566,12 +693,27 @@ impl Membership {
     /// # Errors
     /// [`ChangeError::NotFound`] when the session does not exist or is another member's (the
     /// two are indistinguishable).
-    pub async fn revoke_session(&self, current: &Authenticated, id: SessionId) -> Result<(), ChangeError> {
-        let owned = self.ports.sessions.for_member(current.member.id).await?.into_iter().any(|s| s.id == id);
+    pub async fn revoke_session(
+        &self,
+        current: &Authenticated,
+        id: SessionId,
+    ) -> Result<(), ChangeError> {
+        let owned = self
+            .ports
+            .sessions
+            .for_member(current.member.id)
+            .await?
+            .into_iter()
+            .any(|s| s.id == id);
         if !owned || !self.ports.sessions.delete(id).await? {
             return Err(ChangeError::NotFound);
         }
-        self.audit(SecurityEventKind::SessionRevoked, Some(current.member.id), Some(id)).await?;
+        self.audit(
+            SecurityEventKind::SessionRevoked,
+            Some(current.member.id),
+            Some(id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -579,8 +721,16 @@ impl Membership {
     ///
     /// # Errors
     /// [`AuthError::Backend`] when storage fails.
-    pub async fn security_events(&self, current: &Authenticated, limit: u32) -> Result<Vec<SecurityEvent>, AuthError> {
-        Ok(self.ports.audit.for_member(current.member.id, limit).await?)
+    pub async fn security_events(
+        &self,
+        current: &Authenticated,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>, AuthError> {
+        Ok(self
+            .ports
+            .audit
+            .for_member(current.member.id, limit)
+            .await?)
     }
 
     /// Mails a password-reset link when the address belongs to a member; answers the same
@@ -589,19 +739,39 @@ impl Membership {
     ///
     /// # Errors
     /// [`ResetRequestError::Throttled`] when this client asked too often.
-    pub async fn request_password_reset(&self, email: &Email, client: &Client) -> Result<(), ResetRequestError> {
+    pub async fn request_password_reset(
+        &self,
+        email: &Email,
+        client: &Client,
+    ) -> Result<(), ResetRequestError> {
         let rules = self.config.throttle;
-        self.throttle("reset", &client.key, rules.reset_per_client).await?;
+        self.throttle("reset", &client.key, rules.reset_per_client)
+            .await?;
         let Some(member) = self.ports.members.by_email(email).await? else {
             return Ok(());
         };
         let now = self.now();
-        let mails = self.ports.rate_limits.hit(&throttle_key("reset-mails", email.as_str()), rules.reset_mails_per_account.window, now).await?;
+        let mails = self
+            .ports
+            .rate_limits
+            .hit(
+                &throttle_key("reset-mails", email.as_str()),
+                rules.reset_mails_per_account.window,
+                now,
+            )
+            .await?;
         if rules.reset_mails_per_account.exceeded_by(mails.count) {
             return Ok(());
         }
-        let token = self.issue_token(&member, TokenPurpose::ResetPassword, None).await?;
-        self.audit(SecurityEventKind::PasswordResetRequested, Some(member.id), None).await?;
+        let token = self
+            .issue_token(&member, TokenPurpose::ResetPassword, None)
+            .await?;
+        self.audit(
+            SecurityEventKind::PasswordResetRequested,
+            Some(member.id),
+            None,
+        )
+        .await?;
         self.mail(&member, Message::PasswordReset { token }).await?;
         Ok(())
     }
@@ -613,7 +783,11 @@ impl Membership {
     /// # Errors
     /// [`TokenError::Invalid`] for an unknown, used, expired or other-purpose token;
     /// [`TokenError::Password`] when the new password breaks the policy.
-    pub async fn reset_password(&self, token: &SessionToken, new_password: &str) -> Result<(), TokenError> {
+    pub async fn reset_password(
+        &self,
+        token: &SessionToken,
+        new_password: &str,
+    ) -> Result<(), TokenError> {
         let now = self.now();
         let hash = token.hash();
         let Some(found) = self.ports.tokens.find(&hash).await? else {
@@ -625,7 +799,14 @@ impl Membership {
         let Some(mut member) = self.ports.members.by_id(found.member_id).await? else {
             return Err(TokenError::Invalid);
         };
-        let password = Password::new(new_password, &[member.email.as_str(), member.email.local_part(), member.display_name.as_str()])?;
+        let password = Password::new(
+            new_password,
+            &[
+                member.email.as_str(),
+                member.email.local_part(),
+                member.display_name.as_str(),
+            ],
+        )?;
         let new_hash = self.ports.hasher.hash(&password).await?;
         if self.ports.tokens.take(&hash).await?.is_none() {
             return Err(TokenError::Invalid);
@@ -633,14 +814,25 @@ impl Membership {
         member.password_hash = new_hash;
         member.email_verified_at = member.email_verified_at.or(Some(now));
         self.ports.members.update(&member).await?;
-        self.ports.sessions.delete_for_member(member.id, None).await?;
-        self.ports.rate_limits.reset(&throttle_key("sign-in-failures", member.email.as_str())).await?;
-        self.audit(SecurityEventKind::PasswordReset, Some(member.id), None).await?;
+        self.ports
+            .sessions
+            .delete_for_member(member.id, None)
+            .await?;
+        self.ports
+            .rate_limits
+            .reset(&throttle_key("sign-in-failures", member.email.as_str()))
+            .await?;
+        self.audit(SecurityEventKind::PasswordReset, Some(member.id), None)
+            .await?;
         self.mail(&member, Message::PasswordChanged).await?;
         Ok(())
     }
 
-    async fn create_session(&self, member: &Member, browser: &str) -> Result<NewSession, StoreError> {
+    async fn create_session(
+        &self,
+        member: &Member,
+        browser: &str,
+    ) -> Result<NewSession, StoreError> {
         let now = self.now();
         let token = SessionToken::from_bytes(self.ports.random.bytes32());
         let session = Session {
@@ -656,9 +848,17 @@ impl Membership {
         Ok(NewSession { session, token })
     }
 
-    async fn issue_token(&self, member: &Member, purpose: TokenPurpose, new_email: Option<Email>) -> Result<SessionToken, StoreError> {
+    async fn issue_token(
+        &self,
+        member: &Member,
+        purpose: TokenPurpose,
+        new_email: Option<Email>,
+    ) -> Result<SessionToken, StoreError> {
         let now = self.now();
-        self.ports.tokens.delete_for_member(member.id, purpose).await?;
+        self.ports
+            .tokens
+            .delete_for_member(member.id, purpose)
+            .await?;
         let token = SessionToken::from_bytes(self.ports.random.bytes32());
         let record = OneTimeToken {
             hash: token.hash(),
@@ -672,23 +872,52 @@ impl Membership {
         Ok(token)
     }
 
-    async fn throttle(&self, scope: &str, client_key: &str, rule: ThrottleRule) -> Result<(), ThrottleFailure> {
+    async fn throttle(
+        &self,
+        scope: &str,
+        client_key: &str,
+        rule: ThrottleRule,
+    ) -> Result<(), ThrottleFailure> {
         let now = self.now();
-        let hits = self.ports.rate_limits.hit(&throttle_key(scope, client_key), rule.window, now).await?;
+        let hits = self
+            .ports
+            .rate_limits
+            .hit(&throttle_key(scope, client_key), rule.window, now)
+            .await?;
         if rule.exceeded_by(hits.count) {
-            return Err(ThrottleFailure::Throttled(Throttled { retry_after: until(now, hits.window_ends_at) }));
+            return Err(ThrottleFailure::Throttled(Throttled {
+                retry_after: until(now, hits.window_ends_at),
+            }));
         }
         Ok(())
     }
 
-    async fn audit(&self, kind: SecurityEventKind, member_id: Option<MemberId>, session_id: Option<SessionId>) -> Result<(), StoreError> {
+    async fn audit(
+        &self,
+        kind: SecurityEventKind,
+        member_id: Option<MemberId>,
+        session_id: Option<SessionId>,
+    ) -> Result<(), StoreError> {
         let at = self.now();
-        let event = SecurityEvent { id: self.new_uuid(at), at, member_id, session_id, kind };
+        let event = SecurityEvent {
+            id: self.new_uuid(at),
+            at,
+            member_id,
+            session_id,
+            kind,
+        };
         self.ports.audit.record(&event).await
     }
 
     async fn mail(&self, member: &Member, message: Message) -> Result<(), MailError> {
-        self.ports.mailer.send(&Mail { to: member.email.clone(), language: member.language, message }).await
+        self.ports
+            .mailer
+            .send(&Mail {
+                to: member.email.clone(),
+                language: member.language,
+                message,
+            })
+            .await
     }
 
     fn now(&self) -> Timestamp {
@@ -739,7 +968,9 @@ fn throttle_key(scope: &str, value: &str) -> String {
 }
 
 fn until(now: Timestamp, end: Timestamp) -> Duration {
-    Duration::try_from(end - now).unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
+    Duration::try_from(end - now)
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_secs(1))
 }
 
 #[cfg(test)]

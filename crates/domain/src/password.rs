@@ -116,6 +116,12 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A password that just verified against its stored hash, to hash again with stronger
+    /// parameters. It may predate the current policy, which must not lock its owner out.
+    pub(crate) fn verified_for_rehash(attempt: PasswordAttempt) -> Self {
+        Self(attempt.0)
+    }
 }
 
 /// The password is common when the estimator found it, whole, in its list of breached
@@ -214,13 +220,22 @@ mod tests {
     #[test]
     fn the_password_policy_accepts_long_unguessable_passwords_and_explains_refusals() {
         check("short", Err(PasswordRejection::TooShort { min: 12 }));
-        check("ああいいううええおおかか", Err(PasswordRejection::TooWeak { score: 0 }).or(Ok(())));
-        check(&"x".repeat(129), Err(PasswordRejection::TooLong { max: 128 }));
+        check(
+            "ああいいううええおおかか",
+            Err(PasswordRejection::TooWeak { score: 0 }).or(Ok(())),
+        );
+        check(
+            &"x".repeat(129),
+            Err(PasswordRejection::TooLong { max: 128 }),
+        );
         check("hanako.yamada1", Err(PasswordRejection::Personal));
         check("minnakikeru2024", Err(PasswordRejection::Personal));
         check("1qaz2wsx3edc", Err(PasswordRejection::Common));
         check("LeaveMeAlone", Err(PasswordRejection::Common));
-        check("aaaaaaaaaaaaaaaa", Err(PasswordRejection::TooWeak { score: 0 }));
+        check(
+            "aaaaaaaaaaaaaaaa",
+            Err(PasswordRejection::TooWeak { score: 0 }),
+        );
         check("correct horse battery staple", Ok(()));
         check("静かな朝に猫とラジオを聴く", Ok(()));
         check("Tr0ub4dor&3-violet-lantern", Ok(()));
@@ -230,7 +245,10 @@ mod tests {
     #[test]
     fn twelve_characters_are_counted_as_characters_not_bytes() {
         // Eleven kana are 33 bytes but still too short.
-        check("あいうえおかきくけこさ", Err(PasswordRejection::TooShort { min: 12 }));
+        check(
+            "あいうえおかきくけこさ",
+            Err(PasswordRejection::TooShort { min: 12 }),
+        );
     }
 
     #[test]
@@ -250,7 +268,12 @@ mod tests {
 
     #[test]
     fn hash_strings_must_be_phc() {
-        assert!(PasswordHashString::parse("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG").is_ok());
+        assert!(
+            PasswordHashString::parse(
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+            )
+            .is_ok()
+        );
         assert_eq!(PasswordHashString::parse("plain"), Err(InvalidPasswordHash));
     }
 }

@@ -8,9 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt,
-    PasswordHashString, SecurityEvent, Session, SessionId, SessionToken, Timestamp, TokenHash,
-    TokenPurpose,
+    Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt, PasswordHashString,
+    SecurityEvent, Session, SessionId, SessionToken, Timestamp, TokenHash, TokenPurpose,
 };
 
 /// A storage port failed. Few, backend-neutral variants.

@@ -195,19 +195,52 @@ mod tests {
 
     fn check(created: Timestamp, last_seen: Timestamp, now: Timestamp, expected: SessionState) {
         let state = SessionPolicy::default().state(&session_at(created, last_seen), now);
-        assert_eq!(state, expected, "created {created}, seen {last_seen}, now {now}");
+        assert_eq!(
+            state, expected,
+            "created {created}, seen {last_seen}, now {now}"
+        );
     }
 
     #[test]
     fn sessions_end_after_their_idle_timeout_or_absolute_lifetime() {
         let t0 = datetime!(2026-01-01 00:00 UTC);
         check(t0, t0, t0, SessionState::Live);
-        check(t0, t0, datetime!(2026-01-01 00:00:59 UTC), SessionState::Live);
-        check(t0, t0, datetime!(2026-01-01 00:01 UTC), SessionState::LiveTouch);
-        check(t0, t0, datetime!(2026-01-07 23:59 UTC), SessionState::LiveTouch);
-        check(t0, t0, datetime!(2026-01-08 00:00 UTC), SessionState::Expired);
-        check(t0, datetime!(2026-01-29 00:00 UTC), datetime!(2026-01-30 23:59 UTC), SessionState::LiveTouch);
-        check(t0, datetime!(2026-01-30 23:59 UTC), datetime!(2026-01-31 00:00 UTC), SessionState::Expired);
+        check(
+            t0,
+            t0,
+            datetime!(2026-01-01 00:00:59 UTC),
+            SessionState::Live,
+        );
+        check(
+            t0,
+            t0,
+            datetime!(2026-01-01 00:01 UTC),
+            SessionState::LiveTouch,
+        );
+        check(
+            t0,
+            t0,
+            datetime!(2026-01-07 23:59 UTC),
+            SessionState::LiveTouch,
+        );
+        check(
+            t0,
+            t0,
+            datetime!(2026-01-08 00:00 UTC),
+            SessionState::Expired,
+        );
+        check(
+            t0,
+            datetime!(2026-01-29 00:00 UTC),
+            datetime!(2026-01-30 23:59 UTC),
+            SessionState::LiveTouch,
+        );
+        check(
+            t0,
+            datetime!(2026-01-30 23:59 UTC),
+            datetime!(2026-01-31 00:00 UTC),
+            SessionState::Expired,
+        );
     }
 
     #[test]

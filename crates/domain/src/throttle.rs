@@ -43,13 +43,22 @@ const MINUTE: u64 = 60;
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         Self {
-            sign_in_per_client: ThrottleRule { max: 30, window: Duration::from_secs(15 * MINUTE) },
+            sign_in_per_client: ThrottleRule {
+                max: 30,
+                window: Duration::from_secs(15 * MINUTE),
+            },
             sign_in_failures_per_account: ThrottleRule {
                 max: 5,
                 window: Duration::from_secs(15 * MINUTE),
             },
-            register_per_client: ThrottleRule { max: 10, window: Duration::from_secs(60 * MINUTE) },
-            reset_per_client: ThrottleRule { max: 10, window: Duration::from_secs(60 * MINUTE) },
+            register_per_client: ThrottleRule {
+                max: 10,
+                window: Duration::from_secs(60 * MINUTE),
+            },
+            reset_per_client: ThrottleRule {
+                max: 10,
+                window: Duration::from_secs(60 * MINUTE),
+            },
             reset_mails_per_account: ThrottleRule {
                 max: 3,
                 window: Duration::from_secs(60 * MINUTE),
@@ -68,7 +77,10 @@ mod tests {
 
     #[test]
     fn a_rule_allows_exactly_max_hits_per_window() {
-        let rule = ThrottleRule { max: 5, window: Duration::from_secs(60) };
+        let rule = ThrottleRule {
+            max: 5,
+            window: Duration::from_secs(60),
+        };
         assert!(!rule.exceeded_by(1));
         assert!(!rule.exceeded_by(5));
         assert!(rule.exceeded_by(6));

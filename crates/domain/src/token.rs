@@ -72,7 +72,11 @@ mod tests {
 
     #[test]
     fn purposes_round_trip_through_their_names() {
-        for purpose in [TokenPurpose::VerifyEmail, TokenPurpose::ChangeEmail, TokenPurpose::ResetPassword] {
+        for purpose in [
+            TokenPurpose::VerifyEmail,
+            TokenPurpose::ChangeEmail,
+            TokenPurpose::ResetPassword,
+        ] {
             assert_eq!(TokenPurpose::from_name(purpose.as_str()), Some(purpose));
         }
         assert_eq!(TokenPurpose::from_name("other"), None);
@@ -80,7 +84,13 @@ mod tests {
 
     #[test]
     fn reset_tokens_live_thirty_minutes_and_verification_tokens_a_day() {
-        assert_eq!(TokenPurpose::ResetPassword.lifetime(), Duration::from_secs(1800));
-        assert_eq!(TokenPurpose::VerifyEmail.lifetime(), Duration::from_secs(86_400));
+        assert_eq!(
+            TokenPurpose::ResetPassword.lifetime(),
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            TokenPurpose::VerifyEmail.lifetime(),
+            Duration::from_secs(86_400)
+        );
     }
 }

@@ -83,7 +83,10 @@ struct Accepted {
 
 impl Accepted {
     fn new(message: &str) -> Json<Self> {
-        Json(Self { status: "accepted".to_owned(), message: message.to_owned() })
+        Json(Self {
+            status: "accepted".to_owned(),
+            message: message.to_owned(),
+        })
     }
 }
 
@@ -280,8 +283,15 @@ fn parse_token(raw: &str) -> ApiResult<SessionToken> {
         .map_err(|_| ApiError::bad_request("invalid_token", "The link is invalid or has expired"))
 }
 
-fn signed_in(state: &AppState, new: &kikeru_domain::membership::NewSession, now: OffsetDateTime) -> (Json<SignedIn>, String) {
-    let cookie = state.config.cookie().set(&new.token, now, new.session.expires_at);
+fn signed_in(
+    state: &AppState,
+    new: &kikeru_domain::membership::NewSession,
+    now: OffsetDateTime,
+) -> (Json<SignedIn>, String) {
+    let cookie = state
+        .config
+        .cookie()
+        .set(&new.token, now, new.session.expires_at);
     let body = SignedIn {
         member_id: *new.session.member_id.as_uuid(),
         session_id: *new.session.id.as_uuid(),
@@ -300,32 +310,55 @@ impl Api {
     /// instead), so nobody can find out who is a member. A verification link is mailed;
     /// unverified members can sign in but cannot buy.
     #[oai(path = "/members", method = "post", tag = "Tag::Members")]
-    async fn register(&self, state: Data<&AppState>, req: &Request, body: Json<RegisterBody>) -> ApiResult<AcceptedResponse> {
+    async fn register(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<RegisterBody>,
+    ) -> ApiResult<AcceptedResponse> {
         let registration = Registration {
             email: parse_email(&body.email)?,
             password: body.0.password,
             language: body.0.language.map_or(Language::Ja, Language::from),
         };
-        state.membership.register(registration, &client(req, &state.config)).await?;
-        Ok(AcceptedResponse::Accepted(Accepted::new("Check your mailbox for a link to verify your address.")))
+        state
+            .membership
+            .register(registration, &client(req, &state.config))
+            .await?;
+        Ok(AcceptedResponse::Accepted(Accepted::new(
+            "Check your mailbox for a link to verify your address.",
+        )))
     }
 
     /// Verify an e-mail address with the token from the mailed link (after registration or an
     /// address change).
     #[oai(path = "/members/verify", method = "post", tag = "Tag::Members")]
     async fn verify(&self, state: Data<&AppState>, body: Json<TokenBody>) -> ApiResult<Done> {
-        state.membership.verify_email(&parse_token(&body.token)?).await?;
+        state
+            .membership
+            .verify_email(&parse_token(&body.token)?)
+            .await?;
         Ok(Done::Done)
     }
 
     /// Sign in. Sets the session cookie; any session the request carried ends (the session
     /// rotates). Unknown addresses and wrong passwords answer alike.
     #[oai(path = "/sessions", method = "post", tag = "Tag::Sessions")]
-    async fn sign_in(&self, state: Data<&AppState>, req: &Request, body: Json<SignInBody>) -> ApiResult<SessionCreated> {
+    async fn sign_in(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<SignInBody>,
+    ) -> ApiResult<SessionCreated> {
         let previous = state.config.cookie().token(req);
         let created = state
             .membership
-            .sign_in(&body.email, &body.password, &client(req, &state.config), previous.as_ref())
+            .sign_in(
+                &body.email,
+                &body.password,
+                &client(req, &state.config),
+                previous.as_ref(),
+            )
             .await?;
         let (json, cookie) = signed_in(&state, &created, created.session.created_at);
         Ok(SessionCreated::Created(json, cookie))
@@ -346,9 +379,20 @@ impl Api {
 
     /// Change the display name or language.
     #[oai(path = "/me", method = "patch", tag = "Tag::Me")]
-    async fn update_me(&self, state: Data<&AppState>, auth: Session, body: Json<ProfilePatch>) -> ApiResult<Json<Profile>> {
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        body: Json<ProfilePatch>,
+    ) -> ApiResult<Json<Profile>> {
         let change = ProfileChange {
-            display_name: body.0.display_name.as_deref().map(DisplayName::parse).transpose().map_err(invalid_display_name)?,
+            display_name: body
+                .0
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()
+                .map_err(invalid_display_name)?,
             language: body.0.language.map(Language::from),
         };
         let member = state.membership.update_profile(&auth.0, change).await?;
@@ -358,10 +402,21 @@ impl Api {
     /// Change the password (needs the current one). Every session ends, including this one;
     /// a new session is set in the cookie. A notice is mailed.
     #[oai(path = "/me/password", method = "put", tag = "Tag::Me")]
-    async fn change_password(&self, state: Data<&AppState>, req: &Request, auth: Session, body: Json<PasswordChange>) -> ApiResult<SessionRotated> {
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: Session,
+        body: Json<PasswordChange>,
+    ) -> ApiResult<SessionRotated> {
         let created = state
             .membership
-            .change_password(&auth.0, &body.current_password, &body.new_password, &client(req, &state.config))
+            .change_password(
+                &auth.0,
+                &body.current_password,
+                &body.new_password,
+                &client(req, &state.config),
+            )
             .await?;
         let (json, cookie) = signed_in(&state, &created, created.session.created_at);
         Ok(SessionRotated::Ok(json, cookie))
@@ -370,15 +425,29 @@ impl Api {
     /// Change the e-mail address (needs the password). A link is mailed to the new address and
     /// the change takes effect when it is followed; the old address is told.
     #[oai(path = "/me/email", method = "put", tag = "Tag::Me")]
-    async fn change_email(&self, state: Data<&AppState>, auth: Session, body: Json<EmailChange>) -> ApiResult<AcceptedResponse> {
+    async fn change_email(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        body: Json<EmailChange>,
+    ) -> ApiResult<AcceptedResponse> {
         let new_email = parse_email(&body.new_email)?;
-        state.membership.change_email(&auth.0, &body.password, new_email).await?;
-        Ok(AcceptedResponse::Accepted(Accepted::new("Follow the link mailed to the new address to complete the change.")))
+        state
+            .membership
+            .change_email(&auth.0, &body.password, new_email)
+            .await?;
+        Ok(AcceptedResponse::Accepted(Accepted::new(
+            "Follow the link mailed to the new address to complete the change.",
+        )))
     }
 
     /// The member's active sessions, newest first.
     #[oai(path = "/me/sessions", method = "get", tag = "Tag::Me")]
-    async fn sessions(&self, state: Data<&AppState>, auth: Session) -> ApiResult<Json<Vec<SessionView>>> {
+    async fn sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+    ) -> ApiResult<Json<Vec<SessionView>>> {
         let current: &Authenticated = &auth.0;
         let sessions = state.membership.sessions(current).await?;
         Ok(Json(
@@ -398,42 +467,87 @@ impl Api {
 
     /// Sign out every session except this one.
     #[oai(path = "/me/sessions", method = "delete", tag = "Tag::Me")]
-    async fn sign_out_others(&self, state: Data<&AppState>, auth: Session) -> ApiResult<Json<Ended>> {
+    async fn sign_out_others(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+    ) -> ApiResult<Json<Ended>> {
         let ended = state.membership.sign_out_others(&auth.0).await?;
         Ok(Json(Ended { ended }))
     }
 
     /// End one of the member's sessions.
     #[oai(path = "/me/sessions/:id", method = "delete", tag = "Tag::Me")]
-    async fn revoke_session(&self, state: Data<&AppState>, auth: Session, id: Path<Uuid>) -> ApiResult<Done> {
-        state.membership.revoke_session(&auth.0, SessionId::from_uuid(id.0)).await?;
+    async fn revoke_session(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        id: Path<Uuid>,
+    ) -> ApiResult<Done> {
+        state
+            .membership
+            .revoke_session(&auth.0, SessionId::from_uuid(id.0))
+            .await?;
         Ok(Done::Done)
     }
 
     /// The member's recent security events (sign-ins, changes), newest first.
     #[oai(path = "/me/security-events", method = "get", tag = "Tag::Me")]
-    async fn security_events(&self, state: Data<&AppState>, auth: Session) -> ApiResult<Json<Vec<SecurityEventView>>> {
+    async fn security_events(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+    ) -> ApiResult<Json<Vec<SecurityEventView>>> {
         let events = state.membership.security_events(&auth.0, 100).await?;
         Ok(Json(
             events
                 .into_iter()
-                .map(|e| SecurityEventView { id: e.id, at: e.at, kind: e.kind.as_str().to_owned() })
+                .map(|e| SecurityEventView {
+                    id: e.id,
+                    at: e.at,
+                    kind: e.kind.as_str().to_owned(),
+                })
                 .collect(),
         ))
     }
 
     /// Ask for a password-reset link. Answers `202` whether or not the address is registered.
-    #[oai(path = "/password-resets", method = "post", tag = "Tag::PasswordResets")]
-    async fn request_reset(&self, state: Data<&AppState>, req: &Request, body: Json<ResetRequest>) -> ApiResult<AcceptedResponse> {
+    #[oai(
+        path = "/password-resets",
+        method = "post",
+        tag = "Tag::PasswordResets"
+    )]
+    async fn request_reset(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<ResetRequest>,
+    ) -> ApiResult<AcceptedResponse> {
         let email = parse_email(&body.email)?;
-        state.membership.request_password_reset(&email, &client(req, &state.config)).await?;
-        Ok(AcceptedResponse::Accepted(Accepted::new("If the address is registered, a link to set a new password has been mailed. It works for 30 minutes.")))
+        state
+            .membership
+            .request_password_reset(&email, &client(req, &state.config))
+            .await?;
+        Ok(AcceptedResponse::Accepted(Accepted::new(
+            "If the address is registered, a link to set a new password has been mailed. It works for 30 minutes.",
+        )))
     }
 
     /// Set a new password with the token from the reset link. Every session ends.
-    #[oai(path = "/password-resets/confirm", method = "post", tag = "Tag::PasswordResets")]
-    async fn confirm_reset(&self, state: Data<&AppState>, body: Json<ResetConfirm>) -> ApiResult<Done> {
-        state.membership.reset_password(&parse_token(&body.token)?, &body.new_password).await?;
+    #[oai(
+        path = "/password-resets/confirm",
+        method = "post",
+        tag = "Tag::PasswordResets"
+    )]
+    async fn confirm_reset(
+        &self,
+        state: Data<&AppState>,
+        body: Json<ResetConfirm>,
+    ) -> ApiResult<Done> {
+        state
+            .membership
+            .reset_password(&parse_token(&body.token)?, &body.new_password)
+            .await?;
         Ok(Done::Done)
     }
 }

@@ -45,7 +45,10 @@ impl SessionCookie {
 
     fn header(&self, value: &str, max_age: i64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
-        format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", self.name())
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            self.name()
+        )
     }
 
     /// The token presented in a request's `Cookie` headers, if any and well-formed.
@@ -108,7 +111,9 @@ impl<'a> ApiExtractor<'a> for Session {
         };
         match state.membership.authenticate(&token).await {
             Ok(current) => Ok(Self(current)),
-            Err(e) => Err(poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(e)))),
+            Err(e) => Err(poem::Error::from_response(
+                poem::IntoResponse::into_response(ApiError::from(e)),
+            )),
         }
     }
 }

@@ -10,7 +10,10 @@ use crate::HttpConfig;
 
 /// The calling client, as the domain sees it.
 pub(crate) fn client(req: &Request, config: &HttpConfig) -> Client {
-    Client { key: address(req, config), browser: browser(req) }
+    Client {
+        key: address(req, config),
+        browser: browser(req),
+    }
 }
 
 fn address(req: &Request, config: &HttpConfig) -> String {
@@ -22,7 +25,7 @@ fn address(req: &Request, config: &HttpConfig) -> String {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|v| v.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if let Some(ip) = forwarded {
             return ip.to_string();
         }
@@ -34,11 +37,19 @@ fn address(req: &Request, config: &HttpConfig) -> String {
 
 /// `Firefox 128 / Linux`, from the User-Agent, or `Unknown browser`.
 pub(crate) fn browser(req: &Request) -> String {
-    let agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match woothee::parser::Parser::new().parse(agent) {
         Some(r) if r.name != "UNKNOWN" => {
             let major = r.version.split('.').next().unwrap_or("");
-            let os = if r.os == "UNKNOWN" { String::new() } else { format!(" / {}", r.os) };
+            let os = if r.os == "UNKNOWN" {
+                String::new()
+            } else {
+                format!(" / {}", r.os)
+            };
             format!("{} {major}{os}", r.name).replace("  ", " ")
         }
         _ => "Unknown browser".to_owned(),

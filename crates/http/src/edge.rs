@@ -12,7 +12,8 @@ use crate::problem::Problem;
 use crate::{AppState, HttpConfig};
 
 const PROBLEM_JSON: &str = "application/problem+json";
-const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const API_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// The interactive API docs page ships its script inline; it alone gets this policy.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
@@ -53,8 +54,15 @@ async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
         return Err(problem(
             StatusCode::FORBIDDEN,
             Some(
-                Problem::new(StatusCode::FORBIDDEN, "cross_site_request", "Cross-site requests are refused")
-                    .detail(format!("Send an Origin header of {}.", config.public_origin)),
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "cross_site_request",
+                    "Cross-site requests are refused",
+                )
+                .detail(format!(
+                    "Send an Origin header of {}.",
+                    config.public_origin
+                )),
             ),
         ));
     }
@@ -67,7 +75,11 @@ async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
         return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, None));
     }
     if is_unsafe(req.method()) {
-        match req.take_body().into_bytes_limit(config.max_body_bytes).await {
+        match req
+            .take_body()
+            .into_bytes_limit(config.max_body_bytes)
+            .await
+        {
             Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
             Err(poem::error::ReadBodyError::PayloadTooLarge) => {
                 return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, None));
@@ -113,7 +125,10 @@ fn has_session_cookie(req: &Request, config: &HttpConfig) -> bool {
 
 fn problem(status: StatusCode, body: Option<Problem>) -> Response {
     let body = body.unwrap_or_else(|| Problem::for_status(status));
-    Response::builder().status(status).content_type(PROBLEM_JSON).body(body.to_json())
+    Response::builder()
+        .status(status)
+        .content_type(PROBLEM_JSON)
+        .body(body.to_json())
 }
 
 /// Gives an error response from outside the API's handlers (routing, parsing, extractors) the
@@ -132,22 +147,28 @@ async fn as_problem(response: Response) -> Response {
     let mut problem = Problem::for_status(status);
     // A client mistake keeps the framework's explanation (e.g. which field failed to parse);
     // a server error says nothing more.
-    if status.is_client_error() {
-        if let Ok(text) = body.into_string().await {
-            let text = text.trim();
-            if !text.is_empty() && text.len() <= 500 {
-                problem = problem.detail(text);
-            }
+    if status.is_client_error()
+        && let Ok(text) = body.into_string().await
+    {
+        let text = text.trim();
+        if !text.is_empty() && text.len() <= 500 {
+            problem = problem.detail(text);
         }
     }
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from_string(problem.to_json()))
 }
 
 fn secure_headers(response: &mut Response, config: &HttpConfig, path: &str) {
     let headers = response.headers_mut();
-    let csp = if path.starts_with("/api/docs") { DOCS_CSP } else { API_CSP };
+    let csp = if path.starts_with("/api/docs") {
+        DOCS_CSP
+    } else {
+        API_CSP
+    };
     let mut set = |name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
@@ -157,11 +178,17 @@ fn secure_headers(response: &mut Response, config: &HttpConfig, path: &str) {
     set("referrer-policy", "same-origin");
     set("cross-origin-opener-policy", "same-origin");
     set("cross-origin-resource-policy", "same-origin");
-    set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    set(
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
     if path.starts_with("/api/v1") {
         set("cache-control", "no-store");
     }
     if config.is_https() {
-        set("strict-transport-security", "max-age=63072000; includeSubDomains");
+        set(
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
     }
 }

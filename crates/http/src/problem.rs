@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use kikeru_domain::membership::{
-    AuthError, BackendError, ChangeError, RegisterError, ResetRequestError, SignInError,
-    Throttled, TokenError,
+    AuthError, BackendError, ChangeError, RegisterError, ResetRequestError, SignInError, Throttled,
+    TokenError,
 };
 use kikeru_domain::{DisplayNameError, EmailError, PasswordRejection, StoreError};
 use poem::http::StatusCode;
@@ -54,7 +54,10 @@ impl Problem {
             406 => ("not_acceptable", "No acceptable representation"),
             411 => ("length_required", "The request needs a Content-Length"),
             413 => ("payload_too_large", "The request body is too large"),
-            415 => ("unsupported_media_type", "Send the body as application/json"),
+            415 => (
+                "unsupported_media_type",
+                "Send the body as application/json",
+            ),
             422 => ("unprocessable", "The request cannot be processed"),
             429 => ("too_many_requests", "Too many requests; try again later"),
             503 => ("unavailable", "The service is temporarily unavailable"),
@@ -71,7 +74,10 @@ impl Problem {
 
 /// Every error the API answers with. Each carries a problem document.
 #[derive(Debug, ApiResponse)]
-#[allow(dead_code, reason = "413 and 415 are raised by the edge and poem-openapi; declared here for the spec")]
+#[allow(
+    dead_code,
+    reason = "413 and 415 are raised by the edge and poem-openapi; declared here for the spec"
+)]
 pub(crate) enum ApiError {
     /// The request is malformed (bad JSON, wrong types, missing fields) or a token is invalid.
     #[oai(status = 400, content_type = "application/problem+json")]
@@ -139,8 +145,12 @@ impl ApiError {
         let secs = t.retry_after.as_secs().max(1);
         Self::TooManyRequests(
             Json(
-                Problem::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
-                    .detail(format!("Try again in {secs} seconds.")),
+                Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    "Too many attempts",
+                )
+                .detail(format!("Try again in {secs} seconds.")),
             ),
             secs,
         )
@@ -176,15 +186,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 pub(crate) fn invalid_email(e: EmailError) -> ApiError {
-    ApiError::unprocessable("invalid_email", "The e-mail address is not valid", e.to_string())
+    ApiError::unprocessable(
+        "invalid_email",
+        "The e-mail address is not valid",
+        e.to_string(),
+    )
 }
 
 pub(crate) fn invalid_display_name(e: DisplayNameError) -> ApiError {
-    ApiError::unprocessable("invalid_display_name", "The display name is not valid", e.to_string())
+    ApiError::unprocessable(
+        "invalid_display_name",
+        "The display name is not valid",
+        e.to_string(),
+    )
 }
 
 fn rejected_password(r: &PasswordRejection) -> ApiError {
-    ApiError::unprocessable(r.code(), "The password does not meet the policy", r.to_string())
+    ApiError::unprocessable(
+        r.code(),
+        "The password does not meet the policy",
+        r.to_string(),
+    )
 }
 
 impl From<RegisterError> for ApiError {
@@ -200,8 +222,12 @@ impl From<RegisterError> for ApiError {
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Invalid => Self::bad_request("invalid_token", "The link is invalid or has expired"),
-            TokenError::EmailTaken => Self::conflict("email_taken", "The new address is already in use"),
+            TokenError::Invalid => {
+                Self::bad_request("invalid_token", "The link is invalid or has expired")
+            }
+            TokenError::EmailTaken => {
+                Self::conflict("email_taken", "The new address is already in use")
+            }
             TokenError::Password(r) => rejected_password(&r),
             TokenError::Backend(b) => Self::backend(&b),
         }
@@ -211,9 +237,10 @@ impl From<TokenError> for ApiError {
 impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         match e {
-            SignInError::InvalidCredentials => {
-                Self::unauthorized("invalid_credentials", "The e-mail address or password is wrong")
-            }
+            SignInError::InvalidCredentials => Self::unauthorized(
+                "invalid_credentials",
+                "The e-mail address or password is wrong",
+            ),
             SignInError::Throttled(t) => Self::throttled(t),
             SignInError::Backend(b) => Self::backend(&b),
         }
@@ -232,7 +259,9 @@ impl From<AuthError> for ApiError {
 impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> Self {
         match e {
-            ChangeError::WrongPassword => Self::forbidden("wrong_password", "The current password is wrong"),
+            ChangeError::WrongPassword => {
+                Self::forbidden("wrong_password", "The current password is wrong")
+            }
             ChangeError::Throttled(t) => Self::throttled(t),
             ChangeError::Password(r) => rejected_password(&r),
             ChangeError::SameEmail => Self::unprocessable(

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use kikeru_memory::testing::Harness;
+use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
-use poem::endpoint::BoxEndpoint;
 use poem::{EndpointExt, Response};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -34,10 +34,17 @@ fn fixture_with(origin: &str) -> Fixture {
     let harness = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let state = AppState {
         membership: harness.membership.clone(),
-        config: Arc::new(HttpConfig { public_origin: origin.into(), max_body_bytes: 4096, trust_forwarded_for: false }),
+        config: Arc::new(HttpConfig {
+            public_origin: origin.into(),
+            max_body_bytes: 4096,
+            trust_forwarded_for: false,
+        }),
         readiness: Arc::new(Ready),
     };
-    Fixture { harness, client: TestClient::new(app(state).boxed()) }
+    Fixture {
+        harness,
+        client: TestClient::new(app(state).boxed()),
+    }
 }
 
 fn fixture() -> Fixture {
@@ -49,12 +56,21 @@ async fn json_of(response: TestResponse) -> Value {
 }
 
 fn header(response: &TestResponse, name: &str) -> String {
-    response.0.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    response
+        .0
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 impl Fixture {
     async fn post(&self, path: &str, body: Value, cookie: Option<&str>) -> TestResponse {
-        let mut request = self.client.post(path).header("origin", ORIGIN).body_json(&body);
+        let mut request = self
+            .client
+            .post(path)
+            .header("origin", ORIGIN)
+            .body_json(&body);
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
@@ -62,23 +78,44 @@ impl Fixture {
     }
 
     async fn register_and_verify(&self, email: &str) {
-        let response = self.post("/api/v1/members", json!({"email": email, "password": PASSWORD}), None).await;
+        let response = self
+            .post(
+                "/api/v1/members",
+                json!({"email": email, "password": PASSWORD}),
+                None,
+            )
+            .await;
         response.assert_status(StatusCode::ACCEPTED);
         let token = self.harness.mailer.last_token_to(email).unwrap().expose();
-        self.post("/api/v1/members/verify", json!({"token": token}), None).await.assert_status(StatusCode::NO_CONTENT);
+        self.post("/api/v1/members/verify", json!({"token": token}), None)
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
     }
 
     /// Signs in and returns the `name=value` pair for the Cookie header.
     async fn sign_in(&self, email: &str) -> String {
-        let response = self.post("/api/v1/sessions", json!({"email": email, "password": PASSWORD}), None).await;
+        let response = self
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email, "password": PASSWORD}),
+                None,
+            )
+            .await;
         response.assert_status(StatusCode::CREATED);
-        header(&response, "set-cookie").split(';').next().unwrap().to_owned()
+        header(&response, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 }
 
 async fn assert_problem(response: TestResponse, status: StatusCode, code: &str) -> Value {
     response.assert_status(status);
-    assert_eq!(header(&response, "content-type"), "application/problem+json");
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
     let body = json_of(response).await;
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status.as_u16());
@@ -92,7 +129,12 @@ async fn the_whole_membership_journey_works_over_http() {
     f.register_and_verify("hanako@example.jp").await;
     let cookie = f.sign_in("hanako@example.jp").await;
 
-    let me = f.client.get("/api/v1/me").header("cookie", &cookie).send().await;
+    let me = f
+        .client
+        .get("/api/v1/me")
+        .header("cookie", &cookie)
+        .send()
+        .await;
     me.assert_status_is_ok();
     let me = json_of(me).await;
     assert_eq!(me["email"], "hanako@example.jp");
@@ -110,24 +152,57 @@ async fn the_whole_membership_journey_works_over_http() {
     patched.assert_status_is_ok();
     assert_eq!(json_of(patched).await["display_name"], "花子");
 
-    let sessions = json_of(f.client.get("/api/v1/me/sessions").header("cookie", &cookie).send().await).await;
+    let sessions = json_of(
+        f.client
+            .get("/api/v1/me/sessions")
+            .header("cookie", &cookie)
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(sessions.as_array().unwrap().len(), 1);
     assert_eq!(sessions[0]["current"], true);
 
-    let out = f.client.delete("/api/v1/sessions/current").header("origin", ORIGIN).header("cookie", &cookie).send().await;
+    let out = f
+        .client
+        .delete("/api/v1/sessions/current")
+        .header("origin", ORIGIN)
+        .header("cookie", &cookie)
+        .send()
+        .await;
     out.assert_status(StatusCode::NO_CONTENT);
     assert!(header(&out, "set-cookie").contains("Max-Age=0"));
-    assert_problem(f.client.get("/api/v1/me").header("cookie", &cookie).send().await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    assert_problem(
+        f.client
+            .get("/api/v1/me")
+            .header("cookie", &cookie)
+            .send()
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_and_not_secure_over_http() {
     let f = fixture();
     f.register_and_verify("hanako@example.jp").await;
-    let response = f.post("/api/v1/sessions", json!({"email": "hanako@example.jp", "password": PASSWORD}), None).await;
+    let response = f
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "hanako@example.jp", "password": PASSWORD}),
+            None,
+        )
+        .await;
     let cookie = header(&response, "set-cookie");
     assert!(cookie.starts_with("kikeru_session="), "{cookie}");
-    for part in ["; Path=/", "; HttpOnly", "; SameSite=Lax", "; Max-Age=2592000"] {
+    for part in [
+        "; Path=/",
+        "; HttpOnly",
+        "; SameSite=Lax",
+        "; Max-Age=2592000",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert!(!cookie.contains("Secure"));
@@ -145,7 +220,10 @@ async fn over_https_the_cookie_is_secure_with_the_host_prefix_and_hsts_is_sent()
                 password: PASSWORD.into(),
                 language: kikeru_domain::Language::Ja,
             },
-            &kikeru_domain::membership::Client { key: "x".into(), browser: String::new() },
+            &kikeru_domain::membership::Client {
+                key: "x".into(),
+                browser: String::new(),
+            },
         )
         .await
         .unwrap();
@@ -167,8 +245,20 @@ async fn over_https_the_cookie_is_secure_with_the_host_prefix_and_hsts_is_sent()
 async fn registering_an_existing_address_answers_exactly_like_a_new_one() {
     let f = fixture();
     f.register_and_verify("hanako@example.jp").await;
-    let existing = f.post("/api/v1/members", json!({"email": "hanako@example.jp", "password": PASSWORD}), None).await;
-    let fresh = f.post("/api/v1/members", json!({"email": "taro@example.jp", "password": PASSWORD}), None).await;
+    let existing = f
+        .post(
+            "/api/v1/members",
+            json!({"email": "hanako@example.jp", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    let fresh = f
+        .post(
+            "/api/v1/members",
+            json!({"email": "taro@example.jp", "password": PASSWORD}),
+            None,
+        )
+        .await;
     existing.assert_status(StatusCode::ACCEPTED);
     fresh.assert_status(StatusCode::ACCEPTED);
     assert_eq!(json_of(existing).await, json_of(fresh).await);
@@ -178,8 +268,20 @@ async fn registering_an_existing_address_answers_exactly_like_a_new_one() {
 async fn unknown_addresses_and_wrong_passwords_get_the_same_answer() {
     let f = fixture();
     f.register_and_verify("hanako@example.jp").await;
-    let wrong = f.post("/api/v1/sessions", json!({"email": "hanako@example.jp", "password": "wrong password!"}), None).await;
-    let unknown = f.post("/api/v1/sessions", json!({"email": "nobody@example.jp", "password": PASSWORD}), None).await;
+    let wrong = f
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "hanako@example.jp", "password": "wrong password!"}),
+            None,
+        )
+        .await;
+    let unknown = f
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "nobody@example.jp", "password": PASSWORD}),
+            None,
+        )
+        .await;
     let a = assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let b = assert_problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(a, b);
@@ -189,14 +291,24 @@ async fn unknown_addresses_and_wrong_passwords_get_the_same_answer() {
 async fn a_refused_password_says_why() {
     let f = fixture();
     let body = assert_problem(
-        f.post("/api/v1/members", json!({"email": "hanako@example.jp", "password": "short"}), None).await,
+        f.post(
+            "/api/v1/members",
+            json!({"email": "hanako@example.jp", "password": "short"}),
+            None,
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "password_too_short",
     )
     .await;
     assert!(body["detail"].as_str().unwrap().contains("12"));
     assert_problem(
-        f.post("/api/v1/members", json!({"email": "not-an-address", "password": PASSWORD}), None).await,
+        f.post(
+            "/api/v1/members",
+            json!({"email": "not-an-address", "password": PASSWORD}),
+            None,
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_email",
     )
@@ -206,18 +318,55 @@ async fn a_refused_password_says_why() {
 #[tokio::test]
 async fn every_client_mistake_is_a_problem_document_never_a_500() {
     let f = fixture();
-    let bad_json = f.client.post("/api/v1/members").header("origin", ORIGIN).content_type("application/json").body("{").send().await;
+    let bad_json = f
+        .client
+        .post("/api/v1/members")
+        .header("origin", ORIGIN)
+        .content_type("application/json")
+        .body("{")
+        .send()
+        .await;
     assert_problem(bad_json, StatusCode::BAD_REQUEST, "bad_request").await;
-    let wrong_type = f.post("/api/v1/members", json!({"email": 5, "password": null}), None).await;
+    let wrong_type = f
+        .post(
+            "/api/v1/members",
+            json!({"email": 5, "password": null}),
+            None,
+        )
+        .await;
     assert_problem(wrong_type, StatusCode::BAD_REQUEST, "bad_request").await;
     let missing = f.post("/api/v1/members", json!({}), None).await;
     assert_problem(missing, StatusCode::BAD_REQUEST, "bad_request").await;
-    let text = f.client.post("/api/v1/members").header("origin", ORIGIN).content_type("text/plain").body("hi").send().await;
-    assert_problem(text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
-    assert_problem(f.client.get("/nowhere").send().await, StatusCode::NOT_FOUND, "not_found").await;
-    let bad_token = f.post("/api/v1/members/verify", json!({"token": "nope"}), None).await;
+    let text = f
+        .client
+        .post("/api/v1/members")
+        .header("origin", ORIGIN)
+        .content_type("text/plain")
+        .body("hi")
+        .send()
+        .await;
+    assert_problem(
+        text,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_problem(
+        f.client.get("/nowhere").send().await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let bad_token = f
+        .post("/api/v1/members/verify", json!({"token": "nope"}), None)
+        .await;
     assert_problem(bad_token, StatusCode::BAD_REQUEST, "invalid_token").await;
-    let bad_id = f.client.delete("/api/v1/me/sessions/not-a-uuid").header("origin", ORIGIN).send().await;
+    let bad_id = f
+        .client
+        .delete("/api/v1/me/sessions/not-a-uuid")
+        .header("origin", ORIGIN)
+        .send()
+        .await;
     assert!(bad_id.0.status().is_client_error());
 }
 
@@ -225,7 +374,12 @@ async fn every_client_mistake_is_a_problem_document_never_a_500() {
 async fn oversized_bodies_are_refused_before_parsing() {
     let f = fixture();
     let huge = json!({"email": "a@example.jp", "password": "x".repeat(5000)});
-    assert_problem(f.post("/api/v1/members", huge, None).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_problem(
+        f.post("/api/v1/members", huge, None).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -233,18 +387,38 @@ async fn cross_site_state_changes_are_refused() {
     let f = fixture();
     f.register_and_verify("hanako@example.jp").await;
     let cookie = f.sign_in("hanako@example.jp").await;
-    let foreign = f.client.delete("/api/v1/sessions/current").header("origin", "https://evil.example").header("cookie", &cookie).send().await;
+    let foreign = f
+        .client
+        .delete("/api/v1/sessions/current")
+        .header("origin", "https://evil.example")
+        .header("cookie", &cookie)
+        .send()
+        .await;
     assert_problem(foreign, StatusCode::FORBIDDEN, "cross_site_request").await;
-    let bare = f.client.delete("/api/v1/sessions/current").header("cookie", &cookie).send().await;
+    let bare = f
+        .client
+        .delete("/api/v1/sessions/current")
+        .header("cookie", &cookie)
+        .send()
+        .await;
     assert_problem(bare, StatusCode::FORBIDDEN, "cross_site_request").await;
-    let referred = f.client.delete("/api/v1/sessions/current").header("referer", format!("{ORIGIN}/mypage")).header("cookie", &cookie).send().await;
+    let referred = f
+        .client
+        .delete("/api/v1/sessions/current")
+        .header("referer", format!("{ORIGIN}/mypage"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
     referred.assert_status(StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let f = fixture();
-    for response in [f.client.get("/healthz").send().await, f.client.get("/api/v1/me").send().await] {
+    for response in [
+        f.client.get("/healthz").send().await,
+        f.client.get("/api/v1/me").send().await,
+    ] {
         assert!(header(&response, "content-security-policy").contains("default-src 'none'"));
         assert_eq!(header(&response, "x-content-type-options"), "nosniff");
         assert_eq!(header(&response, "x-frame-options"), "DENY");
@@ -266,10 +440,24 @@ async fn changing_the_password_rotates_the_session_cookie() {
         .send()
         .await;
     response.assert_status_is_ok();
-    let fresh = header(&response, "set-cookie").split(';').next().unwrap().to_owned();
+    let fresh = header(&response, "set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_ne!(fresh, cookie);
-    f.client.get("/api/v1/me").header("cookie", &cookie).send().await.assert_status(StatusCode::UNAUTHORIZED);
-    f.client.get("/api/v1/me").header("cookie", &fresh).send().await.assert_status_is_ok();
+    f.client
+        .get("/api/v1/me")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    f.client
+        .get("/api/v1/me")
+        .header("cookie", &fresh)
+        .send()
+        .await
+        .assert_status_is_ok();
 }
 
 #[tokio::test]
@@ -279,20 +467,49 @@ async fn members_cannot_revoke_each_others_sessions() {
     f.register_and_verify("taro@example.jp").await;
     let hanako = f.sign_in("hanako@example.jp").await;
     let taro = f.sign_in("taro@example.jp").await;
-    let taros = json_of(f.client.get("/api/v1/me/sessions").header("cookie", &taro).send().await).await;
+    let taros = json_of(
+        f.client
+            .get("/api/v1/me/sessions")
+            .header("cookie", &taro)
+            .send()
+            .await,
+    )
+    .await;
     let id = taros[0]["id"].as_str().unwrap();
-    let response = f.client.delete(format!("/api/v1/me/sessions/{id}")).header("origin", ORIGIN).header("cookie", &hanako).send().await;
+    let response = f
+        .client
+        .delete(format!("/api/v1/me/sessions/{id}"))
+        .header("origin", ORIGIN)
+        .header("cookie", &hanako)
+        .send()
+        .await;
     assert_problem(response, StatusCode::NOT_FOUND, "session_not_found").await;
-    f.client.get("/api/v1/me").header("cookie", &taro).send().await.assert_status_is_ok();
+    f.client
+        .get("/api/v1/me")
+        .header("cookie", &taro)
+        .send()
+        .await
+        .assert_status_is_ok();
 }
 
 #[tokio::test]
 async fn too_many_attempts_answer_429_with_retry_after() {
     let f = fixture();
     for _ in 0..5 {
-        f.post("/api/v1/sessions", json!({"email": "hanako@example.jp", "password": "wrong password!"}), None).await;
+        f.post(
+            "/api/v1/sessions",
+            json!({"email": "hanako@example.jp", "password": "wrong password!"}),
+            None,
+        )
+        .await;
     }
-    let response = f.post("/api/v1/sessions", json!({"email": "hanako@example.jp", "password": "wrong password!"}), None).await;
+    let response = f
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "hanako@example.jp", "password": "wrong password!"}),
+            None,
+        )
+        .await;
     let retry: u64 = header(&response, "retry-after").parse().unwrap();
     assert!((1..=900).contains(&retry));
     assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
@@ -302,12 +519,22 @@ async fn too_many_attempts_answer_429_with_retry_after() {
 async fn the_spec_is_served_and_documents_the_session_scheme_and_problem_responses() {
     let f = fixture();
     let spec = json_of(f.client.get("/api/openapi.json").send().await).await;
-    assert_eq!(spec["components"]["securitySchemes"]["session"]["in"], "cookie");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["session"]["in"],
+        "cookie"
+    );
     let sign_in = &spec["paths"]["/sessions"]["post"]["responses"];
     for status in ["201", "400", "401", "413", "415", "422", "429"] {
-        assert!(sign_in.get(status).is_some(), "POST /sessions lacks {status}");
+        assert!(
+            sign_in.get(status).is_some(),
+            "POST /sessions lacks {status}"
+        );
     }
-    assert!(sign_in["401"]["content"].get("application/problem+json").is_some());
+    assert!(
+        sign_in["401"]["content"]
+            .get("application/problem+json")
+            .is_some()
+    );
     f.client.get("/api/docs").send().await.assert_status_is_ok();
     f.client.get("/readyz").send().await.assert_status_is_ok();
 }

@@ -8,7 +8,14 @@ use uuid::Uuid;
 use crate::Rendered;
 
 /// The whole message as it goes on the wire (CRLF line ends).
-pub fn render_rfc5322(from: &str, to: &str, rendered: &Rendered, kind: &str, date: OffsetDateTime, id: Uuid) -> String {
+pub fn render_rfc5322(
+    from: &str,
+    to: &str,
+    rendered: &Rendered,
+    kind: &str,
+    date: OffsetDateTime,
+    id: Uuid,
+) -> String {
     let date = date.format(&Rfc2822).unwrap_or_default();
     let subject = format!("=?UTF-8?B?{}?=", BASE64.encode(rendered.subject.as_bytes()));
     let body = rendered.body.replace('\n', "\r\n");

@@ -12,7 +12,9 @@ pub struct Links {
 impl Links {
     /// Links under `public_url` (e.g. `https://kikeru.example`).
     pub fn new(public_url: &str) -> Self {
-        Self { base: public_url.trim_end_matches('/').to_owned() }
+        Self {
+            base: public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     fn page(&self, path: &str, token: &str) -> String {
@@ -30,7 +32,8 @@ pub struct Rendered {
 }
 
 const SIGNATURE_JA: &str = "\n--\nMinna Kikeru（みんな聞ける）事務局\nこのメールに心当たりがない場合は、破棄してください。\n";
-const SIGNATURE_EN: &str = "\n--\nThe Minna Kikeru office\nIf you did not expect this mail, you can ignore it.\n";
+const SIGNATURE_EN: &str =
+    "\n--\nThe Minna Kikeru office\nIf you did not expect this mail, you can ignore it.\n";
 
 /// Renders a mail in its recipient's language.
 pub fn render(mail: &Mail, links: &Links) -> Rendered {
@@ -39,13 +42,25 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         Message::VerifyEmail { token } => {
             let link = links.page("verify-email", &token.expose());
             if ja {
-                ("メールアドレスの確認".to_owned(), format!("みんな聞けるへのご登録ありがとうございます。\n\n次のリンクを開いて、メールアドレスを確認してください（24時間有効）。\n{link}\n"))
+                (
+                    "メールアドレスの確認".to_owned(),
+                    format!(
+                        "みんな聞けるへのご登録ありがとうございます。\n\n次のリンクを開いて、メールアドレスを確認してください（24時間有効）。\n{link}\n"
+                    ),
+                )
             } else {
-                ("Verify your e-mail address".to_owned(), format!("Thank you for registering with Minna Kikeru.\n\nOpen this link to verify your e-mail address (valid for 24 hours):\n{link}\n"))
+                (
+                    "Verify your e-mail address".to_owned(),
+                    format!(
+                        "Thank you for registering with Minna Kikeru.\n\nOpen this link to verify your e-mail address (valid for 24 hours):\n{link}\n"
+                    ),
+                )
             }
         }
         Message::AlreadyRegistered { verify } => {
-            let extra = verify.as_ref().map(|t| links.page("verify-email", &t.expose()));
+            let extra = verify
+                .as_ref()
+                .map(|t| links.page("verify-email", &t.expose()));
             match (ja, extra) {
                 (true, Some(link)) => ("会員登録のお申し込みについて".to_owned(), format!("このメールアドレスは既に登録されていますが、まだ確認されていません。\n次のリンクを開いて確認してください（24時間有効）。\n{link}\n")),
                 (true, None) => ("会員登録のお申し込みについて".to_owned(), "このメールアドレスで会員登録のお申し込みがありましたが、既に登録済みです。\nパスワードをお忘れの場合は、ログイン画面から再設定できます。\n".to_owned()),
@@ -56,9 +71,19 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         Message::ConfirmEmailChange { token } => {
             let link = links.page("verify-email", &token.expose());
             if ja {
-                ("新しいメールアドレスの確認".to_owned(), format!("メールアドレスの変更を受け付けました。\n次のリンクを開くと、このアドレスへの変更が完了します（24時間有効）。\n{link}\n"))
+                (
+                    "新しいメールアドレスの確認".to_owned(),
+                    format!(
+                        "メールアドレスの変更を受け付けました。\n次のリンクを開くと、このアドレスへの変更が完了します（24時間有効）。\n{link}\n"
+                    ),
+                )
             } else {
-                ("Confirm your new e-mail address".to_owned(), format!("We received a request to change your address to this one.\nOpen this link to complete the change (valid for 24 hours):\n{link}\n"))
+                (
+                    "Confirm your new e-mail address".to_owned(),
+                    format!(
+                        "We received a request to change your address to this one.\nOpen this link to complete the change (valid for 24 hours):\n{link}\n"
+                    ),
+                )
             }
         }
         Message::EmailChangeRequested => {
@@ -78,9 +103,19 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         Message::PasswordReset { token } => {
             let link = links.page("reset-password", &token.expose());
             if ja {
-                ("パスワードの再設定".to_owned(), format!("パスワード再設定のお申し込みを受け付けました。\n次のリンクから新しいパスワードを設定してください（30分間有効）。\n{link}\n"))
+                (
+                    "パスワードの再設定".to_owned(),
+                    format!(
+                        "パスワード再設定のお申し込みを受け付けました。\n次のリンクから新しいパスワードを設定してください（30分間有効）。\n{link}\n"
+                    ),
+                )
             } else {
-                ("Reset your password".to_owned(), format!("We received a request to reset your password.\nSet a new one with this link (valid for 30 minutes):\n{link}\n"))
+                (
+                    "Reset your password".to_owned(),
+                    format!(
+                        "We received a request to reset your password.\nSet a new one with this link (valid for 30 minutes):\n{link}\n"
+                    ),
+                )
             }
         }
         Message::PasswordChanged => {
@@ -92,6 +127,13 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         }
     };
     let signature = if ja { SIGNATURE_JA } else { SIGNATURE_EN };
-    let prefix = if ja { "【みんな聞ける】" } else { "[Minna Kikeru] " };
-    Rendered { subject: format!("{prefix}{subject}"), body: format!("{body}{signature}") }
+    let prefix = if ja {
+        "【みんな聞ける】"
+    } else {
+        "[Minna Kikeru] "
+    };
+    Rendered {
+        subject: format!("{prefix}{subject}"),
+        body: format!("{body}{signature}"),
+    }
 }

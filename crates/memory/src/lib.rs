@@ -43,7 +43,10 @@ impl MemoryStore {
 }
 
 fn email_taken(state: &State, email: &Email, except: MemberId) -> bool {
-    state.members.values().any(|m| m.email == *email && m.id != except)
+    state
+        .members
+        .values()
+        .any(|m| m.email == *email && m.id != except)
 }
 
 #[async_trait]
@@ -62,7 +65,12 @@ impl Members for MemoryStore {
     }
 
     async fn by_email(&self, email: &Email) -> Result<Option<Member>, StoreError> {
-        Ok(self.state().members.values().find(|m| m.email == *email).cloned())
+        Ok(self
+            .state()
+            .members
+            .values()
+            .find(|m| m.email == *email)
+            .cloned())
     }
 
     async fn update(&self, member: &Member) -> Result<(), StoreError> {
@@ -82,7 +90,10 @@ impl Members for MemoryStore {
 impl Sessions for MemoryStore {
     async fn insert(&self, session: &Session) -> Result<(), StoreError> {
         let mut state = self.state();
-        let clash = state.sessions.values().any(|s| s.token_hash == session.token_hash);
+        let clash = state
+            .sessions
+            .values()
+            .any(|s| s.token_hash == session.token_hash);
         if clash || state.sessions.contains_key(&session.id) {
             return Err(StoreError::Conflict);
         }
@@ -91,7 +102,12 @@ impl Sessions for MemoryStore {
     }
 
     async fn by_token_hash(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
-        Ok(self.state().sessions.values().find(|s| s.token_hash == *hash).cloned())
+        Ok(self
+            .state()
+            .sessions
+            .values()
+            .find(|s| s.token_hash == *hash)
+            .cloned())
     }
 
     async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError> {
@@ -102,8 +118,13 @@ impl Sessions for MemoryStore {
     }
 
     async fn for_member(&self, member: MemberId) -> Result<Vec<Session>, StoreError> {
-        let mut found: Vec<Session> =
-            self.state().sessions.values().filter(|s| s.member_id == member).cloned().collect();
+        let mut found: Vec<Session> = self
+            .state()
+            .sessions
+            .values()
+            .filter(|s| s.member_id == member)
+            .cloned()
+            .collect();
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(found)
     }
@@ -119,7 +140,9 @@ impl Sessions for MemoryStore {
     ) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.sessions.len();
-        state.sessions.retain(|id, s| s.member_id != member || Some(*id) == keep);
+        state
+            .sessions
+            .retain(|id, s| s.member_id != member || Some(*id) == keep);
         Ok((before - state.sessions.len()) as u64)
     }
 }
@@ -150,7 +173,9 @@ impl Tokens for MemoryStore {
     ) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.tokens.len();
-        state.tokens.retain(|_, t| t.member_id != member || t.purpose != purpose);
+        state
+            .tokens
+            .retain(|_, t| t.member_id != member || t.purpose != purpose);
         Ok((before - state.tokens.len()) as u64)
     }
 }
@@ -168,8 +193,12 @@ impl AuditLog for MemoryStore {
         limit: u32,
     ) -> Result<Vec<SecurityEvent>, StoreError> {
         let state = self.state();
-        let mut found: Vec<SecurityEvent> =
-            state.audit.iter().filter(|e| e.member_id == Some(member)).cloned().collect();
+        let mut found: Vec<SecurityEvent> = state
+            .audit
+            .iter()
+            .filter(|e| e.member_id == Some(member))
+            .cloned()
+            .collect();
         found.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
         found.truncate(limit as usize);
         Ok(found)
@@ -181,8 +210,14 @@ impl RateLimits for MemoryStore {
     async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError> {
         let mut state = self.state();
         let hits = match state.counters.get(key) {
-            Some(h) if now < h.window_ends_at => Hits { count: h.count + 1, ..*h },
-            _ => Hits { count: 1, window_ends_at: now + window },
+            Some(h) if now < h.window_ends_at => Hits {
+                count: h.count + 1,
+                ..*h
+            },
+            _ => Hits {
+                count: 1,
+                window_ends_at: now + window,
+            },
         };
         state.counters.insert(key.to_owned(), hits);
         Ok(hits)
@@ -191,7 +226,10 @@ impl RateLimits for MemoryStore {
     async fn peek(&self, key: &str, now: Timestamp) -> Result<Hits, StoreError> {
         Ok(match self.state().counters.get(key) {
             Some(h) if now < h.window_ends_at => *h,
-            _ => Hits { count: 0, window_ends_at: now },
+            _ => Hits {
+                count: 0,
+                window_ends_at: now,
+            },
         })
     }
 

@@ -63,30 +63,46 @@ pub struct RecordingMailer(Mutex<Vec<Mail>>);
 impl RecordingMailer {
     /// Every mail sent so far.
     pub fn sent(&self) -> Vec<Mail> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The token in the last mail to `to` that carries one.
     pub fn last_token_to(&self, to: &str) -> Option<SessionToken> {
-        self.sent().into_iter().rev().filter(|m| m.to.as_str() == to).find_map(|m| match m.message {
-            Message::VerifyEmail { token }
-            | Message::ConfirmEmailChange { token }
-            | Message::PasswordReset { token }
-            | Message::AlreadyRegistered { verify: Some(token) } => Some(token),
-            _ => None,
-        })
+        self.sent()
+            .into_iter()
+            .rev()
+            .filter(|m| m.to.as_str() == to)
+            .find_map(|m| match m.message {
+                Message::VerifyEmail { token }
+                | Message::ConfirmEmailChange { token }
+                | Message::PasswordReset { token }
+                | Message::AlreadyRegistered {
+                    verify: Some(token),
+                } => Some(token),
+                _ => None,
+            })
     }
 
     /// The kinds of the mails sent to `to`, oldest first.
     pub fn kinds_to(&self, to: &str) -> Vec<&'static str> {
-        self.sent().iter().filter(|m| m.to.as_str() == to).map(|m| m.message.kind()).collect()
+        self.sent()
+            .iter()
+            .filter(|m| m.to.as_str() == to)
+            .map(|m| m.message.kind())
+            .collect()
     }
 }
 
 #[async_trait]
 impl Mailer for RecordingMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(mail.clone());
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(mail.clone());
         Ok(())
     }
 }
@@ -98,15 +114,24 @@ pub struct InsecureTestHasher;
 #[async_trait]
 impl PasswordHasher for InsecureTestHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHashString, HasherError> {
-        let phc = format!("$insecure-test$c2FsdHNhbHQ${}", BASE64_NOPAD.encode(password.expose().as_bytes()));
+        let phc = format!(
+            "$insecure-test$c2FsdHNhbHQ${}",
+            BASE64_NOPAD.encode(password.expose().as_bytes())
+        );
         PasswordHashString::parse(&phc).map_err(|e| HasherError(Box::new(e)))
     }
 
-    async fn verify(&self, attempt: &PasswordAttempt, hash: Option<PasswordHashString>) -> Result<Verification, HasherError> {
+    async fn verify(
+        &self,
+        attempt: &PasswordAttempt,
+        hash: Option<PasswordHashString>,
+    ) -> Result<Verification, HasherError> {
         let expected = hash.map(|h| h.as_str().rsplit('$').next().unwrap_or("").to_owned());
         let given = BASE64_NOPAD.encode(attempt.expose().as_bytes());
         Ok(if expected.as_deref() == Some(given.as_str()) {
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false,
+            }
         } else {
             Verification::Mismatch
         })
@@ -148,7 +173,12 @@ impl Harness {
             clock: clock.clone(),
             random: Arc::new(CountingRandom::default()),
         };
-        Self { membership: Membership::new(ports, config), store, clock, mailer }
+        Self {
+            membership: Membership::new(ports, config),
+            store,
+            clock,
+            mailer,
+        }
     }
 
     /// Parses an address (tests only).

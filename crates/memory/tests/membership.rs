@@ -18,19 +18,33 @@ fn harness() -> Harness {
 }
 
 fn client() -> Client {
-    Client { key: "198.51.100.7".into(), browser: "Firefox 128 / Linux".into() }
+    Client {
+        key: "198.51.100.7".into(),
+        browser: "Firefox 128 / Linux".into(),
+    }
 }
 
 async fn register(h: &Harness, email: &str) {
-    let request = Registration { email: Harness::email(email), password: PASSWORD.into(), language: Language::Ja };
-    h.membership.register(request, &client()).await.expect("registered");
+    let request = Registration {
+        email: Harness::email(email),
+        password: PASSWORD.into(),
+        language: Language::Ja,
+    };
+    h.membership
+        .register(request, &client())
+        .await
+        .expect("registered");
 }
 
 async fn verified_member(h: &Harness, email: &str) -> SessionToken {
     register(h, email).await;
     let token = h.mailer.last_token_to(email).expect("verification mail");
     h.membership.verify_email(&token).await.expect("verified");
-    h.membership.sign_in(email, PASSWORD, &client(), None).await.expect("signed in").token
+    h.membership
+        .sign_in(email, PASSWORD, &client(), None)
+        .await
+        .expect("signed in")
+        .token
 }
 
 #[tokio::test]
@@ -38,12 +52,21 @@ async fn a_member_registers_verifies_and_signs_in() {
     let h = harness();
     register(&h, "hanako@example.jp").await;
     assert_eq!(h.mailer.kinds_to("hanako@example.jp"), ["verify_email"]);
-    let member = h.store.by_email(&Harness::email("hanako@example.jp")).await.unwrap().unwrap();
+    let member = h
+        .store
+        .by_email(&Harness::email("hanako@example.jp"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!member.is_verified());
 
     let token = h.mailer.last_token_to("hanako@example.jp").unwrap();
     h.membership.verify_email(&token).await.unwrap();
-    let signed_in = h.membership.sign_in("HANAKO@example.jp ", PASSWORD, &client(), None).await.unwrap();
+    let signed_in = h
+        .membership
+        .sign_in("HANAKO@example.jp ", PASSWORD, &client(), None)
+        .await
+        .unwrap();
     let current = h.membership.authenticate(&signed_in.token).await.unwrap();
     assert_eq!(current.member.id, member.id);
     assert!(current.member.is_verified());
@@ -54,19 +77,38 @@ async fn a_member_registers_verifies_and_signs_in() {
 async fn registering_an_existing_email_answers_like_a_new_one_and_mails_the_owner() {
     let h = harness();
     verified_member(&h, "hanako@example.jp").await;
-    let again = Registration { email: Harness::email("Hanako@Example.JP"), password: NEW_PASSWORD.into(), language: Language::En };
+    let again = Registration {
+        email: Harness::email("Hanako@Example.JP"),
+        password: NEW_PASSWORD.into(),
+        language: Language::En,
+    };
     h.membership.register(again, &client()).await.unwrap();
-    assert_eq!(h.mailer.kinds_to("hanako@example.jp"), ["verify_email", "already_registered"]);
+    assert_eq!(
+        h.mailer.kinds_to("hanako@example.jp"),
+        ["verify_email", "already_registered"]
+    );
     // The original password still works; the attempt changed nothing.
-    assert!(h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.is_ok());
+    assert!(
+        h.membership
+            .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn two_registrations_of_the_same_address_at_once_give_exactly_one_member() {
     let h = harness();
-    let request = || Registration { email: Harness::email("race@example.jp"), password: PASSWORD.into(), language: Language::Ja };
+    let request = || Registration {
+        email: Harness::email("race@example.jp"),
+        password: PASSWORD.into(),
+        language: Language::Ja,
+    };
     let c = client();
-    let (a, b) = tokio::join!(h.membership.register(request(), &c), h.membership.register(request(), &c));
+    let (a, b) = tokio::join!(
+        h.membership.register(request(), &c),
+        h.membership.register(request(), &c)
+    );
     assert!(a.is_ok() && b.is_ok());
     let mut kinds = h.mailer.kinds_to("race@example.jp");
     kinds.sort_unstable();
@@ -79,23 +121,46 @@ async fn a_verification_link_works_once_and_not_after_a_day() {
     register(&h, "hanako@example.jp").await;
     let token = h.mailer.last_token_to("hanako@example.jp").unwrap();
     h.membership.verify_email(&token).await.unwrap();
-    assert!(matches!(h.membership.verify_email(&token).await, Err(TokenError::Invalid)));
+    assert!(matches!(
+        h.membership.verify_email(&token).await,
+        Err(TokenError::Invalid)
+    ));
 
     register(&h, "late@example.jp").await;
     let late = h.mailer.last_token_to("late@example.jp").unwrap();
     h.clock.advance(Duration::from_secs(24 * 3600));
-    assert!(matches!(h.membership.verify_email(&late).await, Err(TokenError::Invalid)));
+    assert!(matches!(
+        h.membership.verify_email(&late).await,
+        Err(TokenError::Invalid)
+    ));
 }
 
 #[tokio::test]
 async fn an_unknown_address_and_a_wrong_password_fail_alike() {
     let h = harness();
     verified_member(&h, "hanako@example.jp").await;
-    let unknown = h.membership.sign_in("nobody@example.jp", PASSWORD, &client(), None).await;
-    let wrong = h.membership.sign_in("hanako@example.jp", "not the password at all", &client(), None).await;
-    let malformed = h.membership.sign_in("not an address", PASSWORD, &client(), None).await;
+    let unknown = h
+        .membership
+        .sign_in("nobody@example.jp", PASSWORD, &client(), None)
+        .await;
+    let wrong = h
+        .membership
+        .sign_in(
+            "hanako@example.jp",
+            "not the password at all",
+            &client(),
+            None,
+        )
+        .await;
+    let malformed = h
+        .membership
+        .sign_in("not an address", PASSWORD, &client(), None)
+        .await;
     for result in [unknown, wrong, malformed] {
-        assert!(matches!(result, Err(SignInError::InvalidCredentials)), "{result:?}");
+        assert!(
+            matches!(result, Err(SignInError::InvalidCredentials)),
+            "{result:?}"
+        );
     }
 }
 
@@ -104,33 +169,70 @@ async fn five_failures_lock_the_address_until_the_window_ends() {
     let h = harness();
     verified_member(&h, "hanako@example.jp").await;
     for _ in 0..5 {
-        let result = h.membership.sign_in("hanako@example.jp", "wrong password here", &client(), None).await;
+        let result = h
+            .membership
+            .sign_in("hanako@example.jp", "wrong password here", &client(), None)
+            .await;
         assert!(matches!(result, Err(SignInError::InvalidCredentials)));
     }
-    let locked = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await;
-    assert!(matches!(locked, Err(SignInError::Throttled(_))), "{locked:?}");
+    let locked = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await;
+    assert!(
+        matches!(locked, Err(SignInError::Throttled(_))),
+        "{locked:?}"
+    );
     // An unknown address locks the same way, so a lock tells nothing about membership.
     for _ in 0..5 {
-        let _ = h.membership.sign_in("nobody@example.jp", "wrong password here", &client(), None).await;
+        let _ = h
+            .membership
+            .sign_in("nobody@example.jp", "wrong password here", &client(), None)
+            .await;
     }
-    let unknown = h.membership.sign_in("nobody@example.jp", PASSWORD, &client(), None).await;
+    let unknown = h
+        .membership
+        .sign_in("nobody@example.jp", PASSWORD, &client(), None)
+        .await;
     assert!(matches!(unknown, Err(SignInError::Throttled(_))));
 
     h.clock.advance(Duration::from_secs(15 * 60));
-    assert!(h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.is_ok());
+    assert!(
+        h.membership
+            .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn one_client_is_limited_across_addresses() {
     let h = harness();
     for n in 0..30 {
-        let result = h.membership.sign_in(&format!("guess{n}@example.jp"), "a wrong password", &client(), None).await;
+        let result = h
+            .membership
+            .sign_in(
+                &format!("guess{n}@example.jp"),
+                "a wrong password",
+                &client(),
+                None,
+            )
+            .await;
         assert!(matches!(result, Err(SignInError::InvalidCredentials)));
     }
-    let result = h.membership.sign_in("guess99@example.jp", "a wrong password", &client(), None).await;
+    let result = h
+        .membership
+        .sign_in("guess99@example.jp", "a wrong password", &client(), None)
+        .await;
     assert!(matches!(result, Err(SignInError::Throttled(_))));
-    let other = Client { key: "203.0.113.9".into(), browser: String::new() };
-    let result = h.membership.sign_in("guess99@example.jp", "a wrong password", &other, None).await;
+    let other = Client {
+        key: "203.0.113.9".into(),
+        browser: String::new(),
+    };
+    let result = h
+        .membership
+        .sign_in("guess99@example.jp", "a wrong password", &other, None)
+        .await;
     assert!(matches!(result, Err(SignInError::InvalidCredentials)));
 }
 
@@ -143,23 +245,41 @@ async fn sessions_end_after_a_week_idle_or_thirty_days_in_all() {
     h.clock.advance(Duration::from_secs(7 * 86_400 - 1));
     h.membership.authenticate(&token).await.unwrap();
     h.clock.advance(Duration::from_secs(7 * 86_400));
-    assert!(matches!(h.membership.authenticate(&token).await, Err(AuthError::Unauthenticated)));
+    assert!(matches!(
+        h.membership.authenticate(&token).await,
+        Err(AuthError::Unauthenticated)
+    ));
 
-    let busy = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.unwrap().token;
+    let busy = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
     for _ in 0..30 {
         h.clock.advance(Duration::from_secs(86_400));
         let _ = h.membership.authenticate(&busy).await;
     }
-    assert!(matches!(h.membership.authenticate(&busy).await, Err(AuthError::Unauthenticated)));
+    assert!(matches!(
+        h.membership.authenticate(&busy).await,
+        Err(AuthError::Unauthenticated)
+    ));
 }
 
 #[tokio::test]
 async fn signing_in_again_replaces_the_presented_session() {
     let h = harness();
     let first = verified_member(&h, "hanako@example.jp").await;
-    let second = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), Some(&first)).await.unwrap();
+    let second = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), Some(&first))
+        .await
+        .unwrap();
     assert_ne!(second.token, first);
-    assert!(matches!(h.membership.authenticate(&first).await, Err(AuthError::Unauthenticated)));
+    assert!(matches!(
+        h.membership.authenticate(&first).await,
+        Err(AuthError::Unauthenticated)
+    ));
     assert!(h.membership.authenticate(&second.token).await.is_ok());
 }
 
@@ -167,21 +287,48 @@ async fn signing_in_again_replaces_the_presented_session() {
 async fn changing_the_password_ends_every_session_and_starts_a_new_one() {
     let h = harness();
     let here = verified_member(&h, "hanako@example.jp").await;
-    let elsewhere = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.unwrap().token;
+    let elsewhere = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
     let current = h.membership.authenticate(&here).await.unwrap();
 
-    let wrong = h.membership.change_password(&current, "not my password", NEW_PASSWORD, &client()).await;
+    let wrong = h
+        .membership
+        .change_password(&current, "not my password", NEW_PASSWORD, &client())
+        .await;
     assert!(matches!(wrong, Err(ChangeError::WrongPassword)));
-    let weak = h.membership.change_password(&current, PASSWORD, "password", &client()).await;
+    let weak = h
+        .membership
+        .change_password(&current, PASSWORD, "password", &client())
+        .await;
     assert!(matches!(weak, Err(ChangeError::Password(_))));
 
-    let rotated = h.membership.change_password(&current, PASSWORD, NEW_PASSWORD, &client()).await.unwrap();
+    let rotated = h
+        .membership
+        .change_password(&current, PASSWORD, NEW_PASSWORD, &client())
+        .await
+        .unwrap();
     for old in [&here, &elsewhere] {
-        assert!(matches!(h.membership.authenticate(old).await, Err(AuthError::Unauthenticated)));
+        assert!(matches!(
+            h.membership.authenticate(old).await,
+            Err(AuthError::Unauthenticated)
+        ));
     }
     assert!(h.membership.authenticate(&rotated.token).await.is_ok());
-    assert!(h.membership.sign_in("hanako@example.jp", NEW_PASSWORD, &client(), None).await.is_ok());
-    assert!(h.mailer.kinds_to("hanako@example.jp").contains(&"password_changed"));
+    assert!(
+        h.membership
+            .sign_in("hanako@example.jp", NEW_PASSWORD, &client(), None)
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.mailer
+            .kinds_to("hanako@example.jp")
+            .contains(&"password_changed")
+    );
 }
 
 #[tokio::test]
@@ -189,23 +336,58 @@ async fn a_new_address_takes_effect_only_once_verified_and_the_old_one_is_told()
     let h = harness();
     let token = verified_member(&h, "hanako@example.jp").await;
     let current = h.membership.authenticate(&token).await.unwrap();
-    let wrong = h.membership.change_email(&current, "bad password", Harness::email("new@example.jp")).await;
+    let wrong = h
+        .membership
+        .change_email(&current, "bad password", Harness::email("new@example.jp"))
+        .await;
     assert!(matches!(wrong, Err(ChangeError::WrongPassword)));
-    let same = h.membership.change_email(&current, PASSWORD, Harness::email("hanako@example.jp")).await;
+    let same = h
+        .membership
+        .change_email(&current, PASSWORD, Harness::email("hanako@example.jp"))
+        .await;
     assert!(matches!(same, Err(ChangeError::SameEmail)));
 
-    h.membership.change_email(&current, PASSWORD, Harness::email("new@example.jp")).await.unwrap();
-    assert_eq!(h.membership.authenticate(&token).await.unwrap().member.email.as_str(), "hanako@example.jp");
-    assert_eq!(h.mailer.kinds_to("new@example.jp"), ["confirm_email_change"]);
+    h.membership
+        .change_email(&current, PASSWORD, Harness::email("new@example.jp"))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.membership
+            .authenticate(&token)
+            .await
+            .unwrap()
+            .member
+            .email
+            .as_str(),
+        "hanako@example.jp"
+    );
+    assert_eq!(
+        h.mailer.kinds_to("new@example.jp"),
+        ["confirm_email_change"]
+    );
 
     let proof = h.mailer.last_token_to("new@example.jp").unwrap();
     h.membership.verify_email(&proof).await.unwrap();
-    assert_eq!(h.membership.authenticate(&token).await.unwrap().member.email.as_str(), "new@example.jp");
+    assert_eq!(
+        h.membership
+            .authenticate(&token)
+            .await
+            .unwrap()
+            .member
+            .email
+            .as_str(),
+        "new@example.jp"
+    );
     assert_eq!(
         h.mailer.kinds_to("hanako@example.jp"),
         ["verify_email", "email_change_requested", "email_changed"]
     );
-    assert!(h.membership.sign_in("new@example.jp", PASSWORD, &client(), None).await.is_ok());
+    assert!(
+        h.membership
+            .sign_in("new@example.jp", PASSWORD, &client(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -213,39 +395,75 @@ async fn a_new_address_taken_in_the_meantime_is_refused_at_confirmation() {
     let h = harness();
     let token = verified_member(&h, "hanako@example.jp").await;
     let current = h.membership.authenticate(&token).await.unwrap();
-    h.membership.change_email(&current, PASSWORD, Harness::email("wanted@example.jp")).await.unwrap();
+    h.membership
+        .change_email(&current, PASSWORD, Harness::email("wanted@example.jp"))
+        .await
+        .unwrap();
     let proof = h.mailer.last_token_to("wanted@example.jp").unwrap();
     register(&h, "wanted@example.jp").await;
-    assert!(matches!(h.membership.verify_email(&proof).await, Err(TokenError::EmailTaken)));
+    assert!(matches!(
+        h.membership.verify_email(&proof).await,
+        Err(TokenError::EmailTaken)
+    ));
 }
 
 #[tokio::test]
 async fn a_password_reset_answers_alike_works_once_within_thirty_minutes_and_ends_every_session() {
     let h = harness();
     let session = verified_member(&h, "hanako@example.jp").await;
-    h.membership.request_password_reset(&Harness::email("nobody@example.jp"), &client()).await.unwrap();
+    h.membership
+        .request_password_reset(&Harness::email("nobody@example.jp"), &client())
+        .await
+        .unwrap();
     assert!(h.mailer.kinds_to("nobody@example.jp").is_empty());
 
-    h.membership.request_password_reset(&Harness::email("hanako@example.jp"), &client()).await.unwrap();
+    h.membership
+        .request_password_reset(&Harness::email("hanako@example.jp"), &client())
+        .await
+        .unwrap();
     let reset = h.mailer.last_token_to("hanako@example.jp").unwrap();
     let weak = h.membership.reset_password(&reset, "short").await;
     assert!(matches!(weak, Err(TokenError::Password(_))));
-    h.membership.reset_password(&reset, NEW_PASSWORD).await.unwrap();
-    assert!(matches!(h.membership.reset_password(&reset, NEW_PASSWORD).await, Err(TokenError::Invalid)));
-    assert!(matches!(h.membership.authenticate(&session).await, Err(AuthError::Unauthenticated)));
-    assert!(h.membership.sign_in("hanako@example.jp", NEW_PASSWORD, &client(), None).await.is_ok());
+    h.membership
+        .reset_password(&reset, NEW_PASSWORD)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.membership.reset_password(&reset, NEW_PASSWORD).await,
+        Err(TokenError::Invalid)
+    ));
+    assert!(matches!(
+        h.membership.authenticate(&session).await,
+        Err(AuthError::Unauthenticated)
+    ));
+    assert!(
+        h.membership
+            .sign_in("hanako@example.jp", NEW_PASSWORD, &client(), None)
+            .await
+            .is_ok()
+    );
 
-    h.membership.request_password_reset(&Harness::email("hanako@example.jp"), &client()).await.unwrap();
+    h.membership
+        .request_password_reset(&Harness::email("hanako@example.jp"), &client())
+        .await
+        .unwrap();
     let late = h.mailer.last_token_to("hanako@example.jp").unwrap();
     h.clock.advance(Duration::from_secs(30 * 60));
-    assert!(matches!(h.membership.reset_password(&late, PASSWORD).await, Err(TokenError::Invalid)));
+    assert!(matches!(
+        h.membership.reset_password(&late, PASSWORD).await,
+        Err(TokenError::Invalid)
+    ));
 }
 
 #[tokio::test]
 async fn a_member_sees_and_revokes_only_their_own_sessions() {
     let h = harness();
     let mine = verified_member(&h, "hanako@example.jp").await;
-    let my_other = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.unwrap();
+    let my_other = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap();
     let theirs = verified_member(&h, "taro@example.jp").await;
     let me = h.membership.authenticate(&mine).await.unwrap();
     let them = h.membership.authenticate(&theirs).await.unwrap();
@@ -255,8 +473,14 @@ async fn a_member_sees_and_revokes_only_their_own_sessions() {
     assert!(matches!(refused, Err(ChangeError::NotFound)));
     assert!(h.membership.authenticate(&theirs).await.is_ok());
 
-    h.membership.revoke_session(&me, my_other.session.id).await.unwrap();
-    assert!(matches!(h.membership.authenticate(&my_other.token).await, Err(AuthError::Unauthenticated)));
+    h.membership
+        .revoke_session(&me, my_other.session.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.membership.authenticate(&my_other.token).await,
+        Err(AuthError::Unauthenticated)
+    ));
     assert_eq!(h.membership.sessions(&me).await.unwrap().len(), 1);
 }
 
@@ -264,7 +488,12 @@ async fn a_member_sees_and_revokes_only_their_own_sessions() {
 async fn signing_out_everywhere_else_keeps_this_session() {
     let h = harness();
     let here = verified_member(&h, "hanako@example.jp").await;
-    let there = h.membership.sign_in("hanako@example.jp", PASSWORD, &client(), None).await.unwrap().token;
+    let there = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
     let current = h.membership.authenticate(&here).await.unwrap();
     assert_eq!(h.membership.sign_out_others(&current).await.unwrap(), 1);
     assert!(h.membership.authenticate(&here).await.is_ok());
@@ -278,13 +507,26 @@ async fn profile_changes_are_kept_and_security_events_are_recorded() {
     let h = harness();
     let token = verified_member(&h, "hanako@example.jp").await;
     let current = h.membership.authenticate(&token).await.unwrap();
-    let change = ProfileChange { display_name: Some(DisplayName::parse("花子").unwrap()), language: Some(Language::En) };
+    let change = ProfileChange {
+        display_name: Some(DisplayName::parse("花子").unwrap()),
+        language: Some(Language::En),
+    };
     let updated = h.membership.update_profile(&current, change).await.unwrap();
-    assert_eq!((updated.display_name.as_str(), updated.language), ("花子", Language::En));
+    assert_eq!(
+        (updated.display_name.as_str(), updated.language),
+        ("花子", Language::En)
+    );
     let current = h.membership.authenticate(&token).await.unwrap();
     assert_eq!(current.member, updated);
 
-    let kinds: Vec<_> = h.membership.security_events(&current, 10).await.unwrap().iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = h
+        .membership
+        .security_events(&current, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
     assert!(kinds.contains(&SecurityEventKind::Registered));
     assert!(kinds.contains(&SecurityEventKind::EmailVerified));
     assert!(kinds.contains(&SecurityEventKind::SignedIn));

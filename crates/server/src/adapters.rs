@@ -17,9 +17,14 @@ use tracing::Instrument;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "this is the Clock port's adapter"
+    )]
     fn now(&self) -> Timestamp {
         let now = time::OffsetDateTime::now_utc();
-        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(now)
+        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(now)
     }
 }
 
@@ -31,7 +36,10 @@ impl Random for OsRandom {
     fn bytes32(&self) -> [u8; 32] {
         let mut bytes = [0u8; 32];
         // The OS source failing is unrecoverable: there is no safe fallback for secrets.
-        #[allow(clippy::expect_used, reason = "no secure way to continue without randomness")]
+        #[allow(
+            clippy::expect_used,
+            reason = "no secure way to continue without randomness"
+        )]
         getrandom::fill(&mut bytes).expect("the operating system's random source failed");
         bytes
     }
@@ -50,7 +58,11 @@ pub struct Argon2Cost {
 
 impl Argon2Cost {
     /// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
-    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    pub const OWASP: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
 
     /// Whether these parameters are at least OWASP's minimum.
     pub fn meets_owasp(&self) -> bool {
@@ -86,15 +98,22 @@ impl Argon2Hasher {
     /// # Errors
     /// When argon2 refuses the parameters.
     pub fn new(cost: Argon2Cost) -> Result<Self, String> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(|e| e.to_string())?;
-        Ok(Self { params, dummy: Arc::new(OnceCell::new()) })
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            params,
+            dummy: Arc::new(OnceCell::new()),
+        })
     }
 
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
-    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HasherError> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HasherError> {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(work))
             .instrument(tracing::Span::current())
@@ -107,9 +126,13 @@ impl Argon2Hasher {
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&OsRandom.bytes32()[..16]);
         self.blocking(move || {
-            password_hash::PasswordHasher::<PasswordHash>::hash_password_with_salt(&argon2, secret.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| failure(HashFailure::Argon2(e.to_string())))
+            password_hash::PasswordHasher::<PasswordHash>::hash_password_with_salt(
+                &argon2,
+                secret.as_bytes(),
+                &salt,
+            )
+            .map(|h| h.to_string())
+            .map_err(|e| failure(HashFailure::Argon2(e.to_string())))
         })
         .await?
     }
@@ -126,8 +149,12 @@ impl Argon2Hasher {
     }
 
     fn is_current(&self, phc: &str) -> bool {
-        let Ok(parsed) = PasswordHash::new(phc) else { return false };
-        let Ok(params) = Params::try_from(&parsed) else { return false };
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
         parsed.algorithm.as_str() == "argon2id"
             && parsed.version == Some(0x13)
             && params.m_cost() >= self.params.m_cost()
@@ -149,7 +176,11 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn verify(&self, attempt: &PasswordAttempt, hash: Option<PasswordHashString>) -> Result<Verification, HasherError> {
+    async fn verify(
+        &self,
+        attempt: &PasswordAttempt,
+        hash: Option<PasswordHashString>,
+    ) -> Result<Verification, HasherError> {
         let (phc, real) = match hash {
             Some(h) => (h.as_str().to_owned(), true),
             None => (self.dummy_hash().await?, false),
@@ -159,11 +190,15 @@ impl PasswordHasher for Argon2Hasher {
         let matched = self
             .blocking(move || {
                 // The parameters come from the stored hash itself.
-                Argon2::default().verify_password(secret.as_bytes(), stored.as_str()).is_ok()
+                Argon2::default()
+                    .verify_password(secret.as_bytes(), stored.as_str())
+                    .is_ok()
             })
             .await?;
         Ok(match (matched && real, self.is_current(&phc)) {
-            (true, current) => Verification::Match { needs_rehash: !current },
+            (true, current) => Verification::Match {
+                needs_rehash: !current,
+            },
             (false, _) => Verification::Mismatch,
         })
     }
@@ -185,7 +220,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> Argon2Hasher {
-        Argon2Hasher::new(Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap()
+        Argon2Hasher::new(Argon2Cost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
     }
 
     #[tokio::test]
@@ -196,29 +236,55 @@ mod tests {
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         let right = PasswordAttempt::from(password);
         let wrong = PasswordAttempt::new("correct horse battery stapler").unwrap();
-        assert_eq!(hasher.verify(&right, Some(hash.clone())).await.unwrap(), Verification::Match { needs_rehash: false });
-        assert_eq!(hasher.verify(&wrong, Some(hash)).await.unwrap(), Verification::Mismatch);
+        assert_eq!(
+            hasher.verify(&right, Some(hash.clone())).await.unwrap(),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            hasher.verify(&wrong, Some(hash)).await.unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[tokio::test]
     async fn hashes_with_weaker_parameters_ask_for_a_rehash() {
         let password = Password::new("correct horse battery staple", &[]).unwrap();
         let old = cheap().hash(&password).await.unwrap();
-        let stronger = Argon2Hasher::new(Argon2Cost { memory_kib: 128, iterations: 1, parallelism: 1 }).unwrap();
+        let stronger = Argon2Hasher::new(Argon2Cost {
+            memory_kib: 128,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
         let attempt = PasswordAttempt::from(password);
-        assert_eq!(stronger.verify(&attempt, Some(old)).await.unwrap(), Verification::Match { needs_rehash: true });
+        assert_eq!(
+            stronger.verify(&attempt, Some(old)).await.unwrap(),
+            Verification::Match { needs_rehash: true }
+        );
     }
 
     #[tokio::test]
     async fn an_unknown_member_is_checked_against_a_dummy_and_never_matches() {
         let hasher = cheap();
         let attempt = PasswordAttempt::new("anything at all").unwrap();
-        assert_eq!(hasher.verify(&attempt, None).await.unwrap(), Verification::Mismatch);
+        assert_eq!(
+            hasher.verify(&attempt, None).await.unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[test]
     fn the_default_cost_meets_owasp() {
         assert!(Argon2Cost::OWASP.meets_owasp());
-        assert!(!Argon2Cost { memory_kib: 1024, iterations: 2, parallelism: 1 }.meets_owasp());
+        assert!(
+            !Argon2Cost {
+                memory_kib: 1024,
+                iterations: 2,
+                parallelism: 1
+            }
+            .meets_owasp()
+        );
     }
 }

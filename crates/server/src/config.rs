@@ -137,7 +137,10 @@ impl Config {
     ///
     /// # Errors
     /// [`ConfigError`] listing unreadable files, bad TOML, unknown keys, bad values.
-    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut errors = Vec::new();
         let mut raw = match file {
             Some(path) => match std::fs::read_to_string(path) {
@@ -154,17 +157,32 @@ impl Config {
         };
         overlay_env(&mut raw, env, &mut errors);
         let config = resolve(raw, &mut errors);
-        if errors.is_empty() { Ok(config) } else { Err(ConfigError(errors)) }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(errors))
+        }
     }
 }
 
-fn overlay_env(raw: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) {
+fn overlay_env(
+    raw: &mut FileConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<String>,
+) {
     let var = |key: &str| env(&format!("KIKERU_{}", key.to_ascii_uppercase()));
-    fn parsed<T: std::str::FromStr>(key: &str, value: String, errors: &mut Vec<String>) -> Option<T> {
+    fn parsed<T: std::str::FromStr>(
+        key: &str,
+        value: String,
+        errors: &mut Vec<String>,
+    ) -> Option<T> {
         match value.trim().parse() {
             Ok(v) => Some(v),
             Err(_) => {
-                errors.push(format!("KIKERU_{}: cannot parse {value:?}", key.to_ascii_uppercase()));
+                errors.push(format!(
+                    "KIKERU_{}: cannot parse {value:?}",
+                    key.to_ascii_uppercase()
+                ));
                 None
             }
         }
@@ -216,7 +234,9 @@ fn overlay_env(raw: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>, error
 fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listen = listen_text.parse().unwrap_or_else(|_| {
-        errors.push(format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080"));
+        errors.push(format!(
+            "listen: {listen_text:?} is not an address like 127.0.0.1:8080"
+        ));
         SocketAddr::from(([127, 0, 0, 1], 8080))
     });
     let tls = match (raw.tls_cert, raw.tls_key) {
@@ -238,18 +258,27 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         errors.push(format!("public_url: {problem}"));
     }
     let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
-    let database_url = raw
-        .database_url
-        .unwrap_or_else(|| Secret(format!("sqlite://{}?mode=rwc", data_dir.join("kikeru.db").display())));
+    let database_url = raw.database_url.unwrap_or_else(|| {
+        Secret(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("kikeru.db").display()
+        ))
+    });
     let url = database_url.expose();
-    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        errors.push("database_url: use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB".to_owned());
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        errors
+            .push("database_url: use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB".to_owned());
     }
     let log_format = match raw.log_format.as_deref().unwrap_or("text") {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
         other => {
-            errors.push(format!("log_format: {other:?} is neither \"text\" nor \"json\""));
+            errors.push(format!(
+                "log_format: {other:?} is neither \"text\" nor \"json\""
+            ));
             LogFormat::Text
         }
     };
@@ -263,9 +292,15 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         errors.push("max_body_bytes: must be between 1024 and 16777216".to_owned());
     }
     let argon2 = Argon2Cost {
-        memory_kib: raw.argon2_memory_kib.unwrap_or(Argon2Cost::OWASP.memory_kib),
-        iterations: raw.argon2_iterations.unwrap_or(Argon2Cost::OWASP.iterations),
-        parallelism: raw.argon2_parallelism.unwrap_or(Argon2Cost::OWASP.parallelism),
+        memory_kib: raw
+            .argon2_memory_kib
+            .unwrap_or(Argon2Cost::OWASP.memory_kib),
+        iterations: raw
+            .argon2_iterations
+            .unwrap_or(Argon2Cost::OWASP.iterations),
+        parallelism: raw
+            .argon2_parallelism
+            .unwrap_or(Argon2Cost::OWASP.parallelism),
     };
     if !argon2.meets_owasp() {
         errors.push("argon2: below OWASP's minimum (19456 KiB, 2 iterations, 1 lane)".to_owned());
@@ -282,8 +317,12 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         migrate_on_start: raw.migrate_on_start.unwrap_or(true),
         log_format,
         tls,
-        mail_from: raw.mail_from.unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned()),
-        mail_outbox_dir: raw.mail_outbox_dir.unwrap_or_else(|| data_dir.join("outbox")),
+        mail_from: raw
+            .mail_from
+            .unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned()),
+        mail_outbox_dir: raw
+            .mail_outbox_dir
+            .unwrap_or_else(|| data_dir.join("outbox")),
         session_idle_timeout: Duration::from_secs(idle),
         session_absolute_lifetime: Duration::from_secs(absolute),
         max_body_bytes,
@@ -299,7 +338,9 @@ fn check_origin(url: &str) -> Result<(), String> {
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
     if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '@']) {
-        return Err(format!("{url:?} must be an origin like https://kikeru.example (no path)"));
+        return Err(format!(
+            "{url:?} must be an origin like https://kikeru.example (no path)"
+        ));
     }
     Ok(())
 }
@@ -315,7 +356,10 @@ mod tests {
         if let Some(text) = file {
             std::fs::write(&path, text).unwrap();
         }
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::load(file.map(|_| path.as_path()), &|k| vars.get(k).cloned())
     }
 
@@ -324,7 +368,10 @@ mod tests {
         let config = load(None, &[]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
-        assert_eq!(config.database_url.expose(), "sqlite://data/kikeru.db?mode=rwc");
+        assert_eq!(
+            config.database_url.expose(),
+            "sqlite://data/kikeru.db?mode=rwc"
+        );
         assert_eq!(config.mail_outbox_dir, PathBuf::from("data/outbox"));
         assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
         assert_eq!(config.argon2, Argon2Cost::OWASP);
@@ -333,7 +380,14 @@ mod tests {
     #[test]
     fn the_environment_overrides_the_file() {
         let file = "listen = \"127.0.0.1:9000\"\npublic_url = \"https://kikeru.example\"\n";
-        let config = load(Some(file), &[("KIKERU_LISTEN", "0.0.0.0:8443"), ("KIKERU_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        let config = load(
+            Some(file),
+            &[
+                ("KIKERU_LISTEN", "0.0.0.0:8443"),
+                ("KIKERU_DATABASE_URL", "postgres://u@h/db"),
+            ],
+        )
+        .unwrap();
         assert_eq!(config.listen.to_string(), "0.0.0.0:8443");
         assert_eq!(config.public_url, "https://kikeru.example");
         assert_eq!(config.database_url.expose(), "postgres://u@h/db");
@@ -342,7 +396,15 @@ mod tests {
     #[test]
     fn every_problem_is_listed_at_once() {
         let file = "listen = \"nowhere\"\nsession_idle_timeout_secs = 0\n";
-        let errors = load(Some(file), &[("KIKERU_MAX_BODY_BYTES", "lots"), ("KIKERU_PUBLIC_URL", "kikeru.example/path")]).unwrap_err().0;
+        let errors = load(
+            Some(file),
+            &[
+                ("KIKERU_MAX_BODY_BYTES", "lots"),
+                ("KIKERU_PUBLIC_URL", "kikeru.example/path"),
+            ],
+        )
+        .unwrap_err()
+        .0;
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(errors.iter().any(|e| e.contains("KIKERU_MAX_BODY_BYTES")));
         assert!(errors.iter().any(|e| e.starts_with("listen")));
@@ -360,7 +422,11 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let config = load(None, &[("KIKERU_DATABASE_URL", "postgres://user:hunter2@db/kikeru")]).unwrap();
+        let config = load(
+            None,
+            &[("KIKERU_DATABASE_URL", "postgres://user:hunter2@db/kikeru")],
+        )
+        .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -12,7 +12,9 @@ use kikeru_domain::{Membership, MembershipConfig, Ports};
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_mail::{FileOutbox, Links};
 use kikeru_store::{SqlStore, StoreConfig};
-use poem::listener::{Acceptor, AcceptorExt, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::listener::{
+    Acceptor, AcceptorExt, Listener, RustlsCertificate, RustlsConfig, TcpListener,
+};
 
 pub mod adapters;
 pub mod config;
@@ -71,8 +73,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KIKERU_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("KIKERU_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -83,15 +88,21 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     let url = config.database_url.expose();
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        if let Some(parent) = std::path::Path::new(file)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
     }
     let mut store_config = StoreConfig::new(url);
     if let Some(max) = config.database_max_connections {
         store_config.max_connections = max;
     }
-    SqlStore::connect(&store_config).await.context("opening the database")
+    SqlStore::connect(&store_config)
+        .await
+        .context("opening the database")
 }
 
 /// Builds the application on its adapters.
@@ -100,8 +111,17 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
 /// When an adapter cannot be set up (the outbox folder, the hasher's parameters).
 pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
     let store = Arc::new(store.clone());
-    let outbox = FileOutbox::new(&config.mail_outbox_dir, config.mail_from.clone(), Links::new(&config.public_url))
-        .with_context(|| format!("creating the mail outbox {}", config.mail_outbox_dir.display()))?;
+    let outbox = FileOutbox::new(
+        &config.mail_outbox_dir,
+        config.mail_from.clone(),
+        Links::new(&config.public_url),
+    )
+    .with_context(|| {
+        format!(
+            "creating the mail outbox {}",
+            config.mail_outbox_dir.display()
+        )
+    })?;
     let hasher = Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?;
     let ports = Ports {
         members: store.clone(),
@@ -141,15 +161,33 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen);
     let acceptor = match &config.tls {
         Some(tls) => {
-            let cert = std::fs::read(&tls.cert).with_context(|| format!("reading {}", tls.cert.display()))?;
-            let key = std::fs::read(&tls.key).with_context(|| format!("reading {}", tls.key.display()))?;
+            let cert = std::fs::read(&tls.cert)
+                .with_context(|| format!("reading {}", tls.cert.display()))?;
+            let key = std::fs::read(&tls.key)
+                .with_context(|| format!("reading {}", tls.key.display()))?;
             let rustls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key));
-            listener.rustls(rustls).into_acceptor().await.context("listening with TLS")?.boxed()
+            listener
+                .rustls(rustls)
+                .into_acceptor()
+                .await
+                .context("listening with TLS")?
+                .boxed()
         }
-        None => listener.into_acceptor().await.with_context(|| format!("listening on {}", config.listen))?.boxed(),
+        None => listener
+            .into_acceptor()
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?
+            .boxed(),
     };
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied());
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied());
     if let Some(addr) = local {
         // With port 0 and no public URL, the public origin is wherever the OS put us.
         if !config.public_url_configured {
@@ -171,13 +209,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

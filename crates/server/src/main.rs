@@ -18,7 +18,11 @@ async fn main() -> ExitCode {
             {
                 eprintln!("kikeru: {e:#}");
             }
-            if e.is::<ConfigError>() { ExitCode::from(EX_CONFIG) } else { ExitCode::FAILURE }
+            if e.is::<ConfigError>() {
+                ExitCode::from(EX_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -47,11 +47,15 @@ impl Fixture {
     /// When the schema cannot be dropped.
     #[allow(clippy::expect_used, reason = "test fixture")]
     pub async fn teardown(self) {
-        if let Some(schema) = &self.schema {
-            if std::env::var_os("KIKERU_TEST_KEEP").is_none() {
-                let sql = format!("DROP SCHEMA \"{schema}\" CASCADE");
-                self.store.connection().execute_unprepared(&sql).await.expect("drop schema");
-            }
+        if let Some(schema) = &self.schema
+            && std::env::var_os("KIKERU_TEST_KEEP").is_none()
+        {
+            let sql = format!("DROP SCHEMA \"{schema}\" CASCADE");
+            self.store
+                .connection()
+                .execute_unprepared(&sql)
+                .await
+                .expect("drop schema");
         }
         let _ = self.store.close().await;
     }
@@ -64,10 +68,20 @@ impl Fixture {
 #[allow(clippy::expect_used, reason = "test fixture")]
 pub async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kikeru.db").display());
-    let store = SqlStore::connect(&StoreConfig::new(url.clone())).await.expect("open SQLite");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("kikeru.db").display()
+    );
+    let store = SqlStore::connect(&StoreConfig::new(url.clone()))
+        .await
+        .expect("open SQLite");
     store.migrate().await.expect("migrate SQLite");
-    Some(Fixture { store, url, schema: None, _dir: Some(dir) })
+    Some(Fixture {
+        store,
+        url,
+        schema: None,
+        _dir: Some(dir),
+    })
 }
 
 /// A fresh schema on the PostgreSQL server named by `KIKERU_TEST_POSTGRES_URL`, migrated.
@@ -76,31 +90,61 @@ pub async fn sqlite() -> Option<Fixture> {
 /// When the URL is missing under `CI`, or the server refuses.
 #[allow(clippy::expect_used, clippy::panic, reason = "test fixture")]
 pub async fn postgres() -> Option<Fixture> {
-    let Ok(url) = std::env::var("KIKERU_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
-        }
-        eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
-        return None;
-    };
+    let url = postgres_url()?;
     let schema = unique_schema();
-    let admin = Database::connect(url.as_str()).await.expect("connect to PostgreSQL");
-    admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
+    let admin = Database::connect(url.as_str())
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .expect("create schema");
     admin.close().await.expect("close");
     let mut config = StoreConfig::new(url.clone());
     config.schema = Some(schema.clone());
     config.max_connections = 4;
     let store = SqlStore::connect(&config).await.expect("open PostgreSQL");
     store.migrate().await.expect("migrate PostgreSQL");
-    Some(Fixture { store, url, schema: Some(schema), _dir: None })
+    Some(Fixture {
+        store,
+        url,
+        schema: Some(schema),
+        _dir: None,
+    })
 }
 
+/// The server's URL, or `None` after saying loudly that the test is skipped.
+#[allow(
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a skipped backend must be visible"
+)]
+fn postgres_url() -> Option<String> {
+    if let Ok(url) = std::env::var("KIKERU_TEST_POSTGRES_URL") {
+        return Some(url);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
+    }
+    eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
+    None
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a unique name, not a domain time"
+)]
 fn unique_schema() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("kikeru_test_{}_{}_{}", std::process::id(), nanos, COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "kikeru_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A throwaway PostgreSQL database for a test that starts the binary; [`TestDatabase::drop`]
@@ -123,7 +167,9 @@ impl TestDatabase {
         if std::env::var_os("KIKERU_TEST_KEEP").is_some() {
             return;
         }
-        let admin = Database::connect(self.admin_url.as_str()).await.expect("connect to PostgreSQL");
+        let admin = Database::connect(self.admin_url.as_str())
+            .await
+            .expect("connect to PostgreSQL");
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
         admin.execute_unprepared(&sql).await.expect("drop database");
         let _ = admin.close().await;
@@ -137,22 +183,27 @@ impl TestDatabase {
 /// When the URL is missing under `CI`, or the server refuses.
 #[allow(clippy::expect_used, clippy::panic, reason = "test fixture")]
 pub async fn postgres_database() -> Option<TestDatabase> {
-    let Ok(admin_url) = std::env::var("KIKERU_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
-        }
-        eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
-        return None;
-    };
+    let admin_url = postgres_url()?;
     let name = unique_schema();
-    let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+    let admin = Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create database");
     let _ = admin.close().await;
-    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
     let url = match query {
         Some(q) => format!("{prefix}/{name}?{q}"),
         None => format!("{prefix}/{name}"),
     };
-    Some(TestDatabase { url, name, admin_url })
+    Some(TestDatabase {
+        url,
+        name,
+        admin_url,
+    })
 }

@@ -13,8 +13,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr,
-    Statement,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -44,7 +43,12 @@ impl StoreConfig {
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
         let max_connections = if url.starts_with("sqlite:") { 4 } else { 8 };
-        Self { url, max_connections, acquire_timeout: Duration::from_secs(5), schema: None }
+        Self {
+            url,
+            max_connections,
+            acquire_timeout: Duration::from_secs(5),
+            schema: None,
+        }
     }
 }
 
@@ -81,7 +85,9 @@ impl SqlStore {
         if let Some(schema) = &config.schema {
             options.set_schema_search_path(schema.clone());
         }
-        Ok(Self { db: Database::connect(options).await? })
+        Ok(Self {
+            db: Database::connect(options).await?,
+        })
     }
 
     /// Applies every pending migration.
@@ -97,7 +103,10 @@ impl SqlStore {
     /// # Errors
     /// [`StoreError::Unavailable`] when it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(|e| StoreError::Unavailable(Box::new(e)))
+        self.db
+            .ping()
+            .await
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))
     }
 
     /// The pool, for maintenance commands and tests.
@@ -117,11 +126,10 @@ impl SqlStore {
 /// Translates driver errors portably: unique and foreign-key violations become conflicts,
 /// connection trouble becomes unavailability.
 fn store_error(e: DbErr) -> StoreError {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) => {
-            return StoreError::Conflict;
-        }
-        _ => {}
+    if let Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) =
+        e.sql_err()
+    {
+        return StoreError::Conflict;
     }
     match e {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(Box::new(e)),
@@ -136,7 +144,10 @@ fn store_error(e: DbErr) -> StoreError {
 
 fn is_transient(e: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
-    matches!(e, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_))
+    matches!(
+        e,
+        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_)
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +167,9 @@ fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 }
 
 fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
-    <[u8; 32]>::try_from(bytes).map(TokenHash::from_bytes).map_err(|_| corrupt("token hash"))
+    <[u8; 32]>::try_from(bytes)
+        .map(TokenHash::from_bytes)
+        .map_err(|_| corrupt("token hash"))
 }
 
 fn to_member(row: member::Model) -> Result<Member, StoreError> {
@@ -188,13 +201,19 @@ fn member_row(m: &Member) -> member::ActiveModel {
 impl Members for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, m: &Member) -> Result<(), StoreError> {
-        member::Entity::insert(member_row(m)).exec(&self.db).await.map_err(store_error)?;
+        member::Entity::insert(member_row(m))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
-        let row = member::Entity::find_by_id(*id.as_uuid()).one(&self.db).await.map_err(store_error)?;
+        let row = member::Entity::find_by_id(*id.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
         row.map(to_member).transpose()
     }
 
@@ -248,7 +267,10 @@ impl Sessions for SqlStore {
             expires_at: Set(millis(s.expires_at)),
             browser: Set(s.browser.clone()),
         };
-        session::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        session::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -292,17 +314,29 @@ impl Sessions for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn delete(&self, id: SessionId) -> Result<bool, StoreError> {
-        let result = session::Entity::delete_by_id(*id.as_uuid()).exec(&self.db).await.map_err(store_error)?;
+        let result = session::Entity::delete_by_id(*id.as_uuid())
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(result.rows_affected > 0)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_for_member(&self, member: MemberId, keep: Option<SessionId>) -> Result<u64, StoreError> {
-        let mut query = session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
+    async fn delete_for_member(
+        &self,
+        member: MemberId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let mut query =
+            session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
         if let Some(keep) = keep {
             query = query.filter(session::Column::Id.ne(*keep.as_uuid()));
         }
-        Ok(query.exec(&self.db).await.map_err(store_error)?.rows_affected)
+        Ok(query
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?
+            .rows_affected)
     }
 }
 
@@ -311,7 +345,12 @@ fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
         hash: hash_bytes(&row.hash)?,
         member_id: MemberId::from_uuid(row.member_id),
         purpose: TokenPurpose::from_name(&row.purpose).ok_or_else(|| corrupt("token purpose"))?,
-        new_email: row.new_email.as_deref().map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+        new_email: row
+            .new_email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|_| corrupt("email"))?,
         created_at: from_millis(row.created_at)?,
         expires_at: from_millis(row.expires_at)?,
     })
@@ -329,13 +368,19 @@ impl Tokens for SqlStore {
             created_at: Set(millis(t.created_at)),
             expires_at: Set(millis(t.expires_at)),
         };
-        token::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        token::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     async fn find(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
-        let row = token::Entity::find_by_id(hash.as_bytes().to_vec()).one(&self.db).await.map_err(store_error)?;
+        let row = token::Entity::find_by_id(hash.as_bytes().to_vec())
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
         row.map(to_token).transpose()
     }
 
@@ -345,12 +390,19 @@ impl Tokens for SqlStore {
             return Ok(None);
         };
         // Only the caller whose DELETE removed the row gets the token.
-        let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec()).exec(&self.db).await.map_err(store_error)?;
+        let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec())
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok((deleted.rows_affected == 1).then_some(found))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_for_member(&self, member: MemberId, purpose: TokenPurpose) -> Result<u64, StoreError> {
+    async fn delete_for_member(
+        &self,
+        member: MemberId,
+        purpose: TokenPurpose,
+    ) -> Result<u64, StoreError> {
         let result = token::Entity::delete_many()
             .filter(token::Column::MemberId.eq(*member.as_uuid()))
             .filter(token::Column::Purpose.eq(purpose.as_str()))
@@ -372,12 +424,19 @@ impl AuditLog for SqlStore {
             session_id: Set(e.session_id.map(|s| *s.as_uuid())),
             kind: Set(e.kind.as_str().to_owned()),
         };
-        security_event::Entity::insert(row).exec(&self.db).await.map_err(store_error)?;
+        security_event::Entity::insert(row)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all)]
-    async fn for_member(&self, member: MemberId, limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
+    async fn for_member(
+        &self,
+        member: MemberId,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>, StoreError> {
         security_event::Entity::find()
             .filter(security_event::Column::MemberId.eq(*member.as_uuid()))
             .order_by_desc(security_event::Column::At)
@@ -393,7 +452,8 @@ impl AuditLog for SqlStore {
                     at: from_millis(row.at)?,
                     member_id: row.member_id.map(MemberId::from_uuid),
                     session_id: row.session_id.map(SessionId::from_uuid),
-                    kind: SecurityEventKind::from_name(&row.kind).ok_or_else(|| corrupt("event kind"))?,
+                    kind: SecurityEventKind::from_name(&row.kind)
+                        .ok_or_else(|| corrupt("event kind"))?,
                 })
             })
             .collect()
@@ -421,8 +481,17 @@ impl RateLimits for SqlStore {
     async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError> {
         let backend = self.db.get_database_backend();
         let ends = millis(now + window);
-        let statement = Statement::from_sql_and_values(backend, HIT_SQL, [key.into(), ends.into(), millis(now).into()]);
-        let row = self.db.query_one_raw(statement).await.map_err(store_error)?.ok_or_else(|| corrupt("hit"))?;
+        let statement = Statement::from_sql_and_values(
+            backend,
+            HIT_SQL,
+            [key.into(), ends.into(), millis(now).into()],
+        );
+        let row = self
+            .db
+            .query_one_raw(statement)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| corrupt("hit"))?;
         let hits: i64 = row.try_get_by_index(0).map_err(store_error)?;
         let window_ends_at: i64 = row.try_get_by_index(1).map_err(store_error)?;
         to_hits(hits, window_ends_at)
@@ -430,16 +499,25 @@ impl RateLimits for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn peek(&self, key: &str, now: Timestamp) -> Result<Hits, StoreError> {
-        let row = rate_limit::Entity::find_by_id(key.to_owned()).one(&self.db).await.map_err(store_error)?;
+        let row = rate_limit::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
         match row {
             Some(row) if row.window_ends_at > millis(now) => to_hits(row.hits, row.window_ends_at),
-            _ => Ok(Hits { count: 0, window_ends_at: now }),
+            _ => Ok(Hits {
+                count: 0,
+                window_ends_at: now,
+            }),
         }
     }
 
     #[tracing::instrument(skip_all)]
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
-        rate_limit::Entity::delete_by_id(key.to_owned()).exec(&self.db).await.map_err(store_error)?;
+        rate_limit::Entity::delete_by_id(key.to_owned())
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 }

@@ -36,12 +36,18 @@ impl Mocks {
 
     fn allow_audit_and_limits(mut self) -> Self {
         self.audit.expect_record().returning(|_| Ok(()));
-        self.rate_limits
-            .expect_hit()
-            .returning(|_, window, now| Ok(Hits { count: 1, window_ends_at: now + window }));
-        self.rate_limits
-            .expect_peek()
-            .returning(|_, now| Ok(Hits { count: 0, window_ends_at: now }));
+        self.rate_limits.expect_hit().returning(|_, window, now| {
+            Ok(Hits {
+                count: 1,
+                window_ends_at: now + window,
+            })
+        });
+        self.rate_limits.expect_peek().returning(|_, now| {
+            Ok(Hits {
+                count: 0,
+                window_ends_at: now,
+            })
+        });
         self.rate_limits.expect_reset().returning(|_| Ok(()));
         self
     }
@@ -73,7 +79,10 @@ fn member(verified: bool) -> Member {
         id: MemberId::from_uuid(Uuid::from_u128(1)),
         email: Email::parse("hanako@example.jp").unwrap(),
         email_verified_at: verified.then_some(NOW),
-        password_hash: crate::PasswordHashString::parse("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG").unwrap(),
+        password_hash: crate::PasswordHashString::parse(
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+        )
+        .unwrap(),
         display_name: DisplayName::default(),
         language: Language::En,
         created_at: NOW,
@@ -81,90 +90,209 @@ fn member(verified: bool) -> Member {
 }
 
 fn client() -> Client {
-    Client { key: "192.0.2.1".into(), browser: "Firefox 128 / Linux".into() }
+    Client {
+        key: "192.0.2.1".into(),
+        browser: "Firefox 128 / Linux".into(),
+    }
 }
 
 fn registration(email: &str, password: &str) -> Registration {
-    Registration { email: Email::parse(email).unwrap(), password: password.into(), language: Language::Ja }
+    Registration {
+        email: Email::parse(email).unwrap(),
+        password: password.into(),
+        language: Language::Ja,
+    }
 }
 
 #[test]
 fn a_weak_password_is_refused_before_any_port_is_used() {
     let membership = Mocks::new().build();
-    let result = block_on(membership.register(registration("new@example.jp", "password1234"), &client()));
-    assert!(matches!(result, Err(RegisterError::Password(PasswordRejection::Common | PasswordRejection::TooWeak { .. }))));
+    let result =
+        block_on(membership.register(registration("new@example.jp", "password1234"), &client()));
+    assert!(matches!(
+        result,
+        Err(RegisterError::Password(
+            PasswordRejection::Common | PasswordRejection::TooWeak { .. }
+        ))
+    ));
 }
 
 #[test]
 fn registering_an_existing_address_mails_its_owner_and_creates_nobody() {
     let mut mocks = Mocks::new().allow_audit_and_limits();
-    mocks.hasher.expect_hash().times(1).returning(|_| Ok(member(true).password_hash));
-    mocks.members.expect_by_email().returning(|_| Ok(Some(member(true))));
+    mocks
+        .hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok(member(true).password_hash));
+    mocks
+        .members
+        .expect_by_email()
+        .returning(|_| Ok(Some(member(true))));
     mocks.members.expect_insert().never();
     mocks
         .mailer
         .expect_send()
-        .withf(|mail| mail.message == Message::AlreadyRegistered { verify: None } && mail.language == Language::En)
+        .withf(|mail| {
+            mail.message == Message::AlreadyRegistered { verify: None }
+                && mail.language == Language::En
+        })
         .times(1)
         .returning(|_| Ok(()));
-    let result = block_on(mocks.build().register(registration("hanako@example.jp", "correct horse battery staple"), &client()));
+    let result = block_on(mocks.build().register(
+        registration("hanako@example.jp", "correct horse battery staple"),
+        &client(),
+    ));
     assert!(result.is_ok());
 }
 
 #[test]
 fn registering_an_unverified_existing_address_resends_a_verification_link() {
     let mut mocks = Mocks::new().allow_audit_and_limits();
-    mocks.hasher.expect_hash().returning(|_| Ok(member(false).password_hash));
-    mocks.members.expect_by_email().returning(|_| Ok(Some(member(false))));
-    mocks.tokens.expect_delete_for_member().returning(|_, _| Ok(0));
-    mocks.tokens.expect_insert().withf(|t| t.purpose == TokenPurpose::VerifyEmail).times(1).returning(|_| Ok(()));
+    mocks
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(member(false).password_hash));
+    mocks
+        .members
+        .expect_by_email()
+        .returning(|_| Ok(Some(member(false))));
+    mocks
+        .tokens
+        .expect_delete_for_member()
+        .returning(|_, _| Ok(0));
+    mocks
+        .tokens
+        .expect_insert()
+        .withf(|t| t.purpose == TokenPurpose::VerifyEmail)
+        .times(1)
+        .returning(|_| Ok(()));
     mocks
         .mailer
         .expect_send()
         .withf(|mail| matches!(mail.message, Message::AlreadyRegistered { verify: Some(_) }))
         .times(1)
         .returning(|_| Ok(()));
-    assert!(block_on(mocks.build().register(registration("hanako@example.jp", "correct horse battery staple"), &client())).is_ok());
+    assert!(
+        block_on(mocks.build().register(
+            registration("hanako@example.jp", "correct horse battery staple"),
+            &client()
+        ))
+        .is_ok()
+    );
 }
 
 #[test]
 fn registration_past_the_client_limit_is_throttled_before_hashing() {
     let mut mocks = Mocks::new();
-    mocks.rate_limits.expect_hit().returning(|_, window, now| Ok(Hits { count: 11, window_ends_at: now + window }));
-    let result = block_on(mocks.build().register(registration("new@example.jp", "correct horse battery staple"), &client()));
-    assert!(matches!(result, Err(RegisterError::Throttled(Throttled { retry_after })) if retry_after == Duration::from_secs(3600)));
+    mocks.rate_limits.expect_hit().returning(|_, window, now| {
+        Ok(Hits {
+            count: 11,
+            window_ends_at: now + window,
+        })
+    });
+    let result = block_on(mocks.build().register(
+        registration("new@example.jp", "correct horse battery staple"),
+        &client(),
+    ));
+    assert!(
+        matches!(result, Err(RegisterError::Throttled(Throttled { retry_after })) if retry_after == Duration::from_secs(3600))
+    );
 }
 
 #[test]
 fn signing_in_with_an_unknown_address_still_verifies_against_a_dummy_and_counts_a_failure() {
     let mut mocks = Mocks::new();
-    mocks.rate_limits.expect_hit().times(2).returning(|_, window, now| Ok(Hits { count: 1, window_ends_at: now + window }));
-    mocks.rate_limits.expect_peek().returning(|_, now| Ok(Hits { count: 0, window_ends_at: now }));
-    mocks.audit.expect_record().withf(|e| e.kind == SecurityEventKind::SignInFailed && e.member_id.is_none()).times(1).returning(|_| Ok(()));
+    mocks
+        .rate_limits
+        .expect_hit()
+        .times(2)
+        .returning(|_, window, now| {
+            Ok(Hits {
+                count: 1,
+                window_ends_at: now + window,
+            })
+        });
+    mocks.rate_limits.expect_peek().returning(|_, now| {
+        Ok(Hits {
+            count: 0,
+            window_ends_at: now,
+        })
+    });
+    mocks
+        .audit
+        .expect_record()
+        .withf(|e| e.kind == SecurityEventKind::SignInFailed && e.member_id.is_none())
+        .times(1)
+        .returning(|_| Ok(()));
     mocks.members.expect_by_email().returning(|_| Ok(None));
-    mocks.hasher.expect_verify().withf(|_, hash| hash.is_none()).times(1).returning(|_, _| Ok(Verification::Mismatch));
-    let result = block_on(mocks.build().sign_in("nobody@example.jp", "whatever password", &client(), None));
+    mocks
+        .hasher
+        .expect_verify()
+        .withf(|_, hash| hash.is_none())
+        .times(1)
+        .returning(|_, _| Ok(Verification::Mismatch));
+    let result = block_on(mocks.build().sign_in(
+        "nobody@example.jp",
+        "whatever password",
+        &client(),
+        None,
+    ));
     assert!(matches!(result, Err(SignInError::InvalidCredentials)));
 }
 
 #[test]
 fn a_locked_address_is_refused_without_checking_the_password() {
     let mut mocks = Mocks::new();
-    mocks.rate_limits.expect_hit().returning(|_, window, now| Ok(Hits { count: 1, window_ends_at: now + window }));
-    mocks.rate_limits.expect_peek().returning(|_, now| Ok(Hits { count: 5, window_ends_at: now + Duration::from_secs(600) }));
-    mocks.members.expect_by_email().returning(|_| Ok(Some(member(true))));
+    mocks.rate_limits.expect_hit().returning(|_, window, now| {
+        Ok(Hits {
+            count: 1,
+            window_ends_at: now + window,
+        })
+    });
+    mocks.rate_limits.expect_peek().returning(|_, now| {
+        Ok(Hits {
+            count: 5,
+            window_ends_at: now + Duration::from_secs(600),
+        })
+    });
+    mocks
+        .members
+        .expect_by_email()
+        .returning(|_| Ok(Some(member(true))));
     mocks.hasher.expect_verify().never();
-    mocks.audit.expect_record().withf(|e| e.kind == SecurityEventKind::SignInThrottled).returning(|_| Ok(()));
-    let result = block_on(mocks.build().sign_in("hanako@example.jp", "correct horse battery staple", &client(), None));
-    assert!(matches!(result, Err(SignInError::Throttled(Throttled { retry_after })) if retry_after == Duration::from_secs(600)));
+    mocks
+        .audit
+        .expect_record()
+        .withf(|e| e.kind == SecurityEventKind::SignInThrottled)
+        .returning(|_| Ok(()));
+    let result = block_on(mocks.build().sign_in(
+        "hanako@example.jp",
+        "correct horse battery staple",
+        &client(),
+        None,
+    ));
+    assert!(
+        matches!(result, Err(SignInError::Throttled(Throttled { retry_after })) if retry_after == Duration::from_secs(600))
+    );
 }
 
 #[test]
 fn a_successful_sign_in_rehashes_outdated_hashes_and_deletes_the_previous_session() {
     let mut mocks = Mocks::new().allow_audit_and_limits();
-    mocks.members.expect_by_email().returning(|_| Ok(Some(member(true))));
-    mocks.hasher.expect_verify().returning(|_, _| Ok(Verification::Match { needs_rehash: true }));
-    mocks.hasher.expect_hash().times(1).returning(|_| Ok(member(true).password_hash));
+    mocks
+        .members
+        .expect_by_email()
+        .returning(|_| Ok(Some(member(true))));
+    mocks
+        .hasher
+        .expect_verify()
+        .returning(|_, _| Ok(Verification::Match { needs_rehash: true }));
+    mocks
+        .hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok(member(true).password_hash));
     mocks.members.expect_update().times(1).returning(|_| Ok(()));
     let previous = SessionToken::from_bytes([1; 32]);
     let old = Session {
@@ -176,13 +304,34 @@ fn a_successful_sign_in_rehashes_outdated_hashes_and_deletes_the_previous_sessio
         expires_at: NOW + Duration::from_secs(60),
         browser: String::new(),
     };
-    mocks.sessions.expect_by_token_hash().returning(move |_| Ok(Some(old.clone())));
-    mocks.sessions.expect_delete().withf(|id| *id == SessionId::from_uuid(Uuid::from_u128(77))).times(1).returning(|_| Ok(true));
-    mocks.sessions.expect_insert().times(1).returning(|_| Ok(()));
-    let created = block_on(mocks.build().sign_in("Hanako@Example.jp", "correct horse battery staple", &client(), Some(&previous))).unwrap();
+    mocks
+        .sessions
+        .expect_by_token_hash()
+        .returning(move |_| Ok(Some(old.clone())));
+    mocks
+        .sessions
+        .expect_delete()
+        .withf(|id| *id == SessionId::from_uuid(Uuid::from_u128(77)))
+        .times(1)
+        .returning(|_| Ok(true));
+    mocks
+        .sessions
+        .expect_insert()
+        .times(1)
+        .returning(|_| Ok(()));
+    let created = block_on(mocks.build().sign_in(
+        "Hanako@Example.jp",
+        "correct horse battery staple",
+        &client(),
+        Some(&previous),
+    ))
+    .unwrap();
     assert_ne!(created.token, previous);
     assert_eq!(created.session.token_hash, created.token.hash());
-    assert_eq!(created.session.expires_at, NOW + Duration::from_secs(30 * 86_400));
+    assert_eq!(
+        created.session.expires_at,
+        NOW + Duration::from_secs(30 * 86_400)
+    );
 }
 
 #[test]
@@ -198,9 +347,19 @@ fn an_expired_session_is_deleted_and_not_accepted() {
         expires_at: NOW + Duration::from_secs(86_400),
         browser: String::new(),
     };
-    mocks.sessions.expect_by_token_hash().returning(move |_| Ok(Some(stale.clone())));
-    mocks.sessions.expect_delete().times(1).returning(|_| Ok(true));
-    assert!(matches!(block_on(mocks.build().authenticate(&token)), Err(AuthError::Unauthenticated)));
+    mocks
+        .sessions
+        .expect_by_token_hash()
+        .returning(move |_| Ok(Some(stale.clone())));
+    mocks
+        .sessions
+        .expect_delete()
+        .times(1)
+        .returning(|_| Ok(true));
+    assert!(matches!(
+        block_on(mocks.build().authenticate(&token)),
+        Err(AuthError::Unauthenticated)
+    ));
 }
 
 #[test]
@@ -215,11 +374,20 @@ fn a_reset_token_with_a_weak_new_password_is_not_used_up() {
         created_at: NOW,
         expires_at: NOW + Duration::from_secs(1800),
     };
-    mocks.tokens.expect_find().returning(move |_| Ok(Some(stored.clone())));
+    mocks
+        .tokens
+        .expect_find()
+        .returning(move |_| Ok(Some(stored.clone())));
     mocks.tokens.expect_take().never();
-    mocks.members.expect_by_id().returning(|_| Ok(Some(member(true))));
+    mocks
+        .members
+        .expect_by_id()
+        .returning(|_| Ok(Some(member(true))));
     let result = block_on(mocks.build().reset_password(&token, "short"));
-    assert!(matches!(result, Err(TokenError::Password(PasswordRejection::TooShort { .. }))));
+    assert!(matches!(
+        result,
+        Err(TokenError::Password(PasswordRejection::TooShort { .. }))
+    ));
 }
 
 #[test]
@@ -234,15 +402,36 @@ fn a_verification_link_cannot_be_used_as_a_reset_link_and_vice_versa() {
         created_at: NOW,
         expires_at: NOW + Duration::from_secs(1800),
     };
-    let verify = OneTimeToken { purpose: TokenPurpose::VerifyEmail, ..reset.clone() };
-    mocks.tokens.expect_find().times(1).returning(move |_| Ok(Some(reset.clone())));
+    let verify = OneTimeToken {
+        purpose: TokenPurpose::VerifyEmail,
+        ..reset.clone()
+    };
+    mocks
+        .tokens
+        .expect_find()
+        .times(1)
+        .returning(move |_| Ok(Some(reset.clone())));
     mocks.tokens.expect_take().never();
-    assert!(matches!(block_on(mocks.build().verify_email(&token)), Err(TokenError::Invalid)));
+    assert!(matches!(
+        block_on(mocks.build().verify_email(&token)),
+        Err(TokenError::Invalid)
+    ));
 
     let mut mocks = Mocks::new();
-    mocks.tokens.expect_find().times(1).returning(move |_| Ok(Some(verify.clone())));
+    mocks
+        .tokens
+        .expect_find()
+        .times(1)
+        .returning(move |_| Ok(Some(verify.clone())));
     mocks.tokens.expect_take().never();
-    assert!(matches!(block_on(mocks.build().reset_password(&token, "correct horse battery staple")), Err(TokenError::Invalid)));
+    assert!(matches!(
+        block_on(
+            mocks
+                .build()
+                .reset_password(&token, "correct horse battery staple")
+        ),
+        Err(TokenError::Invalid)
+    ));
 }
 
 #[test]

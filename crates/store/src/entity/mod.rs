@@ -1,5 +1,8 @@
 //! Private sea-orm entities, one module per table. Times are Unix milliseconds (UTC).
-#![allow(unreachable_pub, reason = "sea-orm's derives need `pub` items; the module itself is private")]
+#![allow(
+    unreachable_pub,
+    reason = "sea-orm's derives need `pub` items; the module itself is private"
+)]
 
 pub(crate) mod member;
 pub(crate) mod rate_limit;

@@ -48,7 +48,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("sessions_member").table("sessions").col("member_id").to_owned(),
+                Index::create()
+                    .name("sessions_member")
+                    .table("sessions")
+                    .col("member_id")
+                    .to_owned(),
             )
             .await?;
         manager
@@ -115,8 +119,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["rate_limits", "security_events", "one_time_tokens", "sessions", "members"] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        for table in [
+            "rate_limits",
+            "security_events",
+            "one_time_tokens",
+            "sessions",
+            "members",
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }
