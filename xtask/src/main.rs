@@ -86,17 +86,29 @@ fn deny() -> Result<(), String> {
             cargo().args(["install", "--locked", "cargo-deny"]),
         )?;
     }
-    run("cargo deny check", cargo().args(["deny", "check", "bans", "licenses", "sources"]))?;
+    run(
+        "cargo deny check",
+        cargo().args(["deny", "check", "bans", "licenses", "sources"]),
+    )?;
     let reachable = Command::new("git")
-        .args(["ls-remote", "https://github.com/RustSec/advisory-db", "HEAD"])
+        .args([
+            "ls-remote",
+            "https://github.com/RustSec/advisory-db",
+            "HEAD",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     if reachable {
-        run("cargo deny check advisories", cargo().args(["deny", "check", "advisories"]))
+        run(
+            "cargo deny check advisories",
+            cargo().args(["deny", "check", "advisories"]),
+        )
     } else {
         #[allow(clippy::print_stderr, reason = "a skipped check must be visible")]
         {
-            eprintln!("xtask: SKIPPED cargo deny check advisories (the advisory database cannot be fetched)");
+            eprintln!(
+                "xtask: SKIPPED cargo deny check advisories (the advisory database cannot be fetched)"
+            );
         }
         Ok(())
     }

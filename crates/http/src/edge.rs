@@ -14,6 +14,9 @@ use crate::{AppState, HttpConfig};
 const PROBLEM_JSON: &str = "application/problem+json";
 const API_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// Server-rendered pages post their forms to themselves.
+const PAGE_CSP: &str =
+    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The interactive API docs page ships its script inline; it alone gets this policy.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
@@ -134,12 +137,13 @@ fn problem(status: StatusCode, body: Option<Problem>) -> Response {
 /// Gives an error response from outside the API's handlers (routing, parsing, extractors) the
 /// problem format, keeping its status and headers.
 async fn as_problem(response: Response) -> Response {
-    let is_problem = response
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .unwrap_or("");
+    // Problem documents and pages written for people stay as they are.
+    if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
         return response;
     }
     let status = response.status();
@@ -166,8 +170,10 @@ fn secure_headers(response: &mut Response, config: &HttpConfig, path: &str) {
     let headers = response.headers_mut();
     let csp = if path.starts_with("/api/docs") {
         DOCS_CSP
-    } else {
+    } else if path.starts_with("/api/") {
         API_CSP
+    } else {
+        PAGE_CSP
     };
     let mut set = |name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));

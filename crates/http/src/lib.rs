@@ -13,6 +13,7 @@ mod api;
 mod auth;
 mod client;
 mod edge;
+mod pages;
 mod problem;
 
 pub use auth::SessionCookie;
@@ -95,6 +96,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .nest("/api/docs", docs)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at(
+            "/verify-email",
+            get(pages::verify_page).post(pages::verify_submit),
+        )
+        .at(
+            "/reset-password",
+            get(pages::reset_page).post(pages::reset_submit),
+        )
         .into_endpoint()
         .around(edge::edge)
         .data(state)

@@ -538,3 +538,115 @@ async fn the_spec_is_served_and_documents_the_session_scheme_and_problem_respons
     f.client.get("/api/docs").send().await.assert_status_is_ok();
     f.client.get("/readyz").send().await.assert_status_is_ok();
 }
+
+async fn text_of(response: TestResponse) -> String {
+    response.0.into_body().into_string().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_mailed_verification_link_opens_a_page_whose_button_verifies() {
+    let f = fixture();
+    f.post(
+        "/api/v1/members",
+        json!({"email": "hanako@example.jp", "password": PASSWORD}),
+        None,
+    )
+    .await;
+    let token = f
+        .harness
+        .mailer
+        .last_token_to("hanako@example.jp")
+        .unwrap()
+        .expose();
+    let page = f
+        .client
+        .get(format!("/verify-email?token={token}"))
+        .send()
+        .await;
+    page.assert_status_is_ok();
+    assert!(header(&page, "content-security-policy").contains("form-action 'self'"));
+    let html = text_of(page).await;
+    assert!(html.contains("lang=\"ja\"") && html.contains(&token));
+    // Opening the link did not use the token up.
+    let submitted = f
+        .client
+        .post("/verify-email")
+        .header("origin", ORIGIN)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await;
+    submitted.assert_status_is_ok();
+    assert!(text_of(submitted).await.contains("確認しました"));
+    let again = f
+        .client
+        .post("/verify-email")
+        .header("origin", ORIGIN)
+        .header("accept-language", "en-GB,en;q=0.8")
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await;
+    again.assert_status(StatusCode::BAD_REQUEST);
+    assert!(text_of(again).await.contains("expired or was already used"));
+}
+
+#[tokio::test]
+async fn the_reset_page_explains_a_refused_password_without_echoing_it() {
+    let f = fixture();
+    f.register_and_verify("hanako@example.jp").await;
+    f.post(
+        "/api/v1/password-resets",
+        json!({"email": "hanako@example.jp"}),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    let token = f
+        .harness
+        .mailer
+        .last_token_to("hanako@example.jp")
+        .unwrap()
+        .expose();
+    f.client
+        .get(format!("/reset-password?token={token}"))
+        .send()
+        .await
+        .assert_status_is_ok();
+    let post = |password: &str| {
+        f.client
+            .post("/reset-password")
+            .header("origin", ORIGIN)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("token={token}&new_password={password}"))
+            .send()
+    };
+    let weak = post("hunter2hunter2").await;
+    weak.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text_of(weak).await;
+    assert!(html.contains("role=\"alert\"") && !html.contains("hunter2"));
+    post("violet+lantern+over+quiet+harbour")
+        .await
+        .assert_status_is_ok();
+    let signed_in = f
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "hanako@example.jp", "password": "violet lantern over quiet harbour"}),
+            None,
+        )
+        .await;
+    signed_in.assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn page_text_is_escaped() {
+    let f = fixture();
+    let page = text_of(
+        f.client
+            .get("/verify-email?token=%3Cscript%3Ealert(1)%3C/script%3E")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"));
+}

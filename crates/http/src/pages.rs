@@ -1,0 +1,284 @@
+//! The two pages mailed links open: e-mail verification and password reset. Plain HTML forms,
+//! no script, in the reader's language (Accept-Language; Japanese by default). A link only
+//! shows a button: the token is used when the form is posted, so mail scanners that fetch links
+//! cannot use it up.
+
+use kikeru_domain::SessionToken;
+use kikeru_domain::membership::TokenError;
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Html, Query};
+use poem::{Request, handler};
+use serde::Deserialize;
+
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Ja,
+    En,
+}
+
+fn lang(req: &Request) -> Lang {
+    let accept = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let first = accept
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if first.starts_with("en") {
+        Lang::En
+    } else {
+        Lang::Ja
+    }
+}
+
+fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(lang: Lang, title: &str, body: &str) -> Html<String> {
+    let tag = t(lang, "ja", "en");
+    Html(format!(
+        "<!doctype html>\n<html lang=\"{tag}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} — Minna Kikeru</title></head>\
+         <body><header><p>Minna Kikeru（みんな聞ける）</p></header><main><h1>{title}</h1>{body}</main></body></html>\n",
+        title = escape(title),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct VerifyForm {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ResetForm {
+    token: String,
+    new_password: String,
+}
+
+fn verify_form(lang: Lang, token: &str) -> Html<String> {
+    let body = format!(
+        "<p>{}</p><form method=\"post\" action=\"/verify-email\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\"><button type=\"submit\">{}</button></form>",
+        t(
+            lang,
+            "下のボタンを押すと、メールアドレスの確認が完了します。",
+            "Press the button to confirm your e-mail address."
+        ),
+        escape(token),
+        t(lang, "メールアドレスを確認する", "Confirm my address"),
+    );
+    page(
+        lang,
+        t(lang, "メールアドレスの確認", "Confirm your e-mail address"),
+        &body,
+    )
+}
+
+#[handler]
+pub(crate) fn verify_page(req: &Request, Query(query): Query<TokenQuery>) -> Html<String> {
+    verify_form(lang(req), &query.token)
+}
+
+#[handler]
+pub(crate) async fn verify_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<VerifyForm>,
+) -> (StatusCode, Html<String>) {
+    let lang = lang(req);
+    let result = match SessionToken::parse(form.token.trim()) {
+        Ok(token) => state.membership.verify_email(&token).await,
+        Err(_) => Err(TokenError::Invalid),
+    };
+    let (status, title, message) = match result {
+        Ok(()) => (
+            StatusCode::OK,
+            t(lang, "確認できました", "Address confirmed"),
+            t(
+                lang,
+                "メールアドレスを確認しました。ログインしてご利用ください。",
+                "Your e-mail address is confirmed. You can sign in now.",
+            ),
+        ),
+        Err(TokenError::EmailTaken) => (
+            StatusCode::CONFLICT,
+            t(lang, "変更できませんでした", "Could not change the address"),
+            t(
+                lang,
+                "このメールアドレスは既に別の会員が使っています。",
+                "Another member already uses this address.",
+            ),
+        ),
+        Err(TokenError::Backend(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            t(
+                lang,
+                "しばらくしてからお試しください",
+                "Please try again later",
+            ),
+            t(
+                lang,
+                "ただいま処理できません。時間をおいてもう一度お試しください。",
+                "We cannot do this right now. Please try again in a few minutes.",
+            ),
+        ),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            t(lang, "リンクが無効です", "This link does not work"),
+            t(
+                lang,
+                "リンクの有効期限が切れているか、既に使われています。",
+                "The link has expired or was already used.",
+            ),
+        ),
+    };
+    (status, page(lang, title, &format!("<p>{message}</p>")))
+}
+
+fn reset_form(lang: Lang, token: &str, problem: Option<&str>) -> Html<String> {
+    let alert = problem
+        .map(|p| format!("<p role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "{alert}<form method=\"post\" action=\"/reset-password\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <p><label for=\"new_password\">{label}</label><br>\
+         <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" \
+         required minlength=\"12\" maxlength=\"128\" aria-describedby=\"advice\"></p>\
+         <p id=\"advice\">{advice}</p><button type=\"submit\">{submit}</button></form>",
+        token = escape(token),
+        label = t(lang, "新しいパスワード", "New password"),
+        advice = t(
+            lang,
+            "12文字以上で、ほかのサービスと使い回さない、長く推測されにくいものにしてください。文章のようなパスフレーズもおすすめです。",
+            "At least 12 characters, long, hard to guess, and used nowhere else. A passphrase of several words works well.",
+        ),
+        submit = t(lang, "パスワードを設定する", "Set the password"),
+    );
+    page(
+        lang,
+        t(lang, "パスワードの再設定", "Reset your password"),
+        &body,
+    )
+}
+
+#[handler]
+pub(crate) fn reset_page(req: &Request, Query(query): Query<TokenQuery>) -> Html<String> {
+    reset_form(lang(req), &query.token, None)
+}
+
+#[handler]
+pub(crate) async fn reset_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<ResetForm>,
+) -> (StatusCode, Html<String>) {
+    let lang = lang(req);
+    let result = match SessionToken::parse(form.token.trim()) {
+        Ok(token) => {
+            state
+                .membership
+                .reset_password(&token, &form.new_password)
+                .await
+        }
+        Err(_) => Err(TokenError::Invalid),
+    };
+    match result {
+        Ok(()) => (
+            StatusCode::OK,
+            page(
+                lang,
+                t(lang, "パスワードを設定しました", "Password set"),
+                t(
+                    lang,
+                    "<p>新しいパスワードでログインしてください。すべての端末からログアウトしました。</p>",
+                    "<p>Sign in with your new password. Every session was signed out.</p>",
+                ),
+            ),
+        ),
+        Err(TokenError::Password(rejection)) => {
+            let why = match lang {
+                Lang::Ja => password_reason_ja(&rejection),
+                Lang::En => rejection.to_string(),
+            };
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                reset_form(lang, &form.token, Some(&why)),
+            )
+        }
+        Err(TokenError::Backend(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            page(
+                lang,
+                t(
+                    lang,
+                    "しばらくしてからお試しください",
+                    "Please try again later",
+                ),
+                t(
+                    lang,
+                    "<p>ただいま処理できません。</p>",
+                    "<p>We cannot do this right now.</p>",
+                ),
+            ),
+        ),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            page(
+                lang,
+                t(lang, "リンクが無効です", "This link does not work"),
+                t(
+                    lang,
+                    "<p>リンクの有効期限（30分）が切れているか、既に使われています。もう一度お申し込みください。</p>",
+                    "<p>The link has expired (after 30 minutes) or was already used. Please ask for a new one.</p>",
+                ),
+            ),
+        ),
+    }
+}
+
+fn password_reason_ja(rejection: &kikeru_domain::PasswordRejection) -> String {
+    use kikeru_domain::PasswordRejection as R;
+    match rejection {
+        R::TooShort { min } => format!("パスワードは{min}文字以上にしてください。"),
+        R::TooLong { max } => format!("パスワードは{max}文字以下にしてください。"),
+        R::Common => "よく使われているパスワードのため使えません。".to_owned(),
+        R::Personal => "メールアドレスやサービス名を含むパスワードは使えません。".to_owned(),
+        R::TooWeak { .. } => {
+            "推測されやすいパスワードです。もっと長く、予測しにくいものにしてください。".to_owned()
+        }
+    }
+}
