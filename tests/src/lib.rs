@@ -123,6 +123,16 @@ impl Server {
         }
     }
 
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, once the process has ended.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// The log lines printed so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.log.try_iter().collect()

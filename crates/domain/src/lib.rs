@@ -6,6 +6,7 @@
 //!
 //! Values are validated once, at construction ([`Email::parse`], [`Password::new`]), so a value
 //! inside the domain is always valid. Rules that depend on time take the time as an argument.
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)

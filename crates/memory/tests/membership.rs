@@ -532,3 +532,45 @@ async fn profile_changes_are_kept_and_security_events_are_recorded() {
     assert!(kinds.contains(&SecurityEventKind::SignedIn));
     assert!(kinds.contains(&SecurityEventKind::ProfileUpdated));
 }
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_client_and_mails_per_address() {
+    let h = harness();
+    verified_member(&h, "hanako@example.jp").await;
+    let email = Harness::email("hanako@example.jp");
+    for _ in 0..10 {
+        h.membership
+            .request_password_reset(&email, &client())
+            .await
+            .unwrap();
+    }
+    let kinds = h.mailer.kinds_to("hanako@example.jp");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "password_reset").count(),
+        3,
+        "{kinds:?}"
+    );
+    let throttled = h.membership.request_password_reset(&email, &client()).await;
+    assert!(matches!(
+        throttled,
+        Err(kikeru_domain::membership::ResetRequestError::Throttled(_))
+    ));
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_client() {
+    let h = harness();
+    for n in 0..10 {
+        register(&h, &format!("member{n}@example.jp")).await;
+    }
+    let request = Registration {
+        email: Harness::email("one-more@example.jp"),
+        password: PASSWORD.into(),
+        language: Language::Ja,
+    };
+    let result = h.membership.register(request, &client()).await;
+    assert!(matches!(
+        result,
+        Err(kikeru_domain::membership::RegisterError::Throttled(_))
+    ));
+}

@@ -158,6 +158,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if config.migrate_on_start {
         store.migrate().await.context("migrating the database")?;
     }
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(config.listen);
     let acceptor = match &config.tls {
         Some(tls) => {
@@ -197,7 +198,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let app = kikeru_http::app(build(&config, &store)?);
     poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(30)))
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
         .await
         .context("serving")?;
     store.close().await.ok();
@@ -205,26 +206,18 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives right after start-up is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
