@@ -51,8 +51,8 @@ impl SessionCookie {
         )
     }
 
-    /// The token presented in a request's `Cookie` headers, if any and well-formed.
-    pub fn token(&self, req: &Request) -> Option<SessionToken> {
+    /// The raw value of the session cookie in a request's `Cookie` headers, if present.
+    pub fn value<'r>(&self, req: &'r Request) -> Option<&'r str> {
         let name = self.name();
         req.headers()
             .get_all(poem::http::header::COOKIE)
@@ -61,7 +61,12 @@ impl SessionCookie {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| SessionToken::parse(v.trim()).ok())
+            .map(|(_, v)| v.trim())
+    }
+
+    /// The token presented in a request's `Cookie` headers, if any and well-formed.
+    pub fn token(&self, req: &Request) -> Option<SessionToken> {
+        self.value(req).and_then(|v| SessionToken::parse(v).ok())
     }
 }
 

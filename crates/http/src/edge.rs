@@ -113,17 +113,7 @@ fn cross_site(req: &Request, config: &HttpConfig) -> bool {
     if header("sec-fetch-site") == Some("cross-site") {
         return true;
     }
-    has_session_cookie(req, config)
-}
-
-fn has_session_cookie(req: &Request, config: &HttpConfig) -> bool {
-    let name = format!("{}=", config.cookie().name());
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|pair| pair.trim_start().starts_with(&name))
+    config.cookie().value(req).is_some()
 }
 
 fn problem(status: StatusCode, body: Option<Problem>) -> Response {

@@ -89,6 +89,17 @@ fn member(verified: bool) -> Member {
     }
 }
 
+fn stored(token: &SessionToken, purpose: TokenPurpose) -> OneTimeToken {
+    OneTimeToken {
+        hash: token.hash(),
+        member_id: member(true).id,
+        purpose,
+        new_email: None,
+        created_at: NOW,
+        expires_at: NOW + purpose.lifetime(),
+    }
+}
+
 fn client() -> Client {
     Client {
         key: "192.0.2.1".into(),
@@ -366,14 +377,7 @@ fn an_expired_session_is_deleted_and_not_accepted() {
 fn a_reset_token_with_a_weak_new_password_is_not_used_up() {
     let mut mocks = Mocks::new();
     let token = SessionToken::from_bytes([4; 32]);
-    let stored = OneTimeToken {
-        hash: token.hash(),
-        member_id: member(true).id,
-        purpose: TokenPurpose::ResetPassword,
-        new_email: None,
-        created_at: NOW,
-        expires_at: NOW + Duration::from_secs(1800),
-    };
+    let stored = stored(&token, TokenPurpose::ResetPassword);
     mocks
         .tokens
         .expect_find()
@@ -394,18 +398,8 @@ fn a_reset_token_with_a_weak_new_password_is_not_used_up() {
 fn a_verification_link_cannot_be_used_as_a_reset_link_and_vice_versa() {
     let mut mocks = Mocks::new();
     let token = SessionToken::from_bytes([5; 32]);
-    let reset = OneTimeToken {
-        hash: token.hash(),
-        member_id: member(true).id,
-        purpose: TokenPurpose::ResetPassword,
-        new_email: None,
-        created_at: NOW,
-        expires_at: NOW + Duration::from_secs(1800),
-    };
-    let verify = OneTimeToken {
-        purpose: TokenPurpose::VerifyEmail,
-        ..reset.clone()
-    };
+    let reset = stored(&token, TokenPurpose::ResetPassword);
+    let verify = stored(&token, TokenPurpose::VerifyEmail);
     mocks
         .tokens
         .expect_find()
