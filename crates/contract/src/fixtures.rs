@@ -99,3 +99,97 @@ pub async fn given_members<S: Members + ?Sized>(port: &S, ns: &[u128]) {
             .expect("insert member");
     }
 }
+
+/// A product numbered `n`, priced `yen` (tax included).
+///
+/// # Panics
+/// Never for the values used here.
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn product(n: u128, yen: i64, active: bool) -> kikeru_domain::Product {
+    use kikeru_domain::{AssetKey, Currency, Localized, Money, ProductDraft, ProductId, Sku};
+    kikeru_domain::Product {
+        id: ProductId::from_uuid(uuid(20_000 + n)),
+        draft: ProductDraft {
+            sku: Sku::parse(&format!("KK-{n:03}")).unwrap(),
+            title: Localized::title(&format!("音の風景 {n}"), &format!("Soundscape {n}")).unwrap(),
+            description: Localized::description("説明", "Description").unwrap(),
+            price: Money::new(yen, Currency::Jpy).unwrap(),
+            active,
+            audio: AssetKey::parse(&format!("audio/kk-{n:03}.wav")).unwrap(),
+            sample: (n % 2 == 0)
+                .then(|| AssetKey::parse(&format!("samples/kk-{n:03}.wav")).unwrap()),
+        },
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+/// A pending order numbered `n` of `member` for `products`, with its open payment.
+pub fn order(
+    n: u128,
+    member: MemberId,
+    products: &[&kikeru_domain::Product],
+    key: Option<&str>,
+) -> (kikeru_domain::Order, kikeru_domain::Payment) {
+    use kikeru_domain::{
+        Money, Order, OrderId, OrderLine, Payment, PaymentId, PaymentStatus, StatusChange,
+    };
+    let lines: Vec<OrderLine> = products
+        .iter()
+        .map(|p| OrderLine {
+            product_id: p.id,
+            sku: p.draft.sku.clone(),
+            title: p.draft.title.clone(),
+            unit_price: p.draft.price,
+            quantity: 1,
+        })
+        .collect();
+    let currency = lines
+        .first()
+        .map_or(kikeru_domain::Currency::Jpy, |l| l.unit_price.currency());
+    let total = lines.iter().fold(Money::zero(currency), |sum, l| {
+        sum.checked_add(l.unit_price).unwrap_or(sum)
+    });
+    let created_at = NOW + time::Duration::seconds(n as i64);
+    let order = Order {
+        id: OrderId::from_uuid(uuid(30_000 + n)),
+        member_id: member,
+        lines,
+        total,
+        status: PaymentStatus::Open,
+        idempotency_key: key.map(str::to_owned),
+        created_at,
+        paid_at: None,
+    };
+    let payment = Payment {
+        id: PaymentId::from_uuid(uuid(40_000 + n)),
+        order_id: order.id,
+        member_id: member,
+        provider: "sandbox".to_owned(),
+        reference: None,
+        checkout_url: None,
+        amount: total,
+        status: PaymentStatus::Open,
+        history: vec![StatusChange {
+            status: PaymentStatus::Open,
+            at: created_at,
+            event_id: None,
+        }],
+        created_at,
+    };
+    (order, payment)
+}
+
+/// A provider event about checkout `reference`.
+pub fn payment_event(
+    id: &str,
+    reference: &str,
+    signal: kikeru_domain::PaymentSignal,
+) -> kikeru_domain::PaymentEvent {
+    kikeru_domain::PaymentEvent {
+        event_id: id.to_owned(),
+        provider: "sandbox".to_owned(),
+        reference: reference.to_owned(),
+        signal,
+    }
+}

@@ -11,14 +11,16 @@
 //! ```
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
-//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`) and start empty. `setup` returns
+//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
 
 pub mod audit;
+pub mod catalog;
 pub mod fixtures;
 pub mod members;
+pub mod orders;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tokens;
@@ -58,6 +60,23 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, audit: [
             recorded_events_read_back_newest_first_within_the_limit,
             events_of_other_members_are_not_listed,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, catalog: [
+            saved_products_read_back_by_id_and_sku,
+            save_all_replaces_products_by_id,
+            a_sku_of_another_product_is_a_conflict_and_nothing_is_saved,
+            active_lists_only_products_on_sale_by_sku_page_by_page,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, orders: [
+            created_orders_read_back_with_their_payment,
+            a_repeated_idempotency_key_stores_one_order_even_at_once,
+            attaching_a_checkout_to_an_unknown_payment_is_not_found,
+            an_event_applies_once_and_records_history_and_paid_time,
+            concurrent_deliveries_of_one_event_apply_once,
+            late_stale_and_unknown_events_follow_the_state_machine,
+            purchases_are_the_members_paid_items_newest_first_page_by_page,
+            payments_are_the_members_attempts_newest_first_with_history,
+            owned_products_are_those_of_paid_orders,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

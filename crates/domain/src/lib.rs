@@ -13,22 +13,34 @@
 )]
 
 pub mod audit;
+pub mod catalog;
 pub mod email;
 pub mod member;
 pub mod membership;
+pub mod money;
+pub mod order;
 pub mod password;
 pub mod ports;
 pub mod session;
+pub mod shop;
+pub mod shop_ports;
 pub mod throttle;
 pub mod token;
 
 pub use audit::{SecurityEvent, SecurityEventKind};
+pub use catalog::{AssetKey, CatalogError, Localized, Product, ProductDraft, ProductId, Sku};
 pub use email::{Email, EmailError};
 pub use member::{DisplayName, DisplayNameError, Language, Member, MemberId};
 pub use membership::{Membership, MembershipConfig, Ports};
+pub use money::{Currency, Money, MoneyError};
+pub use order::{
+    EventOutcome, Order, OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentSignal,
+    PaymentStatus, Purchase, PurchaseCursor, StatusChange,
+};
 pub use password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
 pub use ports::StoreError;
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
+pub use shop::{Shop, ShopConfig, ShopPorts};
 pub use throttle::{ThrottlePolicy, ThrottleRule};
 pub use token::{OneTimeToken, TokenPurpose};
 

@@ -924,14 +924,17 @@ impl Membership {
         self.ports.clock.now()
     }
 
-    /// A UUIDv7: the time from the clock port, the rest from the random port.
     fn new_uuid(&self, now: Timestamp) -> Uuid {
-        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        let bytes = self.ports.random.bytes32();
-        let mut tail = [0u8; 10];
-        tail.copy_from_slice(&bytes[..10]);
-        uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+        uuid_v7(now, &self.ports.random.bytes32())
     }
+}
+
+/// A UUIDv7: the time from the clock port, the rest from the random port.
+pub(crate) fn uuid_v7(now: Timestamp, random: &[u8; 32]) -> Uuid {
+    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
 }
 
 /// The private result of [`Membership::throttle`], converted into each use case's error.

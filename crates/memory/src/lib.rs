@@ -1,6 +1,7 @@
 //! In-memory adapters for every storage port of the domain. They pass the same conformance
 //! suites as the database adapters and back the fast service tests.
 
+mod shop;
 pub mod testing;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use kikeru_domain::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    shop: Mutex<shop::State>,
 }
 
 #[derive(Debug, Default)]

@@ -21,6 +21,7 @@ mod entity;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
 mod migration;
+mod shop;
 
 use entity::{member, rate_limit, security_event, session, token};
 pub use migration::Migrator;
@@ -55,7 +56,7 @@ impl StoreConfig {
 /// All storage ports on one sea-orm connection pool.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
 }
 
 /// The database could not be opened.
@@ -125,7 +126,7 @@ impl SqlStore {
 
 /// Translates driver errors portably: unique and foreign-key violations become conflicts,
 /// connection trouble becomes unavailability.
-fn store_error(e: DbErr) -> StoreError {
+pub(crate) fn store_error(e: DbErr) -> StoreError {
     if let Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) =
         e.sql_err()
     {
@@ -154,15 +155,15 @@ fn is_transient(e: &sea_orm::sqlx::Error) -> bool {
 #[error("corrupt {0} in storage")]
 struct Corrupt(&'static str);
 
-fn corrupt(what: &'static str) -> StoreError {
+pub(crate) fn corrupt(what: &'static str) -> StoreError {
     StoreError::Other(Box::new(Corrupt(what)))
 }
 
-fn millis(t: Timestamp) -> i64 {
+pub(crate) fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| corrupt("time"))
 }
 

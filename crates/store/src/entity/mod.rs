@@ -5,6 +5,12 @@
 )]
 
 pub(crate) mod member;
+pub(crate) mod order;
+pub(crate) mod order_line;
+pub(crate) mod payment;
+pub(crate) mod payment_change;
+pub(crate) mod payment_event;
+pub(crate) mod product;
 pub(crate) mod rate_limit;
 pub(crate) mod security_event;
 pub(crate) mod session;

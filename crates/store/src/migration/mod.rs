@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_membership;
+mod m0002_shop;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_membership::Migration)]
+        vec![
+            Box::new(m0001_membership::Migration),
+            Box::new(m0002_shop::Migration),
+        ]
     }
 }

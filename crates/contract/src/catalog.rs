@@ -1,0 +1,71 @@
+//! The [`Catalog`] contract.
+
+use kikeru_domain::shop_ports::Catalog;
+use kikeru_domain::{Sku, StoreError};
+
+use crate::fixtures::{NOW, product};
+
+/// Saved products read back equal, by ID and by SKU.
+pub async fn saved_products_read_back_by_id_and_sku(port: &dyn Catalog) {
+    let (a, b) = (product(1, 1100, true), product(2, 550, false));
+    port.save_all(&[a.clone(), b.clone()]).await.expect("save");
+    assert_eq!(port.by_id(a.id).await.expect("by_id"), Some(a.clone()));
+    assert_eq!(port.by_sku(&b.draft.sku).await.expect("by_sku"), Some(b));
+    assert_eq!(
+        port.by_sku(&Sku::parse("NONE").expect("valid"))
+            .await
+            .expect("by_sku"),
+        None
+    );
+}
+
+/// Saving a product with a known ID replaces it.
+pub async fn save_all_replaces_products_by_id(port: &dyn Catalog) {
+    let mut a = product(1, 1100, true);
+    port.save_all(&[a.clone()]).await.expect("save");
+    a.draft.price = kikeru_domain::Money::new(990, kikeru_domain::Currency::Jpy).expect("valid");
+    a.draft.active = false;
+    a.updated_at = NOW + time::Duration::hours(1);
+    port.save_all(&[a.clone()]).await.expect("save again");
+    assert_eq!(port.by_id(a.id).await.expect("by_id"), Some(a));
+}
+
+/// MUST refuse a SKU of another product, and then save nothing of the batch.
+pub async fn a_sku_of_another_product_is_a_conflict_and_nothing_is_saved(port: &dyn Catalog) {
+    port.save_all(&[product(1, 1100, true)])
+        .await
+        .expect("save");
+    let fresh = product(2, 500, true);
+    let mut clash = product(3, 500, true);
+    clash.draft.sku = product(1, 0, true).draft.sku;
+    let result = port.save_all(&[fresh.clone(), clash]).await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    assert_eq!(
+        port.by_id(fresh.id).await.expect("by_id"),
+        None,
+        "the batch is all or none"
+    );
+}
+
+/// MUST NOT list inactive products; lists by SKU, page by page.
+pub async fn active_lists_only_products_on_sale_by_sku_page_by_page(port: &dyn Catalog) {
+    let products: Vec<_> = (1..=5)
+        .map(|n| product(n, 100 * n as i64, n != 3))
+        .collect();
+    port.save_all(&products).await.expect("save");
+    let first = port.active(None, 2).await.expect("page");
+    let skus: Vec<_> = first
+        .iter()
+        .map(|p| p.draft.sku.as_str().to_owned())
+        .collect();
+    assert_eq!(skus, ["KK-001", "KK-002"]);
+    let rest = port
+        .active(Some(first[1].draft.sku.clone()), 10)
+        .await
+        .expect("page");
+    let skus: Vec<_> = rest
+        .iter()
+        .map(|p| p.draft.sku.as_str().to_owned())
+        .collect();
+    assert_eq!(skus, ["KK-004", "KK-005"]);
+}

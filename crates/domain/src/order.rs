@@ -1,0 +1,401 @@
+//! Orders and their payments: what was bought, when, at what price, and the state machine that
+//! moves them on the payment provider's word.
+//!
+//! The provider's events may arrive twice, late or out of order. [`decide`] makes that safe: a
+//! refund is final; a payment the provider reports as taken beats any earlier failure, expiry or
+//! cancellation; failures only end a payment that is still open; anything else changes nothing.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::{Localized, MemberId, Money, ProductId, Sku, Timestamp};
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// Wraps a UUID.
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+
+            /// The UUID.
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// An order's unique ID.
+    OrderId
+);
+uuid_id!(
+    /// A payment attempt's unique ID.
+    PaymentId
+);
+
+/// Where a payment stands. An order's state follows its payment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    /// Waiting for the member at the provider's checkout (or for an asynchronous payment).
+    Open,
+    /// The provider took the money.
+    Paid,
+    /// The provider declined or the asynchronous payment failed.
+    Failed,
+    /// The checkout expired unused.
+    Expired,
+    /// The member canceled at the checkout.
+    Canceled,
+    /// The money was given back.
+    Refunded,
+}
+
+impl PaymentStatus {
+    /// Every status.
+    pub const ALL: [Self; 6] = [
+        Self::Open,
+        Self::Paid,
+        Self::Failed,
+        Self::Expired,
+        Self::Canceled,
+        Self::Refunded,
+    ];
+
+    /// The stable name used in storage and the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Canceled => "canceled",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    /// The status with this stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the member owns what the order bought.
+    pub const fn grants_access(self) -> bool {
+        matches!(self, Self::Paid)
+    }
+}
+
+/// What the payment provider reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentSignal {
+    /// The checkout completed and the money was taken.
+    Succeeded,
+    /// The checkout completed but an asynchronous payment is still on its way.
+    Processing,
+    /// The payment was declined or failed.
+    Failed,
+    /// The checkout expired.
+    Expired,
+    /// The member canceled the checkout.
+    Canceled,
+    /// The payment was refunded.
+    Refunded,
+}
+
+impl PaymentSignal {
+    /// The stable name used in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Processing => "processing",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Canceled => "canceled",
+            Self::Refunded => "refunded",
+        }
+    }
+}
+
+/// What a signal does to a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The payment moves to this status.
+    To(PaymentStatus),
+    /// Nothing changes (a duplicate, a late or stale report, or news that changes nothing).
+    Unchanged,
+}
+
+/// The state machine: what `signal` does to a payment in status `current`.
+pub const fn decide(current: PaymentStatus, signal: PaymentSignal) -> Transition {
+    use PaymentSignal as S;
+    use PaymentStatus as P;
+    match (current, signal) {
+        (P::Refunded, _) => Transition::Unchanged,
+        (_, S::Refunded) => Transition::To(P::Refunded),
+        (P::Paid, _) => Transition::Unchanged,
+        (_, S::Succeeded) => Transition::To(P::Paid),
+        (P::Open, S::Failed) => Transition::To(P::Failed),
+        (P::Open, S::Expired) => Transition::To(P::Expired),
+        (P::Open, S::Canceled) => Transition::To(P::Canceled),
+        _ => Transition::Unchanged,
+    }
+}
+
+/// An operator asked to refund a payment that was never taken (or was already refunded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("only a paid order can be refunded; this one is {0:?}")]
+pub struct NotRefundable(pub PaymentStatus);
+
+/// Checks that an order in `status` can be refunded.
+///
+/// # Errors
+/// [`NotRefundable`] unless it is paid.
+pub const fn check_refundable(status: PaymentStatus) -> Result<(), NotRefundable> {
+    match status {
+        PaymentStatus::Paid => Ok(()),
+        other => Err(NotRefundable(other)),
+    }
+}
+
+/// One item of an order, as it was when ordered (title and price are snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Its SKU then.
+    pub sku: Sku,
+    /// Its titles then.
+    pub title: Localized,
+    /// Its tax-inclusive price then.
+    pub unit_price: Money,
+    /// How many (1 for digital content).
+    pub quantity: u32,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The ID.
+    pub id: OrderId,
+    /// Who ordered.
+    pub member_id: MemberId,
+    /// What.
+    pub lines: Vec<OrderLine>,
+    /// The tax-inclusive total.
+    pub total: Money,
+    /// Where it stands (its payment's status).
+    pub status: PaymentStatus,
+    /// The client's `Idempotency-Key`, if it sent one.
+    pub idempotency_key: Option<String>,
+    /// When it was placed.
+    pub created_at: Timestamp,
+    /// When it was paid, once it was.
+    pub paid_at: Option<Timestamp>,
+}
+
+/// One recorded change of a payment's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The new status.
+    pub status: PaymentStatus,
+    /// When it changed.
+    pub at: Timestamp,
+    /// The provider's event that caused it (`None` for the creation of the payment).
+    pub event_id: Option<String>,
+}
+
+/// A payment attempt at the provider's hosted checkout. No card data, ever: only the
+/// provider's reference to its checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The ID.
+    pub id: PaymentId,
+    /// The order it pays.
+    pub order_id: OrderId,
+    /// Whose.
+    pub member_id: MemberId,
+    /// The provider (`sandbox`, `stripe`).
+    pub provider: String,
+    /// The provider's checkout reference, once the checkout exists.
+    pub reference: Option<String>,
+    /// Where the member pays, once the checkout exists.
+    pub checkout_url: Option<String>,
+    /// The amount.
+    pub amount: Money,
+    /// The current status.
+    pub status: PaymentStatus,
+    /// Every change, oldest first (the first is the creation, `Open`).
+    pub history: Vec<StatusChange>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A provider's event, verified and parsed by the payment gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    /// The provider's unique event ID (duplicates are ignored by it).
+    pub event_id: String,
+    /// The provider (`sandbox`, `stripe`).
+    pub provider: String,
+    /// The checkout reference the event is about.
+    pub reference: String,
+    /// What it reports.
+    pub signal: PaymentSignal,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// The event ID was seen before: nothing was done.
+    Duplicate,
+    /// No payment has this reference (another deployment's event, or a forgery that passed
+    /// verification cannot match anything): recorded, nothing else.
+    UnknownReference,
+    /// The payment moved.
+    Applied {
+        /// The order.
+        order_id: OrderId,
+        /// Its new status.
+        status: PaymentStatus,
+    },
+    /// The event changed nothing (late, stale or repeated news).
+    Unchanged {
+        /// The order.
+        order_id: OrderId,
+        /// Its status.
+        status: PaymentStatus,
+    },
+}
+
+/// A purchased item, for the member's purchase history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    /// The order.
+    pub order_id: OrderId,
+    /// The line's position in the order (for stable ordering).
+    pub line: u32,
+    /// What was bought, as it was then.
+    pub item: OrderLine,
+    /// When it was paid.
+    pub paid_at: Timestamp,
+    /// `Paid` or `Refunded`.
+    pub status: PaymentStatus,
+}
+
+/// Where a page of purchase history starts: after this (paid time, order, line), newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseCursor {
+    /// The paid time of the last item seen.
+    pub paid_at: Timestamp,
+    /// Its order.
+    pub order_id: OrderId,
+    /// Its line.
+    pub line: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PaymentSignal as S;
+    use PaymentStatus as P;
+    use proptest::prelude::*;
+
+    fn check(current: P, signal: S, expected: Transition) {
+        assert_eq!(
+            decide(current, signal),
+            expected,
+            "{current:?} + {signal:?}"
+        );
+    }
+
+    #[test]
+    fn the_state_machine_moves_open_payments_and_honours_what_the_provider_took() {
+        check(P::Open, S::Succeeded, Transition::To(P::Paid));
+        check(P::Open, S::Processing, Transition::Unchanged);
+        check(P::Open, S::Failed, Transition::To(P::Failed));
+        check(P::Open, S::Expired, Transition::To(P::Expired));
+        check(P::Open, S::Canceled, Transition::To(P::Canceled));
+        check(P::Open, S::Refunded, Transition::To(P::Refunded));
+        check(P::Paid, S::Succeeded, Transition::Unchanged);
+        check(P::Paid, S::Expired, Transition::Unchanged);
+        check(P::Paid, S::Failed, Transition::Unchanged);
+        check(P::Paid, S::Refunded, Transition::To(P::Refunded));
+        check(P::Expired, S::Succeeded, Transition::To(P::Paid));
+        check(P::Failed, S::Succeeded, Transition::To(P::Paid));
+        check(P::Canceled, S::Failed, Transition::Unchanged);
+        check(P::Refunded, S::Succeeded, Transition::Unchanged);
+        check(P::Refunded, S::Refunded, Transition::Unchanged);
+    }
+
+    #[test]
+    fn only_paid_orders_can_be_refunded() {
+        assert_eq!(check_refundable(P::Paid), Ok(()));
+        assert_eq!(check_refundable(P::Open), Err(NotRefundable(P::Open)));
+        assert_eq!(
+            check_refundable(P::Refunded),
+            Err(NotRefundable(P::Refunded))
+        );
+    }
+
+    fn run(signals: &[S]) -> P {
+        signals
+            .iter()
+            .fold(P::Open, |status, signal| match decide(status, *signal) {
+                Transition::To(next) => next,
+                Transition::Unchanged => status,
+            })
+    }
+
+    fn signal() -> impl Strategy<Value = S> {
+        prop_oneof![
+            Just(S::Succeeded),
+            Just(S::Processing),
+            Just(S::Failed),
+            Just(S::Expired),
+            Just(S::Canceled),
+            Just(S::Refunded)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn duplicates_never_change_the_outcome(signals in proptest::collection::vec(signal(), 0..12)) {
+            let doubled: Vec<S> = signals.iter().flat_map(|s| [*s, *s]).collect();
+            prop_assert_eq!(run(&signals), run(&doubled));
+        }
+
+        #[test]
+        fn money_taken_or_given_back_decides_regardless_of_order(mut signals in proptest::collection::vec(signal(), 0..12)) {
+            let outcome = run(&signals);
+            signals.reverse();
+            let reversed = run(&signals);
+            if signals.contains(&S::Refunded) {
+                prop_assert_eq!(outcome, P::Refunded);
+                prop_assert_eq!(reversed, P::Refunded);
+            } else if signals.contains(&S::Succeeded) {
+                prop_assert_eq!(outcome, P::Paid);
+                prop_assert_eq!(reversed, P::Paid);
+            } else {
+                prop_assert!(!outcome.grants_access());
+            }
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! The shop's use cases: the catalogue, placing an order and sending the member to the hosted
+//! checkout, applying the provider's webhooks exactly once, reconciling with the provider, and
+//! what the member sees of their purchases, payments and library.
+//!
+//! Nothing here ever holds card data: the member pays on the provider's page, and the shop only
+//! ever knows the provider's checkout reference and what the provider reports.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::order::{NotRefundable, check_refundable};
+use crate::ports::{Clock, Random};
+use crate::shop_ports::{
+    Catalog, CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, Orders, PaymentGateway,
+    SandboxOutcome, WebhookError,
+};
+use crate::{
+    AssetKey, EventOutcome, Member, MemberId, Order, OrderId, OrderLine, Payment, PaymentEvent,
+    PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase, PurchaseCursor, Sku,
+    StatusChange, StoreError, Timestamp,
+};
+
+/// The most items one order may hold.
+pub const MAX_ITEMS: usize = 20;
+/// The longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// The most products one import may hold.
+pub const MAX_IMPORT: usize = 10_000;
+
+/// The adapters the shop runs on.
+#[derive(Clone)]
+pub struct ShopPorts {
+    /// The catalogue.
+    pub catalog: Arc<dyn Catalog>,
+    /// Orders and payments.
+    pub orders: Arc<dyn Orders>,
+    /// The payment provider.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for ShopPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopPorts")
+            .field("provider", &self.gateway.provider())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shop's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopConfig {
+    /// Where the provider sends a member after paying; `{order_id}` is replaced.
+    pub success_url: String,
+    /// Where the provider sends a member who canceled; `{order_id}` is replaced.
+    pub cancel_url: String,
+    /// Whether the member's address is entrusted to the payment provider (for its receipts).
+    pub share_email_with_provider: bool,
+}
+
+/// Placing an order failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// Only members with a verified address can buy.
+    #[error("verify your e-mail address before buying")]
+    NotVerified,
+    /// No products, too many, or one twice.
+    #[error("an order holds 1 to {MAX_ITEMS} different products")]
+    BadItems,
+    /// The idempotency key is empty or too long.
+    #[error("the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
+    BadIdempotencyKey,
+    /// A product does not exist or is not on sale.
+    #[error("product {0} is not on sale")]
+    NotOnSale(ProductId),
+    /// The member owns a product already.
+    #[error("you already own product {0}")]
+    AlreadyOwned(ProductId),
+    /// The products are priced in different currencies.
+    #[error("the products are priced in different currencies")]
+    MixedCurrencies,
+    /// The same idempotency key was used for a different order.
+    #[error("this Idempotency-Key was used for a different order")]
+    KeyReused,
+    /// The payment provider failed; the order stays pending and a retry with the same key
+    /// resumes it.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A webhook was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookFailure {
+    /// Refused: bad signature, stale, or malformed. Nothing changed.
+    #[error(transparent)]
+    Refused(#[from] WebhookError),
+    /// Storage failed; nothing was kept, so the provider's redelivery will apply it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reading or reconciling an order failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No such order, or another member's (the two are indistinguishable).
+    #[error("no such order")]
+    NotFound,
+    /// The member does not own the product.
+    #[error("you do not own this product")]
+    NotOwned,
+    /// The provider could not be asked.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A refund failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    /// No such order.
+    #[error("no such order")]
+    NotFound,
+    /// The order is not paid.
+    #[error(transparent)]
+    NotRefundable(#[from] NotRefundable),
+    /// The provider refused or failed.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An order placed (or found again by its idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrder {
+    /// The order.
+    pub order: Order,
+    /// Its payment attempt.
+    pub payment: Payment,
+    /// Where to send the member to pay.
+    pub checkout_url: String,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportSummary {
+    /// Products added.
+    pub created: usize,
+    /// Products changed.
+    pub updated: usize,
+    /// Products already as described.
+    pub unchanged: usize,
+}
+
+/// An import was refused whole; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// More than [`MAX_IMPORT`] products, or none.
+    #[error("an import holds 1 to {MAX_IMPORT} products")]
+    Size,
+    /// A SKU appears twice.
+    #[error("SKU {0} appears more than once")]
+    DuplicateSku(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The shop's use cases.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    ports: ShopPorts,
+    config: ShopConfig,
+}
+
+impl Shop {
+    /// Builds the use cases on their adapters.
+    pub fn new(ports: ShopPorts, config: ShopConfig) -> Self {
+        Self { ports, config }
+    }
+
+    /// The payment provider's name.
+    pub fn provider(&self) -> &'static str {
+        self.ports.gateway.provider()
+    }
+
+    /// Products on sale, by SKU, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn products(
+        &self,
+        after: Option<Sku>,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError> {
+        self.ports.catalog.active(after, limit).await
+    }
+
+    /// A product on sale.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        Ok(self
+            .ports
+            .catalog
+            .by_id(id)
+            .await?
+            .filter(|p| p.draft.active))
+    }
+
+    /// A product's public sample.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] when the product is not on sale or has no sample.
+    pub async fn sample(&self, id: ProductId) -> Result<AssetKey, LookupError> {
+        self.product(id)
+            .await?
+            .and_then(|p| p.draft.sample)
+            .ok_or(LookupError::NotFound)
+    }
+
+    /// Adds and updates products by SKU, all or none.
+    ///
+    /// # Errors
+    /// [`ImportError`]; nothing is changed then.
+    pub async fn import(&self, drafts: Vec<ProductDraft>) -> Result<ImportSummary, ImportError> {
+        if drafts.is_empty() || drafts.len() > MAX_IMPORT {
+            return Err(ImportError::Size);
+        }
+        let mut seen = HashSet::new();
+        for draft in &drafts {
+            if !seen.insert(draft.sku.clone()) {
+                return Err(ImportError::DuplicateSku(draft.sku.as_str().to_owned()));
+            }
+        }
+        let now = self.ports.clock.now();
+        let mut summary = ImportSummary::default();
+        let mut changed = Vec::new();
+        for draft in drafts {
+            match self.ports.catalog.by_sku(&draft.sku).await? {
+                Some(existing) if existing.draft == draft => summary.unchanged += 1,
+                Some(existing) => {
+                    summary.updated += 1;
+                    changed.push(Product {
+                        draft,
+                        updated_at: now,
+                        ..existing
+                    });
+                }
+                None => {
+                    summary.created += 1;
+                    let id = ProductId::from_uuid(self.new_uuid(now));
+                    changed.push(Product {
+                        id,
+                        draft,
+                        created_at: now,
+                        updated_at: now,
+                    });
+                }
+            }
+        }
+        if !changed.is_empty() {
+            self.ports.catalog.save_all(&changed).await?;
+        }
+        Ok(summary)
+    }
+
+    /// Places an order for `products` and opens the hosted checkout. With an idempotency key,
+    /// a retry returns the same order (and resumes its checkout if opening it failed before).
+    ///
+    /// # Errors
+    /// [`OrderError`] saying what is wrong; nothing is stored unless the order is valid.
+    pub async fn place_order(
+        &self,
+        member: &Member,
+        products: &[ProductId],
+        key: Option<&str>,
+    ) -> Result<PlacedOrder, OrderError> {
+        if !member.is_verified() {
+            return Err(OrderError::NotVerified);
+        }
+        if let Some(key) = key
+            && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
+        {
+            return Err(OrderError::BadIdempotencyKey);
+        }
+        let unique: HashSet<_> = products.iter().collect();
+        if products.is_empty() || products.len() > MAX_ITEMS || unique.len() != products.len() {
+            return Err(OrderError::BadItems);
+        }
+        if let Some(key) = key
+            && let Some((order, payment)) =
+                self.ports.orders.by_idempotency_key(member.id, key).await?
+        {
+            return self.resume(member, order, payment, products).await;
+        }
+        let owned: HashSet<ProductId> = self
+            .ports
+            .orders
+            .owned(member.id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut lines = Vec::with_capacity(products.len());
+        for id in products {
+            let product = self
+                .ports
+                .catalog
+                .by_id(*id)
+                .await?
+                .filter(|p| p.draft.active)
+                .ok_or(OrderError::NotOnSale(*id))?;
+            if owned.contains(id) {
+                return Err(OrderError::AlreadyOwned(*id));
+            }
+            lines.push(OrderLine {
+                product_id: product.id,
+                sku: product.draft.sku.clone(),
+                title: product.draft.title.clone(),
+                unit_price: product.draft.price,
+                quantity: 1,
+            });
+        }
+        let currency = lines[0].unit_price.currency();
+        let mut total = crate::Money::zero(currency);
+        for line in &lines {
+            let amount = line
+                .unit_price
+                .times(line.quantity)
+                .map_err(|_| OrderError::MixedCurrencies)?;
+            total = total
+                .checked_add(amount)
+                .map_err(|_| OrderError::MixedCurrencies)?;
+        }
+        let now = self.ports.clock.now();
+        let order = Order {
+            id: OrderId::from_uuid(self.new_uuid(now)),
+            member_id: member.id,
+            lines,
+            total,
+            status: PaymentStatus::Open,
+            idempotency_key: key.map(str::to_owned),
+            created_at: now,
+            paid_at: None,
+        };
+        let payment = Payment {
+            id: PaymentId::from_uuid(self.new_uuid(now)),
+            order_id: order.id,
+            member_id: member.id,
+            provider: self.provider().to_owned(),
+            reference: None,
+            checkout_url: None,
+            amount: total,
+            status: PaymentStatus::Open,
+            history: vec![StatusChange {
+                status: PaymentStatus::Open,
+                at: now,
+                event_id: None,
+            }],
+            created_at: now,
+        };
+        match self.ports.orders.create(&order, &payment).await {
+            Ok(()) => self.open_checkout(member, order, payment).await,
+            Err(StoreError::Conflict) if key.is_some() => {
+                // The same key raced in from another request: answer with that order.
+                let existing = self
+                    .ports
+                    .orders
+                    .by_idempotency_key(member.id, key.unwrap_or_default())
+                    .await?;
+                let (order, payment) = existing.ok_or(StoreError::Conflict)?;
+                self.resume(member, order, payment, products).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn resume(
+        &self,
+        member: &Member,
+        order: Order,
+        payment: Payment,
+        products: &[ProductId],
+    ) -> Result<PlacedOrder, OrderError> {
+        let same: HashSet<_> = order.lines.iter().map(|l| l.product_id).collect();
+        if same != products.iter().copied().collect() {
+            return Err(OrderError::KeyReused);
+        }
+        match payment.checkout_url.clone() {
+            Some(checkout_url) => Ok(PlacedOrder {
+                order,
+                payment,
+                checkout_url,
+            }),
+            None => self.open_checkout(member, order, payment).await,
+        }
+    }
+
+    async fn open_checkout(
+        &self,
+        member: &Member,
+        order: Order,
+        mut payment: Payment,
+    ) -> Result<PlacedOrder, OrderError> {
+        let fill = |url: &str| url.replace("{order_id}", &order.id.to_string());
+        let request = CheckoutRequest {
+            order_id: order.id,
+            lines: order
+                .lines
+                .iter()
+                .map(|l| CheckoutLine {
+                    title: l.title.get(member.language).to_owned(),
+                    unit_price: l.unit_price,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            total: order.total,
+            customer_email: self
+                .config
+                .share_email_with_provider
+                .then(|| member.email.clone()),
+            language: member.language,
+            success_url: fill(&self.config.success_url),
+            cancel_url: fill(&self.config.cancel_url),
+        };
+        let checkout = self.ports.gateway.create_checkout(&request).await?;
+        self.ports
+            .orders
+            .attach_checkout(payment.id, &checkout.reference, &checkout.url)
+            .await?;
+        payment.reference = Some(checkout.reference);
+        payment.checkout_url = Some(checkout.url.clone());
+        Ok(PlacedOrder {
+            order,
+            payment,
+            checkout_url: checkout.url,
+        })
+    }
+
+    /// Verifies a provider's webhook and applies it exactly once.
+    ///
+    /// `Ok(None)` is a genuine event the shop does not act on.
+    ///
+    /// # Errors
+    /// [`WebhookFailure::Refused`] (nothing changed) or [`WebhookFailure::Store`] (nothing kept;
+    /// the provider retries).
+    pub async fn receive_webhook(
+        &self,
+        webhook: &InboundWebhook,
+    ) -> Result<Option<EventOutcome>, WebhookFailure> {
+        let now = self.ports.clock.now();
+        let Some(event) = self.ports.gateway.verify_webhook(webhook, now)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.ports.orders.apply_event(&event, now).await?))
+    }
+
+    /// The member's order, reconciled with the provider first when it is still pending: the
+    /// browser's return from the checkout proves nothing, the provider's answer does.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] for another member's order or none.
+    pub async fn reconciled_order(
+        &self,
+        member: MemberId,
+        id: OrderId,
+    ) -> Result<(Order, Payment), LookupError> {
+        let (order, payment) = self.own_order(member, id).await?;
+        if payment.status != PaymentStatus::Open {
+            return Ok((order, payment));
+        }
+        let Some(reference) = payment.reference.clone() else {
+            return Ok((order, payment));
+        };
+        let Some(signal) = self.ports.gateway.checkout_status(&reference).await? else {
+            return Ok((order, payment));
+        };
+        let event = PaymentEvent {
+            event_id: format!("reconcile:{reference}:{}", signal.as_str()),
+            provider: payment.provider.clone(),
+            reference,
+            signal,
+        };
+        self.ports
+            .orders
+            .apply_event(&event, self.ports.clock.now())
+            .await?;
+        self.own_order(member, id).await
+    }
+
+    /// The member's order, as stored.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] for another member's order or none.
+    pub async fn own_order(
+        &self,
+        member: MemberId,
+        id: OrderId,
+    ) -> Result<(Order, Payment), LookupError> {
+        match self.ports.orders.by_id(id).await? {
+            Some((order, payment)) if order.member_id == member => Ok((order, payment)),
+            _ => Err(LookupError::NotFound),
+        }
+    }
+
+    /// The member's purchases, newest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn purchases(
+        &self,
+        member: MemberId,
+        after: Option<PurchaseCursor>,
+        limit: u32,
+    ) -> Result<Vec<Purchase>, StoreError> {
+        self.ports.orders.purchases(member, after, limit).await
+    }
+
+    /// The member's payment attempts with their history, newest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn payments(
+        &self,
+        member: MemberId,
+        before: Option<PaymentId>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.ports.orders.payments(member, before, limit).await
+    }
+
+    /// The products the member owns (their library), by SKU.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn library(&self, member: MemberId) -> Result<Vec<Product>, StoreError> {
+        let mut products = Vec::new();
+        for id in self.ports.orders.owned(member).await? {
+            if let Some(product) = self.ports.catalog.by_id(id).await? {
+                products.push(product);
+            }
+        }
+        products.sort_by(|a, b| a.draft.sku.cmp(&b.draft.sku));
+        Ok(products)
+    }
+
+    /// The full audio of a product the member owns.
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`] for an unknown product; [`LookupError::NotOwned`] when the
+    /// member has not bought it (or it was refunded).
+    pub async fn audio(
+        &self,
+        member: MemberId,
+        product: ProductId,
+    ) -> Result<AssetKey, LookupError> {
+        let found = self
+            .ports
+            .catalog
+            .by_id(product)
+            .await?
+            .ok_or(LookupError::NotFound)?;
+        if !self.ports.orders.owned(member).await?.contains(&product) {
+            return Err(LookupError::NotOwned);
+        }
+        Ok(found.draft.audio)
+    }
+
+    /// Refunds a paid order in full at the provider (an operator's action). The order becomes
+    /// refunded when the provider's event arrives (or at once, from the provider's answer).
+    ///
+    /// # Errors
+    /// [`RefundError`].
+    pub async fn refund(&self, id: OrderId) -> Result<EventOutcome, RefundError> {
+        let (_, payment) = self
+            .ports
+            .orders
+            .by_id(id)
+            .await?
+            .ok_or(RefundError::NotFound)?;
+        check_refundable(payment.status)?;
+        let reference = payment
+            .reference
+            .clone()
+            .ok_or(RefundError::NotRefundable(NotRefundable(payment.status)))?;
+        self.ports
+            .gateway
+            .refund(&reference, payment.amount)
+            .await?;
+        let event = PaymentEvent {
+            event_id: format!("refund:{reference}"),
+            provider: payment.provider,
+            reference,
+            signal: crate::PaymentSignal::Refunded,
+        };
+        Ok(self
+            .ports
+            .orders
+            .apply_event(&event, self.ports.clock.now())
+            .await?)
+    }
+
+    /// The sandbox's checkout: the order behind a checkout reference (for the test-mode page).
+    ///
+    /// # Errors
+    /// [`LookupError::NotFound`].
+    pub async fn checkout(&self, reference: &str) -> Result<(Order, Payment), LookupError> {
+        self.ports
+            .orders
+            .by_reference(self.provider(), reference)
+            .await?
+            .ok_or(LookupError::NotFound)
+    }
+
+    /// Test mode only: acts out the member's choice at the sandbox checkout by delivering the
+    /// provider's signed webhook through [`Shop::receive_webhook`] — the same verification path
+    /// as a real provider. `None` when the provider cannot simulate.
+    ///
+    /// # Errors
+    /// As [`Shop::receive_webhook`].
+    pub async fn simulate(
+        &self,
+        reference: &str,
+        outcome: SandboxOutcome,
+    ) -> Result<Option<EventOutcome>, WebhookFailure> {
+        let now = self.ports.clock.now();
+        match self.ports.gateway.simulate(reference, outcome, now) {
+            Some(webhook) => self.receive_webhook(&webhook).await,
+            None => Ok(None),
+        }
+    }
+
+    fn new_uuid(&self, now: Timestamp) -> Uuid {
+        crate::membership::uuid_v7(now, &self.ports.random.bytes32())
+    }
+}

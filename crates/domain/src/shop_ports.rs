@@ -1,0 +1,286 @@
+//! Ports of the shop: the catalogue, orders with their payments, and the payment gateway.
+
+use async_trait::async_trait;
+
+use crate::{
+    Email, EventOutcome, Language, MemberId, Money, Order, OrderId, Payment, PaymentEvent,
+    PaymentId, PaymentSignal, Product, ProductId, Purchase, PurchaseCursor, Sku, StoreError,
+    Timestamp,
+};
+
+/// The catalogue.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// Stores new products and replaces existing ones (matched by ID), all or none.
+    ///
+    /// MUST store every product or none (one transaction). MUST refuse two products with one
+    /// SKU.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when a SKU belongs to another product.
+    async fn save_all(&self, products: &[Product]) -> Result<(), StoreError>;
+
+    /// The product with this ID, active or not.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_id(&self, id: ProductId) -> Result<Option<Product>, StoreError>;
+
+    /// The product with this SKU, active or not.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_sku(&self, sku: &Sku) -> Result<Option<Product>, StoreError>;
+
+    /// Active products ordered by SKU, starting after `after`, at most `limit`. MUST NOT list
+    /// inactive products.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn active(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError>;
+}
+
+/// Orders and their payment attempts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Orders: Send + Sync + 'static {
+    /// Stores a new order with its payment attempt, both or neither.
+    ///
+    /// MUST refuse a second order of one member with the same idempotency key, even when both
+    /// arrive at once: exactly one is stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] for a repeated idempotency key or ID.
+    async fn create(&self, order: &Order, payment: &Payment) -> Result<(), StoreError>;
+
+    /// The order with this ID and its payment.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_id(&self, id: OrderId) -> Result<Option<(Order, Payment)>, StoreError>;
+
+    /// The member's order placed with this idempotency key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+    ) -> Result<Option<(Order, Payment)>, StoreError>;
+
+    /// The order whose payment has this provider reference.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_reference(
+        &self,
+        provider: &str,
+        reference: &str,
+    ) -> Result<Option<(Order, Payment)>, StoreError>;
+
+    /// Records the provider's checkout for a payment.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown payment; [`StoreError::Conflict`] when another
+    /// payment has the reference.
+    async fn attach_checkout(
+        &self,
+        payment: PaymentId,
+        reference: &str,
+        url: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Applies a provider event exactly once, atomically: records its ID (a known ID is a
+    /// [`EventOutcome::Duplicate`] and changes nothing), finds the payment by reference, decides
+    /// the transition with [`crate::order::decide`], and stores the new status of the payment
+    /// and the order with a history entry — all in one transaction.
+    ///
+    /// MUST apply an event delivered many times at once exactly once. MUST set the order's paid
+    /// time the first time it becomes paid.
+    ///
+    /// # Errors
+    /// When storage fails; then nothing of the event is kept, so a redelivery applies it.
+    async fn apply_event(
+        &self,
+        event: &PaymentEvent,
+        at: Timestamp,
+    ) -> Result<EventOutcome, StoreError>;
+
+    /// The member's purchased items (of paid or refunded orders), newest first, after
+    /// `after`, at most `limit`. MUST NOT include other members' purchases.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn purchases(
+        &self,
+        member: MemberId,
+        after: Option<PurchaseCursor>,
+        limit: u32,
+    ) -> Result<Vec<Purchase>, StoreError>;
+
+    /// The member's payments, newest first (by ID), before `before`, at most `limit`, each
+    /// with its history. MUST NOT include other members' payments.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn payments(
+        &self,
+        member: MemberId,
+        before: Option<PaymentId>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StoreError>;
+
+    /// The products the member owns (in a paid order), each once.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError>;
+}
+
+/// One line of a hosted checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutLine {
+    /// The title the member sees at the provider.
+    pub title: String,
+    /// The tax-inclusive unit price.
+    pub unit_price: Money,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// What the gateway needs to open a hosted checkout. These are the only data the payment
+/// processor is entrusted with: the order reference, amounts, item titles, and the member's
+/// address only when the operator configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// Our order (sent as the client reference; also the idempotency key).
+    pub order_id: OrderId,
+    /// The items.
+    pub lines: Vec<CheckoutLine>,
+    /// The total.
+    pub total: Money,
+    /// The member's address, only when configured to share it.
+    pub customer_email: Option<Email>,
+    /// The language of the checkout page.
+    pub language: Language,
+    /// Where the provider sends the member after paying.
+    pub success_url: String,
+    /// Where the provider sends the member after canceling.
+    pub cancel_url: String,
+}
+
+/// A hosted checkout the member is sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// The provider's reference.
+    pub reference: String,
+    /// The page where the member pays.
+    pub url: String,
+}
+
+/// A webhook as received: the raw body and the headers (names in lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundWebhook {
+    /// The body, byte for byte.
+    pub body: Vec<u8>,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl InboundWebhook {
+    /// The first header with this (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A webhook was refused. Nothing is changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No signature, or none that matches any configured secret.
+    #[error("the webhook signature is missing or wrong")]
+    BadSignature,
+    /// The signed timestamp is outside the tolerance (a replay).
+    #[error("the webhook is too old or from the future")]
+    Stale,
+    /// Signed, but not a well-formed event.
+    #[error("the webhook body is malformed: {0}")]
+    Malformed(String),
+}
+
+/// The payment provider failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// It could not be reached or is down; retrying later may work.
+    #[error("the payment provider is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// It refused the request.
+    #[error("the payment provider refused the request: {0}")]
+    Rejected(String),
+}
+
+/// What a tester chooses on the sandbox's checkout page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxOutcome {
+    /// Pay.
+    Pay,
+    /// Decline (the payment fails).
+    Decline,
+    /// Cancel.
+    Cancel,
+}
+
+/// A payment provider with a hosted checkout.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + 'static {
+    /// The provider's name (`sandbox`, `stripe`), as stored with payments.
+    fn provider(&self) -> &'static str;
+
+    /// Opens a hosted checkout. Retrying with the same order MUST NOT open a second one at the
+    /// provider (the order ID is the idempotency key). MUST NOT send anything but the request's
+    /// fields.
+    ///
+    /// # Errors
+    /// [`GatewayError`].
+    async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError>;
+
+    /// Verifies a webhook's signature against the raw body and parses it. `Ok(None)` is a
+    /// genuine event of a kind the shop does not act on.
+    ///
+    /// # Errors
+    /// [`WebhookError`]; MUST refuse a wrong or missing signature and a stale timestamp.
+    fn verify_webhook(
+        &self,
+        webhook: &InboundWebhook,
+        now: Timestamp,
+    ) -> Result<Option<PaymentEvent>, WebhookError>;
+
+    /// What the provider says now about a checkout (reconciliation): `None` while it is still
+    /// open.
+    ///
+    /// # Errors
+    /// [`GatewayError`].
+    async fn checkout_status(&self, reference: &str)
+    -> Result<Option<PaymentSignal>, GatewayError>;
+
+    /// Refunds a checkout's payment in full.
+    ///
+    /// # Errors
+    /// [`GatewayError`].
+    async fn refund(&self, reference: &str, amount: Money) -> Result<(), GatewayError>;
+
+    /// Test mode only: the signed webhook the provider would send if the member chose
+    /// `outcome` at the checkout `reference`. Real providers answer `None`.
+    fn simulate(
+        &self,
+        reference: &str,
+        outcome: SandboxOutcome,
+        now: Timestamp,
+    ) -> Option<InboundWebhook>;
+}

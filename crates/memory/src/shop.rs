@@ -1,0 +1,269 @@
+//! In-memory catalogue and orders.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use kikeru_domain::order::{Transition, decide};
+use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::{
+    EventOutcome, MemberId, Order, OrderId, Payment, PaymentEvent, PaymentId, PaymentStatus,
+    Product, ProductId, Purchase, PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
+};
+
+use crate::MemoryStore;
+
+/// The catalogue's and the orders' share of [`MemoryStore`].
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    products: HashMap<ProductId, Product>,
+    orders: HashMap<OrderId, Order>,
+    payments: HashMap<PaymentId, Payment>,
+    events: HashSet<(String, String)>,
+}
+
+impl MemoryStore {
+    fn shop_state(&self) -> MutexGuard<'_, State> {
+        self.shop.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn with_payment(&self, order: &Order) -> Option<(Order, Payment)> {
+        let payment = self.payments.values().find(|p| p.order_id == order.id)?;
+        Some((order.clone(), payment.clone()))
+    }
+}
+
+#[async_trait]
+impl Catalog for MemoryStore {
+    async fn save_all(&self, products: &[Product]) -> Result<(), StoreError> {
+        let mut state = self.shop_state();
+        let mut after = state.products.clone();
+        for product in products {
+            after.insert(product.id, product.clone());
+        }
+        let skus: HashSet<&Sku> = after.values().map(|p| &p.draft.sku).collect();
+        if skus.len() != after.len() {
+            return Err(StoreError::Conflict);
+        }
+        state.products = after;
+        Ok(())
+    }
+
+    async fn by_id(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        Ok(self.shop_state().products.get(&id).cloned())
+    }
+
+    async fn by_sku(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        Ok(self
+            .shop_state()
+            .products
+            .values()
+            .find(|p| p.draft.sku == *sku)
+            .cloned())
+    }
+
+    async fn active(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let mut found: Vec<Product> = self
+            .shop_state()
+            .products
+            .values()
+            .filter(|p| p.draft.active && after.as_ref().is_none_or(|a| p.draft.sku > *a))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.draft.sku.cmp(&b.draft.sku));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl Orders for MemoryStore {
+    async fn create(&self, order: &Order, payment: &Payment) -> Result<(), StoreError> {
+        let mut state = self.shop_state();
+        let key_taken = order.idempotency_key.is_some()
+            && state.orders.values().any(|o| {
+                o.member_id == order.member_id && o.idempotency_key == order.idempotency_key
+            });
+        if key_taken
+            || state.orders.contains_key(&order.id)
+            || state.payments.contains_key(&payment.id)
+        {
+            return Err(StoreError::Conflict);
+        }
+        state.orders.insert(order.id, order.clone());
+        state.payments.insert(payment.id, payment.clone());
+        Ok(())
+    }
+
+    async fn by_id(&self, id: OrderId) -> Result<Option<(Order, Payment)>, StoreError> {
+        let state = self.shop_state();
+        Ok(state.orders.get(&id).and_then(|o| state.with_payment(o)))
+    }
+
+    async fn by_idempotency_key(
+        &self,
+        member: MemberId,
+        key: &str,
+    ) -> Result<Option<(Order, Payment)>, StoreError> {
+        let state = self.shop_state();
+        let order = state
+            .orders
+            .values()
+            .find(|o| o.member_id == member && o.idempotency_key.as_deref() == Some(key));
+        Ok(order.and_then(|o| state.with_payment(o)))
+    }
+
+    async fn by_reference(
+        &self,
+        provider: &str,
+        reference: &str,
+    ) -> Result<Option<(Order, Payment)>, StoreError> {
+        let state = self.shop_state();
+        let payment = state
+            .payments
+            .values()
+            .find(|p| p.provider == provider && p.reference.as_deref() == Some(reference));
+        Ok(payment
+            .and_then(|p| state.orders.get(&p.order_id))
+            .and_then(|o| state.with_payment(o)))
+    }
+
+    async fn attach_checkout(
+        &self,
+        payment: PaymentId,
+        reference: &str,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.shop_state();
+        let provider = state
+            .payments
+            .get(&payment)
+            .ok_or(StoreError::NotFound)?
+            .provider
+            .clone();
+        let taken = state.payments.values().any(|p| {
+            p.id != payment && p.provider == provider && p.reference.as_deref() == Some(reference)
+        });
+        if taken {
+            return Err(StoreError::Conflict);
+        }
+        let stored = state
+            .payments
+            .get_mut(&payment)
+            .ok_or(StoreError::NotFound)?;
+        stored.reference = Some(reference.to_owned());
+        stored.checkout_url = Some(url.to_owned());
+        Ok(())
+    }
+
+    async fn apply_event(
+        &self,
+        event: &PaymentEvent,
+        at: Timestamp,
+    ) -> Result<EventOutcome, StoreError> {
+        let mut state = self.shop_state();
+        if !state
+            .events
+            .insert((event.provider.clone(), event.event_id.clone()))
+        {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let Some(payment) = state.payments.values_mut().find(|p| {
+            p.provider == event.provider && p.reference.as_deref() == Some(event.reference.as_str())
+        }) else {
+            return Ok(EventOutcome::UnknownReference);
+        };
+        let order_id = payment.order_id;
+        let status = match decide(payment.status, event.signal) {
+            Transition::Unchanged => {
+                return Ok(EventOutcome::Unchanged {
+                    order_id,
+                    status: payment.status,
+                });
+            }
+            Transition::To(status) => status,
+        };
+        payment.status = status;
+        payment.history.push(StatusChange {
+            status,
+            at,
+            event_id: Some(event.event_id.clone()),
+        });
+        if let Some(order) = state.orders.get_mut(&order_id) {
+            order.status = status;
+            if status == PaymentStatus::Paid && order.paid_at.is_none() {
+                order.paid_at = Some(at);
+            }
+        }
+        Ok(EventOutcome::Applied { order_id, status })
+    }
+
+    async fn purchases(
+        &self,
+        member: MemberId,
+        after: Option<PurchaseCursor>,
+        limit: u32,
+    ) -> Result<Vec<Purchase>, StoreError> {
+        let state = self.shop_state();
+        let mut found: Vec<Purchase> = state
+            .orders
+            .values()
+            .filter(|o| {
+                o.member_id == member
+                    && matches!(o.status, PaymentStatus::Paid | PaymentStatus::Refunded)
+            })
+            .filter_map(|o| o.paid_at.map(|paid_at| (o, paid_at)))
+            .flat_map(|(o, paid_at)| {
+                o.lines.iter().enumerate().map(move |(i, line)| Purchase {
+                    order_id: o.id,
+                    line: i as u32,
+                    item: line.clone(),
+                    paid_at,
+                    status: o.status,
+                })
+            })
+            .collect();
+        let key = |p: &Purchase| (p.paid_at, p.order_id, p.line);
+        found.sort_by(|a, b| key(b).cmp(&key(a)));
+        if let Some(cursor) = after {
+            let bound = (cursor.paid_at, cursor.order_id, cursor.line);
+            found.retain(|p| key(p) < bound);
+        }
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn payments(
+        &self,
+        member: MemberId,
+        before: Option<PaymentId>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let state = self.shop_state();
+        let mut found: Vec<Payment> = state
+            .payments
+            .values()
+            .filter(|p| p.member_id == member && before.is_none_or(|b| p.id < b))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.id.cmp(&a.id));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
+        let state = self.shop_state();
+        let mut owned: Vec<ProductId> = state
+            .orders
+            .values()
+            .filter(|o| o.member_id == member && o.status.grants_access())
+            .flat_map(|o| o.lines.iter().map(|l| l.product_id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        owned.sort();
+        Ok(owned)
+    }
+}
