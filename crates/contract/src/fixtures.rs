@@ -168,6 +168,7 @@ pub fn order(
         provider: "sandbox".to_owned(),
         reference: None,
         checkout_url: None,
+        payment_ref: None,
         amount: total,
         status: PaymentStatus::Open,
         history: vec![StatusChange {
@@ -190,6 +191,7 @@ pub fn payment_event(
         event_id: id.to_owned(),
         provider: "sandbox".to_owned(),
         reference: reference.to_owned(),
+        payment_ref: None,
         signal,
     }
 }

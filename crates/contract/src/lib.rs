@@ -77,6 +77,7 @@ macro_rules! storage_contract_tests {
             purchases_are_the_members_paid_items_newest_first_page_by_page,
             payments_are_the_members_attempts_newest_first_with_history,
             owned_products_are_those_of_paid_orders,
+            later_events_may_name_the_payment_instead_of_the_checkout,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

@@ -360,3 +360,29 @@ pub async fn owned_products_are_those_of_paid_orders<
         vec![products[0].id]
     );
 }
+
+/// A payment is found by the payment reference an earlier event revealed.
+pub async fn later_events_may_name_the_payment_instead_of_the_checkout<
+    S: kikeru_domain::ports::Members + Catalog + Orders,
+>(
+    store: &S,
+) {
+    given_members(store, &[1]).await;
+    let products = given_products(store).await;
+    let (o, _) = placed(store, 1, 1, &[&products[0]], None).await;
+    let port: &dyn Orders = store;
+    let mut paid = payment_event("completed", "ref-1", Sig::Succeeded);
+    paid.payment_ref = Some("pi_123".to_owned());
+    port.apply_event(&paid, NOW).await.expect("apply");
+    let refunded = port
+        .apply_event(&payment_event("refunded", "pi_123", Sig::Refunded), NOW)
+        .await
+        .expect("apply");
+    assert_eq!(
+        refunded,
+        EventOutcome::Applied {
+            order_id: o.id,
+            status: P::Refunded
+        }
+    );
+}

@@ -238,6 +238,8 @@ pub struct Payment {
     pub reference: Option<String>,
     /// Where the member pays, once the checkout exists.
     pub checkout_url: Option<String>,
+    /// The provider's reference of the payment itself, once an event revealed it.
+    pub payment_ref: Option<String>,
     /// The amount.
     pub amount: Money,
     /// The current status.
@@ -255,8 +257,12 @@ pub struct PaymentEvent {
     pub event_id: String,
     /// The provider (`sandbox`, `stripe`).
     pub provider: String,
-    /// The checkout reference the event is about.
+    /// The checkout reference the event is about — or, for providers whose later events name
+    /// the payment rather than the checkout, that payment reference.
     pub reference: String,
+    /// The provider's reference of the payment itself, when the event reveals it (Stripe's
+    /// PaymentIntent); stored so that later events naming only the payment find it.
+    pub payment_ref: Option<String>,
     /// What it reports.
     pub signal: PaymentSignal,
 }

@@ -362,6 +362,7 @@ impl Shop {
             provider: self.provider().to_owned(),
             reference: None,
             checkout_url: None,
+            payment_ref: None,
             amount: total,
             status: PaymentStatus::Open,
             history: vec![StatusChange {
@@ -491,6 +492,7 @@ impl Shop {
             event_id: format!("reconcile:{reference}:{}", signal.as_str()),
             provider: payment.provider.clone(),
             reference,
+            payment_ref: None,
             signal,
         };
         self.ports
@@ -603,6 +605,7 @@ impl Shop {
             event_id: format!("refund:{reference}"),
             provider: payment.provider,
             reference,
+            payment_ref: None,
             signal: crate::PaymentSignal::Refunded,
         };
         Ok(self

@@ -93,7 +93,9 @@ pub trait Orders: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Applies a provider event exactly once, atomically: records its ID (a known ID is a
-    /// [`EventOutcome::Duplicate`] and changes nothing), finds the payment by reference, decides
+    /// [`EventOutcome::Duplicate`] and changes nothing), finds the payment whose checkout
+    /// reference or payment reference is the event's reference (and records the event's
+    /// payment reference on it when it has none yet), decides
     /// the transition with [`crate::order::decide`], and stores the new status of the payment
     /// and the order with a history entry — all in one transaction.
     ///

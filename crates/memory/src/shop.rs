@@ -171,11 +171,16 @@ impl Orders for MemoryStore {
             return Ok(EventOutcome::Duplicate);
         }
         let Some(payment) = state.payments.values_mut().find(|p| {
-            p.provider == event.provider && p.reference.as_deref() == Some(event.reference.as_str())
+            let named = Some(event.reference.as_str());
+            p.provider == event.provider
+                && (p.reference.as_deref() == named || p.payment_ref.as_deref() == named)
         }) else {
             return Ok(EventOutcome::UnknownReference);
         };
         let order_id = payment.order_id;
+        if payment.payment_ref.is_none() {
+            payment.payment_ref.clone_from(&event.payment_ref);
+        }
         let status = match decide(payment.status, event.signal) {
             Transition::Unchanged => {
                 return Ok(EventOutcome::Unchanged {

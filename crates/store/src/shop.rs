@@ -8,6 +8,7 @@ use kikeru_domain::{
     Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase,
     PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
 };
+use sea_orm::Condition;
 use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
@@ -184,6 +185,7 @@ impl SqlStore {
                     provider: row.provider,
                     reference: row.reference,
                     checkout_url: row.checkout_url,
+                    payment_ref: row.payment_ref,
                     amount: money(row.amount_minor, &row.currency)?,
                     status: status(&row.status)?,
                     history,
@@ -281,6 +283,7 @@ impl Orders for SqlStore {
             provider: Set(p.provider.clone()),
             reference: Set(p.reference.clone()),
             checkout_url: Set(p.checkout_url.clone()),
+            payment_ref: Set(p.payment_ref.clone()),
             amount_minor: Set(p.amount.minor()),
             currency: Set(p.amount.currency().code().to_owned()),
             status: Set(p.status.as_str().to_owned()),
@@ -396,9 +399,12 @@ impl Orders for SqlStore {
             }
             Err(e) => return Err(e),
         }
+        let names_it = Condition::any()
+            .add(payment::Column::Reference.eq(event.reference.as_str()))
+            .add(payment::Column::PaymentRef.eq(event.reference.as_str()));
         let mut query = payment::Entity::find()
             .filter(payment::Column::Provider.eq(event.provider.as_str()))
-            .filter(payment::Column::Reference.eq(event.reference.as_str()));
+            .filter(names_it);
         if txn.get_database_backend() == DbBackend::Postgres {
             query = query.lock_exclusive();
         }
@@ -407,6 +413,19 @@ impl Orders for SqlStore {
             return Ok(EventOutcome::UnknownReference);
         };
         let order_id = OrderId::from_uuid(row.order_id);
+        if row.payment_ref.is_none()
+            && let Some(payment_ref) = &event.payment_ref
+        {
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::PaymentRef,
+                    Expr::value(payment_ref.as_str()),
+                )
+                .filter(payment::Column::Id.eq(row.id))
+                .exec(&txn)
+                .await
+                .map_err(store_error)?;
+        }
         let current = status(&row.status)?;
         let next = match decide(current, event.signal) {
             Transition::Unchanged => {

@@ -14,6 +14,7 @@ pub struct Model {
     pub provider: String,
     pub reference: Option<String>,
     pub checkout_url: Option<String>,
+    pub payment_ref: Option<String>,
     pub amount_minor: i64,
     pub currency: String,
     pub status: String,

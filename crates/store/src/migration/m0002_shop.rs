@@ -110,6 +110,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("provider", 32))
                     .col(string_len_null("reference", 255))
                     .col(text_null("checkout_url"))
+                    .col(string_len_null("payment_ref", 255))
                     .col(big_integer("amount_minor"))
                     .col(string_len("currency", 3))
                     .col(string_len("status", 16))
@@ -126,6 +127,16 @@ impl MigrationTrait for Migration {
                     .col("provider")
                     .col("reference")
                     .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payments_provider_payment_ref")
+                    .table("payments")
+                    .col("provider")
+                    .col("payment_ref")
                     .to_owned(),
             )
             .await?;
