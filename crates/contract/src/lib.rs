@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod fixtures;
+pub mod gateway;
 pub mod members;
 pub mod orders;
 pub mod rate_limits;

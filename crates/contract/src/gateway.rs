@@ -1,0 +1,166 @@
+//! The [`PaymentGateway`] contract. A provider double plays the provider: it signs webhooks
+//! the way the provider does and can make a checkout paid.
+
+use kikeru_domain::shop_ports::{
+    CheckoutLine, CheckoutRequest, InboundWebhook, PaymentGateway, WebhookError,
+};
+use kikeru_domain::{Currency, Language, Money, OrderId, PaymentSignal, Timestamp};
+
+use crate::fixtures::{NOW, uuid};
+
+/// An adapter under test, with the provider it talks to.
+pub trait ProviderDouble: Send + Sync {
+    /// The adapter.
+    fn gateway(&self) -> &dyn PaymentGateway;
+    /// The webhook the provider would send about `reference` reporting `signal`, signed at `at`.
+    fn webhook(&self, reference: &str, signal: PaymentSignal, at: Timestamp) -> InboundWebhook;
+    /// Makes the provider consider the checkout paid, as if the member had paid.
+    fn pay(&self, reference: &str);
+}
+
+/// A checkout request for order `n`.
+///
+/// # Panics
+/// Never.
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn request(n: u128) -> CheckoutRequest {
+    let price = Money::new(1100, Currency::Jpy).unwrap();
+    CheckoutRequest {
+        order_id: OrderId::from_uuid(uuid(50_000 + n)),
+        lines: vec![CheckoutLine {
+            title: "朝の音 / Morning sounds".into(),
+            unit_price: price,
+            quantity: 1,
+        }],
+        total: price,
+        customer_email: None,
+        language: Language::Ja,
+        success_url: "http://127.0.0.1:8080/checkout/done".into(),
+        cancel_url: "http://127.0.0.1:8080/checkout/canceled".into(),
+    }
+}
+
+/// Opening a checkout twice for one order MUST NOT open a second one.
+pub async fn opening_a_checkout_twice_for_one_order_gives_one_checkout(
+    double: &dyn ProviderDouble,
+) {
+    let gateway = double.gateway();
+    let first = gateway
+        .create_checkout(&request(1))
+        .await
+        .expect("checkout");
+    let again = gateway
+        .create_checkout(&request(1))
+        .await
+        .expect("checkout again");
+    let other = gateway
+        .create_checkout(&request(2))
+        .await
+        .expect("another checkout");
+    assert_eq!(first, again);
+    assert_ne!(first.reference, other.reference);
+    assert!(first.url.starts_with("http"), "{}", first.url);
+}
+
+/// A genuine webhook verifies into the event about its checkout.
+pub async fn a_genuine_webhook_verifies_into_its_event(double: &dyn ProviderDouble) {
+    let gateway = double.gateway();
+    let checkout = gateway
+        .create_checkout(&request(1))
+        .await
+        .expect("checkout");
+    for signal in [PaymentSignal::Succeeded, PaymentSignal::Expired] {
+        let webhook = double.webhook(&checkout.reference, signal, NOW);
+        let event = gateway
+            .verify_webhook(&webhook, NOW)
+            .expect("verified")
+            .expect("an event the shop acts on");
+        assert_eq!(
+            (event.reference.as_str(), event.signal),
+            (checkout.reference.as_str(), signal)
+        );
+        assert_eq!(event.provider, gateway.provider());
+        assert!(!event.event_id.is_empty());
+    }
+}
+
+/// MUST refuse a tampered body or a missing signature.
+pub async fn a_tampered_or_unsigned_webhook_is_refused(double: &dyn ProviderDouble) {
+    let gateway = double.gateway();
+    let mut webhook = double.webhook("ref", PaymentSignal::Succeeded, NOW);
+    let genuine = webhook.clone();
+    if let Some(byte) = webhook.body.iter_mut().find(|b| b.is_ascii_digit()) {
+        *byte = if *byte == b'9' { b'8' } else { b'9' };
+    } else {
+        webhook.body.push(b' ');
+    }
+    assert_eq!(
+        gateway.verify_webhook(&webhook, NOW),
+        Err(WebhookError::BadSignature)
+    );
+    let unsigned = InboundWebhook {
+        body: genuine.body,
+        headers: Vec::new(),
+    };
+    assert_eq!(
+        gateway.verify_webhook(&unsigned, NOW),
+        Err(WebhookError::BadSignature)
+    );
+}
+
+/// MUST refuse a webhook signed more than five minutes ago (a replay).
+pub async fn a_replayed_webhook_is_refused_as_stale(double: &dyn ProviderDouble) {
+    let then = NOW - time::Duration::minutes(10);
+    let webhook = double.webhook("ref", PaymentSignal::Succeeded, then);
+    assert_eq!(
+        double.gateway().verify_webhook(&webhook, NOW),
+        Err(WebhookError::Stale)
+    );
+}
+
+/// Reconciliation says "still open" until the member pays, then "paid".
+pub async fn reconciliation_reports_open_then_paid(double: &dyn ProviderDouble) {
+    let gateway = double.gateway();
+    let checkout = gateway
+        .create_checkout(&request(1))
+        .await
+        .expect("checkout");
+    assert_eq!(
+        gateway
+            .checkout_status(&checkout.reference)
+            .await
+            .expect("status"),
+        None
+    );
+    double.pay(&checkout.reference);
+    assert_eq!(
+        gateway
+            .checkout_status(&checkout.reference)
+            .await
+            .expect("status"),
+        Some(PaymentSignal::Succeeded)
+    );
+}
+
+/// Expands every gateway case into a `#[tokio::test]` for the double `$setup` returns.
+#[macro_export]
+macro_rules! gateway_contract_tests {
+    ($setup:path) => {
+        $crate::gateway_contract_tests!(@cases $setup, [
+            opening_a_checkout_twice_for_one_order_gives_one_checkout,
+            a_genuine_webhook_verifies_into_its_event,
+            a_tampered_or_unsigned_webhook_is_refused,
+            a_replayed_webhook_is_refused_as_stale,
+            reconciliation_reports_open_then_paid,
+        ]);
+    };
+    (@cases $setup:path, [$($case:ident),+ $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let double = $setup().await;
+                $crate::gateway::$case(&*double).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,281 @@
+//! A local stand-in for Stripe's API that checks each request the way Stripe's API reference
+//! documents it (bearer key, API version, form encoding, idempotency keys, the documented
+//! parameters of Checkout Sessions and Refunds) and answers like Stripe. Anything off is a 400
+//! with Stripe's error shape, which fails the adapter's call and so the test.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Request, Response, Route, Server, get, handler, post};
+use serde_json::{Value, json};
+
+pub(crate) const SECRET_KEY: &str = "sk_test_contract";
+
+#[derive(Debug, Default)]
+struct State {
+    sessions: HashMap<String, Value>,
+    /// Idempotency key → (request parameters, response).
+    idempotency: HashMap<String, (Vec<(String, String)>, Value)>,
+    refunds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shared(Arc<Mutex<State>>);
+
+#[derive(Debug)]
+pub(crate) struct FakeStripe {
+    pub(crate) base: String,
+    state: Shared,
+}
+
+impl FakeStripe {
+    pub(crate) async fn start() -> Self {
+        let state = Shared::default();
+        let app = Route::new()
+            .at("/v1/checkout/sessions", post(create_session))
+            .at("/v1/checkout/sessions/:id", get(retrieve_session))
+            .at("/v1/refunds", post(create_refund))
+            .data(state.clone());
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        Self {
+            base: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    pub(crate) fn pay(&self, id: &str) {
+        let mut state = self.state.0.lock().unwrap();
+        let session = state
+            .sessions
+            .get_mut(id)
+            .expect("a session the adapter created");
+        session["status"] = json!("complete");
+        session["payment_status"] = json!("paid");
+        session["payment_intent"] = json!(format!("pi_{}", &id[3..]));
+    }
+}
+
+fn error(message: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .content_type("application/json")
+        .body(json!({"error": {"type": "invalid_request_error", "message": message}}).to_string())
+}
+
+fn ok(body: &Value) -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+fn check_headers(req: &Request, post: bool) -> Result<(), Response> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    if header("authorization") != format!("Bearer {SECRET_KEY}") {
+        return Err(Response::builder()
+            .status(StatusCode::UNAUTHORIZED)
+            .body("{\"error\":{\"message\":\"Invalid API Key provided\"}}"));
+    }
+    if header("stripe-version").is_empty() {
+        return Err(error("the adapter must pin Stripe-Version"));
+    }
+    if post {
+        if !header("content-type").starts_with("application/x-www-form-urlencoded") {
+            return Err(error("POST bodies must be form-encoded"));
+        }
+        if header("idempotency-key").is_empty() || header("idempotency-key").len() > 255 {
+            return Err(error(
+                "every POST must carry an Idempotency-Key of at most 255 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_form(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Replays an idempotent response, or refuses a key reused with other parameters.
+fn replay(state: &State, key: &str, form: &[(String, String)]) -> Option<Response> {
+    state.idempotency.get(key).map(|(params, response)| {
+        if params == form { ok(response) } else { error("Keys for idempotent requests can only be used with the same parameters they were first used with") }
+    })
+}
+
+fn validate_session(form: &HashMap<&str, &str>) -> Result<(), String> {
+    if form.get("mode") != Some(&"payment") {
+        return Err("mode must be payment".into());
+    }
+    for required in [
+        "success_url",
+        "cancel_url",
+        "client_reference_id",
+        "line_items[0][quantity]",
+    ] {
+        if form.get(required).is_none_or(|v| v.is_empty()) {
+            return Err(format!("Missing required param: {required}"));
+        }
+    }
+    if form
+        .get("client_reference_id")
+        .is_some_and(|v| v.len() > 200)
+    {
+        return Err("client_reference_id must be at most 200 characters".into());
+    }
+    let mut i = 0;
+    while let Some(quantity) = form.get(format!("line_items[{i}][quantity]").as_str()) {
+        let currency = form
+            .get(format!("line_items[{i}][price_data][currency]").as_str())
+            .copied()
+            .unwrap_or("");
+        let amount = form
+            .get(format!("line_items[{i}][price_data][unit_amount]").as_str())
+            .copied()
+            .unwrap_or("");
+        let name = form
+            .get(format!("line_items[{i}][price_data][product_data][name]").as_str())
+            .copied()
+            .unwrap_or("");
+        if quantity.parse::<u32>().map_or(true, |q| q == 0) {
+            return Err(format!(
+                "line_items[{i}][quantity] must be a positive integer"
+            ));
+        }
+        if currency.len() != 3 || currency != currency.to_ascii_lowercase() {
+            return Err(format!(
+                "line_items[{i}][price_data][currency] must be a lowercase ISO code"
+            ));
+        }
+        if amount.parse::<u64>().is_err() {
+            return Err(format!(
+                "line_items[{i}][price_data][unit_amount] must be a non-negative integer"
+            ));
+        }
+        if name.is_empty() {
+            return Err(format!(
+                "line_items[{i}][price_data][product_data][name] is required"
+            ));
+        }
+        i += 1;
+    }
+    let known = |k: &str| {
+        k.starts_with("line_items[")
+            || k.starts_with("metadata[")
+            || k.starts_with("payment_intent_data[metadata][")
+            || [
+                "mode",
+                "success_url",
+                "cancel_url",
+                "client_reference_id",
+                "customer_email",
+                "locale",
+            ]
+            .contains(&k)
+    };
+    if let Some(unknown) = form.keys().find(|k| !known(k)) {
+        return Err(format!("Received unknown parameter: {unknown}"));
+    }
+    Ok(())
+}
+
+#[handler]
+async fn create_session(req: &Request, body: String, state: Data<&Shared>) -> Response {
+    if let Err(refusal) = check_headers(req, true) {
+        return refusal;
+    }
+    let form = parse_form(&body);
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut state = state.0.0.lock().unwrap();
+    if let Some(response) = replay(&state, &key, &form) {
+        return response;
+    }
+    let map: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Err(message) = validate_session(&map) {
+        return error(&message);
+    }
+    let id = format!("cs_test_{}", state.sessions.len() + 1);
+    let session = json!({
+        "id": id,
+        "object": "checkout.session",
+        "url": format!("https://checkout.stripe.com/c/pay/{id}"),
+        "status": "open",
+        "payment_status": "unpaid",
+        "payment_intent": null,
+        "client_reference_id": map["client_reference_id"],
+    });
+    state.sessions.insert(id, session.clone());
+    state.idempotency.insert(key, (form, session.clone()));
+    ok(&session)
+}
+
+#[handler]
+async fn retrieve_session(req: &Request, Path(id): Path<String>, state: Data<&Shared>) -> Response {
+    if let Err(refusal) = check_headers(req, false) {
+        return refusal;
+    }
+    match state.0.0.lock().unwrap().sessions.get(&id) {
+        Some(session) => ok(session),
+        None => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("{\"error\":{\"message\":\"No such checkout.session\"}}"),
+    }
+}
+
+#[handler]
+async fn create_refund(req: &Request, body: String, state: Data<&Shared>) -> Response {
+    if let Err(refusal) = check_headers(req, true) {
+        return refusal;
+    }
+    let form = parse_form(&body);
+    let intent = form
+        .iter()
+        .find(|(k, _)| k == "payment_intent")
+        .map(|(_, v)| v.clone());
+    let Some(intent) = intent.filter(|v| v.starts_with("pi_")) else {
+        return error("Missing required param: payment_intent");
+    };
+    let mut state = state.0.0.lock().unwrap();
+    state.refunds.push(intent.clone());
+    ok(&json!({"id": "re_1", "object": "refund", "payment_intent": intent, "status": "succeeded"}))
+}
