@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use kikeru_domain::Membership;
+use std::path::PathBuf;
+
+use kikeru_domain::{Membership, Shop};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
 use poem_openapi::OpenApiService;
 
@@ -13,8 +15,10 @@ mod api;
 mod auth;
 mod client;
 mod edge;
+mod media;
 mod pages;
 mod problem;
+mod shop_api;
 
 pub use auth::SessionCookie;
 
@@ -29,6 +33,8 @@ pub struct HttpConfig {
     /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that
     /// sets it).
     pub trust_forwarded_for: bool,
+    /// Where the catalogue's audio files are (asset keys are relative to it).
+    pub media_dir: PathBuf,
 }
 
 impl HttpConfig {
@@ -55,6 +61,8 @@ pub trait Readiness: Send + Sync + 'static {
 pub struct AppState {
     /// The membership use cases.
     pub membership: Membership,
+    /// The shop's use cases.
+    pub shop: Shop,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
@@ -70,14 +78,21 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The OpenAPI service of the JSON API, served at `/api/v1`.
-fn api_service() -> OpenApiService<api::Api, ()> {
-    OpenApiService::new(api::Api, "Minna Kikeru API", env!("CARGO_PKG_VERSION"))
-        .server("/api/v1")
-        .description(
-            "みんな聞ける — the membership store's JSON API. Errors are RFC 9457 problem \
+fn api_service() -> OpenApiService<(api::Api, shop_api::ShopApi), ()> {
+    OpenApiService::new(
+        (api::Api, shop_api::ShopApi),
+        "Minna Kikeru API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .server("/api/v1")
+    .description(
+        "みんな聞ける — the membership store's JSON API. Errors are RFC 9457 problem \
              documents (`application/problem+json`) with a stable `code`. State-changing \
-             requests from a browser must carry an `Origin` (or `Referer`) of the service.",
-        )
+             requests from a browser must carry an `Origin` (or `Referer`) of the service. \
+             Besides the operations below, raw-byte endpoints serve audio with HTTP Range \
+             (`GET /products/{id}/sample`, `GET /me/library/{id}/audio`) and receive the payment \
+             provider's signed webhooks (`POST /payments/webhooks/{provider}`).",
+    )
 }
 
 /// The OpenAPI document as JSON (for `cargo xtask openapi` and tests).
@@ -91,6 +106,19 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let spec = service.spec_endpoint();
     let docs = service.rapidoc();
     Route::new()
+        .at("/api/v1/products/:id/sample", get(media::sample))
+        .at("/api/v1/me/library/:id/audio", get(media::audio))
+        .at(
+            "/api/v1/payments/webhooks/:provider",
+            poem::post(media::webhook),
+        )
+        .at("/sandbox/checkout/:reference", get(pages::sandbox_checkout))
+        .at(
+            "/sandbox/checkout/:reference/:action",
+            poem::post(pages::sandbox_choose),
+        )
+        .at("/checkout/complete", get(pages::checkout_complete))
+        .at("/checkout/canceled", get(pages::checkout_canceled))
         .nest("/api/v1", service)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)

@@ -5,9 +5,11 @@
 
 use kikeru_domain::SessionToken;
 use kikeru_domain::membership::TokenError;
+use kikeru_domain::shop::LookupError;
+use kikeru_domain::shop_ports::SandboxOutcome;
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Html, Query};
-use poem::{Request, handler};
+use poem::web::{Data, Form, Html, Path, Query, Redirect};
+use poem::{IntoResponse, Request, handler};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -281,4 +283,261 @@ fn password_reason_ja(rejection: &kikeru_domain::PasswordRejection) -> String {
             "推測されやすいパスワードです。もっと長く、予測しにくいものにしてください。".to_owned()
         }
     }
+}
+
+fn not_found_page(lang: Lang) -> (StatusCode, Html<String>) {
+    (
+        StatusCode::NOT_FOUND,
+        page(
+            lang,
+            t(lang, "見つかりません", "Not found"),
+            t(
+                lang,
+                "<p>お探しのページはありません。</p>",
+                "<p>There is nothing here.</p>",
+            ),
+        ),
+    )
+}
+
+fn unavailable_page(lang: Lang) -> (StatusCode, Html<String>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            lang,
+            t(
+                lang,
+                "しばらくしてからお試しください",
+                "Please try again later",
+            ),
+            t(
+                lang,
+                "<p>ただいま処理できません。</p>",
+                "<p>We cannot do this right now.</p>",
+            ),
+        ),
+    )
+}
+
+fn title_in(lang: Lang, title: &kikeru_domain::Localized) -> String {
+    escape(match lang {
+        Lang::Ja => title.ja(),
+        Lang::En => title.en(),
+    })
+}
+
+/// The sandbox's hosted checkout: clearly test mode, no card fields, three choices.
+#[handler]
+pub(crate) async fn sandbox_checkout(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(reference): Path<String>,
+) -> (StatusCode, Html<String>) {
+    let lang = lang(req);
+    if state.shop.provider() != "sandbox" {
+        return not_found_page(lang);
+    }
+    let (order, payment) = match state.shop.checkout(&reference).await {
+        Ok(found) => found,
+        Err(LookupError::NotFound) => return not_found_page(lang),
+        Err(_) => return unavailable_page(lang),
+    };
+    let items: String = order
+        .lines
+        .iter()
+        .map(|l| {
+            format!(
+                "<li>{} — {}</li>",
+                title_in(lang, &l.title),
+                escape(&l.unit_price.to_string())
+            )
+        })
+        .collect();
+    let choices = if payment.status == kikeru_domain::PaymentStatus::Open {
+        let reference = escape(&reference);
+        let button = |action: &str, label: &str| {
+            format!(
+                "<form method=\"post\" action=\"/sandbox/checkout/{reference}/{action}\"><button type=\"submit\">{label}</button></form>"
+            )
+        };
+        format!(
+            "{}{}{}",
+            button("pay", t(lang, "支払う（テスト）", "Pay (test)")),
+            button(
+                "decline",
+                t(
+                    lang,
+                    "カードが拒否された場合を試す",
+                    "Simulate a declined payment"
+                )
+            ),
+            button("cancel", t(lang, "キャンセル", "Cancel")),
+        )
+    } else {
+        format!(
+            "<p>{} {}</p>",
+            t(
+                lang,
+                "この決済は終了しています：",
+                "This checkout is finished:"
+            ),
+            payment.status.as_str()
+        )
+    };
+    let body = format!(
+        "<p role=\"note\"><strong>{banner}</strong></p><h2>{summary}</h2><ul>{items}</ul><p>{total_label}: {total}</p>{choices}",
+        banner = t(
+            lang,
+            "テストモード：実際の支払いは発生しません。カード情報は入力しません。",
+            "TEST MODE: no real payment happens and no card details are asked for."
+        ),
+        summary = t(lang, "ご注文内容", "Your order"),
+        total_label = t(lang, "合計（税込）", "Total (tax included)"),
+        total = escape(&order.total.to_string()),
+    );
+    (
+        StatusCode::OK,
+        page(
+            lang,
+            t(lang, "サンドボックス決済", "Sandbox checkout"),
+            &body,
+        ),
+    )
+}
+
+/// A choice on the sandbox checkout becomes the provider's signed webhook; then the member is
+/// sent back to the shop as the provider would send them.
+#[handler]
+pub(crate) async fn sandbox_choose(
+    state: Data<&AppState>,
+    req: &Request,
+    Path((reference, action)): Path<(String, String)>,
+) -> poem::Response {
+    let lang = lang(req);
+    let outcome = match action.as_str() {
+        "pay" => SandboxOutcome::Pay,
+        "decline" => SandboxOutcome::Decline,
+        "cancel" => SandboxOutcome::Cancel,
+        _ => return not_found_page(lang).into_response(),
+    };
+    if state.shop.provider() != "sandbox" {
+        return not_found_page(lang).into_response();
+    }
+    let order_id = match state.shop.checkout(&reference).await {
+        Ok((order, _)) => order.id,
+        Err(LookupError::NotFound) => return not_found_page(lang).into_response(),
+        Err(_) => return unavailable_page(lang).into_response(),
+    };
+    if state.shop.simulate(&reference, outcome).await.is_err() {
+        return unavailable_page(lang).into_response();
+    }
+    let target = match outcome {
+        SandboxOutcome::Cancel => format!("/checkout/canceled?order_id={order_id}"),
+        _ => format!("/checkout/complete?order_id={order_id}"),
+    };
+    Redirect::see_other(target).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrderQuery {
+    order_id: String,
+}
+
+/// Where the provider sends the member back. It never marks anything paid by itself: it asks
+/// the provider (reconciliation) and shows what the provider says.
+#[handler]
+pub(crate) async fn checkout_complete(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<OrderQuery>,
+) -> (StatusCode, Html<String>) {
+    let lang = lang(req);
+    let Ok(id) = query.order_id.parse::<uuid::Uuid>() else {
+        return not_found_page(lang);
+    };
+    let signed_in = match state.config.cookie().token(req) {
+        Some(token) => state.membership.authenticate(&token).await.ok(),
+        None => None,
+    };
+    let Some(current) = signed_in else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            page(
+                lang,
+                t(lang, "ログインしてください", "Please sign in"),
+                t(
+                    lang,
+                    "<p>ご注文の状況を見るにはログインしてください。</p>",
+                    "<p>Sign in to see your order.</p>",
+                ),
+            ),
+        );
+    };
+    let order = match state
+        .shop
+        .reconciled_order(current.member.id, kikeru_domain::OrderId::from_uuid(id))
+        .await
+    {
+        Ok((order, _)) => order,
+        Err(LookupError::NotFound) => return not_found_page(lang),
+        Err(_) => return unavailable_page(lang),
+    };
+    use kikeru_domain::PaymentStatus as P;
+    let (title, message) = match order.status {
+        P::Paid => (
+            t(lang, "お支払いが完了しました", "Payment complete"),
+            t(
+                lang,
+                "ありがとうございました。ライブラリですぐにお聴きいただけます。",
+                "Thank you. You can listen in your library right away.",
+            ),
+        ),
+        P::Open => (
+            t(lang, "お支払いを確認しています", "Confirming your payment"),
+            t(
+                lang,
+                "決済サービスからの確認を待っています。しばらくしてから再読み込みしてください。",
+                "We are waiting for the payment service to confirm. Reload this page in a moment.",
+            ),
+        ),
+        P::Refunded => (
+            t(lang, "返金済みです", "Refunded"),
+            t(
+                lang,
+                "このご注文は返金されました。",
+                "This order was refunded.",
+            ),
+        ),
+        _ => (
+            t(
+                lang,
+                "お支払いは完了していません",
+                "The payment did not go through",
+            ),
+            t(
+                lang,
+                "料金は請求されていません。もう一度お試しください。",
+                "You were not charged. Please try again.",
+            ),
+        ),
+    };
+    (
+        StatusCode::OK,
+        page(lang, title, &format!("<p>{message}</p>")),
+    )
+}
+
+/// Where the provider sends a member who canceled.
+#[handler]
+pub(crate) fn checkout_canceled(req: &Request) -> Html<String> {
+    let lang = lang(req);
+    page(
+        lang,
+        t(lang, "キャンセルしました", "Checkout canceled"),
+        t(
+            lang,
+            "<p>お支払いはキャンセルされ、料金は請求されていません。</p>",
+            "<p>The checkout was canceled and you were not charged.</p>",
+        ),
+    )
 }

@@ -6,6 +6,8 @@ use kikeru_domain::membership::{
     AuthError, BackendError, ChangeError, RegisterError, ResetRequestError, SignInError, Throttled,
     TokenError,
 };
+use kikeru_domain::shop::{LookupError, OrderError, WebhookFailure};
+use kikeru_domain::shop_ports::GatewayError;
 use kikeru_domain::{DisplayNameError, EmailError, PasswordRejection, StoreError};
 use poem::http::StatusCode;
 use poem_openapi::{ApiResponse, Object, payload::Json};
@@ -106,6 +108,9 @@ pub(crate) enum ApiError {
     /// Too many attempts; retry after the given number of seconds.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    /// The payment provider refused the request.
+    #[oai(status = 502, content_type = "application/problem+json")]
+    BadGateway(Json<Problem>),
     /// Something failed on the server; the cause is logged, never shown.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -154,6 +159,36 @@ impl ApiError {
             ),
             secs,
         )
+    }
+
+    /// Storage failed: 503 when it is unavailable, otherwise an opaque 500.
+    pub(crate) fn store(e: StoreError) -> Self {
+        Self::backend(&BackendError::Store(e))
+    }
+
+    /// The payment provider failed: 503 when it is down, 502 when it refused.
+    pub(crate) fn gateway(e: &GatewayError) -> Self {
+        match e {
+            GatewayError::Unavailable(_) => {
+                tracing::warn!(error = %error_chain(e), "payment provider unavailable");
+                Self::Unavailable(
+                    Json(Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "payment_provider_unavailable",
+                        "The payment service is unavailable; try again shortly",
+                    )),
+                    RETRY_UNAVAILABLE.as_secs(),
+                )
+            }
+            GatewayError::Rejected(reason) => {
+                tracing::error!(%reason, "payment provider refused a request");
+                Self::BadGateway(Json(Problem::new(
+                    StatusCode::BAD_GATEWAY,
+                    "payment_provider_refused",
+                    "The payment service refused the request",
+                )))
+            }
+        }
     }
 
     /// A backing service failed: 503 when it is unavailable, otherwise an opaque 500 (the
@@ -280,6 +315,83 @@ impl From<ResetRequestError> for ApiError {
         match e {
             ResetRequestError::Throttled(t) => Self::throttled(t),
             ResetRequestError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::store(e)
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::NotVerified => Self::forbidden(
+                "email_not_verified",
+                "Verify your e-mail address before buying",
+            ),
+            OrderError::BadItems => Self::unprocessable(
+                "invalid_items",
+                "The order's items are not valid",
+                e.to_string(),
+            ),
+            OrderError::BadIdempotencyKey => Self::bad_request(
+                "invalid_idempotency_key",
+                "The Idempotency-Key header is not valid",
+            ),
+            OrderError::NotOnSale(_) => {
+                Self::unprocessable("not_on_sale", "A product is not on sale", e.to_string())
+            }
+            OrderError::AlreadyOwned(_) => Self::Conflict(Json(
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "already_owned",
+                    "You already own a product of this order",
+                )
+                .detail(e.to_string()),
+            )),
+            OrderError::MixedCurrencies => Self::unprocessable(
+                "mixed_currencies",
+                "The products are priced in different currencies",
+                e.to_string(),
+            ),
+            OrderError::KeyReused => Self::conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different order",
+            ),
+            OrderError::Gateway(g) => Self::gateway(&g),
+            OrderError::Store(s) => Self::store(s),
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::NotFound => Self::not_found("not_found", "There is no such item"),
+            LookupError::NotOwned => {
+                Self::forbidden("not_owned", "You have not bought this product")
+            }
+            LookupError::Gateway(g) => Self::gateway(&g),
+            LookupError::Store(s) => Self::store(s),
+        }
+    }
+}
+
+impl From<WebhookFailure> for ApiError {
+    fn from(e: WebhookFailure) -> Self {
+        match e {
+            WebhookFailure::Refused(reason) => Self::BadRequest(Json(
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_webhook",
+                    "The webhook was refused",
+                )
+                .detail(reason.to_string()),
+            )),
+            WebhookFailure::Store(s) => Self::store(s),
         }
     }
 }

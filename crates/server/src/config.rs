@@ -50,6 +50,14 @@ struct FileConfig {
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
     argon2_parallelism: Option<u32>,
+    media_dir: Option<PathBuf>,
+    demo_catalog: Option<bool>,
+    payment_provider: Option<String>,
+    sandbox_webhook_secret: Option<Secret>,
+    stripe_secret_key: Option<Secret>,
+    stripe_webhook_secrets: Option<Secret>,
+    stripe_api_base: Option<String>,
+    share_email_with_payment_provider: Option<bool>,
 }
 
 /// The log line format.
@@ -68,6 +76,25 @@ pub struct Tls {
     pub cert: PathBuf,
     /// PEM private key.
     pub key: PathBuf,
+}
+
+/// The payment provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentProvider {
+    /// The built-in test mode (the embedded default).
+    Sandbox {
+        /// The webhook signing secret; random per process when not configured.
+        webhook_secret: Option<Secret>,
+    },
+    /// Stripe Checkout.
+    Stripe {
+        /// The secret API key.
+        secret_key: Secret,
+        /// Webhook signing secrets, comma-separated in configuration (several during rotation).
+        webhook_secrets: Vec<Secret>,
+        /// The API's base URL.
+        api_base: String,
+    },
 }
 
 /// The validated configuration.
@@ -103,6 +130,14 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Password hashing cost.
     pub argon2: Argon2Cost,
+    /// Where the catalogue's audio files live.
+    pub media_dir: PathBuf,
+    /// Load the demo catalogue (with generated audio) into an empty catalogue at start.
+    pub demo_catalog: bool,
+    /// The payment provider.
+    pub payment: PaymentProvider,
+    /// Whether the member's address is entrusted to the payment provider.
+    pub share_email_with_payment_provider: bool,
 }
 
 /// The configuration is unusable; every problem found is listed.
@@ -130,6 +165,14 @@ pub const ENV_KEYS: &[&str] = &[
     "argon2_memory_kib",
     "argon2_iterations",
     "argon2_parallelism",
+    "media_dir",
+    "demo_catalog",
+    "payment_provider",
+    "sandbox_webhook_secret",
+    "stripe_secret_key",
+    "stripe_webhook_secrets",
+    "stripe_api_base",
+    "share_email_with_payment_provider",
 ];
 
 impl Config {
@@ -207,6 +250,17 @@ fn overlay_env(
     text!(public_url);
     text!(log_format);
     text!(mail_from);
+    text!(payment_provider);
+    text!(stripe_api_base);
+    for (key, slot) in [
+        ("sandbox_webhook_secret", &mut raw.sandbox_webhook_secret),
+        ("stripe_secret_key", &mut raw.stripe_secret_key),
+        ("stripe_webhook_secrets", &mut raw.stripe_webhook_secrets),
+    ] {
+        if let Some(v) = var(key) {
+            *slot = Some(Secret(v));
+        }
+    }
     if let Some(v) = var("database_url") {
         raw.database_url = Some(Secret(v));
     }
@@ -215,6 +269,7 @@ fn overlay_env(
         ("tls_cert", &mut raw.tls_cert),
         ("tls_key", &mut raw.tls_key),
         ("mail_outbox_dir", &mut raw.mail_outbox_dir),
+        ("media_dir", &mut raw.media_dir),
     ] {
         if let Some(v) = var(key) {
             *slot = Some(PathBuf::from(v));
@@ -229,6 +284,8 @@ fn overlay_env(
     number!(argon2_memory_kib);
     number!(argon2_iterations);
     number!(argon2_parallelism);
+    number!(demo_catalog);
+    number!(share_email_with_payment_provider);
 }
 
 fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
@@ -308,7 +365,52 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     if raw.database_max_connections == Some(0) {
         errors.push("database_max_connections: must be at least 1".to_owned());
     }
+    let payment = match raw.payment_provider.as_deref().unwrap_or("sandbox") {
+        "sandbox" => PaymentProvider::Sandbox {
+            webhook_secret: raw.sandbox_webhook_secret,
+        },
+        "stripe" => {
+            let secret_key = raw.stripe_secret_key.unwrap_or_else(|| {
+                errors.push(
+                    "stripe_secret_key: required with payment_provider = \"stripe\"".to_owned(),
+                );
+                Secret(String::new())
+            });
+            let webhook_secrets: Vec<Secret> = raw
+                .stripe_webhook_secrets
+                .map(|s| {
+                    s.0.split(',')
+                        .map(|p| Secret(p.trim().to_owned()))
+                        .filter(|p| !p.0.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if webhook_secrets.is_empty() {
+                errors.push("stripe_webhook_secrets: required with payment_provider = \"stripe\" (comma-separated whsec_… values)".to_owned());
+            }
+            PaymentProvider::Stripe {
+                secret_key,
+                webhook_secrets,
+                api_base: raw
+                    .stripe_api_base
+                    .unwrap_or_else(|| "https://api.stripe.com".to_owned()),
+            }
+        }
+        other => {
+            errors.push(format!(
+                "payment_provider: {other:?} is neither \"sandbox\" nor \"stripe\""
+            ));
+            PaymentProvider::Sandbox {
+                webhook_secret: None,
+            }
+        }
+    };
+    let sandbox = matches!(payment, PaymentProvider::Sandbox { .. });
     Config {
+        media_dir: raw.media_dir.unwrap_or_else(|| data_dir.join("media")),
+        demo_catalog: raw.demo_catalog.unwrap_or(sandbox),
+        payment,
+        share_email_with_payment_provider: raw.share_email_with_payment_provider.unwrap_or(false),
         listen,
         public_url,
         public_url_configured,

@@ -8,19 +8,23 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kikeru_domain::session::SessionPolicy;
-use kikeru_domain::{Membership, MembershipConfig, Ports};
+use kikeru_domain::shop_ports::PaymentGateway;
+use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_mail::{FileOutbox, Links};
+use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
 use kikeru_store::{SqlStore, StoreConfig};
 use poem::listener::{
     Acceptor, AcceptorExt, Listener, RustlsCertificate, RustlsConfig, TcpListener,
 };
 
 pub mod adapters;
+pub mod catalog;
 pub mod config;
+pub mod demo;
 
 use adapters::{Argon2Hasher, OsRandom, StoreReadiness, SystemClock};
-use config::{Config, LogFormat};
+use config::{Config, LogFormat, PaymentProvider};
 
 /// Minna Kikeru (みんな聞ける): the membership store for audio content.
 #[derive(Debug, Parser)]
@@ -43,6 +47,33 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document of the JSON API and exit.
     Openapi,
+    /// Manage the catalogue.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Manage orders.
+    #[command(subcommand)]
+    Order(OrderCommand),
+}
+
+/// Catalogue commands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Add and update products from a TOML or CSV file, all or none. Audio paths are relative to
+    /// the media folder and must exist there.
+    Import {
+        /// The catalogue file (`.toml` or `.csv`).
+        file: PathBuf,
+    },
+}
+
+/// Order commands.
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Refund a paid order in full at the payment provider.
+    Refund {
+        /// The order's ID.
+        order_id: uuid::Uuid,
+    },
 }
 
 /// Runs a parsed command line.
@@ -59,6 +90,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref(), &|key| std::env::var(key).ok())?;
     init_tracing(config.log_format);
+    // rustls serves TLS and carries the Stripe client's requests: one process-wide provider.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -68,6 +101,90 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
+        Command::Catalog(CatalogCommand::Import { file }) => {
+            let (_, state) = prepare(&config).await?;
+            let drafts = catalog::read(&file, &config.media_dir)?;
+            let summary = state
+                .shop
+                .import(drafts)
+                .await
+                .context("importing the catalogue")?;
+            tracing::info!(
+                created = summary.created,
+                updated = summary.updated,
+                unchanged = summary.unchanged,
+                "catalogue imported"
+            );
+            Ok(())
+        }
+        Command::Order(OrderCommand::Refund { order_id }) => {
+            let (_, state) = prepare(&config).await?;
+            let outcome = state
+                .shop
+                .refund(OrderId::from_uuid(order_id))
+                .await
+                .context("refunding the order")?;
+            tracing::info!(?outcome, "order refunded");
+            Ok(())
+        }
+    }
+}
+
+/// Opens and migrates the store and builds the application, for commands that act on it.
+async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppState)> {
+    let store = open_store(config).await?;
+    if config.migrate_on_start {
+        store.migrate().await.context("migrating the database")?;
+    }
+    let state = build(config, &store)?;
+    Ok((store, state))
+}
+
+/// Loads the demo catalogue, with its generated audio, into an empty catalogue.
+async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
+    if !state
+        .shop
+        .products(None, 1)
+        .await
+        .context("reading the catalogue")?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    demo::write_audio(&config.media_dir)
+        .with_context(|| format!("writing demo audio to {}", config.media_dir.display()))?;
+    let drafts = catalog::parse_toml(demo::CATALOG, &config.media_dir)?;
+    let summary = state
+        .shop
+        .import(drafts)
+        .await
+        .context("loading the demo catalogue")?;
+    tracing::info!(products = summary.created, "demo catalogue loaded");
+    Ok(())
+}
+
+fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
+    match &config.payment {
+        PaymentProvider::Sandbox { webhook_secret } => match webhook_secret {
+            Some(secret) => Arc::new(SandboxGateway::new(
+                &config.public_url,
+                secret.expose().as_bytes().to_vec(),
+            )),
+            None => Arc::new(SandboxGateway::with_random_secret(&config.public_url)),
+        },
+        PaymentProvider::Stripe {
+            secret_key,
+            webhook_secrets,
+            api_base,
+        } => Arc::new(StripeGateway::new(StripeConfig {
+            api_base: api_base.clone(),
+            secret_key: secret_key.expose().to_owned(),
+            webhook_secrets: webhook_secrets
+                .iter()
+                .map(|s| s.expose().to_owned())
+                .collect(),
+            timeout: Duration::from_secs(30),
+        })),
     }
 }
 
@@ -142,12 +259,32 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         },
         ..MembershipConfig::default()
     };
+    let shop_ports = ShopPorts {
+        catalog: store.clone(),
+        orders: store.clone(),
+        gateway: gateway(config),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    };
+    let shop_config = ShopConfig {
+        success_url: format!(
+            "{}/checkout/complete?order_id={{order_id}}",
+            config.public_url
+        ),
+        cancel_url: format!(
+            "{}/checkout/canceled?order_id={{order_id}}",
+            config.public_url
+        ),
+        share_email_with_provider: config.share_email_with_payment_provider,
+    };
     Ok(AppState {
         membership: Membership::new(ports, membership_config),
+        shop: Shop::new(shop_ports, shop_config),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
             trust_forwarded_for: config.trust_forwarded_for,
+            media_dir: config.media_dir.clone(),
         }),
         readiness: Arc::new(StoreReadiness((*store).clone())),
     })
@@ -196,7 +333,11 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
         tracing::info!(public_url = %config.public_url, "listening on {scheme}://{addr}");
     }
-    let app = kikeru_http::app(build(&config, &store)?);
+    let state = build(&config, &store)?;
+    if config.demo_catalog {
+        seed_demo(&config, &state).await?;
+    }
+    let app = kikeru_http::app(state);
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
         .await

@@ -1,0 +1,147 @@
+//! Endpoints that move raw bytes: audio streamed from the media folder (with HTTP Range, never
+//! loaded whole into memory) and payment webhooks (verified against the exact bytes received).
+
+use kikeru_domain::shop_ports::InboundWebhook;
+use kikeru_domain::{AssetKey, ProductId};
+use poem::web::{Data, Path, StaticFileRequest};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+fn problem(e: ApiError) -> Response {
+    e.into_response()
+}
+
+fn product_id(text: &str) -> Result<ProductId, Response> {
+    text.parse::<Uuid>().map(ProductId::from_uuid).map_err(|_| {
+        problem(ApiError::not_found(
+            "product_not_found",
+            "There is no such product",
+        ))
+    })
+}
+
+/// Streams an asset from the media folder. The key was validated to stay inside it.
+fn stream(state: &AppState, file: StaticFileRequest, asset: &AssetKey) -> Response {
+    let path = state.config.media_dir.join(asset.as_str());
+    match file.create_response(&path, false, false) {
+        Ok(response) => {
+            let mut response = response.into_response();
+            response.headers_mut().insert(
+                "cache-control",
+                poem::http::HeaderValue::from_static("private, no-store"),
+            );
+            response
+        }
+        Err(e) => {
+            let status = poem::error::ResponseError::status(&e);
+            if status == poem::http::StatusCode::NOT_FOUND {
+                tracing::error!(
+                    asset = asset.as_str(),
+                    "an audio file of the catalogue is missing"
+                );
+            }
+            poem::Error::from(e).into_response()
+        }
+    }
+}
+
+/// `GET /api/v1/products/{id}/sample`: anyone may play a product's public sample.
+#[handler]
+pub(crate) async fn sample(
+    state: Data<&AppState>,
+    Path(id): Path<String>,
+    file: StaticFileRequest,
+) -> Response {
+    let id = match product_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match state.shop.sample(id).await {
+        Ok(asset) => stream(&state, file, &asset),
+        Err(e) => problem(e.into()),
+    }
+}
+
+/// `GET /api/v1/me/library/{id}/audio`: the full audio, to the member who bought it only.
+#[handler]
+pub(crate) async fn audio(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    file: StaticFileRequest,
+) -> Response {
+    let Some(token) = state.config.cookie().token(req) else {
+        return problem(ApiError::unauthorized("unauthenticated", "Sign in first"));
+    };
+    let current = match state.membership.authenticate(&token).await {
+        Ok(current) => current,
+        Err(e) => return problem(e.into()),
+    };
+    let id = match product_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match state.shop.audio(current.member.id, id).await {
+        Ok(asset) => stream(&state, file, &asset),
+        Err(e) => problem(e.into()),
+    }
+}
+
+/// `POST /api/v1/payments/webhooks/{provider}`: verified against the raw body, then applied
+/// exactly once. `2xx` only once the event is stored; a bad signature is `400` and changes
+/// nothing; a storage failure is `503`, so the provider retries.
+#[handler]
+pub(crate) async fn webhook(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(provider): Path<String>,
+    body: Body,
+) -> Response {
+    if provider != state.shop.provider() {
+        return problem(ApiError::not_found(
+            "unknown_provider",
+            "No such payment provider is configured",
+        ));
+    }
+    let body = match body.into_vec().await {
+        Ok(body) => body,
+        Err(_) => {
+            return problem(ApiError::bad_request(
+                "bad_request",
+                "The body could not be read",
+            ));
+        }
+    };
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned()))
+        })
+        .collect();
+    match state
+        .shop
+        .receive_webhook(&InboundWebhook { body, headers })
+        .await
+    {
+        Ok(outcome) => {
+            let outcome = match outcome {
+                None => "ignored",
+                Some(kikeru_domain::EventOutcome::Duplicate) => "duplicate",
+                Some(kikeru_domain::EventOutcome::UnknownReference) => "unknown_reference",
+                Some(kikeru_domain::EventOutcome::Applied { .. }) => "applied",
+                Some(kikeru_domain::EventOutcome::Unchanged { .. }) => "unchanged",
+            };
+            Response::builder()
+                .content_type("application/json")
+                .body(json!({"received": true, "outcome": outcome}).to_string())
+        }
+        Err(e) => problem(e.into()),
+    }
+}

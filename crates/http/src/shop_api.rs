@@ -1,0 +1,487 @@
+//! The shop's JSON API: catalogue, orders, purchase and payment history, library.
+
+use kikeru_domain::{
+    Localized, Money, Order, OrderId, OrderLine, Payment, PaymentId, Product, ProductId,
+    PurchaseCursor, Sku, Timestamp,
+};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::problem::ApiError;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Tags)]
+enum Tag {
+    /// Products on sale.
+    Catalog,
+    /// Buying through the payment provider's hosted checkout.
+    Orders,
+    /// マイページ: what the member bought and paid, and their library.
+    Me,
+}
+
+/// A text in Japanese and English.
+#[derive(Debug, Object)]
+pub(crate) struct Text {
+    /// 日本語.
+    ja: String,
+    /// English.
+    en: String,
+}
+
+impl From<&Localized> for Text {
+    fn from(l: &Localized) -> Self {
+        Self {
+            ja: l.ja().to_owned(),
+            en: l.en().to_owned(),
+        }
+    }
+}
+
+/// An amount of money. Prices include consumption tax.
+#[derive(Debug, Object)]
+pub(crate) struct Price {
+    /// In minor units (yen for JPY, cents for USD).
+    amount: i64,
+    /// ISO 4217 code.
+    currency: String,
+    /// For display, e.g. `¥1,100`.
+    display: String,
+}
+
+impl From<Money> for Price {
+    fn from(m: Money) -> Self {
+        Self {
+            amount: m.minor(),
+            currency: m.currency().code().to_owned(),
+            display: m.to_string(),
+        }
+    }
+}
+
+/// A product on sale.
+#[derive(Debug, Object)]
+pub(crate) struct ProductView {
+    /// The product's ID.
+    id: Uuid,
+    /// The operator's SKU.
+    sku: String,
+    /// Titles.
+    title: Text,
+    /// Descriptions.
+    description: Text,
+    /// The price, tax included.
+    price: Price,
+    /// Where anyone can play the public sample, if there is one.
+    sample_url: Option<String>,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: *p.id.as_uuid(),
+            sku: p.draft.sku.as_str().to_owned(),
+            title: (&p.draft.title).into(),
+            description: (&p.draft.description).into(),
+            price: p.draft.price.into(),
+            sample_url: p
+                .draft
+                .sample
+                .as_ref()
+                .map(|_| format!("/api/v1/products/{}/sample", p.id)),
+        }
+    }
+}
+
+/// A page of products.
+#[derive(Debug, Object)]
+struct ProductPage {
+    /// The products, by SKU.
+    items: Vec<ProductView>,
+    /// Pass as `after` for the next page; absent on the last.
+    next: Option<String>,
+}
+
+/// An order to place.
+#[derive(Debug, Object)]
+struct OrderBody {
+    /// The products to buy (each once).
+    #[oai(validator(min_items = 1, max_items = 20, unique_items = true))]
+    product_ids: Vec<Uuid>,
+}
+
+/// An item of an order, as it was when ordered.
+#[derive(Debug, Object)]
+struct OrderLineView {
+    /// The product.
+    product_id: Uuid,
+    /// Its SKU then.
+    sku: String,
+    /// Its titles then.
+    title: Text,
+    /// Its price then, tax included.
+    unit_price: Price,
+    /// How many.
+    quantity: u32,
+}
+
+impl From<&OrderLine> for OrderLineView {
+    fn from(l: &OrderLine) -> Self {
+        Self {
+            product_id: *l.product_id.as_uuid(),
+            sku: l.sku.as_str().to_owned(),
+            title: (&l.title).into(),
+            unit_price: l.unit_price.into(),
+            quantity: l.quantity,
+        }
+    }
+}
+
+/// An order.
+#[derive(Debug, Object)]
+struct OrderView {
+    /// The order's ID.
+    id: Uuid,
+    /// `pending`, `paid`, `failed`, `expired`, `canceled` or `refunded`.
+    status: String,
+    /// What it buys.
+    lines: Vec<OrderLineView>,
+    /// The total, tax included.
+    total: Price,
+    /// When it was placed.
+    created_at: OffsetDateTime,
+    /// When it was paid.
+    paid_at: Option<OffsetDateTime>,
+    /// Where to pay (the provider's hosted checkout) while it is pending.
+    checkout_url: Option<String>,
+}
+
+fn order_view(order: &Order, payment: &Payment) -> OrderView {
+    OrderView {
+        id: *order.id.as_uuid(),
+        status: order.status.as_str().to_owned(),
+        lines: order.lines.iter().map(OrderLineView::from).collect(),
+        total: order.total.into(),
+        created_at: order.created_at,
+        paid_at: order.paid_at,
+        checkout_url: (order.status == kikeru_domain::PaymentStatus::Open)
+            .then(|| payment.checkout_url.clone())
+            .flatten(),
+    }
+}
+
+/// A purchased item.
+#[derive(Debug, Object)]
+struct PurchaseView {
+    /// The order.
+    order_id: Uuid,
+    /// What was bought, and at what price.
+    item: OrderLineView,
+    /// When it was paid.
+    paid_at: OffsetDateTime,
+    /// `paid` or `refunded`.
+    status: String,
+}
+
+/// A page of purchases, newest first.
+#[derive(Debug, Object)]
+struct PurchasePage {
+    /// The purchases.
+    items: Vec<PurchaseView>,
+    /// Pass as `after` for the next page; absent on the last.
+    next: Option<String>,
+}
+
+/// A change of a payment's status.
+#[derive(Debug, Object)]
+struct StatusChangeView {
+    /// The new status.
+    status: String,
+    /// When.
+    at: OffsetDateTime,
+}
+
+/// A payment attempt. No card data: the provider holds it.
+#[derive(Debug, Object)]
+struct PaymentView {
+    /// The payment's ID.
+    id: Uuid,
+    /// The order it pays.
+    order_id: Uuid,
+    /// The provider (`sandbox`, `stripe`).
+    provider: String,
+    /// The amount.
+    amount: Price,
+    /// The current status.
+    status: String,
+    /// When it started.
+    created_at: OffsetDateTime,
+    /// Every status change, oldest first.
+    history: Vec<StatusChangeView>,
+}
+
+/// A page of payments, newest first.
+#[derive(Debug, Object)]
+struct PaymentPage {
+    /// The payments.
+    items: Vec<PaymentView>,
+    /// Pass as `before` for the next page; absent on the last.
+    next: Option<Uuid>,
+}
+
+/// A product in the member's library.
+#[derive(Debug, Object)]
+struct LibraryItem {
+    /// The product.
+    product: ProductView,
+    /// Where the full audio streams (HTTP Range supported).
+    audio_url: String,
+}
+
+#[derive(Debug, ApiResponse)]
+enum OrderPlaced {
+    /// The order is pending; send the member to `checkout_url`. A retry with the same
+    /// `Idempotency-Key` answers with the same order.
+    #[oai(status = 201)]
+    Created(Json<OrderView>),
+}
+
+fn encode_cursor(c: &PurchaseCursor) -> String {
+    let text = format!(
+        "{}.{}.{}",
+        c.paid_at.unix_timestamp_nanos() / 1_000_000,
+        c.order_id,
+        c.line
+    );
+    data_encoding::BASE64URL_NOPAD.encode(text.as_bytes())
+}
+
+fn decode_cursor(text: &str) -> ApiResult<PurchaseCursor> {
+    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not valid");
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(text.as_bytes())
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.split('.');
+    let millis: i128 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(invalid)?;
+    let order: Uuid = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(invalid)?;
+    let line: u32 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(invalid)?;
+    let paid_at =
+        Timestamp::from_unix_timestamp_nanos(millis * 1_000_000).map_err(|_| invalid())?;
+    Ok(PurchaseCursor {
+        paid_at,
+        order_id: OrderId::from_uuid(order),
+        line,
+    })
+}
+
+const DEFAULT_PAGE: u32 = 20;
+
+pub(crate) struct ShopApi;
+
+#[OpenApi]
+impl ShopApi {
+    /// Products on sale, by SKU, a page at a time.
+    #[oai(path = "/products", method = "get", tag = "Tag::Catalog")]
+    async fn products(
+        &self,
+        state: Data<&AppState>,
+        /// The `next` of the previous page.
+        #[oai(validator(max_length = 64))]
+        after: Query<Option<String>>,
+        /// Page size (1–100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<ProductPage>> {
+        let after = after
+            .0
+            .as_deref()
+            .map(Sku::parse)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "The cursor is not valid"))?;
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        let products = state.shop.products(after, limit).await?;
+        let next = (products.len() == limit as usize)
+            .then(|| products.last().map(|p| p.draft.sku.as_str().to_owned()))
+            .flatten();
+        Ok(Json(ProductPage {
+            items: products.iter().map(ProductView::from).collect(),
+            next,
+        }))
+    }
+
+    /// A product on sale.
+    #[oai(path = "/products/:id", method = "get", tag = "Tag::Catalog")]
+    async fn product(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<ProductView>> {
+        let product = state.shop.product(ProductId::from_uuid(id.0)).await?;
+        product.map(|p| Json(ProductView::from(&p))).ok_or_else(|| {
+            ApiError::not_found("product_not_found", "There is no such product on sale")
+        })
+    }
+
+    /// Place an order and get the hosted checkout to send the member to. Only members with a
+    /// verified address can buy; products already owned are refused. Nothing about cards ever
+    /// passes through this API: the member pays on the provider's page.
+    #[oai(path = "/orders", method = "post", tag = "Tag::Orders")]
+    async fn place_order(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        /// Makes retries safe: the same key answers with the same order.
+        #[oai(name = "Idempotency-Key", validator(max_length = 255))]
+        idempotency_key: Header<Option<String>>,
+        body: Json<OrderBody>,
+    ) -> ApiResult<OrderPlaced> {
+        let products: Vec<ProductId> = body
+            .0
+            .product_ids
+            .into_iter()
+            .map(ProductId::from_uuid)
+            .collect();
+        let placed = state
+            .shop
+            .place_order(&auth.0.member, &products, idempotency_key.0.as_deref())
+            .await?;
+        Ok(OrderPlaced::Created(Json(order_view(
+            &placed.order,
+            &placed.payment,
+        ))))
+    }
+
+    /// One of the member's orders. A pending order is first reconciled with the payment
+    /// provider, so its status is the provider's word, not the browser's.
+    #[oai(path = "/orders/:id", method = "get", tag = "Tag::Orders")]
+    async fn order(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<OrderView>> {
+        let (order, payment) = state
+            .shop
+            .reconciled_order(auth.0.member.id, OrderId::from_uuid(id.0))
+            .await?;
+        Ok(Json(order_view(&order, &payment)))
+    }
+
+    /// What the member bought, when, and at what price, newest first.
+    #[oai(path = "/me/purchases", method = "get", tag = "Tag::Me")]
+    async fn purchases(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        /// The `next` of the previous page.
+        #[oai(validator(max_length = 200))]
+        after: Query<Option<String>>,
+        /// Page size (1–100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<PurchasePage>> {
+        let after = after.0.as_deref().map(decode_cursor).transpose()?;
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        let purchases = state.shop.purchases(auth.0.member.id, after, limit).await?;
+        let next = (purchases.len() == limit as usize)
+            .then(|| {
+                purchases.last().map(|p| {
+                    encode_cursor(&PurchaseCursor {
+                        paid_at: p.paid_at,
+                        order_id: p.order_id,
+                        line: p.line,
+                    })
+                })
+            })
+            .flatten();
+        let items = purchases
+            .iter()
+            .map(|p| PurchaseView {
+                order_id: *p.order_id.as_uuid(),
+                item: (&p.item).into(),
+                paid_at: p.paid_at,
+                status: p.status.as_str().to_owned(),
+            })
+            .collect();
+        Ok(Json(PurchasePage { items, next }))
+    }
+
+    /// Every payment attempt with its amount, provider, status and the time of each status
+    /// change, newest first.
+    #[oai(path = "/me/payments", method = "get", tag = "Tag::Me")]
+    async fn payments(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        /// The `next` of the previous page.
+        before: Query<Option<Uuid>>,
+        /// Page size (1–100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<PaymentPage>> {
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        let payments = state
+            .shop
+            .payments(auth.0.member.id, before.0.map(PaymentId::from_uuid), limit)
+            .await?;
+        let next = (payments.len() == limit as usize)
+            .then(|| payments.last().map(|p| *p.id.as_uuid()))
+            .flatten();
+        let items = payments
+            .iter()
+            .map(|p| PaymentView {
+                id: *p.id.as_uuid(),
+                order_id: *p.order_id.as_uuid(),
+                provider: p.provider.clone(),
+                amount: p.amount.into(),
+                status: p.status.as_str().to_owned(),
+                created_at: p.created_at,
+                history: p
+                    .history
+                    .iter()
+                    .map(|h| StatusChangeView {
+                        status: h.status.as_str().to_owned(),
+                        at: h.at,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Json(PaymentPage { items, next }))
+    }
+
+    /// The products the member owns, with where their audio streams.
+    #[oai(path = "/me/library", method = "get", tag = "Tag::Me")]
+    async fn library(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+    ) -> ApiResult<Json<Vec<LibraryItem>>> {
+        let products = state.shop.library(auth.0.member.id).await?;
+        Ok(Json(
+            products
+                .iter()
+                .map(|p| LibraryItem {
+                    product: p.into(),
+                    audio_url: format!("/api/v1/me/library/{}/audio", p.id),
+                })
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,274 @@
+//! Reading a catalogue file (TOML or CSV) into product drafts, with line-numbered errors. Every
+//! row is checked, and every problem reported, before anything is imported.
+
+use std::path::Path;
+
+use kikeru_domain::{AssetKey, Currency, Localized, Money, ProductDraft, Sku};
+use serde::Deserialize;
+
+/// One product as written in a catalogue file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    sku: String,
+    title_ja: String,
+    title_en: String,
+    #[serde(default)]
+    description_ja: String,
+    #[serde(default)]
+    description_en: String,
+    /// In minor units, tax included.
+    price: i64,
+    #[serde(default = "default_currency")]
+    currency: String,
+    #[serde(default = "default_active")]
+    active: bool,
+    audio: String,
+    #[serde(default)]
+    sample: Option<String>,
+}
+
+fn default_currency() -> String {
+    "JPY".to_owned()
+}
+
+const fn default_active() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlFile {
+    #[serde(default)]
+    product: Vec<toml::Spanned<Row>>,
+}
+
+/// The file cannot be imported; every problem found, with its line.
+#[derive(Debug, thiserror::Error)]
+#[error("the catalogue cannot be imported:\n  - {}", .0.join("\n  - "))]
+pub struct CatalogFileError(pub Vec<String>);
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads `path` (`.toml` or `.csv`), checking every row and that its audio files exist under
+/// `media_dir`.
+///
+/// # Errors
+/// [`CatalogFileError`] listing every problem with its line.
+pub fn read(path: &Path, media_dir: &Path) -> Result<Vec<ProductDraft>, CatalogFileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CatalogFileError(vec![format!("cannot read {}: {e}", path.display())]))?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => parse_toml(&text, media_dir),
+        Some("csv") => parse_csv(&text, media_dir),
+        _ => Err(CatalogFileError(vec![format!(
+            "{}: use a .toml or .csv file",
+            path.display()
+        )])),
+    }
+}
+
+/// Parses the TOML form: an array of `[[product]]` tables.
+///
+/// # Errors
+/// [`CatalogFileError`].
+pub fn parse_toml(text: &str, media_dir: &Path) -> Result<Vec<ProductDraft>, CatalogFileError> {
+    let file: TomlFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        CatalogFileError(vec![format!("line {line}: {}", e.message())])
+    })?;
+    let rows = file
+        .product
+        .into_iter()
+        .map(|row| (line_of(text, row.span().start), row.into_inner()));
+    validate(rows, media_dir)
+}
+
+/// Parses the CSV form: a header row naming the columns, then one product per row.
+///
+/// # Errors
+/// [`CatalogFileError`].
+pub fn parse_csv(text: &str, media_dir: &Path) -> Result<Vec<ProductDraft>, CatalogFileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for record in reader.deserialize::<Row>() {
+        match record {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                errors.push(format!("line {line}: {e}"));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CatalogFileError(errors));
+    }
+    let lines = rows.into_iter().enumerate().map(|(i, row)| (i + 2, row));
+    validate(lines, media_dir)
+}
+
+fn validate(
+    rows: impl Iterator<Item = (usize, Row)>,
+    media_dir: &Path,
+) -> Result<Vec<ProductDraft>, CatalogFileError> {
+    let mut drafts = Vec::new();
+    let mut errors = Vec::new();
+    for (line, row) in rows {
+        match draft(row, media_dir) {
+            Ok(draft) => drafts.push(draft),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|p| format!("line {line}: {p}")))
+            }
+        }
+    }
+    if drafts.is_empty() && errors.is_empty() {
+        errors.push("the file holds no products".to_owned());
+    }
+    if errors.is_empty() {
+        Ok(drafts)
+    } else {
+        Err(CatalogFileError(errors))
+    }
+}
+
+fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut check = |result: Result<(), String>| {
+        if let Err(p) = result {
+            problems.push(p);
+        }
+    };
+    let sku = Sku::parse(&row.sku).map_err(|e| format!("sku: {e}"));
+    let title = Localized::title(&row.title_ja, &row.title_en).map_err(|e| format!("title: {e}"));
+    let description = Localized::description(&row.description_ja, &row.description_en)
+        .map_err(|e| format!("description: {e}"));
+    let price = row
+        .currency
+        .parse::<Currency>()
+        .map_err(|e| format!("currency: {e}"))
+        .and_then(|c| Money::new(row.price, c).map_err(|e| format!("price: {e}")));
+    let asset = |key: &str, field: &str| {
+        let asset = AssetKey::parse(key).map_err(|e| format!("{field}: {e}"))?;
+        if media_dir.join(asset.as_str()).is_file() {
+            Ok(asset)
+        } else {
+            Err(format!(
+                "{field}: {key} is not a file in the media folder {}",
+                media_dir.display()
+            ))
+        }
+    };
+    let audio = asset(&row.audio, "audio");
+    let sample = row
+        .sample
+        .as_deref()
+        .map(|s| asset(s, "sample"))
+        .transpose();
+    for result in [
+        sku.as_ref().err(),
+        title.as_ref().err(),
+        description.as_ref().err(),
+        price.as_ref().err(),
+        audio.as_ref().err(),
+        sample.as_ref().err(),
+    ] {
+        check(result.map_or(Ok(()), |e| Err(e.clone())));
+    }
+    match (sku, title, description, price, audio, sample) {
+        (Ok(sku), Ok(title), Ok(description), Ok(price), Ok(audio), Ok(sample))
+            if problems.is_empty() =>
+        {
+            Ok(ProductDraft {
+                sku,
+                title,
+                description,
+                price,
+                active: row.active,
+                audio,
+                sample,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn media() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("audio")).unwrap();
+        for name in ["a.wav", "a-sample.wav", "b.wav"] {
+            std::fs::write(dir.path().join("audio").join(name), b"RIFF").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_valid_toml_catalogue_becomes_drafts() {
+        let dir = media();
+        let text = "[[product]]\nsku = \"A-1\"\ntitle_ja = \"朝\"\ntitle_en = \"Morning\"\nprice = 1100\naudio = \"audio/a.wav\"\nsample = \"audio/a-sample.wav\"\n";
+        let drafts = parse_toml(text, dir.path()).unwrap();
+        assert_eq!(drafts.len(), 1);
+        assert_eq!(drafts[0].price, Money::new(1100, Currency::Jpy).unwrap());
+        assert!(drafts[0].active);
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let dir = media();
+        let text = "[[product]]\nsku = \"A 1\"\ntitle_ja = \"朝\"\ntitle_en = \"\"\nprice = -5\naudio = \"audio/a.wav\"\n\n[[product]]\nsku = \"B-1\"\ntitle_ja = \"昼\"\ntitle_en = \"Noon\"\nprice = 100\naudio = \"../etc/passwd\"\n\n[[product]]\nsku = \"C-1\"\ntitle_ja = \"夜\"\ntitle_en = \"Night\"\nprice = 100\naudio = \"audio/missing.wav\"\n";
+        let errors = parse_toml(text, dir.path()).unwrap_err().0;
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 1: sku")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 1: title")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 1: price")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.starts_with("line 8: audio")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("line 15: audio") && e.contains("missing.wav")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn toml_syntax_errors_and_unknown_keys_name_their_line() {
+        let dir = media();
+        let errors = parse_toml("[[product]]\nsku = \"A\"\ncolour = \"red\"\n", dir.path())
+            .unwrap_err()
+            .0;
+        assert!(errors[0].starts_with("line "), "{errors:?}");
+        assert!(parse_toml("[[product]\n", dir.path()).is_err());
+        assert!(parse_toml("", dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_csv_catalogue_reports_bad_rows_with_their_line() {
+        let dir = media();
+        let good = "sku,title_ja,title_en,price,currency,active,audio,sample\nA-1,朝,Morning,1100,JPY,true,audio/a.wav,audio/a-sample.wav\nB-1,昼,Noon,550,JPY,false,audio/b.wav,\n";
+        let drafts = parse_csv(good, dir.path()).unwrap();
+        assert_eq!(drafts.len(), 2);
+        assert!(!drafts[1].active && drafts[1].sample.is_none());
+        let bad = "sku,title_ja,title_en,price,audio\nA-1,朝,Morning,lots,audio/a.wav\nB-1,昼,Noon,5,audio/nope.wav\n";
+        let errors = parse_csv(bad, dir.path()).unwrap_err().0;
+        assert!(errors[0].starts_with("line 2"), "{errors:?}");
+    }
+}
