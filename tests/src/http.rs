@@ -12,8 +12,16 @@ pub struct Reply {
     pub set_cookie: Option<String>,
     /// The `Content-Type` header.
     pub content_type: String,
+    /// The `Location` header of a redirect, if any.
+    pub location: Option<String>,
+    /// The `Content-Range` header, if any.
+    pub content_range: Option<String>,
     /// The body as JSON (`Null` when empty or not JSON).
     pub json: Value,
+    /// The body as text.
+    pub text: String,
+    /// The body's length in bytes.
+    pub length: usize,
 }
 
 /// A client of one server, holding at most one session cookie.
@@ -30,6 +38,7 @@ impl Client {
     pub fn new(base: &str) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build();
         Self {
             agent: config.into(),
@@ -39,11 +48,30 @@ impl Client {
     }
 
     /// Sends a request; keeps a new session cookie (or forgets a cleared one).
+    pub fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        match body {
+            Some(json) => self.send_raw(
+                method,
+                path,
+                &[("content-type", "application/json")],
+                json.to_string().into_bytes(),
+            ),
+            None => self.send_raw(method, path, &[], Vec::new()),
+        }
+    }
+
+    /// Sends a request with exactly these extra headers and body bytes.
     ///
     /// # Panics
     /// When the server cannot be reached.
     #[allow(clippy::expect_used, reason = "test helper")]
-    pub fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub fn send_raw(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
         let url = format!("{}{path}", self.base);
         let mut builder = ureq::http::Request::builder()
             .method(method)
@@ -52,15 +80,13 @@ impl Client {
         if let Some(cookie) = &self.cookie {
             builder = builder.header("cookie", cookie);
         }
-        let result = match body {
-            Some(json) => {
-                let request = builder
-                    .header("content-type", "application/json")
-                    .body(json.to_string())
-                    .expect("request");
-                self.agent.run(request)
-            }
-            None => self.agent.run(builder.body(()).expect("request")),
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let result = if method == "GET" {
+            self.agent.run(builder.body(()).expect("request"))
+        } else {
+            self.agent.run(builder.body(body).expect("request"))
         };
         let mut response = result.expect("the server answers");
         let header = |name: &str| {
@@ -72,6 +98,8 @@ impl Client {
         };
         let set_cookie = header("set-cookie");
         let content_type = header("content-type").unwrap_or_default();
+        let content_range = header("content-range");
+        let location = header("location");
         if let Some(set) = &set_cookie {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
             self.cookie = if set.contains("Max-Age=0") {
@@ -80,13 +108,18 @@ impl Client {
                 Some(pair)
             };
         }
-        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let bytes = response.body_mut().read_to_vec().unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply {
             status: response.status().as_u16(),
             set_cookie,
             content_type,
+            content_range,
+            location,
             json,
+            text,
+            length: bytes.len(),
         }
     }
 

@@ -69,6 +69,15 @@ impl Server {
     /// When it does not start within 30 seconds.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
     pub fn start(database_url: Option<&str>) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    /// Starts the binary with `database_url` and extra `KIKERU_*` settings.
+    ///
+    /// # Panics
+    /// When it does not start within 30 seconds.
+    #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
+    pub fn start_with(database_url: Option<&str>, settings: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
         let mut command = Command::new(binary());
         command
@@ -81,6 +90,9 @@ impl Server {
             .stderr(Stdio::piped());
         if let Some(url) = database_url {
             command.env("KIKERU_DATABASE_URL", url);
+        }
+        for (key, value) in settings {
+            command.env(key, value);
         }
         let mut child = command.spawn().expect("start kikeru");
         let stderr = child.stderr.take().expect("stderr");

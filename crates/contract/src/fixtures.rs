@@ -116,7 +116,8 @@ pub fn product(n: u128, yen: i64, active: bool) -> kikeru_domain::Product {
             price: Money::new(yen, Currency::Jpy).unwrap(),
             active,
             audio: AssetKey::parse(&format!("audio/kk-{n:03}.wav")).unwrap(),
-            sample: (n % 2 == 0)
+            sample: n
+                .is_multiple_of(2)
                 .then(|| AssetKey::parse(&format!("samples/kk-{n:03}.wav")).unwrap()),
         },
         created_at: NOW,

@@ -15,13 +15,15 @@ fn problem(e: ApiError) -> Response {
     e.into_response()
 }
 
-fn product_id(text: &str) -> Result<ProductId, Response> {
-    text.parse::<Uuid>().map(ProductId::from_uuid).map_err(|_| {
-        problem(ApiError::not_found(
-            "product_not_found",
-            "There is no such product",
-        ))
-    })
+fn product_id(text: &str) -> Option<ProductId> {
+    text.parse::<Uuid>().ok().map(ProductId::from_uuid)
+}
+
+fn no_such_product() -> Response {
+    problem(ApiError::not_found(
+        "product_not_found",
+        "There is no such product",
+    ))
 }
 
 /// Streams an asset from the media folder. The key was validated to stay inside it.
@@ -56,9 +58,8 @@ pub(crate) async fn sample(
     Path(id): Path<String>,
     file: StaticFileRequest,
 ) -> Response {
-    let id = match product_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = product_id(&id) else {
+        return no_such_product();
     };
     match state.shop.sample(id).await {
         Ok(asset) => stream(&state, file, &asset),
@@ -81,9 +82,8 @@ pub(crate) async fn audio(
         Ok(current) => current,
         Err(e) => return problem(e.into()),
     };
-    let id = match product_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = product_id(&id) else {
+        return no_such_product();
     };
     match state.shop.audio(current.member.id, id).await {
         Ok(asset) => stream(&state, file, &asset),

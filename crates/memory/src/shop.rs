@@ -231,7 +231,7 @@ impl Orders for MemoryStore {
             })
             .collect();
         let key = |p: &Purchase| (p.paid_at, p.order_id, p.line);
-        found.sort_by(|a, b| key(b).cmp(&key(a)));
+        found.sort_by_key(|p| std::cmp::Reverse(key(p)));
         if let Some(cursor) = after {
             let bound = (cursor.paid_at, cursor.order_id, cursor.line);
             found.retain(|p| key(p) < bound);
@@ -253,7 +253,7 @@ impl Orders for MemoryStore {
             .filter(|p| p.member_id == member && before.is_none_or(|b| p.id < b))
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.id.cmp(&a.id));
+        found.sort_by_key(|p| std::cmp::Reverse(p.id));
         found.truncate(limit as usize);
         Ok(found)
     }

@@ -149,6 +149,10 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     /// The mail sent.
     pub mailer: Arc<RecordingMailer>,
+    /// The shop's use cases, on the same store.
+    pub shop: kikeru_domain::Shop,
+    /// The payment provider double.
+    pub gateway: Arc<TestGateway>,
 }
 
 impl Harness {
@@ -162,6 +166,7 @@ impl Harness {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(now));
         let mailer = Arc::new(RecordingMailer::default());
+        let random = Arc::new(CountingRandom::default());
         let ports = Ports {
             members: store.clone(),
             sessions: store.clone(),
@@ -171,13 +176,29 @@ impl Harness {
             hasher: Arc::new(InsecureTestHasher),
             mailer: mailer.clone(),
             clock: clock.clone(),
-            random: Arc::new(CountingRandom::default()),
+            random: random.clone(),
         };
+        let gateway = Arc::new(TestGateway::default());
+        let shop_ports = kikeru_domain::ShopPorts {
+            catalog: store.clone(),
+            orders: store.clone(),
+            gateway: gateway.clone(),
+            clock: clock.clone(),
+            random,
+        };
+        let shop_config = kikeru_domain::ShopConfig {
+            success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
+            cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
+            share_email_with_provider: false,
+        };
+        let shop = kikeru_domain::Shop::new(shop_ports, shop_config);
         Self {
             membership: Membership::new(ports, config),
             store,
             clock,
             mailer,
+            shop,
+            gateway,
         }
     }
 
@@ -188,5 +209,137 @@ impl Harness {
     #[allow(clippy::expect_used, clippy::missing_panics_doc)]
     pub fn email(text: &str) -> Email {
         Email::parse(text).expect("a valid test address")
+    }
+}
+
+/// A payment provider double for tests: checkouts at `https://pay.test/{reference}`, webhooks
+/// "signed" with the header `x-test-signature: valid` carrying `reference`, `signal` and `id`
+/// as a query-like body (`id=…&reference=…&signal=paid`). Insecure by design.
+#[derive(Debug, Default)]
+pub struct TestGateway {
+    outcomes: Mutex<std::collections::HashMap<String, kikeru_domain::PaymentSignal>>,
+    refunds: Mutex<Vec<String>>,
+}
+
+impl TestGateway {
+    /// A webhook reporting `signal` about `reference`, with event ID `id`.
+    pub fn webhook(
+        id: &str,
+        reference: &str,
+        signal: &str,
+    ) -> kikeru_domain::shop_ports::InboundWebhook {
+        kikeru_domain::shop_ports::InboundWebhook {
+            body: format!("id={id}&reference={reference}&signal={signal}").into_bytes(),
+            headers: vec![("x-test-signature".to_owned(), "valid".to_owned())],
+        }
+    }
+
+    /// The checkouts refunded so far.
+    pub fn refunds(&self) -> Vec<String> {
+        self.refunds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
+    fn provider(&self) -> &'static str {
+        "test"
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &kikeru_domain::shop_ports::CheckoutRequest,
+    ) -> Result<kikeru_domain::shop_ports::Checkout, kikeru_domain::shop_ports::GatewayError> {
+        let reference = format!("chk_{}", request.order_id);
+        Ok(kikeru_domain::shop_ports::Checkout {
+            url: format!("https://pay.test/{reference}"),
+            reference,
+        })
+    }
+
+    fn verify_webhook(
+        &self,
+        webhook: &kikeru_domain::shop_ports::InboundWebhook,
+        _now: Timestamp,
+    ) -> Result<Option<kikeru_domain::PaymentEvent>, kikeru_domain::shop_ports::WebhookError> {
+        use kikeru_domain::PaymentSignal as S;
+        use kikeru_domain::shop_ports::WebhookError;
+        if webhook.header("x-test-signature") != Some("valid") {
+            return Err(WebhookError::BadSignature);
+        }
+        let body = String::from_utf8(webhook.body.clone())
+            .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let field = |name: &str| {
+            body.split('&')
+                .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                .map(str::to_owned)
+        };
+        let malformed =
+            || WebhookError::Malformed("id, reference and signal are required".to_owned());
+        let signal = match field("signal").ok_or_else(malformed)?.as_str() {
+            "paid" => S::Succeeded,
+            "failed" => S::Failed,
+            "expired" => S::Expired,
+            "canceled" => S::Canceled,
+            "refunded" => S::Refunded,
+            _ => return Ok(None),
+        };
+        Ok(Some(kikeru_domain::PaymentEvent {
+            event_id: field("id").ok_or_else(malformed)?,
+            provider: "test".to_owned(),
+            reference: field("reference").ok_or_else(malformed)?,
+            payment_ref: None,
+            signal,
+        }))
+    }
+
+    async fn checkout_status(
+        &self,
+        reference: &str,
+    ) -> Result<Option<kikeru_domain::PaymentSignal>, kikeru_domain::shop_ports::GatewayError> {
+        Ok(self
+            .outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(reference)
+            .copied())
+    }
+
+    async fn refund(
+        &self,
+        reference: &str,
+        _amount: kikeru_domain::Money,
+    ) -> Result<(), kikeru_domain::shop_ports::GatewayError> {
+        self.refunds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reference.to_owned());
+        Ok(())
+    }
+
+    fn simulate(
+        &self,
+        reference: &str,
+        outcome: kikeru_domain::shop_ports::SandboxOutcome,
+        _now: Timestamp,
+    ) -> Option<kikeru_domain::shop_ports::InboundWebhook> {
+        use kikeru_domain::shop_ports::SandboxOutcome as O;
+        let (signal, name) = match outcome {
+            O::Pay => (kikeru_domain::PaymentSignal::Succeeded, "paid"),
+            O::Decline => (kikeru_domain::PaymentSignal::Failed, "failed"),
+            O::Cancel => (kikeru_domain::PaymentSignal::Canceled, "canceled"),
+        };
+        self.outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(reference.to_owned(), signal);
+        Some(Self::webhook(
+            &format!("sim-{reference}-{name}"),
+            reference,
+            name,
+        ))
     }
 }

@@ -464,10 +464,8 @@ impl Orders for SqlStore {
             .col_expr(order::Column::Status, Expr::value(next.as_str()))
             .filter(order::Column::Id.eq(row.order_id));
         if next == PaymentStatus::Paid {
-            let first_time = Func::coalesce([
-                Expr::col(order::Column::PaidAt).into(),
-                Expr::value(millis(at)),
-            ]);
+            let first_time =
+                Func::coalesce([Expr::col(order::Column::PaidAt), Expr::value(millis(at))]);
             update = update.col_expr(order::Column::PaidAt, first_time.into());
         }
         update.exec(&txn).await.map_err(store_error)?;

@@ -76,6 +76,10 @@ fn ok(body: &Value) -> Response {
         .body(body.to_string())
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "a test server: the refusal is the response"
+)]
 fn check_headers(req: &Request, post: bool) -> Result<(), Response> {
     let header = |name: &str| {
         req.headers()

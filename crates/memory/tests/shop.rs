@@ -1,0 +1,360 @@
+//! Service tests: the shop's use cases on the in-memory adapters.
+
+use kikeru_domain::membership::{Client, Registration};
+use kikeru_domain::shop::{ImportError, LookupError, OrderError, RefundError, WebhookFailure};
+use kikeru_domain::shop_ports::{InboundWebhook, SandboxOutcome};
+use kikeru_domain::{
+    AssetKey, Currency, Language, Localized, Member, Money, PaymentStatus, ProductDraft, ProductId,
+    Sku,
+};
+use kikeru_memory::testing::{Harness, TestGateway};
+use time::macros::datetime;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn harness() -> Harness {
+    Harness::new(datetime!(2026-04-01 09:00 UTC))
+}
+
+fn draft(sku: &str, yen: i64) -> ProductDraft {
+    ProductDraft {
+        sku: Sku::parse(sku).unwrap(),
+        title: Localized::title(&format!("{sku} の音"), &format!("Sound {sku}")).unwrap(),
+        description: Localized::description("", "").unwrap(),
+        price: Money::new(yen, Currency::Jpy).unwrap(),
+        active: true,
+        audio: AssetKey::parse(&format!("audio/{sku}.wav")).unwrap(),
+        sample: None,
+    }
+}
+
+async fn catalogue(h: &Harness) -> Vec<ProductId> {
+    h.shop
+        .import(vec![draft("A", 330), draft("B", 1100), draft("C", 550)])
+        .await
+        .unwrap();
+    h.shop
+        .products(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+async fn member(h: &Harness, email: &str, verified: bool) -> Member {
+    let client = Client {
+        key: email.into(),
+        browser: String::new(),
+    };
+    let request = Registration {
+        email: Harness::email(email),
+        password: PASSWORD.into(),
+        language: Language::Ja,
+    };
+    h.membership.register(request, &client).await.unwrap();
+    if verified {
+        let token = h.mailer.last_token_to(email).unwrap();
+        h.membership.verify_email(&token).await.unwrap();
+    }
+    let session = h
+        .membership
+        .sign_in(email, PASSWORD, &client, None)
+        .await
+        .unwrap();
+    h.membership
+        .authenticate(&session.token)
+        .await
+        .unwrap()
+        .member
+}
+
+fn paid(reference: &str) -> InboundWebhook {
+    TestGateway::webhook(&format!("evt-{reference}"), reference, "paid")
+}
+
+#[tokio::test]
+async fn an_unverified_member_cannot_buy() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let taro = member(&h, "taro@example.jp", false).await;
+    let result = h.shop.place_order(&taro, &products[..1], None).await;
+    assert!(matches!(result, Err(OrderError::NotVerified)), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_paid_order_puts_its_products_in_the_library_with_history_at_the_price_then() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..2], None)
+        .await
+        .unwrap();
+    assert_eq!(placed.order.status, PaymentStatus::Open);
+    assert_eq!(placed.order.total.minor(), 1430);
+    assert!(placed.checkout_url.starts_with("https://pay.test/"));
+    assert!(
+        h.shop.library(hanako.id).await.unwrap().is_empty(),
+        "nothing is owned before payment"
+    );
+
+    let reference = placed.payment.reference.clone().unwrap();
+    h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+    // The operator changes the price afterwards; the purchase keeps the price paid.
+    h.shop.import(vec![draft("A", 9999)]).await.unwrap();
+
+    let library: Vec<_> = h
+        .shop
+        .library(hanako.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(library, products[..2].to_vec());
+    let purchases = h.shop.purchases(hanako.id, None, 10).await.unwrap();
+    let prices: Vec<_> = purchases
+        .iter()
+        .map(|p| (p.item.sku.as_str().to_owned(), p.item.unit_price.minor()))
+        .collect();
+    assert_eq!(prices, [("B".to_owned(), 1100), ("A".to_owned(), 330)]);
+    let payments = h.shop.payments(hanako.id, None, 10).await.unwrap();
+    let history: Vec<_> = payments[0].history.iter().map(|c| c.status).collect();
+    assert_eq!(history, [PaymentStatus::Open, PaymentStatus::Paid]);
+    assert!(h.shop.audio(hanako.id, products[0]).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_answers_with_the_same_order() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let first = h
+        .shop
+        .place_order(&hanako, &products[..1], Some("key-1"))
+        .await
+        .unwrap();
+    let retry = h
+        .shop
+        .place_order(&hanako, &products[..1], Some("key-1"))
+        .await
+        .unwrap();
+    assert_eq!(first, retry);
+    let reused = h
+        .shop
+        .place_order(&hanako, &products[1..2], Some("key-1"))
+        .await;
+    assert!(matches!(reused, Err(OrderError::KeyReused)), "{reused:?}");
+    assert_eq!(h.shop.payments(hanako.id, None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn owned_inactive_unknown_and_repeated_products_are_refused() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    h.shop
+        .receive_webhook(&paid(placed.payment.reference.as_deref().unwrap()))
+        .await
+        .unwrap();
+    let again = h.shop.place_order(&hanako, &products[..1], None).await;
+    assert!(matches!(again, Err(OrderError::AlreadyOwned(id)) if id == products[0]));
+
+    let mut retired = draft("C", 550);
+    retired.active = false;
+    h.shop.import(vec![retired]).await.unwrap();
+    let inactive = h.shop.place_order(&hanako, &[products[2]], None).await;
+    assert!(
+        matches!(inactive, Err(OrderError::NotOnSale(_))),
+        "{inactive:?}"
+    );
+    let unknown = h
+        .shop
+        .place_order(&hanako, &[ProductId::from_uuid(uuid::Uuid::nil())], None)
+        .await;
+    assert!(matches!(unknown, Err(OrderError::NotOnSale(_))));
+    let twice = h
+        .shop
+        .place_order(&hanako, &[products[1], products[1]], None)
+        .await;
+    assert!(matches!(twice, Err(OrderError::BadItems)));
+    let none = h.shop.place_order(&hanako, &[], None).await;
+    assert!(matches!(none, Err(OrderError::BadItems)));
+}
+
+#[tokio::test]
+async fn a_badly_signed_webhook_changes_nothing() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    let mut forged = paid(placed.payment.reference.as_deref().unwrap());
+    forged.headers.clear();
+    assert!(matches!(
+        h.shop.receive_webhook(&forged).await,
+        Err(WebhookFailure::Refused(_))
+    ));
+    assert!(h.shop.library(hanako.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_return_from_checkout_asks_the_provider_instead_of_trusting_the_browser() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    let (order, _) = h
+        .shop
+        .reconciled_order(hanako.id, placed.order.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        order.status,
+        PaymentStatus::Open,
+        "the provider has not seen a payment yet"
+    );
+    // The member paid at the provider, but its webhook has not arrived yet.
+    let reference = placed.payment.reference.clone().unwrap();
+    let _ = kikeru_domain::shop_ports::PaymentGateway::simulate(
+        &*h.gateway,
+        &reference,
+        SandboxOutcome::Pay,
+        datetime!(2026-04-01 09:00 UTC),
+    );
+    let (order, payment) = h
+        .shop
+        .reconciled_order(hanako.id, placed.order.id)
+        .await
+        .unwrap();
+    assert_eq!(order.status, PaymentStatus::Paid);
+    assert!(
+        payment
+            .history
+            .last()
+            .unwrap()
+            .event_id
+            .as_deref()
+            .unwrap()
+            .starts_with("reconcile:")
+    );
+    // The late webhook then changes nothing more.
+    let late = h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+    assert!(matches!(
+        late,
+        Some(kikeru_domain::EventOutcome::Unchanged { .. })
+    ));
+}
+
+#[tokio::test]
+async fn members_never_see_each_others_orders_or_audio() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let taro = member(&h, "taro@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    h.shop
+        .receive_webhook(&paid(placed.payment.reference.as_deref().unwrap()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.shop.own_order(taro.id, placed.order.id).await,
+        Err(LookupError::NotFound)
+    ));
+    assert!(matches!(
+        h.shop.reconciled_order(taro.id, placed.order.id).await,
+        Err(LookupError::NotFound)
+    ));
+    assert!(matches!(
+        h.shop.audio(taro.id, products[0]).await,
+        Err(LookupError::NotOwned)
+    ));
+    assert!(
+        h.shop
+            .purchases(taro.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(h.shop.payments(taro.id, None, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_takes_the_product_out_of_the_library() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let pending = h
+        .shop
+        .place_order(&hanako, &products[1..2], None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.shop.refund(pending.order.id).await,
+        Err(RefundError::NotRefundable(_))
+    ));
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    let reference = placed.payment.reference.clone().unwrap();
+    h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+    h.shop.refund(placed.order.id).await.unwrap();
+    assert_eq!(h.gateway.refunds(), [reference]);
+    assert!(h.shop.library(hanako.id).await.unwrap().is_empty());
+    let purchases = h.shop.purchases(hanako.id, None, 10).await.unwrap();
+    assert_eq!(
+        purchases[0].status,
+        PaymentStatus::Refunded,
+        "the purchase stays in the history"
+    );
+}
+
+#[tokio::test]
+async fn an_import_adds_updates_and_refuses_repeated_skus_whole() {
+    let h = harness();
+    let first = h
+        .shop
+        .import(vec![draft("A", 330), draft("B", 1100)])
+        .await
+        .unwrap();
+    assert_eq!((first.created, first.updated, first.unchanged), (2, 0, 0));
+    let second = h
+        .shop
+        .import(vec![draft("A", 330), draft("B", 990), draft("C", 100)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.created, second.updated, second.unchanged),
+        (1, 1, 1)
+    );
+    let repeated = h.shop.import(vec![draft("D", 1), draft("D", 2)]).await;
+    assert!(matches!(repeated, Err(ImportError::DuplicateSku(sku)) if sku == "D"));
+    assert!(
+        h.shop
+            .products(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.draft.sku.as_str() != "D")
+    );
+}
