@@ -78,3 +78,63 @@ fn sigterm_stops_the_server_cleanly() {
     };
     assert!(status.success(), "exit status {status}");
 }
+
+#[test]
+fn catalog_import_reports_every_bad_row_by_line_and_imports_a_good_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("media/audio")).unwrap();
+    std::fs::write(data.join("media/audio/a.wav"), b"RIFF....WAVE").unwrap();
+    let import = |text: &str| {
+        let file = dir.path().join("catalog.toml");
+        std::fs::write(&file, text).unwrap();
+        Command::new(binary())
+            .args(["catalog", "import", file.to_str().unwrap()])
+            .env_clear()
+            .env("KIKERU_DATA_DIR", &data)
+            .env("KIKERU_DEMO_CATALOG", "false")
+            .output()
+            .unwrap()
+    };
+    let bad = import(
+        "[[product]]\nsku = \"OK-1\"\ntitle_ja = \"朝\"\ntitle_en = \"Morning\"\nprice = 100\naudio = \"audio/a.wav\"\n\n[[product]]\nsku = \"BAD 2\"\ntitle_ja = \"夜\"\ntitle_en = \"Night\"\nprice = -1\naudio = \"audio/none.wav\"\n",
+    );
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    for expected in ["line 8: sku", "line 8: price", "line 8: audio"] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from:\n{stderr}"
+        );
+    }
+    let good = import(
+        "[[product]]\nsku = \"OK-1\"\ntitle_ja = \"朝\"\ntitle_en = \"Morning\"\nprice = 100\naudio = \"audio/a.wav\"\n",
+    );
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+
+    let data_dir = data.to_str().unwrap().to_owned();
+    let server = Server::start_with(
+        None,
+        &[
+            ("KIKERU_DATA_DIR", data_dir.as_str()),
+            ("KIKERU_DEMO_CATALOG", "false"),
+        ],
+    );
+    let mut client = kikeru_tests::http::Client::new(&server.base);
+    let products = client.get("/api/v1/products");
+    let skus: Vec<_> = products.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].clone())
+        .collect();
+    assert_eq!(
+        skus,
+        [serde_json::json!("OK-1")],
+        "only the good import is in the catalogue"
+    );
+}
