@@ -138,3 +138,56 @@ fn catalog_import_reports_every_bad_row_by_line_and_imports_a_good_file_whole() 
         "only the good import is in the catalogue"
     );
 }
+
+#[test]
+fn an_operator_added_from_the_command_line_signs_in_with_the_operators_cookie() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let add = |email: &str, password: &str| {
+        let mut child = Command::new(binary())
+            .args(["operator", "add", "--email", email, "--role", "admin"])
+            .env_clear()
+            .env("KIKERU_DATA_DIR", &data_dir)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let weak = add("office@example.jp", "password");
+    assert!(!weak.status.success(), "a weak password is refused");
+    assert!(
+        add("office@example.jp", "quiet office lantern harbour")
+            .status
+            .success()
+    );
+    let again = add("office@example.jp", "another long passphrase here");
+    assert!(!again.status.success(), "an address is one operator");
+
+    let server = Server::start_with(None, &[("KIKERU_DATA_DIR", data_dir.as_str())]);
+    let mut office = kikeru_tests::http::Client::new(&server.base);
+    let signed_in = office.post("/api/v1/admin/sessions", serde_json::json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}));
+    assert_eq!(signed_in.status, 201, "{signed_in:?}");
+    assert!(
+        office
+            .cookie
+            .as_deref()
+            .unwrap()
+            .starts_with("kikeru_operator=")
+    );
+    let audit = office.get("/api/v1/admin/audit");
+    assert_eq!(audit.status, 200);
+    assert!(audit.text.contains("operator.added") && audit.text.contains("signed_in"));
+    assert_eq!(
+        office.get("/api/v1/me").status,
+        401,
+        "an operator's cookie is not a member's"
+    );
+}

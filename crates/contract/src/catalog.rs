@@ -69,3 +69,22 @@ pub async fn active_lists_only_products_on_sale_by_sku_page_by_page(port: &dyn C
         .collect();
     assert_eq!(skus, ["KK-004", "KK-005"]);
 }
+
+/// `all` lists every product, on sale or not, by SKU.
+pub async fn all_lists_every_product_by_sku(port: &dyn Catalog) {
+    let products: Vec<_> = (1..=3).map(|n| product(n, 100, n != 2)).collect();
+    port.save_all(&products).await.expect("save");
+    let skus: Vec<_> = port
+        .all(None, 10)
+        .await
+        .expect("all")
+        .iter()
+        .map(|p| p.draft.sku.as_str().to_owned())
+        .collect();
+    assert_eq!(skus, ["KK-001", "KK-002", "KK-003"]);
+    let rest = port
+        .all(Some(products[0].draft.sku.clone()), 1)
+        .await
+        .expect("all");
+    assert_eq!(rest[0].draft.sku.as_str(), "KK-002");
+}

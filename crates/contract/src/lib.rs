@@ -11,7 +11,8 @@
 //! ```
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
-//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`) and start empty. `setup` returns
+//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
+//! `Operators`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod fixtures;
 pub mod gateway;
 pub mod members;
+pub mod operators;
 pub mod orders;
 pub mod rate_limits;
 pub mod sessions;
@@ -67,6 +69,7 @@ macro_rules! storage_contract_tests {
             save_all_replaces_products_by_id,
             a_sku_of_another_product_is_a_conflict_and_nothing_is_saved,
             active_lists_only_products_on_sale_by_sku_page_by_page,
+            all_lists_every_product_by_sku,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, orders: [
             created_orders_read_back_with_their_payment,
@@ -79,6 +82,11 @@ macro_rules! storage_contract_tests {
             payments_are_the_members_attempts_newest_first_with_history,
             owned_products_are_those_of_paid_orders,
             later_events_may_name_the_payment_instead_of_the_checkout,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
+            operators_read_back_and_addresses_are_unique,
+            operator_sessions_are_their_own_scope,
+            the_operators_audit_log_reads_back_newest_first,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

@@ -241,3 +241,103 @@ mod tests {
         }
     }
 }
+
+/// A product as an operator writes it (a catalogue file row, an API body), before validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductFields<'a> {
+    /// The SKU.
+    pub sku: &'a str,
+    /// The Japanese title.
+    pub title_ja: &'a str,
+    /// The English title.
+    pub title_en: &'a str,
+    /// The Japanese description.
+    pub description_ja: &'a str,
+    /// The English description.
+    pub description_en: &'a str,
+    /// The tax-inclusive price in minor units.
+    pub price: i64,
+    /// The ISO 4217 currency code.
+    pub currency: &'a str,
+    /// Whether it is on sale.
+    pub active: bool,
+    /// The audio's asset key.
+    pub audio: &'a str,
+    /// The sample's asset key.
+    pub sample: Option<&'a str>,
+}
+
+impl ProductDraft {
+    /// Validates every field, reporting every problem (`field: reason`), not just the first.
+    ///
+    /// # Errors
+    /// The list of problems.
+    pub fn from_fields(f: &ProductFields<'_>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut keep =
+            |field: &str, e: &dyn std::fmt::Display| problems.push(format!("{field}: {e}"));
+        let sku = Sku::parse(f.sku).map_err(|e| keep("sku", &e)).ok();
+        let title = Localized::title(f.title_ja, f.title_en)
+            .map_err(|e| keep("title", &e))
+            .ok();
+        let description = Localized::description(f.description_ja, f.description_en)
+            .map_err(|e| keep("description", &e))
+            .ok();
+        let currency = f
+            .currency
+            .parse::<crate::Currency>()
+            .map_err(|e| keep("currency", &e))
+            .ok();
+        let price =
+            currency.and_then(|c| Money::new(f.price, c).map_err(|e| keep("price", &e)).ok());
+        let audio = AssetKey::parse(f.audio).map_err(|e| keep("audio", &e)).ok();
+        let sample = match f.sample {
+            Some(key) => AssetKey::parse(key)
+                .map(Some)
+                .map_err(|e| keep("sample", &e))
+                .ok(),
+            None => Some(None),
+        };
+        match (sku, title, description, price, audio, sample) {
+            (Some(sku), Some(title), Some(description), Some(price), Some(audio), Some(sample)) => {
+                Ok(Self {
+                    sku,
+                    title,
+                    description,
+                    price,
+                    active: f.active,
+                    audio,
+                    sample,
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let fields = ProductFields {
+            sku: "bad sku",
+            title_ja: "",
+            title_en: "Title",
+            description_ja: "",
+            description_en: "",
+            price: -1,
+            currency: "JPY",
+            active: true,
+            audio: "../x.wav",
+            sample: Some("/abs.wav"),
+        };
+        let problems = ProductDraft::from_fields(&fields).unwrap_err();
+        let fields: Vec<_> = problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(fields, ["sku", "title", "price", "audio", "sample"]);
+    }
+}

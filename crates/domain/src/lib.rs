@@ -18,6 +18,7 @@ pub mod email;
 pub mod member;
 pub mod membership;
 pub mod money;
+pub mod operators;
 pub mod order;
 pub mod password;
 pub mod ports;
@@ -28,7 +29,9 @@ pub mod throttle;
 pub mod token;
 
 pub use audit::{SecurityEvent, SecurityEventKind};
-pub use catalog::{AssetKey, CatalogError, Localized, Product, ProductDraft, ProductId, Sku};
+pub use catalog::{
+    AssetKey, CatalogError, Localized, Product, ProductDraft, ProductFields, ProductId, Sku,
+};
 pub use email::{Email, EmailError};
 pub use member::{DisplayName, DisplayNameError, Language, Member, MemberId};
 pub use membership::{Membership, MembershipConfig, Ports};

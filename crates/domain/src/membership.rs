@@ -965,7 +965,7 @@ from_throttle_failure!(RegisterError, SignInError, ResetRequestError);
 
 /// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
 /// counters table.
-fn throttle_key(scope: &str, value: &str) -> String {
+pub(crate) fn throttle_key(scope: &str, value: &str) -> String {
     let digest = Sha256::digest(format!("{scope}\u{0}{value}").as_bytes());
     format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
 }

@@ -207,6 +207,18 @@ impl Shop {
         self.ports.catalog.active(after, limit).await
     }
 
+    /// Every product, on sale or not (for operators), by SKU.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn all_products(
+        &self,
+        after: Option<Sku>,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError> {
+        self.ports.catalog.all(after, limit).await
+    }
+
     /// A product on sale.
     ///
     /// # Errors

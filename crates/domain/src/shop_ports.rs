@@ -39,6 +39,12 @@ pub trait Catalog: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn active(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError>;
+
+    /// Every product, on sale or not, ordered by SKU, starting after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError>;
 }
 
 /// Orders and their payment attempts.

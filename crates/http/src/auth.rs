@@ -13,23 +13,44 @@ use crate::problem::ApiError;
 pub(crate) const PLAIN_NAME: &str = "kikeru_session";
 /// The name over HTTPS: the `__Host-` prefix pins it to this host, path `/`, and `Secure`.
 pub(crate) const HOST_NAME: &str = "__Host-kikeru_session";
+/// The operators' session cookie over plain HTTP: a separate scope from members'.
+pub(crate) const OPERATOR_PLAIN_NAME: &str = "kikeru_operator";
+/// The operators' session cookie over HTTPS.
+pub(crate) const OPERATOR_HOST_NAME: &str = "__Host-kikeru_operator";
 
 /// How the session cookie is written: one cookie, `HttpOnly`, `SameSite=Lax`, `Path=/`, and
 /// `Secure` with the `__Host-` prefix whenever the service is served over HTTPS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionCookie {
     secure: bool,
+    operator: bool,
 }
 
 impl SessionCookie {
-    /// Settings for a service reached over HTTPS (`secure`) or plain HTTP.
+    /// The members' cookie for a service reached over HTTPS (`secure`) or plain HTTP.
     pub const fn new(secure: bool) -> Self {
-        Self { secure }
+        Self {
+            secure,
+            operator: false,
+        }
+    }
+
+    /// The operators' cookie: the same rules, another name.
+    pub const fn operator(secure: bool) -> Self {
+        Self {
+            secure,
+            operator: true,
+        }
     }
 
     /// The cookie's name.
     pub const fn name(&self) -> &'static str {
-        if self.secure { HOST_NAME } else { PLAIN_NAME }
+        match (self.operator, self.secure) {
+            (false, true) => HOST_NAME,
+            (false, false) => PLAIN_NAME,
+            (true, true) => OPERATOR_HOST_NAME,
+            (true, false) => OPERATOR_PLAIN_NAME,
+        }
     }
 
     /// A `Set-Cookie` value carrying `token` until `expires_at`.
@@ -115,6 +136,59 @@ impl<'a> ApiExtractor<'a> for Session {
             return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
         };
         match state.membership.authenticate(&token).await {
+            Ok(current) => Ok(Self(current)),
+            Err(e) => Err(poem::Error::from_response(
+                poem::IntoResponse::into_response(ApiError::from(e)),
+            )),
+        }
+    }
+}
+
+/// A signed-in operator, from the operators' cookie. Operations that take it answer 401
+/// without it and 403 when the role is not enough.
+#[derive(Debug)]
+pub(crate) struct OperatorSession(pub(crate) kikeru_domain::operators::OperatorAuth);
+
+impl<'a> ApiExtractor<'a> for OperatorSession {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            "operator_session",
+            MetaSecurityScheme {
+                ty: "apiKey",
+                description: Some(
+                    "The operators' session cookie set by `POST /admin/sessions`: `kikeru_operator` \
+                     over HTTP, `__Host-kikeru_operator` over HTTPS.",
+                ),
+                name: Some(OPERATOR_PLAIN_NAME),
+                key_in: Some("cookie"),
+                scheme: None,
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["operator_session"]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let state = req
+            .data::<AppState>()
+            .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+        let Some(token) = state.config.operator_cookie().token(req) else {
+            return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
+        };
+        match state.office.authenticate(&token).await {
             Ok(current) => Ok(Self(current)),
             Err(e) => Err(poem::Error::from_response(
                 poem::IntoResponse::into_response(ApiError::from(e)),

@@ -99,8 +99,8 @@ fn is_unsafe(method: &Method) -> bool {
 
 /// A state-changing request is cross-site when its `Origin` (or, failing that, `Referer`) is
 /// not the service's, or the browser says so (`Sec-Fetch-Site: cross-site`). A request with
-/// none of these headers is a non-browser client; it is refused only when it carries the
-/// session cookie, since a browser always sends `Origin` with such a request.
+/// none of these headers is a non-browser client; it is refused only when it carries a
+/// session cookie (a member's or an operator's), since a browser always sends `Origin` with such a request.
 fn cross_site(req: &Request, config: &HttpConfig) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let origin = config.public_origin.as_str();
@@ -113,7 +113,7 @@ fn cross_site(req: &Request, config: &HttpConfig) -> bool {
     if header("sec-fetch-site") == Some("cross-site") {
         return true;
     }
-    config.cookie().value(req).is_some()
+    config.cookie().value(req).is_some() || config.operator_cookie().value(req).is_some()
 }
 
 fn problem(status: StatusCode, body: Option<Problem>) -> Response {

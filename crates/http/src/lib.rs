@@ -7,10 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
+use kikeru_domain::operators::Office;
 use kikeru_domain::{Membership, Shop};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
 use poem_openapi::OpenApiService;
 
+mod admin_api;
 mod api;
 mod auth;
 mod client;
@@ -43,9 +45,14 @@ impl HttpConfig {
         self.public_origin.starts_with("https://")
     }
 
-    /// The session cookie's settings for this origin.
+    /// The members' session cookie for this origin.
     pub fn cookie(&self) -> SessionCookie {
         SessionCookie::new(self.is_https())
+    }
+
+    /// The operators' session cookie for this origin.
+    pub fn operator_cookie(&self) -> SessionCookie {
+        SessionCookie::operator(self.is_https())
     }
 }
 
@@ -63,6 +70,8 @@ pub struct AppState {
     pub membership: Membership,
     /// The shop's use cases.
     pub shop: Shop,
+    /// The office's use cases (operators).
+    pub office: Office,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
@@ -78,9 +87,9 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The OpenAPI service of the JSON API, served at `/api/v1`.
-fn api_service() -> OpenApiService<(api::Api, shop_api::ShopApi), ()> {
+fn api_service() -> OpenApiService<(api::Api, shop_api::ShopApi, admin_api::AdminApi), ()> {
     OpenApiService::new(
-        (api::Api, shop_api::ShopApi),
+        (api::Api, shop_api::ShopApi, admin_api::AdminApi),
         "Minna Kikeru API",
         env!("CARGO_PKG_VERSION"),
     )

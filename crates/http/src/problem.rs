@@ -395,3 +395,24 @@ impl From<WebhookFailure> for ApiError {
         }
     }
 }
+
+impl From<kikeru_domain::operators::OfficeError> for ApiError {
+    fn from(e: kikeru_domain::operators::OfficeError) -> Self {
+        use kikeru_domain::operators::OfficeError as E;
+        match e {
+            E::InvalidCredentials => Self::unauthorized(
+                "invalid_credentials",
+                "The e-mail address or password is wrong",
+            ),
+            E::Unauthenticated => {
+                Self::unauthorized("unauthenticated", "Sign in as an operator first")
+            }
+            E::Forbidden(_) => Self::forbidden("role_required", "Your role does not allow this"),
+            E::Throttled(t) => Self::throttled(t),
+            E::Password(r) => rejected_password(&r),
+            E::EmailTaken => Self::conflict("email_taken", "An operator already has this address"),
+            E::Store(s) => Self::store(s),
+            E::Hasher(h) => Self::backend(&BackendError::Hasher(h)),
+        }
+    }
+}

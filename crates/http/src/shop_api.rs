@@ -102,11 +102,11 @@ impl From<&Product> for ProductView {
 
 /// A page of products.
 #[derive(Debug, Object)]
-struct ProductPage {
+pub(crate) struct ProductPage {
     /// The products, by SKU.
-    items: Vec<ProductView>,
+    pub(crate) items: Vec<ProductView>,
     /// Pass as `after` for the next page; absent on the last.
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// An order to place.
@@ -196,7 +196,7 @@ struct PurchasePage {
     /// The purchases.
     items: Vec<PurchaseView>,
     /// Pass as `after` for the next page; absent on the last.
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// A change of a payment's status.

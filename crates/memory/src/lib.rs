@@ -1,6 +1,7 @@
 //! In-memory adapters for every storage port of the domain. They pass the same conformance
 //! suites as the database adapters and back the fast service tests.
 
+mod office;
 mod shop;
 pub mod testing;
 
@@ -20,6 +21,7 @@ use kikeru_domain::{
 pub struct MemoryStore {
     state: Mutex<State>,
     shop: Mutex<shop::State>,
+    office: Mutex<office::State>,
 }
 
 #[derive(Debug, Default)]

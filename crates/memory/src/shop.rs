@@ -76,6 +76,19 @@ impl Catalog for MemoryStore {
         found.truncate(limit as usize);
         Ok(found)
     }
+
+    async fn all(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let mut found: Vec<Product> = self
+            .shop_state()
+            .products
+            .values()
+            .filter(|p| after.as_ref().is_none_or(|a| p.draft.sku > *a))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.draft.sku.cmp(&b.draft.sku));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
 }
 
 #[async_trait]

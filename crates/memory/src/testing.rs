@@ -153,6 +153,8 @@ pub struct Harness {
     pub shop: kikeru_domain::Shop,
     /// The payment provider double.
     pub gateway: Arc<TestGateway>,
+    /// The office's use cases (operators), on the same store.
+    pub office: kikeru_domain::operators::Office,
 }
 
 impl Harness {
@@ -184,8 +186,15 @@ impl Harness {
             orders: store.clone(),
             gateway: gateway.clone(),
             clock: clock.clone(),
-            random,
+            random: random.clone(),
         };
+        let office = kikeru_domain::operators::Office::new(kikeru_domain::operators::OfficePorts {
+            operators: store.clone(),
+            rate_limits: store.clone(),
+            hasher: Arc::new(InsecureTestHasher),
+            clock: clock.clone(),
+            random,
+        });
         let shop_config = kikeru_domain::ShopConfig {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
             cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
@@ -199,6 +208,7 @@ impl Harness {
             mailer,
             shop,
             gateway,
+            office,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kikeru_domain::{AssetKey, Currency, Localized, Money, ProductDraft, Sku};
+use kikeru_domain::{ProductDraft, ProductFields};
 use serde::Deserialize;
 
 /// One product as written in a catalogue file.
@@ -137,69 +137,50 @@ fn validate(
 }
 
 fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut check = |result: Result<(), String>| {
-        if let Err(p) = result {
-            problems.push(p);
-        }
+    let fields = ProductFields {
+        sku: &row.sku,
+        title_ja: &row.title_ja,
+        title_en: &row.title_en,
+        description_ja: &row.description_ja,
+        description_en: &row.description_en,
+        price: row.price,
+        currency: &row.currency,
+        active: row.active,
+        audio: &row.audio,
+        sample: row.sample.as_deref(),
     };
-    let sku = Sku::parse(&row.sku).map_err(|e| format!("sku: {e}"));
-    let title = Localized::title(&row.title_ja, &row.title_en).map_err(|e| format!("title: {e}"));
-    let description = Localized::description(&row.description_ja, &row.description_en)
-        .map_err(|e| format!("description: {e}"));
-    let price = row
-        .currency
-        .parse::<Currency>()
-        .map_err(|e| format!("currency: {e}"))
-        .and_then(|c| Money::new(row.price, c).map_err(|e| format!("price: {e}")));
-    let asset = |key: &str, field: &str| {
-        let asset = AssetKey::parse(key).map_err(|e| format!("{field}: {e}"))?;
-        if media_dir.join(asset.as_str()).is_file() {
-            Ok(asset)
-        } else {
-            Err(format!(
+    let missing = missing_media(&fields, media_dir);
+    match ProductDraft::from_fields(&fields) {
+        Ok(draft) if missing.is_empty() => Ok(draft),
+        Ok(_) => Err(missing),
+        Err(mut problems) => {
+            problems.extend(missing);
+            Err(problems)
+        }
+    }
+}
+
+/// The audio files a product names that are not in the media folder.
+pub fn missing_media(fields: &ProductFields<'_>, media_dir: &Path) -> Vec<String> {
+    [("audio", Some(fields.audio)), ("sample", fields.sample)]
+        .into_iter()
+        .filter_map(|(field, key)| key.map(|key| (field, key)))
+        .filter(|(_, key)| {
+            kikeru_domain::AssetKey::parse(key).is_ok() && !media_dir.join(key).is_file()
+        })
+        .map(|(field, key)| {
+            format!(
                 "{field}: {key} is not a file in the media folder {}",
                 media_dir.display()
-            ))
-        }
-    };
-    let audio = asset(&row.audio, "audio");
-    let sample = row
-        .sample
-        .as_deref()
-        .map(|s| asset(s, "sample"))
-        .transpose();
-    for result in [
-        sku.as_ref().err(),
-        title.as_ref().err(),
-        description.as_ref().err(),
-        price.as_ref().err(),
-        audio.as_ref().err(),
-        sample.as_ref().err(),
-    ] {
-        check(result.map_or(Ok(()), |e| Err(e.clone())));
-    }
-    match (sku, title, description, price, audio, sample) {
-        (Ok(sku), Ok(title), Ok(description), Ok(price), Ok(audio), Ok(sample))
-            if problems.is_empty() =>
-        {
-            Ok(ProductDraft {
-                sku,
-                title,
-                description,
-                price,
-                active: row.active,
-                audio,
-                sample,
-            })
-        }
-        _ => Err(problems),
-    }
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kikeru_domain::{Currency, Money};
 
     fn media() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

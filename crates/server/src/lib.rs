@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use kikeru_domain::operators::{Office, OfficePorts, Role};
 use kikeru_domain::session::SessionPolicy;
 use kikeru_domain::shop_ports::PaymentGateway;
 use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
@@ -53,6 +54,24 @@ pub enum Command {
     /// Manage orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Manage operator accounts.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// Operator commands.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator account. The password is read from standard input (one line), so it
+    /// stays out of the shell's history and the process list.
+    Add {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// `operator` or `admin`.
+        #[arg(long, default_value = "operator")]
+        role: String,
+    },
 }
 
 /// Catalogue commands.
@@ -109,12 +128,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .import(drafts)
                 .await
                 .context("importing the catalogue")?;
+            let detail = format!(
+                "created={} updated={} unchanged={} (command line)",
+                summary.created, summary.updated, summary.unchanged
+            );
+            state
+                .office
+                .audit(None, "catalog.updated", &detail)
+                .await
+                .context("auditing the import")?;
             tracing::info!(
                 created = summary.created,
                 updated = summary.updated,
                 unchanged = summary.unchanged,
                 "catalogue imported"
             );
+            Ok(())
+        }
+        Command::Operator(OperatorCommand::Add { email, role }) => {
+            let email =
+                kikeru_domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let role = Role::from_name(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role: use operator or admin"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let (_, state) = prepare(&config).await?;
+            let operator = state
+                .office
+                .add_operator(email, password, role)
+                .await
+                .context("adding the operator")?;
+            tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
             Ok(())
         }
         Command::Order(OrderCommand::Refund { order_id }) => {
@@ -124,6 +171,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .refund(OrderId::from_uuid(order_id))
                 .await
                 .context("refunding the order")?;
+            state
+                .office
+                .audit(
+                    None,
+                    "order.refunded",
+                    &format!("order {order_id} (command line)"),
+                )
+                .await
+                .context("auditing the refund")?;
             tracing::info!(?outcome, "order refunded");
             Ok(())
         }
@@ -277,9 +333,17 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         ),
         share_email_with_provider: config.share_email_with_payment_provider,
     };
+    let office = Office::new(OfficePorts {
+        operators: store.clone(),
+        rate_limits: store.clone(),
+        hasher: Arc::new(Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    });
     Ok(AppState {
         membership: Membership::new(ports, membership_config),
         shop: Shop::new(shop_ports, shop_config),
+        office,
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,

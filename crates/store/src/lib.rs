@@ -21,6 +21,7 @@ mod entity;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
 mod migration;
+mod office;
 mod shop;
 
 use entity::{member, rate_limit, security_event, session, token};
@@ -167,7 +168,7 @@ pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| corrupt("time"))
 }
 
-fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map(TokenHash::from_bytes)
         .map_err(|_| corrupt("token hash"))

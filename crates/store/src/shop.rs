@@ -136,6 +136,23 @@ impl Catalog for SqlStore {
             .map(to_product)
             .collect()
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn all(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let mut query = product::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(product::Column::Sku.gt(after.as_str()));
+        }
+        query
+            .order_by_asc(product::Column::Sku)
+            .limit(u64::from(limit))
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_product)
+            .collect()
+    }
 }
 
 impl SqlStore {

@@ -5,6 +5,9 @@
 )]
 
 pub(crate) mod member;
+pub(crate) mod operator;
+pub(crate) mod operator_event;
+pub(crate) mod operator_session;
 pub(crate) mod order;
 pub(crate) mod order_line;
 pub(crate) mod payment;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_membership;
 mod m0002_shop;
+mod m0003_operators;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_membership::Migration),
             Box::new(m0002_shop::Migration),
+            Box::new(m0003_operators::Migration),
         ]
     }
 }

@@ -1,0 +1,400 @@
+//! The operators' API under `/api/v1/admin`: signing in with the operators' own cookie, the
+//! catalogue (every product, and all-or-none updates), refunds and the operators' audit log.
+//! Every change is recorded in that log.
+
+use kikeru_domain::ProductFields;
+use kikeru_domain::membership::Client;
+use kikeru_domain::operators::Role;
+use kikeru_domain::shop::{ImportError, RefundError};
+use kikeru_domain::{OrderId, Sku};
+use poem::Request;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::OperatorSession;
+use crate::client::client;
+use crate::problem::{ApiError, Problem};
+use crate::shop_api::ProductView;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Tags)]
+enum Tag {
+    /// The office (事務局): operators only.
+    Admin,
+}
+
+/// Operator credentials.
+#[derive(Debug, Object)]
+struct OperatorSignIn {
+    /// The operator's address.
+    #[oai(validator(max_length = 320))]
+    email: String,
+    /// The password.
+    #[oai(validator(max_length = 1024))]
+    password: String,
+}
+
+/// A signed-in operator.
+#[derive(Debug, Object)]
+struct OperatorSignedIn {
+    /// The operator's ID.
+    operator_id: Uuid,
+    /// `operator` or `admin`.
+    role: String,
+    /// When the session ends (12 hours after sign-in).
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, ApiResponse)]
+enum OperatorCreated {
+    /// Signed in; the operators' cookie is set.
+    #[oai(status = 201)]
+    Created(Json<OperatorSignedIn>, #[oai(header = "Set-Cookie")] String),
+}
+
+#[derive(Debug, ApiResponse)]
+enum OperatorSignedOut {
+    /// Signed out; the cookie is cleared.
+    #[oai(status = 204)]
+    Done(#[oai(header = "Set-Cookie")] String),
+}
+
+/// A product as operators see it.
+#[derive(Debug, Object)]
+struct AdminProduct {
+    /// What members see.
+    product: ProductView,
+    /// Whether it is on sale.
+    active: bool,
+    /// The audio file, relative to the media folder.
+    audio: String,
+    /// The public sample, relative to the media folder.
+    sample: Option<String>,
+}
+
+/// A page of products, on sale or not.
+#[derive(Debug, Object)]
+struct AdminProductPage {
+    /// By SKU.
+    items: Vec<AdminProduct>,
+    /// Pass as `after` for the next page; absent on the last.
+    next: Option<String>,
+}
+
+/// A product to add or update (matched by SKU).
+#[derive(Debug, Object)]
+struct ProductInput {
+    /// The SKU: 1–64 letters, digits, `.`, `_`, `-`.
+    #[oai(validator(max_length = 64))]
+    sku: String,
+    /// Japanese title.
+    #[oai(validator(max_length = 800))]
+    title_ja: String,
+    /// English title.
+    #[oai(validator(max_length = 800))]
+    title_en: String,
+    /// Japanese description.
+    #[oai(default, validator(max_length = 20000))]
+    description_ja: String,
+    /// English description.
+    #[oai(default, validator(max_length = 20000))]
+    description_en: String,
+    /// The price in minor units, consumption tax included.
+    price: i64,
+    /// ISO 4217 (default `JPY`).
+    #[oai(validator(max_length = 3))]
+    currency: Option<String>,
+    /// On sale (default `true`).
+    active: Option<bool>,
+    /// The audio file, relative to the media folder; it must exist.
+    #[oai(validator(max_length = 512))]
+    audio: String,
+    /// The public sample, relative to the media folder; it must exist.
+    #[oai(validator(max_length = 512))]
+    sample: Option<String>,
+}
+
+/// Products to add or update, all or none.
+#[derive(Debug, Object)]
+struct CatalogUpdate {
+    /// The products.
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    products: Vec<ProductInput>,
+}
+
+/// What an update changed.
+#[derive(Debug, Object)]
+struct ImportSummaryView {
+    /// Products added.
+    created: u64,
+    /// Products changed.
+    updated: u64,
+    /// Products already as described.
+    unchanged: u64,
+}
+
+/// An order after a refund.
+#[derive(Debug, Object)]
+struct RefundView {
+    /// The order.
+    order_id: Uuid,
+    /// Its status (`refunded`).
+    status: String,
+}
+
+/// An entry of the operators' audit log.
+#[derive(Debug, Object)]
+struct OperatorEventView {
+    /// The entry's ID.
+    id: Uuid,
+    /// When.
+    at: OffsetDateTime,
+    /// Who (absent for a failed sign-in).
+    operator_id: Option<Uuid>,
+    /// What.
+    action: String,
+    /// On what.
+    detail: String,
+}
+
+pub(crate) struct AdminApi;
+
+#[OpenApi(prefix_path = "/admin", tag = "Tag::Admin")]
+impl AdminApi {
+    /// Sign in as an operator (a separate cookie from members').
+    #[oai(path = "/sessions", method = "post")]
+    async fn sign_in(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<OperatorSignIn>,
+    ) -> ApiResult<OperatorCreated> {
+        let caller: Client = client(req, &state.config);
+        let (auth, token) = state
+            .office
+            .sign_in(&body.email, &body.password, &caller)
+            .await?;
+        let cookie = state.config.operator_cookie().set(
+            &token,
+            auth.session.created_at,
+            auth.session.expires_at,
+        );
+        let body = OperatorSignedIn {
+            operator_id: *auth.operator.id.as_uuid(),
+            role: auth.operator.role.as_str().to_owned(),
+            expires_at: auth.session.expires_at,
+        };
+        Ok(OperatorCreated::Created(Json(body), cookie))
+    }
+
+    /// Sign the operator out.
+    #[oai(path = "/sessions/current", method = "delete")]
+    async fn sign_out(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+    ) -> ApiResult<OperatorSignedOut> {
+        state.office.sign_out(&auth.0).await?;
+        Ok(OperatorSignedOut::Done(
+            state.config.operator_cookie().clear(),
+        ))
+    }
+
+    /// Every product, on sale or not, by SKU.
+    #[oai(path = "/products", method = "get")]
+    async fn products(
+        &self,
+        state: Data<&AppState>,
+        _auth: OperatorSession,
+        /// The `next` of the previous page.
+        #[oai(validator(max_length = 64))]
+        after: Query<Option<String>>,
+        /// Page size (1–100, default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<AdminProductPage>> {
+        let after = after
+            .0
+            .as_deref()
+            .map(Sku::parse)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "The cursor is not valid"))?;
+        let limit = limit.0.unwrap_or(50);
+        let products = state.shop.all_products(after, limit).await?;
+        let next = (products.len() == limit as usize)
+            .then(|| products.last().map(|p| p.draft.sku.as_str().to_owned()))
+            .flatten();
+        let items = products
+            .iter()
+            .map(|p| AdminProduct {
+                product: p.into(),
+                active: p.draft.active,
+                audio: p.draft.audio.as_str().to_owned(),
+                sample: p.draft.sample.as_ref().map(|s| s.as_str().to_owned()),
+            })
+            .collect();
+        Ok(Json(AdminProductPage { items, next }))
+    }
+
+    /// Add and update products by SKU, all or none. Every problem of every product is
+    /// reported at once (`422`, one line per problem); nothing is changed then.
+    #[oai(path = "/products", method = "put")]
+    async fn update_products(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        body: Json<CatalogUpdate>,
+    ) -> ApiResult<Json<ImportSummaryView>> {
+        let mut drafts = Vec::new();
+        let mut problems = Vec::new();
+        for (i, input) in body.0.products.iter().enumerate() {
+            let fields = ProductFields {
+                sku: &input.sku,
+                title_ja: &input.title_ja,
+                title_en: &input.title_en,
+                description_ja: &input.description_ja,
+                description_en: &input.description_en,
+                price: input.price,
+                currency: input.currency.as_deref().unwrap_or("JPY"),
+                active: input.active.unwrap_or(true),
+                audio: &input.audio,
+                sample: input.sample.as_deref(),
+            };
+            let mut missing: Vec<String> =
+                [("audio", Some(fields.audio)), ("sample", fields.sample)]
+                    .into_iter()
+                    .filter_map(|(field, key)| key.map(|key| (field, key)))
+                    .filter(|(_, key)| {
+                        kikeru_domain::AssetKey::parse(key).is_ok()
+                            && !state.config.media_dir.join(key).is_file()
+                    })
+                    .map(|(field, key)| format!("{field}: {key} is not in the media folder"))
+                    .collect();
+            match kikeru_domain::ProductDraft::from_fields(&fields) {
+                Ok(draft) if missing.is_empty() => drafts.push(draft),
+                Ok(_) => problems.extend(missing.drain(..).map(|p| format!("products[{i}].{p}"))),
+                Err(found) => problems.extend(
+                    found
+                        .into_iter()
+                        .chain(missing)
+                        .map(|p| format!("products[{i}].{p}")),
+                ),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::unprocessable(
+                "invalid_products",
+                "Some products are not valid; nothing was changed",
+                problems.join("\n"),
+            ));
+        }
+        let summary = match state.shop.import(drafts).await {
+            Ok(summary) => summary,
+            Err(ImportError::DuplicateSku(sku)) => {
+                return Err(ApiError::unprocessable(
+                    "duplicate_sku",
+                    "A SKU appears twice; nothing was changed",
+                    sku,
+                ));
+            }
+            Err(ImportError::Size) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_products",
+                    "Too many products",
+                    String::new(),
+                ));
+            }
+            Err(ImportError::Store(e)) => return Err(ApiError::store(e)),
+        };
+        let detail = format!(
+            "created={} updated={} unchanged={}",
+            summary.created, summary.updated, summary.unchanged
+        );
+        state
+            .office
+            .audit(Some(auth.0.operator.id), "catalog.updated", &detail)
+            .await?;
+        Ok(Json(ImportSummaryView {
+            created: summary.created as u64,
+            updated: summary.updated as u64,
+            unchanged: summary.unchanged as u64,
+        }))
+    }
+
+    /// Refund a paid order in full at the payment provider.
+    #[oai(path = "/orders/:id/refund", method = "post")]
+    async fn refund(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<RefundView>> {
+        let order = OrderId::from_uuid(id.0);
+        match state.shop.refund(order).await {
+            Ok(_) => {}
+            Err(RefundError::NotFound) => {
+                return Err(ApiError::not_found(
+                    "order_not_found",
+                    "There is no such order",
+                ));
+            }
+            Err(RefundError::NotRefundable(e)) => {
+                return Err(ApiError::Conflict(Json(
+                    Problem::new(
+                        StatusCode::CONFLICT,
+                        "not_refundable",
+                        "Only a paid order can be refunded",
+                    )
+                    .detail(e.to_string()),
+                )));
+            }
+            Err(RefundError::Gateway(g)) => return Err(ApiError::gateway(&g)),
+            Err(RefundError::Store(s)) => return Err(ApiError::store(s)),
+        }
+        state
+            .office
+            .audit(
+                Some(auth.0.operator.id),
+                "order.refunded",
+                &format!("order {order}"),
+            )
+            .await?;
+        Ok(Json(RefundView {
+            order_id: id.0,
+            status: "refunded".to_owned(),
+        }))
+    }
+
+    /// The operators' audit log, newest first (admins only).
+    #[oai(path = "/audit", method = "get")]
+    async fn audit(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        /// How many entries (1–500, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<Vec<OperatorEventView>>> {
+        auth.0.require(Role::Admin)?;
+        let events = state.office.events(&auth.0, limit.0.unwrap_or(100)).await?;
+        Ok(Json(
+            events
+                .into_iter()
+                .map(|e| OperatorEventView {
+                    id: e.id,
+                    at: e.at,
+                    operator_id: e.operator_id.map(|o| *o.as_uuid()),
+                    action: e.action,
+                    detail: e.detail,
+                })
+                .collect(),
+        ))
+    }
+}
