@@ -22,6 +22,7 @@ pub mod operators;
 pub mod order;
 pub mod password;
 pub mod ports;
+pub mod privacy;
 pub mod session;
 pub mod shop;
 pub mod shop_ports;

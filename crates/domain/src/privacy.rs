@@ -1,0 +1,488 @@
+//! Privacy rules, pure: the categories of personal data, the register of entrusted processors,
+//! consent as an append-only history, legal orders, the disclosure engine that decides every
+//! provision of personal data to a third party, and the tamper-evident ledger that records each
+//! one (APPI: date, recipient, person, items, basis).
+//!
+//! The policy's promise in one function: [`decide`] allows a disclosure only on a valid basis —
+//! entrustment to a registered processor for its own categories, the member's explicit,
+//! unwithdrawn consent covering the recipient, purpose and every category, or a legal order
+//! approved by two operators — and denies everything else with a reason. Sale, rental or
+//! exchange is never allowed on any basis but consent given for exactly that.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::{MemberId, Timestamp};
+
+/// A category of personal data the service holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataCategory {
+    /// The member's e-mail address.
+    EmailAddress,
+    /// The display name.
+    DisplayName,
+    /// The unique member ID.
+    MemberId,
+    /// What was bought, when, at what price.
+    PurchaseHistory,
+    /// Payment attempts and their statuses.
+    PaymentHistory,
+    /// An order's reference, amounts and item titles (what a payment provider needs).
+    OrderDetails,
+    /// The text of a message to or from the member (mail, inquiries).
+    MessageContent,
+}
+
+impl DataCategory {
+    /// Every category.
+    pub const ALL: [Self; 7] = [
+        Self::EmailAddress,
+        Self::DisplayName,
+        Self::MemberId,
+        Self::PurchaseHistory,
+        Self::PaymentHistory,
+        Self::OrderDetails,
+        Self::MessageContent,
+    ];
+
+    /// The stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailAddress => "email_address",
+            Self::DisplayName => "display_name",
+            Self::MemberId => "member_id",
+            Self::PurchaseHistory => "purchase_history",
+            Self::PaymentHistory => "payment_history",
+            Self::OrderDetails => "order_details",
+            Self::MessageContent => "message_content",
+        }
+    }
+
+    /// The category with this stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// A set of categories.
+pub type Categories = BTreeSet<DataCategory>;
+
+/// A third party the service entrusts with personal data to provide the service (a payment
+/// provider, a mail provider, hosting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processor {
+    /// Its stable key (`stripe`, `mail`).
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// What it does for the service.
+    pub purpose: String,
+    /// The only categories it may receive.
+    pub categories: Categories,
+}
+
+/// A purpose beyond providing the service, which needs the member's explicit consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purpose {
+    /// Its stable key (`newsletter`, `partner-recommendations`).
+    pub key: String,
+    /// The version of the notice members consent to; a new version needs new consent.
+    pub notice_version: u32,
+    /// The partner who receives the data, if the purpose provides data to one.
+    pub recipient: Option<String>,
+    /// The categories it covers.
+    pub categories: Categories,
+    /// What kind of transfer it is.
+    pub transfer: Transfer,
+}
+
+/// How data changes hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transfer {
+    /// Provided (disclosed) for the recipient's stated use.
+    Provision,
+    /// Sold.
+    Sale,
+    /// Rented (lent).
+    Rental,
+    /// Exchanged for something.
+    Exchange,
+}
+
+/// One entry of a member's consent history. Append-only; the current state is derived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// Whose.
+    pub member_id: MemberId,
+    /// For which purpose.
+    pub purpose: String,
+    /// Granted (`true`) or withdrawn (`false`).
+    pub granted: bool,
+    /// The notice version the member saw.
+    pub notice_version: u32,
+    /// When.
+    pub at: Timestamp,
+    /// Where (`web`, `api`).
+    pub channel: String,
+}
+
+/// The member's consent to `purpose` at `at`: the latest record at or before `at`, if any.
+pub fn consent_at<'a>(
+    history: &'a [ConsentRecord],
+    member: MemberId,
+    purpose: &str,
+    at: Timestamp,
+) -> Option<&'a ConsentRecord> {
+    history
+        .iter()
+        .filter(|r| r.member_id == member && r.purpose == purpose && r.at <= at)
+        .max_by_key(|r| r.at)
+}
+
+/// A legal order to disclose data (a court order, a request under a statute).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalOrder {
+    /// Its ID.
+    pub id: String,
+    /// The authority that issued it.
+    pub authority: String,
+    /// The authority's reference.
+    pub reference: String,
+    /// The legal basis cited.
+    pub legal_basis: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// The members it concerns.
+    pub members: BTreeSet<MemberId>,
+    /// The categories it orders disclosed.
+    pub categories: Categories,
+    /// The operators who approved it; it takes two distinct ones.
+    pub approved_by: BTreeSet<String>,
+    /// The member is shown the ledger entry only from this date (when the order says so).
+    pub notice_withheld_until: Option<Timestamp>,
+}
+
+/// Who receives data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Recipient {
+    /// A registered processor, by key.
+    Processor(String),
+    /// A partner (a third party that is not a processor), by name.
+    Partner(String),
+    /// An authority, by name.
+    Authority(String),
+}
+
+/// The basis a disclosure claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimedBasis {
+    /// Entrustment to a processor, to provide the service.
+    Entrustment,
+    /// The member's explicit consent to a purpose (by key).
+    Consent(String),
+    /// A legal order (by ID).
+    LegalOrder(String),
+}
+
+/// A proposed disclosure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureRequest {
+    /// Whose data.
+    pub member_id: MemberId,
+    /// To whom.
+    pub recipient: Recipient,
+    /// What.
+    pub categories: Categories,
+    /// How it changes hands.
+    pub transfer: Transfer,
+    /// On what basis.
+    pub basis: ClaimedBasis,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The basis a disclosure was allowed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// Entrusted to this processor.
+    Entrustment(String),
+    /// Consent to this purpose, at this notice version.
+    Consent {
+        /// The purpose.
+        purpose: String,
+        /// The notice version consented to.
+        notice_version: u32,
+    },
+    /// This legal order.
+    LegalOrder(String),
+}
+
+/// Why a disclosure was denied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    /// Nothing to disclose.
+    #[error("no data categories were requested")]
+    NothingRequested,
+    /// Sale, rental or exchange without consent given for exactly that.
+    #[error("personal data is never sold, rented or exchanged without consent for exactly that")]
+    TransferNotConsented,
+    /// Entrustment claimed for a recipient that is not a registered processor.
+    #[error("the recipient is not a registered processor")]
+    NotAProcessor,
+    /// A processor asked for a category it is not entrusted with.
+    #[error("the processor is not entrusted with {0}")]
+    NotEntrusted(&'static str),
+    /// No such purpose.
+    #[error("there is no such purpose")]
+    UnknownPurpose,
+    /// The purpose names another recipient.
+    #[error("the purpose does not provide data to this recipient")]
+    WrongRecipient,
+    /// The purpose does not cover a category.
+    #[error("the purpose does not cover {0}")]
+    CategoryNotCovered(&'static str),
+    /// The member never consented, or withdrew.
+    #[error("the member has not consented (or withdrew)")]
+    NoConsent,
+    /// The member consented to an older notice.
+    #[error("the member consented to an older notice; ask again")]
+    OutdatedConsent,
+    /// No such legal order.
+    #[error("there is no such legal order")]
+    UnknownOrder,
+    /// The order lacks two distinct approvals.
+    #[error("the legal order needs the approval of two operators")]
+    NotApproved,
+    /// The order does not concern this member or category, or is not yet issued.
+    #[error("the legal order does not cover this disclosure")]
+    OutOfScope,
+}
+
+/// What the rules decided.
+pub type Decision = Result<Basis, Denial>;
+
+/// What the engine knows.
+#[derive(Debug, Clone, Copy)]
+pub struct Registers<'a> {
+    /// Entrusted processors.
+    pub processors: &'a [Processor],
+    /// Purposes needing consent.
+    pub purposes: &'a [Purpose],
+    /// Consent histories.
+    pub consents: &'a [ConsentRecord],
+    /// Recorded legal orders.
+    pub legal_orders: &'a [LegalOrder],
+}
+
+fn first_missing(wanted: &Categories, allowed: &Categories) -> Option<&'static str> {
+    wanted
+        .iter()
+        .find(|c| !allowed.contains(c))
+        .map(|c| c.as_str())
+}
+
+/// Decides a disclosure. Pure: the same inputs always give the same answer.
+pub fn decide(request: &DisclosureRequest, registers: &Registers<'_>) -> Decision {
+    if request.categories.is_empty() {
+        return Err(Denial::NothingRequested);
+    }
+    match &request.basis {
+        ClaimedBasis::Entrustment => {
+            if request.transfer != Transfer::Provision {
+                return Err(Denial::TransferNotConsented);
+            }
+            let Recipient::Processor(key) = &request.recipient else {
+                return Err(Denial::NotAProcessor);
+            };
+            let processor = registers
+                .processors
+                .iter()
+                .find(|p| p.key == *key)
+                .ok_or(Denial::NotAProcessor)?;
+            if let Some(category) = first_missing(&request.categories, &processor.categories) {
+                return Err(Denial::NotEntrusted(category));
+            }
+            Ok(Basis::Entrustment(key.clone()))
+        }
+        ClaimedBasis::Consent(purpose_key) => {
+            let purpose = registers
+                .purposes
+                .iter()
+                .find(|p| p.key == *purpose_key)
+                .ok_or(Denial::UnknownPurpose)?;
+            if request.transfer != purpose.transfer {
+                return Err(Denial::TransferNotConsented);
+            }
+            let recipient_name = match &request.recipient {
+                Recipient::Partner(name)
+                | Recipient::Processor(name)
+                | Recipient::Authority(name) => name,
+            };
+            if purpose.recipient.as_deref() != Some(recipient_name.as_str()) {
+                return Err(Denial::WrongRecipient);
+            }
+            if let Some(category) = first_missing(&request.categories, &purpose.categories) {
+                return Err(Denial::CategoryNotCovered(category));
+            }
+            let consent = consent_at(
+                registers.consents,
+                request.member_id,
+                purpose_key,
+                request.at,
+            )
+            .filter(|r| r.granted)
+            .ok_or(Denial::NoConsent)?;
+            if consent.notice_version != purpose.notice_version {
+                return Err(Denial::OutdatedConsent);
+            }
+            Ok(Basis::Consent {
+                purpose: purpose_key.clone(),
+                notice_version: consent.notice_version,
+            })
+        }
+        ClaimedBasis::LegalOrder(id) => {
+            if request.transfer != Transfer::Provision {
+                return Err(Denial::TransferNotConsented);
+            }
+            let order = registers
+                .legal_orders
+                .iter()
+                .find(|o| o.id == *id)
+                .ok_or(Denial::UnknownOrder)?;
+            if order.approved_by.len() < 2 {
+                return Err(Denial::NotApproved);
+            }
+            let recipient_ok = matches!(&request.recipient, Recipient::Authority(name) if *name == order.authority);
+            let covered = first_missing(&request.categories, &order.categories).is_none();
+            if !recipient_ok
+                || !covered
+                || !order.members.contains(&request.member_id)
+                || request.at < order.issued_at
+            {
+                return Err(Denial::OutOfScope);
+            }
+            Ok(Basis::LegalOrder(id.clone()))
+        }
+    }
+}
+
+/// One entry of the disclosure ledger: a record of a provision of personal data to a third
+/// party (APPI Art. 29), chained to the previous entry by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Its position, from 1.
+    pub seq: u64,
+    /// When the data was provided.
+    pub at: Timestamp,
+    /// Whose data.
+    pub member_id: MemberId,
+    /// To whom.
+    pub recipient: Recipient,
+    /// What.
+    pub categories: Categories,
+    /// On what basis.
+    pub basis: Basis,
+    /// The member sees the entry from this time on (later than `at` only under a legal order
+    /// that withholds notice).
+    pub visible_from: Timestamp,
+    /// The previous entry's hash (zeros for the first).
+    pub prev_hash: [u8; 32],
+    /// The SHA-256 of this entry's content and `prev_hash`.
+    pub hash: [u8; 32],
+}
+
+fn recipient_text(r: &Recipient) -> String {
+    match r {
+        Recipient::Processor(k) => format!("processor:{k}"),
+        Recipient::Partner(k) => format!("partner:{k}"),
+        Recipient::Authority(k) => format!("authority:{k}"),
+    }
+}
+
+fn basis_text(b: &Basis) -> String {
+    match b {
+        Basis::Entrustment(k) => format!("entrustment:{k}"),
+        Basis::Consent {
+            purpose,
+            notice_version,
+        } => format!("consent:{purpose}:v{notice_version}"),
+        Basis::LegalOrder(id) => format!("legal_order:{id}"),
+    }
+}
+
+impl LedgerEntry {
+    /// Makes the entry that follows `previous` (or the first), computing its hash.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one field each; a ledger entry is built once"
+    )]
+    pub fn next(
+        previous: Option<&LedgerEntry>,
+        at: Timestamp,
+        member_id: MemberId,
+        recipient: Recipient,
+        categories: Categories,
+        basis: Basis,
+        visible_from: Timestamp,
+    ) -> Self {
+        let (seq, prev_hash) = previous.map_or((1, [0u8; 32]), |p| (p.seq + 1, p.hash));
+        let mut entry = Self {
+            seq,
+            at,
+            member_id,
+            recipient,
+            categories,
+            basis,
+            visible_from,
+            prev_hash,
+            hash: [0; 32],
+        };
+        entry.hash = entry.content_hash();
+        entry
+    }
+
+    /// The hash of the entry's content and its predecessor's hash.
+    pub fn content_hash(&self) -> [u8; 32] {
+        let categories: Vec<&str> = self.categories.iter().map(|c| c.as_str()).collect();
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            self.seq,
+            self.at.unix_timestamp_nanos() / 1_000_000,
+            self.member_id,
+            recipient_text(&self.recipient),
+            categories.join(","),
+            basis_text(&self.basis),
+            self.visible_from.unix_timestamp_nanos() / 1_000_000,
+        );
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash);
+        hasher.update(text.as_bytes());
+        hasher.finalize().into()
+    }
+}
+
+/// The first ledger entry (by position) that breaks the chain: a wrong position, a
+/// predecessor hash that is not the previous entry's, or a hash that does not match its
+/// content. `None` when the whole chain holds.
+pub fn first_broken(entries: &[LedgerEntry]) -> Option<u64> {
+    let mut previous: Option<&LedgerEntry> = None;
+    for entry in entries {
+        let (seq, prev_hash) = previous.map_or((1, [0u8; 32]), |p| (p.seq + 1, p.hash));
+        if entry.seq != seq || entry.prev_hash != prev_hash || entry.hash != entry.content_hash() {
+            return Some(entry.seq);
+        }
+        previous = Some(entry);
+    }
+    None
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&recipient_text(self))
+    }
+}
+
+#[cfg(test)]
+mod tests;
