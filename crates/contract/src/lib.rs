@@ -12,13 +12,14 @@
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
-//! `Operators`) and start empty. `setup` returns
+//! `Operators`, `Consents`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
 
 pub mod audit;
 pub mod catalog;
+pub mod consents;
 pub mod fixtures;
 pub mod gateway;
 pub mod members;
@@ -87,6 +88,10 @@ macro_rules! storage_contract_tests {
             operators_read_back_and_addresses_are_unique,
             operator_sessions_are_their_own_scope,
             the_operators_audit_log_reads_back_newest_first,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, consents: [
+            purposes_are_saved_and_replaced_by_key,
+            the_history_is_append_only_oldest_first_and_per_member,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

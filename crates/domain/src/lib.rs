@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod consent;
 pub mod email;
 pub mod member;
 pub mod membership;

@@ -14,7 +14,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::{MemberId, Timestamp};
+use crate::{Localized, MemberId, Timestamp};
 
 /// A category of personal data the service holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,6 +88,10 @@ pub struct Processor {
 pub struct Purpose {
     /// Its stable key (`newsletter`, `partner-recommendations`).
     pub key: String,
+    /// Its name, as members see it.
+    pub title: Localized,
+    /// The notice members read before consenting.
+    pub notice: Localized,
     /// The version of the notice members consent to; a new version needs new consent.
     pub notice_version: u32,
     /// The partner who receives the data, if the purpose provides data to one.
@@ -109,6 +113,44 @@ pub enum Transfer {
     Rental,
     /// Exchanged for something.
     Exchange,
+}
+
+impl Purpose {
+    /// The version a changed purpose gets: a new notice, recipient, set of categories or kind
+    /// of transfer is something new to consent to, so earlier consent no longer covers it.
+    pub fn next_version(&self, previous: Option<&Purpose>) -> u32 {
+        match previous {
+            None => 1,
+            Some(p)
+                if p.notice == self.notice
+                    && p.recipient == self.recipient
+                    && p.categories == self.categories
+                    && p.transfer == self.transfer =>
+            {
+                p.notice_version
+            }
+            Some(p) => p.notice_version + 1,
+        }
+    }
+}
+
+impl Transfer {
+    /// The stable name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Provision => "provision",
+            Self::Sale => "sale",
+            Self::Rental => "rental",
+            Self::Exchange => "exchange",
+        }
+    }
+
+    /// The transfer with this stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Provision, Self::Sale, Self::Rental, Self::Exchange]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+    }
 }
 
 /// One entry of a member's consent history. Append-only; the current state is derived.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
+use kikeru_domain::consent::ConsentDesk;
 use kikeru_domain::operators::Office;
 use kikeru_domain::{Membership, Shop};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
@@ -19,6 +20,7 @@ mod client;
 mod edge;
 mod media;
 mod pages;
+mod privacy_api;
 mod problem;
 mod shop_api;
 
@@ -72,6 +74,8 @@ pub struct AppState {
     pub shop: Shop,
     /// The office's use cases (operators).
     pub office: Office,
+    /// Consent to purposes beyond the service.
+    pub consents: ConsentDesk,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
@@ -87,9 +91,22 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The OpenAPI service of the JSON API, served at `/api/v1`.
-fn api_service() -> OpenApiService<(api::Api, shop_api::ShopApi, admin_api::AdminApi), ()> {
+fn api_service() -> OpenApiService<
+    (
+        api::Api,
+        shop_api::ShopApi,
+        admin_api::AdminApi,
+        privacy_api::PrivacyApi,
+    ),
+    (),
+> {
     OpenApiService::new(
-        (api::Api, shop_api::ShopApi, admin_api::AdminApi),
+        (
+            api::Api,
+            shop_api::ShopApi,
+            admin_api::AdminApi,
+            privacy_api::PrivacyApi,
+        ),
         "Minna Kikeru API",
         env!("CARGO_PKG_VERSION"),
     )

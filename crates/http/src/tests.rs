@@ -38,6 +38,7 @@ fn fixture_with(origin: &str) -> Fixture {
         membership: harness.membership.clone(),
         shop: harness.shop.clone(),
         office: harness.office.clone(),
+        consents: harness.consents.clone(),
         config: Arc::new(HttpConfig {
             public_origin: origin.into(),
             max_body_bytes: 4096,
@@ -1210,6 +1211,115 @@ mod admin {
         assert_eq!(mine["status"], "refunded");
         assert_problem(
             refund(hanako.clone()).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        )
+        .await;
+    }
+}
+
+mod consents {
+    use super::*;
+    use kikeru_domain::operators::Role;
+
+    #[tokio::test]
+    async fn members_grant_and_withdraw_consent_to_purposes_the_office_defines() {
+        let f = fixture();
+        f.harness
+            .office
+            .add_operator(
+                Harness::email("office@example.jp"),
+                "quiet office lantern harbour",
+                Role::Operator,
+            )
+            .await
+            .unwrap();
+        let signed_in = f
+            .post(
+                "/api/v1/admin/sessions",
+                json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}),
+                None,
+            )
+            .await;
+        let operator = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let purpose = |notice: &str| {
+            json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": notice, "notice_en": notice,
+                   "recipient": "Kikeru Label", "categories": ["email_address", "purchase_history"]})
+        };
+        let put = |body: Value| {
+            f.client
+                .put("/api/v1/admin/purposes/label-offers")
+                .header("origin", ORIGIN)
+                .header("cookie", &operator)
+                .body_json(&body)
+                .send()
+        };
+        let saved = json_of(put(purpose("v1")).await).await;
+        assert_eq!(saved["notice_version"], 1);
+        let bad = put(json!({"title_ja": "", "title_en": "x", "notice_ja": "", "notice_en": "", "categories": ["shoe_size"]})).await;
+        let problem =
+            assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_purpose").await;
+        assert!(problem["detail"].as_str().unwrap().contains("shoe_size"));
+
+        f.register_and_verify("hanako@example.jp").await;
+        let hanako = f.sign_in("hanako@example.jp").await;
+        let consent = |granted: bool| {
+            f.client
+                .put("/api/v1/me/consents/label-offers")
+                .header("origin", ORIGIN)
+                .header("cookie", &hanako)
+                .body_json(&json!({"granted": granted}))
+                .send()
+        };
+        let listed = json_of(
+            f.client
+                .get("/api/v1/me/consents")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(listed["purposes"][0]["granted"], false);
+        assert_eq!(listed["purposes"][0]["purpose"]["notice"]["ja"], "v1");
+        assert_eq!(json_of(consent(true).await).await["granted"], true);
+        assert_eq!(json_of(consent(false).await).await["granted"], false);
+        consent(true).await.assert_status_is_ok();
+        // A new notice needs new consent.
+        assert_eq!(json_of(put(purpose("v2")).await).await["notice_version"], 2);
+        let listed = json_of(
+            f.client
+                .get("/api/v1/me/consents")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            listed["purposes"][0]["granted"], false,
+            "consent to v1 does not cover v2"
+        );
+        let history: Vec<_> = listed["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["granted"].clone())
+            .collect();
+        assert_eq!(history, [json!(true), json!(false), json!(true)]);
+        let unknown = f
+            .client
+            .put("/api/v1/me/consents/nope")
+            .header("origin", ORIGIN)
+            .header("cookie", &hanako)
+            .body_json(&json!({"granted": true}))
+            .send()
+            .await;
+        assert_problem(unknown, StatusCode::NOT_FOUND, "purpose_not_found").await;
+        assert_problem(
+            f.client.get("/api/v1/me/consents").send().await,
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
         )

@@ -2,6 +2,7 @@
 //! suites as the database adapters and back the fast service tests.
 
 mod office;
+mod privacy;
 mod shop;
 pub mod testing;
 
@@ -22,6 +23,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
     shop: Mutex<shop::State>,
     office: Mutex<office::State>,
+    privacy: Mutex<privacy::State>,
 }
 
 #[derive(Debug, Default)]

@@ -155,6 +155,8 @@ pub struct Harness {
     pub gateway: Arc<TestGateway>,
     /// The office's use cases (operators), on the same store.
     pub office: kikeru_domain::operators::Office,
+    /// Consent to purposes, on the same store.
+    pub consents: kikeru_domain::consent::ConsentDesk,
 }
 
 impl Harness {
@@ -188,6 +190,7 @@ impl Harness {
             clock: clock.clone(),
             random: random.clone(),
         };
+        let (store_for_consents, clock_for_consents) = (store.clone(), clock.clone());
         let office = kikeru_domain::operators::Office::new(kikeru_domain::operators::OfficePorts {
             operators: store.clone(),
             rate_limits: store.clone(),
@@ -209,6 +212,10 @@ impl Harness {
             shop,
             gateway,
             office,
+            consents: kikeru_domain::consent::ConsentDesk::new(
+                store_for_consents,
+                clock_for_consents,
+            ),
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use kikeru_domain::consent::ConsentDesk;
 use kikeru_domain::operators::{Office, OfficePorts, Role};
 use kikeru_domain::session::SessionPolicy;
 use kikeru_domain::shop_ports::PaymentGateway;
@@ -344,6 +345,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         membership: Membership::new(ports, membership_config),
         shop: Shop::new(shop_ports, shop_config),
         office,
+        consents: ConsentDesk::new(store.clone(), Arc::new(SystemClock)),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,

@@ -22,6 +22,7 @@ mod entity;
 pub mod fixtures;
 mod migration;
 mod office;
+mod privacy;
 mod shop;
 
 use entity::{member, rate_limit, security_event, session, token};

@@ -29,6 +29,8 @@ fn purposes() -> Vec<Purpose> {
     vec![
         Purpose {
             key: "label-offers".into(),
+            title: crate::Localized::title("レーベルのお知らせ", "Label offers").unwrap(),
+            notice: crate::Localized::description("提供します", "We provide").unwrap(),
             notice_version: 2,
             recipient: Some("Kikeru Label".into()),
             categories: cats(&[DataCategory::EmailAddress, DataCategory::PurchaseHistory]),
@@ -36,6 +38,8 @@ fn purposes() -> Vec<Purpose> {
         },
         Purpose {
             key: "list-sale".into(),
+            title: crate::Localized::title("販売", "Sale").unwrap(),
+            notice: crate::Localized::description("販売します", "We sell").unwrap(),
             notice_version: 1,
             recipient: Some("Broker".into()),
             categories: cats(&[DataCategory::EmailAddress]),
@@ -544,4 +548,21 @@ proptest! {
             prop_assert!(decide(&request, &registers).is_err());
         }
     }
+}
+
+#[test]
+fn a_changed_notice_recipient_or_scope_needs_new_consent() {
+    let current = purposes().remove(0);
+    assert_eq!(current.next_version(None), 1);
+    assert_eq!(
+        current.next_version(Some(&current)),
+        2,
+        "same content keeps the version"
+    );
+    let mut wider = current.clone();
+    wider.categories.insert(Message);
+    assert_eq!(wider.next_version(Some(&current)), 3);
+    let mut reworded = current.clone();
+    reworded.notice = crate::Localized::description("新しい文面", "New wording").unwrap();
+    assert_eq!(reworded.next_version(Some(&current)), 3);
 }

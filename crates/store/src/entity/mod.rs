@@ -4,6 +4,7 @@
     reason = "sea-orm's derives need `pub` items; the module itself is private"
 )]
 
+pub(crate) mod consent_record;
 pub(crate) mod member;
 pub(crate) mod operator;
 pub(crate) mod operator_event;
@@ -14,6 +15,7 @@ pub(crate) mod payment;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;
 pub(crate) mod product;
+pub(crate) mod purpose;
 pub(crate) mod rate_limit;
 pub(crate) mod security_event;
 pub(crate) mod session;

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_membership;
 mod m0002_shop;
 mod m0003_operators;
+mod m0004_consents;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_membership::Migration),
             Box::new(m0002_shop::Migration),
             Box::new(m0003_operators::Migration),
+            Box::new(m0004_consents::Migration),
         ]
     }
 }

@@ -1,0 +1,78 @@
+//! The [`Consents`] contract.
+
+use kikeru_domain::consent::Consents;
+use kikeru_domain::privacy::{ConsentRecord, DataCategory, Purpose, Transfer};
+use kikeru_domain::{Localized, MemberId};
+
+use crate::fixtures::{NOW, uuid};
+
+#[allow(clippy::unwrap_used)]
+fn purpose(key: &str, version: u32) -> Purpose {
+    Purpose {
+        key: key.to_owned(),
+        title: Localized::title("レーベルのお知らせ", "Label offers").unwrap(),
+        notice: Localized::description(
+            "提供先：Kikeru Label\n目的：新作のお知らせ",
+            "To Kikeru Label, for news of releases",
+        )
+        .unwrap(),
+        notice_version: version,
+        recipient: Some("Kikeru Label".to_owned()),
+        categories: [DataCategory::EmailAddress, DataCategory::PurchaseHistory]
+            .into_iter()
+            .collect(),
+        transfer: Transfer::Provision,
+    }
+}
+
+fn record(member: u128, purpose: &str, granted: bool, minutes: i64) -> ConsentRecord {
+    ConsentRecord {
+        member_id: MemberId::from_uuid(uuid(member)),
+        purpose: purpose.to_owned(),
+        granted,
+        notice_version: 1,
+        at: NOW + time::Duration::minutes(minutes),
+        channel: "web".to_owned(),
+    }
+}
+
+/// Purposes read back equal, by key; saving a key again replaces it.
+pub async fn purposes_are_saved_and_replaced_by_key(port: &dyn Consents) {
+    port.save_purpose(&purpose("label", 1)).await.expect("save");
+    port.save_purpose(&purpose("another", 1))
+        .await
+        .expect("save");
+    let mut changed = purpose("label", 2);
+    changed.recipient = None;
+    changed.transfer = Transfer::Sale;
+    port.save_purpose(&changed).await.expect("save again");
+    let purposes = port.purposes().await.expect("purposes");
+    assert_eq!(purposes, vec![purpose("another", 1), changed]);
+}
+
+/// MUST keep every record, oldest first, and MUST NOT show other members' records.
+pub async fn the_history_is_append_only_oldest_first_and_per_member(port: &dyn Consents) {
+    let records = [
+        record(1, "label", true, 0),
+        record(2, "label", true, 1),
+        record(1, "label", false, 2),
+        record(1, "label", true, 3),
+    ];
+    for r in &records {
+        port.append(r).await.expect("append");
+    }
+    let history = port
+        .history(MemberId::from_uuid(uuid(1)))
+        .await
+        .expect("history");
+    assert_eq!(
+        history,
+        vec![records[0].clone(), records[2].clone(), records[3].clone()]
+    );
+    assert_eq!(
+        port.history(MemberId::from_uuid(uuid(3)))
+            .await
+            .expect("history"),
+        vec![]
+    );
+}
