@@ -12,7 +12,7 @@
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
-//! `Operators`, `Consents`) and start empty. `setup` returns
+//! `Operators`, `Consents`, `Ledger`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod consents;
 pub mod fixtures;
 pub mod gateway;
+pub mod ledger;
 pub mod members;
 pub mod operators;
 pub mod orders;
@@ -92,6 +93,11 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, consents: [
             purposes_are_saved_and_replaced_by_key,
             the_history_is_append_only_oldest_first_and_per_member,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, ledger: [
+            appended_entries_form_an_unbroken_chain,
+            concurrent_appends_never_fork_the_chain,
+            members_see_their_own_entries_once_visible,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

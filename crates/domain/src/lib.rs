@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod consent;
+pub mod disclosure;
 pub mod email;
 pub mod member;
 pub mod membership;

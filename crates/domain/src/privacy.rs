@@ -520,6 +520,124 @@ pub fn first_broken(entries: &[LedgerEntry]) -> Option<u64> {
     None
 }
 
+impl Recipient {
+    /// Reads the text form (`processor:stripe`, `partner:…`, `authority:…`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, name) = text.split_once(':')?;
+        let name = name.to_owned();
+        match kind {
+            "processor" => Some(Self::Processor(name)),
+            "partner" => Some(Self::Partner(name)),
+            "authority" => Some(Self::Authority(name)),
+            _ => None,
+        }
+    }
+}
+
+impl Basis {
+    /// The text form (`entrustment:stripe`, `consent:newsletter:v2`, `legal_order:LO-1`).
+    pub fn to_text(&self) -> String {
+        basis_text(self)
+    }
+
+    /// Reads the text form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, rest) = text.split_once(':')?;
+        match kind {
+            "entrustment" => Some(Self::Entrustment(rest.to_owned())),
+            "legal_order" => Some(Self::LegalOrder(rest.to_owned())),
+            "consent" => {
+                let (purpose, version) = rest.rsplit_once(":v")?;
+                Some(Self::Consent {
+                    purpose: purpose.to_owned(),
+                    notice_version: version.parse().ok()?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A ledger entry before it takes its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerDraft {
+    /// When the data was provided.
+    pub at: Timestamp,
+    /// Whose data.
+    pub member_id: MemberId,
+    /// To whom.
+    pub recipient: Recipient,
+    /// What.
+    pub categories: Categories,
+    /// On what basis.
+    pub basis: Basis,
+    /// From when the member sees it.
+    pub visible_from: Timestamp,
+}
+
+impl LedgerDraft {
+    /// The entry this draft becomes after `previous`.
+    pub fn chain(self, previous: Option<&LedgerEntry>) -> LedgerEntry {
+        LedgerEntry::next(
+            previous,
+            self.at,
+            self.member_id,
+            self.recipient,
+            self.categories,
+            self.basis,
+            self.visible_from,
+        )
+    }
+
+    /// The entry this draft becomes at position `seq`, after an entry whose hash is
+    /// `prev_hash` (zeros when `seq` is 1).
+    pub fn chain_at(self, seq: u64, prev_hash: [u8; 32]) -> LedgerEntry {
+        let mut entry = LedgerEntry {
+            seq,
+            at: self.at,
+            member_id: self.member_id,
+            recipient: self.recipient,
+            categories: self.categories,
+            basis: self.basis,
+            visible_from: self.visible_from,
+            prev_hash,
+            hash: [0; 32],
+        };
+        entry.hash = entry.content_hash();
+        entry
+    }
+}
+
+/// The disclosure ledger: append-only, each entry chained to the one before.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync + 'static {
+    /// Appends the draft after the current last entry (see [`LedgerDraft::chain`]) and returns
+    /// the stored entry. MUST give every append its own position, even when several run at once:
+    /// the chain never forks.
+    ///
+    /// # Errors
+    /// When storage fails; nothing is appended then.
+    async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, crate::StoreError>;
+
+    /// The member's entries visible at `at`, oldest first. MUST NOT include other members'
+    /// entries or entries whose notice is withheld until later.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_member(
+        &self,
+        member: MemberId,
+        at: Timestamp,
+    ) -> Result<Vec<LedgerEntry>, crate::StoreError>;
+
+    /// Every entry, by position (for verification).
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<LedgerEntry>, crate::StoreError>;
+}
+
 impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&recipient_text(self))

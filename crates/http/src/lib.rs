@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use std::path::PathBuf;
 
 use kikeru_domain::consent::ConsentDesk;
+use kikeru_domain::disclosure::DisclosureDesk;
 use kikeru_domain::operators::Office;
 use kikeru_domain::{Membership, Shop};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
@@ -76,6 +77,8 @@ pub struct AppState {
     pub office: Office,
     /// Consent to purposes beyond the service.
     pub consents: ConsentDesk,
+    /// Disclosures to third parties and their ledger.
+    pub disclosures: DisclosureDesk,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.

@@ -1,14 +1,20 @@
 //! Consent: members see every purpose with its notice and grant or withdraw their consent
 //! (`/me/consents`); operators keep the register of purposes (`/admin/purposes`).
 
-use kikeru_domain::Localized;
 use kikeru_domain::consent::{ConsentError, ConsentState};
-use kikeru_domain::privacy::{ConsentRecord, DataCategory, Purpose, Transfer};
+use kikeru_domain::disclosure::{DisclosureError, Package};
+use kikeru_domain::privacy::{
+    ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Purpose, Recipient,
+    Transfer,
+};
+use kikeru_domain::{Localized, MemberId};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{OperatorSession, Session};
@@ -207,6 +213,153 @@ fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
     }
 }
 
+/// A provision of the member's data to a third party, as the ledger records it.
+#[derive(Debug, Object)]
+struct DisclosureView {
+    /// The ledger position.
+    seq: u64,
+    /// When the data was provided.
+    at: OffsetDateTime,
+    /// To whom (`partner:…`, `processor:…`, `authority:…`).
+    recipient: String,
+    /// What.
+    categories: Vec<String>,
+    /// On what basis (`consent:purpose:vN`, `entrustment:…`, `legal_order:…`).
+    basis: String,
+    /// The entry's hash, chained to the previous entry's (hex).
+    hash: String,
+}
+
+impl From<&LedgerEntry> for DisclosureView {
+    fn from(e: &LedgerEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at,
+            recipient: e.recipient.to_string(),
+            categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            basis: e.basis.to_text(),
+            hash: e.hash.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// A disclosure an operator asks for.
+#[derive(Debug, Object)]
+struct DisclosureInput {
+    /// Whose data.
+    member_id: Uuid,
+    /// To whom: `partner:NAME`, `processor:KEY` or `authority:NAME`.
+    #[oai(validator(max_length = 300))]
+    recipient: String,
+    /// Which categories.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    categories: Vec<String>,
+    /// `provision` (default), `sale`, `rental` or `exchange`.
+    #[oai(validator(max_length = 16))]
+    transfer: Option<String>,
+    /// `entrustment`, `consent:PURPOSE` or `legal_order:ID`.
+    #[oai(validator(max_length = 300))]
+    basis: String,
+}
+
+/// A disclosure made: the ledger entry and the package for the recipient.
+#[derive(Debug, Object)]
+struct DisclosureMade {
+    /// The ledger entry.
+    entry: DisclosureView,
+    /// Exactly the allowed categories of the member's data.
+    package: Value,
+}
+
+#[derive(Debug, ApiResponse)]
+enum Disclosed {
+    /// Allowed, recorded in the ledger, and packaged.
+    #[oai(status = 201)]
+    Created(Json<DisclosureMade>),
+}
+
+/// An entrusted processor.
+#[derive(Debug, Object)]
+struct ProcessorView {
+    /// Its key.
+    key: String,
+    /// Its name.
+    name: String,
+    /// What it does for the service.
+    purpose: String,
+    /// The only categories it receives.
+    categories: Vec<String>,
+}
+
+fn package_json(p: &Package) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(id) = p.member_id {
+        out.insert("member_id".into(), json!(id.to_string()));
+    }
+    if let Some(email) = &p.email {
+        out.insert("email".into(), json!(email));
+    }
+    if let Some(name) = &p.display_name {
+        out.insert("display_name".into(), json!(name));
+    }
+    if let Some(purchases) = &p.purchases {
+        let items: Vec<Value> = purchases
+            .iter()
+            .map(|x| json!({"order_id": x.order_id.to_string(), "sku": x.item.sku.as_str(), "title": x.item.title.ja(), "price": x.item.unit_price.minor(), "currency": x.item.unit_price.currency().code(), "paid_at": x.paid_at.unix_timestamp(), "status": x.status.as_str()}))
+            .collect();
+        out.insert("purchases".into(), Value::Array(items));
+    }
+    if let Some(payments) = &p.payments {
+        let items: Vec<Value> = payments
+            .iter()
+            .map(|x| json!({"payment_id": x.id.to_string(), "amount": x.amount.minor(), "currency": x.amount.currency().code(), "status": x.status.as_str(), "created_at": x.created_at.unix_timestamp()}))
+            .collect();
+        out.insert("payments".into(), Value::Array(items));
+    }
+    Value::Object(out)
+}
+
+fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
+    let invalid = |detail: String| {
+        ApiError::unprocessable(
+            "invalid_disclosure",
+            "The disclosure request is not valid",
+            detail,
+        )
+    };
+    let recipient = Recipient::parse(&input.recipient).ok_or_else(|| {
+        invalid("recipient: use partner:NAME, processor:KEY or authority:NAME".to_owned())
+    })?;
+    let categories = input
+        .categories
+        .iter()
+        .map(|c| {
+            DataCategory::from_name(c)
+                .ok_or_else(|| invalid(format!("categories: unknown category {c:?}")))
+        })
+        .collect::<ApiResult<_>>()?;
+    let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"))
+        .ok_or_else(|| invalid("transfer: use provision, sale, rental or exchange".to_owned()))?;
+    let basis = match input.basis.split_once(':') {
+        None if input.basis == "entrustment" => ClaimedBasis::Entrustment,
+        Some(("consent", purpose)) => ClaimedBasis::Consent(purpose.to_owned()),
+        Some(("legal_order", id)) => ClaimedBasis::LegalOrder(id.to_owned()),
+        _ => {
+            return Err(invalid(
+                "basis: use entrustment, consent:PURPOSE or legal_order:ID".to_owned(),
+            ));
+        }
+    };
+    Ok(DisclosureRequest {
+        member_id: MemberId::from_uuid(input.member_id),
+        recipient,
+        categories,
+        transfer,
+        basis,
+        at: time::OffsetDateTime::UNIX_EPOCH,
+    })
+}
+
 pub(crate) struct PrivacyApi;
 
 #[OpenApi]
@@ -238,6 +391,95 @@ impl PrivacyApi {
             .await
             .map_err(consent_error)?;
         Ok(Json(ConsentView::from(&changed)))
+    }
+
+    /// The provisions of the member's data to third parties: date, recipient, items and basis
+    /// (APPI), from the tamper-evident ledger.
+    #[oai(path = "/me/disclosures", method = "get", tag = "Tag::Me")]
+    async fn disclosures(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+    ) -> ApiResult<Json<Vec<DisclosureView>>> {
+        let entries = state.disclosures.about(auth.0.member.id).await?;
+        Ok(Json(entries.iter().map(DisclosureView::from).collect()))
+    }
+
+    /// Disclose a member's data to a third party (operators). The rules engine decides: when
+    /// allowed, the package holds exactly the allowed categories and the ledger records it;
+    /// when denied (`403` with the reason), nothing is produced. Both are audited.
+    #[oai(path = "/admin/disclosures", method = "post", tag = "Tag::Admin")]
+    async fn disclose(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        body: Json<DisclosureInput>,
+    ) -> ApiResult<Disclosed> {
+        let request = disclosure_request(&body.0)?;
+        let operator = Some(auth.0.operator.id);
+        match state.disclosures.disclose(request).await {
+            Ok((entry, package)) => {
+                let detail = format!("ledger entry {} for member {}", entry.seq, entry.member_id);
+                state
+                    .office
+                    .audit(operator, "disclosure.made", &detail)
+                    .await?;
+                Ok(Disclosed::Created(Json(DisclosureMade {
+                    entry: (&entry).into(),
+                    package: package_json(&package),
+                })))
+            }
+            Err(DisclosureError::Denied(reason)) => {
+                state
+                    .office
+                    .audit(
+                        operator,
+                        "disclosure.refused",
+                        &format!("member {}: {reason}", body.member_id),
+                    )
+                    .await?;
+                Err(ApiError::Forbidden(Json(
+                    crate::problem::Problem::new(
+                        poem::http::StatusCode::FORBIDDEN,
+                        "disclosure_denied",
+                        "The disclosure is not allowed",
+                    )
+                    .detail(reason.to_string()),
+                )))
+            }
+            Err(DisclosureError::UnknownMember) => Err(ApiError::not_found(
+                "member_not_found",
+                "There is no such member",
+            )),
+            Err(e @ DisclosureError::NotExportable(_)) => Err(ApiError::unprocessable(
+                "invalid_disclosure",
+                "The disclosure request is not valid",
+                e.to_string(),
+            )),
+            Err(DisclosureError::Store(e)) => Err(ApiError::store(e)),
+        }
+    }
+
+    /// The register of entrusted processors and the only categories each receives (operators).
+    #[oai(path = "/admin/processors", method = "get", tag = "Tag::Admin")]
+    async fn processors(
+        &self,
+        state: Data<&AppState>,
+        _auth: OperatorSession,
+    ) -> Json<Vec<ProcessorView>> {
+        Json(
+            state
+                .disclosures
+                .processors()
+                .iter()
+                .map(|p| ProcessorView {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    purpose: p.purpose.clone(),
+                    categories: p.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+                })
+                .collect(),
+        )
     }
 
     /// Every purpose (operators).

@@ -39,6 +39,7 @@ fn fixture_with(origin: &str) -> Fixture {
         shop: harness.shop.clone(),
         office: harness.office.clone(),
         consents: harness.consents.clone(),
+        disclosures: harness.disclosures.clone(),
         config: Arc::new(HttpConfig {
             public_origin: origin.into(),
             max_body_bytes: 4096,
@@ -1324,5 +1325,118 @@ mod consents {
             "unauthenticated",
         )
         .await;
+    }
+}
+
+mod disclosures {
+    use super::*;
+    use kikeru_domain::operators::Role;
+
+    #[tokio::test]
+    async fn a_consented_disclosure_is_recorded_where_the_member_sees_it_and_a_refused_one_leaves_nothing()
+     {
+        let f = fixture();
+        f.harness
+            .office
+            .add_operator(
+                Harness::email("office@example.jp"),
+                "quiet office lantern harbour",
+                Role::Operator,
+            )
+            .await
+            .unwrap();
+        let signed_in = f
+            .post(
+                "/api/v1/admin/sessions",
+                json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}),
+                None,
+            )
+            .await;
+        let operator = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        f.client
+            .put("/api/v1/admin/purposes/label-offers")
+            .header("origin", ORIGIN)
+            .header("cookie", &operator)
+            .body_json(&json!({"title_ja": "レーベル", "title_en": "Label", "notice_ja": "提供", "notice_en": "We provide",
+                               "recipient": "Kikeru Label", "categories": ["email_address"]}))
+            .send()
+            .await
+            .assert_status_is_ok();
+        f.register_and_verify("hanako@example.jp").await;
+        let hanako = f.sign_in("hanako@example.jp").await;
+        let me = json_of(
+            f.client
+                .get("/api/v1/me")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        let disclose = |categories: Value| {
+            f.client
+                .post("/api/v1/admin/disclosures")
+                .header("origin", ORIGIN)
+                .header("cookie", &operator)
+                .body_json(&json!({"member_id": me["id"], "recipient": "partner:Kikeru Label", "categories": categories, "basis": "consent:label-offers"}))
+                .send()
+        };
+        let refused = disclose(json!(["email_address"])).await;
+        let problem = assert_problem(refused, StatusCode::FORBIDDEN, "disclosure_denied").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not consented")
+        );
+        assert_eq!(
+            json_of(
+                f.client
+                    .get("/api/v1/me/disclosures")
+                    .header("cookie", &hanako)
+                    .send()
+                    .await
+            )
+            .await,
+            json!([])
+        );
+
+        f.client
+            .put("/api/v1/me/consents/label-offers")
+            .header("origin", ORIGIN)
+            .header("cookie", &hanako)
+            .body_json(&json!({"granted": true}))
+            .send()
+            .await
+            .assert_status_is_ok();
+        let made = disclose(json!(["email_address"])).await;
+        made.assert_status(StatusCode::CREATED);
+        let made = json_of(made).await;
+        assert_eq!(made["package"], json!({"email": "hanako@example.jp"}));
+        let mine = json_of(
+            f.client
+                .get("/api/v1/me/disclosures")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(mine[0]["recipient"], "partner:Kikeru Label");
+        assert_eq!(mine[0]["basis"], "consent:label-offers:v1");
+        assert_eq!(mine[0]["categories"], json!(["email_address"]));
+        let wider = disclose(json!(["email_address", "purchase_history"])).await;
+        assert_problem(wider, StatusCode::FORBIDDEN, "disclosure_denied").await;
+        let processors = json_of(
+            f.client
+                .get("/api/v1/admin/processors")
+                .header("cookie", &operator)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(processors[0]["categories"], json!(["order_details"]));
     }
 }

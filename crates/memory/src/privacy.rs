@@ -5,8 +5,8 @@ use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
-use kikeru_domain::privacy::{ConsentRecord, Purpose};
-use kikeru_domain::{MemberId, StoreError};
+use kikeru_domain::privacy::{ConsentRecord, Ledger, LedgerDraft, LedgerEntry, Purpose};
+use kikeru_domain::{MemberId, StoreError, Timestamp};
 
 use crate::MemoryStore;
 
@@ -15,6 +15,7 @@ use crate::MemoryStore;
 pub(crate) struct State {
     purposes: BTreeMap<String, Purpose>,
     records: Vec<ConsentRecord>,
+    ledger: Vec<LedgerEntry>,
 }
 
 impl MemoryStore {
@@ -49,5 +50,33 @@ impl Consents for MemoryStore {
             .filter(|r| r.member_id == member)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryStore {
+    async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, StoreError> {
+        let mut state = self.privacy();
+        let entry = draft.chain(state.ledger.last());
+        state.ledger.push(entry.clone());
+        Ok(entry)
+    }
+
+    async fn for_member(
+        &self,
+        member: MemberId,
+        at: Timestamp,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(self
+            .privacy()
+            .ledger
+            .iter()
+            .filter(|e| e.member_id == member && e.visible_from <= at)
+            .cloned()
+            .collect())
+    }
+
+    async fn all(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(self.privacy().ledger.clone())
     }
 }

@@ -157,6 +157,8 @@ pub struct Harness {
     pub office: kikeru_domain::operators::Office,
     /// Consent to purposes, on the same store.
     pub consents: kikeru_domain::consent::ConsentDesk,
+    /// Disclosures and the ledger, on the same store; the test provider is the one processor.
+    pub disclosures: kikeru_domain::disclosure::DisclosureDesk,
 }
 
 impl Harness {
@@ -213,8 +215,25 @@ impl Harness {
             gateway,
             office,
             consents: kikeru_domain::consent::ConsentDesk::new(
-                store_for_consents,
-                clock_for_consents,
+                store_for_consents.clone(),
+                clock_for_consents.clone(),
+            ),
+            disclosures: kikeru_domain::disclosure::DisclosureDesk::new(
+                kikeru_domain::disclosure::DisclosurePorts {
+                    ledger: store_for_consents.clone(),
+                    consents: store_for_consents.clone(),
+                    members: store_for_consents.clone(),
+                    orders: store_for_consents,
+                    clock: clock_for_consents,
+                },
+                vec![kikeru_domain::privacy::Processor {
+                    key: "test".to_owned(),
+                    name: "Test payments".to_owned(),
+                    purpose: "payment".to_owned(),
+                    categories: [kikeru_domain::privacy::DataCategory::OrderDetails]
+                        .into_iter()
+                        .collect(),
+                }],
             ),
         }
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kikeru_domain::consent::ConsentDesk;
+use kikeru_domain::disclosure::{DisclosureDesk, DisclosurePorts};
 use kikeru_domain::operators::{Office, OfficePorts, Role};
+use kikeru_domain::privacy::{DataCategory, Processor};
 use kikeru_domain::session::SessionPolicy;
 use kikeru_domain::shop_ports::PaymentGateway;
 use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
@@ -58,6 +60,16 @@ pub enum Command {
     /// Manage operator accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// The disclosure ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+/// Ledger commands.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the whole hash chain; exits non-zero naming the first broken entry.
+    Verify,
 }
 
 /// Operator commands.
@@ -165,6 +177,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
             Ok(())
         }
+        Command::Ledger(LedgerCommand::Verify) => {
+            let (_, state) = prepare(&config).await?;
+            let entries = state
+                .disclosures
+                .verify()
+                .await
+                .context("verifying the ledger")?;
+            #[allow(clippy::print_stdout, reason = "the command's answer")]
+            {
+                println!("the ledger is intact: {entries} entries");
+            }
+            Ok(())
+        }
         Command::Order(OrderCommand::Refund { order_id }) => {
             let (_, state) = prepare(&config).await?;
             let outcome = state
@@ -218,6 +243,36 @@ async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
         .context("loading the demo catalogue")?;
     tracing::info!(products = summary.created, "demo catalogue loaded");
     Ok(())
+}
+
+/// The register of entrusted processors, from the configured adapters: the payment provider
+/// receives order details (and the address only when configured); the mail provider receives
+/// the address and the message.
+fn processors(config: &Config) -> Vec<Processor> {
+    let (key, name) = match config.payment {
+        PaymentProvider::Sandbox { .. } => ("sandbox", "Sandbox (test mode, built in)"),
+        PaymentProvider::Stripe { .. } => ("stripe", "Stripe, Inc."),
+    };
+    let mut payment = vec![DataCategory::OrderDetails];
+    if config.share_email_with_payment_provider {
+        payment.push(DataCategory::EmailAddress);
+    }
+    vec![
+        Processor {
+            key: key.to_owned(),
+            name: name.to_owned(),
+            purpose: "payment".to_owned(),
+            categories: payment.into_iter().collect(),
+        },
+        Processor {
+            key: "mail".to_owned(),
+            name: "Mail delivery".to_owned(),
+            purpose: "sending mail to members".to_owned(),
+            categories: [DataCategory::EmailAddress, DataCategory::MessageContent]
+                .into_iter()
+                .collect(),
+        },
+    ]
 }
 
 fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
@@ -346,6 +401,16 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         shop: Shop::new(shop_ports, shop_config),
         office,
         consents: ConsentDesk::new(store.clone(), Arc::new(SystemClock)),
+        disclosures: DisclosureDesk::new(
+            DisclosurePorts {
+                ledger: store.clone(),
+                consents: store.clone(),
+                members: store.clone(),
+                orders: store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            processors(config),
+        ),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,

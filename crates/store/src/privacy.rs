@@ -1,15 +1,19 @@
-//! Purposes and consent histories on sea-orm.
+//! Purposes, consent histories and the disclosure ledger on sea-orm.
 
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
-use kikeru_domain::privacy::{ConsentRecord, DataCategory, Purpose, Transfer};
-use kikeru_domain::{Localized, MemberId, StoreError};
+use kikeru_domain::privacy::{
+    Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, Purpose, Recipient,
+    Transfer,
+};
+use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Statement, TransactionTrait,
 };
 
-use crate::entity::{consent_record, purpose};
+use crate::entity::{consent_record, ledger_entry, purpose};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
 fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
@@ -114,6 +118,118 @@ impl Consents for SqlStore {
                     channel: r.channel,
                 })
             })
+            .collect()
+    }
+}
+
+fn to_entry(row: ledger_entry::Model) -> Result<LedgerEntry, StoreError> {
+    let categories = row
+        .categories
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| DataCategory::from_name(c).ok_or_else(|| corrupt("data category")))
+        .collect::<Result<_, _>>()?;
+    Ok(LedgerEntry {
+        seq: u64::try_from(row.seq).map_err(|_| corrupt("ledger position"))?,
+        at: from_millis(row.at)?,
+        member_id: MemberId::from_uuid(row.member_id),
+        recipient: Recipient::parse(&row.recipient).ok_or_else(|| corrupt("recipient"))?,
+        categories,
+        basis: Basis::parse(&row.basis).ok_or_else(|| corrupt("basis"))?,
+        visible_from: from_millis(row.visible_from)?,
+        prev_hash: row
+            .prev_hash
+            .try_into()
+            .map_err(|_| corrupt("ledger hash"))?,
+        hash: row.hash.try_into().map_err(|_| corrupt("ledger hash"))?,
+    })
+}
+
+#[async_trait]
+impl Ledger for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, StoreError> {
+        let txn = self.db.begin().await.map_err(store_error)?;
+        let backend = txn.get_database_backend();
+        // Writing the head first takes the write lock, so appends line up one by one.
+        txn.execute_raw(Statement::from_string(
+            backend,
+            "UPDATE ledger_head SET seq = seq + 1 WHERE id = 1",
+        ))
+        .await
+        .map_err(store_error)?;
+        let head = txn
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT seq FROM ledger_head WHERE id = 1",
+            ))
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| corrupt("ledger head"))?;
+        let seq: i64 = head.try_get_by_index(0).map_err(store_error)?;
+        let prev_hash = match seq {
+            1 => [0u8; 32],
+            _ => {
+                let previous = ledger_entry::Entity::find_by_id(seq - 1)
+                    .one(&txn)
+                    .await
+                    .map_err(store_error)?;
+                let previous = previous.ok_or_else(|| corrupt("ledger gap"))?;
+                previous
+                    .hash
+                    .try_into()
+                    .map_err(|_| corrupt("ledger hash"))?
+            }
+        };
+        let entry = draft.chain_at(
+            u64::try_from(seq).map_err(|_| corrupt("ledger position"))?,
+            prev_hash,
+        );
+        let categories: Vec<&str> = entry.categories.iter().map(|c| c.as_str()).collect();
+        let row = ledger_entry::ActiveModel {
+            seq: Set(seq),
+            at: Set(millis(entry.at)),
+            member_id: Set(*entry.member_id.as_uuid()),
+            recipient: Set(entry.recipient.to_string()),
+            categories: Set(categories.join(",")),
+            basis: Set(entry.basis.to_text()),
+            visible_from: Set(millis(entry.visible_from)),
+            prev_hash: Set(entry.prev_hash.to_vec()),
+            hash: Set(entry.hash.to_vec()),
+        };
+        ledger_entry::Entity::insert(row)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)?;
+        Ok(entry)
+    }
+
+    async fn for_member(
+        &self,
+        member: MemberId,
+        at: Timestamp,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::MemberId.eq(*member.as_uuid()))
+            .filter(ledger_entry::Column::VisibleFrom.lte(millis(at)))
+            .order_by_asc(ledger_entry::Column::Seq)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_entry)
+            .collect()
+    }
+
+    async fn all(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        ledger_entry::Entity::find()
+            .order_by_asc(ledger_entry::Column::Seq)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_entry)
             .collect()
     }
 }

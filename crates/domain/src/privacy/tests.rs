@@ -566,3 +566,26 @@ fn a_changed_notice_recipient_or_scope_needs_new_consent() {
     reworded.notice = crate::Localized::description("新しい文面", "New wording").unwrap();
     assert_eq!(reworded.next_version(Some(&current)), 3);
 }
+
+#[test]
+fn recipients_and_bases_round_trip_through_their_text() {
+    for r in [
+        Recipient::Processor("stripe".into()),
+        Recipient::Partner("Kikeru Label".into()),
+        Recipient::Authority("東京地方裁判所".into()),
+    ] {
+        assert_eq!(Recipient::parse(&r.to_string()), Some(r));
+    }
+    for b in [
+        Basis::Entrustment("stripe".into()),
+        Basis::Consent {
+            purpose: "label-offers".into(),
+            notice_version: 12,
+        },
+        Basis::LegalOrder("LO:1".into()),
+    ] {
+        assert_eq!(Basis::parse(&b.to_text()), Some(b));
+    }
+    assert_eq!(Recipient::parse("nobody"), None);
+    assert_eq!(Basis::parse("consent:x"), None);
+}

@@ -5,6 +5,7 @@
 )]
 
 pub(crate) mod consent_record;
+pub(crate) mod ledger_entry;
 pub(crate) mod member;
 pub(crate) mod operator;
 pub(crate) mod operator_event;

@@ -6,6 +6,7 @@ mod m0001_membership;
 mod m0002_shop;
 mod m0003_operators;
 mod m0004_consents;
+mod m0005_ledger;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_shop::Migration),
             Box::new(m0003_operators::Migration),
             Box::new(m0004_consents::Migration),
+            Box::new(m0005_ledger::Migration),
         ]
     }
 }

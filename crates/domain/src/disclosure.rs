@@ -1,0 +1,202 @@
+//! Disclosures of personal data to third parties: decided by [`crate::privacy::decide`],
+//! performed only when allowed — with only the allowed categories in the package — and recorded
+//! in the ledger the member sees. A refusal produces nothing.
+
+use std::sync::Arc;
+
+use crate::consent::Consents;
+use crate::ports::{Clock, Members};
+use crate::privacy::{
+    Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
+    Processor, Registers, decide, first_broken,
+};
+use crate::shop_ports::Orders;
+use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
+
+/// The adapters disclosures run on.
+#[derive(Clone)]
+pub struct DisclosurePorts {
+    /// The ledger.
+    pub ledger: Arc<dyn Ledger>,
+    /// Purposes and consents.
+    pub consents: Arc<dyn Consents>,
+    /// Members (for the data).
+    pub members: Arc<dyn Members>,
+    /// Orders (for purchase and payment history).
+    pub orders: Arc<dyn Orders>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DisclosurePorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DisclosurePorts { .. }")
+    }
+}
+
+/// What a recipient receives: only the categories the decision allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Package {
+    /// The member ID, when allowed.
+    pub member_id: Option<MemberId>,
+    /// The address, when allowed.
+    pub email: Option<String>,
+    /// The display name, when allowed.
+    pub display_name: Option<String>,
+    /// The purchase history, when allowed.
+    pub purchases: Option<Vec<Purchase>>,
+    /// The payment history, when allowed.
+    pub payments: Option<Vec<Payment>>,
+}
+
+/// A disclosure was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum DisclosureError {
+    /// The rules refused it; nothing was produced.
+    #[error("the disclosure is not allowed: {0}")]
+    Denied(#[from] Denial),
+    /// No such member.
+    #[error("there is no such member")]
+    UnknownMember,
+    /// A category the service cannot package for a recipient.
+    #[error("{0} cannot be exported")]
+    NotExportable(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The ledger does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The chain breaks at this entry.
+    #[error("the ledger is broken at entry {0}")]
+    Broken(u64),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The disclosure use cases.
+#[derive(Debug, Clone)]
+pub struct DisclosureDesk {
+    ports: DisclosurePorts,
+    processors: Vec<Processor>,
+}
+
+impl DisclosureDesk {
+    /// Builds the use cases on their adapters and the register of entrusted processors.
+    pub fn new(ports: DisclosurePorts, processors: Vec<Processor>) -> Self {
+        Self { ports, processors }
+    }
+
+    /// The register of entrusted processors.
+    pub fn processors(&self) -> &[Processor] {
+        &self.processors
+    }
+
+    /// Decides a disclosure at the current time and, when allowed, packages exactly the allowed
+    /// categories and records it in the ledger.
+    ///
+    /// # Errors
+    /// [`DisclosureError::Denied`] with the reason; nothing is produced or recorded then.
+    pub async fn disclose(
+        &self,
+        mut request: DisclosureRequest,
+    ) -> Result<(LedgerEntry, Package), DisclosureError> {
+        request.at = self.ports.clock.now();
+        let member = self
+            .ports
+            .members
+            .by_id(request.member_id)
+            .await?
+            .ok_or(DisclosureError::UnknownMember)?;
+        let purposes = self.ports.consents.purposes().await?;
+        let consents = self.ports.consents.history(request.member_id).await?;
+        let registers = Registers {
+            processors: &self.processors,
+            purposes: &purposes,
+            consents: &consents,
+            legal_orders: &[],
+        };
+        let basis = decide(&request, &registers)?;
+        let package = self.package(&member, &request.categories).await?;
+        let draft = LedgerDraft {
+            at: request.at,
+            member_id: request.member_id,
+            recipient: request.recipient,
+            categories: request.categories,
+            basis,
+            visible_from: request.at,
+        };
+        let entry = self.ports.ledger.append(draft).await?;
+        Ok((entry, package))
+    }
+
+    async fn package(
+        &self,
+        member: &crate::Member,
+        categories: &Categories,
+    ) -> Result<Package, DisclosureError> {
+        let mut package = Package::default();
+        for category in categories {
+            match category {
+                DataCategory::MemberId => package.member_id = Some(member.id),
+                DataCategory::EmailAddress => {
+                    package.email = Some(member.email.as_str().to_owned())
+                }
+                DataCategory::DisplayName => {
+                    package.display_name = Some(member.display_name.as_str().to_owned())
+                }
+                DataCategory::PurchaseHistory => {
+                    package.purchases = Some(
+                        self.ports
+                            .orders
+                            .purchases(member.id, None, u32::MAX)
+                            .await?,
+                    )
+                }
+                DataCategory::PaymentHistory => {
+                    package.payments = Some(
+                        self.ports
+                            .orders
+                            .payments(member.id, None, u32::MAX)
+                            .await?,
+                    )
+                }
+                other @ (DataCategory::OrderDetails | DataCategory::MessageContent) => {
+                    return Err(DisclosureError::NotExportable(other.as_str()));
+                }
+            }
+        }
+        Ok(package)
+    }
+
+    /// The disclosures of the member's data that the member may see now, oldest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn about(&self, member: MemberId) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.ports
+            .ledger
+            .for_member(member, self.ports.clock.now())
+            .await
+    }
+
+    /// Checks the whole chain; returns how many entries it holds.
+    ///
+    /// # Errors
+    /// [`LedgerError::Broken`] naming the first broken entry.
+    pub async fn verify(&self) -> Result<usize, LedgerError> {
+        let entries = self.ports.ledger.all().await?;
+        match first_broken(&entries) {
+            Some(seq) => Err(LedgerError::Broken(seq)),
+            None => Ok(entries.len()),
+        }
+    }
+
+    /// The current time (for building requests at the edge).
+    pub fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+}

@@ -1,0 +1,158 @@
+//! Service tests: consent, disclosure and the ledger on the in-memory adapters.
+
+use kikeru_domain::disclosure::{DisclosureError, LedgerError};
+use kikeru_domain::membership::{Client, Registration};
+use kikeru_domain::privacy::{
+    ClaimedBasis, DataCategory, Denial, DisclosureRequest, Purpose, Recipient, Transfer,
+};
+use kikeru_domain::{Language, Localized, Member};
+use kikeru_memory::testing::Harness;
+use time::macros::datetime;
+
+async fn member(h: &Harness, email: &str) -> Member {
+    let client = Client {
+        key: email.into(),
+        browser: String::new(),
+    };
+    let request = Registration {
+        email: Harness::email(email),
+        password: "correct horse battery staple".into(),
+        language: Language::Ja,
+    };
+    h.membership.register(request, &client).await.unwrap();
+    let session = h
+        .membership
+        .sign_in(email, "correct horse battery staple", &client, None)
+        .await
+        .unwrap();
+    h.membership
+        .authenticate(&session.token)
+        .await
+        .unwrap()
+        .member
+}
+
+async fn label_offers(h: &Harness) {
+    let purpose = Purpose {
+        key: "label-offers".into(),
+        title: Localized::title("レーベルのお知らせ", "Label offers").unwrap(),
+        notice: Localized::description(
+            "Kikeru Label にメールアドレスと購入履歴を提供します",
+            "We give Kikeru Label your address and purchases",
+        )
+        .unwrap(),
+        notice_version: 0,
+        recipient: Some("Kikeru Label".into()),
+        categories: [DataCategory::EmailAddress, DataCategory::PurchaseHistory]
+            .into_iter()
+            .collect(),
+        transfer: Transfer::Provision,
+    };
+    h.consents.save_purpose(purpose).await.unwrap();
+}
+
+fn request(member: &Member, categories: &[DataCategory]) -> DisclosureRequest {
+    DisclosureRequest {
+        member_id: member.id,
+        recipient: Recipient::Partner("Kikeru Label".into()),
+        categories: categories.iter().copied().collect(),
+        transfer: Transfer::Provision,
+        basis: ClaimedBasis::Consent("label-offers".into()),
+        at: datetime!(2000-01-01 00:00 UTC),
+    }
+}
+
+#[tokio::test]
+async fn consent_allows_a_disclosure_of_only_its_categories_and_the_member_sees_it() {
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    let denied = h
+        .disclosures
+        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .await;
+    assert!(
+        matches!(denied, Err(DisclosureError::Denied(Denial::NoConsent))),
+        "{denied:?}"
+    );
+    assert!(
+        h.disclosures.about(hanako.id).await.unwrap().is_empty(),
+        "a refusal records nothing"
+    );
+
+    h.consents
+        .set(hanako.id, "label-offers", true, "web")
+        .await
+        .unwrap();
+    let (entry, package) = h
+        .disclosures
+        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .await
+        .unwrap();
+    assert_eq!(package.email.as_deref(), Some("hanako@example.jp"));
+    assert!(
+        package.purchases.is_none() && package.display_name.is_none(),
+        "only the allowed categories"
+    );
+    assert_eq!(h.disclosures.about(hanako.id).await.unwrap(), vec![entry]);
+
+    let too_much = h
+        .disclosures
+        .disclose(request(&hanako, &[DataCategory::DisplayName]))
+        .await;
+    assert!(matches!(
+        too_much,
+        Err(DisclosureError::Denied(Denial::CategoryNotCovered(
+            "display_name"
+        )))
+    ));
+    let taro = member(&h, "taro@example.jp").await;
+    assert!(h.disclosures.about(taro.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_withdrawal_stops_every_later_disclosure() {
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    h.consents
+        .set(hanako.id, "label-offers", true, "web")
+        .await
+        .unwrap();
+    h.clock.advance(std::time::Duration::from_secs(60));
+    h.consents
+        .set(hanako.id, "label-offers", false, "web")
+        .await
+        .unwrap();
+    h.clock.advance(std::time::Duration::from_secs(60));
+    let result = h
+        .disclosures
+        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .await;
+    assert!(
+        matches!(result, Err(DisclosureError::Denied(Denial::NoConsent))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_ledger_verifies_and_names_nothing_broken_when_intact() {
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    h.consents
+        .set(hanako.id, "label-offers", true, "web")
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        h.disclosures
+            .disclose(request(
+                &hanako,
+                &[DataCategory::EmailAddress, DataCategory::PurchaseHistory],
+            ))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(h.disclosures.verify().await, Ok(3)));
+    let _ = LedgerError::Broken(0);
+}
