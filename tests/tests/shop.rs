@@ -136,6 +136,21 @@ fn journey(server: &Server) {
             .starts_with("bytes 0-1023/")
     );
 
+    let export = hanako.get("/api/v1/me/export");
+    assert_eq!(export.status, 200);
+    assert_eq!(
+        export.json["purchases"][0]["product_id"],
+        product.as_str(),
+        "{}",
+        export.text
+    );
+    assert_eq!(
+        export.json["payments"][0]["history"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
     // The provider redelivers, reports late, and someone forges: only genuine news counts, once.
     let mut provider = Client::new(&server.base);
     let (body, header) = signed(&reference, "checkout.paid", "evt_bb_1");

@@ -19,6 +19,7 @@ mod api;
 mod auth;
 mod client;
 mod edge;
+mod export;
 mod media;
 mod pages;
 mod privacy_api;
@@ -119,7 +120,8 @@ fn api_service() -> OpenApiService<
              documents (`application/problem+json`) with a stable `code`. State-changing \
              requests from a browser must carry an `Origin` (or `Referer`) of the service. \
              Besides the operations below, raw-byte endpoints serve audio with HTTP Range \
-             (`GET /products/{id}/sample`, `GET /me/library/{id}/audio`) and receive the payment \
+             (`GET /products/{id}/sample`, `GET /me/library/{id}/audio`), stream the member's data \
+             export (`GET /me/export`: everything held about them, one JSON document), and receive the payment \
              provider's signed webhooks (`POST /payments/webhooks/{provider}`).",
     )
 }
@@ -137,6 +139,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     Route::new()
         .at("/api/v1/products/:id/sample", get(media::sample))
         .at("/api/v1/me/library/:id/audio", get(media::audio))
+        .at("/api/v1/me/export", get(export::export))
         .at(
             "/api/v1/payments/webhooks/:provider",
             poem::post(media::webhook),
