@@ -12,7 +12,7 @@
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
-//! `Operators`, `Consents`, `Ledger`) and start empty. `setup` returns
+//! `Operators`, `Consents`, `Ledger`, `Erasure`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -20,6 +20,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod consents;
+pub mod erasure;
 pub mod fixtures;
 pub mod gateway;
 pub mod ledger;
@@ -98,6 +99,9 @@ macro_rules! storage_contract_tests {
             appended_entries_form_an_unbroken_chain,
             concurrent_appends_never_fork_the_chain,
             members_see_their_own_entries_once_visible,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, erasure: [
+            erasure_removes_personal_data_and_keeps_accounting_records,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

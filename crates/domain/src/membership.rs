@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::ports::{
-    AuditLog, Clock, HasherError, Mail, MailError, Mailer, Members, Message, PasswordHasher,
-    Random, RateLimits, Sessions, Tokens, Verification,
+    AuditLog, Clock, Erasure, HasherError, Mail, MailError, Mailer, Members, Message,
+    PasswordHasher, Random, RateLimits, Sessions, Tokens, Verification,
 };
 use crate::session::SessionState;
 use crate::{
@@ -27,6 +27,8 @@ use crate::{
 pub struct Ports {
     /// Member storage.
     pub members: Arc<dyn Members>,
+    /// Erasure of deleted accounts.
+    pub erasure: Arc<dyn Erasure>,
     /// Session storage.
     pub sessions: Arc<dyn Sessions>,
     /// Mailed single-use tokens.
@@ -677,6 +679,25 @@ impl Membership {
             return Err(ChangeError::WrongPassword);
         }
         self.ports.rate_limits.reset(&key).await?;
+        Ok(())
+    }
+
+    /// Deletes the member's account after checking the password: personal data is erased at
+    /// once; purchase and payment records that accounting law requires stay, pseudonymous; the
+    /// disclosure ledger keeps its entries. A confirmation is mailed to the address the account
+    /// had. The address may register again, as a new member.
+    ///
+    /// # Errors
+    /// [`ChangeError::WrongPassword`], [`ChangeError::Throttled`].
+    pub async fn delete_account(
+        &self,
+        current: &Authenticated,
+        password: &str,
+    ) -> Result<(), ChangeError> {
+        self.reauthenticate(current, password).await?;
+        let member = &current.member;
+        self.ports.erasure.erase(member.id).await?;
+        self.mail(member, Message::AccountDeleted).await?;
         Ok(())
     }
 

@@ -65,6 +65,22 @@ pub trait Members: Send + Sync + 'static {
     async fn update(&self, member: &Member) -> Result<(), StoreError>;
 }
 
+/// Erasing a member who deletes their account.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Erasure: Send + Sync + 'static {
+    /// Erases the member's personal data in one transaction: the account (address, password
+    /// hash, name), sessions, mailed tokens, consent history and security events.
+    ///
+    /// MUST keep orders, payments and the disclosure ledger, which then name only the member
+    /// ID — an identifier nothing links to a person any more. MUST free the address for a new
+    /// registration.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown member; nothing is erased on any error.
+    async fn erase(&self, member: MemberId) -> Result<(), StoreError>;
+}
+
 /// Server-side sessions, found by the hash of their token.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -277,6 +293,8 @@ pub enum Message {
     },
     /// Your password was changed or reset.
     PasswordChanged,
+    /// Your account was deleted (sent to the address it had).
+    AccountDeleted,
 }
 
 impl Message {
@@ -290,6 +308,7 @@ impl Message {
             Self::EmailChanged => "email_changed",
             Self::PasswordReset { .. } => "password_reset",
             Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }

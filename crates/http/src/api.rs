@@ -185,6 +185,14 @@ struct EmailChange {
     new_email: String,
 }
 
+/// Confirms the deletion of the account.
+#[derive(Debug, Object)]
+struct AccountDeletion {
+    /// The current password.
+    #[oai(validator(max_length = 1024))]
+    password: String,
+}
+
 /// One of the member's sessions.
 #[derive(Debug, Object)]
 struct SessionView {
@@ -439,6 +447,25 @@ impl Api {
         Ok(AcceptedResponse::Accepted(Accepted::new(
             "Follow the link mailed to the new address to complete the change.",
         )))
+    }
+
+    /// Delete the account (needs the password). Personal data — the address, password,
+    /// sessions, consents, security events — is erased at once. Purchase and payment records
+    /// that accounting law requires are kept, linked to no name or address, until their
+    /// retention period ends; the disclosure ledger keeps its entries. A confirmation is mailed.
+    /// The address can register again, as a new member.
+    #[oai(path = "/me", method = "delete", tag = "Tag::Me")]
+    async fn delete_account(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        body: Json<AccountDeletion>,
+    ) -> ApiResult<SignedOut> {
+        state
+            .membership
+            .delete_account(&auth.0, &body.password)
+            .await?;
+        Ok(SignedOut::Done(state.config.cookie().clear()))
     }
 
     /// The member's active sessions, newest first.

@@ -118,6 +118,13 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
                 )
             }
         }
+        Message::AccountDeleted => {
+            if ja {
+                ("退会手続きが完了しました".to_owned(), "アカウントを削除し、メールアドレス・パスワード・ログイン情報・同意の履歴を消去しました。\n法令により保存が必要な購入・決済の記録は、お名前やメールアドレスと結び付かない形で保存期間の間だけ保管し、その後消去します。\nご利用ありがとうございました。\n".to_owned())
+            } else {
+                ("Your account was deleted".to_owned(), "We deleted your account and erased your address, password, sessions and consent history.\nPurchase and payment records that the law requires us to keep stay, linked to no name or address, until their retention period ends, and are then erased.\nThank you for listening with us.\n".to_owned())
+            }
+        }
         Message::PasswordChanged => {
             if ja {
                 ("パスワードが変更されました".to_owned(), "あなたのアカウントのパスワードが変更され、すべての端末でログアウトしました。\nお心当たりがない場合は、パスワードを再設定し、事務局にご連絡ください。\n".to_owned())

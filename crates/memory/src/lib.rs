@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kikeru_domain::ports::{AuditLog, Hits, Members, RateLimits, Sessions, Tokens};
+use kikeru_domain::ports::{AuditLog, Erasure, Hits, Members, RateLimits, Sessions, Tokens};
 use kikeru_domain::{
     Email, Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError,
     Timestamp, TokenHash, TokenPurpose,
@@ -241,6 +241,21 @@ impl RateLimits for MemoryStore {
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         self.state().counters.remove(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Erasure for MemoryStore {
+    async fn erase(&self, member: MemberId) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.members.remove(&member).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        state.sessions.retain(|_, s| s.member_id != member);
+        state.tokens.retain(|_, t| t.member_id != member);
+        state.audit.retain(|e| e.member_id != Some(member));
+        self.erase_consents(member);
         Ok(())
     }
 }

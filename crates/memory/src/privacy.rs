@@ -19,6 +19,10 @@ pub(crate) struct State {
 }
 
 impl MemoryStore {
+    pub(crate) fn erase_consents(&self, member: MemberId) {
+        self.privacy().records.retain(|r| r.member_id != member);
+    }
+
     fn privacy(&self) -> MutexGuard<'_, State> {
         self.privacy.lock().unwrap_or_else(PoisonError::into_inner)
     }

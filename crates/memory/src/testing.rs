@@ -175,6 +175,7 @@ impl Harness {
         let random = Arc::new(CountingRandom::default());
         let ports = Ports {
             members: store.clone(),
+            erasure: store.clone(),
             sessions: store.clone(),
             tokens: store.clone(),
             audit: store.clone(),

@@ -358,3 +358,51 @@ async fn an_import_adds_updates_and_refuses_repeated_skus_whole() {
             .all(|p| p.draft.sku.as_str() != "D")
     );
 }
+
+#[tokio::test]
+async fn a_deleted_members_purchases_stay_for_accounting_linked_to_no_address() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..1], None)
+        .await
+        .unwrap();
+    h.shop
+        .receive_webhook(&paid(placed.payment.reference.as_deref().unwrap()))
+        .await
+        .unwrap();
+    let client = Client {
+        key: "x".into(),
+        browser: String::new(),
+    };
+    let session = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client, None)
+        .await
+        .unwrap();
+    let current = h.membership.authenticate(&session.token).await.unwrap();
+    h.membership
+        .delete_account(&current, PASSWORD)
+        .await
+        .unwrap();
+
+    use kikeru_domain::ports::Members;
+    assert_eq!(
+        h.store.by_id(hanako.id).await.unwrap(),
+        None,
+        "the account is gone"
+    );
+    assert_eq!(
+        h.shop.purchases(hanako.id, None, 10).await.unwrap().len(),
+        1,
+        "the purchase record stays"
+    );
+    assert!(
+        h.shop.payments(hanako.id, None, 10).await.unwrap()[0]
+            .history
+            .len()
+            == 2
+    );
+}

@@ -354,6 +354,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
     let hasher = Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?;
     let ports = Ports {
         members: store.clone(),
+        erasure: store.clone(),
         sessions: store.clone(),
         tokens: store.clone(),
         audit: store.clone(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kikeru_domain::ports::{AuditLog, Hits, Members, RateLimits, Sessions, Tokens};
+use kikeru_domain::ports::{AuditLog, Erasure, Hits, Members, RateLimits, Sessions, Tokens};
 use kikeru_domain::{
     DisplayName, Email, Member, MemberId, OneTimeToken, PasswordHashString, SecurityEvent,
     SecurityEventKind, Session, SessionId, StoreError, Timestamp, TokenHash, TokenPurpose,
@@ -522,5 +522,44 @@ impl RateLimits for SqlStore {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Erasure for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn erase(&self, member: MemberId) -> Result<(), StoreError> {
+        use sea_orm::TransactionTrait;
+        let id = *member.as_uuid();
+        let txn = self.db.begin().await.map_err(store_error)?;
+        entity::consent_record::Entity::delete_many()
+            .filter(entity::consent_record::Column::MemberId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        security_event::Entity::delete_many()
+            .filter(security_event::Column::MemberId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        session::Entity::delete_many()
+            .filter(session::Column::MemberId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        token::Entity::delete_many()
+            .filter(token::Column::MemberId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        let removed = member::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        if removed.rows_affected == 0 {
+            txn.rollback().await.map_err(store_error)?;
+            return Err(StoreError::NotFound);
+        }
+        txn.commit().await.map_err(store_error)
     }
 }

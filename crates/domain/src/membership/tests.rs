@@ -60,6 +60,7 @@ impl Mocks {
         Membership::new(
             Ports {
                 members: Arc::new(self.members),
+                erasure: Arc::new(crate::ports::MockErasure::new()),
                 sessions: Arc::new(self.sessions),
                 tokens: Arc::new(self.tokens),
                 audit: Arc::new(self.audit),

@@ -1,0 +1,77 @@
+//! The [`Erasure`] contract.
+
+use kikeru_domain::consent::Consents;
+use kikeru_domain::ports::{AuditLog, Erasure, Members, Sessions, Tokens};
+use kikeru_domain::privacy::ConsentRecord;
+use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::{MemberId, SecurityEventKind, StoreError, TokenPurpose};
+
+use crate::fixtures::{NOW, event, given_members, member, order, product, session, token, uuid};
+
+/// Erasing removes the account, sessions, tokens, consent history and security events, keeps
+/// orders and payments, and frees the address; an unknown member is `NotFound`.
+pub async fn erasure_removes_personal_data_and_keeps_accounting_records<S>(store: &S)
+where
+    S: Members + Sessions + Tokens + AuditLog + Consents + Catalog + Orders + Erasure,
+{
+    given_members(store, &[1, 2]).await;
+    let id = MemberId::from_uuid(uuid(1));
+    let (s, session_token) = session(1, id, 0);
+    Sessions::insert(store, &s).await.expect("session");
+    let reset = token(1, id, TokenPurpose::ResetPassword);
+    Tokens::insert(store, &reset).await.expect("token");
+    store
+        .record(&event(1, Some(id), 0, SecurityEventKind::SignedIn))
+        .await
+        .expect("event");
+    let consent = ConsentRecord {
+        member_id: id,
+        purpose: "label".into(),
+        granted: true,
+        notice_version: 1,
+        at: NOW,
+        channel: "web".into(),
+    };
+    store.append(&consent).await.expect("consent");
+    let item = product(1, 1100, true);
+    store
+        .save_all(std::slice::from_ref(&item))
+        .await
+        .expect("product");
+    let (o, p) = order(1, id, &[&item], None);
+    store.create(&o, &p).await.expect("order");
+
+    store.erase(id).await.expect("erase");
+
+    assert_eq!(Members::by_id(store, id).await.expect("by_id"), None);
+    assert_eq!(
+        store
+            .by_token_hash(&session_token.hash())
+            .await
+            .expect("session"),
+        None
+    );
+    assert_eq!(store.find(&reset.hash).await.expect("token"), None);
+    assert_eq!(
+        AuditLog::for_member(store, id, 10).await.expect("events"),
+        vec![]
+    );
+    assert_eq!(store.history(id).await.expect("consents"), vec![]);
+    assert!(
+        Orders::by_id(store, o.id).await.expect("order").is_some(),
+        "accounting records stay"
+    );
+    let again = member(3, "member1@example.jp");
+    Members::insert(store, &again)
+        .await
+        .expect("the address is free again");
+    assert!(
+        Members::by_id(store, MemberId::from_uuid(uuid(2)))
+            .await
+            .expect("by_id")
+            .is_some(),
+        "others stay"
+    );
+    let result = store.erase(MemberId::from_uuid(uuid(99))).await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+}
