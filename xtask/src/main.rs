@@ -4,6 +4,9 @@
 //!   suite, and `cargo deny check` (installing cargo-deny when missing).
 //! - `tidy`: every Rust file starts with a `//!` header saying what it is for.
 //! - `openapi [--check]`: writes `docs/openapi.json` from the binary (or checks it is current).
+//! - `policy`: checks `docs/policy.toml`, the map from each promise of the privacy policy to
+//!   the rule that enforces it and the tests that prove it: every named rule and test must
+//!   exist.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,7 +17,8 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("tidy") => tidy(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
-        _ => Err("usage: cargo xtask <ci | tidy | openapi [--check]>".to_owned()),
+        Some("policy") => policy(),
+        _ => Err("usage: cargo xtask <ci | tidy | policy | openapi [--check]>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +75,7 @@ fn ci() -> Result<(), String> {
         ]),
     )?;
     tidy()?;
+    policy()?;
     run("cargo test", cargo().args(["test", "--workspace"]))?;
     deny()
 }
@@ -187,4 +192,105 @@ fn openapi(check: bool) -> Result<(), String> {
     }
     std::fs::create_dir_all(root().join("docs")).map_err(|e| e.to_string())?;
     std::fs::write(&path, output.stdout).map_err(|e| e.to_string())
+}
+
+/// One `[[promise]]` of `docs/policy.toml` (a small, line-based subset of TOML).
+#[derive(Debug, Default)]
+struct Promise {
+    clause: String,
+    rule: Option<String>,
+    tests: Vec<String>,
+    pending: bool,
+}
+
+fn quoted(value: &str) -> Vec<String> {
+    value
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn promises(text: &str) -> Vec<Promise> {
+    let mut found: Vec<Promise> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line == "[[promise]]" {
+            found.push(Promise::default());
+            continue;
+        }
+        let (Some(current), Some((key, value))) = (found.last_mut(), line.split_once('=')) else {
+            continue;
+        };
+        match key.trim() {
+            "clause" => current.clause = quoted(value).concat(),
+            "rule" => current.rule = quoted(value).into_iter().next(),
+            "tests" => current.tests = quoted(value),
+            "status" => current.pending = value.contains("pending"),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn policy() -> Result<(), String> {
+    let path = root().join("docs").join("policy.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut sources = String::new();
+    for dir in ["crates", "tests"] {
+        for file in rust_files(&root().join(dir)) {
+            sources.push_str(&std::fs::read_to_string(&file).unwrap_or_default());
+        }
+    }
+    let mut problems = Vec::new();
+    let mut pending = Vec::new();
+    let all = promises(&text);
+    for promise in &all {
+        if promise.pending {
+            pending.push(promise.clause.clone());
+            continue;
+        }
+        match &promise.rule {
+            None => problems.push(format!("{:?} names no enforcing rule", promise.clause)),
+            Some(rule) => {
+                let (file, item) = rule.split_once("::").unwrap_or((rule, ""));
+                let code = std::fs::read_to_string(root().join(file)).unwrap_or_default();
+                if code.is_empty() || !code.contains(item) {
+                    problems.push(format!(
+                        "{:?}: the rule {rule} does not exist",
+                        promise.clause
+                    ));
+                }
+            }
+        }
+        if promise.tests.is_empty() {
+            problems.push(format!("{:?} names no test", promise.clause));
+        }
+        for test in &promise.tests {
+            if !sources.contains(&format!("fn {test}("))
+                && !sources.contains(&format!("fn {test}<"))
+            {
+                problems.push(format!(
+                    "{:?}: the test {test} does not exist",
+                    promise.clause
+                ));
+            }
+        }
+    }
+    #[allow(clippy::print_stderr, reason = "the tool's report")]
+    {
+        eprintln!(
+            "xtask: policy: {} promises enforced and tested, {} pending",
+            all.len() - pending.len(),
+            pending.len()
+        );
+        for clause in &pending {
+            eprintln!("xtask: policy: PENDING {clause}");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("docs/policy.toml:\n  {}", problems.join("\n  ")))
+    }
 }
