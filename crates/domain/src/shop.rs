@@ -59,8 +59,11 @@ pub struct ShopConfig {
     pub success_url: String,
     /// Where the provider sends a member who canceled; `{order_id}` is replaced.
     pub cancel_url: String,
-    /// Whether the member's address is entrusted to the payment provider (for its receipts).
+    /// Whether the member's address is sent to the payment provider (for its receipts).
     pub share_email_with_provider: bool,
+    /// The categories the payment processor is entrusted with (from the register). A checkout
+    /// that would send anything else is refused before anything is sent.
+    pub entrusted: crate::privacy::Categories,
 }
 
 /// Placing an order failed.
@@ -84,6 +87,9 @@ pub enum OrderError {
     /// The products are priced in different currencies.
     #[error("the products are priced in different currencies")]
     MixedCurrencies,
+    /// The checkout would send the payment processor a category it is not entrusted with.
+    #[error("the payment processor is not entrusted with {0}")]
+    NotEntrusted(&'static str),
     /// The same idempotency key was used for a different order.
     #[error("this Idempotency-Key was used for a different order")]
     KeyReused,
@@ -308,6 +314,7 @@ impl Shop {
         {
             return Err(OrderError::BadIdempotencyKey);
         }
+        self.check_entrusted()?;
         let unique: HashSet<_> = products.iter().collect();
         if products.is_empty() || products.len() > MAX_ITEMS || unique.len() != products.len() {
             return Err(OrderError::BadItems);
@@ -397,6 +404,20 @@ impl Shop {
                 self.resume(member, order, payment, products).await
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What a checkout sends the payment processor must be within what it is entrusted with.
+    fn check_entrusted(&self) -> Result<(), OrderError> {
+        let mut sent: crate::privacy::Categories = [crate::privacy::DataCategory::OrderDetails]
+            .into_iter()
+            .collect();
+        if self.config.share_email_with_provider {
+            sent.insert(crate::privacy::DataCategory::EmailAddress);
+        }
+        match sent.iter().find(|c| !self.config.entrusted.contains(c)) {
+            Some(category) => Err(OrderError::NotEntrusted(category.as_str())),
+            None => Ok(()),
         }
     }
 

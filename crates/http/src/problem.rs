@@ -357,6 +357,10 @@ impl From<OrderError> for ApiError {
                 "The products are priced in different currencies",
                 e.to_string(),
             ),
+            OrderError::NotEntrusted(_) => {
+                tracing::error!(error = %e, "the payment processor's register does not allow this checkout");
+                Self::Internal(Json(Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)))
+            }
             OrderError::KeyReused => Self::conflict(
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different order",

@@ -205,6 +205,9 @@ impl Harness {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
             cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
             share_email_with_provider: false,
+            entrusted: [kikeru_domain::privacy::DataCategory::OrderDetails]
+                .into_iter()
+                .collect(),
         };
         let shop = kikeru_domain::Shop::new(shop_ports, shop_config);
         Self {

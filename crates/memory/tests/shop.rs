@@ -406,3 +406,42 @@ async fn a_deleted_members_purchases_stay_for_accounting_linked_to_no_address() 
             == 2
     );
 }
+
+#[tokio::test]
+async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_with() {
+    use kikeru_domain::shop_ports::PaymentGateway;
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let ports = kikeru_domain::ShopPorts {
+        catalog: h.store.clone(),
+        orders: h.store.clone(),
+        gateway: h.gateway.clone(),
+        clock: h.clock.clone(),
+        random: std::sync::Arc::new(kikeru_memory::testing::CountingRandom::default()),
+    };
+    // The shop is told to share the address, but the register entrusts order details only.
+    let config = kikeru_domain::ShopConfig {
+        success_url: "http://x/{order_id}".into(),
+        cancel_url: "http://x/{order_id}".into(),
+        share_email_with_provider: true,
+        entrusted: [kikeru_domain::privacy::DataCategory::OrderDetails]
+            .into_iter()
+            .collect(),
+    };
+    let shop = kikeru_domain::Shop::new(ports, config);
+    let result = shop.place_order(&hanako, &products[..1], None).await;
+    assert!(
+        matches!(result, Err(OrderError::NotEntrusted("email_address"))),
+        "{result:?}"
+    );
+    assert_eq!(h.gateway.provider(), "test");
+    assert!(
+        h.shop
+            .payments(hanako.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was stored or sent"
+    );
+}

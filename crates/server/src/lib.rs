@@ -389,6 +389,11 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
             config.public_url
         ),
         share_email_with_provider: config.share_email_with_payment_provider,
+        entrusted: processors(config)
+            .into_iter()
+            .next()
+            .map(|p| p.categories)
+            .unwrap_or_default(),
     };
     let office = Office::new(OfficePorts {
         operators: store.clone(),
