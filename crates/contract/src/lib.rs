@@ -12,7 +12,8 @@
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
-//! `Operators`, `Consents`, `Ledger`, `Erasure`) and start empty. `setup` returns
+//! `Operators`, `Consents`, `Ledger`, `Erasure`,
+//! `LegalOrders`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -24,6 +25,7 @@ pub mod erasure;
 pub mod fixtures;
 pub mod gateway;
 pub mod ledger;
+pub mod legal_orders;
 pub mod members;
 pub mod operators;
 pub mod orders;
@@ -102,6 +104,9 @@ macro_rules! storage_contract_tests {
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, erasure: [
             erasure_removes_personal_data_and_keeps_accounting_records,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, legal_orders: [
+            legal_orders_record_and_collect_distinct_approvals,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

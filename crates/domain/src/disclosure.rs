@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::consent::Consents;
 use crate::ports::{Clock, Members};
 use crate::privacy::{
-    Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
-    Processor, Registers, decide, first_broken,
+    Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
+    LegalOrder, LegalOrders, Processor, Registers, decide, first_broken,
 };
 use crate::shop_ports::Orders;
 use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
@@ -24,6 +24,8 @@ pub struct DisclosurePorts {
     pub members: Arc<dyn Members>,
     /// Orders (for purchase and payment history).
     pub orders: Arc<dyn Orders>,
+    /// Recorded legal orders.
+    pub legal_orders: Arc<dyn LegalOrders>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -113,13 +115,23 @@ impl DisclosureDesk {
             .ok_or(DisclosureError::UnknownMember)?;
         let purposes = self.ports.consents.purposes().await?;
         let consents = self.ports.consents.history(request.member_id).await?;
+        let legal_orders = self.ports.legal_orders.all().await?;
         let registers = Registers {
             processors: &self.processors,
             purposes: &purposes,
             consents: &consents,
-            legal_orders: &[],
+            legal_orders: &legal_orders,
         };
         let basis = decide(&request, &registers)?;
+        // A legal order may withhold the member's notice until a date.
+        let visible_from = match &basis {
+            Basis::LegalOrder(id) => legal_orders
+                .iter()
+                .find(|o| o.id == *id)
+                .and_then(|o| o.notice_withheld_until)
+                .map_or(request.at, |until| until.max(request.at)),
+            _ => request.at,
+        };
         let package = self.package(&member, &request.categories).await?;
         let draft = LedgerDraft {
             at: request.at,
@@ -127,7 +139,7 @@ impl DisclosureDesk {
             recipient: request.recipient,
             categories: request.categories,
             basis,
-            visible_from: request.at,
+            visible_from,
         };
         let entry = self.ports.ledger.append(draft).await?;
         Ok((entry, package))
@@ -170,6 +182,40 @@ impl DisclosureDesk {
             }
         }
         Ok(package)
+    }
+
+    /// Records a legal order; the recording operator is its first approver.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the ID exists.
+    pub async fn record_legal_order(
+        &self,
+        mut order: LegalOrder,
+        operator: &str,
+    ) -> Result<LegalOrder, StoreError> {
+        order.approved_by = [operator.to_owned()].into_iter().collect();
+        self.ports.legal_orders.record(&order).await?;
+        Ok(order)
+    }
+
+    /// Adds an operator's approval; a second, distinct operator makes the order effective.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown order.
+    pub async fn approve_legal_order(
+        &self,
+        id: &str,
+        operator: &str,
+    ) -> Result<LegalOrder, StoreError> {
+        self.ports.legal_orders.approve(id, operator).await
+    }
+
+    /// Every recorded legal order.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn legal_orders(&self) -> Result<Vec<LegalOrder>, StoreError> {
+        self.ports.legal_orders.all().await
     }
 
     /// The disclosures of the member's data that the member may see now, oldest first.

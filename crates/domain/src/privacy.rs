@@ -608,6 +608,29 @@ impl LedgerDraft {
     }
 }
 
+/// Recorded legal orders and their approvals.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait LegalOrders: Send + Sync + 'static {
+    /// Records an order with its first approvals.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Conflict`] when the ID exists.
+    async fn record(&self, order: &LegalOrder) -> Result<(), crate::StoreError>;
+
+    /// Adds an operator's approval (approving twice counts once) and returns the order.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::NotFound`] for an unknown order.
+    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, crate::StoreError>;
+
+    /// Every recorded order.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<LegalOrder>, crate::StoreError>;
+}
+
 /// The disclosure ledger: append-only, each entry chained to the one before.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait::async_trait]

@@ -360,6 +360,79 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
     })
 }
 
+/// A legal order to record.
+#[derive(Debug, Object)]
+struct LegalOrderInput {
+    /// The authority that issued it.
+    #[oai(validator(max_length = 300))]
+    authority: String,
+    /// The authority's reference.
+    #[oai(validator(max_length = 300))]
+    reference: String,
+    /// The legal basis cited.
+    #[oai(validator(max_length = 300))]
+    legal_basis: String,
+    /// When it was issued.
+    issued_at: OffsetDateTime,
+    /// The members it concerns.
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    member_ids: Vec<Uuid>,
+    /// The categories it orders disclosed.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    categories: Vec<String>,
+    /// The members are shown the disclosure only from this time (when the order says so).
+    notice_withheld_until: Option<OffsetDateTime>,
+}
+
+/// A recorded legal order.
+#[derive(Debug, Object)]
+struct LegalOrderView {
+    /// Its ID (the basis `legal_order:ID`).
+    id: String,
+    /// The authority.
+    authority: String,
+    /// The authority's reference.
+    reference: String,
+    /// The legal basis.
+    legal_basis: String,
+    /// When it was issued.
+    issued_at: OffsetDateTime,
+    /// The members it concerns.
+    member_ids: Vec<Uuid>,
+    /// The categories.
+    categories: Vec<String>,
+    /// The operators who approved it; it takes effect with two.
+    approved_by: Vec<String>,
+    /// Whether two distinct operators approved it.
+    effective: bool,
+    /// Notice withheld until.
+    notice_withheld_until: Option<OffsetDateTime>,
+}
+
+impl From<&kikeru_domain::privacy::LegalOrder> for LegalOrderView {
+    fn from(o: &kikeru_domain::privacy::LegalOrder) -> Self {
+        Self {
+            id: o.id.clone(),
+            authority: o.authority.clone(),
+            reference: o.reference.clone(),
+            legal_basis: o.legal_basis.clone(),
+            issued_at: o.issued_at,
+            member_ids: o.members.iter().map(|m| *m.as_uuid()).collect(),
+            categories: o.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            approved_by: o.approved_by.iter().cloned().collect(),
+            effective: o.approved_by.len() >= 2,
+            notice_withheld_until: o.notice_withheld_until,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+enum LegalOrderRecorded {
+    /// Recorded, with the recording operator as its first approver.
+    #[oai(status = 201)]
+    Created(Json<LegalOrderView>),
+}
+
 pub(crate) struct PrivacyApi;
 
 #[OpenApi]
@@ -480,6 +553,117 @@ impl PrivacyApi {
                 })
                 .collect(),
         )
+    }
+
+    /// Record a legal order (operators). It takes effect once a second, different operator
+    /// approves it; audited.
+    #[oai(path = "/admin/legal-orders", method = "post", tag = "Tag::Admin")]
+    async fn record_legal_order(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        body: Json<LegalOrderInput>,
+    ) -> ApiResult<LegalOrderRecorded> {
+        let input = body.0;
+        let categories = input
+            .categories
+            .iter()
+            .map(|c| {
+                DataCategory::from_name(c).ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "invalid_legal_order",
+                        "The legal order is not valid",
+                        format!("categories: unknown category {c:?}"),
+                    )
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        let order = kikeru_domain::privacy::LegalOrder {
+            id: format!("LO-{}", Uuid::now_v7().simple()),
+            authority: input.authority,
+            reference: input.reference,
+            legal_basis: input.legal_basis,
+            issued_at: input.issued_at,
+            members: input
+                .member_ids
+                .into_iter()
+                .map(MemberId::from_uuid)
+                .collect(),
+            categories,
+            approved_by: std::collections::BTreeSet::new(),
+            notice_withheld_until: input.notice_withheld_until,
+        };
+        let operator = auth.0.operator.id;
+        let recorded = state
+            .disclosures
+            .record_legal_order(order, &operator.to_string())
+            .await?;
+        state
+            .office
+            .audit(
+                Some(operator),
+                "legal_order.recorded",
+                &format!("legal order {}", recorded.id),
+            )
+            .await?;
+        Ok(LegalOrderRecorded::Created(Json(LegalOrderView::from(
+            &recorded,
+        ))))
+    }
+
+    /// Approve a legal order (operators); audited.
+    #[oai(
+        path = "/admin/legal-orders/:id/approve",
+        method = "post",
+        tag = "Tag::Admin"
+    )]
+    async fn approve_legal_order(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        id: Path<String>,
+    ) -> ApiResult<Json<LegalOrderView>> {
+        let operator = auth.0.operator.id;
+        let approved = match state
+            .disclosures
+            .approve_legal_order(&id.0, &operator.to_string())
+            .await
+        {
+            Err(kikeru_domain::StoreError::NotFound) => {
+                return Err(ApiError::not_found(
+                    "legal_order_not_found",
+                    "There is no such legal order",
+                ));
+            }
+            other => other?,
+        };
+        state
+            .office
+            .audit(
+                Some(operator),
+                "legal_order.approved",
+                &format!("legal order {}", approved.id),
+            )
+            .await?;
+        Ok(Json(LegalOrderView::from(&approved)))
+    }
+
+    /// Every recorded legal order (operators).
+    #[oai(path = "/admin/legal-orders", method = "get", tag = "Tag::Admin")]
+    async fn legal_orders(
+        &self,
+        state: Data<&AppState>,
+        _auth: OperatorSession,
+    ) -> ApiResult<Json<Vec<LegalOrderView>>> {
+        Ok(Json(
+            state
+                .disclosures
+                .legal_orders()
+                .await?
+                .iter()
+                .map(LegalOrderView::from)
+                .collect(),
+        ))
     }
 
     /// Every purpose (operators).

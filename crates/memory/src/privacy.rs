@@ -5,7 +5,9 @@ use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
-use kikeru_domain::privacy::{ConsentRecord, Ledger, LedgerDraft, LedgerEntry, Purpose};
+use kikeru_domain::privacy::{
+    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Purpose,
+};
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
 use crate::MemoryStore;
@@ -16,6 +18,7 @@ pub(crate) struct State {
     purposes: BTreeMap<String, Purpose>,
     records: Vec<ConsentRecord>,
     ledger: Vec<LedgerEntry>,
+    legal_orders: BTreeMap<String, LegalOrder>,
 }
 
 impl MemoryStore {
@@ -82,5 +85,28 @@ impl Ledger for MemoryStore {
 
     async fn all(&self) -> Result<Vec<LedgerEntry>, StoreError> {
         Ok(self.privacy().ledger.clone())
+    }
+}
+
+#[async_trait]
+impl LegalOrders for MemoryStore {
+    async fn record(&self, order: &LegalOrder) -> Result<(), StoreError> {
+        let mut state = self.privacy();
+        if state.legal_orders.contains_key(&order.id) {
+            return Err(StoreError::Conflict);
+        }
+        state.legal_orders.insert(order.id.clone(), order.clone());
+        Ok(())
+    }
+
+    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, StoreError> {
+        let mut state = self.privacy();
+        let order = state.legal_orders.get_mut(id).ok_or(StoreError::NotFound)?;
+        order.approved_by.insert(operator.to_owned());
+        Ok(order.clone())
+    }
+
+    async fn all(&self) -> Result<Vec<LegalOrder>, StoreError> {
+        Ok(self.privacy().legal_orders.values().cloned().collect())
     }
 }

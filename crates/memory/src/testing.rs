@@ -225,6 +225,7 @@ impl Harness {
             disclosures: kikeru_domain::disclosure::DisclosureDesk::new(
                 kikeru_domain::disclosure::DisclosurePorts {
                     ledger: store_for_consents.clone(),
+                    legal_orders: store_for_consents.clone(),
                     consents: store_for_consents.clone(),
                     members: store_for_consents.clone(),
                     orders: store_for_consents,

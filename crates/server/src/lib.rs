@@ -410,6 +410,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         disclosures: DisclosureDesk::new(
             DisclosurePorts {
                 ledger: store.clone(),
+                legal_orders: store.clone(),
                 consents: store.clone(),
                 members: store.clone(),
                 orders: store.clone(),

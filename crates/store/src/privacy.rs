@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
-    Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, Purpose, Recipient,
-    Transfer,
+    Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders,
+    Purpose, Recipient, Transfer,
 };
 use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
@@ -13,7 +13,7 @@ use sea_orm::{
     QueryOrder, Statement, TransactionTrait,
 };
 
-use crate::entity::{consent_record, ledger_entry, purpose};
+use crate::entity::{consent_record, ledger_entry, legal_order, legal_order_approval, purpose};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
 fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
@@ -230,6 +230,112 @@ impl Ledger for SqlStore {
             .map_err(store_error)?
             .into_iter()
             .map(to_entry)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl LegalOrders for SqlStore {
+    async fn record(&self, o: &LegalOrder) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(store_error)?;
+        let members: Vec<String> = o.members.iter().map(ToString::to_string).collect();
+        let categories: Vec<&str> = o.categories.iter().map(|c| c.as_str()).collect();
+        let row = legal_order::ActiveModel {
+            id: Set(o.id.clone()),
+            authority: Set(o.authority.clone()),
+            reference: Set(o.reference.clone()),
+            legal_basis: Set(o.legal_basis.clone()),
+            issued_at: Set(millis(o.issued_at)),
+            members: Set(members.join(",")),
+            categories: Set(categories.join(",")),
+            notice_withheld_until: Set(o.notice_withheld_until.map(millis)),
+        };
+        legal_order::Entity::insert(row)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        for operator in &o.approved_by {
+            let approval = legal_order_approval::ActiveModel {
+                order_id: Set(o.id.clone()),
+                operator: Set(operator.clone()),
+            };
+            legal_order_approval::Entity::insert(approval)
+                .exec(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        txn.commit().await.map_err(store_error)
+    }
+
+    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, StoreError> {
+        let approval = legal_order_approval::ActiveModel {
+            order_id: Set(id.to_owned()),
+            operator: Set(operator.to_owned()),
+        };
+        match legal_order_approval::Entity::insert(approval)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)
+        {
+            Ok(_) => {}
+            // Approving twice counts once; an unknown order fails its foreign key (a conflict).
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        LegalOrders::all(self)
+            .await?
+            .into_iter()
+            .find(|o| o.id == id)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn all(&self) -> Result<Vec<LegalOrder>, StoreError> {
+        let approvals = legal_order_approval::Entity::find()
+            .all(&self.db)
+            .await
+            .map_err(store_error)?;
+        legal_order::Entity::find()
+            .order_by_asc(legal_order::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                let members = row
+                    .members
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(|m| {
+                        m.parse()
+                            .map(MemberId::from_uuid)
+                            .map_err(|_| corrupt("legal order member"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                let categories = row
+                    .categories
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| DataCategory::from_name(c).ok_or_else(|| corrupt("data category")))
+                    .collect::<Result<_, _>>()?;
+                Ok(LegalOrder {
+                    approved_by: approvals
+                        .iter()
+                        .filter(|a| a.order_id == row.id)
+                        .map(|a| a.operator.clone())
+                        .collect(),
+                    id: row.id,
+                    authority: row.authority,
+                    reference: row.reference,
+                    legal_basis: row.legal_basis,
+                    issued_at: from_millis(row.issued_at)?,
+                    members,
+                    categories,
+                    notice_withheld_until: row
+                        .notice_withheld_until
+                        .map(from_millis)
+                        .transpose()?,
+                })
+            })
             .collect()
     }
 }

@@ -6,6 +6,8 @@
 
 pub(crate) mod consent_record;
 pub(crate) mod ledger_entry;
+pub(crate) mod legal_order;
+pub(crate) mod legal_order_approval;
 pub(crate) mod member;
 pub(crate) mod operator;
 pub(crate) mod operator_event;

@@ -7,6 +7,7 @@ mod m0002_shop;
 mod m0003_operators;
 mod m0004_consents;
 mod m0005_ledger;
+mod m0006_legal_orders;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_operators::Migration),
             Box::new(m0004_consents::Migration),
             Box::new(m0005_ledger::Migration),
+            Box::new(m0006_legal_orders::Migration),
         ]
     }
 }
