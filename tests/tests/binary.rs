@@ -23,6 +23,31 @@ fn migrate_creates_the_database_and_exits() {
 }
 
 #[test]
+fn the_retention_job_and_the_ledger_check_run_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [["retention", "run"], ["ledger", "verify"]] {
+        let output = Command::new(binary())
+            .args(command)
+            .env_clear()
+            .env("KIKERU_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let verified = Command::new(binary())
+        .args(["ledger", "verify"])
+        .env_clear()
+        .env("KIKERU_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 0 entries"));
+}
+
+#[test]
 fn a_bad_configuration_lists_every_problem_and_exits_78() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kikeru.toml");

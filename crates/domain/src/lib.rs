@@ -25,6 +25,7 @@ pub mod order;
 pub mod password;
 pub mod ports;
 pub mod privacy;
+pub mod retention;
 pub mod session;
 pub mod shop;
 pub mod shop_ports;

@@ -508,10 +508,18 @@ impl LedgerEntry {
 /// The first ledger entry (by position) that breaks the chain: a wrong position, a
 /// predecessor hash that is not the previous entry's, or a hash that does not match its
 /// content. `None` when the whole chain holds.
+///
+/// Entries past their retention period are removed from the start of the chain, so the first
+/// entry present anchors the chain: its own hash must match, and only the very first entry
+/// (position 1) must follow zeros.
 pub fn first_broken(entries: &[LedgerEntry]) -> Option<u64> {
     let mut previous: Option<&LedgerEntry> = None;
     for entry in entries {
-        let (seq, prev_hash) = previous.map_or((1, [0u8; 32]), |p| (p.seq + 1, p.hash));
+        let (seq, prev_hash) = match previous {
+            Some(p) => (p.seq + 1, p.hash),
+            None if entry.seq == 1 => (1, [0u8; 32]),
+            None => (entry.seq, entry.prev_hash),
+        };
         if entry.seq != seq || entry.prev_hash != prev_hash || entry.hash != entry.content_hash() {
             return Some(entry.seq);
         }

@@ -259,3 +259,43 @@ impl Erasure for MemoryStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl kikeru_domain::retention::Retention for MemoryStore {
+    async fn purge(
+        &self,
+        cutoffs: &kikeru_domain::retention::Cutoffs,
+    ) -> Result<kikeru_domain::retention::Purged, StoreError> {
+        let mut purged = kikeru_domain::retention::Purged::default();
+        let stale: Vec<MemberId> = self
+            .state()
+            .members
+            .values()
+            .filter(|m| {
+                m.email_verified_at.is_none() && m.created_at < cutoffs.unverified_created_before
+            })
+            .map(|m| m.id)
+            .collect();
+        for id in stale {
+            if self.erase(id).await.is_ok() {
+                purged.unverified_accounts += 1;
+            }
+        }
+        {
+            let mut state = self.state();
+            let before = state.sessions.len();
+            state.sessions.retain(|_, s| {
+                s.expires_at > cutoffs.now && s.last_seen_at >= cutoffs.sessions_seen_before
+            });
+            purged.sessions = (before - state.sessions.len()) as u64;
+            let before = state.tokens.len();
+            state.tokens.retain(|_, t| t.expires_at > cutoffs.now);
+            purged.tokens = (before - state.tokens.len()) as u64;
+        }
+        let existing: std::collections::HashSet<MemberId> =
+            self.state().members.keys().copied().collect();
+        purged.accounting_orders = self.purge_accounting(&existing, cutoffs.accounting_before);
+        purged.ledger_entries = self.purge_ledger(cutoffs.ledger_before);
+        Ok(purged)
+    }
+}

@@ -22,6 +22,13 @@ pub(crate) struct State {
 }
 
 impl MemoryStore {
+    pub(crate) fn purge_ledger(&self, before: Timestamp) -> u64 {
+        let mut state = self.privacy();
+        let count = state.ledger.len();
+        state.ledger.retain(|e| e.at >= before);
+        (count - state.ledger.len()) as u64
+    }
+
     pub(crate) fn erase_consents(&self, member: MemberId) {
         self.privacy().records.retain(|r| r.member_id != member);
     }

@@ -23,6 +23,22 @@ pub(crate) struct State {
 }
 
 impl MemoryStore {
+    /// Removes orders (with their payments) of members not in `existing`, placed before `before`.
+    pub(crate) fn purge_accounting(&self, existing: &HashSet<MemberId>, before: Timestamp) -> u64 {
+        let mut state = self.shop_state();
+        let gone: Vec<OrderId> = state
+            .orders
+            .values()
+            .filter(|o| !existing.contains(&o.member_id) && o.created_at < before)
+            .map(|o| o.id)
+            .collect();
+        for id in &gone {
+            state.orders.remove(id);
+            state.payments.retain(|_, p| p.order_id != *id);
+        }
+        gone.len() as u64
+    }
+
     fn shop_state(&self) -> MutexGuard<'_, State> {
         self.shop.lock().unwrap_or_else(PoisonError::into_inner)
     }

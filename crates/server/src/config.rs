@@ -58,6 +58,9 @@ struct FileConfig {
     stripe_webhook_secrets: Option<Secret>,
     stripe_api_base: Option<String>,
     share_email_with_payment_provider: Option<bool>,
+    retention_unverified_days: Option<u64>,
+    retention_accounting_days: Option<u64>,
+    retention_ledger_days: Option<u64>,
 }
 
 /// The log line format.
@@ -138,6 +141,8 @@ pub struct Config {
     pub payment: PaymentProvider,
     /// Whether the member's address is entrusted to the payment provider.
     pub share_email_with_payment_provider: bool,
+    /// How long things are kept.
+    pub retention: kikeru_domain::retention::RetentionPolicy,
 }
 
 /// The configuration is unusable; every problem found is listed.
@@ -173,6 +178,9 @@ pub const ENV_KEYS: &[&str] = &[
     "stripe_webhook_secrets",
     "stripe_api_base",
     "share_email_with_payment_provider",
+    "retention_unverified_days",
+    "retention_accounting_days",
+    "retention_ledger_days",
 ];
 
 impl Config {
@@ -286,6 +294,9 @@ fn overlay_env(
     number!(argon2_parallelism);
     number!(demo_catalog);
     number!(share_email_with_payment_provider);
+    number!(retention_unverified_days);
+    number!(retention_accounting_days);
+    number!(retention_ledger_days);
 }
 
 fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
@@ -406,11 +417,27 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
     };
     let sandbox = matches!(payment, PaymentProvider::Sandbox { .. });
+    let days = |n: u64| Duration::from_secs(n * 86_400);
+    let defaults = kikeru_domain::retention::RetentionPolicy::default();
+    let retention = kikeru_domain::retention::RetentionPolicy {
+        unverified_accounts: raw
+            .retention_unverified_days
+            .map_or(defaults.unverified_accounts, days),
+        idle_sessions: Duration::from_secs(idle),
+        accounting_records: raw
+            .retention_accounting_days
+            .map_or(defaults.accounting_records, days),
+        ledger: raw.retention_ledger_days.map_or(defaults.ledger, days),
+    };
+    if retention.validate().is_err() {
+        errors.push("retention_ledger_days: the disclosure ledger must be kept at least 1095 days (three years)".to_owned());
+    }
     Config {
         media_dir: raw.media_dir.unwrap_or_else(|| data_dir.join("media")),
         demo_catalog: raw.demo_catalog.unwrap_or(sandbox),
         payment,
         share_email_with_payment_provider: raw.share_email_with_payment_provider.unwrap_or(false),
+        retention,
         listen,
         public_url,
         public_url_configured,
@@ -520,6 +547,19 @@ mod tests {
         assert!(errors[0].contains("unknown field"), "{errors:?}");
         assert!(load(Some("listen = \n"), &[]).is_err());
         assert!(load(Some("argon2_memory_kib = 1024\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn the_ledger_cannot_be_configured_to_be_kept_less_than_three_years() {
+        let errors = load(None, &[("KIKERU_RETENTION_LEDGER_DAYS", "30")])
+            .unwrap_err()
+            .0;
+        assert!(errors[0].starts_with("retention_ledger_days"), "{errors:?}");
+        let config = load(None, &[("KIKERU_RETENTION_UNVERIFIED_DAYS", "2")]).unwrap();
+        assert_eq!(
+            config.retention.unverified_accounts,
+            Duration::from_secs(2 * 86_400)
+        );
     }
 
     #[test]

@@ -63,6 +63,16 @@ pub enum Command {
     /// The disclosure ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Retention of personal data and records.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+/// Retention commands.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Remove what is past its retention period, once (`serve` also does it every hour).
+    Run,
 }
 
 /// Ledger commands.
@@ -177,6 +187,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
             Ok(())
         }
+        Command::Retention(RetentionCommand::Run) => {
+            let (store, _) = prepare(&config).await?;
+            purge(&store, &config).await?;
+            Ok(())
+        }
         Command::Ledger(LedgerCommand::Verify) => {
             let (_, state) = prepare(&config).await?;
             let entries = state
@@ -220,6 +235,26 @@ async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppState)> {
     }
     let state = build(config, &store)?;
     Ok((store, state))
+}
+
+/// Removes what is past its retention period. Safe on several nodes at once.
+async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
+    use kikeru_domain::ports::Clock;
+    use kikeru_domain::retention::Retention;
+    let cutoffs = config.retention.cutoffs(SystemClock.now());
+    let purged = store
+        .purge(&cutoffs)
+        .await
+        .context("purging what is past its retention period")?;
+    tracing::info!(
+        unverified_accounts = purged.unverified_accounts,
+        sessions = purged.sessions,
+        tokens = purged.tokens,
+        accounting_orders = purged.accounting_orders,
+        ledger_entries = purged.ledger_entries,
+        "retention run"
+    );
+    Ok(())
 }
 
 /// Loads the demo catalogue, with its generated audio, into an empty catalogue.
@@ -476,10 +511,22 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         seed_demo(&config, &state).await?;
     }
     let app = kikeru_http::app(state);
+    let retention_store = store.clone();
+    let retention_config = config.clone();
+    let retention = tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = purge(&retention_store, &retention_config).await {
+                tracing::warn!(error = %format!("{e:#}"), "the retention run failed; it runs again in an hour");
+            }
+        }
+    });
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
         .await
         .context("serving")?;
+    retention.abort();
     store.close().await.ok();
     tracing::info!("stopped");
     Ok(())

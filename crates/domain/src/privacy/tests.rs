@@ -422,6 +422,15 @@ fn the_ledger_chain_names_the_first_tampered_entry() {
     let mut removed = entries.clone();
     removed.remove(1);
     assert_eq!(first_broken(&removed), Some(3));
+    let purged_from_the_start = entries[2..].to_vec();
+    assert_eq!(
+        first_broken(&purged_from_the_start),
+        None,
+        "retention removes the oldest entries"
+    );
+    let mut forged_start = entries[2..].to_vec();
+    forged_start[0].categories = cats(&[Email]);
+    assert_eq!(first_broken(&forged_start), Some(3));
     let mut rehashed = entries.clone();
     rehashed[1].categories = cats(&[Email]);
     rehashed[1].hash = rehashed[1].content_hash();

@@ -1,0 +1,130 @@
+//! The [`Retention`] contract.
+
+use kikeru_domain::consent::Consents;
+use kikeru_domain::ports::{Erasure, Members, Sessions, Tokens};
+use kikeru_domain::privacy::{Basis, DataCategory, Ledger, LedgerDraft, Recipient};
+use kikeru_domain::retention::{Purged, Retention, RetentionPolicy};
+use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::{MemberId, TokenPurpose};
+
+use crate::fixtures::{NOW, member, order, product, session, token, uuid};
+
+/// Only what is past its period goes, and a second run removes nothing more.
+pub async fn retention_removes_only_what_is_past_its_period<S>(store: &S)
+where
+    S: Members + Sessions + Tokens + Consents + Catalog + Orders + Erasure + Ledger + Retention,
+{
+    let year = time::Duration::days(365);
+    let later = NOW + year * 10;
+    let mut verified = member(1, "verified@example.jp");
+    verified.email_verified_at = Some(NOW);
+    let stale = member(2, "stale@example.jp");
+    let mut fresh = member(3, "fresh@example.jp");
+    fresh.created_at = later - time::Duration::days(1);
+    let gone = member(4, "gone@example.jp");
+    for m in [&verified, &stale, &fresh, &gone] {
+        Members::insert(store, m).await.expect("member");
+    }
+    let (old_session, _) = session(1, verified.id, 0);
+    let (mut live, _) = session(2, verified.id, 0);
+    live.last_seen_at = later - time::Duration::hours(1);
+    live.expires_at = later + time::Duration::days(1);
+    Sessions::insert(store, &old_session)
+        .await
+        .expect("session");
+    Sessions::insert(store, &live).await.expect("session");
+    let expired = token(1, verified.id, TokenPurpose::ResetPassword);
+    let mut valid = token(2, fresh.id, TokenPurpose::VerifyEmail);
+    valid.expires_at = later + time::Duration::days(1);
+    Tokens::insert(store, &expired).await.expect("token");
+    Tokens::insert(store, &valid).await.expect("token");
+    let item = product(1, 1100, true);
+    store
+        .save_all(std::slice::from_ref(&item))
+        .await
+        .expect("product");
+    let (kept, kept_payment) = order(1, verified.id, &[&item], None);
+    let (old_of_gone, old_payment) = order(2, gone.id, &[&item], None);
+    store.create(&kept, &kept_payment).await.expect("order");
+    store
+        .create(&old_of_gone, &old_payment)
+        .await
+        .expect("order");
+    store.erase(gone.id).await.expect("erase");
+    let entry = |minutes: i64| LedgerDraft {
+        at: NOW + time::Duration::minutes(minutes),
+        member_id: MemberId::from_uuid(uuid(1)),
+        recipient: Recipient::Partner("Kikeru Label".into()),
+        categories: [DataCategory::EmailAddress].into_iter().collect(),
+        basis: Basis::Consent {
+            purpose: "label".into(),
+            notice_version: 1,
+        },
+        visible_from: NOW,
+    };
+    Ledger::append(store, entry(0)).await.expect("ledger");
+    let recent = Ledger::append(
+        store,
+        LedgerDraft {
+            at: later - year,
+            ..entry(0)
+        },
+    )
+    .await
+    .expect("ledger");
+
+    let cutoffs = RetentionPolicy::default().cutoffs(later);
+    let purged = store.purge(&cutoffs).await.expect("purge");
+    let expected = Purged {
+        unverified_accounts: 1,
+        sessions: 1,
+        tokens: 1,
+        accounting_orders: 1,
+        ledger_entries: 1,
+    };
+    assert_eq!(purged, expected);
+    assert!(
+        Members::by_id(store, verified.id)
+            .await
+            .expect("by_id")
+            .is_some()
+    );
+    assert!(
+        Members::by_id(store, fresh.id)
+            .await
+            .expect("by_id")
+            .is_some(),
+        "a recent unverified account stays"
+    );
+    assert!(
+        Members::by_id(store, stale.id)
+            .await
+            .expect("by_id")
+            .is_none()
+    );
+    assert_eq!(
+        Sessions::for_member(store, verified.id)
+            .await
+            .expect("sessions"),
+        vec![live]
+    );
+    assert!(store.find(&valid.hash).await.expect("token").is_some());
+    assert!(
+        Orders::by_id(store, kept.id)
+            .await
+            .expect("order")
+            .is_some(),
+        "an existing member's order stays"
+    );
+    assert!(
+        Orders::by_id(store, old_of_gone.id)
+            .await
+            .expect("order")
+            .is_none()
+    );
+    assert_eq!(Ledger::all(store).await.expect("ledger"), vec![recent]);
+    assert_eq!(
+        store.purge(&cutoffs).await.expect("purge again"),
+        Purged::default()
+    );
+}

@@ -1,0 +1,146 @@
+//! How long things are kept, as a pure rule: what is past its period at a given time. The
+//! retention job purges exactly that, and deletes are idempotent, so several nodes may run it at
+//! once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{StoreError, Timestamp};
+
+const DAY: u64 = 86_400;
+
+/// The shortest time the disclosure ledger is kept (APPI: records of provision, 3 years).
+pub const LEDGER_MINIMUM: Duration = Duration::from_secs(3 * 365 * DAY);
+
+/// Retention periods. Defaults: unverified accounts 7 days; sessions end at their absolute
+/// lifetime or idle timeout; accounting records of deleted members 7 years (the Corporation
+/// Tax Act's book-keeping period); the disclosure ledger 3 years at least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// An account never verified is removed after this long.
+    pub unverified_accounts: Duration,
+    /// A session unused this long is removed.
+    pub idle_sessions: Duration,
+    /// Orders and payments of deleted members are removed after this long.
+    pub accounting_records: Duration,
+    /// Ledger entries are removed after this long (never less than [`LEDGER_MINIMUM`]).
+    pub ledger: Duration,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            unverified_accounts: Duration::from_secs(7 * DAY),
+            idle_sessions: Duration::from_secs(7 * DAY),
+            accounting_records: Duration::from_secs(7 * 365 * DAY),
+            ledger: LEDGER_MINIMUM,
+        }
+    }
+}
+
+/// A retention period is shorter than the law allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the disclosure ledger must be kept at least three years")]
+pub struct TooShort;
+
+/// The moments before which things are past their period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Now: expired sessions and tokens end before it.
+    pub now: Timestamp,
+    /// Unverified accounts created before this go.
+    pub unverified_created_before: Timestamp,
+    /// Sessions last seen before this go.
+    pub sessions_seen_before: Timestamp,
+    /// Deleted members' orders placed before this go.
+    pub accounting_before: Timestamp,
+    /// Ledger entries made before this go.
+    pub ledger_before: Timestamp,
+}
+
+impl RetentionPolicy {
+    /// Checks the periods against the law.
+    ///
+    /// # Errors
+    /// [`TooShort`] for a ledger period under three years.
+    pub fn validate(&self) -> Result<(), TooShort> {
+        if self.ledger < LEDGER_MINIMUM {
+            Err(TooShort)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// What is past its period at `now`. The ledger period never counts as less than three
+    /// years, whatever was configured.
+    pub fn cutoffs(&self, now: Timestamp) -> Cutoffs {
+        Cutoffs {
+            now,
+            unverified_created_before: now - self.unverified_accounts,
+            sessions_seen_before: now - self.idle_sessions,
+            accounting_before: now - self.accounting_records,
+            ledger_before: now - self.ledger.max(LEDGER_MINIMUM),
+        }
+    }
+}
+
+/// How many records a purge removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Purged {
+    /// Unverified accounts (erased like deleted ones).
+    pub unverified_accounts: u64,
+    /// Sessions past their lifetime or idle timeout.
+    pub sessions: u64,
+    /// Mailed tokens past their expiry.
+    pub tokens: u64,
+    /// Deleted members' orders past the accounting period (with their payments).
+    pub accounting_orders: u64,
+    /// Ledger entries past their period.
+    pub ledger_entries: u64,
+}
+
+/// Removes what is past its period.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Retention: Send + Sync + 'static {
+    /// Removes: accounts never verified and created before the cutoff (with everything
+    /// personal, as [`crate::ports::Erasure`]); sessions expired or last seen before the cutoff;
+    /// tokens expired by `now`; orders (and their payments) of members that no longer exist,
+    /// placed before the accounting cutoff; ledger entries made before the ledger cutoff.
+    ///
+    /// MUST NOT remove anything else — in particular no verified member, no order of an
+    /// existing member, and no ledger entry newer than the cutoff. MUST be safe to run on
+    /// several nodes at once.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn purge(&self, cutoffs: &Cutoffs) -> Result<Purged, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_ledger_is_never_cut_before_three_years_whatever_is_configured() {
+        let now = datetime!(2030-01-01 00:00 UTC);
+        let careless = RetentionPolicy {
+            ledger: Duration::from_secs(DAY),
+            ..RetentionPolicy::default()
+        };
+        assert_eq!(careless.validate(), Err(TooShort));
+        assert_eq!(careless.cutoffs(now).ledger_before, now - LEDGER_MINIMUM);
+        let cutoffs = RetentionPolicy::default().cutoffs(now);
+        assert_eq!(
+            cutoffs.unverified_created_before,
+            datetime!(2029-12-25 00:00 UTC)
+        );
+        assert_eq!(
+            cutoffs.accounting_before,
+            datetime!(2023-01-03 00:00 UTC),
+            "7 × 365 days"
+        );
+    }
+}
