@@ -182,10 +182,50 @@ fn journey(database: Option<&str>) {
         "the withheld entry is not shown yet"
     );
 
+    let cli = |categories: &str, out: &std::path::Path| {
+        let member_id = me["id"].as_str().unwrap().to_owned();
+        Command::new(binary())
+            .args([
+                "disclose",
+                "--member",
+                &member_id,
+                "--recipient",
+                "partner:Kikeru Label",
+                "--categories",
+                categories,
+            ])
+            .args([
+                "--basis",
+                "consent:label-offers",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env_clear()
+            .envs(settings.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let refused_file = data.path().join("refused.json");
+    let refused = cli("email_address,display_name", &refused_file);
+    assert!(
+        !refused.status.success() && !refused_file.exists(),
+        "a refusal writes nothing"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not cover display_name"));
+    let file = data.path().join("for-label.json");
+    let made = cli("email_address", &file);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let package: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(package, json!({"email": "hanako@example.jp"}));
+
     let export = hanako.get("/api/v1/me/export");
     assert_eq!(export.status, 200);
     assert_eq!(export.json["member"]["email"], "hanako@example.jp");
-    assert_eq!(export.json["disclosures"].as_array().map(Vec::len), Some(2));
+    assert_eq!(export.json["disclosures"].as_array().map(Vec::len), Some(3));
     assert_eq!(export.json["consents"]["history"][0]["granted"], true);
 
     let wrong = hanako.send(
@@ -223,7 +263,7 @@ fn journey(database: Option<&str>) {
         .output()
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&verify.stdout).contains("intact: 3 entries"),
+        String::from_utf8_lossy(&verify.stdout).contains("intact: 4 entries"),
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );

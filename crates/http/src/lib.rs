@@ -22,11 +22,12 @@ mod edge;
 mod export;
 mod media;
 mod pages;
-mod privacy_api;
+pub mod privacy_api;
 mod problem;
 mod shop_api;
 
 pub use auth::SessionCookie;
+pub use privacy_api::package_json;
 
 /// What the edge needs to know about how it is reached.
 #[derive(Debug, Clone)]

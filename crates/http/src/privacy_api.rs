@@ -291,7 +291,8 @@ struct ProcessorView {
     categories: Vec<String>,
 }
 
-fn package_json(p: &Package) -> Value {
+/// The recipient's export file: exactly the package's categories, as JSON.
+pub fn package_json(p: &Package) -> Value {
     let mut out = serde_json::Map::new();
     if let Some(id) = p.member_id {
         out.insert("member_id".into(), json!(id.to_string()));

@@ -66,6 +66,29 @@ pub enum Command {
     /// Retention of personal data and records.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Disclose a member's data to a third party, if the rules allow it: the recipient's file
+    /// is written with exactly the allowed categories and the ledger records it; a refusal
+    /// writes nothing and exits non-zero with the reason. Audited either way.
+    Disclose {
+        /// The member's ID.
+        #[arg(long)]
+        member: uuid::Uuid,
+        /// `partner:NAME`, `processor:KEY` or `authority:NAME`.
+        #[arg(long)]
+        recipient: String,
+        /// Comma-separated categories (`email_address,purchase_history`).
+        #[arg(long)]
+        categories: String,
+        /// `entrustment`, `consent:PURPOSE` or `legal_order:ID`.
+        #[arg(long)]
+        basis: String,
+        /// `provision`, `sale`, `rental` or `exchange`.
+        #[arg(long, default_value = "provision")]
+        transfer: String,
+        /// Where to write the recipient's file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Retention commands.
@@ -186,6 +209,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("adding the operator")?;
             tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
             Ok(())
+        }
+        Command::Disclose {
+            member,
+            recipient,
+            categories,
+            basis,
+            transfer,
+            out,
+        } => {
+            use kikeru_domain::privacy::{ClaimedBasis, DisclosureRequest, Recipient, Transfer};
+            let recipient = Recipient::parse(&recipient).ok_or_else(|| {
+                anyhow::anyhow!("--recipient: use partner:NAME, processor:KEY or authority:NAME")
+            })?;
+            let categories = categories
+                .split(',')
+                .map(|c| {
+                    DataCategory::from_name(c.trim())
+                        .ok_or_else(|| anyhow::anyhow!("--categories: unknown category {c:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let transfer = Transfer::from_name(&transfer).ok_or_else(|| {
+                anyhow::anyhow!("--transfer: use provision, sale, rental or exchange")
+            })?;
+            let basis = match basis.split_once(':') {
+                None if basis == "entrustment" => ClaimedBasis::Entrustment,
+                Some(("consent", purpose)) => ClaimedBasis::Consent(purpose.to_owned()),
+                Some(("legal_order", id)) => ClaimedBasis::LegalOrder(id.to_owned()),
+                _ => anyhow::bail!("--basis: use entrustment, consent:PURPOSE or legal_order:ID"),
+            };
+            let (_, state) = prepare(&config).await?;
+            let member = kikeru_domain::MemberId::from_uuid(member);
+            let request = DisclosureRequest {
+                member_id: member,
+                recipient,
+                categories,
+                transfer,
+                basis,
+                at: state.disclosures.now(),
+            };
+            match state.disclosures.disclose(request).await {
+                Ok((entry, package)) => {
+                    let json = kikeru_http::package_json(&package);
+                    std::fs::write(&out, format!("{json:#}\n"))
+                        .with_context(|| format!("writing {}", out.display()))?;
+                    let detail = format!(
+                        "ledger entry {} for member {member} (command line)",
+                        entry.seq
+                    );
+                    state
+                        .office
+                        .audit(None, "disclosure.made", &detail)
+                        .await
+                        .context("auditing the disclosure")?;
+                    tracing::info!(seq = entry.seq, file = %out.display(), "disclosed");
+                    Ok(())
+                }
+                Err(e) => {
+                    let detail = format!("member {member}: {e} (command line)");
+                    state
+                        .office
+                        .audit(None, "disclosure.refused", &detail)
+                        .await
+                        .context("auditing the refusal")?;
+                    Err(anyhow::Error::new(e).context("nothing was disclosed"))
+                }
+            }
         }
         Command::Retention(RetentionCommand::Run) => {
             let (store, _) = prepare(&config).await?;
