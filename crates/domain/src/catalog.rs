@@ -267,6 +267,19 @@ pub struct ProductFields<'a> {
     pub sample: Option<&'a str>,
 }
 
+impl ProductFields<'_> {
+    /// The audio files named here that `exists` says are missing, as `field: key` problems
+    /// (the caller knows where the media live; the domain does no I/O).
+    pub fn missing_media(&self, exists: impl Fn(&AssetKey) -> bool) -> Vec<String> {
+        [("audio", Some(self.audio)), ("sample", self.sample)]
+            .into_iter()
+            .filter_map(|(field, key)| Some((field, AssetKey::parse(key?).ok()?)))
+            .filter(|(_, key)| !exists(key))
+            .map(|(field, key)| format!("{field}: {} is not in the media folder", key.as_str()))
+            .collect()
+    }
+}
+
 impl ProductDraft {
     /// Validates every field, reporting every problem (`field: reason`), not just the first.
     ///

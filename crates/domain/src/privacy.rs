@@ -542,6 +542,21 @@ impl Recipient {
     }
 }
 
+impl ClaimedBasis {
+    /// Reads the claimed basis an operator names: `entrustment`, `consent:PURPOSE` or
+    /// `legal_order:ID`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.split_once(':') {
+            None if text == "entrustment" => Some(Self::Entrustment),
+            Some(("consent", purpose)) if !purpose.is_empty() => {
+                Some(Self::Consent(purpose.to_owned()))
+            }
+            Some(("legal_order", id)) if !id.is_empty() => Some(Self::LegalOrder(id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
 impl Basis {
     /// The text form (`entrustment:stripe`, `consent:newsletter:v2`, `legal_order:LO-1`).
     pub fn to_text(&self) -> String {

@@ -267,16 +267,8 @@ impl AdminApi {
                 audio: &input.audio,
                 sample: input.sample.as_deref(),
             };
-            let mut missing: Vec<String> =
-                [("audio", Some(fields.audio)), ("sample", fields.sample)]
-                    .into_iter()
-                    .filter_map(|(field, key)| key.map(|key| (field, key)))
-                    .filter(|(_, key)| {
-                        kikeru_domain::AssetKey::parse(key).is_ok()
-                            && !state.config.media_dir.join(key).is_file()
-                    })
-                    .map(|(field, key)| format!("{field}: {key} is not in the media folder"))
-                    .collect();
+            let mut missing =
+                fields.missing_media(|key| state.config.media_dir.join(key.as_str()).is_file());
             match kikeru_domain::ProductDraft::from_fields(&fields) {
                 Ok(draft) if missing.is_empty() => drafts.push(draft),
                 Ok(_) => problems.extend(missing.drain(..).map(|p| format!("products[{i}].{p}"))),

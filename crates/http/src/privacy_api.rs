@@ -341,16 +341,9 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
         .collect::<ApiResult<_>>()?;
     let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"))
         .ok_or_else(|| invalid("transfer: use provision, sale, rental or exchange".to_owned()))?;
-    let basis = match input.basis.split_once(':') {
-        None if input.basis == "entrustment" => ClaimedBasis::Entrustment,
-        Some(("consent", purpose)) => ClaimedBasis::Consent(purpose.to_owned()),
-        Some(("legal_order", id)) => ClaimedBasis::LegalOrder(id.to_owned()),
-        _ => {
-            return Err(invalid(
-                "basis: use entrustment, consent:PURPOSE or legal_order:ID".to_owned(),
-            ));
-        }
-    };
+    let basis = ClaimedBasis::parse(&input.basis).ok_or_else(|| {
+        invalid("basis: use entrustment, consent:PURPOSE or legal_order:ID".to_owned())
+    })?;
     Ok(DisclosureRequest {
         member_id: MemberId::from_uuid(input.member_id),
         recipient,

@@ -149,7 +149,7 @@ fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
         audio: &row.audio,
         sample: row.sample.as_deref(),
     };
-    let missing = missing_media(&fields, media_dir);
+    let missing = fields.missing_media(|key| media_dir.join(key.as_str()).is_file());
     match ProductDraft::from_fields(&fields) {
         Ok(draft) if missing.is_empty() => Ok(draft),
         Ok(_) => Err(missing),
@@ -158,23 +158,6 @@ fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
             Err(problems)
         }
     }
-}
-
-/// The audio files a product names that are not in the media folder.
-pub fn missing_media(fields: &ProductFields<'_>, media_dir: &Path) -> Vec<String> {
-    [("audio", Some(fields.audio)), ("sample", fields.sample)]
-        .into_iter()
-        .filter_map(|(field, key)| key.map(|key| (field, key)))
-        .filter(|(_, key)| {
-            kikeru_domain::AssetKey::parse(key).is_ok() && !media_dir.join(key).is_file()
-        })
-        .map(|(field, key)| {
-            format!(
-                "{field}: {key} is not a file in the media folder {}",
-                media_dir.display()
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]

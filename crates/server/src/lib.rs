@@ -232,12 +232,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let transfer = Transfer::from_name(&transfer).ok_or_else(|| {
                 anyhow::anyhow!("--transfer: use provision, sale, rental or exchange")
             })?;
-            let basis = match basis.split_once(':') {
-                None if basis == "entrustment" => ClaimedBasis::Entrustment,
-                Some(("consent", purpose)) => ClaimedBasis::Consent(purpose.to_owned()),
-                Some(("legal_order", id)) => ClaimedBasis::LegalOrder(id.to_owned()),
-                _ => anyhow::bail!("--basis: use entrustment, consent:PURPOSE or legal_order:ID"),
-            };
+            let basis = ClaimedBasis::parse(&basis).ok_or_else(|| {
+                anyhow::anyhow!("--basis: use entrustment, consent:PURPOSE or legal_order:ID")
+            })?;
             let (_, state) = prepare(&config).await?;
             let member = kikeru_domain::MemberId::from_uuid(member);
             let request = DisclosureRequest {

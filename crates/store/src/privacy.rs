@@ -16,13 +16,24 @@ use sea_orm::{
 use crate::entity::{consent_record, ledger_entry, legal_order, legal_order_approval, purpose};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
-fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
-    let categories = row
-        .categories
-        .split(',')
+/// Category names, comma-separated, as stored.
+fn categories_text(categories: &kikeru_domain::privacy::Categories) -> String {
+    categories
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn categories_of(text: &str) -> Result<kikeru_domain::privacy::Categories, StoreError> {
+    text.split(',')
         .filter(|c| !c.is_empty())
         .map(|c| DataCategory::from_name(c).ok_or_else(|| corrupt("data category")))
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
+    let categories = categories_of(&row.categories)?;
     Ok(Purpose {
         key: row.key,
         title: Localized::title(&row.title_ja, &row.title_en)
@@ -39,7 +50,7 @@ fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
 #[async_trait]
 impl Consents for SqlStore {
     async fn save_purpose(&self, p: &Purpose) -> Result<(), StoreError> {
-        let categories: Vec<&str> = p.categories.iter().map(|c| c.as_str()).collect();
+        let categories = categories_text(&p.categories);
         let row = purpose::ActiveModel {
             key: Set(p.key.clone()),
             title_ja: Set(p.title.ja().to_owned()),
@@ -48,7 +59,7 @@ impl Consents for SqlStore {
             notice_en: Set(p.notice.en().to_owned()),
             notice_version: Set(i32::try_from(p.notice_version).unwrap_or(i32::MAX)),
             recipient: Set(p.recipient.clone()),
-            categories: Set(categories.join(",")),
+            categories: Set(categories),
             transfer: Set(p.transfer.as_str().to_owned()),
         };
         let upsert = OnConflict::column(purpose::Column::Key)
@@ -123,12 +134,7 @@ impl Consents for SqlStore {
 }
 
 fn to_entry(row: ledger_entry::Model) -> Result<LedgerEntry, StoreError> {
-    let categories = row
-        .categories
-        .split(',')
-        .filter(|c| !c.is_empty())
-        .map(|c| DataCategory::from_name(c).ok_or_else(|| corrupt("data category")))
-        .collect::<Result<_, _>>()?;
+    let categories = categories_of(&row.categories)?;
     Ok(LedgerEntry {
         seq: u64::try_from(row.seq).map_err(|_| corrupt("ledger position"))?,
         at: from_millis(row.at)?,
@@ -185,13 +191,13 @@ impl Ledger for SqlStore {
             u64::try_from(seq).map_err(|_| corrupt("ledger position"))?,
             prev_hash,
         );
-        let categories: Vec<&str> = entry.categories.iter().map(|c| c.as_str()).collect();
+        let categories = categories_text(&entry.categories);
         let row = ledger_entry::ActiveModel {
             seq: Set(seq),
             at: Set(millis(entry.at)),
             member_id: Set(*entry.member_id.as_uuid()),
             recipient: Set(entry.recipient.to_string()),
-            categories: Set(categories.join(",")),
+            categories: Set(categories),
             basis: Set(entry.basis.to_text()),
             visible_from: Set(millis(entry.visible_from)),
             prev_hash: Set(entry.prev_hash.to_vec()),
@@ -239,7 +245,7 @@ impl LegalOrders for SqlStore {
     async fn record(&self, o: &LegalOrder) -> Result<(), StoreError> {
         let txn = self.db.begin().await.map_err(store_error)?;
         let members: Vec<String> = o.members.iter().map(ToString::to_string).collect();
-        let categories: Vec<&str> = o.categories.iter().map(|c| c.as_str()).collect();
+        let categories = categories_text(&o.categories);
         let row = legal_order::ActiveModel {
             id: Set(o.id.clone()),
             authority: Set(o.authority.clone()),
@@ -247,7 +253,7 @@ impl LegalOrders for SqlStore {
             legal_basis: Set(o.legal_basis.clone()),
             issued_at: Set(millis(o.issued_at)),
             members: Set(members.join(",")),
-            categories: Set(categories.join(",")),
+            categories: Set(categories),
             notice_withheld_until: Set(o.notice_withheld_until.map(millis)),
         };
         legal_order::Entity::insert(row)
@@ -311,12 +317,7 @@ impl LegalOrders for SqlStore {
                             .map_err(|_| corrupt("legal order member"))
                     })
                     .collect::<Result<_, _>>()?;
-                let categories = row
-                    .categories
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(|c| DataCategory::from_name(c).ok_or_else(|| corrupt("data category")))
-                    .collect::<Result<_, _>>()?;
+                let categories = categories_of(&row.categories)?;
                 Ok(LegalOrder {
                     approved_by: approvals
                         .iter()
