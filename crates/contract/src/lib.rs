@@ -88,6 +88,7 @@ macro_rules! storage_contract_tests {
             payments_are_the_members_attempts_newest_first_with_history,
             owned_products_are_those_of_paid_orders,
             later_events_may_name_the_payment_instead_of_the_checkout,
+            an_event_for_a_checkout_not_yet_known_applies_when_redelivered,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
             operators_read_back_and_addresses_are_unique,

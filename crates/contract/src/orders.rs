@@ -386,3 +386,28 @@ pub async fn later_events_may_name_the_payment_instead_of_the_checkout<
         }
     );
 }
+
+/// An event naming a checkout not known yet is not recorded: once the checkout is known, its
+/// redelivery applies.
+pub async fn an_event_for_a_checkout_not_yet_known_applies_when_redelivered<
+    S: kikeru_domain::ports::Members + Catalog + Orders,
+>(
+    store: &S,
+) {
+    given_members(store, &[1]).await;
+    let products = given_products(store).await;
+    let port: &dyn Orders = store;
+    let early = payment_event("evt-early", "ref-1", Sig::Succeeded);
+    assert_eq!(
+        port.apply_event(&early, NOW).await.expect("apply"),
+        EventOutcome::UnknownReference
+    );
+    let (o, _) = placed(store, 1, 1, &[&products[0]], None).await;
+    assert_eq!(
+        port.apply_event(&early, NOW).await.expect("apply"),
+        EventOutcome::Applied {
+            order_id: o.id,
+            status: P::Paid
+        }
+    );
+}

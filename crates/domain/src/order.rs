@@ -272,8 +272,8 @@ pub struct PaymentEvent {
 pub enum EventOutcome {
     /// The event ID was seen before: nothing was done.
     Duplicate,
-    /// No payment has this reference (another deployment's event, or a forgery that passed
-    /// verification cannot match anything): recorded, nothing else.
+    /// No payment has this reference (yet, or ever): nothing is recorded, so a redelivery once
+    /// the checkout is known still applies.
     UnknownReference,
     /// The payment moved.
     Applied {

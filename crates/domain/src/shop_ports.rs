@@ -106,7 +106,8 @@ pub trait Orders: Send + Sync + 'static {
     /// and the order with a history entry — all in one transaction.
     ///
     /// MUST apply an event delivered many times at once exactly once. MUST set the order's paid
-    /// time the first time it becomes paid.
+    /// time the first time it becomes paid. MUST NOT record an event that names no known
+    /// payment, so that its redelivery applies once the checkout is known.
     ///
     /// # Errors
     /// When storage fails; then nothing of the event is kept, so a redelivery applies it.

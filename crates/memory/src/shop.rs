@@ -192,11 +192,10 @@ impl Orders for MemoryStore {
         event: &PaymentEvent,
         at: Timestamp,
     ) -> Result<EventOutcome, StoreError> {
-        let mut state = self.shop_state();
-        if !state
-            .events
-            .insert((event.provider.clone(), event.event_id.clone()))
-        {
+        let mut guard = self.shop_state();
+        let state = &mut *guard;
+        let seen = (event.provider.clone(), event.event_id.clone());
+        if state.events.contains(&seen) {
             return Ok(EventOutcome::Duplicate);
         }
         let Some(payment) = state.payments.values_mut().find(|p| {
@@ -206,6 +205,7 @@ impl Orders for MemoryStore {
         }) else {
             return Ok(EventOutcome::UnknownReference);
         };
+        state.events.insert(seen);
         let order_id = payment.order_id;
         if payment.payment_ref.is_none() {
             payment.payment_ref.clone_from(&event.payment_ref);

@@ -426,7 +426,8 @@ impl Orders for SqlStore {
             query = query.lock_exclusive();
         }
         let Some(row) = query.one(&txn).await.map_err(store_error)? else {
-            txn.commit().await.map_err(store_error)?;
+            // Not recorded: a redelivery once the checkout is known must still apply.
+            txn.rollback().await.map_err(store_error)?;
             return Ok(EventOutcome::UnknownReference);
         };
         let order_id = OrderId::from_uuid(row.order_id);
