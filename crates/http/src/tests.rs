@@ -15,6 +15,7 @@ use super::*;
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const PASSWORD: &str = "correct horse battery staple";
+const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
 
 struct Ready;
 
@@ -98,6 +99,29 @@ impl Fixture {
         self.post("/api/v1/members/verify", json!({"token": token}), None)
             .await
             .assert_status(StatusCode::NO_CONTENT);
+    }
+
+    /// Creates an operator and signs them in; returns the cookie pair.
+    async fn operator(&self, email: &str, role: kikeru_domain::operators::Role) -> String {
+        self.harness
+            .office
+            .add_operator(Harness::email(email), OFFICE_PASSWORD, role)
+            .await
+            .unwrap();
+        let response = self
+            .post(
+                "/api/v1/admin/sessions",
+                json!({"email": email, "password": OFFICE_PASSWORD}),
+                None,
+            )
+            .await;
+        response.assert_status(StatusCode::CREATED);
+        let cookie = header(&response, "set-cookie");
+        assert!(
+            cookie.starts_with("kikeru_operator=") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+        cookie.split(';').next().unwrap().to_owned()
     }
 
     /// Signs in and returns the `name=value` pair for the Cookie header.
@@ -973,31 +997,7 @@ mod admin {
     use super::*;
     use kikeru_domain::operators::Role;
 
-    const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
-
     impl Fixture {
-        async fn operator(&self, email: &str, role: Role) -> String {
-            self.harness
-                .office
-                .add_operator(Harness::email(email), OFFICE_PASSWORD, role)
-                .await
-                .unwrap();
-            let response = self
-                .post(
-                    "/api/v1/admin/sessions",
-                    json!({"email": email, "password": OFFICE_PASSWORD}),
-                    None,
-                )
-                .await;
-            response.assert_status(StatusCode::CREATED);
-            let cookie = header(&response, "set-cookie");
-            assert!(
-                cookie.starts_with("kikeru_operator=") && cookie.contains("HttpOnly"),
-                "{cookie}"
-            );
-            cookie.split(';').next().unwrap().to_owned()
-        }
-
         async fn put_products(&self, cookie: &str, products: Value) -> TestResponse {
             self.client
                 .put("/api/v1/admin/products")
@@ -1226,27 +1226,7 @@ mod consents {
     #[tokio::test]
     async fn members_grant_and_withdraw_consent_to_purposes_the_office_defines() {
         let f = fixture();
-        f.harness
-            .office
-            .add_operator(
-                Harness::email("office@example.jp"),
-                "quiet office lantern harbour",
-                Role::Operator,
-            )
-            .await
-            .unwrap();
-        let signed_in = f
-            .post(
-                "/api/v1/admin/sessions",
-                json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}),
-                None,
-            )
-            .await;
-        let operator = header(&signed_in, "set-cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let operator = f.operator("office@example.jp", Role::Operator).await;
         let purpose = |notice: &str| {
             json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": notice, "notice_en": notice,
                    "recipient": "Kikeru Label", "categories": ["email_address", "purchase_history"]})
@@ -1336,27 +1316,7 @@ mod disclosures {
     async fn a_consented_disclosure_is_recorded_where_the_member_sees_it_and_a_refused_one_leaves_nothing()
      {
         let f = fixture();
-        f.harness
-            .office
-            .add_operator(
-                Harness::email("office@example.jp"),
-                "quiet office lantern harbour",
-                Role::Operator,
-            )
-            .await
-            .unwrap();
-        let signed_in = f
-            .post(
-                "/api/v1/admin/sessions",
-                json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}),
-                None,
-            )
-            .await;
-        let operator = header(&signed_in, "set-cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let operator = f.operator("office@example.jp", Role::Operator).await;
         f.client
             .put("/api/v1/admin/purposes/label-offers")
             .header("origin", ORIGIN)
@@ -1569,35 +1529,11 @@ mod legal_orders {
     use super::*;
     use kikeru_domain::operators::Role;
 
-    async fn operator(f: &Fixture, email: &str) -> String {
-        f.harness
-            .office
-            .add_operator(
-                Harness::email(email),
-                "quiet office lantern harbour",
-                Role::Operator,
-            )
-            .await
-            .unwrap();
-        let signed_in = f
-            .post(
-                "/api/v1/admin/sessions",
-                json!({"email": email, "password": "quiet office lantern harbour"}),
-                None,
-            )
-            .await;
-        header(&signed_in, "set-cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    }
-
     #[tokio::test]
     async fn a_legal_order_takes_two_operators_and_can_withhold_the_members_notice() {
         let f = fixture();
-        let first = operator(&f, "office@example.jp").await;
-        let second = operator(&f, "chief@example.jp").await;
+        let first = f.operator("office@example.jp", Role::Operator).await;
+        let second = f.operator("chief@example.jp", Role::Operator).await;
         f.register_and_verify("hanako@example.jp").await;
         let hanako = f.sign_in("hanako@example.jp").await;
         let me = json_of(
