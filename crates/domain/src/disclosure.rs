@@ -8,7 +8,7 @@ use crate::consent::Consents;
 use crate::ports::{Clock, Members};
 use crate::privacy::{
     Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
-    LegalOrder, LegalOrders, Processor, Registers, decide, first_broken,
+    LegalOrder, LegalOrders, Processor, Processors, Registers, decide, first_broken,
 };
 use crate::shop_ports::Orders;
 use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
@@ -26,6 +26,8 @@ pub struct DisclosurePorts {
     pub orders: Arc<dyn Orders>,
     /// Recorded legal orders.
     pub legal_orders: Arc<dyn LegalOrders>,
+    /// The register of entrusted processors.
+    pub processors: Arc<dyn Processors>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -83,18 +85,28 @@ pub enum LedgerError {
 #[derive(Debug, Clone)]
 pub struct DisclosureDesk {
     ports: DisclosurePorts,
-    processors: Vec<Processor>,
 }
 
 impl DisclosureDesk {
-    /// Builds the use cases on their adapters and the register of entrusted processors.
-    pub fn new(ports: DisclosurePorts, processors: Vec<Processor>) -> Self {
-        Self { ports, processors }
+    /// Builds the use cases on their adapters.
+    pub fn new(ports: DisclosurePorts) -> Self {
+        Self { ports }
     }
 
     /// The register of entrusted processors.
-    pub fn processors(&self) -> &[Processor] {
-        &self.processors
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn processors(&self) -> Result<Vec<Processor>, StoreError> {
+        self.ports.processors.all().await
+    }
+
+    /// Adds a processor to the register, or changes one (an operator's action).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn save_processor(&self, processor: &Processor) -> Result<(), StoreError> {
+        self.ports.processors.save(processor).await
     }
 
     /// Decides a disclosure at the current time and, when allowed, packages exactly the allowed
@@ -116,8 +128,9 @@ impl DisclosureDesk {
         let purposes = self.ports.consents.purposes().await?;
         let consents = self.ports.consents.history(request.member_id).await?;
         let legal_orders = self.ports.legal_orders.all().await?;
+        let processors = self.ports.processors.all().await?;
         let registers = Registers {
-            processors: &self.processors,
+            processors: &processors,
             purposes: &purposes,
             consents: &consents,
             legal_orders: &legal_orders,

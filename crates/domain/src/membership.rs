@@ -41,6 +41,8 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
+    /// The register of entrusted processors (mail goes through the processor `mail`).
+    pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -638,14 +640,12 @@ impl Membership {
             Some(current.session.id),
         )
         .await?;
-        self.ports
-            .mailer
-            .send(&Mail {
-                to: new_email,
-                language: member.language,
-                message: Message::ConfirmEmailChange { token },
-            })
-            .await?;
+        self.send(Mail {
+            to: new_email,
+            language: member.language,
+            message: Message::ConfirmEmailChange { token },
+        })
+        .await?;
         self.mail(member, Message::EmailChangeRequested).await?;
         Ok(())
     }
@@ -931,14 +931,29 @@ impl Membership {
     }
 
     async fn mail(&self, member: &Member, message: Message) -> Result<(), MailError> {
-        self.ports
-            .mailer
-            .send(&Mail {
-                to: member.email.clone(),
-                language: member.language,
-                message,
-            })
+        self.send(Mail {
+            to: member.email.clone(),
+            language: member.language,
+            message,
+        })
+        .await
+    }
+
+    /// Sends through the mail processor, which receives the address and the message — only if
+    /// the register entrusts both to it.
+    async fn send(&self, mail: Mail) -> Result<(), MailError> {
+        let register = self
+            .ports
+            .processors
+            .all()
             .await
+            .map_err(|e| MailError(Box::new(e)))?;
+        if let Some(category) =
+            crate::privacy::not_entrusted(&register, MAIL_PROCESSOR, &mail_categories())
+        {
+            return Err(MailError(Box::new(NotEntrusted(category.as_str()))));
+        }
+        self.ports.mailer.send(&mail).await
     }
 
     fn now(&self) -> Timestamp {
@@ -983,6 +998,24 @@ macro_rules! from_throttle_failure {
     )+};
 }
 from_throttle_failure!(RegisterError, SignInError, ResetRequestError);
+
+/// The register key of the mail provider.
+pub const MAIL_PROCESSOR: &str = "mail";
+
+/// What every mail hands the mail provider.
+pub fn mail_categories() -> crate::privacy::Categories {
+    [
+        crate::privacy::DataCategory::EmailAddress,
+        crate::privacy::DataCategory::MessageContent,
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The register does not entrust a category to the mail provider.
+#[derive(Debug, thiserror::Error)]
+#[error("the mail provider is not entrusted with {0}")]
+struct NotEntrusted(&'static str);
 
 /// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
 /// counters table.

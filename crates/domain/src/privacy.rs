@@ -631,6 +631,35 @@ impl LedgerDraft {
     }
 }
 
+/// The register of entrusted processors.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Processors: Send + Sync + 'static {
+    /// Adds a processor, or replaces the one with its key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn save(&self, processor: &Processor) -> Result<(), crate::StoreError>;
+
+    /// Every processor, by key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<Processor>, crate::StoreError>;
+}
+
+/// Whether `sent` may go to the processor `key` of `register`: the first category it is not
+/// entrusted with (every category, when it is not registered at all).
+pub fn not_entrusted(register: &[Processor], key: &str, sent: &Categories) -> Option<DataCategory> {
+    let entrusted = register
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| &p.categories);
+    sent.iter()
+        .copied()
+        .find(|c| entrusted.is_none_or(|e| !e.contains(c)))
+}
+
 /// Recorded legal orders and their approvals.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait::async_trait]

@@ -38,6 +38,8 @@ pub struct ShopPorts {
     pub orders: Arc<dyn Orders>,
     /// The payment provider.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The register of entrusted processors (the provider is registered by its name).
+    pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -59,11 +61,10 @@ pub struct ShopConfig {
     pub success_url: String,
     /// Where the provider sends a member who canceled; `{order_id}` is replaced.
     pub cancel_url: String,
-    /// Whether the member's address is sent to the payment provider (for its receipts).
+    /// Whether the member's address is sent to the payment provider (for its receipts). A
+    /// checkout that would send a category the register does not entrust to the provider is
+    /// refused before anything is stored or sent.
     pub share_email_with_provider: bool,
-    /// The categories the payment processor is entrusted with (from the register). A checkout
-    /// that would send anything else is refused before anything is sent.
-    pub entrusted: crate::privacy::Categories,
 }
 
 /// Placing an order failed.
@@ -314,7 +315,7 @@ impl Shop {
         {
             return Err(OrderError::BadIdempotencyKey);
         }
-        self.check_entrusted()?;
+        self.check_entrusted().await?;
         let unique: HashSet<_> = products.iter().collect();
         if products.is_empty() || products.len() > MAX_ITEMS || unique.len() != products.len() {
             return Err(OrderError::BadItems);
@@ -407,15 +408,17 @@ impl Shop {
         }
     }
 
-    /// What a checkout sends the payment processor must be within what it is entrusted with.
-    fn check_entrusted(&self) -> Result<(), OrderError> {
+    /// What a checkout sends the payment processor must be within what the register entrusts
+    /// to it.
+    async fn check_entrusted(&self) -> Result<(), OrderError> {
         let mut sent: crate::privacy::Categories = [crate::privacy::DataCategory::OrderDetails]
             .into_iter()
             .collect();
         if self.config.share_email_with_provider {
             sent.insert(crate::privacy::DataCategory::EmailAddress);
         }
-        match sent.iter().find(|c| !self.config.entrusted.contains(c)) {
+        let register = self.ports.processors.all().await?;
+        match crate::privacy::not_entrusted(&register, self.provider(), &sent) {
             Some(category) => Err(OrderError::NotEntrusted(category.as_str())),
             None => Ok(()),
         }

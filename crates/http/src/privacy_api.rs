@@ -278,6 +278,31 @@ enum Disclosed {
     Created(Json<DisclosureMade>),
 }
 
+/// A processor as an operator registers it.
+#[derive(Debug, Object)]
+struct ProcessorInput {
+    /// Its name.
+    #[oai(validator(max_length = 300))]
+    name: String,
+    /// What it does for the service.
+    #[oai(validator(max_length = 300))]
+    purpose: String,
+    /// The only categories it may receive.
+    #[oai(validator(max_items = 20))]
+    categories: Vec<String>,
+}
+
+impl From<&kikeru_domain::privacy::Processor> for ProcessorView {
+    fn from(p: &kikeru_domain::privacy::Processor) -> Self {
+        Self {
+            key: p.key.clone(),
+            name: p.name.clone(),
+            purpose: p.purpose.clone(),
+            categories: p.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+        }
+    }
+}
+
 /// An entrusted processor.
 #[derive(Debug, Object)]
 struct ProcessorView {
@@ -533,20 +558,71 @@ impl PrivacyApi {
         &self,
         state: Data<&AppState>,
         _auth: OperatorSession,
-    ) -> Json<Vec<ProcessorView>> {
-        Json(
+    ) -> ApiResult<Json<Vec<ProcessorView>>> {
+        Ok(Json(
             state
                 .disclosures
                 .processors()
+                .await?
                 .iter()
-                .map(|p| ProcessorView {
-                    key: p.key.clone(),
-                    name: p.name.clone(),
-                    purpose: p.purpose.clone(),
-                    categories: p.categories.iter().map(|c| c.as_str().to_owned()).collect(),
-                })
+                .map(ProcessorView::from)
                 .collect(),
-        )
+        ))
+    }
+
+    /// Add a processor to the register, or change what one is entrusted with (operators);
+    /// audited. Adapters send a processor nothing outside its categories: narrowing them stops
+    /// that data from leaving.
+    #[oai(path = "/admin/processors/:key", method = "put", tag = "Tag::Admin")]
+    async fn save_processor(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        key: Path<String>,
+        body: Json<ProcessorInput>,
+    ) -> ApiResult<Json<ProcessorView>> {
+        let invalid = |detail: String| {
+            ApiError::unprocessable("invalid_processor", "The processor is not valid", detail)
+        };
+        let key_ok = (1..=64).contains(&key.0.len())
+            && key
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !key_ok {
+            return Err(invalid(
+                "key: 1-64 lower-case letters, digits and '-'".to_owned(),
+            ));
+        }
+        if body.name.trim().is_empty() || body.purpose.trim().is_empty() {
+            return Err(invalid("name and purpose must not be empty".to_owned()));
+        }
+        let categories = body
+            .categories
+            .iter()
+            .map(|c| {
+                DataCategory::from_name(c)
+                    .ok_or_else(|| invalid(format!("categories: unknown category {c:?}")))
+            })
+            .collect::<ApiResult<_>>()?;
+        let processor = kikeru_domain::privacy::Processor {
+            key: key.0,
+            name: body.name.trim().to_owned(),
+            purpose: body.purpose.trim().to_owned(),
+            categories,
+        };
+        state.disclosures.save_processor(&processor).await?;
+        let view = ProcessorView::from(&processor);
+        let detail = format!(
+            "processor {} entrusted with {}",
+            processor.key,
+            view.categories.join(",")
+        );
+        state
+            .office
+            .audit(Some(auth.0.operator.id), "processor.saved", &detail)
+            .await?;
+        Ok(Json(view))
     }
 
     /// Record a legal order (operators). It takes effect once a second, different operator

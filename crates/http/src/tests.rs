@@ -690,7 +690,7 @@ mod shop {
 
     impl Fixture {
         /// Two products with audio files in the media folder; returns their IDs.
-        async fn catalogue(&self) -> Vec<String> {
+        pub(super) async fn catalogue(&self) -> Vec<String> {
             std::fs::create_dir_all(self.media.path().join("audio")).unwrap();
             let audio: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
             let mut drafts = Vec::new();
@@ -721,7 +721,12 @@ mod shop {
                 .collect()
         }
 
-        async fn order(&self, cookie: &str, products: &[&str], key: Option<&str>) -> TestResponse {
+        pub(super) async fn order(
+            &self,
+            cookie: &str,
+            products: &[&str],
+            key: Option<&str>,
+        ) -> TestResponse {
             let mut request = self
                 .client
                 .post("/api/v1/orders")
@@ -1397,7 +1402,13 @@ mod disclosures {
                 .await,
         )
         .await;
-        assert_eq!(processors[0]["categories"], json!(["order_details"]));
+        assert_eq!(
+            (
+                processors[1]["key"].clone(),
+                processors[1]["categories"].clone()
+            ),
+            (json!("test"), json!(["order_details"]))
+        );
     }
 }
 
@@ -1611,5 +1622,54 @@ mod legal_orders {
         .await;
         assert_eq!(visible[0]["recipient"], "authority:Tokyo District Court");
         assert_eq!(visible[0]["basis"], format!("legal_order:{id}"));
+    }
+}
+
+mod register {
+    use super::*;
+    use kikeru_domain::operators::Role;
+
+    #[tokio::test]
+    async fn narrowing_a_processors_categories_stops_that_data_from_leaving() {
+        let f = fixture();
+        let products = f.catalogue().await;
+        let operator = f.operator("office@example.jp", Role::Operator).await;
+        f.register_and_verify("hanako@example.jp").await;
+        let hanako = f.sign_in("hanako@example.jp").await;
+        let put = |body: Value| {
+            f.client
+                .put("/api/v1/admin/processors/test")
+                .header("origin", ORIGIN)
+                .header("cookie", &operator)
+                .body_json(&body)
+                .send()
+        };
+        let bad =
+            put(json!({"name": "Test", "purpose": "payment", "categories": ["shoe_size"]})).await;
+        assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_processor").await;
+        put(json!({"name": "Test", "purpose": "payment", "categories": []}))
+            .await
+            .assert_status_is_ok();
+        let refused = f.order(&hanako, &[&products[0]], None).await;
+        refused.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        let payments = json_of(
+            f.client
+                .get("/api/v1/me/payments")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            payments["items"],
+            json!([]),
+            "nothing was stored or sent to the provider"
+        );
+        put(json!({"name": "Test", "purpose": "payment", "categories": ["order_details"]}))
+            .await
+            .assert_status_is_ok();
+        f.order(&hanako, &[&products[0]], None)
+            .await
+            .assert_status(StatusCode::CREATED);
     }
 }

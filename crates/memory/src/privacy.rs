@@ -6,7 +6,8 @@ use std::sync::{MutexGuard, PoisonError};
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
-    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Purpose,
+    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Processor,
+    Processors, Purpose,
 };
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
@@ -19,9 +20,17 @@ pub(crate) struct State {
     records: Vec<ConsentRecord>,
     ledger: Vec<LedgerEntry>,
     legal_orders: BTreeMap<String, LegalOrder>,
+    processors: BTreeMap<String, Processor>,
 }
 
 impl MemoryStore {
+    /// Adds a processor to the register (setting up tests and fixtures).
+    pub fn register_processor(&self, processor: Processor) {
+        self.privacy()
+            .processors
+            .insert(processor.key.clone(), processor);
+    }
+
     pub(crate) fn purge_ledger(&self, before: Timestamp) -> u64 {
         let mut state = self.privacy();
         let count = state.ledger.len();
@@ -115,5 +124,19 @@ impl LegalOrders for MemoryStore {
 
     async fn all(&self) -> Result<Vec<LegalOrder>, StoreError> {
         Ok(self.privacy().legal_orders.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl Processors for MemoryStore {
+    async fn save(&self, processor: &Processor) -> Result<(), StoreError> {
+        self.privacy()
+            .processors
+            .insert(processor.key.clone(), processor.clone());
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Processor>, StoreError> {
+        Ok(self.privacy().processors.values().cloned().collect())
     }
 }

@@ -170,6 +170,22 @@ impl Harness {
     /// A fresh harness at `now` with `config`.
     pub fn with_config(now: Timestamp, config: MembershipConfig) -> Self {
         let store = Arc::new(MemoryStore::new());
+        // The register: the test payment provider gets order details; mail gets the address
+        // and the message.
+        store.register_processor(kikeru_domain::privacy::Processor {
+            key: "test".to_owned(),
+            name: "Test payments".to_owned(),
+            purpose: "payment".to_owned(),
+            categories: [kikeru_domain::privacy::DataCategory::OrderDetails]
+                .into_iter()
+                .collect(),
+        });
+        store.register_processor(kikeru_domain::privacy::Processor {
+            key: kikeru_domain::membership::MAIL_PROCESSOR.to_owned(),
+            name: "Test mail".to_owned(),
+            purpose: "mail".to_owned(),
+            categories: kikeru_domain::membership::mail_categories(),
+        });
         let clock = Arc::new(ManualClock::new(now));
         let mailer = Arc::new(RecordingMailer::default());
         let random = Arc::new(CountingRandom::default());
@@ -182,6 +198,7 @@ impl Harness {
             rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
             mailer: mailer.clone(),
+            processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
         };
@@ -190,6 +207,7 @@ impl Harness {
             catalog: store.clone(),
             orders: store.clone(),
             gateway: gateway.clone(),
+            processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
         };
@@ -205,9 +223,6 @@ impl Harness {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
             cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
             share_email_with_provider: false,
-            entrusted: [kikeru_domain::privacy::DataCategory::OrderDetails]
-                .into_iter()
-                .collect(),
         };
         let shop = kikeru_domain::Shop::new(shop_ports, shop_config);
         Self {
@@ -226,19 +241,12 @@ impl Harness {
                 kikeru_domain::disclosure::DisclosurePorts {
                     ledger: store_for_consents.clone(),
                     legal_orders: store_for_consents.clone(),
+                    processors: store_for_consents.clone(),
                     consents: store_for_consents.clone(),
                     members: store_for_consents.clone(),
                     orders: store_for_consents,
                     clock: clock_for_consents,
                 },
-                vec![kikeru_domain::privacy::Processor {
-                    key: "test".to_owned(),
-                    name: "Test payments".to_owned(),
-                    purpose: "payment".to_owned(),
-                    categories: [kikeru_domain::privacy::DataCategory::OrderDetails]
-                        .into_iter()
-                        .collect(),
-                }],
             ),
         }
     }

@@ -409,25 +409,22 @@ async fn a_deleted_members_purchases_stay_for_accounting_linked_to_no_address() 
 
 #[tokio::test]
 async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_with() {
-    use kikeru_domain::shop_ports::PaymentGateway;
     let h = harness();
     let products = catalogue(&h).await;
     let hanako = member(&h, "hanako@example.jp", true).await;
+    // The shop is told to share the address, but the register entrusts order details only.
     let ports = kikeru_domain::ShopPorts {
         catalog: h.store.clone(),
         orders: h.store.clone(),
         gateway: h.gateway.clone(),
+        processors: h.store.clone(),
         clock: h.clock.clone(),
         random: std::sync::Arc::new(kikeru_memory::testing::CountingRandom::default()),
     };
-    // The shop is told to share the address, but the register entrusts order details only.
     let config = kikeru_domain::ShopConfig {
         success_url: "http://x/{order_id}".into(),
         cancel_url: "http://x/{order_id}".into(),
         share_email_with_provider: true,
-        entrusted: [kikeru_domain::privacy::DataCategory::OrderDetails]
-            .into_iter()
-            .collect(),
     };
     let shop = kikeru_domain::Shop::new(ports, config);
     let result = shop.place_order(&hanako, &products[..1], None).await;
@@ -435,7 +432,6 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         matches!(result, Err(OrderError::NotEntrusted("email_address"))),
         "{result:?}"
     );
-    assert_eq!(h.gateway.provider(), "test");
     assert!(
         h.shop
             .payments(hanako.id, None, 10)
@@ -443,5 +439,33 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
             .unwrap()
             .is_empty(),
         "nothing was stored or sent"
+    );
+}
+
+#[tokio::test]
+async fn no_mail_goes_to_a_mail_provider_not_entrusted_with_its_content() {
+    use kikeru_domain::privacy::{DataCategory, Processor, Processors};
+    let h = harness();
+    let narrowed = Processor {
+        key: "mail".into(),
+        name: "mail".into(),
+        purpose: "mail".into(),
+        categories: [DataCategory::EmailAddress].into_iter().collect(),
+    };
+    h.store.save(&narrowed).await.unwrap();
+    let client = Client {
+        key: "x".into(),
+        browser: String::new(),
+    };
+    let request = Registration {
+        email: Harness::email("hanako@example.jp"),
+        password: PASSWORD.into(),
+        language: Language::Ja,
+    };
+    let result = h.membership.register(request, &client).await;
+    assert!(result.is_err(), "the mail is refused");
+    assert!(
+        h.mailer.sent().is_empty(),
+        "nothing was handed to the mail provider"
     );
 }

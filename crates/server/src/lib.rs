@@ -319,6 +319,7 @@ async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppState)> {
     if config.migrate_on_start {
         store.migrate().await.context("migrating the database")?;
     }
+    seed_register(&store, config).await?;
     let state = build(config, &store)?;
     Ok((store, state))
 }
@@ -340,6 +341,25 @@ async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
         ledger_entries = purged.ledger_entries,
         "retention run"
     );
+    Ok(())
+}
+
+/// Registers the configured processors that the register does not hold yet; what operators
+/// changed since stays as they left it.
+async fn seed_register(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
+    use kikeru_domain::privacy::Processors;
+    let held = store
+        .all()
+        .await
+        .context("reading the processor register")?;
+    for processor in processors(config) {
+        if !held.iter().any(|p| p.key == processor.key) {
+            store
+                .save(&processor)
+                .await
+                .context("registering a processor")?;
+        }
+    }
     Ok(())
 }
 
@@ -482,6 +502,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         rate_limits: store.clone(),
         hasher: Arc::new(hasher),
         mailer: Arc::new(outbox),
+        processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     };
@@ -497,6 +518,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         catalog: store.clone(),
         orders: store.clone(),
         gateway: gateway(config),
+        processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     };
@@ -510,11 +532,6 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
             config.public_url
         ),
         share_email_with_provider: config.share_email_with_payment_provider,
-        entrusted: processors(config)
-            .into_iter()
-            .next()
-            .map(|p| p.categories)
-            .unwrap_or_default(),
     };
     let office = Office::new(OfficePorts {
         operators: store.clone(),
@@ -528,17 +545,15 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         shop: Shop::new(shop_ports, shop_config),
         office,
         consents: ConsentDesk::new(store.clone(), Arc::new(SystemClock)),
-        disclosures: DisclosureDesk::new(
-            DisclosurePorts {
-                ledger: store.clone(),
-                legal_orders: store.clone(),
-                consents: store.clone(),
-                members: store.clone(),
-                orders: store.clone(),
-                clock: Arc::new(SystemClock),
-            },
-            processors(config),
-        ),
+        disclosures: DisclosureDesk::new(DisclosurePorts {
+            ledger: store.clone(),
+            legal_orders: store.clone(),
+            consents: store.clone(),
+            members: store.clone(),
+            orders: store.clone(),
+            clock: Arc::new(SystemClock),
+            processors: store.clone(),
+        }),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
@@ -592,6 +607,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
         tracing::info!(public_url = %config.public_url, "listening on {scheme}://{addr}");
     }
+    seed_register(&store, &config).await?;
     let state = build(&config, &store)?;
     if config.demo_catalog {
         seed_demo(&config, &state).await?;

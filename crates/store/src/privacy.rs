@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
     Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders,
-    Purpose, Recipient, Transfer,
+    Processor, Processors, Purpose, Recipient, Transfer,
 };
 use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
@@ -13,7 +13,9 @@ use sea_orm::{
     QueryOrder, Statement, TransactionTrait,
 };
 
-use crate::entity::{consent_record, ledger_entry, legal_order, legal_order_approval, purpose};
+use crate::entity::{
+    consent_record, ledger_entry, legal_order, legal_order_approval, processor, purpose,
+};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
 /// Category names, comma-separated, as stored.
@@ -335,6 +337,49 @@ impl LegalOrders for SqlStore {
                         .notice_withheld_until
                         .map(from_millis)
                         .transpose()?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Processors for SqlStore {
+    async fn save(&self, p: &Processor) -> Result<(), StoreError> {
+        let row = processor::ActiveModel {
+            key: Set(p.key.clone()),
+            name: Set(p.name.clone()),
+            purpose: Set(p.purpose.clone()),
+            categories: Set(categories_text(&p.categories)),
+        };
+        let upsert = OnConflict::column(processor::Column::Key)
+            .update_columns([
+                processor::Column::Name,
+                processor::Column::Purpose,
+                processor::Column::Categories,
+            ])
+            .to_owned();
+        processor::Entity::insert(row)
+            .on_conflict(upsert)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Processor>, StoreError> {
+        processor::Entity::find()
+            .order_by_asc(processor::Column::Key)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                Ok(Processor {
+                    categories: categories_of(&row.categories)?,
+                    key: row.key,
+                    name: row.name,
+                    purpose: row.purpose,
                 })
             })
             .collect()

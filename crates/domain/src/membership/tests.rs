@@ -55,6 +55,15 @@ impl Mocks {
     fn build(self) -> Membership {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
+        let mut processors = crate::privacy::MockProcessors::new();
+        processors.expect_all().returning(|| {
+            Ok(vec![crate::privacy::Processor {
+                key: MAIL_PROCESSOR.to_owned(),
+                name: "mail".to_owned(),
+                purpose: "mail".to_owned(),
+                categories: mail_categories(),
+            }])
+        });
         let mut random = MockRandom::new();
         random.expect_bytes32().return_const([9u8; 32]);
         Membership::new(
@@ -67,6 +76,7 @@ impl Mocks {
                 rate_limits: Arc::new(self.rate_limits),
                 hasher: Arc::new(self.hasher),
                 mailer: Arc::new(self.mailer),
+                processors: Arc::new(processors),
                 clock: Arc::new(clock),
                 random: Arc::new(random),
             },

@@ -17,6 +17,7 @@ pub(crate) mod order_line;
 pub(crate) mod payment;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;
+pub(crate) mod processor;
 pub(crate) mod product;
 pub(crate) mod purpose;
 pub(crate) mod rate_limit;

@@ -8,6 +8,7 @@ mod m0003_operators;
 mod m0004_consents;
 mod m0005_ledger;
 mod m0006_legal_orders;
+mod m0007_processors;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_consents::Migration),
             Box::new(m0005_ledger::Migration),
             Box::new(m0006_legal_orders::Migration),
+            Box::new(m0007_processors::Migration),
         ]
     }
 }
