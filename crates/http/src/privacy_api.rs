@@ -164,14 +164,33 @@ fn consent_error(e: ConsentError) -> ApiError {
     }
 }
 
-fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
-    let mut problems = Vec::new();
-    let key_ok = (1..=64).contains(&key.len())
+/// A key of the purpose or processor register: 1–64 lower-case letters, digits and `-`.
+fn register_key(key: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&key.len())
         && key
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !key_ok {
-        problems.push("key: 1-64 lower-case letters, digits and '-'".to_owned());
+    if ok {
+        Ok(())
+    } else {
+        Err("key: 1-64 lower-case letters, digits and '-'".to_owned())
+    }
+}
+
+/// Category names read into categories; the problem names the first unknown one.
+fn categories_named(names: &[String]) -> Result<kikeru_domain::privacy::Categories, String> {
+    names
+        .iter()
+        .map(|c| {
+            DataCategory::from_name(c).ok_or_else(|| format!("categories: unknown category {c:?}"))
+        })
+        .collect()
+}
+
+fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
+    let mut problems = Vec::new();
+    if let Err(problem) = register_key(key) {
+        problems.push(problem);
     }
     let title = Localized::title(&input.title_ja, &input.title_en)
         .map_err(|e| problems.push(format!("title: {e}")))
@@ -179,16 +198,11 @@ fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
     let notice = Localized::description(&input.notice_ja, &input.notice_en)
         .map_err(|e| problems.push(format!("notice: {e}")))
         .ok();
-    let mut categories = std::collections::BTreeSet::new();
-    for name in &input.categories {
-        match DataCategory::from_name(name) {
-            Some(c) => {
-                categories.insert(c);
-            }
-            None => problems.push(format!("categories: unknown category {name:?}")),
-        }
-    }
-    if categories.is_empty() && input.categories.is_empty() {
+    let categories = categories_named(&input.categories).unwrap_or_else(|problem| {
+        problems.push(problem);
+        Default::default()
+    });
+    if input.categories.is_empty() {
         problems.push("categories: name at least one category".to_owned());
     }
     let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"));
@@ -356,14 +370,7 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
     let recipient = Recipient::parse(&input.recipient).ok_or_else(|| {
         invalid("recipient: use partner:NAME, processor:KEY or authority:NAME".to_owned())
     })?;
-    let categories = input
-        .categories
-        .iter()
-        .map(|c| {
-            DataCategory::from_name(c)
-                .ok_or_else(|| invalid(format!("categories: unknown category {c:?}")))
-        })
-        .collect::<ApiResult<_>>()?;
+    let categories = categories_named(&input.categories).map_err(invalid)?;
     let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"))
         .ok_or_else(|| invalid("transfer: use provision, sale, rental or exchange".to_owned()))?;
     let basis = ClaimedBasis::parse(&input.basis).ok_or_else(|| {
@@ -584,27 +591,11 @@ impl PrivacyApi {
         let invalid = |detail: String| {
             ApiError::unprocessable("invalid_processor", "The processor is not valid", detail)
         };
-        let key_ok = (1..=64).contains(&key.0.len())
-            && key
-                .0
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !key_ok {
-            return Err(invalid(
-                "key: 1-64 lower-case letters, digits and '-'".to_owned(),
-            ));
-        }
+        register_key(&key.0).map_err(invalid)?;
         if body.name.trim().is_empty() || body.purpose.trim().is_empty() {
             return Err(invalid("name and purpose must not be empty".to_owned()));
         }
-        let categories = body
-            .categories
-            .iter()
-            .map(|c| {
-                DataCategory::from_name(c)
-                    .ok_or_else(|| invalid(format!("categories: unknown category {c:?}")))
-            })
-            .collect::<ApiResult<_>>()?;
+        let categories = categories_named(&body.categories).map_err(invalid)?;
         let processor = kikeru_domain::privacy::Processor {
             key: key.0,
             name: body.name.trim().to_owned(),
@@ -635,19 +626,13 @@ impl PrivacyApi {
         body: Json<LegalOrderInput>,
     ) -> ApiResult<LegalOrderRecorded> {
         let input = body.0;
-        let categories = input
-            .categories
-            .iter()
-            .map(|c| {
-                DataCategory::from_name(c).ok_or_else(|| {
-                    ApiError::unprocessable(
-                        "invalid_legal_order",
-                        "The legal order is not valid",
-                        format!("categories: unknown category {c:?}"),
-                    )
-                })
-            })
-            .collect::<ApiResult<_>>()?;
+        let categories = categories_named(&input.categories).map_err(|problem| {
+            ApiError::unprocessable(
+                "invalid_legal_order",
+                "The legal order is not valid",
+                problem,
+            )
+        })?;
         let order = kikeru_domain::privacy::LegalOrder {
             id: format!("LO-{}", Uuid::now_v7().simple()),
             authority: input.authority,
