@@ -93,8 +93,16 @@ fn journey(database: Option<&str>) {
     let server = Server::start_with(database, &settings);
     let mut office = operator(&server, "office@example.jp");
     let mut chief = operator(&server, "chief@example.jp");
+    let partner = json!({"name": "Kikeru Label K.K.", "address": "東京都港区1-2-3", "representative": "山田花子",
+                         "contact": "privacy@label.example.jp"});
+    assert_eq!(
+        office
+            .put("/api/v1/admin/partners/kikeru-label", partner)
+            .status,
+        200
+    );
     let purpose = json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": "Kikeru Label にメールアドレスを提供します",
-                         "notice_en": "We give Kikeru Label your address", "recipient": "Kikeru Label", "categories": ["email_address"]});
+                         "notice_en": "We give Kikeru Label your address", "recipient": "kikeru-label", "categories": ["email_address"]});
     assert_eq!(
         office
             .put("/api/v1/admin/purposes/label-offers", purpose)
@@ -107,7 +115,7 @@ fn journey(database: Option<&str>) {
         office.post("/api/v1/admin/disclosures", json!({"member_id": me["id"], "recipient": recipient, "categories": ["email_address"], "basis": basis}))
     };
 
-    let denied = disclose(&mut office, "consent:label-offers", "partner:Kikeru Label");
+    let denied = disclose(&mut office, "consent:label-offers", "partner:kikeru-label");
     assert_eq!(
         (denied.status, denied.json["code"].as_str()),
         (403, Some("disclosure_denied")),
@@ -121,14 +129,19 @@ fn journey(database: Option<&str>) {
             .status,
         200
     );
-    let allowed = disclose(&mut office, "consent:label-offers", "partner:Kikeru Label");
+    let allowed = disclose(&mut office, "consent:label-offers", "partner:kikeru-label");
     assert_eq!(allowed.status, 201, "{allowed:?}");
     assert_eq!(
         allowed.json["package"],
         json!({"email": "hanako@example.jp"})
     );
     let seen = hanako.get("/api/v1/me/disclosures").json;
-    assert_eq!(seen[0]["recipient"], "partner:Kikeru Label");
+    assert_eq!(seen[0]["recipient"], "partner:kikeru-label");
+    assert_eq!(
+        (&seen[0]["recipient_name"], &seen[0]["recipient_address"]),
+        (&json!("Kikeru Label K.K."), &json!("東京都港区1-2-3")),
+        "the record names who received the data and where"
+    );
 
     let order = |office: &mut Client, withheld: Option<&str>| {
         let body = json!({"authority": "Tokyo District Court", "reference": "令和8年(モ)第1号", "legal_basis": "CCP Art. 223",
@@ -190,7 +203,7 @@ fn journey(database: Option<&str>) {
                 "--member",
                 &member_id,
                 "--recipient",
-                "partner:Kikeru Label",
+                "partner:kikeru-label",
                 "--categories",
                 categories,
             ])

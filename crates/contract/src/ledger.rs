@@ -12,6 +12,11 @@ fn draft(member: u128, minutes: i64, withheld_days: i64) -> LedgerDraft {
         at,
         member_id: MemberId::from_uuid(uuid(member)),
         recipient: Recipient::Partner("Kikeru Label".to_owned()),
+        recipient_details: kikeru_domain::privacy::RecipientDetails {
+            name: "Kikeru Label K.K.".to_owned(),
+            address: "東京都港区1-2-3".to_owned(),
+            representative: "山田花子".to_owned(),
+        },
         categories: [DataCategory::EmailAddress, DataCategory::PurchaseHistory]
             .into_iter()
             .collect(),

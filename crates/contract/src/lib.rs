@@ -13,7 +13,7 @@
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
 //! `Operators`, `Consents`, `Ledger`, `Erasure`,
-//! `LegalOrders`, `Retention`, `Processors`) and start empty. `setup` returns
+//! `LegalOrders`, `Retention`, `Processors`, `Partners`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -116,6 +116,7 @@ macro_rules! storage_contract_tests {
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, processors: [
             processors_are_saved_and_replaced_by_key,
+            partners_are_saved_and_replaced_by_key,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

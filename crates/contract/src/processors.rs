@@ -1,6 +1,6 @@
-//! The [`Processors`] contract.
+//! The [`Processors`] and [`Partners`] contracts.
 
-use kikeru_domain::privacy::{DataCategory, Processor, Processors};
+use kikeru_domain::privacy::{DataCategory, Partner, Partners, Processor, Processors};
 
 fn processor(key: &str, categories: &[DataCategory]) -> Processor {
     Processor {
@@ -38,4 +38,27 @@ pub async fn processors_are_saved_and_replaced_by_key(port: &dyn Processors) {
             wider
         ]
     );
+}
+
+fn partner(key: &str, address: &str) -> Partner {
+    Partner {
+        key: key.to_owned(),
+        name: format!("{key} 株式会社"),
+        address: address.to_owned(),
+        representative: Some("代表取締役 山田花子".to_owned()),
+        contact: "privacy@example.jp".to_owned(),
+    }
+}
+
+/// Partners read back equal, by key; saving a key again replaces it.
+pub async fn partners_are_saved_and_replaced_by_key(port: &dyn Partners) {
+    port.save(&partner("label", "東京都港区1-2-3"))
+        .await
+        .expect("save");
+    let mut broker = partner("broker", "大阪府大阪市北区4-5");
+    broker.representative = None;
+    port.save(&broker).await.expect("save");
+    let moved = partner("label", "東京都渋谷区6-7");
+    port.save(&moved).await.expect("save again");
+    assert_eq!(port.all().await.expect("all"), vec![broker, moved]);
 }

@@ -55,6 +55,11 @@ where
         at: NOW + time::Duration::minutes(minutes),
         member_id: MemberId::from_uuid(uuid(1)),
         recipient: Recipient::Partner("Kikeru Label".into()),
+        recipient_details: kikeru_domain::privacy::RecipientDetails {
+            name: "Kikeru Label K.K.".to_owned(),
+            address: "東京都港区1-2-3".to_owned(),
+            representative: "山田花子".to_owned(),
+        },
         categories: [DataCategory::EmailAddress].into_iter().collect(),
         basis: Basis::Consent {
             purpose: "label".into(),

@@ -8,7 +8,8 @@ use crate::consent::Consents;
 use crate::ports::{Clock, Members};
 use crate::privacy::{
     Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
-    LegalOrder, LegalOrders, Processor, Processors, Registers, decide, first_broken,
+    LegalOrder, LegalOrders, Partner, Partners, Processor, Processors, Registers, decide,
+    first_broken, recipient_details,
 };
 use crate::shop_ports::Orders;
 use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
@@ -28,6 +29,8 @@ pub struct DisclosurePorts {
     pub legal_orders: Arc<dyn LegalOrders>,
     /// The register of entrusted processors.
     pub processors: Arc<dyn Processors>,
+    /// The register of partners.
+    pub partners: Arc<dyn Partners>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -109,6 +112,22 @@ impl DisclosureDesk {
         self.ports.processors.save(processor).await
     }
 
+    /// The register of partners.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        self.ports.partners.all().await
+    }
+
+    /// Adds or replaces a partner.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn save_partner(&self, partner: &Partner) -> Result<(), StoreError> {
+        self.ports.partners.save(partner).await
+    }
+
     /// Decides a disclosure at the current time and, when allowed, packages exactly the allowed
     /// categories and records it in the ledger.
     ///
@@ -129,8 +148,10 @@ impl DisclosureDesk {
         let consents = self.ports.consents.history(request.member_id).await?;
         let legal_orders = self.ports.legal_orders.all().await?;
         let processors = self.ports.processors.all().await?;
+        let partners = self.ports.partners.all().await?;
         let registers = Registers {
             processors: &processors,
+            partners: &partners,
             purposes: &purposes,
             consents: &consents,
             legal_orders: &legal_orders,
@@ -149,6 +170,7 @@ impl DisclosureDesk {
         let draft = LedgerDraft {
             at: request.at,
             member_id: request.member_id,
+            recipient_details: recipient_details(&request.recipient, &registers),
             recipient: request.recipient,
             categories: request.categories,
             basis,

@@ -83,6 +83,34 @@ pub struct Processor {
     pub categories: Categories,
 }
 
+/// A third party (not a processor) that may receive personal data with the member's consent:
+/// what APPI's records of provision name — who the recipient is and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    /// Its stable key, as purposes and disclosures name it (`kikeru-label`).
+    pub key: String,
+    /// Its name (for a company, the registered name).
+    pub name: String,
+    /// Its address.
+    pub address: String,
+    /// For a company, its representative's name.
+    pub representative: Option<String>,
+    /// How to reach it about the data (an address, a telephone number, a URL).
+    pub contact: String,
+}
+
+/// Who a ledger entry says received the data, as known at that moment: the register may
+/// change later, the record does not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecipientDetails {
+    /// The recipient's name.
+    pub name: String,
+    /// Its address (empty when the register has none, e.g. for an authority).
+    pub address: String,
+    /// For a company, its representative's name (empty when none).
+    pub representative: String,
+}
+
 /// A purpose beyond providing the service, which needs the member's explicit consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purpose {
@@ -94,7 +122,8 @@ pub struct Purpose {
     pub notice: Localized,
     /// The version of the notice members consent to; a new version needs new consent.
     pub notice_version: u32,
-    /// The partner who receives the data, if the purpose provides data to one.
+    /// The key of the partner (in the partner register) who receives the data, if the
+    /// purpose provides data to one.
     pub recipient: Option<String>,
     /// The categories it covers.
     pub categories: Categories,
@@ -211,7 +240,7 @@ pub struct LegalOrder {
 pub enum Recipient {
     /// A registered processor, by key.
     Processor(String),
-    /// A partner (a third party that is not a processor), by name.
+    /// A registered partner (a third party that is not a processor), by key.
     Partner(String),
     /// An authority, by name.
     Authority(String),
@@ -282,6 +311,10 @@ pub enum Denial {
     /// The purpose names another recipient.
     #[error("the purpose does not provide data to this recipient")]
     WrongRecipient,
+    /// The partner is not in the partner register, so the record APPI asks for could not
+    /// name who received the data.
+    #[error("the recipient is not a registered partner")]
+    UnknownPartner,
     /// The purpose does not cover a category.
     #[error("the purpose does not cover {0}")]
     CategoryNotCovered(&'static str),
@@ -310,6 +343,8 @@ pub type Decision = Result<Basis, Denial>;
 pub struct Registers<'a> {
     /// Entrusted processors.
     pub processors: &'a [Processor],
+    /// Registered partners.
+    pub partners: &'a [Partner],
     /// Purposes needing consent.
     pub purposes: &'a [Purpose],
     /// Consent histories.
@@ -364,6 +399,11 @@ pub fn decide(request: &DisclosureRequest, registers: &Registers<'_>) -> Decisio
             };
             if purpose.recipient.as_deref() != Some(recipient_name.as_str()) {
                 return Err(Denial::WrongRecipient);
+            }
+            if let Recipient::Partner(key) = &request.recipient
+                && !registers.partners.iter().any(|p| p.key == *key)
+            {
+                return Err(Denial::UnknownPartner);
             }
             if let Some(category) = first_missing(&request.categories, &purpose.categories) {
                 return Err(Denial::CategoryNotCovered(category));
@@ -422,6 +462,8 @@ pub struct LedgerEntry {
     pub member_id: MemberId,
     /// To whom.
     pub recipient: Recipient,
+    /// The recipient's name and address at that moment.
+    pub recipient_details: RecipientDetails,
     /// What.
     pub categories: Categories,
     /// On what basis.
@@ -455,45 +497,19 @@ fn basis_text(b: &Basis) -> String {
 }
 
 impl LedgerEntry {
-    /// Makes the entry that follows `previous` (or the first), computing its hash.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one field each; a ledger entry is built once"
-    )]
-    pub fn next(
-        previous: Option<&LedgerEntry>,
-        at: Timestamp,
-        member_id: MemberId,
-        recipient: Recipient,
-        categories: Categories,
-        basis: Basis,
-        visible_from: Timestamp,
-    ) -> Self {
-        let (seq, prev_hash) = previous.map_or((1, [0u8; 32]), |p| (p.seq + 1, p.hash));
-        let mut entry = Self {
-            seq,
-            at,
-            member_id,
-            recipient,
-            categories,
-            basis,
-            visible_from,
-            prev_hash,
-            hash: [0; 32],
-        };
-        entry.hash = entry.content_hash();
-        entry
-    }
-
     /// The hash of the entry's content and its predecessor's hash.
     pub fn content_hash(&self) -> [u8; 32] {
         let categories: Vec<&str> = self.categories.iter().map(|c| c.as_str()).collect();
+        let details = &self.recipient_details;
         let text = format!(
-            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
             self.seq,
             self.at.unix_timestamp_nanos() / 1_000_000,
             self.member_id,
             recipient_text(&self.recipient),
+            details.name.escape_default(),
+            details.address.escape_default(),
+            details.representative.escape_default(),
             categories.join(","),
             basis_text(&self.basis),
             self.visible_from.unix_timestamp_nanos() / 1_000_000,
@@ -590,6 +606,8 @@ pub struct LedgerDraft {
     pub member_id: MemberId,
     /// To whom.
     pub recipient: Recipient,
+    /// The recipient's name and address, from the registers.
+    pub recipient_details: RecipientDetails,
     /// What.
     pub categories: Categories,
     /// On what basis.
@@ -601,15 +619,8 @@ pub struct LedgerDraft {
 impl LedgerDraft {
     /// The entry this draft becomes after `previous`.
     pub fn chain(self, previous: Option<&LedgerEntry>) -> LedgerEntry {
-        LedgerEntry::next(
-            previous,
-            self.at,
-            self.member_id,
-            self.recipient,
-            self.categories,
-            self.basis,
-            self.visible_from,
-        )
+        let (seq, prev_hash) = previous.map_or((1, [0u8; 32]), |p| (p.seq + 1, p.hash));
+        self.chain_at(seq, prev_hash)
     }
 
     /// The entry this draft becomes at position `seq`, after an entry whose hash is
@@ -620,6 +631,7 @@ impl LedgerDraft {
             at: self.at,
             member_id: self.member_id,
             recipient: self.recipient,
+            recipient_details: self.recipient_details,
             categories: self.categories,
             basis: self.basis,
             visible_from: self.visible_from,
@@ -646,6 +658,53 @@ pub trait Processors: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn all(&self) -> Result<Vec<Processor>, crate::StoreError>;
+}
+
+/// The register of partners: third parties that may receive data with consent.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Partners: Send + Sync + 'static {
+    /// Adds a partner, or replaces the one with its key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn save(&self, partner: &Partner) -> Result<(), crate::StoreError>;
+
+    /// Every partner, by key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<Partner>, crate::StoreError>;
+}
+
+/// What the registers say about a recipient, for the ledger: a processor's or partner's
+/// registered name and address, an authority's name.
+pub fn recipient_details(recipient: &Recipient, registers: &Registers<'_>) -> RecipientDetails {
+    match recipient {
+        Recipient::Processor(key) => registers
+            .processors
+            .iter()
+            .find(|p| p.key == *key)
+            .map(|p| RecipientDetails {
+                name: p.name.clone(),
+                ..RecipientDetails::default()
+            })
+            .unwrap_or_default(),
+        Recipient::Partner(key) => registers
+            .partners
+            .iter()
+            .find(|p| p.key == *key)
+            .map(|p| RecipientDetails {
+                name: p.name.clone(),
+                address: p.address.clone(),
+                representative: p.representative.clone().unwrap_or_default(),
+            })
+            .unwrap_or_default(),
+        Recipient::Authority(name) => RecipientDetails {
+            name: name.clone(),
+            ..RecipientDetails::default()
+        },
+    }
 }
 
 /// Whether `sent` may go to the processor `key` of `register`: the first category it is not

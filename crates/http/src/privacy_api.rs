@@ -4,8 +4,8 @@
 use kikeru_domain::consent::{ConsentError, ConsentState};
 use kikeru_domain::disclosure::{DisclosureError, Package};
 use kikeru_domain::privacy::{
-    ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Purpose, Recipient,
-    Transfer,
+    ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Partner, Purpose,
+    Recipient, Transfer,
 };
 use kikeru_domain::{Localized, MemberId};
 use poem::web::Data;
@@ -236,6 +236,12 @@ struct DisclosureView {
     at: OffsetDateTime,
     /// To whom (`partner:…`, `processor:…`, `authority:…`).
     recipient: String,
+    /// The recipient's name when the data was provided.
+    recipient_name: String,
+    /// Its address (empty when none is registered, e.g. for an authority).
+    recipient_address: String,
+    /// For a company, its representative (empty when none).
+    recipient_representative: String,
     /// What.
     categories: Vec<String>,
     /// On what basis (`consent:purpose:vN`, `entrustment:…`, `legal_order:…`).
@@ -250,6 +256,9 @@ impl From<&LedgerEntry> for DisclosureView {
             seq: e.seq,
             at: e.at,
             recipient: e.recipient.to_string(),
+            recipient_name: e.recipient_details.name.clone(),
+            recipient_address: e.recipient_details.address.clone(),
+            recipient_representative: e.recipient_details.representative.clone(),
             categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
             basis: e.basis.to_text(),
             hash: e.hash.iter().map(|b| format!("{b:02x}")).collect(),
@@ -262,7 +271,7 @@ impl From<&LedgerEntry> for DisclosureView {
 struct DisclosureInput {
     /// Whose data.
     member_id: Uuid,
-    /// To whom: `partner:NAME`, `processor:KEY` or `authority:NAME`.
+    /// To whom: `partner:KEY`, `processor:KEY` or `authority:NAME`.
     #[oai(validator(max_length = 300))]
     recipient: String,
     /// Which categories.
@@ -290,6 +299,50 @@ enum Disclosed {
     /// Allowed, recorded in the ledger, and packaged.
     #[oai(status = 201)]
     Created(Json<DisclosureMade>),
+}
+
+/// A partner as an operator registers it: who receives data with members' consent.
+#[derive(Debug, Object)]
+struct PartnerInput {
+    /// Its name (for a company, the registered name).
+    #[oai(validator(max_length = 300))]
+    name: String,
+    /// Its address.
+    #[oai(validator(max_length = 500))]
+    address: String,
+    /// For a company, its representative's name.
+    #[oai(validator(max_length = 300))]
+    representative: Option<String>,
+    /// How to reach it about the data.
+    #[oai(validator(max_length = 300))]
+    contact: String,
+}
+
+/// A registered partner.
+#[derive(Debug, Object)]
+struct PartnerView {
+    /// Its key, as purposes and disclosures name it.
+    key: String,
+    /// Its name.
+    name: String,
+    /// Its address.
+    address: String,
+    /// Its representative, for a company.
+    representative: Option<String>,
+    /// How to reach it.
+    contact: String,
+}
+
+impl From<&Partner> for PartnerView {
+    fn from(p: &Partner) -> Self {
+        Self {
+            key: p.key.clone(),
+            name: p.name.clone(),
+            address: p.address.clone(),
+            representative: p.representative.clone(),
+            contact: p.contact.clone(),
+        }
+    }
 }
 
 /// A processor as an operator registers it.
@@ -368,7 +421,7 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
         )
     };
     let recipient = Recipient::parse(&input.recipient).ok_or_else(|| {
-        invalid("recipient: use partner:NAME, processor:KEY or authority:NAME".to_owned())
+        invalid("recipient: use partner:KEY, processor:KEY or authority:NAME".to_owned())
     })?;
     let categories = categories_named(&input.categories).map_err(invalid)?;
     let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"))
@@ -616,6 +669,68 @@ impl PrivacyApi {
         Ok(Json(view))
     }
 
+    /// The register of partners: third parties that may receive members' data with their
+    /// consent, with the name and address the ledger records (operators).
+    #[oai(path = "/admin/partners", method = "get", tag = "Tag::Admin")]
+    async fn partners(
+        &self,
+        state: Data<&AppState>,
+        _auth: OperatorSession,
+    ) -> ApiResult<Json<Vec<PartnerView>>> {
+        Ok(Json(
+            state
+                .disclosures
+                .partners()
+                .await?
+                .iter()
+                .map(PartnerView::from)
+                .collect(),
+        ))
+    }
+
+    /// Add a partner to the register or change its details (operators); audited. Entries
+    /// already in the ledger keep the details they were recorded with.
+    #[oai(path = "/admin/partners/:key", method = "put", tag = "Tag::Admin")]
+    async fn save_partner(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        key: Path<String>,
+        body: Json<PartnerInput>,
+    ) -> ApiResult<Json<PartnerView>> {
+        let invalid = |detail: String| {
+            ApiError::unprocessable("invalid_partner", "The partner is not valid", detail)
+        };
+        register_key(&key.0).map_err(invalid)?;
+        let input = body.0;
+        let required = [&input.name, &input.address, &input.contact];
+        if required.iter().any(|field| field.trim().is_empty()) {
+            return Err(invalid(
+                "name, address and contact must not be empty".to_owned(),
+            ));
+        }
+        let partner = Partner {
+            key: key.0,
+            name: input.name.trim().to_owned(),
+            address: input.address.trim().to_owned(),
+            representative: input
+                .representative
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty()),
+            contact: input.contact.trim().to_owned(),
+        };
+        state.disclosures.save_partner(&partner).await?;
+        state
+            .office
+            .audit(
+                Some(auth.0.operator.id),
+                "partner.saved",
+                &format!("partner {} ({})", partner.key, partner.name),
+            )
+            .await?;
+        Ok(Json(PartnerView::from(&partner)))
+    }
+
     /// Record a legal order (operators). It takes effect once a second, different operator
     /// approves it; audited.
     #[oai(path = "/admin/legal-orders", method = "post", tag = "Tag::Admin")]
@@ -748,10 +863,20 @@ impl PrivacyApi {
         key: Path<String>,
         body: Json<PurposeInput>,
     ) -> ApiResult<Json<PurposeView>> {
-        let saved = state
-            .consents
-            .save_purpose(purpose_from(&key.0, &body.0)?)
-            .await?;
+        let purpose = purpose_from(&key.0, &body.0)?;
+        if let Some(recipient) = &purpose.recipient {
+            let partners = state.disclosures.partners().await?;
+            if !partners.iter().any(|p| p.key == *recipient) {
+                return Err(ApiError::unprocessable(
+                    "unknown_partner",
+                    "The purpose names a partner that is not registered",
+                    format!(
+                        "register the partner {recipient} at /admin/partners/{recipient} first"
+                    ),
+                ));
+            }
+        }
+        let saved = state.consents.save_purpose(purpose).await?;
         let detail = format!(
             "purpose {} at notice version {}",
             saved.key, saved.notice_version

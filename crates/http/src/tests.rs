@@ -124,6 +124,29 @@ impl Fixture {
         cookie.split(';').next().unwrap().to_owned()
     }
 
+    /// Registers the partner `kikeru-label` through the operator API.
+    async fn partner(&self, operator: &str) {
+        let saved = self
+            .client
+            .put("/api/v1/admin/partners/kikeru-label")
+            .header("origin", ORIGIN)
+            .header("cookie", operator)
+            .body_json(&json!({"name": "Kikeru Label K.K.", "address": "東京都港区1-2-3",
+                               "representative": "山田花子", "contact": "privacy@label.example.jp"}))
+            .send()
+            .await;
+        saved.assert_status_is_ok();
+        let blank = self
+            .client
+            .put("/api/v1/admin/partners/kikeru-label")
+            .header("origin", ORIGIN)
+            .header("cookie", operator)
+            .body_json(&json!({"name": " ", "address": "", "contact": ""}))
+            .send()
+            .await;
+        assert_problem(blank, StatusCode::UNPROCESSABLE_ENTITY, "invalid_partner").await;
+    }
+
     /// Signs in and returns the `name=value` pair for the Cookie header.
     async fn sign_in(&self, email: &str) -> String {
         let response = self
@@ -1232,9 +1255,10 @@ mod consents {
     async fn members_grant_and_withdraw_consent_to_purposes_the_office_defines() {
         let f = fixture();
         let operator = f.operator("office@example.jp", Role::Operator).await;
+        f.partner(&operator).await;
         let purpose = |notice: &str| {
             json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": notice, "notice_en": notice,
-                   "recipient": "Kikeru Label", "categories": ["email_address", "purchase_history"]})
+                   "recipient": "kikeru-label", "categories": ["email_address", "purchase_history"]})
         };
         let put = |body: Value| {
             f.client
@@ -1322,12 +1346,28 @@ mod disclosures {
      {
         let f = fixture();
         let operator = f.operator("office@example.jp", Role::Operator).await;
+        let unregistered = f
+            .client
+            .put("/api/v1/admin/purposes/label-offers")
+            .header("origin", ORIGIN)
+            .header("cookie", &operator)
+            .body_json(&json!({"title_ja": "レーベル", "title_en": "Label", "notice_ja": "提供", "notice_en": "We provide",
+                               "recipient": "kikeru-label", "categories": ["email_address"]}))
+            .send()
+            .await;
+        assert_problem(
+            unregistered,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_partner",
+        )
+        .await;
+        f.partner(&operator).await;
         f.client
             .put("/api/v1/admin/purposes/label-offers")
             .header("origin", ORIGIN)
             .header("cookie", &operator)
             .body_json(&json!({"title_ja": "レーベル", "title_en": "Label", "notice_ja": "提供", "notice_en": "We provide",
-                               "recipient": "Kikeru Label", "categories": ["email_address"]}))
+                               "recipient": "kikeru-label", "categories": ["email_address"]}))
             .send()
             .await
             .assert_status_is_ok();
@@ -1346,7 +1386,7 @@ mod disclosures {
                 .post("/api/v1/admin/disclosures")
                 .header("origin", ORIGIN)
                 .header("cookie", &operator)
-                .body_json(&json!({"member_id": me["id"], "recipient": "partner:Kikeru Label", "categories": categories, "basis": "consent:label-offers"}))
+                .body_json(&json!({"member_id": me["id"], "recipient": "partner:kikeru-label", "categories": categories, "basis": "consent:label-offers"}))
                 .send()
         };
         let refused = disclose(json!(["email_address"])).await;
@@ -1389,7 +1429,9 @@ mod disclosures {
                 .await,
         )
         .await;
-        assert_eq!(mine[0]["recipient"], "partner:Kikeru Label");
+        assert_eq!(mine[0]["recipient"], "partner:kikeru-label");
+        assert_eq!(mine[0]["recipient_name"], "Kikeru Label K.K.");
+        assert_eq!(mine[0]["recipient_address"], "東京都港区1-2-3");
         assert_eq!(mine[0]["basis"], "consent:label-offers:v1");
         assert_eq!(mine[0]["categories"], json!(["email_address"]));
         let wider = disclose(json!(["email_address", "purchase_history"])).await;

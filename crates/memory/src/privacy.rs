@@ -6,8 +6,8 @@ use std::sync::{MutexGuard, PoisonError};
 use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
-    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Processor,
-    Processors, Purpose,
+    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Partner, Partners,
+    Processor, Processors, Purpose,
 };
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
@@ -21,6 +21,7 @@ pub(crate) struct State {
     ledger: Vec<LedgerEntry>,
     legal_orders: BTreeMap<String, LegalOrder>,
     processors: BTreeMap<String, Processor>,
+    partners: BTreeMap<String, Partner>,
 }
 
 impl MemoryStore {
@@ -138,5 +139,19 @@ impl Processors for MemoryStore {
 
     async fn all(&self) -> Result<Vec<Processor>, StoreError> {
         Ok(self.privacy().processors.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl Partners for MemoryStore {
+    async fn save(&self, partner: &Partner) -> Result<(), StoreError> {
+        self.privacy()
+            .partners
+            .insert(partner.key.clone(), partner.clone());
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Partner>, StoreError> {
+        Ok(self.privacy().partners.values().cloned().collect())
     }
 }

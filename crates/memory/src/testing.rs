@@ -242,6 +242,7 @@ impl Harness {
                     ledger: store_for_consents.clone(),
                     legal_orders: store_for_consents.clone(),
                     processors: store_for_consents.clone(),
+                    partners: store_for_consents.clone(),
                     consents: store_for_consents.clone(),
                     members: store_for_consents.clone(),
                     orders: store_for_consents,

@@ -3,7 +3,7 @@
 use kikeru_domain::disclosure::DisclosureError;
 use kikeru_domain::membership::{Client, Registration};
 use kikeru_domain::privacy::{
-    ClaimedBasis, DataCategory, Denial, DisclosureRequest, Purpose, Recipient, Transfer,
+    ClaimedBasis, DataCategory, Denial, DisclosureRequest, Partner, Purpose, Recipient, Transfer,
 };
 use kikeru_domain::{Language, Localized, Member};
 use kikeru_memory::testing::Harness;
@@ -49,6 +49,16 @@ async fn label_offers(h: &Harness) {
         transfer: Transfer::Provision,
     };
     h.consents.save_purpose(purpose).await.unwrap();
+    h.disclosures
+        .save_partner(&Partner {
+            key: "Kikeru Label".into(),
+            name: "Kikeru Label K.K.".into(),
+            address: "東京都港区1-2-3".into(),
+            representative: Some("山田花子".into()),
+            contact: "privacy@label.example.jp".into(),
+        })
+        .await
+        .unwrap();
 }
 
 fn request(member: &Member, categories: &[DataCategory]) -> DisclosureRequest {
@@ -90,6 +100,8 @@ async fn consent_allows_a_disclosure_of_only_its_categories_and_the_member_sees_
         .await
         .unwrap();
     assert_eq!(package.email.as_deref(), Some("hanako@example.jp"));
+    assert_eq!(entry.recipient_details.name, "Kikeru Label K.K.");
+    assert_eq!(entry.recipient_details.address, "東京都港区1-2-3");
     assert!(
         package.purchases.is_none() && package.display_name.is_none(),
         "only the allowed categories"

@@ -73,7 +73,7 @@ pub enum Command {
         /// The member's ID.
         #[arg(long)]
         member: uuid::Uuid,
-        /// `partner:NAME`, `processor:KEY` or `authority:NAME`.
+        /// `partner:KEY`, `processor:KEY` or `authority:NAME`.
         #[arg(long)]
         recipient: String,
         /// Comma-separated categories (`email_address,purchase_history`).
@@ -220,7 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             use kikeru_domain::privacy::{ClaimedBasis, DisclosureRequest, Recipient, Transfer};
             let recipient = Recipient::parse(&recipient).ok_or_else(|| {
-                anyhow::anyhow!("--recipient: use partner:NAME, processor:KEY or authority:NAME")
+                anyhow::anyhow!("--recipient: use partner:KEY, processor:KEY or authority:NAME")
             })?;
             let categories = categories
                 .split(',')
@@ -553,6 +553,7 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
             orders: store.clone(),
             clock: Arc::new(SystemClock),
             processors: store.clone(),
+            partners: store.clone(),
         }),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),

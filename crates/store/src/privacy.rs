@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
     Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders,
-    Processor, Processors, Purpose, Recipient, Transfer,
+    Partner, Partners, Processor, Processors, Purpose, Recipient, RecipientDetails, Transfer,
 };
 use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::entity::{
-    consent_record, ledger_entry, legal_order, legal_order_approval, processor, purpose,
+    consent_record, ledger_entry, legal_order, legal_order_approval, partner, processor, purpose,
 };
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
@@ -142,6 +142,11 @@ fn to_entry(row: ledger_entry::Model) -> Result<LedgerEntry, StoreError> {
         at: from_millis(row.at)?,
         member_id: MemberId::from_uuid(row.member_id),
         recipient: Recipient::parse(&row.recipient).ok_or_else(|| corrupt("recipient"))?,
+        recipient_details: RecipientDetails {
+            name: row.recipient_name,
+            address: row.recipient_address,
+            representative: row.recipient_representative,
+        },
         categories,
         basis: Basis::parse(&row.basis).ok_or_else(|| corrupt("basis"))?,
         visible_from: from_millis(row.visible_from)?,
@@ -199,6 +204,9 @@ impl Ledger for SqlStore {
             at: Set(millis(entry.at)),
             member_id: Set(*entry.member_id.as_uuid()),
             recipient: Set(entry.recipient.to_string()),
+            recipient_name: Set(entry.recipient_details.name.clone()),
+            recipient_address: Set(entry.recipient_details.address.clone()),
+            recipient_representative: Set(entry.recipient_details.representative.clone()),
             categories: Set(categories),
             basis: Set(entry.basis.to_text()),
             visible_from: Set(millis(entry.visible_from)),
@@ -383,5 +391,49 @@ impl Processors for SqlStore {
                 })
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl Partners for SqlStore {
+    async fn save(&self, p: &Partner) -> Result<(), StoreError> {
+        let row = partner::ActiveModel {
+            key: Set(p.key.clone()),
+            name: Set(p.name.clone()),
+            address: Set(p.address.clone()),
+            representative: Set(p.representative.clone()),
+            contact: Set(p.contact.clone()),
+        };
+        let upsert = OnConflict::column(partner::Column::Key)
+            .update_columns([
+                partner::Column::Name,
+                partner::Column::Address,
+                partner::Column::Representative,
+                partner::Column::Contact,
+            ])
+            .to_owned();
+        partner::Entity::insert(row)
+            .on_conflict(upsert)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn all(&self) -> Result<Vec<Partner>, StoreError> {
+        Ok(partner::Entity::find()
+            .order_by_asc(partner::Column::Key)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| Partner {
+                key: row.key,
+                name: row.name,
+                address: row.address,
+                representative: row.representative,
+                contact: row.contact,
+            })
+            .collect())
     }
 }

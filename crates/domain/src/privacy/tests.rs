@@ -25,6 +25,19 @@ fn processors() -> Vec<Processor> {
     }]
 }
 
+fn partners() -> Vec<Partner> {
+    ["Kikeru Label", "Broker"]
+        .into_iter()
+        .map(|key| Partner {
+            key: key.into(),
+            name: format!("{key} K.K."),
+            address: "東京都千代田区1-1".into(),
+            representative: Some("山田太郎".into()),
+            contact: "privacy@example.jp".into(),
+        })
+        .collect()
+}
+
 fn purposes() -> Vec<Purpose> {
     vec![
         Purpose {
@@ -97,9 +110,11 @@ fn check(
     expected: Decision,
 ) {
     let processors = processors();
+    let partners = partners();
     let purposes = purposes();
     let registers = Registers {
         processors: &processors,
+        partners: &partners,
         purposes: &purposes,
         consents,
         legal_orders: orders,
@@ -404,21 +419,29 @@ fn a_legal_order_needs_two_approvals_and_covers_only_its_scope() {
 fn the_ledger_chain_names_the_first_tampered_entry() {
     let mut entries = Vec::new();
     for n in 0..4 {
-        let entry = LedgerEntry::next(
-            entries.last(),
-            T0 + time::Duration::minutes(n),
-            member(1),
-            Recipient::Processor("stripe".into()),
-            cats(&[Order]),
-            Basis::Entrustment("stripe".into()),
-            T0,
-        );
+        let entry = LedgerDraft {
+            at: T0 + time::Duration::minutes(n),
+            member_id: member(1),
+            recipient: Recipient::Processor("stripe".into()),
+            recipient_details: RecipientDetails::default(),
+            categories: cats(&[Order]),
+            basis: Basis::Entrustment("stripe".into()),
+            visible_from: T0,
+        }
+        .chain(entries.last());
         entries.push(entry);
     }
     assert_eq!(first_broken(&entries), None);
     let mut tampered = entries.clone();
     tampered[2].recipient = Recipient::Partner("someone".into());
     assert_eq!(first_broken(&tampered), Some(3));
+    let mut moved = entries.clone();
+    moved[1].recipient_details.address = "elsewhere".into();
+    assert_eq!(
+        first_broken(&moved),
+        Some(2),
+        "the recorded address is sealed too"
+    );
     let mut removed = entries.clone();
     removed.remove(1);
     assert_eq!(first_broken(&removed), Some(3));
@@ -510,7 +533,8 @@ proptest! {
         let purposes = purposes();
         let approvals: Vec<&str> = approvals.into_iter().collect();
         let orders = [order(&approvals)];
-        let registers = Registers { processors: &processors, purposes: &purposes, consents: &history, legal_orders: &orders };
+        let partners = partners();
+        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &orders };
         match decide(&request, &registers) {
             Ok(Basis::Entrustment(key)) => {
                 let processor = processors.iter().find(|p| p.key == key).unwrap();
@@ -552,7 +576,8 @@ proptest! {
         history.push(withdrawal.clone());
         let processors = processors();
         let purposes = purposes();
-        let registers = Registers { processors: &processors, purposes: &purposes, consents: &history, legal_orders: &[] };
+        let partners = partners();
+        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &[] };
         if request.at >= withdrawal.at {
             prop_assert!(decide(&request, &registers).is_err());
         }
@@ -597,4 +622,47 @@ fn recipients_and_bases_round_trip_through_their_text() {
     }
     assert_eq!(Recipient::parse("nobody"), None);
     assert_eq!(Basis::parse("consent:x"), None);
+}
+
+#[test]
+fn a_partner_must_be_registered_before_it_receives_anything() {
+    let processors = processors();
+    let purposes = purposes();
+    let granted = [consent(1, "label-offers", true, 2, 0)];
+    let request = request(
+        Recipient::Partner("Kikeru Label".into()),
+        &[Email],
+        Transfer::Provision,
+        ClaimedBasis::Consent("label-offers".into()),
+        5,
+    );
+    let unregistered = Registers {
+        processors: &processors,
+        partners: &[],
+        purposes: &purposes,
+        consents: &granted,
+        legal_orders: &[],
+    };
+    assert_eq!(decide(&request, &unregistered), Err(Denial::UnknownPartner));
+}
+
+#[test]
+fn the_ledger_records_who_received_the_data_and_where() {
+    let processors = processors();
+    let partners = partners();
+    let registers = Registers {
+        processors: &processors,
+        partners: &partners,
+        purposes: &[],
+        consents: &[],
+        legal_orders: &[],
+    };
+    let partner = recipient_details(&Recipient::Partner("Kikeru Label".into()), &registers);
+    assert_eq!(partner.name, "Kikeru Label K.K.");
+    assert_eq!(partner.address, "東京都千代田区1-1");
+    assert_eq!(partner.representative, "山田太郎");
+    let processor = recipient_details(&Recipient::Processor("stripe".into()), &registers);
+    assert_eq!(processor.name, "Stripe");
+    let court = recipient_details(&Recipient::Authority("東京地方裁判所".into()), &registers);
+    assert_eq!(court.name, "東京地方裁判所");
 }

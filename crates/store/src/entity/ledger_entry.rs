@@ -10,6 +10,9 @@ pub struct Model {
     pub at: i64,
     pub member_id: Uuid,
     pub recipient: String,
+    pub recipient_name: String,
+    pub recipient_address: String,
+    pub recipient_representative: String,
     /// Category names, comma-separated.
     pub categories: String,
     pub basis: String,

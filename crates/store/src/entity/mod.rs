@@ -14,6 +14,7 @@ pub(crate) mod operator_event;
 pub(crate) mod operator_session;
 pub(crate) mod order;
 pub(crate) mod order_line;
+pub(crate) mod partner;
 pub(crate) mod payment;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;

@@ -9,6 +9,7 @@ mod m0004_consents;
 mod m0005_ledger;
 mod m0006_legal_orders;
 mod m0007_processors;
+mod m0008_partners;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_ledger::Migration),
             Box::new(m0006_legal_orders::Migration),
             Box::new(m0007_processors::Migration),
+            Box::new(m0008_partners::Migration),
         ]
     }
 }
