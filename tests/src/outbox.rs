@@ -1,8 +1,8 @@
-//! Reading mail from the file outbox, as a member reads their mailbox.
+//! Reading mail from the file outbox, as a member reads their mailbox. The server's postman
+//! delivers mail a moment after the request that caused it, so the readers wait for it.
 
 use std::path::Path;
-
-use data_encoding::BASE64;
+use std::time::{Duration, Instant};
 
 /// One mail in the outbox.
 #[derive(Debug, Clone)]
@@ -11,8 +11,12 @@ pub struct Mail {
     pub to: String,
     /// The `X-Kikeru-Kind` header (`verify_email`, …).
     pub kind: String,
+    /// The subject, decoded.
+    pub subject: String,
     /// The decoded text body.
     pub body: String,
+    /// The decoded HTML body.
+    pub html: String,
 }
 
 impl Mail {
@@ -31,7 +35,7 @@ impl Mail {
 /// Every mail in `dir`, oldest first.
 ///
 /// # Panics
-/// When a file is not a well-formed outbox message.
+/// When a file is not a well-formed MIME message.
 #[allow(clippy::expect_used, reason = "test helper")]
 pub fn read(dir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -45,30 +49,55 @@ pub fn read(dir: &Path) -> Vec<Mail> {
     paths
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).expect("readable mail");
-            let (head, body) = text.split_once("\r\n\r\n").expect("headers and body");
-            let header = |name: &str| {
-                head.lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(|v| v.trim().to_owned())
-                    .unwrap_or_default()
-            };
-            let joined: String = body.split_whitespace().collect();
-            let body = String::from_utf8(BASE64.decode(joined.as_bytes()).expect("base64 body"))
-                .expect("UTF-8 body");
+            let raw = std::fs::read(path).expect("readable mail");
+            let message = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .expect("a MIME message");
             Mail {
-                to: header("To:"),
-                kind: header("X-Kikeru-Kind:"),
-                body,
+                to: message
+                    .to()
+                    .and_then(|to| to.first())
+                    .and_then(|a| a.address())
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: message
+                    .header_raw("X-Kikeru-Kind")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                subject: message.subject().unwrap_or_default().to_owned(),
+                body: message.body_text(0).unwrap_or_default().into_owned(),
+                html: message.body_html(0).unwrap_or_default().into_owned(),
             }
         })
         .collect()
 }
 
-/// The newest mail of `kind` to `to`.
-pub fn last(dir: &Path, to: &str, kind: &str) -> Option<Mail> {
+/// The mails of `kind` to `to`, oldest first.
+pub fn all(dir: &Path, to: &str, kind: &str) -> Vec<Mail> {
     read(dir)
         .into_iter()
-        .rev()
-        .find(|m| m.to == to && m.kind == kind)
+        .filter(|m| m.to == to && m.kind == kind)
+        .collect()
+}
+
+/// The `n`-th mail (from 1) of `kind` to `to`, waiting up to 10 seconds for it to arrive.
+pub fn nth(dir: &Path, to: &str, kind: &str, n: usize) -> Option<Mail> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut found = all(dir, to, kind);
+        if found.len() >= n {
+            return Some(found.swap_remove(n - 1));
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// The newest mail of `kind` to `to`, waiting up to 10 seconds for a first one.
+pub fn last(dir: &Path, to: &str, kind: &str) -> Option<Mail> {
+    nth(dir, to, kind, 1)?;
+    all(dir, to, kind).pop()
 }

@@ -8,11 +8,21 @@ use kikeru_domain::{MemberId, SecurityEventKind, StoreError, TokenPurpose};
 
 use crate::fixtures::{NOW, event, given_members, member, order, product, session, token, uuid};
 
-/// Erasing removes the account, sessions, tokens, consent history and security events, keeps
+/// Erasing removes the account, sessions, tokens, consent history, security events and
+/// inquiries, keeps
 /// orders and payments, and frees the address; an unknown member is `NotFound`.
 pub async fn erasure_removes_personal_data_and_keeps_accounting_records<S>(store: &S)
 where
-    S: Members + Sessions + Tokens + AuditLog + Consents + Catalog + Orders + Erasure,
+    S: Members
+        + Sessions
+        + Tokens
+        + AuditLog
+        + Consents
+        + Catalog
+        + Orders
+        + Erasure
+        + kikeru_domain::changes::UnitOfWork
+        + kikeru_domain::inquiry::Inquiries,
 {
     given_members(store, &[1, 2]).await;
     let id = MemberId::from_uuid(uuid(1));
@@ -40,8 +50,25 @@ where
         .expect("product");
     let (o, p) = order(1, id, &[&item], None);
     store.create(&o, &p).await.expect("order");
+    let linked = crate::inquiries::inquiry(1, Some(id), None);
+    let mut by_address = crate::inquiries::inquiry(2, None, Some("<m@example.jp>"));
+    by_address.email = kikeru_domain::Email::parse("member1@example.jp").expect("address");
+    let others = crate::inquiries::inquiry(3, None, None);
+    for i in [&linked, &by_address, &others] {
+        store
+            .apply(vec![kikeru_domain::changes::Change::InsertInquiry(i.clone())].into())
+            .await
+            .expect("inquiry");
+    }
 
     store.erase(id).await.expect("erase");
+    assert_eq!(
+        kikeru_domain::inquiry::Inquiries::list(store, false, 10)
+            .await
+            .expect("inquiries"),
+        vec![others],
+        "the member's inquiries go, by link and by address"
+    );
 
     assert_eq!(Members::by_id(store, id).await.expect("by_id"), None);
     assert_eq!(

@@ -13,7 +13,7 @@
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
 //! `Operators`, `Consents`, `Ledger`, `Erasure`,
-//! `LegalOrders`, `Retention`, `Processors`, `Partners`) and start empty. `setup` returns
+//! `LegalOrders`, `Retention`, `Processors`, `Partners`, `UnitOfWork`, `Outbox`, `Inquiries`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -24,16 +24,19 @@ pub mod consents;
 pub mod erasure;
 pub mod fixtures;
 pub mod gateway;
+pub mod inquiries;
 pub mod ledger;
 pub mod legal_orders;
 pub mod members;
 pub mod operators;
 pub mod orders;
+pub mod outbox;
 pub mod processors;
 pub mod rate_limits;
 pub mod retention;
 pub mod sessions;
 pub mod tokens;
+pub mod unit;
 
 /// Expands every case of every storage suite into a `#[tokio::test]`, in one module per port.
 ///
@@ -83,6 +86,7 @@ macro_rules! storage_contract_tests {
             a_repeated_idempotency_key_stores_one_order_even_at_once,
             attaching_a_checkout_to_an_unknown_payment_is_not_found,
             an_event_applies_once_and_records_history_and_paid_time,
+            the_first_payment_puts_one_receipt_in_the_outbox,
             concurrent_deliveries_of_one_event_apply_once,
             late_stale_and_unknown_events_follow_the_state_machine,
             purchases_are_the_members_paid_items_newest_first_page_by_page,
@@ -117,6 +121,22 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, processors: [
             processors_are_saved_and_replaced_by_key,
             partners_are_saved_and_replaced_by_key,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, unit: [
+            a_unit_applies_every_change,
+            a_failing_change_leaves_nothing_of_its_unit,
+            a_token_is_taken_by_one_unit_only,
+            erasure_and_answers_in_a_unit_follow_their_rules,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, outbox: [
+            mails_are_claimed_oldest_first_and_sent_once,
+            concurrent_claims_never_share_a_mail,
+            retries_wait_and_expired_leases_pass_on,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, inquiries: [
+            inquiries_read_back_with_their_answers,
+            a_known_message_id_is_a_conflict,
+            a_persons_inquiries_are_theirs_only,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

@@ -157,6 +157,52 @@ pub async fn an_event_applies_once_and_records_history_and_paid_time<
     assert_eq!(payment.history[1].at, at);
 }
 
+/// MUST put the receipt in the outbox, in the same transaction, the first time the order is
+/// paid — once, however often and however concurrently the payment is reported.
+pub async fn the_first_payment_puts_one_receipt_in_the_outbox<
+    S: kikeru_domain::ports::Members + Catalog + Orders + kikeru_domain::outbox::Outbox,
+>(
+    store: &S,
+) {
+    given_members(store, &[1]).await;
+    let products = given_products(store).await;
+    let (o, _) = placed(store, 1, 1, &[&products[0]], None).await;
+    let events: Vec<_> = (0..6)
+        .map(|n| payment_event(&format!("evt-{}", n % 2), "ref-1", Sig::Succeeded))
+        .collect();
+    let at = NOW + time::Duration::minutes(5);
+    join_all(events.iter().map(|e| Orders::apply_event(store, e, at))).await;
+    let refunded = payment_event("evt-refund", "ref-1", Sig::Refunded);
+    Orders::apply_event(store, &refunded, at)
+        .await
+        .expect("refund");
+    let claimed = store
+        .claim(uuid(99), at, std::time::Duration::from_secs(60), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "one receipt: {claimed:?}");
+    let receipt = &claimed[0];
+    assert_eq!(receipt.id, *o.id.as_uuid());
+    assert_eq!(receipt.member_id, Some(o.member_id));
+    assert_eq!(receipt.mail.to.as_str(), "member1@example.jp");
+    let kikeru_domain::ports::Message::Receipt(details) = &receipt.mail.message else {
+        panic!("not a receipt: {:?}", receipt.mail.message);
+    };
+    assert_eq!(
+        (
+            details.total_minor,
+            details.currency.as_str(),
+            details.paid_at
+        ),
+        (o.total.minor(), "JPY", at)
+    );
+    assert_eq!(details.lines.len(), o.lines.len());
+    assert_eq!(
+        details.lines[0].title,
+        o.lines[0].title.get(kikeru_domain::Language::Ja)
+    );
+}
+
 /// MUST apply an event delivered many times at once exactly once.
 pub async fn concurrent_deliveries_of_one_event_apply_once<
     S: kikeru_domain::ports::Members + Catalog + Orders,

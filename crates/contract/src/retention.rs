@@ -1,6 +1,9 @@
 //! The [`Retention`] contract.
 
+use kikeru_domain::changes::{Change, Changes, UnitOfWork};
 use kikeru_domain::consent::Consents;
+use kikeru_domain::inquiry::Inquiries;
+use kikeru_domain::outbox::{Outbox, Settlement};
 use kikeru_domain::ports::{Erasure, Members, Sessions, Tokens};
 use kikeru_domain::privacy::{Basis, DataCategory, Ledger, LedgerDraft, Recipient};
 use kikeru_domain::retention::{Purged, Retention, RetentionPolicy};
@@ -12,7 +15,18 @@ use crate::fixtures::{NOW, member, order, product, session, token, uuid};
 /// Only what is past its period goes, and a second run removes nothing more.
 pub async fn retention_removes_only_what_is_past_its_period<S>(store: &S)
 where
-    S: Members + Sessions + Tokens + Consents + Catalog + Orders + Erasure + Ledger + Retention,
+    S: Members
+        + Sessions
+        + Tokens
+        + Consents
+        + Catalog
+        + Orders
+        + Erasure
+        + Ledger
+        + Retention
+        + UnitOfWork
+        + Outbox
+        + Inquiries,
 {
     let year = time::Duration::days(365);
     let later = NOW + year * 10;
@@ -78,6 +92,25 @@ where
     .await
     .expect("ledger");
 
+    let old_inquiry = crate::inquiries::inquiry(1, None, None);
+    let mut recent_inquiry = crate::inquiries::inquiry(2, None, None);
+    recent_inquiry.received_at = later - time::Duration::days(1);
+    let mut changes = Changes::new();
+    changes
+        .push(Change::InsertInquiry(old_inquiry))
+        .push(Change::InsertInquiry(recent_inquiry.clone()))
+        .push(Change::Send(crate::unit::envelope(1, "a@example.jp", None)))
+        .push(Change::Send(crate::unit::envelope(2, "b@example.jp", None)));
+    store.apply(changes).await.expect("mail and inquiries");
+    let claimed = store
+        .claim(uuid(77), NOW + year, std::time::Duration::from_secs(60), 1)
+        .await
+        .expect("claim");
+    store
+        .settle(claimed[0].id, uuid(77), Settlement::Sent, NOW + year)
+        .await
+        .expect("sent");
+
     let cutoffs = RetentionPolicy::default().cutoffs(later);
     let purged = store.purge(&cutoffs).await.expect("purge");
     let expected = Purged {
@@ -86,6 +119,8 @@ where
         tokens: 1,
         accounting_orders: 1,
         ledger_entries: 1,
+        inquiries: 1,
+        settled_mail: 1,
     };
     assert_eq!(purged, expected);
     assert!(
@@ -128,6 +163,15 @@ where
             .is_none()
     );
     assert_eq!(Ledger::all(store).await.expect("ledger"), vec![recent]);
+    assert_eq!(
+        store.list(false, 10).await.expect("inquiries"),
+        vec![recent_inquiry]
+    );
+    assert_eq!(
+        store.counts().await.expect("outbox").pending,
+        1,
+        "a waiting mail is never purged"
+    );
     assert_eq!(
         store.purge(&cutoffs).await.expect("purge again"),
         Purged::default()

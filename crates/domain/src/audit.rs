@@ -37,11 +37,13 @@ pub enum SecurityEventKind {
     EmailChanged,
     /// The member changed their display name or language.
     ProfileUpdated,
+    /// A mail to the member could not be delivered and was given up.
+    MailUndeliverable,
 }
 
 impl SecurityEventKind {
     /// Every kind, for storage round trips and exhaustive tests.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::Registered,
         Self::RegistrationAttemptForExistingAddress,
         Self::EmailVerified,
@@ -57,6 +59,7 @@ impl SecurityEventKind {
         Self::EmailChangeRequested,
         Self::EmailChanged,
         Self::ProfileUpdated,
+        Self::MailUndeliverable,
     ];
 
     /// The stable name used in storage and logs.
@@ -77,6 +80,7 @@ impl SecurityEventKind {
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
             Self::ProfileUpdated => "profile_updated",
+            Self::MailUndeliverable => "mail_undeliverable",
         }
     }
 

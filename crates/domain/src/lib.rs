@@ -14,14 +14,17 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod changes;
 pub mod consent;
 pub mod disclosure;
 pub mod email;
+pub mod inquiry;
 pub mod member;
 pub mod membership;
 pub mod money;
 pub mod operators;
 pub mod order;
+pub mod outbox;
 pub mod password;
 pub mod ports;
 pub mod privacy;

@@ -38,7 +38,10 @@ impl fmt::Debug for MemberId {
 }
 
 /// The language a member reads the service in. Japanese is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
     /// 日本語.
     #[default]

@@ -11,9 +11,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::changes::{Change, Changes, UnitOfWork};
+use crate::outbox::Envelope;
 use crate::ports::{
-    AuditLog, Clock, Erasure, HasherError, Mail, MailError, Mailer, Members, Message,
-    PasswordHasher, Random, RateLimits, Sessions, Tokens, Verification,
+    AuditLog, Clock, HasherError, Mail, MailError, Members, Message, PasswordHasher, Random,
+    RateLimits, Sessions, Tokens, Verification,
 };
 use crate::session::SessionState;
 use crate::{
@@ -27,8 +29,8 @@ use crate::{
 pub struct Ports {
     /// Member storage.
     pub members: Arc<dyn Members>,
-    /// Erasure of deleted accounts.
-    pub erasure: Arc<dyn Erasure>,
+    /// Atomic writes: every use case's changes, with the mail that tells about them.
+    pub unit: Arc<dyn UnitOfWork>,
     /// Session storage.
     pub sessions: Arc<dyn Sessions>,
     /// Mailed single-use tokens.
@@ -39,8 +41,6 @@ pub struct Ports {
     pub rate_limits: Arc<dyn RateLimits>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
-    /// Outgoing mail.
-    pub mailer: Arc<dyn Mailer>,
     /// The register of entrusted processors (mail goes through the processor `mail`).
     pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
@@ -73,7 +73,7 @@ pub enum BackendError {
     /// Hashing failed.
     #[error(transparent)]
     Hasher(#[from] HasherError),
-    /// Mail could not be handed over.
+    /// Mail may not be sent (the register does not entrust the mail provider with it).
     #[error(transparent)]
     Mail(#[from] MailError),
 }
@@ -302,44 +302,45 @@ impl Membership {
             language: request.language,
             created_at: now,
         };
-        match self.ports.members.insert(&member).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => {
+        let mut changes = Changes::new();
+        changes.push(Change::InsertMember(member.clone()));
+        self.record(
+            &mut changes,
+            SecurityEventKind::Registered,
+            Some(member.id),
+            None,
+        );
+        let token = self.issue_token(&mut changes, &member, TokenPurpose::VerifyEmail, None);
+        self.mail(&mut changes, &member, Message::VerifyEmail { token });
+        match self.commit(changes).await {
+            Ok(()) => Ok(()),
+            Err(BackendError::Store(StoreError::Conflict)) => {
                 // Someone registered the same address at the same moment.
-                return match self.ports.members.by_email(&member.email).await? {
+                match self.ports.members.by_email(&member.email).await? {
                     Some(existing) => self.mail_existing_owner(&existing).await,
                     None => Err(StoreError::Conflict.into()),
-                };
+                }
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(RegisterError::Backend(e)),
         }
-        self.audit(SecurityEventKind::Registered, Some(member.id), None)
-            .await?;
-        let token = self
-            .issue_token(&member, TokenPurpose::VerifyEmail, None)
-            .await?;
-        self.mail(&member, Message::VerifyEmail { token }).await?;
-        Ok(())
     }
 
     async fn mail_existing_owner(&self, existing: &Member) -> Result<(), RegisterError> {
-        let verify = if existing.is_verified() {
-            None
-        } else {
-            Some(
-                self.issue_token(existing, TokenPurpose::VerifyEmail, None)
-                    .await?,
-            )
-        };
-        self.audit(
+        let mut changes = Changes::new();
+        let verify = (!existing.is_verified())
+            .then(|| self.issue_token(&mut changes, existing, TokenPurpose::VerifyEmail, None));
+        self.record(
+            &mut changes,
             SecurityEventKind::RegistrationAttemptForExistingAddress,
             Some(existing.id),
             None,
-        )
-        .await?;
-        self.mail(existing, Message::AlreadyRegistered { verify })
-            .await?;
-        Ok(())
+        );
+        self.mail(
+            &mut changes,
+            existing,
+            Message::AlreadyRegistered { verify },
+        );
+        self.commit(changes).await.map_err(RegisterError::Backend)
     }
 
     /// Completes a mailed address proof: a registration's verification, or an address change.
@@ -353,41 +354,48 @@ impl Membership {
         let Some(found) = self.ports.tokens.find(&hash).await? else {
             return Err(TokenError::Invalid);
         };
-        if found.purpose == TokenPurpose::ResetPassword {
+        if found.purpose == TokenPurpose::ResetPassword || !found.is_valid_at(now) {
             return Err(TokenError::Invalid);
         }
-        let Some(taken) = self.ports.tokens.take(&hash).await? else {
+        let Some(mut member) = self.ports.members.by_id(found.member_id).await? else {
             return Err(TokenError::Invalid);
         };
-        if !taken.is_valid_at(now) {
-            return Err(TokenError::Invalid);
-        }
-        let Some(mut member) = self.ports.members.by_id(taken.member_id).await? else {
-            return Err(TokenError::Invalid);
-        };
-        match (taken.purpose, taken.new_email) {
+        let mut changes = Changes::new();
+        changes.push(Change::TakeToken(hash));
+        match (found.purpose, found.new_email) {
             (TokenPurpose::ChangeEmail, Some(new_email)) => {
                 let old = member.clone();
                 member.email = new_email;
                 member.email_verified_at = Some(now);
-                match self.ports.members.update(&member).await {
-                    Err(StoreError::Conflict) => return Err(TokenError::EmailTaken),
-                    other => other?,
-                }
-                self.audit(SecurityEventKind::EmailChanged, Some(member.id), None)
-                    .await?;
-                self.mail(&old, Message::EmailChanged).await?;
+                changes.push(Change::UpdateMember(member.clone()));
+                self.record(
+                    &mut changes,
+                    SecurityEventKind::EmailChanged,
+                    Some(member.id),
+                    None,
+                );
+                self.mail(&mut changes, &old, Message::EmailChanged);
             }
             _ => {
                 if member.email_verified_at.is_none() {
                     member.email_verified_at = Some(now);
-                    self.ports.members.update(&member).await?;
+                    changes.push(Change::UpdateMember(member.clone()));
                 }
-                self.audit(SecurityEventKind::EmailVerified, Some(member.id), None)
-                    .await?;
+                self.record(
+                    &mut changes,
+                    SecurityEventKind::EmailVerified,
+                    Some(member.id),
+                    None,
+                );
             }
         }
-        Ok(())
+        match self.commit(changes).await {
+            Ok(()) => Ok(()),
+            // Another request used the token first.
+            Err(BackendError::Store(StoreError::NotFound)) => Err(TokenError::Invalid),
+            Err(BackendError::Store(StoreError::Conflict)) => Err(TokenError::EmailTaken),
+            Err(e) => Err(TokenError::Backend(e)),
+        }
     }
 
     /// Signs a member in and creates a new session (never reusing `previous`, which is
@@ -459,19 +467,40 @@ impl Membership {
             member.password_hash = self.ports.hasher.hash(&password).await?;
             self.ports.members.update(&member).await?;
         }
+        let mut changes = Changes::new();
         if let Some(previous) = previous
             && let Some(old) = self.ports.sessions.by_token_hash(&previous.hash()).await?
         {
-            self.ports.sessions.delete(old.id).await?;
+            changes.push(Change::DeleteSession(old.id));
         }
-        let created = self.create_session(&member, &client.browser).await?;
-        self.audit(
+        if self.is_new_browser(&member, &client.browser).await? {
+            let message = Message::NewSignIn {
+                browser: browser_label(&client.browser),
+                at: now,
+            };
+            self.mail(&mut changes, &member, message);
+        }
+        let created = self.create_session(&mut changes, &member, &client.browser);
+        self.record(
+            &mut changes,
             SecurityEventKind::SignedIn,
             Some(member.id),
             Some(created.session.id),
-        )
-        .await?;
+        );
+        self.commit(changes).await.map_err(SignInError::Backend)?;
         Ok(created)
+    }
+
+    /// Whether a sign-in from `browser` deserves a notice: the member signed in before, and
+    /// none of their current sessions is in this browser.
+    async fn is_new_browser(&self, member: &Member, browser: &str) -> Result<bool, StoreError> {
+        let label = browser_label(browser);
+        let sessions = self.ports.sessions.for_member(member.id).await?;
+        if sessions.iter().any(|s| s.browser == label) {
+            return Ok(false);
+        }
+        let events = self.ports.audit.for_member(member.id, 100).await?;
+        Ok(events.iter().any(|e| e.kind == SecurityEventKind::SignedIn))
     }
 
     async fn find_member(&self, email: &str) -> Result<Option<Member>, StoreError> {
@@ -516,14 +545,15 @@ impl Membership {
     /// # Errors
     /// [`AuthError::Backend`] when storage fails.
     pub async fn sign_out(&self, current: &Authenticated) -> Result<(), AuthError> {
-        self.ports.sessions.delete(current.session.id).await?;
-        self.audit(
+        let mut changes = Changes::new();
+        changes.push(Change::DeleteSession(current.session.id));
+        self.record(
+            &mut changes,
             SecurityEventKind::SignedOut,
             Some(current.member.id),
             Some(current.session.id),
-        )
-        .await?;
-        Ok(())
+        );
+        self.commit(changes).await.map_err(AuthError::Backend)
     }
 
     /// Signs out every other session of the member; returns how many ended.
@@ -562,13 +592,15 @@ impl Membership {
             member.language = language;
         }
         if member != current.member {
-            self.ports.members.update(&member).await?;
-            self.audit(
+            let mut changes = Changes::new();
+            changes.push(Change::UpdateMember(member.clone()));
+            self.record(
+                &mut changes,
                 SecurityEventKind::ProfileUpdated,
                 Some(member.id),
                 Some(current.session.id),
-            )
-            .await?;
+            );
+            self.commit(changes).await.map_err(ChangeError::Backend)?;
         }
         Ok(member)
     }
@@ -598,19 +630,22 @@ impl Membership {
         self.reauthenticate(current, current_password).await?;
         let mut updated = member.clone();
         updated.password_hash = self.ports.hasher.hash(&new).await?;
-        self.ports.members.update(&updated).await?;
-        self.ports
-            .sessions
-            .delete_for_member(member.id, None)
-            .await?;
-        let created = self.create_session(&updated, &client.browser).await?;
-        self.audit(
+        let mut changes = Changes::new();
+        changes
+            .push(Change::UpdateMember(updated.clone()))
+            .push(Change::DeleteSessions {
+                member: member.id,
+                keep: None,
+            });
+        let created = self.create_session(&mut changes, &updated, &client.browser);
+        self.record(
+            &mut changes,
             SecurityEventKind::PasswordChanged,
             Some(member.id),
             Some(created.session.id),
-        )
-        .await?;
-        self.mail(&updated, Message::PasswordChanged).await?;
+        );
+        self.mail(&mut changes, &updated, Message::PasswordChanged);
+        self.commit(changes).await.map_err(ChangeError::Backend)?;
         Ok(created)
     }
 
@@ -631,23 +666,27 @@ impl Membership {
         }
         self.reauthenticate(current, password).await?;
         let member = &current.member;
-        let token = self
-            .issue_token(member, TokenPurpose::ChangeEmail, Some(new_email.clone()))
-            .await?;
-        self.audit(
+        let mut changes = Changes::new();
+        let token = self.issue_token(
+            &mut changes,
+            member,
+            TokenPurpose::ChangeEmail,
+            Some(new_email.clone()),
+        );
+        self.record(
+            &mut changes,
             SecurityEventKind::EmailChangeRequested,
             Some(member.id),
             Some(current.session.id),
-        )
-        .await?;
-        self.send(Mail {
+        );
+        let confirm = Mail {
             to: new_email,
             language: member.language,
             message: Message::ConfirmEmailChange { token },
-        })
-        .await?;
-        self.mail(member, Message::EmailChangeRequested).await?;
-        Ok(())
+        };
+        self.send(&mut changes, Some(member.id), confirm);
+        self.mail(&mut changes, member, Message::EmailChangeRequested);
+        self.commit(changes).await.map_err(ChangeError::Backend)
     }
 
     async fn reauthenticate(
@@ -696,9 +735,10 @@ impl Membership {
     ) -> Result<(), ChangeError> {
         self.reauthenticate(current, password).await?;
         let member = &current.member;
-        self.ports.erasure.erase(member.id).await?;
-        self.mail(member, Message::AccountDeleted).await?;
-        Ok(())
+        let mut changes = Changes::new();
+        changes.push(Change::Erase(member.id));
+        self.mail(&mut changes, member, Message::AccountDeleted);
+        self.commit(changes).await.map_err(ChangeError::Backend)
     }
 
     /// The member's sessions, newest first.
@@ -784,17 +824,18 @@ impl Membership {
         if rules.reset_mails_per_account.exceeded_by(mails.count) {
             return Ok(());
         }
-        let token = self
-            .issue_token(&member, TokenPurpose::ResetPassword, None)
-            .await?;
-        self.audit(
+        let mut changes = Changes::new();
+        let token = self.issue_token(&mut changes, &member, TokenPurpose::ResetPassword, None);
+        self.record(
+            &mut changes,
             SecurityEventKind::PasswordResetRequested,
             Some(member.id),
             None,
-        )
-        .await?;
-        self.mail(&member, Message::PasswordReset { token }).await?;
-        Ok(())
+        );
+        self.mail(&mut changes, &member, Message::PasswordReset { token });
+        self.commit(changes)
+            .await
+            .map_err(ResetRequestError::Backend)
     }
 
     /// Sets a new password with a reset token. The token is used up only when the password is
@@ -828,32 +869,36 @@ impl Membership {
                 member.display_name.as_str(),
             ],
         )?;
-        let new_hash = self.ports.hasher.hash(&password).await?;
-        if self.ports.tokens.take(&hash).await?.is_none() {
-            return Err(TokenError::Invalid);
-        }
-        member.password_hash = new_hash;
+        member.password_hash = self.ports.hasher.hash(&password).await?;
         member.email_verified_at = member.email_verified_at.or(Some(now));
-        self.ports.members.update(&member).await?;
-        self.ports
-            .sessions
-            .delete_for_member(member.id, None)
-            .await?;
+        let mut changes = Changes::new();
+        changes
+            .push(Change::TakeToken(hash))
+            .push(Change::UpdateMember(member.clone()))
+            .push(Change::DeleteSessions {
+                member: member.id,
+                keep: None,
+            });
+        self.record(
+            &mut changes,
+            SecurityEventKind::PasswordReset,
+            Some(member.id),
+            None,
+        );
+        self.mail(&mut changes, &member, Message::PasswordChanged);
+        match self.commit(changes).await {
+            Ok(()) => {}
+            Err(BackendError::Store(StoreError::NotFound)) => return Err(TokenError::Invalid),
+            Err(e) => return Err(TokenError::Backend(e)),
+        }
         self.ports
             .rate_limits
             .reset(&throttle_key("sign-in-failures", member.email.as_str()))
             .await?;
-        self.audit(SecurityEventKind::PasswordReset, Some(member.id), None)
-            .await?;
-        self.mail(&member, Message::PasswordChanged).await?;
         Ok(())
     }
 
-    async fn create_session(
-        &self,
-        member: &Member,
-        browser: &str,
-    ) -> Result<NewSession, StoreError> {
+    fn create_session(&self, changes: &mut Changes, member: &Member, browser: &str) -> NewSession {
         let now = self.now();
         let token = SessionToken::from_bytes(self.ports.random.bytes32());
         let session = Session {
@@ -863,34 +908,36 @@ impl Membership {
             created_at: now,
             last_seen_at: now,
             expires_at: self.config.sessions.expiry_from(now),
-            browser: browser.chars().take(64).collect(),
+            browser: browser_label(browser),
         };
-        self.ports.sessions.insert(&session).await?;
-        Ok(NewSession { session, token })
+        changes.push(Change::InsertSession(session.clone()));
+        NewSession { session, token }
     }
 
-    async fn issue_token(
+    /// A fresh token for a mail link; it replaces the member's earlier ones of that purpose.
+    fn issue_token(
         &self,
+        changes: &mut Changes,
         member: &Member,
         purpose: TokenPurpose,
         new_email: Option<Email>,
-    ) -> Result<SessionToken, StoreError> {
+    ) -> SessionToken {
         let now = self.now();
-        self.ports
-            .tokens
-            .delete_for_member(member.id, purpose)
-            .await?;
         let token = SessionToken::from_bytes(self.ports.random.bytes32());
-        let record = OneTimeToken {
-            hash: token.hash(),
-            member_id: member.id,
-            purpose,
-            new_email,
-            created_at: now,
-            expires_at: now + purpose.lifetime(),
-        };
-        self.ports.tokens.insert(&record).await?;
-        Ok(token)
+        changes
+            .push(Change::DeleteTokens {
+                member: member.id,
+                purpose,
+            })
+            .push(Change::InsertToken(OneTimeToken {
+                hash: token.hash(),
+                member_id: member.id,
+                purpose,
+                new_email,
+                created_at: now,
+                expires_at: now + purpose.lifetime(),
+            }));
+        token
     }
 
     async fn throttle(
@@ -919,41 +966,68 @@ impl Membership {
         member_id: Option<MemberId>,
         session_id: Option<SessionId>,
     ) -> Result<(), StoreError> {
+        let event = self.event(kind, member_id, session_id);
+        self.ports.audit.record(&event).await
+    }
+
+    fn record(
+        &self,
+        changes: &mut Changes,
+        kind: SecurityEventKind,
+        member_id: Option<MemberId>,
+        session_id: Option<SessionId>,
+    ) {
+        changes.push(Change::Record(self.event(kind, member_id, session_id)));
+    }
+
+    fn event(
+        &self,
+        kind: SecurityEventKind,
+        member_id: Option<MemberId>,
+        session_id: Option<SessionId>,
+    ) -> SecurityEvent {
         let at = self.now();
-        let event = SecurityEvent {
+        SecurityEvent {
             id: self.new_uuid(at),
             at,
             member_id,
             session_id,
             kind,
-        };
-        self.ports.audit.record(&event).await
+        }
     }
 
-    async fn mail(&self, member: &Member, message: Message) -> Result<(), MailError> {
-        self.send(Mail {
+    fn mail(&self, changes: &mut Changes, member: &Member, message: Message) {
+        let mail = Mail {
             to: member.email.clone(),
             language: member.language,
             message,
-        })
-        .await
+        };
+        self.send(changes, Some(member.id), mail);
     }
 
-    /// Sends through the mail processor, which receives the address and the message — only if
-    /// the register entrusts both to it.
-    async fn send(&self, mail: Mail) -> Result<(), MailError> {
-        let register = self
-            .ports
-            .processors
-            .all()
-            .await
-            .map_err(|e| MailError(Box::new(e)))?;
-        if let Some(category) =
-            crate::privacy::not_entrusted(&register, MAIL_PROCESSOR, &mail_categories())
-        {
-            return Err(MailError(Box::new(NotEntrusted(category.as_str()))));
+    fn send(&self, changes: &mut Changes, member: Option<MemberId>, mail: Mail) {
+        let now = self.now();
+        changes.push(Change::Send(Envelope {
+            id: self.new_uuid(now),
+            member_id: member,
+            mail,
+            created_at: now,
+        }));
+    }
+
+    /// Applies the changes as one unit. Mail goes through the mail processor, which receives
+    /// the address and the message — so a unit with mail is refused, before anything is
+    /// stored, unless the register entrusts both to it.
+    async fn commit(&self, changes: Changes) -> Result<(), BackendError> {
+        if changes.mails().next().is_some() {
+            let register = self.ports.processors.all().await?;
+            if let Some(category) =
+                crate::privacy::not_entrusted(&register, MAIL_PROCESSOR, &mail_categories())
+            {
+                return Err(MailError::Permanent(Box::new(NotEntrusted(category.as_str()))).into());
+            }
         }
-        self.ports.mailer.send(&mail).await
+        Ok(self.ports.unit.apply(changes).await?)
     }
 
     fn now(&self) -> Timestamp {
@@ -1016,6 +1090,11 @@ pub fn mail_categories() -> crate::privacy::Categories {
 #[derive(Debug, thiserror::Error)]
 #[error("the mail provider is not entrusted with {0}")]
 struct NotEntrusted(&'static str);
+
+/// The browser label kept on a session: at most 64 characters.
+fn browser_label(browser: &str) -> String {
+    browser.chars().take(64).collect()
+}
 
 /// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
 /// counters table.

@@ -264,7 +264,11 @@ pub trait PasswordHasher: Send + Sync + 'static {
 }
 
 /// What a mail says. Adapters render it in the recipient's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A message waits in the outbox until it is delivered, so it serializes (the outbox keeps
+/// it as JSON, tagged by [`Message::kind`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// Prove your address (after registration).
     VerifyEmail {
@@ -295,6 +299,59 @@ pub enum Message {
     PasswordChanged,
     /// Your account was deleted (sent to the address it had).
     AccountDeleted,
+    /// Someone signed in to your account from a browser it had no session in.
+    NewSignIn {
+        /// The browser, as its user agent described itself (family and OS).
+        browser: String,
+        /// When.
+        #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+        at: Timestamp,
+    },
+    /// Your order is paid: the receipt.
+    Receipt(Receipt),
+    /// We received your inquiry.
+    InquiryReceived {
+        /// The inquiry's reference, to quote in a reply.
+        reference: String,
+        /// Its subject.
+        subject: String,
+    },
+    /// An operator answered your inquiry.
+    InquiryAnswered {
+        /// The inquiry's reference.
+        reference: String,
+        /// Its subject.
+        subject: String,
+        /// The answer.
+        answer: String,
+    },
+}
+
+/// What a receipt lists, in the recipient's language, as the order was paid.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    /// The order.
+    pub order_id: uuid::Uuid,
+    /// When it was paid.
+    #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+    pub paid_at: Timestamp,
+    /// What was bought.
+    pub lines: Vec<ReceiptLine>,
+    /// The tax-inclusive total, in minor units.
+    pub total_minor: i64,
+    /// The currency (ISO 4217).
+    pub currency: String,
+}
+
+/// One line of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReceiptLine {
+    /// The title, in the recipient's language.
+    pub title: String,
+    /// The tax-inclusive unit price, in minor units.
+    pub unit_price_minor: i64,
+    /// How many.
+    pub quantity: u32,
 }
 
 impl Message {
@@ -309,12 +366,16 @@ impl Message {
             Self::PasswordReset { .. } => "password_reset",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::NewSignIn { .. } => "new_sign_in",
+            Self::Receipt(_) => "receipt",
+            Self::InquiryReceived { .. } => "inquiry_received",
+            Self::InquiryAnswered { .. } => "inquiry_answered",
         }
     }
 }
 
-/// A mail to one member.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A mail to one person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     /// The recipient.
     pub to: Email,
@@ -324,17 +385,32 @@ pub struct Mail {
     pub message: Message,
 }
 
-/// Sending mail failed.
+/// Handing a mail over failed.
 #[derive(Debug, thiserror::Error)]
-#[error("mail could not be sent")]
-pub struct MailError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+pub enum MailError {
+    /// It may succeed later (the server is down, busy, or answered 4xx): retry.
+    #[error("mail could not be sent now")]
+    Temporary(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// It never will (the server refused the message or the recipient with 5xx): give up.
+    #[error("mail was refused")]
+    Permanent(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl MailError {
+    /// Whether retrying cannot help.
+    pub const fn is_permanent(&self) -> bool {
+        matches!(self, Self::Permanent(_))
+    }
+}
 
 /// Outgoing mail (the mail provider is an entrusted processor: it receives the address and
-/// the message, nothing else).
+/// the message, nothing else). Use cases never call it: they put mail in the outbox with
+/// their state change, and the [`crate::outbox::Postman`] hands it over.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    /// Sends one mail. MUST either hand it over durably or fail.
+    /// Sends one mail. MUST either hand it over durably or fail; MUST say whether a failure
+    /// is [`MailError::Permanent`].
     ///
     /// # Errors
     /// [`MailError`] when it could not be handed over.
@@ -353,4 +429,62 @@ pub trait Clock: Send + Sync + 'static {
 pub trait Random: Send + Sync + 'static {
     /// 32 unpredictable bytes.
     fn bytes32(&self) -> [u8; 32];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_survives_the_outbox_as_json() {
+        let token = SessionToken::from_bytes([7; 32]);
+        let at = time::macros::datetime!(2026-04-01 09:00:00.123 UTC);
+        let messages = [
+            Message::VerifyEmail {
+                token: token.clone(),
+            },
+            Message::AlreadyRegistered { verify: None },
+            Message::AlreadyRegistered {
+                verify: Some(token.clone()),
+            },
+            Message::ConfirmEmailChange {
+                token: token.clone(),
+            },
+            Message::EmailChangeRequested,
+            Message::EmailChanged,
+            Message::PasswordReset { token },
+            Message::PasswordChanged,
+            Message::AccountDeleted,
+            Message::NewSignIn {
+                browser: "Firefox 128 / Linux".into(),
+                at,
+            },
+            Message::Receipt(Receipt {
+                order_id: uuid::Uuid::from_u128(5),
+                paid_at: at,
+                lines: vec![ReceiptLine {
+                    title: "朝の鳥の声".into(),
+                    unit_price_minor: 1100,
+                    quantity: 1,
+                }],
+                total_minor: 1100,
+                currency: "JPY".into(),
+            }),
+            Message::InquiryReceived {
+                reference: "Q-1".into(),
+                subject: "返金".into(),
+            },
+            Message::InquiryAnswered {
+                reference: "Q-1".into(),
+                subject: "返金".into(),
+                answer: "承知しました".into(),
+            },
+        ];
+        for message in messages {
+            let json = serde_json::to_string(&message).unwrap();
+            assert!(json.contains(message.kind()), "{json}");
+            let back: Message = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, message, "{json}");
+        }
+    }
 }

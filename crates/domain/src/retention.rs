@@ -15,7 +15,9 @@ pub const LEDGER_MINIMUM: Duration = Duration::from_secs(3 * 365 * DAY);
 
 /// Retention periods. Defaults: unverified accounts 7 days; sessions end at their absolute
 /// lifetime or idle timeout; accounting records of deleted members 7 years (the Corporation
-/// Tax Act's book-keeping period); the disclosure ledger 3 years at least.
+/// Tax Act's book-keeping period); the disclosure ledger 3 years at least; inquiries 2 years
+/// after they arrived; delivered or abandoned mail's outbox record (which keeps no content) 30
+/// days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPolicy {
     /// An account never verified is removed after this long.
@@ -26,6 +28,10 @@ pub struct RetentionPolicy {
     pub accounting_records: Duration,
     /// Ledger entries are removed after this long (never less than [`LEDGER_MINIMUM`]).
     pub ledger: Duration,
+    /// Inquiries (with their answers) are removed this long after they arrived.
+    pub inquiries: Duration,
+    /// The outbox's record of a settled mail is removed this long after it was settled.
+    pub settled_mail: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -35,6 +41,8 @@ impl Default for RetentionPolicy {
             idle_sessions: Duration::from_secs(7 * DAY),
             accounting_records: Duration::from_secs(7 * 365 * DAY),
             ledger: LEDGER_MINIMUM,
+            inquiries: Duration::from_secs(2 * 365 * DAY),
+            settled_mail: Duration::from_secs(30 * DAY),
         }
     }
 }
@@ -57,6 +65,10 @@ pub struct Cutoffs {
     pub accounting_before: Timestamp,
     /// Ledger entries made before this go.
     pub ledger_before: Timestamp,
+    /// Inquiries that arrived before this go.
+    pub inquiries_before: Timestamp,
+    /// Outbox records of mail settled before this go.
+    pub mail_settled_before: Timestamp,
 }
 
 impl RetentionPolicy {
@@ -81,6 +93,8 @@ impl RetentionPolicy {
             sessions_seen_before: now - self.idle_sessions,
             accounting_before: now - self.accounting_records,
             ledger_before: now - self.ledger.max(LEDGER_MINIMUM),
+            inquiries_before: now - self.inquiries,
+            mail_settled_before: now - self.settled_mail,
         }
     }
 }
@@ -98,6 +112,10 @@ pub struct Purged {
     pub accounting_orders: u64,
     /// Ledger entries past their period.
     pub ledger_entries: u64,
+    /// Inquiries past their period.
+    pub inquiries: u64,
+    /// Outbox records of settled mail past their period.
+    pub settled_mail: u64,
 }
 
 /// Removes what is past its period.
@@ -107,7 +125,9 @@ pub trait Retention: Send + Sync + 'static {
     /// Removes: accounts never verified and created before the cutoff (with everything
     /// personal, as [`crate::ports::Erasure`]); sessions expired or last seen before the cutoff;
     /// tokens expired by `now`; orders (and their payments) of members that no longer exist,
-    /// placed before the accounting cutoff; ledger entries made before the ledger cutoff.
+    /// placed before the accounting cutoff; ledger entries made before the ledger cutoff;
+    /// inquiries that arrived before the inquiry cutoff; outbox records of mail settled (sent
+    /// or given up) before the mail cutoff — never a mail still waiting.
     ///
     /// MUST NOT remove anything else — in particular no verified member, no order of an
     /// existing member, and no ledger entry newer than the cutoff. MUST be safe to run on

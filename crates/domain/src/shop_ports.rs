@@ -106,7 +106,9 @@ pub trait Orders: Send + Sync + 'static {
     /// and the order with a history entry — all in one transaction.
     ///
     /// MUST apply an event delivered many times at once exactly once. MUST set the order's paid
-    /// time the first time it becomes paid. MUST NOT record an event that names no known
+    /// time the first time it becomes paid, and in the same transaction put the order's receipt
+    /// in the outbox ([`crate::outbox::Envelope::receipt`], to the member as stored then; none
+    /// when the member no longer exists). MUST NOT record an event that names no known
     /// payment, so that its redelivery applies once the checkout is known.
     ///
     /// # Errors

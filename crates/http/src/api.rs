@@ -33,7 +33,7 @@ enum Tag {
 /// A language of the service.
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "lowercase")]
-enum LanguageTag {
+pub(crate) enum LanguageTag {
     /// 日本語 (the default).
     Ja,
     /// English.

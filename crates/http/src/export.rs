@@ -21,6 +21,7 @@ enum Step {
     SecurityEvents,
     Consents,
     Disclosures,
+    Inquiries,
     Purchases(Option<PurchaseCursor>, bool),
     Payments(Option<PaymentId>, bool),
     End,
@@ -107,11 +108,41 @@ impl Export {
                     .iter()
                     .map(|e| {
                         let categories: Vec<&str> = e.categories.iter().map(|c| c.as_str()).collect();
-                        json!({"at": time(e.at), "recipient": e.recipient.to_string(), "categories": categories, "basis": e.basis.to_text()})
+                        json!({"at": time(e.at), "recipient": e.recipient.to_string(), "recipient_name": e.recipient_details.name,
+                               "recipient_address": e.recipient_details.address, "categories": categories, "basis": e.basis.to_text()})
                     })
                     .collect();
                 (
-                    format!(",\"disclosures\":{},\"purchases\":[", Value::Array(list)),
+                    format!(",\"disclosures\":{}", Value::Array(list)),
+                    Step::Inquiries,
+                )
+            }
+            Step::Inquiries => {
+                let inquiries = self
+                    .state
+                    .contact
+                    .of_member(member.id, &member.email)
+                    .await?;
+                let list: Vec<Value> = inquiries
+                    .iter()
+                    .map(|i| {
+                        let answers: Vec<Value> = i
+                            .answers
+                            .iter()
+                            .map(|a| json!({"at": time(a.at), "body": a.body}))
+                            .collect();
+                        let attachments: Vec<Value> = i
+                            .attachments
+                            .iter()
+                            .map(|a| json!({"name": a.name, "content_type": a.content_type, "size": a.size}))
+                            .collect();
+                        json!({"reference": i.reference, "received_at": time(i.received_at), "channel": i.channel.as_str(),
+                               "email": i.email.as_str(), "name": i.name, "subject": i.subject, "body": i.body,
+                               "attachments": attachments, "answers": answers})
+                    })
+                    .collect();
+                (
+                    format!(",\"inquiries\":{},\"purchases\":[", Value::Array(list)),
                     Step::Purchases(None, true),
                 )
             }

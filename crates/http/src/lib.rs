@@ -18,6 +18,7 @@ mod admin_api;
 mod api;
 mod auth;
 mod client;
+mod contact_api;
 mod edge;
 mod export;
 mod media;
@@ -71,6 +72,8 @@ pub trait Readiness: Send + Sync + 'static {
 /// Everything a request handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// Inquiries: the contact form and mail to the service.
+    pub contact: kikeru_domain::inquiry::ContactDesk,
     /// The membership use cases.
     pub membership: Membership,
     /// The shop's use cases.
@@ -102,6 +105,7 @@ fn api_service() -> OpenApiService<
         shop_api::ShopApi,
         admin_api::AdminApi,
         privacy_api::PrivacyApi,
+        contact_api::ContactApi,
     ),
     (),
 > {
@@ -111,6 +115,7 @@ fn api_service() -> OpenApiService<
             shop_api::ShopApi,
             admin_api::AdminApi,
             privacy_api::PrivacyApi,
+            contact_api::ContactApi,
         ),
         "Minna Kikeru API",
         env!("CARGO_PKG_VERSION"),

@@ -146,6 +146,21 @@ impl ApiError {
         ))
     }
 
+    /// Too many attempts.
+    pub(crate) fn from_throttled(t: Throttled) -> Self {
+        Self::throttled(t)
+    }
+
+    /// The register does not let a processor receive what the request would send: the
+    /// service's configuration is at fault, not the client.
+    pub(crate) fn not_entrusted(category: &str) -> Self {
+        tracing::error!(
+            category,
+            "the processor register does not entrust this category; nothing was sent"
+        );
+        Self::Internal(Json(Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)))
+    }
+
     fn throttled(t: Throttled) -> Self {
         let secs = t.retry_after.as_secs().max(1);
         Self::TooManyRequests(

@@ -36,6 +36,7 @@ fn fixture_with(origin: &str) -> Fixture {
     let harness = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let media = tempfile::tempdir().unwrap();
     let state = AppState {
+        contact: harness.contact.clone(),
         membership: harness.membership.clone(),
         shop: harness.shop.clone(),
         office: harness.office.clone(),
@@ -95,7 +96,13 @@ impl Fixture {
             )
             .await;
         response.assert_status(StatusCode::ACCEPTED);
-        let token = self.harness.mailer.last_token_to(email).unwrap().expose();
+        let token = self
+            .harness
+            .mail()
+            .await
+            .last_token_to(email)
+            .unwrap()
+            .expose();
         self.post("/api/v1/members/verify", json!({"token": token}), None)
             .await
             .assert_status(StatusCode::NO_CONTENT);
@@ -609,7 +616,8 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies() {
     .await;
     let token = f
         .harness
-        .mailer
+        .mail()
+        .await
         .last_token_to("hanako@example.jp")
         .unwrap()
         .expose();
@@ -659,7 +667,8 @@ async fn the_reset_page_explains_a_refused_password_without_echoing_it() {
     .assert_status(StatusCode::ACCEPTED);
     let token = f
         .harness
-        .mailer
+        .mail()
+        .await
         .last_token_to("hanako@example.jp")
         .unwrap()
         .expose();
@@ -1541,7 +1550,8 @@ mod deletion {
         assert!(header(&deleted, "set-cookie").contains("Max-Age=0"));
         assert!(
             f.harness
-                .mailer
+                .mail()
+                .await
                 .kinds_to("hanako@example.jp")
                 .contains(&"account_deleted")
         );

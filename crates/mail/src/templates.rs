@@ -1,7 +1,7 @@
 //! What each message says, in the member's language.
 
 use kikeru_domain::Language;
-use kikeru_domain::ports::{Mail, Message};
+use kikeru_domain::ports::{Mail, Message, Receipt};
 
 /// Where links in mail point.
 #[derive(Debug, Clone)]
@@ -22,13 +22,15 @@ impl Links {
     }
 }
 
-/// A message's subject and plain-text body.
+/// A message's subject and body, as plain text and as HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     /// The subject line.
     pub subject: String,
     /// The body, lines separated by `\n`.
     pub body: String,
+    /// The same body as an HTML document: the text escaped, links made clickable.
+    pub html: String,
 }
 
 const SIGNATURE_JA: &str = "\n--\nMinna Kikeru（みんな聞ける）事務局\nこのメールに心当たりがない場合は、破棄してください。\n";
@@ -125,6 +127,66 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
                 ("Your account was deleted".to_owned(), "We deleted your account and erased your address, password, sessions and consent history.\nPurchase and payment records that the law requires us to keep stay, linked to no name or address, until their retention period ends, and are then erased.\nThank you for listening with us.\n".to_owned())
             }
         }
+        Message::NewSignIn { browser, at } => {
+            let when = at
+                .to_offset(time::macros::offset!(+9))
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]"
+                ))
+                .unwrap_or_default();
+            if ja {
+                (
+                    "新しいログインのお知らせ".to_owned(),
+                    format!(
+                        "{when}（日本時間）に、次のブラウザからあなたのアカウントにログインがありました。\n{browser}\nお心当たりがない場合は、すぐにパスワードを変更してください。マイページの「ログイン中の端末」から、そのログインを終了できます。\n"
+                    ),
+                )
+            } else {
+                (
+                    "New sign-in to your account".to_owned(),
+                    format!(
+                        "Someone signed in to your account at {when} (Japan time) from this browser:\n{browser}\nIf this was not you, change your password now. You can end that session from the sessions list on My Page.\n"
+                    ),
+                )
+            }
+        }
+        Message::Receipt(receipt) => render_receipt(receipt, ja, links),
+        Message::InquiryReceived { reference, subject } => {
+            if ja {
+                (
+                    format!("お問い合わせを受け付けました（{reference}）"),
+                    format!(
+                        "お問い合わせありがとうございます。次の内容で受け付けました。\n\n受付番号: {reference}\n件名: {subject}\n\n担当者より、このアドレスにご返信します。返信の際は受付番号をお書き添えください。\n"
+                    ),
+                )
+            } else {
+                (
+                    format!("We received your inquiry ({reference})"),
+                    format!(
+                        "Thank you for contacting us. We received your inquiry:\n\nReference: {reference}\nSubject: {subject}\n\nWe will answer at this address. Please quote the reference when you write to us about it.\n"
+                    ),
+                )
+            }
+        }
+        Message::InquiryAnswered {
+            reference,
+            subject,
+            answer,
+        } => {
+            if ja {
+                (
+                    format!("Re: {subject}（{reference}）"),
+                    format!("お問い合わせ（受付番号 {reference}）への回答です。\n\n{answer}\n"),
+                )
+            } else {
+                (
+                    format!("Re: {subject} ({reference})"),
+                    format!(
+                        "Here is our answer to your inquiry (reference {reference}).\n\n{answer}\n"
+                    ),
+                )
+            }
+        }
         Message::PasswordChanged => {
             if ja {
                 ("パスワードが変更されました".to_owned(), "あなたのアカウントのパスワードが変更され、すべての端末でログアウトしました。\nお心当たりがない場合は、パスワードを再設定し、事務局にご連絡ください。\n".to_owned())
@@ -139,8 +201,141 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
     } else {
         "[Minna Kikeru] "
     };
+    let body = format!("{body}{signature}");
     Rendered {
         subject: format!("{prefix}{subject}"),
-        body: format!("{body}{signature}"),
+        html: html_of(&body, mail.language),
+        body,
+    }
+}
+
+fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String) {
+    let money = |minor: i64| format_money(minor, &receipt.currency);
+    let when = receipt
+        .paid_at
+        .to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
+        .unwrap_or_default();
+    let mut lines = String::new();
+    for line in &receipt.lines {
+        let each = money(line.unit_price_minor);
+        let count = if line.quantity == 1 {
+            String::new()
+        } else {
+            format!(" × {}", line.quantity)
+        };
+        lines.push_str(&format!("・{}  {each}{count}\n", line.title));
+    }
+    let total = money(receipt.total_minor);
+    let order = format!(
+        "{}/checkout/complete?order_id={}",
+        links.base, receipt.order_id
+    );
+    if ja {
+        (
+            "ご購入ありがとうございます（領収書）".to_owned(),
+            format!(
+                "お支払いを確認しました。ご注文の内容は次のページでご確認いただけます。\n{order}\n\n注文番号: {}\nお支払い日時: {when}（日本時間）\n\n{lines}\n合計（税込）: {total}\n\nカード情報は決済代行会社が管理し、当サービスには保存されません。\n",
+                receipt.order_id
+            ),
+        )
+    } else {
+        (
+            "Thank you for your purchase (receipt)".to_owned(),
+            format!(
+                "We received your payment. Your order is here:\n{order}\n\nOrder: {}\nPaid: {when} (Japan time)\n\n{lines}\nTotal (tax included): {total}\n\nYour card details stay with the payment provider; we never store them.\n",
+                receipt.order_id
+            ),
+        )
+    }
+}
+
+/// An amount in minor units as people read it: `¥1,100`, `$12.50`, `€9.90`.
+fn format_money(minor: i64, currency: &str) -> String {
+    let (symbol, exponent) = match currency {
+        "JPY" => ("¥", 0),
+        "USD" => ("$", 2),
+        "EUR" => ("€", 2),
+        other => return format!("{minor} {other}"),
+    };
+    let unit = 10_i64.pow(exponent);
+    let whole = (minor / unit).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if exponent == 0 {
+        format!("{symbol}{grouped}")
+    } else {
+        format!("{symbol}{grouped}.{:02}", minor % unit)
+    }
+}
+
+/// The text as a small HTML document: every character escaped, each `http(s)://` link made an
+/// anchor, line breaks kept.
+fn html_of(text: &str, language: Language) -> String {
+    let mut body = String::new();
+    for line in text.lines() {
+        for (i, word) in line.split(' ').enumerate() {
+            if i > 0 {
+                body.push(' ');
+            }
+            let escaped = escape(word);
+            if word.starts_with("https://") || word.starts_with("http://") {
+                body.push_str(&format!("<a href=\"{escaped}\">{escaped}</a>"));
+            } else {
+                body.push_str(&escaped);
+            }
+        }
+        body.push_str("<br>\n");
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; line-height: 1.6\">\n{body}</body></html>\n",
+        language.tag()
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_reads_as_people_write_it() {
+        assert_eq!(format_money(1_100, "JPY"), "¥1,100");
+        assert_eq!(format_money(1_234_567, "JPY"), "¥1,234,567");
+        assert_eq!(format_money(1_250, "USD"), "$12.50");
+        assert_eq!(format_money(5, "EUR"), "€0.05");
+    }
+
+    #[test]
+    fn html_escapes_everything_and_links_only_links() {
+        let html = html_of(
+            "<script>alert('x')</script> & see https://example.jp/a?b=1&c=2",
+            Language::En,
+        );
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; see"));
+        assert!(html.contains(r#"<a href="https://example.jp/a?b=1&amp;c=2">"#));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains(r#"<html lang="en">"#));
     }
 }

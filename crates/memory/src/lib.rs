@@ -5,6 +5,7 @@ mod office;
 mod privacy;
 mod shop;
 pub mod testing;
+mod unit;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -26,13 +27,14 @@ pub struct MemoryStore {
     privacy: Mutex<privacy::State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct State {
     members: HashMap<MemberId, Member>,
     sessions: HashMap<SessionId, Session>,
     tokens: HashMap<TokenHash, OneTimeToken>,
     audit: Vec<SecurityEvent>,
     counters: HashMap<String, Hits>,
+    mail: unit::MailState,
 }
 
 impl MemoryStore {
@@ -248,15 +250,11 @@ impl RateLimits for MemoryStore {
 #[async_trait]
 impl Erasure for MemoryStore {
     async fn erase(&self, member: MemberId) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if state.members.remove(&member).is_none() {
-            return Err(StoreError::NotFound);
-        }
-        state.sessions.retain(|_, s| s.member_id != member);
-        state.tokens.retain(|_, t| t.member_id != member);
-        state.audit.retain(|e| e.member_id != Some(member));
-        self.erase_consents(member);
-        Ok(())
+        kikeru_domain::changes::UnitOfWork::apply(
+            self,
+            vec![kikeru_domain::changes::Change::Erase(member)].into(),
+        )
+        .await
     }
 }
 
@@ -296,6 +294,8 @@ impl kikeru_domain::retention::Retention for MemoryStore {
             self.state().members.keys().copied().collect();
         purged.accounting_orders = self.purge_accounting(&existing, cutoffs.accounting_before);
         purged.ledger_entries = self.purge_ledger(cutoffs.ledger_before);
+        (purged.settled_mail, purged.inquiries) =
+            self.purge_mail(cutoffs.mail_settled_before, cutoffs.inquiries_before);
         Ok(purged)
     }
 }

@@ -11,6 +11,8 @@ use kikeru_domain::{
     Product, ProductId, Purchase, PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
 };
 
+use kikeru_domain::outbox::Envelope;
+
 use crate::MemoryStore;
 
 /// The catalogue's and the orders' share of [`MemoryStore`].
@@ -229,6 +231,11 @@ impl Orders for MemoryStore {
             order.status = status;
             if status == PaymentStatus::Paid && order.paid_at.is_none() {
                 order.paid_at = Some(at);
+                let mut members = self.state();
+                if let Some(member) = members.members.get(&order.member_id) {
+                    let receipt = Envelope::receipt(order, member, at);
+                    members.mail.enqueue(receipt)?;
+                }
             }
         }
         Ok(EventOutcome::Applied { order_id, status })

@@ -147,8 +147,12 @@ pub struct Harness {
     pub store: Arc<MemoryStore>,
     /// The clock.
     pub clock: Arc<ManualClock>,
-    /// The mail sent.
+    /// The mail delivered so far (see [`Harness::mail`]).
     pub mailer: Arc<RecordingMailer>,
+    /// The postman delivering the outbox to `mailer`.
+    pub postman: kikeru_domain::outbox::Postman,
+    /// Inquiries (the contact form and mail to the service), on the same store.
+    pub contact: kikeru_domain::inquiry::ContactDesk,
     /// The shop's use cases, on the same store.
     pub shop: kikeru_domain::Shop,
     /// The payment provider double.
@@ -191,17 +195,38 @@ impl Harness {
         let random = Arc::new(CountingRandom::default());
         let ports = Ports {
             members: store.clone(),
-            erasure: store.clone(),
+            unit: store.clone(),
             sessions: store.clone(),
             tokens: store.clone(),
             audit: store.clone(),
             rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
-            mailer: mailer.clone(),
             processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
         };
+        let postman = kikeru_domain::outbox::Postman::new(
+            kikeru_domain::outbox::PostmanPorts {
+                outbox: store.clone(),
+                mailer: mailer.clone(),
+                processors: store.clone(),
+                audit: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            kikeru_domain::outbox::PostmanConfig::default(),
+        );
+        let contact = kikeru_domain::inquiry::ContactDesk::new(
+            kikeru_domain::inquiry::ContactPorts {
+                inquiries: store.clone(),
+                unit: store.clone(),
+                rate_limits: store.clone(),
+                processors: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            kikeru_domain::inquiry::ContactLimits::default(),
+        );
         let gateway = Arc::new(TestGateway::default());
         let shop_ports = kikeru_domain::ShopPorts {
             catalog: store.clone(),
@@ -230,6 +255,8 @@ impl Harness {
             store,
             clock,
             mailer,
+            postman,
+            contact,
             shop,
             gateway,
             office,
@@ -250,6 +277,23 @@ impl Harness {
                 },
             ),
         }
+    }
+
+    /// Delivers every mail due in the outbox, then returns the mail delivered so far.
+    ///
+    /// # Panics
+    /// When the outbox fails (it is in memory: a bug).
+    #[allow(clippy::expect_used, clippy::missing_panics_doc)]
+    pub async fn mail(&self) -> &RecordingMailer {
+        while self
+            .postman
+            .deliver_due()
+            .await
+            .expect("the in-memory outbox")
+            .claimed()
+            > 0
+        {}
+        &self.mailer
     }
 
     /// Parses an address (tests only).

@@ -38,7 +38,11 @@ async fn register(h: &Harness, email: &str) {
 
 async fn verified_member(h: &Harness, email: &str) -> SessionToken {
     register(h, email).await;
-    let token = h.mailer.last_token_to(email).expect("verification mail");
+    let token = h
+        .mail()
+        .await
+        .last_token_to(email)
+        .expect("verification mail");
     h.membership.verify_email(&token).await.expect("verified");
     h.membership
         .sign_in(email, PASSWORD, &client(), None)
@@ -51,7 +55,10 @@ async fn verified_member(h: &Harness, email: &str) -> SessionToken {
 async fn a_member_registers_verifies_and_signs_in() {
     let h = harness();
     register(&h, "hanako@example.jp").await;
-    assert_eq!(h.mailer.kinds_to("hanako@example.jp"), ["verify_email"]);
+    assert_eq!(
+        h.mail().await.kinds_to("hanako@example.jp"),
+        ["verify_email"]
+    );
     let member = h
         .store
         .by_email(&Harness::email("hanako@example.jp"))
@@ -60,7 +67,7 @@ async fn a_member_registers_verifies_and_signs_in() {
         .unwrap();
     assert!(!member.is_verified());
 
-    let token = h.mailer.last_token_to("hanako@example.jp").unwrap();
+    let token = h.mail().await.last_token_to("hanako@example.jp").unwrap();
     h.membership.verify_email(&token).await.unwrap();
     let signed_in = h
         .membership
@@ -84,7 +91,7 @@ async fn registering_an_existing_email_answers_like_a_new_one_and_mails_the_owne
     };
     h.membership.register(again, &client()).await.unwrap();
     assert_eq!(
-        h.mailer.kinds_to("hanako@example.jp"),
+        h.mail().await.kinds_to("hanako@example.jp"),
         ["verify_email", "already_registered"]
     );
     // The original password still works; the attempt changed nothing.
@@ -110,7 +117,7 @@ async fn two_registrations_of_the_same_address_at_once_give_exactly_one_member()
         h.membership.register(request(), &c)
     );
     assert!(a.is_ok() && b.is_ok());
-    let mut kinds = h.mailer.kinds_to("race@example.jp");
+    let mut kinds = h.mail().await.kinds_to("race@example.jp");
     kinds.sort_unstable();
     assert_eq!(kinds, ["already_registered", "verify_email"]);
 }
@@ -119,7 +126,7 @@ async fn two_registrations_of_the_same_address_at_once_give_exactly_one_member()
 async fn a_verification_link_works_once_and_not_after_a_day() {
     let h = harness();
     register(&h, "hanako@example.jp").await;
-    let token = h.mailer.last_token_to("hanako@example.jp").unwrap();
+    let token = h.mail().await.last_token_to("hanako@example.jp").unwrap();
     h.membership.verify_email(&token).await.unwrap();
     assert!(matches!(
         h.membership.verify_email(&token).await,
@@ -127,7 +134,7 @@ async fn a_verification_link_works_once_and_not_after_a_day() {
     ));
 
     register(&h, "late@example.jp").await;
-    let late = h.mailer.last_token_to("late@example.jp").unwrap();
+    let late = h.mail().await.last_token_to("late@example.jp").unwrap();
     h.clock.advance(Duration::from_secs(24 * 3600));
     assert!(matches!(
         h.membership.verify_email(&late).await,
@@ -325,7 +332,8 @@ async fn changing_the_password_ends_every_session_and_starts_a_new_one() {
             .is_ok()
     );
     assert!(
-        h.mailer
+        h.mail()
+            .await
             .kinds_to("hanako@example.jp")
             .contains(&"password_changed")
     );
@@ -362,11 +370,11 @@ async fn a_new_address_takes_effect_only_once_verified_and_the_old_one_is_told()
         "hanako@example.jp"
     );
     assert_eq!(
-        h.mailer.kinds_to("new@example.jp"),
+        h.mail().await.kinds_to("new@example.jp"),
         ["confirm_email_change"]
     );
 
-    let proof = h.mailer.last_token_to("new@example.jp").unwrap();
+    let proof = h.mail().await.last_token_to("new@example.jp").unwrap();
     h.membership.verify_email(&proof).await.unwrap();
     assert_eq!(
         h.membership
@@ -379,7 +387,7 @@ async fn a_new_address_takes_effect_only_once_verified_and_the_old_one_is_told()
         "new@example.jp"
     );
     assert_eq!(
-        h.mailer.kinds_to("hanako@example.jp"),
+        h.mail().await.kinds_to("hanako@example.jp"),
         ["verify_email", "email_change_requested", "email_changed"]
     );
     assert!(
@@ -399,7 +407,7 @@ async fn a_new_address_taken_in_the_meantime_is_refused_at_confirmation() {
         .change_email(&current, PASSWORD, Harness::email("wanted@example.jp"))
         .await
         .unwrap();
-    let proof = h.mailer.last_token_to("wanted@example.jp").unwrap();
+    let proof = h.mail().await.last_token_to("wanted@example.jp").unwrap();
     register(&h, "wanted@example.jp").await;
     assert!(matches!(
         h.membership.verify_email(&proof).await,
@@ -415,13 +423,13 @@ async fn a_password_reset_answers_alike_works_once_within_thirty_minutes_and_end
         .request_password_reset(&Harness::email("nobody@example.jp"), &client())
         .await
         .unwrap();
-    assert!(h.mailer.kinds_to("nobody@example.jp").is_empty());
+    assert!(h.mail().await.kinds_to("nobody@example.jp").is_empty());
 
     h.membership
         .request_password_reset(&Harness::email("hanako@example.jp"), &client())
         .await
         .unwrap();
-    let reset = h.mailer.last_token_to("hanako@example.jp").unwrap();
+    let reset = h.mail().await.last_token_to("hanako@example.jp").unwrap();
     let weak = h.membership.reset_password(&reset, "short").await;
     assert!(matches!(weak, Err(TokenError::Password(_))));
     h.membership
@@ -447,7 +455,7 @@ async fn a_password_reset_answers_alike_works_once_within_thirty_minutes_and_end
         .request_password_reset(&Harness::email("hanako@example.jp"), &client())
         .await
         .unwrap();
-    let late = h.mailer.last_token_to("hanako@example.jp").unwrap();
+    let late = h.mail().await.last_token_to("hanako@example.jp").unwrap();
     h.clock.advance(Duration::from_secs(30 * 60));
     assert!(matches!(
         h.membership.reset_password(&late, PASSWORD).await,
@@ -544,7 +552,7 @@ async fn reset_requests_are_limited_per_client_and_mails_per_address() {
             .await
             .unwrap();
     }
-    let kinds = h.mailer.kinds_to("hanako@example.jp");
+    let kinds = h.mail().await.kinds_to("hanako@example.jp");
     assert_eq!(
         kinds.iter().filter(|k| **k == "password_reset").count(),
         3,

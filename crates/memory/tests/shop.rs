@@ -54,7 +54,7 @@ async fn member(h: &Harness, email: &str, verified: bool) -> Member {
     };
     h.membership.register(request, &client).await.unwrap();
     if verified {
-        let token = h.mailer.last_token_to(email).unwrap();
+        let token = h.mail().await.last_token_to(email).unwrap();
         h.membership.verify_email(&token).await.unwrap();
     }
     let session = h
@@ -465,7 +465,7 @@ async fn no_mail_goes_to_a_mail_provider_not_entrusted_with_its_content() {
     let result = h.membership.register(request, &client).await;
     assert!(result.is_err(), "the mail is refused");
     assert!(
-        h.mailer.sent().is_empty(),
+        h.mail().await.sent().is_empty(),
         "nothing was handed to the mail provider"
     );
 }

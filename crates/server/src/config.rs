@@ -43,6 +43,18 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     mail_from: Option<String>,
     mail_outbox_dir: Option<PathBuf>,
+    mail_transport: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_security: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<Secret>,
+    smtp_timeout_secs: Option<u64>,
+    smtp_ca_file: Option<PathBuf>,
+    mail_max_attempts: Option<u32>,
+    mail_first_retry_secs: Option<u64>,
+    mail_longest_retry_secs: Option<u64>,
+    mail_max_inbound_bytes: Option<usize>,
     session_idle_timeout_secs: Option<u64>,
     session_absolute_lifetime_secs: Option<u64>,
     max_body_bytes: Option<usize>,
@@ -61,6 +73,8 @@ struct FileConfig {
     retention_unverified_days: Option<u64>,
     retention_accounting_days: Option<u64>,
     retention_ledger_days: Option<u64>,
+    retention_inquiry_days: Option<u64>,
+    retention_mail_days: Option<u64>,
 }
 
 /// The log line format.
@@ -100,6 +114,34 @@ pub enum PaymentProvider {
     },
 }
 
+/// Where outgoing mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// One `.eml` file per message in `mail_outbox_dir` (the embedded default).
+    Outbox,
+    /// An SMTP server.
+    Smtp(Smtp),
+}
+
+/// The SMTP server to send through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smtp {
+    /// Its host name.
+    pub host: String,
+    /// Its port (587 for STARTTLS, 465 for TLS, 25 for none, by default).
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: kikeru_mail::Security,
+    /// The user name, when the server wants one.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<Secret>,
+    /// How long one SMTP command may take.
+    pub timeout: Duration,
+    /// Extra certificate authorities to trust (PEM).
+    pub ca_file: Option<PathBuf>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -123,6 +165,12 @@ pub struct Config {
     pub mail_from: String,
     /// Where the file outbox writes mail.
     pub mail_outbox_dir: PathBuf,
+    /// Where outgoing mail goes.
+    pub mail_transport: MailTransport,
+    /// How the postman retries.
+    pub postman: kikeru_domain::outbox::PostmanConfig,
+    /// The largest inbound message accepted by `kikeru mail ingest` and the LMTP listener.
+    pub mail_max_inbound_bytes: usize,
     /// Session idle timeout.
     pub session_idle_timeout: Duration,
     /// Session absolute lifetime.
@@ -163,6 +211,18 @@ pub const ENV_KEYS: &[&str] = &[
     "tls_key",
     "mail_from",
     "mail_outbox_dir",
+    "mail_transport",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "smtp_timeout_secs",
+    "smtp_ca_file",
+    "mail_max_attempts",
+    "mail_first_retry_secs",
+    "mail_longest_retry_secs",
+    "mail_max_inbound_bytes",
     "session_idle_timeout_secs",
     "session_absolute_lifetime_secs",
     "max_body_bytes",
@@ -181,6 +241,8 @@ pub const ENV_KEYS: &[&str] = &[
     "retention_unverified_days",
     "retention_accounting_days",
     "retention_ledger_days",
+    "retention_inquiry_days",
+    "retention_mail_days",
 ];
 
 impl Config {
@@ -260,7 +322,12 @@ fn overlay_env(
     text!(mail_from);
     text!(payment_provider);
     text!(stripe_api_base);
+    text!(mail_transport);
+    text!(smtp_host);
+    text!(smtp_security);
+    text!(smtp_username);
     for (key, slot) in [
+        ("smtp_password", &mut raw.smtp_password),
         ("sandbox_webhook_secret", &mut raw.sandbox_webhook_secret),
         ("stripe_secret_key", &mut raw.stripe_secret_key),
         ("stripe_webhook_secrets", &mut raw.stripe_webhook_secrets),
@@ -278,6 +345,7 @@ fn overlay_env(
         ("tls_key", &mut raw.tls_key),
         ("mail_outbox_dir", &mut raw.mail_outbox_dir),
         ("media_dir", &mut raw.media_dir),
+        ("smtp_ca_file", &mut raw.smtp_ca_file),
     ] {
         if let Some(v) = var(key) {
             *slot = Some(PathBuf::from(v));
@@ -297,9 +365,19 @@ fn overlay_env(
     number!(retention_unverified_days);
     number!(retention_accounting_days);
     number!(retention_ledger_days);
+    number!(retention_inquiry_days);
+    number!(retention_mail_days);
+    number!(smtp_port);
+    number!(smtp_timeout_secs);
+    number!(mail_max_attempts);
+    number!(mail_first_retry_secs);
+    number!(mail_longest_retry_secs);
+    number!(mail_max_inbound_bytes);
 }
 
 fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
+    let mail_transport = mail_transport(&raw, errors);
+    let postman = postman(&raw, errors);
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let listen = listen_text.parse().unwrap_or_else(|_| {
         errors.push(format!(
@@ -428,11 +506,28 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             .retention_accounting_days
             .map_or(defaults.accounting_records, days),
         ledger: raw.retention_ledger_days.map_or(defaults.ledger, days),
+        inquiries: raw.retention_inquiry_days.map_or(defaults.inquiries, days),
+        settled_mail: raw.retention_mail_days.map_or(defaults.settled_mail, days),
     };
     if retention.validate().is_err() {
         errors.push("retention_ledger_days: the disclosure ledger must be kept at least 1095 days (three years)".to_owned());
     }
+    let mail_from = raw
+        .mail_from
+        .unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned());
+    if let Err(problem) = kikeru_mail::parse_sender(&mail_from) {
+        errors.push(format!("mail_from: {mail_from:?} is {problem}"));
+    }
+    let mail_max_inbound_bytes = raw
+        .mail_max_inbound_bytes
+        .unwrap_or(kikeru_mail::inbound::DEFAULT_MAX_BYTES);
+    if !(1024..=100 * 1024 * 1024).contains(&mail_max_inbound_bytes) {
+        errors.push("mail_max_inbound_bytes: must be between 1024 and 104857600".to_owned());
+    }
     Config {
+        mail_transport,
+        postman,
+        mail_max_inbound_bytes,
         media_dir: raw.media_dir.unwrap_or_else(|| data_dir.join("media")),
         demo_catalog: raw.demo_catalog.unwrap_or(sandbox),
         payment,
@@ -446,9 +541,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         migrate_on_start: raw.migrate_on_start.unwrap_or(true),
         log_format,
         tls,
-        mail_from: raw
-            .mail_from
-            .unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned()),
+        mail_from,
         mail_outbox_dir: raw
             .mail_outbox_dir
             .unwrap_or_else(|| data_dir.join("outbox")),
@@ -458,6 +551,75 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
         argon2,
     }
+}
+
+fn mail_transport(raw: &FileConfig, errors: &mut Vec<String>) -> MailTransport {
+    match raw.mail_transport.as_deref().unwrap_or("outbox") {
+        "outbox" => MailTransport::Outbox,
+        "smtp" => {
+            let security_text = raw.smtp_security.as_deref().unwrap_or("starttls");
+            let security = kikeru_mail::Security::parse(security_text).unwrap_or_else(|| {
+                errors.push(format!(
+                    "smtp_security: {security_text:?} is none of \"starttls\", \"tls\", \"none\""
+                ));
+                kikeru_mail::Security::StartTls
+            });
+            let host = raw.smtp_host.clone().unwrap_or_else(|| {
+                errors.push("smtp_host: required with mail_transport = \"smtp\"".to_owned());
+                String::new()
+            });
+            let default_port = match security {
+                kikeru_mail::Security::StartTls => 587,
+                kikeru_mail::Security::Tls => 465,
+                kikeru_mail::Security::None => 25,
+            };
+            if raw.smtp_password.is_some() != raw.smtp_username.is_some() {
+                errors.push("smtp_username and smtp_password must be set together".to_owned());
+            }
+            let timeout = raw.smtp_timeout_secs.unwrap_or(30);
+            if !(1..=600).contains(&timeout) {
+                errors.push("smtp_timeout_secs: must be between 1 and 600".to_owned());
+            }
+            MailTransport::Smtp(Smtp {
+                host,
+                port: raw.smtp_port.unwrap_or(default_port),
+                security,
+                username: raw.smtp_username.clone(),
+                password: raw.smtp_password.clone(),
+                timeout: Duration::from_secs(timeout),
+                ca_file: raw.smtp_ca_file.clone(),
+            })
+        }
+        other => {
+            errors.push(format!(
+                "mail_transport: {other:?} is neither \"outbox\" nor \"smtp\""
+            ));
+            MailTransport::Outbox
+        }
+    }
+}
+
+fn postman(raw: &FileConfig, errors: &mut Vec<String>) -> kikeru_domain::outbox::PostmanConfig {
+    let defaults = kikeru_domain::outbox::PostmanConfig::default();
+    let config = kikeru_domain::outbox::PostmanConfig {
+        max_attempts: raw.mail_max_attempts.unwrap_or(defaults.max_attempts),
+        first_retry: raw
+            .mail_first_retry_secs
+            .map_or(defaults.first_retry, Duration::from_secs),
+        longest_retry: raw
+            .mail_longest_retry_secs
+            .map_or(defaults.longest_retry, Duration::from_secs),
+        ..defaults
+    };
+    if !(1..=100).contains(&config.max_attempts) {
+        errors.push("mail_max_attempts: must be between 1 and 100".to_owned());
+    }
+    if config.first_retry.is_zero() || config.first_retry > config.longest_retry {
+        errors.push(
+            "mail retries: need 0 < mail_first_retry_secs <= mail_longest_retry_secs".to_owned(),
+        );
+    }
+    config
 }
 
 /// An origin: `http(s)://host[:port]`, nothing after.
@@ -560,6 +722,42 @@ mod tests {
             config.retention.unverified_accounts,
             Duration::from_secs(2 * 86_400)
         );
+    }
+
+    #[test]
+    fn smtp_needs_a_host_and_says_what_is_wrong() {
+        let config = load(
+            Some("mail_transport = \"smtp\"\nsmtp_host = \"mail.example.jp\"\nsmtp_security = \"tls\"\n"),
+            &[("KIKERU_SMTP_USERNAME", "kikeru"), ("KIKERU_SMTP_PASSWORD", "pw")],
+        )
+        .unwrap();
+        let MailTransport::Smtp(smtp) = config.mail_transport else {
+            panic!("not smtp");
+        };
+        assert_eq!((smtp.host.as_str(), smtp.port), ("mail.example.jp", 465));
+        assert!(!format!("{smtp:?}").contains("\"pw\""));
+        let errors = load(
+            Some("mail_transport = \"smtp\"\nsmtp_security = \"ssl\"\nsmtp_username = \"x\"\n"),
+            &[
+                ("KIKERU_MAIL_MAX_ATTEMPTS", "0"),
+                ("KIKERU_MAIL_FROM", "not an address"),
+            ],
+        )
+        .unwrap_err()
+        .0;
+        for key in [
+            "smtp_security",
+            "smtp_host",
+            "smtp_username",
+            "mail_max_attempts",
+            "mail_from",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.starts_with(key)),
+                "{key}: {errors:?}"
+            );
+        }
+        assert!(load(Some("mail_transport = \"pigeon\"\n"), &[]).is_err());
     }
 
     #[test]

@@ -9,13 +9,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kikeru_domain::consent::ConsentDesk;
 use kikeru_domain::disclosure::{DisclosureDesk, DisclosurePorts};
+use kikeru_domain::inquiry::{ContactDesk, ContactLimits, ContactPorts};
 use kikeru_domain::operators::{Office, OfficePorts, Role};
 use kikeru_domain::privacy::{DataCategory, Processor};
 use kikeru_domain::session::SessionPolicy;
 use kikeru_domain::shop_ports::PaymentGateway;
 use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
 use kikeru_http::{AppState, HttpConfig};
-use kikeru_mail::{FileOutbox, Links};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
 use kikeru_store::{SqlStore, StoreConfig};
 use poem::listener::{
@@ -26,6 +26,7 @@ pub mod adapters;
 pub mod catalog;
 pub mod config;
 pub mod demo;
+pub mod mail;
 
 use adapters::{Argon2Hasher, OsRandom, StoreReadiness, SystemClock};
 use config::{Config, LogFormat, PaymentProvider};
@@ -57,6 +58,9 @@ pub enum Command {
     /// Manage orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Mail: sent to the service (ingest, LMTP) and waiting to go out (deliver, status).
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Manage operator accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -89,6 +93,26 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Mail commands.
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Store one RFC 5322 message from standard input as an inquiry, the way an MTA delivers
+    /// to a program (Postfix `pipe`, an alias). Exits 0 when stored (or already stored, or an
+    /// automatic reply to ignore), 65 for a message that can never be stored, 75 when the
+    /// database is unavailable (the MTA retries).
+    Ingest,
+    /// Accept mail over LMTP (RFC 2033) and store each message as an inquiry.
+    Lmtp {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:2424")]
+        listen: std::net::SocketAddr,
+    },
+    /// Deliver the mail that is due, once (`serve` does it continuously).
+    Deliver,
+    /// Count the mail waiting, sent and given up.
+    Status,
 }
 
 /// Retention commands.
@@ -273,6 +297,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Mail(MailCommand::Ingest) => {
+            let state = match prepare(&config).await {
+                Ok((_, state)) => state,
+                Err(e) => {
+                    return Err(mail::Exit {
+                        code: mail::EX_TEMPFAIL,
+                        message: format!("{e:#}"),
+                    }
+                    .into());
+                }
+            };
+            let outcome = mail::ingest(&state.contact, config.mail_max_inbound_bytes).await?;
+            tracing::info!("{outcome}");
+            Ok(())
+        }
+        Command::Mail(MailCommand::Lmtp { listen }) => {
+            let shutdown = shutdown_signal()?;
+            let (_, state) = prepare(&config).await?;
+            mail::serve_lmtp(
+                listen,
+                state.contact.clone(),
+                config.mail_max_inbound_bytes,
+                shutdown,
+            )
+            .await
+        }
+        Command::Mail(MailCommand::Deliver) => {
+            let (store, _) = prepare(&config).await?;
+            let postman = mail::postman(&config, &Arc::new(store))?;
+            loop {
+                let round = postman.deliver_due().await.context("delivering mail")?;
+                tracing::info!(
+                    sent = round.sent,
+                    retrying = round.retrying,
+                    failed = round.failed,
+                    "mail delivered"
+                );
+                if round.claimed() == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        Command::Mail(MailCommand::Status) => {
+            use kikeru_domain::outbox::Outbox;
+            let (store, _) = prepare(&config).await?;
+            let counts = store.counts().await.context("counting the outbox")?;
+            #[allow(clippy::print_stdout, reason = "the command's answer")]
+            {
+                println!(
+                    "waiting: {}\nsent: {}\ngiven up: {}",
+                    counts.pending, counts.sent, counts.failed
+                );
+            }
+            Ok(())
+        }
         Command::Retention(RetentionCommand::Run) => {
             let (store, _) = prepare(&config).await?;
             purge(&store, &config).await?;
@@ -320,7 +399,7 @@ async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppState)> {
         store.migrate().await.context("migrating the database")?;
     }
     seed_register(&store, config).await?;
-    let state = build(config, &store)?;
+    let state = build(config, &store, Arc::new(tokio::sync::Notify::new()))?;
     Ok((store, state))
 }
 
@@ -339,6 +418,8 @@ async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
         tokens = purged.tokens,
         accounting_orders = purged.accounting_orders,
         ledger_entries = purged.ledger_entries,
+        inquiries = purged.inquiries,
+        settled_mail = purged.settled_mail,
         "retention run"
     );
     Ok(())
@@ -475,33 +556,27 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         .context("opening the database")
 }
 
-/// Builds the application on its adapters.
+/// Builds the application on its adapters; units of work that put mail in the outbox ring
+/// `wake`.
 ///
 /// # Errors
-/// When an adapter cannot be set up (the outbox folder, the hasher's parameters).
-pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
+/// When an adapter cannot be set up (the hasher's parameters).
+pub fn build(
+    config: &Config,
+    store: &SqlStore,
+    wake: Arc<tokio::sync::Notify>,
+) -> anyhow::Result<AppState> {
     let store = Arc::new(store.clone());
-    let outbox = FileOutbox::new(
-        &config.mail_outbox_dir,
-        config.mail_from.clone(),
-        Links::new(&config.public_url),
-    )
-    .with_context(|| {
-        format!(
-            "creating the mail outbox {}",
-            config.mail_outbox_dir.display()
-        )
-    })?;
+    let unit = Arc::new(mail::WakingUnit::new(store.clone(), wake));
     let hasher = Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?;
     let ports = Ports {
         members: store.clone(),
-        erasure: store.clone(),
+        unit: unit.clone(),
         sessions: store.clone(),
         tokens: store.clone(),
         audit: store.clone(),
         rate_limits: store.clone(),
         hasher: Arc::new(hasher),
-        mailer: Arc::new(outbox),
         processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
@@ -540,7 +615,19 @@ pub fn build(config: &Config, store: &SqlStore) -> anyhow::Result<AppState> {
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     });
+    let contact = ContactDesk::new(
+        ContactPorts {
+            inquiries: store.clone(),
+            unit,
+            rate_limits: store.clone(),
+            processors: store.clone(),
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        },
+        ContactLimits::default(),
+    );
     Ok(AppState {
+        contact,
         membership: Membership::new(ports, membership_config),
         shop: Shop::new(shop_ports, shop_config),
         office,
@@ -609,11 +696,19 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         tracing::info!(public_url = %config.public_url, "listening on {scheme}://{addr}");
     }
     seed_register(&store, &config).await?;
-    let state = build(&config, &store)?;
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let state = build(&config, &store, wake.clone())?;
     if config.demo_catalog {
         seed_demo(&config, &state).await?;
     }
     let app = kikeru_http::app(state);
+    let postman = mail::postman(&config, &Arc::new(store.clone()))?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let delivery = tokio::spawn(mail::deliver_until_stopped(
+        postman,
+        wake.clone(),
+        stop.clone(),
+    ));
     let retention_store = store.clone();
     let retention_config = config.clone();
     let retention = tokio::spawn(async move {
@@ -630,6 +725,15 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     retention.abort();
+    // Let the postman finish the mail in hand; what is left waits in the outbox.
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    wake.notify_one();
+    if tokio::time::timeout(Duration::from_secs(30), delivery)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the postman did not stop in time; its mail is retried after the lease");
+    }
     store.close().await.ok();
     tracing::info!("stopped");
     Ok(())

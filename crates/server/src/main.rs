@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kikeru_server::{Cli, config::ConfigError, run};
+use kikeru_server::{Cli, config::ConfigError, mail::Exit, run};
 
 /// `EX_CONFIG` from sysexits: a configuration error.
 const EX_CONFIG: u8 = 78;
@@ -18,7 +18,9 @@ async fn main() -> ExitCode {
             {
                 eprintln!("kikeru: {e:#}");
             }
-            if e.is::<ConfigError>() {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                ExitCode::from(exit.code)
+            } else if e.is::<ConfigError>() {
                 ExitCode::from(EX_CONFIG)
             } else {
                 ExitCode::FAILURE

@@ -24,6 +24,7 @@ mod migration;
 mod office;
 mod privacy;
 mod shop;
+mod unit;
 
 use entity::{member, rate_limit, security_event, session, token};
 pub use migration::Migrator;
@@ -175,7 +176,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
         .map_err(|_| corrupt("token hash"))
 }
 
-fn to_member(row: member::Model) -> Result<Member, StoreError> {
+pub(crate) fn to_member(row: member::Model) -> Result<Member, StoreError> {
     Ok(Member {
         id: MemberId::from_uuid(row.id),
         email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,
@@ -200,15 +201,185 @@ fn member_row(m: &Member) -> member::ActiveModel {
     }
 }
 
+/// The writes the ports and units of work share, on a pool or inside a transaction.
+pub(crate) async fn insert_member(db: &impl ConnectionTrait, m: &Member) -> Result<(), StoreError> {
+    member::Entity::insert(member_row(m))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn update_member(db: &impl ConnectionTrait, m: &Member) -> Result<(), StoreError> {
+    let result = member::Entity::update_many()
+        .set(member_row(m))
+        .filter(member::Column::Id.eq(*m.id.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_session(
+    db: &impl ConnectionTrait,
+    s: &Session,
+) -> Result<(), StoreError> {
+    let row = session::ActiveModel {
+        id: Set(*s.id.as_uuid()),
+        member_id: Set(*s.member_id.as_uuid()),
+        token_hash: Set(s.token_hash.as_bytes().to_vec()),
+        created_at: Set(millis(s.created_at)),
+        last_seen_at: Set(millis(s.last_seen_at)),
+        expires_at: Set(millis(s.expires_at)),
+        browser: Set(s.browser.clone()),
+    };
+    session::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_session(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+) -> Result<bool, StoreError> {
+    let result = session::Entity::delete_by_id(*id.as_uuid())
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(result.rows_affected > 0)
+}
+
+pub(crate) async fn delete_sessions(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    keep: Option<SessionId>,
+) -> Result<u64, StoreError> {
+    let mut query =
+        session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
+    if let Some(keep) = keep {
+        query = query.filter(session::Column::Id.ne(*keep.as_uuid()));
+    }
+    Ok(query.exec(db).await.map_err(store_error)?.rows_affected)
+}
+
+pub(crate) async fn insert_token(
+    db: &impl ConnectionTrait,
+    t: &OneTimeToken,
+) -> Result<(), StoreError> {
+    let row = token::ActiveModel {
+        hash: Set(t.hash.as_bytes().to_vec()),
+        member_id: Set(*t.member_id.as_uuid()),
+        purpose: Set(t.purpose.as_str().to_owned()),
+        new_email: Set(t.new_email.as_ref().map(|e| e.as_str().to_owned())),
+        created_at: Set(millis(t.created_at)),
+        expires_at: Set(millis(t.expires_at)),
+    };
+    token::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Deletes the token; whether this call removed it (only one caller does).
+pub(crate) async fn take_token(
+    db: &impl ConnectionTrait,
+    hash: &TokenHash,
+) -> Result<bool, StoreError> {
+    let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec())
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(deleted.rows_affected == 1)
+}
+
+pub(crate) async fn delete_tokens(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    purpose: TokenPurpose,
+) -> Result<u64, StoreError> {
+    let result = token::Entity::delete_many()
+        .filter(token::Column::MemberId.eq(*member.as_uuid()))
+        .filter(token::Column::Purpose.eq(purpose.as_str()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(result.rows_affected)
+}
+
+pub(crate) async fn record_event(
+    db: &impl ConnectionTrait,
+    e: &SecurityEvent,
+) -> Result<(), StoreError> {
+    let row = security_event::ActiveModel {
+        id: Set(e.id),
+        at: Set(millis(e.at)),
+        member_id: Set(e.member_id.map(|m| *m.as_uuid())),
+        session_id: Set(e.session_id.map(|s| *s.as_uuid())),
+        kind: Set(e.kind.as_str().to_owned()),
+    };
+    security_event::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Erases the member's personal data inside `txn` (see [`Erasure::erase`]).
+pub(crate) async fn erase_member(
+    txn: &sea_orm::DatabaseTransaction,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    let id = *member.as_uuid();
+    // A write first: on SQLite it takes the write lock before anything is read.
+    entity::consent_record::Entity::delete_many()
+        .filter(entity::consent_record::Column::MemberId.eq(id))
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    let Some(row) = member::Entity::find_by_id(id)
+        .one(txn)
+        .await
+        .map_err(store_error)?
+    else {
+        return Err(StoreError::NotFound);
+    };
+    security_event::Entity::delete_many()
+        .filter(security_event::Column::MemberId.eq(id))
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    session::Entity::delete_many()
+        .filter(session::Column::MemberId.eq(id))
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    token::Entity::delete_many()
+        .filter(token::Column::MemberId.eq(id))
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    unit::erase_inquiries(txn, member, &row.email).await?;
+    let removed = member::Entity::delete_by_id(id)
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    if removed.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Members for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, m: &Member) -> Result<(), StoreError> {
-        member::Entity::insert(member_row(m))
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        insert_member(&self.db, m).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -232,16 +403,7 @@ impl Members for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn update(&self, m: &Member) -> Result<(), StoreError> {
-        let result = member::Entity::update_many()
-            .set(member_row(m))
-            .filter(member::Column::Id.eq(*m.id.as_uuid()))
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        update_member(&self.db, m).await
     }
 }
 
@@ -261,20 +423,7 @@ fn to_session(row: session::Model) -> Result<Session, StoreError> {
 impl Sessions for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, s: &Session) -> Result<(), StoreError> {
-        let row = session::ActiveModel {
-            id: Set(*s.id.as_uuid()),
-            member_id: Set(*s.member_id.as_uuid()),
-            token_hash: Set(s.token_hash.as_bytes().to_vec()),
-            created_at: Set(millis(s.created_at)),
-            last_seen_at: Set(millis(s.last_seen_at)),
-            expires_at: Set(millis(s.expires_at)),
-            browser: Set(s.browser.clone()),
-        };
-        session::Entity::insert(row)
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        insert_session(&self.db, s).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -317,11 +466,7 @@ impl Sessions for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn delete(&self, id: SessionId) -> Result<bool, StoreError> {
-        let result = session::Entity::delete_by_id(*id.as_uuid())
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected > 0)
+        delete_session(&self.db, id).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -330,16 +475,7 @@ impl Sessions for SqlStore {
         member: MemberId,
         keep: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        let mut query =
-            session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
-        if let Some(keep) = keep {
-            query = query.filter(session::Column::Id.ne(*keep.as_uuid()));
-        }
-        Ok(query
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?
-            .rows_affected)
+        delete_sessions(&self.db, member, keep).await
     }
 }
 
@@ -363,19 +499,7 @@ fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
 impl Tokens for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
-        let row = token::ActiveModel {
-            hash: Set(t.hash.as_bytes().to_vec()),
-            member_id: Set(*t.member_id.as_uuid()),
-            purpose: Set(t.purpose.as_str().to_owned()),
-            new_email: Set(t.new_email.as_ref().map(|e| e.as_str().to_owned())),
-            created_at: Set(millis(t.created_at)),
-            expires_at: Set(millis(t.expires_at)),
-        };
-        token::Entity::insert(row)
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        insert_token(&self.db, t).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -392,12 +516,7 @@ impl Tokens for SqlStore {
         let Some(found) = self.find(hash).await? else {
             return Ok(None);
         };
-        // Only the caller whose DELETE removed the row gets the token.
-        let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec())
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok((deleted.rows_affected == 1).then_some(found))
+        Ok(take_token(&self.db, hash).await?.then_some(found))
     }
 
     #[tracing::instrument(skip_all)]
@@ -406,13 +525,7 @@ impl Tokens for SqlStore {
         member: MemberId,
         purpose: TokenPurpose,
     ) -> Result<u64, StoreError> {
-        let result = token::Entity::delete_many()
-            .filter(token::Column::MemberId.eq(*member.as_uuid()))
-            .filter(token::Column::Purpose.eq(purpose.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected)
+        delete_tokens(&self.db, member, purpose).await
     }
 }
 
@@ -420,18 +533,7 @@ impl Tokens for SqlStore {
 impl AuditLog for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn record(&self, e: &SecurityEvent) -> Result<(), StoreError> {
-        let row = security_event::ActiveModel {
-            id: Set(e.id),
-            at: Set(millis(e.at)),
-            member_id: Set(e.member_id.map(|m| *m.as_uuid())),
-            session_id: Set(e.session_id.map(|s| *s.as_uuid())),
-            kind: Set(e.kind.as_str().to_owned()),
-        };
-        security_event::Entity::insert(row)
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        record_event(&self.db, e).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -530,36 +632,8 @@ impl Erasure for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn erase(&self, member: MemberId) -> Result<(), StoreError> {
         use sea_orm::TransactionTrait;
-        let id = *member.as_uuid();
         let txn = self.db.begin().await.map_err(store_error)?;
-        entity::consent_record::Entity::delete_many()
-            .filter(entity::consent_record::Column::MemberId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        security_event::Entity::delete_many()
-            .filter(security_event::Column::MemberId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        session::Entity::delete_many()
-            .filter(session::Column::MemberId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        token::Entity::delete_many()
-            .filter(token::Column::MemberId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let removed = member::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        if removed.rows_affected == 0 {
-            txn.rollback().await.map_err(store_error)?;
-            return Err(StoreError::NotFound);
-        }
+        erase_member(&txn, member).await?;
         txn.commit().await.map_err(store_error)
     }
 }
@@ -629,6 +703,7 @@ impl kikeru_domain::retention::Retention for SqlStore {
             .await
             .map_err(store_error)?
             .rows_affected();
+        (purged.settled_mail, purged.inquiries) = unit::purge(&self.db, c).await?;
         Ok(purged)
     }
 }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use kikeru_domain::order::{Transition, decide};
+use kikeru_domain::outbox::Envelope;
 use kikeru_domain::shop_ports::{Catalog, Orders};
 use kikeru_domain::{
     AssetKey, Currency, EventOutcome, Localized, MemberId, Money, Order, OrderId, OrderLine,
@@ -481,12 +482,24 @@ impl Orders for SqlStore {
         let mut update = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(next.as_str()))
             .filter(order::Column::Id.eq(row.order_id));
+        let mut first_payment = None;
         if next == PaymentStatus::Paid {
+            let placed = order::Entity::find_by_id(row.order_id)
+                .one(&txn)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| corrupt("payment without order"))?;
+            if placed.paid_at.is_none() {
+                first_payment = Some(placed);
+            }
             let first_time =
                 Func::coalesce([Expr::col(order::Column::PaidAt), Expr::value(millis(at))]);
             update = update.col_expr(order::Column::PaidAt, first_time.into());
         }
         update.exec(&txn).await.map_err(store_error)?;
+        if let Some(placed) = first_payment {
+            receipt(&txn, placed, at).await?;
+        }
         txn.commit().await.map_err(store_error)?;
         Ok(EventOutcome::Applied {
             order_id,
@@ -589,4 +602,30 @@ impl Orders for SqlStore {
         products.dedup();
         Ok(products.into_iter().map(ProductId::from_uuid).collect())
     }
+}
+
+/// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
+/// records the payment; none when the member no longer exists.
+async fn receipt(
+    txn: &sea_orm::DatabaseTransaction,
+    mut placed: order::Model,
+    paid_at: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(member) = crate::entity::member::Entity::find_by_id(placed.member_id)
+        .one(txn)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(());
+    };
+    let member = crate::to_member(member)?;
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(placed.id))
+        .order_by_asc(order_line::Column::Line)
+        .all(txn)
+        .await
+        .map_err(store_error)?;
+    placed.paid_at = Some(millis(paid_at));
+    let order = to_order(placed, lines)?;
+    crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await
 }

@@ -2,9 +2,10 @@
 //! the ports the rule may touch: a call to any other port fails the test.
 
 use super::*;
+use crate::changes::MockUnitOfWork;
 use crate::ports::{
-    Hits, MockAuditLog, MockClock, MockMailer, MockMembers, MockPasswordHasher, MockRandom,
-    MockRateLimits, MockSessions, MockTokens,
+    Hits, MockAuditLog, MockClock, MockMembers, MockPasswordHasher, MockRandom, MockRateLimits,
+    MockSessions, MockTokens,
 };
 use futures_executor::block_on;
 use time::macros::datetime;
@@ -18,7 +19,8 @@ struct Mocks {
     audit: MockAuditLog,
     rate_limits: MockRateLimits,
     hasher: MockPasswordHasher,
-    mailer: MockMailer,
+    unit: MockUnitOfWork,
+    register: Vec<crate::privacy::Processor>,
 }
 
 impl Mocks {
@@ -30,7 +32,13 @@ impl Mocks {
             audit: MockAuditLog::new(),
             rate_limits: MockRateLimits::new(),
             hasher: MockPasswordHasher::new(),
-            mailer: MockMailer::new(),
+            unit: MockUnitOfWork::new(),
+            register: vec![crate::privacy::Processor {
+                key: MAIL_PROCESSOR.to_owned(),
+                name: "mail".to_owned(),
+                purpose: "mail".to_owned(),
+                categories: mail_categories(),
+            }],
         }
     }
 
@@ -56,26 +64,21 @@ impl Mocks {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
         let mut processors = crate::privacy::MockProcessors::new();
-        processors.expect_all().returning(|| {
-            Ok(vec![crate::privacy::Processor {
-                key: MAIL_PROCESSOR.to_owned(),
-                name: "mail".to_owned(),
-                purpose: "mail".to_owned(),
-                categories: mail_categories(),
-            }])
-        });
+        let register = self.register;
+        processors
+            .expect_all()
+            .returning(move || Ok(register.clone()));
         let mut random = MockRandom::new();
         random.expect_bytes32().return_const([9u8; 32]);
         Membership::new(
             Ports {
                 members: Arc::new(self.members),
-                erasure: Arc::new(crate::ports::MockErasure::new()),
+                unit: Arc::new(self.unit),
                 sessions: Arc::new(self.sessions),
                 tokens: Arc::new(self.tokens),
                 audit: Arc::new(self.audit),
                 rate_limits: Arc::new(self.rate_limits),
                 hasher: Arc::new(self.hasher),
-                mailer: Arc::new(self.mailer),
                 processors: Arc::new(processors),
                 clock: Arc::new(clock),
                 random: Arc::new(random),
@@ -151,13 +154,19 @@ fn registering_an_existing_address_mails_its_owner_and_creates_nobody() {
         .members
         .expect_by_email()
         .returning(|_| Ok(Some(member(true))));
-    mocks.members.expect_insert().never();
     mocks
-        .mailer
-        .expect_send()
-        .withf(|mail| {
-            mail.message == Message::AlreadyRegistered { verify: None }
-                && mail.language == Language::En
+        .unit
+        .expect_apply()
+        .withf(|changes| {
+            let mails: Vec<_> = changes.mails().collect();
+            let creates = changes
+                .as_slice()
+                .iter()
+                .any(|c| matches!(c, Change::InsertMember(_)));
+            !creates
+                && mails.len() == 1
+                && mails[0].mail.message == Message::AlreadyRegistered { verify: None }
+                && mails[0].mail.language == Language::En
         })
         .times(1)
         .returning(|_| Ok(()));
@@ -180,19 +189,20 @@ fn registering_an_unverified_existing_address_resends_a_verification_link() {
         .expect_by_email()
         .returning(|_| Ok(Some(member(false))));
     mocks
-        .tokens
-        .expect_delete_for_member()
-        .returning(|_, _| Ok(0));
-    mocks
-        .tokens
-        .expect_insert()
-        .withf(|t| t.purpose == TokenPurpose::VerifyEmail)
-        .times(1)
-        .returning(|_| Ok(()));
-    mocks
-        .mailer
-        .expect_send()
-        .withf(|mail| matches!(mail.message, Message::AlreadyRegistered { verify: Some(_) }))
+        .unit
+        .expect_apply()
+        .withf(|changes| {
+            let token = changes.as_slice().iter().any(
+                |c| matches!(c, Change::InsertToken(t) if t.purpose == TokenPurpose::VerifyEmail),
+            );
+            let mail = changes.mails().any(|e| {
+                matches!(
+                    e.mail.message,
+                    Message::AlreadyRegistered { verify: Some(_) }
+                )
+            });
+            token && mail
+        })
         .times(1)
         .returning(|_| Ok(()));
     assert!(
@@ -330,15 +340,18 @@ fn a_successful_sign_in_rehashes_outdated_hashes_and_deletes_the_previous_sessio
         .sessions
         .expect_by_token_hash()
         .returning(move |_| Ok(Some(old.clone())));
+    mocks.sessions.expect_for_member().returning(|_| Ok(vec![]));
+    mocks.audit.expect_for_member().returning(|_, _| Ok(vec![]));
     mocks
-        .sessions
-        .expect_delete()
-        .withf(|id| *id == SessionId::from_uuid(Uuid::from_u128(77)))
-        .times(1)
-        .returning(|_| Ok(true));
-    mocks
-        .sessions
-        .expect_insert()
+        .unit
+        .expect_apply()
+        .withf(|changes| {
+            let old = SessionId::from_uuid(Uuid::from_u128(77));
+            let c = changes.as_slice();
+            c.contains(&Change::DeleteSession(old))
+                && c.iter().any(|c| matches!(c, Change::InsertSession(_)))
+                && changes.mails().next().is_none()
+        })
         .times(1)
         .returning(|_| Ok(()));
     let created = block_on(mocks.build().sign_in(
@@ -393,7 +406,7 @@ fn a_reset_token_with_a_weak_new_password_is_not_used_up() {
         .tokens
         .expect_find()
         .returning(move |_| Ok(Some(stored.clone())));
-    mocks.tokens.expect_take().never();
+    mocks.unit.expect_apply().never();
     mocks
         .members
         .expect_by_id()
@@ -416,7 +429,7 @@ fn a_verification_link_cannot_be_used_as_a_reset_link_and_vice_versa() {
         .expect_find()
         .times(1)
         .returning(move |_| Ok(Some(reset.clone())));
-    mocks.tokens.expect_take().never();
+    mocks.unit.expect_apply().never();
     assert!(matches!(
         block_on(mocks.build().verify_email(&token)),
         Err(TokenError::Invalid)
@@ -428,7 +441,7 @@ fn a_verification_link_cannot_be_used_as_a_reset_link_and_vice_versa() {
         .expect_find()
         .times(1)
         .returning(move |_| Ok(Some(verify.clone())));
-    mocks.tokens.expect_take().never();
+    mocks.unit.expect_apply().never();
     assert!(matches!(
         block_on(
             mocks
@@ -445,4 +458,109 @@ fn throttle_keys_never_contain_the_address() {
     assert!(!key.contains("hanako"));
     assert_eq!(key, throttle_key("sign-in-failures", "hanako@example.jp"));
     assert_ne!(key, throttle_key("reset-mails", "hanako@example.jp"));
+}
+
+fn signed_in_before() -> SecurityEvent {
+    SecurityEvent {
+        id: Uuid::from_u128(8),
+        at: NOW,
+        member_id: Some(member(true).id),
+        session_id: None,
+        kind: SecurityEventKind::SignedIn,
+    }
+}
+
+fn signing_in(mocks: &mut Mocks) {
+    mocks
+        .members
+        .expect_by_email()
+        .returning(|_| Ok(Some(member(true))));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(Verification::Match {
+            needs_rehash: false,
+        })
+    });
+    mocks
+        .audit
+        .expect_for_member()
+        .returning(|_, _| Ok(vec![signed_in_before()]));
+}
+
+#[test]
+fn a_sign_in_from_a_browser_without_a_session_is_announced_in_the_same_unit() {
+    let mut mocks = Mocks::new().allow_audit_and_limits();
+    signing_in(&mut mocks);
+    mocks.sessions.expect_for_member().returning(|_| Ok(vec![]));
+    mocks
+        .unit
+        .expect_apply()
+        .withf(|changes| {
+            let notice = changes.mails().any(|e| {
+                matches!(&e.mail.message, Message::NewSignIn { browser, .. } if browser == "Firefox 128 / Linux")
+            });
+            let session = changes
+                .as_slice()
+                .iter()
+                .any(|c| matches!(c, Change::InsertSession(_)));
+            notice && session
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    block_on(mocks.build().sign_in(
+        "hanako@example.jp",
+        "correct horse battery staple",
+        &client(),
+        None,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_sign_in_from_a_browser_with_a_session_is_not_announced() {
+    let mut mocks = Mocks::new().allow_audit_and_limits();
+    signing_in(&mut mocks);
+    mocks.sessions.expect_for_member().returning(|_| {
+        Ok(vec![Session {
+            id: SessionId::from_uuid(Uuid::from_u128(9)),
+            member_id: member(true).id,
+            token_hash: SessionToken::from_bytes([2; 32]).hash(),
+            created_at: NOW,
+            last_seen_at: NOW,
+            expires_at: NOW + Duration::from_secs(60),
+            browser: "Firefox 128 / Linux".into(),
+        }])
+    });
+    mocks
+        .unit
+        .expect_apply()
+        .withf(|changes| changes.mails().next().is_none())
+        .times(1)
+        .returning(|_| Ok(()));
+    block_on(mocks.build().sign_in(
+        "hanako@example.jp",
+        "correct horse battery staple",
+        &client(),
+        None,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn nothing_is_stored_when_the_register_does_not_entrust_the_mail_it_would_send() {
+    let mut mocks = Mocks::new().allow_audit_and_limits();
+    mocks.register.clear();
+    mocks
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok(member(true).password_hash));
+    mocks.members.expect_by_email().returning(|_| Ok(None));
+    mocks.unit.expect_apply().never();
+    let result = block_on(mocks.build().register(
+        registration("new@example.jp", "correct horse battery staple"),
+        &client(),
+    ));
+    assert!(
+        matches!(result, Err(RegisterError::Backend(BackendError::Mail(ref e))) if e.is_permanent()),
+        "{result:?}"
+    );
 }

@@ -5,6 +5,8 @@
 )]
 
 pub(crate) mod consent_record;
+pub(crate) mod inquiry;
+pub(crate) mod inquiry_answer;
 pub(crate) mod ledger_entry;
 pub(crate) mod legal_order;
 pub(crate) mod legal_order_approval;
@@ -14,6 +16,7 @@ pub(crate) mod operator_event;
 pub(crate) mod operator_session;
 pub(crate) mod order;
 pub(crate) mod order_line;
+pub(crate) mod outbox_mail;
 pub(crate) mod partner;
 pub(crate) mod payment;
 pub(crate) mod payment_change;

@@ -10,6 +10,7 @@ mod m0005_ledger;
 mod m0006_legal_orders;
 mod m0007_processors;
 mod m0008_partners;
+mod m0009_mail;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_legal_orders::Migration),
             Box::new(m0007_processors::Migration),
             Box::new(m0008_partners::Migration),
+            Box::new(m0009_mail::Migration),
         ]
     }
 }

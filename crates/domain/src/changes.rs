@@ -1,0 +1,125 @@
+//! A use case's writes as one unit: every change it decided on, applied all together or not at
+//! all. Mail travels the same way — a message is put in the outbox in the same transaction as
+//! the state change it tells about, so that no change goes unannounced and no mail announces a
+//! change that did not happen.
+
+use async_trait::async_trait;
+
+use crate::inquiry::{Answer, Inquiry, InquiryId};
+use crate::outbox::Envelope;
+use crate::{
+    Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError, TokenHash,
+    TokenPurpose,
+};
+
+/// One write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Stores a new member; [`StoreError::Conflict`] when the address or ID is taken.
+    InsertMember(Member),
+    /// Replaces every field of a member; [`StoreError::NotFound`] for an unknown member,
+    /// [`StoreError::Conflict`] when the new address is taken.
+    UpdateMember(Member),
+    /// Stores a new mailed token.
+    InsertToken(OneTimeToken),
+    /// Deletes the member's tokens of one purpose.
+    DeleteTokens {
+        /// Whose.
+        member: MemberId,
+        /// Which purpose.
+        purpose: TokenPurpose,
+    },
+    /// Uses a token up; [`StoreError::NotFound`] when it is gone (another request used it):
+    /// then nothing of the unit is applied.
+    TakeToken(TokenHash),
+    /// Stores a new session.
+    InsertSession(Session),
+    /// Deletes one session (nothing when it is gone).
+    DeleteSession(SessionId),
+    /// Deletes the member's sessions except `keep`.
+    DeleteSessions {
+        /// Whose.
+        member: MemberId,
+        /// The one to keep.
+        keep: Option<SessionId>,
+    },
+    /// Appends a security event.
+    Record(SecurityEvent),
+    /// Erases the member's personal data (see [`crate::ports::Erasure::erase`]).
+    Erase(MemberId),
+    /// Puts a mail in the outbox.
+    Send(Envelope),
+    /// Stores a new inquiry; [`StoreError::Conflict`] when its ID, reference or mail message
+    /// ID is known already (a redelivered mail).
+    InsertInquiry(Inquiry),
+    /// Adds an operator's answer to an inquiry; [`StoreError::NotFound`] for an unknown one.
+    AnswerInquiry {
+        /// Which inquiry.
+        inquiry: InquiryId,
+        /// The answer.
+        answer: Answer,
+    },
+}
+
+/// The writes of one use case, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Changes(Vec<Change>);
+
+impl Changes {
+    /// No changes yet.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Adds a change.
+    pub fn push(&mut self, change: Change) -> &mut Self {
+        self.0.push(change);
+        self
+    }
+
+    /// The changes, in order.
+    pub fn as_slice(&self) -> &[Change] {
+        &self.0
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The mails among the changes.
+    pub fn mails(&self) -> impl Iterator<Item = &Envelope> {
+        self.0.iter().filter_map(|c| match c {
+            Change::Send(envelope) => Some(envelope),
+            _ => None,
+        })
+    }
+
+    /// Takes the changes out.
+    pub fn into_vec(self) -> Vec<Change> {
+        self.0
+    }
+}
+
+impl From<Vec<Change>> for Changes {
+    fn from(changes: Vec<Change>) -> Self {
+        Self(changes)
+    }
+}
+
+/// Applies a use case's changes atomically.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UnitOfWork: Send + Sync + 'static {
+    /// Applies every change, in order, in one transaction.
+    ///
+    /// MUST apply all of them or none: when one fails (a conflict, a token already used, a
+    /// storage failure) nothing of the unit is kept — in particular no mail of it enters the
+    /// outbox. MUST apply each change with the same rules as the single-port method it
+    /// mirrors.
+    ///
+    /// # Errors
+    /// The first change's error, as documented on [`Change`]; [`StoreError::Unavailable`] or
+    /// [`StoreError::Other`] when storage fails.
+    async fn apply(&self, changes: Changes) -> Result<(), StoreError>;
+}

@@ -1,0 +1,652 @@
+//! Inquiries: the contact form and e-mail sent to the service — two of the three ways the
+//! policy says personal information is collected. Operators read and answer them; members
+//! find theirs in their data export; the retention job purges them after their period.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::changes::{Change, Changes, UnitOfWork};
+use crate::membership::{
+    Client, MAIL_PROCESSOR, Throttled, mail_categories, throttle_key, uuid_v7,
+};
+use crate::outbox::Envelope;
+use crate::ports::{Clock, Mail, Message, Random, RateLimits};
+use crate::privacy::{Processors, not_entrusted};
+use crate::{Email, Language, MemberId, StoreError, ThrottleRule, Timestamp};
+
+/// An inquiry's ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InquiryId(Uuid);
+
+impl InquiryId {
+    /// Wraps a UUID.
+    pub const fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    /// The UUID.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl fmt::Display for InquiryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How an inquiry arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// The contact form.
+    Web,
+    /// E-mail sent to the service.
+    Mail,
+}
+
+impl Channel {
+    /// The stable name (`web`, `mail`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Mail => "mail",
+        }
+    }
+
+    /// The channel with this stable name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Web, Self::Mail]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
+/// An attachment of an inquiry by mail. Attachments are not stored: the inquiry notes what
+/// came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentNote {
+    /// Its file name, as the sender named it (empty when none).
+    pub name: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Its decoded size in bytes.
+    pub size: u64,
+}
+
+/// An operator's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Who answered (the operator's address).
+    pub operator: String,
+    /// The answer, as mailed.
+    pub body: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// An inquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inquiry {
+    /// Its ID.
+    pub id: InquiryId,
+    /// A short reference for people to quote (`Q-7K3M9XQA`).
+    pub reference: String,
+    /// The member who sent it while signed in, if any.
+    pub member_id: Option<MemberId>,
+    /// Where to answer.
+    pub email: Email,
+    /// The sender's name, if given.
+    pub name: Option<String>,
+    /// Its subject.
+    pub subject: String,
+    /// Its text.
+    pub body: String,
+    /// The language to answer in.
+    pub language: Language,
+    /// How it arrived.
+    pub channel: Channel,
+    /// The mail's `Message-ID`, for an inquiry by mail (a redelivery is recognised by it).
+    pub message_id: Option<String>,
+    /// What was attached to the mail (not stored).
+    pub attachments: Vec<AttachmentNote>,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// Operators' answers, oldest first.
+    pub answers: Vec<Answer>,
+}
+
+impl Inquiry {
+    /// Whether no operator has answered yet.
+    pub fn is_open(&self) -> bool {
+        self.answers.is_empty()
+    }
+}
+
+/// Stored inquiries. New inquiries and answers are written through
+/// [`crate::changes::UnitOfWork`] with their mail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Inquiries: Send + Sync + 'static {
+    /// The inquiry with this ID, with its answers.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_id(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
+
+    /// The inquiry whose mail had this `Message-ID`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_message_id(&self, message_id: &str) -> Result<Option<Inquiry>, StoreError>;
+
+    /// Inquiries newest first, only the unanswered ones when `open_only`, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError>;
+
+    /// The inquiries a person sent: those linked to the member, and those from their address.
+    /// Oldest first. MUST NOT include anyone else's.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_person(&self, member: MemberId, email: &Email)
+    -> Result<Vec<Inquiry>, StoreError>;
+}
+
+/// The longest subject, in characters.
+pub const MAX_SUBJECT: usize = 200;
+/// The longest text, in characters.
+pub const MAX_BODY: usize = 10_000;
+/// The longest name, in characters.
+pub const MAX_NAME: usize = 100;
+
+/// What the contact form sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactForm {
+    /// Where to answer.
+    pub email: Email,
+    /// The sender's name.
+    pub name: Option<String>,
+    /// The subject.
+    pub subject: String,
+    /// The text.
+    pub body: String,
+    /// The language to answer in.
+    pub language: Language,
+    /// A field people never see and bots fill in.
+    pub honeypot: Option<String>,
+}
+
+/// What is wrong with an inquiry's fields.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InquiryProblem {
+    /// The subject is empty or longer than [`MAX_SUBJECT`].
+    #[error("the subject must have 1 to {MAX_SUBJECT} characters")]
+    Subject,
+    /// The text is empty or longer than [`MAX_BODY`].
+    #[error("the message must have 1 to {MAX_BODY} characters")]
+    Body,
+    /// The name is longer than [`MAX_NAME`].
+    #[error("the name must have at most {MAX_NAME} characters")]
+    Name,
+}
+
+/// An inquiry was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// A field is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InquiryProblem),
+    /// Too many inquiries from this client or address.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// The register does not entrust the mail provider with what the acknowledgement holds.
+    #[error("the mail provider is not entrusted with {0}")]
+    NotEntrusted(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An inquiry by mail, as parsed from the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMail {
+    /// The sender.
+    pub from: Email,
+    /// The sender's display name, if any.
+    pub name: Option<String>,
+    /// The subject (may be empty).
+    pub subject: String,
+    /// The text.
+    pub body: String,
+    /// The `Message-ID`, if the message has one.
+    pub message_id: Option<String>,
+    /// What was attached.
+    pub attachments: Vec<AttachmentNote>,
+}
+
+/// What became of an inquiry by mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Stored as a new inquiry with this reference.
+    Stored(String),
+    /// A redelivery of a message stored before (same `Message-ID`): nothing changed.
+    Duplicate(String),
+}
+
+/// An answer was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// No such inquiry.
+    #[error("there is no such inquiry")]
+    NotFound,
+    /// The answer is empty or longer than [`MAX_BODY`].
+    #[error("the answer must have 1 to {MAX_BODY} characters")]
+    Invalid,
+    /// The register does not entrust the mail provider with what the answer holds.
+    #[error("the mail provider is not entrusted with {0}")]
+    NotEntrusted(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How often one may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactLimits {
+    /// Inquiries per client (5 an hour).
+    pub per_client: ThrottleRule,
+    /// Inquiries per address (5 an hour).
+    pub per_address: ThrottleRule,
+}
+
+impl Default for ContactLimits {
+    fn default() -> Self {
+        let hourly = ThrottleRule {
+            max: 5,
+            window: std::time::Duration::from_secs(3600),
+        };
+        Self {
+            per_client: hourly,
+            per_address: hourly,
+        }
+    }
+}
+
+/// The adapters the contact desk runs on.
+#[derive(Clone)]
+pub struct ContactPorts {
+    /// Stored inquiries.
+    pub inquiries: Arc<dyn Inquiries>,
+    /// Atomic writes (an inquiry with its mail).
+    pub unit: Arc<dyn UnitOfWork>,
+    /// Shared rate-limit counters.
+    pub rate_limits: Arc<dyn RateLimits>,
+    /// The register of entrusted processors.
+    pub processors: Arc<dyn Processors>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl fmt::Debug for ContactPorts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ContactPorts { .. }")
+    }
+}
+
+/// The inquiry use cases.
+#[derive(Debug, Clone)]
+pub struct ContactDesk {
+    ports: ContactPorts,
+    limits: ContactLimits,
+}
+
+impl ContactDesk {
+    /// The use cases on their adapters.
+    pub fn new(ports: ContactPorts, limits: ContactLimits) -> Self {
+        Self { ports, limits }
+    }
+
+    /// Takes an inquiry from the contact form and mails an acknowledgement with its reference.
+    /// A form whose hidden field is filled in (a bot) gets the same answer and stores nothing.
+    ///
+    /// # Errors
+    /// [`ContactError::Invalid`], [`ContactError::Throttled`] (by client, then by address).
+    pub async fn submit(
+        &self,
+        form: ContactForm,
+        client: &Client,
+        member: Option<MemberId>,
+    ) -> Result<(), ContactError> {
+        let subject = one_line(&form.subject);
+        let body = form.body.trim().to_owned();
+        let name = form.name.as_deref().map(one_line).filter(|n| !n.is_empty());
+        check_fields(&subject, &body, name.as_deref())?;
+        self.throttle("inquiry", &client.key, self.limits.per_client)
+            .await?;
+        self.throttle(
+            "inquiry-address",
+            form.email.as_str(),
+            self.limits.per_address,
+        )
+        .await?;
+        if form.honeypot.is_some_and(|h| !h.trim().is_empty()) {
+            return Ok(());
+        }
+        self.check_mail_entrusted()
+            .await?
+            .map_or(Ok(()), |c| Err(ContactError::NotEntrusted(c)))?;
+        let now = self.ports.clock.now();
+        let inquiry = Inquiry {
+            id: InquiryId(self.new_uuid(now)),
+            reference: self.new_reference(),
+            member_id: member,
+            email: form.email,
+            name,
+            subject,
+            body,
+            language: form.language,
+            channel: Channel::Web,
+            message_id: None,
+            attachments: Vec::new(),
+            received_at: now,
+            answers: Vec::new(),
+        };
+        let ack = Envelope {
+            id: self.new_uuid(now),
+            member_id: member,
+            mail: Mail {
+                to: inquiry.email.clone(),
+                language: inquiry.language,
+                message: Message::InquiryReceived {
+                    reference: inquiry.reference.clone(),
+                    subject: inquiry.subject.clone(),
+                },
+            },
+            created_at: now,
+        };
+        let mut changes = Changes::new();
+        changes
+            .push(Change::InsertInquiry(inquiry))
+            .push(Change::Send(ack));
+        self.ports.unit.apply(changes).await?;
+        Ok(())
+    }
+
+    /// Stores an inquiry that arrived by mail. A message seen before (same `Message-ID`) is
+    /// recognised and not stored twice. No acknowledgement is mailed: answering mail
+    /// automatically would send mail to forged sender addresses (backscatter).
+    ///
+    /// # Errors
+    /// [`ContactError::Invalid`] when the text is empty or too long;
+    /// [`ContactError::Store`] when storage fails (the MTA should retry).
+    pub async fn receive_mail(&self, mail: InboundMail) -> Result<Received, ContactError> {
+        if let Some(id) = &mail.message_id
+            && let Some(known) = self.ports.inquiries.by_message_id(id).await?
+        {
+            return Ok(Received::Duplicate(known.reference));
+        }
+        let mut subject = one_line(&mail.subject);
+        if subject.is_empty() {
+            subject = "(no subject)".to_owned();
+        }
+        let subject: String = subject.chars().take(MAX_SUBJECT).collect();
+        let body = mail.body.trim().to_owned();
+        let name = mail
+            .name
+            .as_deref()
+            .map(one_line)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(MAX_NAME).collect());
+        check_fields(&subject, &body, None)?;
+        let now = self.ports.clock.now();
+        let language = if is_japanese(&body) || is_japanese(&subject) {
+            Language::Ja
+        } else {
+            Language::En
+        };
+        let inquiry = Inquiry {
+            id: InquiryId(self.new_uuid(now)),
+            reference: self.new_reference(),
+            member_id: None,
+            email: mail.from,
+            name,
+            subject,
+            body,
+            language,
+            channel: Channel::Mail,
+            message_id: mail.message_id.clone(),
+            attachments: mail.attachments,
+            received_at: now,
+            answers: Vec::new(),
+        };
+        let reference = inquiry.reference.clone();
+        match self
+            .ports
+            .unit
+            .apply(vec![Change::InsertInquiry(inquiry)].into())
+            .await
+        {
+            Ok(()) => Ok(Received::Stored(reference)),
+            Err(StoreError::Conflict) => {
+                // The same message delivered twice at the same moment.
+                let known = match &mail.message_id {
+                    Some(id) => self.ports.inquiries.by_message_id(id).await?,
+                    None => None,
+                };
+                known
+                    .map(|k| Received::Duplicate(k.reference))
+                    .ok_or(ContactError::Store(StoreError::Conflict))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Inquiries newest first (operators).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError> {
+        self.ports.inquiries.list(open_only, limit).await
+    }
+
+    /// One inquiry (operators).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn inquiry(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
+        self.ports.inquiries.by_id(id).await
+    }
+
+    /// The inquiries a member sent (their data export).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn of_member(
+        &self,
+        member: MemberId,
+        email: &Email,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        self.ports.inquiries.for_person(member, email).await
+    }
+
+    /// Answers an inquiry: the answer is kept with it and mailed to the sender, in their
+    /// language, in one unit.
+    ///
+    /// # Errors
+    /// [`AnswerError::NotFound`], [`AnswerError::Invalid`].
+    pub async fn answer(
+        &self,
+        id: InquiryId,
+        operator: &str,
+        text: &str,
+    ) -> Result<Inquiry, AnswerError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_BODY {
+            return Err(AnswerError::Invalid);
+        }
+        let Some(mut inquiry) = self.ports.inquiries.by_id(id).await? else {
+            return Err(AnswerError::NotFound);
+        };
+        if let Some(category) = self.check_mail_entrusted().await? {
+            return Err(AnswerError::NotEntrusted(category));
+        }
+        let now = self.ports.clock.now();
+        let answer = Answer {
+            operator: operator.to_owned(),
+            body: text.to_owned(),
+            at: now,
+        };
+        let mail = Envelope {
+            id: self.new_uuid(now),
+            member_id: inquiry.member_id,
+            mail: Mail {
+                to: inquiry.email.clone(),
+                language: inquiry.language,
+                message: Message::InquiryAnswered {
+                    reference: inquiry.reference.clone(),
+                    subject: inquiry.subject.clone(),
+                    answer: answer.body.clone(),
+                },
+            },
+            created_at: now,
+        };
+        let mut changes = Changes::new();
+        changes
+            .push(Change::AnswerInquiry {
+                inquiry: id,
+                answer: answer.clone(),
+            })
+            .push(Change::Send(mail));
+        match self.ports.unit.apply(changes).await {
+            Err(StoreError::NotFound) => return Err(AnswerError::NotFound),
+            other => other?,
+        }
+        inquiry.answers.push(answer);
+        Ok(inquiry)
+    }
+
+    async fn check_mail_entrusted(&self) -> Result<Option<&'static str>, StoreError> {
+        let register = self.ports.processors.all().await?;
+        Ok(not_entrusted(&register, MAIL_PROCESSOR, &mail_categories()).map(|c| c.as_str()))
+    }
+
+    async fn throttle(
+        &self,
+        scope: &str,
+        value: &str,
+        rule: ThrottleRule,
+    ) -> Result<(), ContactError> {
+        let now = self.ports.clock.now();
+        let hits = self
+            .ports
+            .rate_limits
+            .hit(&throttle_key(scope, value), rule.window, now)
+            .await?;
+        if rule.exceeded_by(hits.count) {
+            let retry_after = std::time::Duration::try_from(hits.window_ends_at - now)
+                .unwrap_or_default()
+                .max(std::time::Duration::from_secs(1));
+            return Err(Throttled { retry_after }.into());
+        }
+        Ok(())
+    }
+
+    fn new_uuid(&self, now: Timestamp) -> Uuid {
+        uuid_v7(now, &self.ports.random.bytes32())
+    }
+
+    /// `Q-` and 8 characters of Crockford-like base32 (no I, L, O, U): 40 random bits.
+    fn new_reference(&self) -> String {
+        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let bytes = self.ports.random.bytes32();
+        let mut bits =
+            u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], 0, 0, 0]);
+        let mut reference = String::from("Q-");
+        for _ in 0..8 {
+            reference.push(char::from(ALPHABET[(bits & 31) as usize]));
+            bits >>= 5;
+        }
+        reference
+    }
+}
+
+fn check_fields(subject: &str, body: &str, name: Option<&str>) -> Result<(), InquiryProblem> {
+    let subject_len = subject.chars().count();
+    if subject_len == 0 || subject_len > MAX_SUBJECT {
+        return Err(InquiryProblem::Subject);
+    }
+    let body_len = body.chars().count();
+    if body_len == 0 || body_len > MAX_BODY {
+        return Err(InquiryProblem::Body);
+    }
+    if name.is_some_and(|n| n.chars().count() > MAX_NAME) {
+        return Err(InquiryProblem::Name);
+    }
+    Ok(())
+}
+
+/// The text on one line: control characters (line breaks included) become spaces, runs of
+/// white space one space, the ends trimmed. Subjects and names go into mail headers.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether the text has kana or kanji.
+fn is_japanese(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}' | '\u{ff66}'..='\u{ff9f}')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_and_names_lose_their_line_breaks() {
+        assert_eq!(
+            one_line("  Hello\r\nBcc: victim@example.com\t x "),
+            "Hello Bcc: victim@example.com x"
+        );
+    }
+
+    #[test]
+    fn fields_have_limits() {
+        assert_eq!(check_fields("", "x", None), Err(InquiryProblem::Subject));
+        assert_eq!(
+            check_fields(&"あ".repeat(MAX_SUBJECT + 1), "x", None),
+            Err(InquiryProblem::Subject)
+        );
+        assert_eq!(check_fields("s", "", None), Err(InquiryProblem::Body));
+        assert_eq!(
+            check_fields("s", &"x".repeat(MAX_BODY + 1), None),
+            Err(InquiryProblem::Body)
+        );
+        assert_eq!(
+            check_fields("s", "x", Some(&"n".repeat(MAX_NAME + 1))),
+            Err(InquiryProblem::Name)
+        );
+        assert_eq!(
+            check_fields(&"あ".repeat(MAX_SUBJECT), "x", Some("山田")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn japanese_text_is_recognised() {
+        assert!(is_japanese("返金について"));
+        assert!(is_japanese("ｱｲｳ"));
+        assert!(!is_japanese("Refund please"));
+    }
+}

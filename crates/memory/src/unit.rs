@@ -1,0 +1,330 @@
+//! In-memory units of work, the outbox and inquiries. A unit is applied to a copy of the
+//! state under the lock and swapped in only when every change succeeded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kikeru_domain::changes::{Change, Changes, UnitOfWork};
+use kikeru_domain::inquiry::{Inquiries, Inquiry, InquiryId};
+use kikeru_domain::outbox::{Claimed, Envelope, Outbox, OutboxCounts, Settlement};
+use kikeru_domain::{Email, MemberId, StoreError, Timestamp};
+use uuid::Uuid;
+
+use crate::{MemoryStore, State, email_taken};
+
+/// Where a mail of the outbox stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    Pending,
+    Sent,
+    Failed,
+}
+
+/// A mail in the outbox. Settled mails keep no content.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxRow {
+    pub(crate) envelope: Option<Envelope>,
+    pub(crate) member_id: Option<MemberId>,
+    pub(crate) status: Status,
+    pub(crate) attempts: u32,
+    pub(crate) next_attempt_at: Timestamp,
+    pub(crate) claim: Option<(Uuid, Timestamp)>,
+    pub(crate) settled_at: Option<Timestamp>,
+    pub(crate) last_error: Option<String>,
+}
+
+/// The outbox and the inquiries, part of the membership state so that a unit covers them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MailState {
+    pub(crate) outbox: BTreeMap<Uuid, OutboxRow>,
+    pub(crate) inquiries: BTreeMap<InquiryId, Inquiry>,
+}
+
+impl MailState {
+    pub(crate) fn enqueue(&mut self, envelope: Envelope) -> Result<(), StoreError> {
+        if self.outbox.contains_key(&envelope.id) {
+            return Err(StoreError::Conflict);
+        }
+        self.outbox.insert(
+            envelope.id,
+            OutboxRow {
+                member_id: envelope.member_id,
+                next_attempt_at: envelope.created_at,
+                envelope: Some(envelope),
+                status: Status::Pending,
+                attempts: 0,
+                claim: None,
+                settled_at: None,
+                last_error: None,
+            },
+        );
+        Ok(())
+    }
+}
+
+fn apply_one(
+    state: &mut State,
+    change: Change,
+    erased: &mut Vec<MemberId>,
+) -> Result<(), StoreError> {
+    match change {
+        Change::InsertMember(member) => {
+            if state.members.contains_key(&member.id)
+                || email_taken(state, &member.email, member.id)
+            {
+                return Err(StoreError::Conflict);
+            }
+            state.members.insert(member.id, member);
+        }
+        Change::UpdateMember(member) => {
+            if !state.members.contains_key(&member.id) {
+                return Err(StoreError::NotFound);
+            }
+            if email_taken(state, &member.email, member.id) {
+                return Err(StoreError::Conflict);
+            }
+            state.members.insert(member.id, member);
+        }
+        Change::InsertToken(token) => {
+            if state.tokens.contains_key(&token.hash) {
+                return Err(StoreError::Conflict);
+            }
+            state.tokens.insert(token.hash, token);
+        }
+        Change::DeleteTokens { member, purpose } => state
+            .tokens
+            .retain(|_, t| t.member_id != member || t.purpose != purpose),
+        Change::TakeToken(hash) => {
+            state.tokens.remove(&hash).ok_or(StoreError::NotFound)?;
+        }
+        Change::InsertSession(session) => {
+            let clash = state
+                .sessions
+                .values()
+                .any(|s| s.token_hash == session.token_hash);
+            if clash || state.sessions.contains_key(&session.id) {
+                return Err(StoreError::Conflict);
+            }
+            state.sessions.insert(session.id, session);
+        }
+        Change::DeleteSession(id) => {
+            state.sessions.remove(&id);
+        }
+        Change::DeleteSessions { member, keep } => state
+            .sessions
+            .retain(|id, s| s.member_id != member || Some(*id) == keep),
+        Change::Record(event) => state.audit.push(event),
+        Change::Erase(member) => {
+            let removed = state.members.remove(&member).ok_or(StoreError::NotFound)?;
+            state.sessions.retain(|_, s| s.member_id != member);
+            state.tokens.retain(|_, t| t.member_id != member);
+            state.audit.retain(|e| e.member_id != Some(member));
+            state
+                .mail
+                .inquiries
+                .retain(|_, i| i.member_id != Some(member) && i.email != removed.email);
+            erased.push(member);
+        }
+        Change::Send(envelope) => state.mail.enqueue(envelope)?,
+        Change::InsertInquiry(inquiry) => {
+            let clash = state.mail.inquiries.values().any(|i| {
+                i.reference == inquiry.reference
+                    || (inquiry.message_id.is_some() && i.message_id == inquiry.message_id)
+            });
+            if clash || state.mail.inquiries.contains_key(&inquiry.id) {
+                return Err(StoreError::Conflict);
+            }
+            state.mail.inquiries.insert(inquiry.id, inquiry);
+        }
+        Change::AnswerInquiry { inquiry, answer } => state
+            .mail
+            .inquiries
+            .get_mut(&inquiry)
+            .ok_or(StoreError::NotFound)?
+            .answers
+            .push(answer),
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl UnitOfWork for MemoryStore {
+    async fn apply(&self, changes: Changes) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let mut draft = state.clone();
+        let mut erased = Vec::new();
+        for change in changes.into_vec() {
+            apply_one(&mut draft, change, &mut erased)?;
+        }
+        *state = draft;
+        drop(state);
+        for member in erased {
+            self.erase_consents(member);
+        }
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Every mail that entered the outbox and has not been delivered, oldest first (tests).
+    pub fn pending_mail(&self) -> Vec<Envelope> {
+        self.state()
+            .mail
+            .outbox
+            .values()
+            .filter(|row| row.status == Status::Pending)
+            .filter_map(|row| row.envelope.clone())
+            .collect()
+    }
+
+    pub(crate) fn purge_mail(
+        &self,
+        settled_before: Timestamp,
+        inquiries_before: Timestamp,
+    ) -> (u64, u64) {
+        let mut state = self.state();
+        let mail = &mut state.mail;
+        let outbox = mail.outbox.len();
+        mail.outbox.retain(|_, row| {
+            row.status == Status::Pending || row.settled_at.is_none_or(|at| at >= settled_before)
+        });
+        let inquiries = mail.inquiries.len();
+        mail.inquiries
+            .retain(|_, i| i.received_at >= inquiries_before);
+        (
+            (outbox - mail.outbox.len()) as u64,
+            (inquiries - mail.inquiries.len()) as u64,
+        )
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn claim(
+        &self,
+        claim: Uuid,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut state = self.state();
+        let mut claimed = Vec::new();
+        for (id, row) in &mut state.mail.outbox {
+            if claimed.len() >= limit as usize {
+                break;
+            }
+            let free = row.claim.is_none_or(|(_, until)| until <= now);
+            if row.status != Status::Pending || row.next_attempt_at > now || !free {
+                continue;
+            }
+            let Some(envelope) = &row.envelope else {
+                continue;
+            };
+            row.attempts += 1;
+            row.claim = Some((claim, now + lease));
+            claimed.push(Claimed {
+                id: *id,
+                member_id: row.member_id,
+                mail: envelope.mail.clone(),
+                attempts: row.attempts,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn settle(
+        &self,
+        id: Uuid,
+        claim: Uuid,
+        settlement: Settlement,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(row) = state.mail.outbox.get_mut(&id) else {
+            return Ok(false);
+        };
+        if row.status != Status::Pending || row.claim.map(|(c, _)| c) != Some(claim) {
+            return Ok(false);
+        }
+        row.claim = None;
+        match settlement {
+            Settlement::Sent => {
+                row.status = Status::Sent;
+                row.envelope = None;
+                row.settled_at = Some(now);
+                row.last_error = None;
+            }
+            Settlement::Retry { at, error } => {
+                row.next_attempt_at = at;
+                row.last_error = Some(error);
+            }
+            Settlement::Failed { error } => {
+                row.status = Status::Failed;
+                // The address stays for operators; the content (tokens, text) goes.
+                row.envelope = None;
+                row.settled_at = Some(now);
+                row.last_error = Some(error);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn counts(&self) -> Result<OutboxCounts, StoreError> {
+        let state = self.state();
+        let mut counts = OutboxCounts::default();
+        for row in state.mail.outbox.values() {
+            match row.status {
+                Status::Pending => counts.pending += 1,
+                Status::Sent => counts.sent += 1,
+                Status::Failed => counts.failed += 1,
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[async_trait]
+impl Inquiries for MemoryStore {
+    async fn by_id(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
+        Ok(self.state().mail.inquiries.get(&id).cloned())
+    }
+
+    async fn by_message_id(&self, message_id: &str) -> Result<Option<Inquiry>, StoreError> {
+        Ok(self
+            .state()
+            .mail
+            .inquiries
+            .values()
+            .find(|i| i.message_id.as_deref() == Some(message_id))
+            .cloned())
+    }
+
+    async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError> {
+        Ok(self
+            .state()
+            .mail
+            .inquiries
+            .values()
+            .rev()
+            .filter(|i| !open_only || i.is_open())
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn for_person(
+        &self,
+        member: MemberId,
+        email: &Email,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        Ok(self
+            .state()
+            .mail
+            .inquiries
+            .values()
+            .filter(|i| i.member_id == Some(member) || i.email == *email)
+            .cloned()
+            .collect())
+    }
+}

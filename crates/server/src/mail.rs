@@ -1,0 +1,395 @@
+//! Mail in both directions: the configured mail provider and the postman that delivers the
+//! outbox, and mail sent to the service — `kikeru mail ingest` (one message on standard input,
+//! as an MTA delivers to a program) and an LMTP listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use kikeru_domain::StoreError;
+use kikeru_domain::changes::{Changes, UnitOfWork};
+use kikeru_domain::inquiry::{ContactDesk, ContactError, Received};
+use kikeru_domain::outbox::{Postman, PostmanPorts};
+use kikeru_domain::ports::Mailer;
+use kikeru_mail::inbound::{self, Refusal};
+use kikeru_mail::{FileOutbox, Links, SmtpConfig, SmtpMailer, parse_sender};
+use kikeru_store::SqlStore;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::Notify;
+
+use crate::adapters::{OsRandom, SystemClock};
+use crate::config::{Config, MailTransport};
+
+/// sysexits: the input data was incorrect (the MTA bounces the message).
+pub const EX_DATAERR: u8 = 65;
+/// sysexits: a temporary failure (the MTA keeps the message and tries again).
+pub const EX_TEMPFAIL: u8 = 75;
+
+/// A command's failure with the exit code it calls for.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    /// The process's exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The configured mail provider.
+///
+/// # Errors
+/// When the outbox folder cannot be created or SMTP's TLS setup fails.
+pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    let from = parse_sender(&config.mail_from).map_err(anyhow::Error::msg)?;
+    let links = Links::new(&config.public_url);
+    Ok(match &config.mail_transport {
+        MailTransport::Outbox => Arc::new(
+            FileOutbox::new(&config.mail_outbox_dir, from, links).with_context(|| {
+                format!(
+                    "creating the mail outbox {}",
+                    config.mail_outbox_dir.display()
+                )
+            })?,
+        ),
+        MailTransport::Smtp(smtp) => Arc::new(
+            SmtpMailer::new(SmtpConfig {
+                host: smtp.host.clone(),
+                port: smtp.port,
+                security: smtp.security,
+                credentials: smtp
+                    .username
+                    .clone()
+                    .zip(smtp.password.as_ref().map(|p| p.expose().to_owned())),
+                timeout: smtp.timeout,
+                ca_file: smtp.ca_file.clone(),
+                from,
+                links,
+            })
+            .context("setting up SMTP")?,
+        ),
+    })
+}
+
+/// The postman on the configured provider.
+///
+/// # Errors
+/// As [`mailer`].
+pub fn postman(config: &Config, store: &Arc<SqlStore>) -> anyhow::Result<Postman> {
+    Ok(Postman::new(
+        PostmanPorts {
+            outbox: store.clone(),
+            mailer: mailer(config)?,
+            processors: store.clone(),
+            audit: store.clone(),
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        },
+        config.postman,
+    ))
+}
+
+/// Wakes the postman when a unit of work put mail in the outbox, so mail leaves at once rather
+/// than at the next poll.
+#[derive(Debug, Clone)]
+pub struct WakingUnit {
+    store: Arc<SqlStore>,
+    wake: Arc<Notify>,
+}
+
+impl WakingUnit {
+    /// Units on `store` that ring `wake`.
+    pub fn new(store: Arc<SqlStore>, wake: Arc<Notify>) -> Self {
+        Self { store, wake }
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for WakingUnit {
+    async fn apply(&self, changes: Changes) -> Result<(), StoreError> {
+        let mails = changes.mails().next().is_some();
+        self.store.apply(changes).await?;
+        if mails {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// The postman's loop: a round whenever woken, and at least every second; mail that fails
+/// waits for its retry time in the outbox. Stops between rounds once `stop` is set.
+pub async fn deliver_until_stopped(postman: Postman, wake: Arc<Notify>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Acquire) {
+        match postman.deliver_due().await {
+            Ok(round) if round.claimed() > 0 => {
+                tracing::info!(
+                    sent = round.sent,
+                    retrying = round.retrying,
+                    failed = round.failed,
+                    "mail delivered"
+                );
+                // A full batch may have left more behind.
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the outbox could not be read; retrying"),
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+    }
+}
+
+/// Reads one message from standard input and stores it as an inquiry.
+///
+/// # Errors
+/// [`Exit`] with 65 for a message that can never be stored (the MTA bounces it with the
+/// reason) and 75 when storage is unavailable (the MTA retries).
+pub async fn ingest(contact: &ContactDesk, max_bytes: usize) -> Result<String, Exit> {
+    let read = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut raw = Vec::new();
+        std::io::stdin()
+            .take(max_bytes as u64 + 1)
+            .read_to_end(&mut raw)
+            .map(|_| raw)
+    })
+    .await;
+    let raw = match read {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(e)) => {
+            return Err(Exit {
+                code: EX_TEMPFAIL,
+                message: format!("cannot read the message: {e}"),
+            });
+        }
+        Err(e) => {
+            return Err(Exit {
+                code: EX_TEMPFAIL,
+                message: format!("cannot read the message: {e}"),
+            });
+        }
+    };
+    receive(contact, &raw, max_bytes).await
+}
+
+/// Stores one raw message as an inquiry; the answer for the log, or the [`Exit`] to give.
+async fn receive(contact: &ContactDesk, raw: &[u8], max_bytes: usize) -> Result<String, Exit> {
+    let mail = match inbound::parse(raw, max_bytes) {
+        Ok(mail) => mail,
+        Err(Refusal::AutoSubmitted) => {
+            return Ok("an automatic reply: ignored".to_owned());
+        }
+        Err(refusal) => {
+            return Err(Exit {
+                code: EX_DATAERR,
+                message: format!("message refused: {refusal}"),
+            });
+        }
+    };
+    match contact.receive_mail(mail).await {
+        Ok(Received::Stored(reference)) => Ok(format!("stored as inquiry {reference}")),
+        Ok(Received::Duplicate(reference)) => Ok(format!("already stored as inquiry {reference}")),
+        Err(ContactError::Invalid(problem)) => Err(Exit {
+            code: EX_DATAERR,
+            message: format!("message refused: {problem}"),
+        }),
+        Err(e) => Err(Exit {
+            code: EX_TEMPFAIL,
+            message: format!("cannot store the message now: {e}"),
+        }),
+    }
+}
+
+/// Serves LMTP (RFC 2033) on `listen` until `shutdown` resolves: each message becomes an
+/// inquiry, with one reply per accepted recipient.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve_lmtp(
+    listen: SocketAddr,
+    contact: ContactDesk,
+    max_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening for LMTP on {listen}"))?;
+    tracing::info!("LMTP listening on {}", listener.local_addr()?);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accepting an LMTP connection failed");
+                        continue;
+                    }
+                };
+                let contact = contact.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = lmtp_session(socket, &contact, max_bytes).await {
+                        tracing::info!(%peer, error = %e, "LMTP session ended");
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The longest command line accepted (RFC 5321 allows 512 octets; extensions add a little).
+const MAX_LINE: usize = 2048;
+
+async fn lmtp_session(
+    socket: tokio::net::TcpStream,
+    contact: &ContactDesk,
+    max_bytes: usize,
+) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut reader = BufReader::new(read);
+    write.write_all(b"220 kikeru LMTP ready\r\n").await?;
+    let mut sender = false;
+    let mut recipients = 0usize;
+    loop {
+        let Some(line) = read_line(&mut reader, MAX_LINE).await? else {
+            return Ok(());
+        };
+        let upper = line.to_ascii_uppercase();
+        let verb = upper.split_whitespace().next().unwrap_or_default();
+        let reply: &[u8] = match verb {
+            "LHLO" => {
+                b"250-kikeru\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"
+            }
+            "MAIL" if upper.starts_with("MAIL FROM:") => {
+                sender = true;
+                recipients = 0;
+                b"250 2.1.0 OK\r\n"
+            }
+            "RCPT" if !sender => b"503 5.5.1 MAIL first\r\n",
+            "RCPT" if upper.starts_with("RCPT TO:") => {
+                recipients += 1;
+                b"250 2.1.5 OK\r\n"
+            }
+            "DATA" if recipients == 0 => b"503 5.5.1 RCPT first\r\n",
+            "DATA" => {
+                write
+                    .write_all(b"354 Start mail input; end with <CRLF>.<CRLF>\r\n")
+                    .await?;
+                let reply = match read_data(&mut reader, max_bytes).await? {
+                    Some(raw) => match receive(contact, &raw, max_bytes).await {
+                        Ok(outcome) => {
+                            tracing::info!("{outcome}");
+                            "250 2.0.0 OK\r\n".to_owned()
+                        }
+                        Err(exit) if exit.code == EX_DATAERR => {
+                            format!("550 5.6.0 {}\r\n", exit.message)
+                        }
+                        Err(exit) => format!("451 4.3.0 {}\r\n", exit.message),
+                    },
+                    None => format!("552 5.3.4 the message is larger than {max_bytes} bytes\r\n"),
+                };
+                // LMTP answers once per accepted recipient.
+                for _ in 0..recipients {
+                    write.write_all(reply.as_bytes()).await?;
+                }
+                sender = false;
+                recipients = 0;
+                continue;
+            }
+            "RSET" => {
+                sender = false;
+                recipients = 0;
+                b"250 2.0.0 OK\r\n"
+            }
+            "NOOP" => b"250 2.0.0 OK\r\n",
+            "QUIT" => {
+                write.write_all(b"221 2.0.0 Bye\r\n").await?;
+                return Ok(());
+            }
+            _ => b"500 5.5.2 command not recognised\r\n",
+        };
+        write.write_all(reply).await?;
+    }
+}
+
+/// One line without its line end; `None` at the end of the stream.
+async fn read_line(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    max: usize,
+) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let read = (&mut *reader)
+        .take(max as u64)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if !line.ends_with(b"\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "line too long",
+        ));
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&line)
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+    ))
+}
+
+/// The message after DATA up to the lone dot, dot-unstuffed; `None` when it grew past
+/// `max_bytes` (the rest is read and dropped, so the session can go on).
+async fn read_data(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    max_bytes: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut message = Vec::new();
+    let mut too_large = false;
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if line == b".\r\n" || line == b".\n" {
+            return Ok((!too_large).then_some(message));
+        }
+        let line = line.strip_prefix(b".").unwrap_or(&line);
+        if message.len() + line.len() > max_bytes {
+            too_large = true;
+            message.clear();
+        }
+        if !too_large {
+            message.extend_from_slice(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn data_is_dot_unstuffed_and_bounded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            socket
+                .write_all(
+                    b"Subject: x\r\n\r\n..leading dot\r\nbody\r\n.\r\nbig\r\nbigger\r\n.\r\n",
+                )
+                .await
+                .unwrap();
+        });
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, _write) = socket.into_split();
+        let mut reader = BufReader::new(read);
+        let first = read_data(&mut reader, 1000).await.unwrap().unwrap();
+        assert_eq!(first, b"Subject: x\r\n\r\n.leading dot\r\nbody\r\n");
+        assert_eq!(read_data(&mut reader, 8).await.unwrap(), None);
+        client.await.unwrap();
+    }
+}
