@@ -193,7 +193,7 @@ fn contact_error(e: ContactError) -> ApiError {
 #[derive(Debug)]
 pub(crate) struct ContactApi;
 
-#[OpenApi(prefix_path = "/api/v1")]
+#[OpenApi]
 impl ContactApi {
     /// Send an inquiry (the contact form). Signed-in members' inquiries are linked to their
     /// account. Limits: subject 1–200 characters, message 1–10,000; 5 inquiries an hour per

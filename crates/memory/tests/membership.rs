@@ -582,3 +582,40 @@ async fn registrations_are_limited_per_client() {
         Err(kikeru_domain::membership::RegisterError::Throttled(_))
     ));
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_browser_is_announced_to_the_member() {
+    let h = harness();
+    let phone = Client {
+        key: "203.0.113.9".into(),
+        browser: "Safari 18 / iOS".into(),
+    };
+    verified_member(&h, "hanako@example.jp").await;
+    assert!(
+        !h.mail()
+            .await
+            .kinds_to("hanako@example.jp")
+            .contains(&"new_sign_in"),
+        "the first sign-in is not news"
+    );
+    h.membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap();
+    h.membership
+        .sign_in("hanako@example.jp", PASSWORD, &phone, None)
+        .await
+        .unwrap();
+    let notices: Vec<_> = h
+        .mail()
+        .await
+        .sent()
+        .into_iter()
+        .filter(|m| m.message.kind() == "new_sign_in")
+        .collect();
+    assert_eq!(notices.len(), 1, "only the browser without a session");
+    assert!(matches!(
+        &notices[0].message,
+        kikeru_domain::ports::Message::NewSignIn { browser, .. } if browser == "Safari 18 / iOS"
+    ));
+}

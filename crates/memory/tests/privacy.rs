@@ -167,3 +167,35 @@ async fn the_ledger_verifies_and_names_nothing_broken_when_intact() {
     }
     assert!(matches!(h.disclosures.verify().await, Ok(3)));
 }
+
+#[tokio::test]
+async fn mail_to_the_service_is_stored_once_and_never_acknowledged() {
+    use kikeru_domain::inquiry::{InboundMail, Received};
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    let mail = InboundMail {
+        from: Harness::email("taro@example.ne.jp"),
+        name: Some("鈴木太郎".into()),
+        subject: "領収書\r\nBcc: someone@example.jp".into(),
+        body: "再発行をお願いします。".into(),
+        message_id: Some("<once@example.ne.jp>".into()),
+        attachments: Vec::new(),
+    };
+    let Received::Stored(reference) = h.contact.receive_mail(mail.clone()).await.unwrap() else {
+        panic!("not stored");
+    };
+    assert_eq!(
+        h.contact.receive_mail(mail).await.unwrap(),
+        Received::Duplicate(reference)
+    );
+    let stored = h.contact.list(false, 10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].subject, "領収書 Bcc: someone@example.jp",
+        "one line"
+    );
+    assert_eq!(stored[0].language, Language::Ja, "answered in Japanese");
+    assert!(
+        h.mail().await.sent().is_empty(),
+        "no automatic answer to a sender who may be forged"
+    );
+}

@@ -469,3 +469,42 @@ async fn no_mail_goes_to_a_mail_provider_not_entrusted_with_its_content() {
         "nothing was handed to the mail provider"
     );
 }
+
+#[tokio::test]
+async fn a_paid_order_mails_one_receipt_at_the_price_paid() {
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let placed = h
+        .shop
+        .place_order(&hanako, &products[..2], None)
+        .await
+        .unwrap();
+    let reference = placed.payment.reference.clone().unwrap();
+    assert!(
+        !h.mail()
+            .await
+            .kinds_to("hanako@example.jp")
+            .contains(&"receipt"),
+        "no receipt before payment"
+    );
+    h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+    h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+    let again = TestGateway::webhook("evt-other-delivery", &reference, "paid");
+    h.shop.receive_webhook(&again).await.unwrap();
+    let receipts: Vec<_> = h
+        .mail()
+        .await
+        .sent()
+        .into_iter()
+        .filter_map(|m| match m.message {
+            kikeru_domain::ports::Message::Receipt(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(receipts.len(), 1, "one receipt per order");
+    assert_eq!(receipts[0].total_minor, 1430);
+    assert_eq!(receipts[0].order_id, *placed.order.id.as_uuid());
+    let titles: Vec<_> = receipts[0].lines.iter().map(|l| l.title.as_str()).collect();
+    assert_eq!(titles, ["A の音", "B の音"], "in the member's language");
+}
