@@ -58,6 +58,30 @@ impl From<Language> for LanguageTag {
     }
 }
 
+/// A password to check.
+#[derive(Debug, Object)]
+struct PasswordCheckBody {
+    /// The password.
+    #[oai(validator(max_length = 1024))]
+    password: String,
+    /// The address it is for (a password must not contain it).
+    #[oai(validator(max_length = 320))]
+    email: Option<String>,
+    /// The language of the message.
+    language: Option<LanguageTag>,
+}
+
+/// What the policy says of a password.
+#[derive(Debug, Object)]
+struct PasswordCheck {
+    /// Whether registration would accept it.
+    acceptable: bool,
+    /// `ok`, or the reason it is refused (`too_short`, `common`, …).
+    code: String,
+    /// The answer in words, in the requested language.
+    message: String,
+}
+
 /// A registration.
 #[derive(Debug, Object)]
 struct RegisterBody {
@@ -312,6 +336,26 @@ pub(crate) struct Api;
 
 #[OpenApi]
 impl Api {
+    /// Check a password against the policy without storing anything (the registration page's
+    /// live strength hint). The same rules decide at registration.
+    #[oai(path = "/password-check", method = "post", tag = "Tag::Members")]
+    async fn password_check(&self, body: Json<PasswordCheckBody>) -> Json<PasswordCheck> {
+        let body = body.0;
+        let email = body.email.unwrap_or_default();
+        let local = email.split('@').next().unwrap_or_default().to_owned();
+        let language = body.language.map_or(Language::Ja, Language::from);
+        let (acceptable, code, key) =
+            match kikeru_domain::Password::new(&body.password, &[&email, &local]) {
+                Ok(_) => (true, "ok", "password.ok"),
+                Err(r) => (false, r.code(), crate::site::pages::password_problem(&r)),
+            };
+        Json(PasswordCheck {
+            acceptable,
+            code: code.to_owned(),
+            message: crate::site::i18n::t(language, key).to_owned(),
+        })
+    }
+
     /// Register with an e-mail address and a password.
     ///
     /// Answers `202` whether or not the address is already registered (its owner is mailed

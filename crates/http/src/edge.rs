@@ -15,8 +15,11 @@ const PROBLEM_JSON: &str = "application/problem+json";
 const API_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// Server-rendered pages post their forms to themselves.
-const PAGE_CSP: &str =
-    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The site's pages: their own stylesheet, script, audio and calls only; no inline code. Forms
+/// post to the site; a purchase's form may be redirected on to the payment provider's page.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     media-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com; \
+     frame-ancestors 'none'; base-uri 'none'";
 /// The interactive API docs page ships its script inline; it alone gets this policy.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
@@ -30,6 +33,7 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
         Some(state) => Arc::clone(&state.config),
         None => return Ok(problem(StatusCode::INTERNAL_SERVER_ERROR, None)),
     };
+    let page_language = crate::site::language(&req, None);
     let mut response = match guard(&mut req, &config).await {
         Err(refusal) => refusal,
         Ok(()) => match ep.call(req).await {
@@ -38,7 +42,12 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
         },
     };
     if response.status().is_client_error() || response.status().is_server_error() {
-        response = as_problem(response).await;
+        response = if is_site(&path) && !is_html(&response) {
+            // People get a page in their language; programs get problem documents.
+            crate::site::error_page(response.status(), page_language)
+        } else {
+            as_problem(response).await
+        };
     }
     secure_headers(&mut response, &config, &path);
     tracing::info!(
@@ -91,6 +100,19 @@ async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
         }
     }
     Ok(())
+}
+
+/// Paths of the web site (as opposed to the API and the probes).
+fn is_site(path: &str) -> bool {
+    !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz")
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_unsafe(method: &Method) -> bool {

@@ -26,6 +26,7 @@ mod pages;
 pub mod privacy_api;
 mod problem;
 mod shop_api;
+mod site;
 
 pub use auth::SessionCookie;
 pub use privacy_api::package_json;
@@ -164,12 +165,43 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/readyz", get(readyz))
         .at(
             "/verify-email",
-            get(pages::verify_page).post(pages::verify_submit),
+            get(site::pages::verify_page).post(site::pages::verify_submit),
         )
         .at(
             "/reset-password",
-            get(pages::reset_page).post(pages::reset_submit),
+            get(site::pages::reset_page).post(site::pages::reset_submit),
         )
+        .at("/", get(site::pages::home))
+        .at("/products/:id", get(site::pages::product))
+        .at("/products/:id/buy", poem::post(site::pages::buy))
+        .at(
+            "/register",
+            get(site::pages::register_page).post(site::pages::register_submit),
+        )
+        .at(
+            "/login",
+            get(site::pages::login_page).post(site::pages::login_submit),
+        )
+        .at("/logout", poem::post(site::pages::logout))
+        .at(
+            "/forgot-password",
+            get(site::pages::forgot_page).post(site::pages::forgot_submit),
+        )
+        .at(
+            "/contact",
+            get(site::pages::contact_page).post(site::pages::contact_submit),
+        )
+        .at("/privacy", get(site::pages::privacy))
+        .at("/lang/:tag", get(site::pages::switch_language))
+        .at("/me", get(site::mypage::show))
+        .at("/me/profile", poem::post(site::mypage::profile))
+        .at("/me/email", poem::post(site::mypage::email))
+        .at("/me/password", poem::post(site::mypage::password))
+        .at("/me/consents/:purpose", poem::post(site::mypage::consent))
+        .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
+        .at("/me/delete", poem::post(site::mypage::delete))
+        .at("/assets/site.css", get(site::assets::css))
+        .at("/assets/site.js", get(site::assets::js))
         .into_endpoint()
         .around(edge::edge)
         .data(state)

@@ -414,11 +414,23 @@ async fn every_client_mistake_is_a_problem_document_never_a_500() {
     )
     .await;
     assert_problem(
-        f.client.get("/nowhere").send().await,
+        f.client.get("/api/v1/nowhere").send().await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
+    let page = f
+        .client
+        .get("/nowhere")
+        .header("accept-language", "en")
+        .send()
+        .await;
+    page.assert_status(StatusCode::NOT_FOUND);
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    assert!(
+        text_of(page).await.contains("Page not found"),
+        "people get a page"
+    );
     let bad_token = f
         .post("/api/v1/members/verify", json!({"token": "nope"}), None)
         .await;
@@ -630,13 +642,28 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies() {
     assert!(header(&page, "content-security-policy").contains("form-action 'self'"));
     let html = text_of(page).await;
     assert!(html.contains("lang=\"ja\"") && html.contains(&token));
+    let (cookie, csrf) = form_session(&f, &format!("/verify-email?token={token}")).await;
+    let without_cookie = f
+        .client
+        .post("/verify-email")
+        .header("origin", ORIGIN)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&token={token}"))
+        .send()
+        .await;
+    without_cookie.assert_status(StatusCode::BAD_REQUEST);
+    assert!(
+        text_of(without_cookie).await.contains("Cookie を有効に"),
+        "a browser without cookies is told so"
+    );
     // Opening the link did not use the token up.
     let submitted = f
         .client
         .post("/verify-email")
         .header("origin", ORIGIN)
+        .header("cookie", &cookie)
         .content_type("application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
+        .body(format!("csrf={csrf}&token={token}"))
         .send()
         .await;
     submitted.assert_status_is_ok();
@@ -645,13 +672,24 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies() {
         .client
         .post("/verify-email")
         .header("origin", ORIGIN)
+        .header("cookie", &cookie)
         .header("accept-language", "en-GB,en;q=0.8")
         .content_type("application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
+        .body(format!("csrf={csrf}&token={token}"))
         .send()
         .await;
     again.assert_status(StatusCode::BAD_REQUEST);
-    assert!(text_of(again).await.contains("expired or was already used"));
+    assert!(text_of(again).await.contains("invalid or has expired"));
+    let forged = f
+        .client
+        .post("/verify-email")
+        .header("origin", ORIGIN)
+        .header("cookie", &cookie)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={}&token={token}", "0".repeat(32)))
+        .send()
+        .await;
+    forged.assert_status(StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -672,17 +710,14 @@ async fn the_reset_page_explains_a_refused_password_without_echoing_it() {
         .last_token_to("hanako@example.jp")
         .unwrap()
         .expose();
-    f.client
-        .get(format!("/reset-password?token={token}"))
-        .send()
-        .await
-        .assert_status_is_ok();
+    let (cookie, csrf) = form_session(&f, &format!("/reset-password?token={token}")).await;
     let post = |password: &str| {
         f.client
             .post("/reset-password")
             .header("origin", ORIGIN)
+            .header("cookie", &cookie)
             .content_type("application/x-www-form-urlencoded")
-            .body(format!("token={token}&new_password={password}"))
+            .body(format!("csrf={csrf}&token={token}&new_password={password}"))
             .send()
     };
     let weak = post("hunter2hunter2").await;
@@ -712,7 +747,22 @@ async fn page_text_is_escaped() {
             .await,
     )
     .await;
-    assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"));
+    assert!(!page.contains("<script>alert") && page.contains("&#60;script&#62;"));
+}
+
+/// Opens a form page and returns the `Cookie` header with its CSRF cookie, and the token.
+async fn form_session(f: &Fixture, path: &str) -> (String, String) {
+    let page = f.client.get(path).send().await;
+    page.assert_status_is_ok();
+    let set = header(&page, "set-cookie");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with("kikeru_csrf="), "{set}");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+    let html = text_of(page).await;
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let token = html[at..at + 32].to_owned();
+    assert_eq!(cookie, format!("kikeru_csrf={token}"));
+    (cookie, token)
 }
 
 mod shop {
@@ -1961,5 +2011,159 @@ mod inquiries {
         for kind in ["inquiry.listed", "inquiry.read", "inquiry.answered"] {
             assert!(kinds.contains(&kind), "{kind} not audited: {audit}");
         }
+    }
+}
+
+mod site {
+    use super::*;
+
+    async fn page(f: &Fixture, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = f.client.get(path).header("cookie", cookie).send().await;
+        let status = response.0.status();
+        let csp = header(&response, "content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        (status, text_of(response).await)
+    }
+
+    #[tokio::test]
+    async fn every_page_renders_in_both_languages_with_every_message() {
+        let f = fixture();
+        let products = f.catalogue().await;
+        f.register_and_verify("hanako@example.jp").await;
+        let session = f.sign_in("hanako@example.jp").await;
+        for lang in ["ja", "en"] {
+            let cookie = format!("kikeru_lang={lang}; {session}");
+            for path in [
+                "/".to_owned(),
+                format!("/products/{}", products[0]),
+                "/register".to_owned(),
+                "/login".to_owned(),
+                "/forgot-password".to_owned(),
+                "/contact".to_owned(),
+                "/privacy".to_owned(),
+                "/me".to_owned(),
+                "/verify-email?token=x".to_owned(),
+                "/reset-password?token=x".to_owned(),
+            ] {
+                let (status, html) = page(&f, &path, &cookie).await;
+                assert_eq!(status, StatusCode::OK, "{path} ({lang})");
+                assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{path}");
+                assert!(
+                    !html.contains(crate::site::i18n::MISSING),
+                    "{path} ({lang}) lacks a message"
+                );
+                assert!(
+                    html.contains("<main id=\"main\""),
+                    "{path}: a main landmark"
+                );
+                assert!(!html.contains(" style="), "{path}: no inline style");
+            }
+            let (status, html) = page(&f, "/nowhere", &cookie).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            assert!(!html.contains(crate::site::i18n::MISSING));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_language_follows_the_switch_then_the_member_then_the_browser() {
+        let f = fixture();
+        let (_, html) = page(&f, "/", "").await;
+        assert!(html.contains("<html lang=\"ja\">"), "Japanese by default");
+        let english = f
+            .client
+            .get("/")
+            .header("accept-language", "en-US,en;q=0.9")
+            .send()
+            .await;
+        assert!(text_of(english).await.contains("<html lang=\"en\">"));
+        let switch = f.client.get("/lang/en?back=/privacy").send().await;
+        switch.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&switch, "location"), "/privacy");
+        assert!(header(&switch, "set-cookie").starts_with("kikeru_lang=en;"));
+        let away = f.client.get("/lang/en?back=//evil.example").send().await;
+        assert_eq!(header(&away, "location"), "/", "never away from the site");
+    }
+
+    #[tokio::test]
+    async fn a_member_signs_in_buys_and_finds_the_purchase_on_my_page_through_forms() {
+        let f = fixture();
+        let products = f.catalogue().await;
+        f.register_and_verify("hanako@example.jp").await;
+        let (cookie, csrf) = form_session(&f, "/login").await;
+        let wrong = f
+            .client
+            .post("/login")
+            .header("origin", ORIGIN)
+            .header("cookie", &cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&email=hanako%40example.jp&password=wrong&back=%2Fme"
+            ))
+            .send()
+            .await;
+        wrong.assert_status(StatusCode::UNAUTHORIZED);
+        let html = text_of(wrong).await;
+        assert!(html.contains("hanako@example.jp") && !html.contains("value=\"wrong\""));
+        let signed_in = f
+            .client
+            .post("/login")
+            .header("origin", ORIGIN)
+            .header("cookie", &cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&email=hanako%40example.jp&password={}&back=%2Fme",
+                PASSWORD.replace(' ', "+")
+            ))
+            .send()
+            .await;
+        signed_in.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&signed_in, "location"), "/me");
+        let session = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let both = format!("{cookie}; {session}");
+        let bought = f
+            .client
+            .post(format!("/products/{}/buy", products[1]))
+            .header("origin", ORIGIN)
+            .header("cookie", &both)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&key=page-1"))
+            .send()
+            .await;
+        bought.assert_status(StatusCode::SEE_OTHER);
+        let checkout = header(&bought, "location");
+        assert!(checkout.starts_with("https://pay.test/"), "{checkout}");
+        let reference = checkout.rsplit('/').next().unwrap().to_owned();
+        f.harness
+            .shop
+            .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
+                "evt-1", &reference, "paid",
+            ))
+            .await
+            .unwrap();
+        let (status, mypage) = page(&f, "/me", &both).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(mypage.contains("¥1,100"), "the purchase at its price");
+        assert!(mypage.contains(&format!("/api/v1/me/library/{}/audio", products[1])));
+        assert!(mypage.contains("支払い済み"));
+        let again = f
+            .client
+            .post(format!("/products/{}/buy", products[1]))
+            .header("origin", ORIGIN)
+            .header("cookie", &both)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&key=page-2"))
+            .send()
+            .await;
+        again.assert_status(StatusCode::CONFLICT);
+        assert!(text_of(again).await.contains("購入済みです"));
+        let anonymous = f.client.get("/me").send().await;
+        anonymous.assert_status(StatusCode::SEE_OTHER);
     }
 }

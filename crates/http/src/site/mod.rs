@@ -1,0 +1,267 @@
+//! The member web site: server-rendered pages in Japanese (the default) and English on the same
+//! use cases as the JSON API. Templates (askama) are checked at compile time and escape by
+//! default; every journey works without JavaScript; forms carry a CSRF token; the pages' CSS
+//! and script are files, so the Content-Security-Policy allows no inline code.
+
+use kikeru_domain::Language;
+use kikeru_domain::membership::Authenticated;
+use poem::http::{StatusCode, header};
+use poem::{Request, Response};
+
+use crate::AppState;
+
+pub(crate) mod assets;
+pub(crate) mod i18n;
+pub(crate) mod mypage;
+pub(crate) mod pages;
+
+/// The language cookie (set by the switch); it holds `ja` or `en`, nothing personal.
+const LANG_COOKIE: &str = "kikeru_lang";
+/// The CSRF cookie's names (with the `__Host-` prefix over HTTPS).
+const CSRF_COOKIE: &str = "kikeru_csrf";
+const CSRF_HOST_COOKIE: &str = "__Host-kikeru_csrf";
+
+/// What every page needs: the language, the form token, whether someone is signed in, and the
+/// path (for the language switch to come back to).
+#[derive(Debug, Clone)]
+pub(crate) struct Chrome {
+    pub(crate) lang: Language,
+    pub(crate) csrf: String,
+    pub(crate) signed_in: bool,
+    pub(crate) path: String,
+    /// `Set-Cookie` values the response must carry (a fresh CSRF cookie).
+    cookies: Vec<String>,
+}
+
+impl Chrome {
+    /// The message `key` in the page's language.
+    pub(crate) fn t(&self, key: &str) -> &'static str {
+        i18n::t(self.lang, key)
+    }
+
+    /// `ja` or `en`.
+    pub(crate) fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    /// The other language's tag, for the switch.
+    pub(crate) fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Language::Ja => "en",
+            Language::En => "ja",
+        }
+    }
+
+    /// Whether the page is in Japanese.
+    pub(crate) fn is_ja(&self) -> bool {
+        self.lang == Language::Ja
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub(crate) fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The language of a request: the switch's cookie, then the member's preference, then the
+/// browser's `Accept-Language`, then Japanese.
+pub(crate) fn language(req: &Request, member: Option<&Authenticated>) -> Language {
+    if let Some(chosen) = cookie(req, LANG_COOKIE).and_then(|v| v.parse().ok()) {
+        return chosen;
+    }
+    if let Some(current) = member {
+        return current.member.language;
+    }
+    accept_language(req)
+}
+
+/// The first language of `Accept-Language` we speak, Japanese otherwise.
+pub(crate) fn accept_language(req: &Request) -> Language {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept
+        .split(',')
+        .map(|part| {
+            part.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find_map(|tag| match tag.split('-').next() {
+            Some("ja") => Some(Language::Ja),
+            Some("en") => Some(Language::En),
+            _ => None,
+        })
+        .unwrap_or(Language::Ja)
+}
+
+/// The signed-in member, if the request carries a live session.
+pub(crate) async fn current(state: &AppState, req: &Request) -> Option<Authenticated> {
+    let token = state.config.cookie().token(req)?;
+    state.membership.authenticate(&token).await.ok()
+}
+
+fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.config.is_https() {
+        CSRF_HOST_COOKIE
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// The page context for a request. A browser without a CSRF cookie gets a fresh one.
+pub(crate) fn chrome(state: &AppState, req: &Request, member: Option<&Authenticated>) -> Chrome {
+    let name = csrf_cookie_name(state);
+    let (csrf, cookies) = match cookie(req, name).filter(|v| valid_token(v)) {
+        Some(existing) => (existing.to_owned(), Vec::new()),
+        None => {
+            let fresh = uuid::Uuid::new_v4().simple().to_string();
+            let secure = if state.config.is_https() {
+                "; Secure"
+            } else {
+                ""
+            };
+            let set = format!("{name}={fresh}; Path=/; HttpOnly; SameSite=Strict{secure}");
+            (fresh, vec![set])
+        }
+    };
+    Chrome {
+        lang: language(req, member),
+        csrf,
+        signed_in: member.is_some(),
+        path: req.uri().path().to_owned(),
+        cookies,
+    }
+}
+
+fn valid_token(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// How a posted form's token compares with the browser's cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormCheck {
+    /// They match.
+    Ok,
+    /// The browser sent no cookie at all: cookies are disabled.
+    NoCookies,
+    /// They differ (an old page, or a forged form).
+    Expired,
+}
+
+/// Checks a posted form's CSRF token against the cookie, in constant time.
+pub(crate) fn check_form(state: &AppState, req: &Request, sent: &str) -> FormCheck {
+    let Some(expected) = cookie(req, csrf_cookie_name(state)) else {
+        return FormCheck::NoCookies;
+    };
+    let same = expected.len() == sent.len()
+        && expected
+            .bytes()
+            .zip(sent.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same && valid_token(sent) {
+        FormCheck::Ok
+    } else {
+        FormCheck::Expired
+    }
+}
+
+/// An HTML response with the page's cookies and `extra` headers.
+pub(crate) fn html(
+    status: StatusCode,
+    chrome: &Chrome,
+    body: Result<String, askama::Error>,
+    extra: &[(&str, String)],
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "a template failed to render");
+            return Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .content_type("text/plain; charset=utf-8")
+                .body("500");
+        }
+    };
+    let mut builder = Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        // Pages may show personal data: never cached.
+        .header(header::CACHE_CONTROL, "no-store");
+    for cookie in &chrome.cookies {
+        builder = builder.header(header::SET_COOKIE, cookie.as_str());
+    }
+    for (name, value) in extra {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder.body(body)
+}
+
+/// A `303 See Other` to a path of ours, with cookies.
+pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
+    let mut builder = Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store");
+    for cookie in cookies {
+        builder = builder.header(header::SET_COOKIE, cookie.as_str());
+    }
+    builder.finish()
+}
+
+/// Whether `path` is a local path safe to redirect to (`/…`, not `//…`).
+pub(crate) fn local_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("//") && !path.contains(['\\', '\r', '\n'])
+}
+
+/// The language cookie for `lang`, kept a year.
+pub(crate) fn language_cookie(state: &AppState, lang: Language) -> String {
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
+        lang.tag()
+    )
+}
+
+/// The error page for a status, in the request's language (for the edge, which turns errors on
+/// site paths into pages rather than problem documents).
+pub(crate) fn error_page(status: StatusCode, req_lang: Language) -> Response {
+    let chrome = Chrome {
+        lang: req_lang,
+        csrf: String::new(),
+        signed_in: false,
+        path: "/".to_owned(),
+        cookies: Vec::new(),
+    };
+    let (title, text) = match status {
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
+            ("error.not_found_title", "error.not_found")
+        }
+        StatusCode::TOO_MANY_REQUESTS => ("error.server_title", "error.throttled"),
+        StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST => ("error.server_title", "error.expired"),
+        _ => ("error.server_title", "error.server"),
+    };
+    let page = pages::MessagePage {
+        c: &chrome,
+        title: chrome.t(title),
+        text: chrome.t(text),
+        link: Some(("/", chrome.t("error.back_home"))),
+    };
+    html(status, &chrome, askama::Template::render(&page), &[])
+}

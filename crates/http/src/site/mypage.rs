@@ -1,0 +1,529 @@
+//! My Page (マイページ): everything about the member, viewed and changed in one place —
+//! profile, address and password, library, purchases and payments, consents, the record of
+//! provision to third parties, signed-in browsers, inquiries, the data download and deletion.
+//! Each form posts to its own path and comes back here with a notice, or re-renders the page
+//! with the error beside the form and the input kept (never a password).
+
+use askama::Template;
+use kikeru_domain::membership::{Authenticated, ChangeError, ProfileChange};
+use kikeru_domain::{DisplayName, Email, Language, SessionId, Timestamp};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::pages::{money, password_problem};
+use super::{Chrome, FormCheck, check_form, chrome, current, html, see_other};
+use crate::AppState;
+use crate::client::client;
+
+/// A time as members read it: Japan time, to the minute.
+pub(crate) fn when(t: Timestamp) -> String {
+    t.to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
+        .unwrap_or_default()
+}
+
+/// Errors shown beside their forms.
+#[derive(Debug, Default)]
+pub(crate) struct FormErrors {
+    profile: Option<&'static str>,
+    email: Option<&'static str>,
+    password: Option<&'static str>,
+    delete: Option<&'static str>,
+}
+
+struct Track {
+    id: String,
+    title: String,
+}
+
+struct PurposeView {
+    key: String,
+    title: String,
+    notice: String,
+    granted: bool,
+}
+
+struct SessionView {
+    id: String,
+    browser: String,
+    last_seen: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "mypage.html")]
+struct MyPage<'a> {
+    c: &'a Chrome,
+    flash: Option<&'a str>,
+    errors: FormErrors,
+    verified: bool,
+    email: String,
+    new_email: String,
+    display_name: String,
+    member_ja: bool,
+    library: Vec<Track>,
+    purchases: Vec<(String, String, String, String)>,
+    payments: Vec<(String, String, String)>,
+    consents: Vec<PurposeView>,
+    disclosures: Vec<(String, String, String, String)>,
+    sessions: Vec<SessionView>,
+    inquiries: Vec<(String, String, String)>,
+}
+
+fn status_key(status: kikeru_domain::PaymentStatus) -> String {
+    format!("status.{}", status.as_str())
+}
+
+async fn render(
+    state: &AppState,
+    c: &Chrome,
+    who: &Authenticated,
+    status: StatusCode,
+    flash: Option<&str>,
+    errors: FormErrors,
+    new_email: &str,
+) -> Response {
+    let member = &who.member;
+    let lang = c.lang;
+    let gathered = async {
+        let library = state.shop.library(member.id).await?;
+        let purchases = state.shop.purchases(member.id, None, 100).await?;
+        let payments = state.shop.payments(member.id, None, 100).await?;
+        let (consents, _) = state.consents.states(member.id).await?;
+        let disclosures = state.disclosures.about(member.id).await?;
+        let inquiries = state.contact.of_member(member.id, &member.email).await?;
+        Ok::<_, kikeru_domain::StoreError>((
+            library,
+            purchases,
+            payments,
+            consents,
+            disclosures,
+            inquiries,
+        ))
+    };
+    let sessions = state.membership.sessions(who).await;
+    let (Ok((library, purchases, payments, consents, disclosures, inquiries)), Ok(sessions)) =
+        (gathered.await, sessions)
+    else {
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            c,
+            super::pages::MessagePage {
+                c,
+                title: c.t("error.server_title"),
+                text: c.t("error.server"),
+                link: None,
+            }
+            .render(),
+            &[],
+        );
+    };
+    let page = MyPage {
+        c,
+        flash,
+        errors,
+        verified: member.is_verified(),
+        email: member.email.as_str().to_owned(),
+        new_email: new_email.to_owned(),
+        display_name: member.display_name.as_str().to_owned(),
+        member_ja: member.language == Language::Ja,
+        library: library
+            .iter()
+            .map(|p| Track {
+                id: p.id.to_string(),
+                title: p.draft.title.get(lang).to_owned(),
+            })
+            .collect(),
+        purchases: purchases
+            .iter()
+            .map(|p| {
+                (
+                    when(p.paid_at),
+                    p.item.title.get(lang).to_owned(),
+                    money(p.item.unit_price),
+                    c.t(&status_key(p.status)).to_owned(),
+                )
+            })
+            .collect(),
+        payments: payments
+            .iter()
+            .map(|p| {
+                (
+                    when(p.created_at),
+                    money(p.amount),
+                    c.t(&status_key(p.status)).to_owned(),
+                )
+            })
+            .collect(),
+        consents: consents
+            .iter()
+            .map(|s| PurposeView {
+                key: s.purpose.key.clone(),
+                title: s.purpose.title.get(lang).to_owned(),
+                notice: s.purpose.notice.get(lang).to_owned(),
+                granted: s.granted,
+            })
+            .collect(),
+        disclosures: disclosures
+            .iter()
+            .map(|e| {
+                let items: Vec<&str> = e.categories.iter().map(|c| c.as_str()).collect();
+                let recipient = if e.recipient_details.address.is_empty() {
+                    e.recipient_details.name.clone()
+                } else {
+                    format!(
+                        "{}（{}）",
+                        e.recipient_details.name, e.recipient_details.address
+                    )
+                };
+                (when(e.at), recipient, items.join(", "), e.basis.to_text())
+            })
+            .collect(),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionView {
+                id: s.id.to_string(),
+                browser: s.browser.clone(),
+                last_seen: when(s.last_seen_at),
+                current: s.id == who.session.id,
+            })
+            .collect(),
+        inquiries: inquiries
+            .iter()
+            .map(|i| {
+                let state = if i.is_open() {
+                    c.t("mypage.waiting")
+                } else {
+                    c.t("mypage.answered")
+                };
+                (when(i.received_at), i.subject.clone(), state.to_owned())
+            })
+            .collect(),
+    };
+    html(status, c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DoneQuery {
+    done: String,
+}
+
+fn done_message(done: &str) -> Option<&'static str> {
+    match done {
+        "profile" | "consent" | "revoked" => Some("mypage.saved"),
+        "email" => Some("mypage.email_sent"),
+        "password" => Some("mypage.password_changed"),
+        _ => None,
+    }
+}
+
+#[handler]
+pub(crate) async fn show(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<DoneQuery>,
+) -> Response {
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login?back=/me", &[]);
+    };
+    let c = chrome(&state, req, Some(&who));
+    let flash = done_message(&query.done).map(|key| c.t(key));
+    render(
+        &state,
+        &c,
+        &who,
+        StatusCode::OK,
+        flash,
+        FormErrors::default(),
+        "",
+    )
+    .await
+}
+
+/// The signed-in member and the page context of a posted My Page form, or the response that
+/// refuses it.
+async fn posted(
+    state: &AppState,
+    req: &Request,
+    csrf: &str,
+) -> Result<(Authenticated, Chrome), Response> {
+    let Some(who) = current(state, req).await else {
+        return Err(see_other("/login?back=/me", &[]));
+    };
+    let c = chrome(state, req, Some(&who));
+    match check_form(state, req, csrf) {
+        FormCheck::Ok => Ok((who, c)),
+        check => Err(super::pages::refused_form(&c, check)),
+    }
+}
+
+fn change_problem(e: &ChangeError) -> (StatusCode, &'static str) {
+    match e {
+        ChangeError::WrongPassword => (StatusCode::FORBIDDEN, "mypage.wrong_password"),
+        ChangeError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
+        ChangeError::Password(r) => (StatusCode::UNPROCESSABLE_ENTITY, password_problem(r)),
+        ChangeError::SameEmail => (StatusCode::UNPROCESSABLE_ENTITY, "mypage.same_email"),
+        ChangeError::NotFound => (StatusCode::NOT_FOUND, "error.not_found"),
+        ChangeError::Backend(e) => {
+            tracing::error!(error = %e, "a My Page change failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProfileForm {
+    csrf: String,
+    display_name: String,
+    language: String,
+}
+
+#[handler]
+pub(crate) async fn profile(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(name) = DisplayName::parse(&form.display_name) else {
+        let errors = FormErrors {
+            profile: Some(c.t("mypage.display_name")),
+            ..FormErrors::default()
+        };
+        return render(
+            &state,
+            &c,
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            errors,
+            "",
+        )
+        .await;
+    };
+    let change = ProfileChange {
+        display_name: Some(name),
+        language: form.language.parse().ok(),
+    };
+    match state.membership.update_profile(&who, change).await {
+        Ok(updated) => {
+            // The new language takes effect at once, also over an earlier switch.
+            let cookie = super::language_cookie(&state, updated.language);
+            see_other("/me?done=profile#profile", &[cookie])
+        }
+        Err(e) => {
+            let (status, key) = change_problem(&e);
+            let errors = FormErrors {
+                profile: Some(c.t(key)),
+                ..FormErrors::default()
+            };
+            render(&state, &c, &who, status, None, errors, "").await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct EmailForm {
+    csrf: String,
+    new_email: String,
+    password: String,
+}
+
+#[handler]
+pub(crate) async fn email(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let failed = |status, key: &'static str| {
+        let errors = FormErrors {
+            email: Some(c.t(key)),
+            ..FormErrors::default()
+        };
+        render(&state, &c, &who, status, None, errors, &form.new_email)
+    };
+    let Ok(new_email) = Email::parse(&form.new_email) else {
+        return failed(StatusCode::UNPROCESSABLE_ENTITY, "error.invalid_email").await;
+    };
+    match state
+        .membership
+        .change_email(&who, &form.password, new_email)
+        .await
+    {
+        Ok(()) => see_other("/me?done=email#profile", &[]),
+        Err(e) => {
+            let (status, key) = change_problem(&e);
+            failed(status, key).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+}
+
+#[handler]
+pub(crate) async fn password(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state
+        .membership
+        .change_password(
+            &who,
+            &form.current_password,
+            &form.new_password,
+            &client(req, &state.config),
+        )
+        .await
+    {
+        Ok(created) => {
+            // The session rotates: every other browser is signed out, this one continues.
+            let cookie = state.config.cookie().set(
+                &created.token,
+                created.session.created_at,
+                created.session.expires_at,
+            );
+            see_other("/me?done=password#profile", &[cookie])
+        }
+        Err(e) => {
+            let (status, key) = change_problem(&e);
+            let errors = FormErrors {
+                password: Some(c.t(key)),
+                ..FormErrors::default()
+            };
+            render(&state, &c, &who, status, None, errors, "").await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConsentForm {
+    csrf: String,
+    granted: String,
+}
+
+#[handler]
+pub(crate) async fn consent(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(purpose): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let granted = form.granted == "true";
+    match state
+        .consents
+        .set(who.member.id, &purpose, granted, "web")
+        .await
+    {
+        Ok(_) => see_other("/me?done=consent#consents", &[]),
+        Err(kikeru_domain::consent::ConsentError::UnknownPurpose) => {
+            super::error_page(StatusCode::NOT_FOUND, c.lang)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a consent could not be recorded");
+            super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfOnly {
+    csrf: String,
+}
+
+#[handler]
+pub(crate) async fn revoke(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return super::error_page(StatusCode::NOT_FOUND, c.lang);
+    };
+    match state
+        .membership
+        .revoke_session(&who, SessionId::from_uuid(uuid))
+        .await
+    {
+        Ok(()) => see_other("/me?done=revoked#sessions", &[]),
+        Err(ChangeError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
+        Err(e) => {
+            tracing::error!(error = %e, "a session could not be revoked");
+            super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DeleteForm {
+    csrf: String,
+    password: String,
+}
+
+#[handler]
+pub(crate) async fn delete(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.delete_account(&who, &form.password).await {
+        Ok(()) => {
+            let page = super::pages::MessagePage {
+                c: &c,
+                title: c.t("mypage.deleted_title"),
+                text: c.t("mypage.deleted"),
+                link: Some(("/", c.t("error.back_home"))),
+            };
+            let clear = state.config.cookie().clear();
+            html(StatusCode::OK, &c, page.render(), &[("set-cookie", clear)])
+        }
+        Err(e) => {
+            let (status, key) = change_problem(&e);
+            let errors = FormErrors {
+                delete: Some(c.t(key)),
+                ..FormErrors::default()
+            };
+            render(&state, &c, &who, status, None, errors, "").await
+        }
+    }
+}

@@ -1,0 +1,827 @@
+//! The public pages: the catalogue and products (buying starts here), registration, mailed
+//! links (verification, password reset), sign-in and out, the contact form, the privacy policy
+//! and the language switch.
+
+use askama::Template;
+use kikeru_domain::inquiry::{ContactError, ContactForm, InquiryProblem};
+use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
+use kikeru_domain::shop::OrderError;
+use kikeru_domain::{Email, Language, Money, PasswordRejection, Product, ProductId, SessionToken};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::{Chrome, FormCheck, check_form, chrome, current, html, local_path, see_other};
+use crate::AppState;
+use crate::client::client;
+
+/// A page that only says something.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage<'a> {
+    pub(crate) c: &'a Chrome,
+    pub(crate) title: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) link: Option<(&'a str, &'a str)>,
+}
+
+fn message(status: StatusCode, c: &Chrome, title: &str, text: &str) -> Response {
+    let page = MessagePage {
+        c,
+        title,
+        text,
+        link: Some(("/", c.t("error.back_home"))),
+    };
+    html(status, c, page.render(), &[])
+}
+
+/// The answer to a form whose token does not check out.
+pub(crate) fn refused_form(c: &Chrome, check: FormCheck) -> Response {
+    match check {
+        FormCheck::NoCookies => message(
+            StatusCode::BAD_REQUEST,
+            c,
+            c.t("cookies.title"),
+            c.t("cookies.body"),
+        ),
+        _ => message(
+            StatusCode::FORBIDDEN,
+            c,
+            c.t("error.server_title"),
+            c.t("error.expired"),
+        ),
+    }
+}
+
+/// An amount as people read it: `¥1,100`, `$12.50`.
+pub(crate) fn money(amount: Money) -> String {
+    let currency = amount.currency();
+    let unit = 10_i64.pow(currency.exponent());
+    let whole = (amount.minor() / unit).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let symbol = match currency.code() {
+        "JPY" => "¥",
+        "USD" => "$",
+        "EUR" => "€",
+        other => other,
+    };
+    if currency.exponent() == 0 {
+        format!("{symbol}{grouped}")
+    } else {
+        format!("{symbol}{grouped}.{:02}", amount.minor() % unit)
+    }
+}
+
+/// A product as pages show it.
+pub(crate) struct ProductCard {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) price: String,
+    pub(crate) has_sample: bool,
+}
+
+impl ProductCard {
+    fn of(p: &Product, lang: Language) -> Self {
+        Self {
+            id: p.id.to_string(),
+            title: p.draft.title.get(lang).to_owned(),
+            description: p.draft.description.get(lang).to_owned(),
+            price: money(p.draft.price),
+            has_sample: p.draft.sample.is_some(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    c: &'a Chrome,
+    products: Vec<ProductCard>,
+}
+
+#[handler]
+pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    match state.shop.products(None, 100).await {
+        Ok(products) => {
+            let page = HomePage {
+                c: &c,
+                products: products
+                    .iter()
+                    .map(|p| ProductCard::of(p, c.lang))
+                    .collect(),
+            };
+            html(StatusCode::OK, &c, page.render(), &[])
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the catalogue could not be read");
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &c,
+                c.t("error.server_title"),
+                c.t("error.server"),
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage<'a> {
+    c: &'a Chrome,
+    p: ProductCard,
+    notice: Option<&'a str>,
+    order_key: String,
+}
+
+async fn product_page(
+    state: &AppState,
+    c: &Chrome,
+    id: &str,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Response {
+    let found = match id.parse::<uuid::Uuid>() {
+        Ok(uuid) => state.shop.product(ProductId::from_uuid(uuid)).await,
+        Err(_) => Ok(None),
+    };
+    match found {
+        Ok(Some(shown)) => {
+            let page = ProductPage {
+                c,
+                p: ProductCard::of(&shown, c.lang),
+                notice,
+                // One key per page view: pressing Buy twice makes one order.
+                order_key: uuid::Uuid::new_v4().simple().to_string(),
+            };
+            html(status, c, page.render(), &[])
+        }
+        Ok(None) => message(
+            StatusCode::NOT_FOUND,
+            c,
+            c.t("error.not_found_title"),
+            c.t("product.not_found"),
+        ),
+        Err(_) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            c,
+            c.t("error.server_title"),
+            c.t("error.server"),
+        ),
+    }
+}
+
+#[handler]
+pub(crate) async fn product(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    product_page(&state, &c, &id, StatusCode::OK, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BuyForm {
+    csrf: String,
+    key: String,
+}
+
+#[handler]
+pub(crate) async fn buy(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<BuyForm>,
+) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let Some(member) = member else {
+        return see_other(&format!("/login?back=/products/{id}"), &[]);
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return product_page(&state, &c, &id, StatusCode::NOT_FOUND, None).await;
+    };
+    let key = Some(form.key.as_str()).filter(|k| !k.is_empty());
+    match state
+        .shop
+        .place_order(&member.member, &[ProductId::from_uuid(uuid)], key)
+        .await
+    {
+        Ok(placed) => see_other(&placed.checkout_url, &[]),
+        Err(e) => {
+            let (status, notice) = match e {
+                OrderError::NotVerified => (StatusCode::FORBIDDEN, "product.not_verified"),
+                OrderError::AlreadyOwned(_) => (StatusCode::CONFLICT, "product.owned"),
+                OrderError::NotOnSale(_) | OrderError::BadItems => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "product.unavailable")
+                }
+                other => {
+                    tracing::warn!(error = %other, "an order could not be placed");
+                    (StatusCode::SERVICE_UNAVAILABLE, "error.server")
+                }
+            };
+            product_page(&state, &c, &id, status, Some(c.t(notice))).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    c: &'a Chrome,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[handler]
+pub(crate) async fn register_page(state: Data<&AppState>, req: &Request) -> Response {
+    let c = chrome(&state, req, None);
+    let page = RegisterPage {
+        c: &c,
+        email: "",
+        error: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RegisterForm {
+    csrf: String,
+    email: String,
+    password: String,
+    language: String,
+}
+
+/// The message for a refused password, in the page's language.
+pub(crate) fn password_problem(r: &PasswordRejection) -> &'static str {
+    match r {
+        PasswordRejection::TooShort { .. } => "password.too_short",
+        PasswordRejection::TooLong { .. } => "password.too_long",
+        PasswordRejection::Common => "password.common",
+        PasswordRejection::Personal => "password.personal",
+        PasswordRejection::TooWeak { .. } => "password.too_weak",
+    }
+}
+
+#[handler]
+pub(crate) async fn register_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let again = |status: StatusCode, error: &str| {
+        let page = RegisterPage {
+            c: &c,
+            email: &form.email,
+            error: Some(error),
+        };
+        html(status, &c, page.render(), &[])
+    };
+    let Ok(email) = Email::parse(&form.email) else {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
+    };
+    let registration = Registration {
+        email,
+        password: form.password.clone(),
+        language: form.language.parse().unwrap_or(c.lang),
+    };
+    match state
+        .membership
+        .register(registration, &client(req, &state.config))
+        .await
+    {
+        Ok(()) => message(
+            StatusCode::OK,
+            &c,
+            c.t("register.done_title"),
+            c.t("register.done"),
+        ),
+        Err(RegisterError::Password(r)) => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, c.t(password_problem(&r)))
+        }
+        Err(RegisterError::Throttled(_)) => {
+            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
+        }
+        Err(RegisterError::Backend(e)) => {
+            tracing::error!(error = %e, "registration failed");
+            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    c: &'a Chrome,
+    email: &'a str,
+    back: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BackQuery {
+    back: String,
+}
+
+#[handler]
+pub(crate) async fn login_page(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<BackQuery>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let back = if local_path(&query.back) {
+        query.back.as_str()
+    } else {
+        "/me"
+    };
+    let page = LoginPage {
+        c: &c,
+        email: "",
+        back,
+        error: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+    back: String,
+}
+
+#[handler]
+pub(crate) async fn login_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let back = if local_path(&form.back) {
+        form.back.as_str()
+    } else {
+        "/me"
+    };
+    let again = |status: StatusCode, error: &str| {
+        let page = LoginPage {
+            c: &c,
+            email: &form.email,
+            back,
+            error: Some(error),
+        };
+        html(status, &c, page.render(), &[])
+    };
+    let previous = state.config.cookie().token(req);
+    match state
+        .membership
+        .sign_in(
+            &form.email,
+            &form.password,
+            &client(req, &state.config),
+            previous.as_ref(),
+        )
+        .await
+    {
+        Ok(created) => {
+            let cookie = state.config.cookie().set(
+                &created.token,
+                created.session.created_at,
+                created.session.expires_at,
+            );
+            see_other(back, &[cookie])
+        }
+        Err(SignInError::InvalidCredentials) => {
+            again(StatusCode::UNAUTHORIZED, c.t("login.failed"))
+        }
+        Err(SignInError::Throttled(_)) => {
+            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
+        }
+        Err(SignInError::Backend(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+#[handler]
+pub(crate) async fn logout(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    if let Some(member) = member
+        && let Err(e) = state.membership.sign_out(&member).await
+    {
+        tracing::warn!(error = %e, "sign-out failed");
+    }
+    see_other("/", &[state.config.cookie().clear()])
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage<'a> {
+    c: &'a Chrome,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[handler]
+pub(crate) async fn forgot_page(state: Data<&AppState>, req: &Request) -> Response {
+    let c = chrome(&state, req, None);
+    let page = ForgotPage {
+        c: &c,
+        email: "",
+        error: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct EmailForm {
+    csrf: String,
+    email: String,
+}
+
+#[handler]
+pub(crate) async fn forgot_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let again = |status: StatusCode, error: &str| {
+        let page = ForgotPage {
+            c: &c,
+            email: &form.email,
+            error: Some(error),
+        };
+        html(status, &c, page.render(), &[])
+    };
+    let Ok(email) = Email::parse(&form.email) else {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
+    };
+    match state
+        .membership
+        .request_password_reset(&email, &client(req, &state.config))
+        .await
+    {
+        Ok(()) => message(StatusCode::OK, &c, c.t("forgot.title"), c.t("forgot.done")),
+        Err(kikeru_domain::membership::ResetRequestError::Throttled(_)) => {
+            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a reset request failed");
+            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "token_form.html")]
+struct TokenFormPage<'a> {
+    c: &'a Chrome,
+    title: &'a str,
+    intro: Option<&'a str>,
+    error: Option<&'a str>,
+    action: &'a str,
+    token: &'a str,
+    with_password: bool,
+    submit: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TokenQuery {
+    token: String,
+}
+
+/// The page a verification link opens: a button, so that mail scanners fetching the link do not
+/// use the token up.
+#[handler]
+pub(crate) async fn verify_page(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let page = TokenFormPage {
+        c: &c,
+        title: c.t("verify.title"),
+        intro: Some(c.t("verify.intro")),
+        error: None,
+        action: "/verify-email",
+        token: &query.token,
+        with_password: false,
+        submit: c.t("verify.submit"),
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TokenForm {
+    csrf: String,
+    token: String,
+    new_password: String,
+}
+
+#[handler]
+pub(crate) async fn verify_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let result = match SessionToken::parse(form.token.trim()) {
+        Ok(token) => state.membership.verify_email(&token).await,
+        Err(_) => Err(TokenError::Invalid),
+    };
+    match result {
+        Ok(()) => message(
+            StatusCode::OK,
+            &c,
+            c.t("verify.done_title"),
+            c.t("verify.done"),
+        ),
+        Err(TokenError::EmailTaken) => message(
+            StatusCode::CONFLICT,
+            &c,
+            c.t("verify.title"),
+            c.t("verify.taken"),
+        ),
+        Err(TokenError::Backend(e)) => {
+            tracing::error!(error = %e, "verification failed");
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &c,
+                c.t("error.server_title"),
+                c.t("error.server"),
+            )
+        }
+        Err(_) => message(
+            StatusCode::BAD_REQUEST,
+            &c,
+            c.t("verify.title"),
+            c.t("verify.invalid"),
+        ),
+    }
+}
+
+fn reset_form(c: &Chrome, token: &str, status: StatusCode, error: Option<&str>) -> Response {
+    let page = TokenFormPage {
+        c,
+        title: c.t("reset.title"),
+        intro: None,
+        error,
+        action: "/reset-password",
+        token,
+        with_password: true,
+        submit: c.t("reset.submit"),
+    };
+    html(status, c, page.render(), &[])
+}
+
+#[handler]
+pub(crate) async fn reset_page(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    reset_form(&c, &query.token, StatusCode::OK, None)
+}
+
+#[handler]
+pub(crate) async fn reset_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let c = chrome(&state, req, None);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let result = match SessionToken::parse(form.token.trim()) {
+        Ok(token) => {
+            state
+                .membership
+                .reset_password(&token, &form.new_password)
+                .await
+        }
+        Err(_) => Err(TokenError::Invalid),
+    };
+    match result {
+        Ok(()) => message(
+            StatusCode::OK,
+            &c,
+            c.t("reset.done_title"),
+            c.t("reset.done"),
+        ),
+        Err(TokenError::Password(r)) => reset_form(
+            &c,
+            &form.token,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(c.t(password_problem(&r))),
+        ),
+        Err(TokenError::Backend(e)) => {
+            tracing::error!(error = %e, "a password reset failed");
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &c,
+                c.t("error.server_title"),
+                c.t("error.server"),
+            )
+        }
+        Err(_) => message(
+            StatusCode::BAD_REQUEST,
+            &c,
+            c.t("reset.title"),
+            c.t("verify.invalid"),
+        ),
+    }
+}
+
+/// The contact form's fields, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactFields {
+    csrf: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) subject: String,
+    pub(crate) message: String,
+    website: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPage<'a> {
+    c: &'a Chrome,
+    form: &'a ContactFields,
+    error: Option<&'a str>,
+}
+
+#[handler]
+pub(crate) async fn contact_page(state: Data<&AppState>, req: &Request) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let form = ContactFields {
+        email: member
+            .map(|m| m.member.email.as_str().to_owned())
+            .unwrap_or_default(),
+        ..ContactFields::default()
+    };
+    let page = ContactPage {
+        c: &c,
+        form: &form,
+        error: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[handler]
+pub(crate) async fn contact_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<ContactFields>,
+) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    let again = |status: StatusCode, error: &str| {
+        let page = ContactPage {
+            c: &c,
+            form: &form,
+            error: Some(error),
+        };
+        html(status, &c, page.render(), &[])
+    };
+    let Ok(email) = Email::parse(&form.email) else {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
+    };
+    let inquiry = ContactForm {
+        email,
+        name: Some(form.name.clone()),
+        subject: form.subject.clone(),
+        body: form.message.clone(),
+        language: c.lang,
+        honeypot: Some(form.website.clone()),
+    };
+    match state
+        .contact
+        .submit(
+            inquiry,
+            &client(req, &state.config),
+            member.map(|m| m.member.id),
+        )
+        .await
+    {
+        Ok(()) => message(
+            StatusCode::OK,
+            &c,
+            c.t("contact.done_title"),
+            c.t("contact.done"),
+        ),
+        Err(ContactError::Invalid(problem)) => {
+            let key = match problem {
+                InquiryProblem::Subject => "contact.bad_subject",
+                InquiryProblem::Body => "contact.bad_message",
+                InquiryProblem::Name => "contact.bad_name",
+            };
+            again(StatusCode::UNPROCESSABLE_ENTITY, c.t(key))
+        }
+        Err(ContactError::Throttled(_)) => {
+            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an inquiry could not be stored");
+            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage<'a> {
+    c: &'a Chrome,
+}
+
+#[handler]
+pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    html(StatusCode::OK, &c, PrivacyPage { c: &c }.render(), &[])
+}
+
+/// Switches the language and goes back where the member was.
+#[handler]
+pub(crate) async fn switch_language(
+    state: Data<&AppState>,
+    Path(tag): Path<String>,
+    Query(query): Query<BackQuery>,
+) -> Response {
+    let back = if local_path(&query.back) {
+        query.back.as_str()
+    } else {
+        "/"
+    };
+    match tag.parse::<Language>() {
+        Ok(lang) => see_other(back, &[super::language_cookie(&state, lang)]),
+        Err(_) => see_other(back, &[]),
+    }
+}
