@@ -1,6 +1,7 @@
 //! Helpers for black-box tests: start the real `kikeru` binary on a free port with its own
 //! data folder (and, for PostgreSQL, its own database), and talk to it over HTTP.
 
+pub mod browser;
 pub mod http;
 pub mod outbox;
 

@@ -1,0 +1,195 @@
+//! The member web site in headless Chromium: register → verify (from the outbox) → sign in →
+//! buy in the sandbox → find the purchase and play it in the library → change the e-mail address
+//! → download the data → switch language → delete the account; a browser without cookies is
+//! told to enable them. Every page visited passes axe-core's WCAG 2.2 AA checks with no serious
+//! or critical violation, and is photographed in Japanese and English at phone and desktop
+//! width. On SQLite, and the main journey on PostgreSQL.
+
+use std::path::{Path, PathBuf};
+
+use kikeru_tests::browser::{self, Browser, Options};
+use kikeru_tests::{Server, outbox};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn shots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("screenshots")
+}
+
+/// Checks the page with axe-core (when installed; CI installs it) and photographs it.
+fn inspect(browser: &Browser, name: &str) {
+    if let Some(axe) = browser::axe_script() {
+        let problems = browser.accessibility_problems(&axe);
+        assert!(
+            problems.is_empty(),
+            "{name} ({}): {problems:#?}",
+            browser.url()
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the accessibility checks: npm install axe-core"
+        );
+    }
+    browser.screenshot(&shots().join(format!("{name}.png")));
+}
+
+fn journey(database: Option<&str>, label: &str) {
+    if !browser::available() {
+        return;
+    }
+    let server = Server::start(database);
+    let base = server.base.clone();
+    let browser = Browser::start(&Options::default());
+    let email = "hanako@example.jp";
+
+    browser.goto(&format!("{base}/"));
+    assert_eq!(
+        browser.execute("return document.documentElement.lang"),
+        "ja"
+    );
+    inspect(&browser, &format!("{label}-home-ja-desktop"));
+
+    browser.click("a[href='/register']");
+    inspect(&browser, &format!("{label}-register-ja-desktop"));
+    browser.fill("#email", email);
+    browser.fill("#password", PASSWORD);
+    browser.click("form[action='/register'] button[type=submit]");
+    assert!(browser.text("h1").contains("メールをご確認ください"));
+
+    let verify = outbox::nth(&server.outbox(), email, "verify_email", 1).expect("a mail");
+    browser.goto(&format!(
+        "{base}/verify-email?token={}",
+        verify.token().unwrap()
+    ));
+    browser.click("form[action='/verify-email'] button");
+    assert!(browser.text("h1").contains("確認できました"));
+
+    browser.goto(&format!("{base}/login"));
+    inspect(&browser, &format!("{label}-login-ja-desktop"));
+    browser.fill("#email", email);
+    browser.fill("#password", PASSWORD);
+    browser.click("form[action='/login'] button[type=submit]");
+    assert!(browser.url().ends_with("/me"), "{}", browser.url());
+    assert_eq!(browser.text("h1"), "マイページ");
+
+    // Buy in the sandbox.
+    browser.goto(&format!("{base}/"));
+    browser.click(".card h2 a");
+    inspect(&browser, &format!("{label}-product-ja-desktop"));
+    let title = browser.text("h1");
+    browser.click("form[action$='/buy'] button");
+    assert!(
+        browser.url().contains("/sandbox/checkout/"),
+        "{}",
+        browser.url()
+    );
+    browser.click("form[action$='/pay'] button");
+    assert!(
+        browser.url().contains("/checkout/complete"),
+        "{}",
+        browser.url()
+    );
+    assert!(browser.source().contains("お支払いが完了しました"));
+
+    // The purchase on My Page, playable in the library.
+    browser.goto(&format!("{base}/me"));
+    assert!(browser.text("#purchases").contains(&title));
+    let played = browser.execute_async(
+        "const done = arguments[0]; const a = document.querySelector('#library audio');\
+         a.muted = true; a.play().then(() => setTimeout(() => done(a.currentTime > 0 || !a.paused), 300))\
+         .catch(e => done('could not play: ' + e));",
+    );
+    assert_eq!(played, true, "the library's audio plays: {played}");
+    inspect(&browser, &format!("{label}-mypage-ja-desktop"));
+
+    // Change the address: proven by the link mailed to the new one.
+    let new_email = "hanako.new@example.jp";
+    browser.fill("#new_email", new_email);
+    browser.fill("#email_password", PASSWORD);
+    browser.click("form[action='/me/email'] button");
+    assert!(browser.text(".notice").contains("確認のメール"));
+    let confirm = outbox::nth(&server.outbox(), new_email, "confirm_email_change", 1)
+        .expect("a confirmation mail");
+    browser.goto(&format!(
+        "{base}/verify-email?token={}",
+        confirm.token().unwrap()
+    ));
+    browser.click("form[action='/verify-email'] button");
+    browser.goto(&format!("{base}/me"));
+    assert!(browser.text("#profile").contains(new_email));
+
+    // Download everything held.
+    let export = browser.execute_async(
+        "const done = arguments[0]; fetch('/api/v1/me/export').then(r => r.json())\
+         .then(j => done(j.member.email)).catch(e => done('failed: ' + e));",
+    );
+    assert_eq!(export, new_email);
+
+    // Switch to English.
+    browser.click("a[hreflang='en']");
+    assert_eq!(
+        browser.execute("return document.documentElement.lang"),
+        "en"
+    );
+    assert_eq!(browser.text("h1"), "My Page");
+    inspect(&browser, &format!("{label}-mypage-en-desktop"));
+    browser.resize(390, 844);
+    inspect(&browser, &format!("{label}-mypage-en-phone"));
+    browser.goto(&format!("{base}/"));
+    inspect(&browser, &format!("{label}-home-en-phone"));
+    browser.goto(&format!("{base}/contact"));
+    inspect(&browser, &format!("{label}-contact-en-phone"));
+    browser.goto(&format!("{base}/privacy"));
+    inspect(&browser, &format!("{label}-privacy-en-phone"));
+    browser.resize(1280, 900);
+
+    // Delete the account.
+    browser.goto(&format!("{base}/me"));
+    browser.fill("#delete_password", PASSWORD);
+    browser.click("form[action='/me/delete'] button");
+    assert_eq!(browser.text("h1"), "Account deleted");
+    browser.goto(&format!("{base}/me"));
+    assert!(browser.url().contains("/login"), "{}", browser.url());
+    assert!(
+        outbox::last(&server.outbox(), new_email, "account_deleted").is_some(),
+        "the deletion is confirmed by mail"
+    );
+}
+
+#[test]
+fn every_journey_works_in_the_browser_on_sqlite() {
+    journey(None, "sqlite");
+}
+
+#[test]
+fn the_main_journey_works_in_the_browser_on_postgres() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(kikeru_store::fixtures::postgres_database()) else {
+        return;
+    };
+    journey(Some(&database.url), "postgres");
+    runtime.block_on(database.drop());
+}
+
+#[test]
+fn a_browser_without_cookies_is_told_to_enable_them() {
+    if !browser::available() {
+        return;
+    }
+    let server = Server::start(None);
+    let browser = Browser::start(&Options {
+        cookies: false,
+        ..Options::default()
+    });
+    browser.goto(&format!("{}/login", server.base));
+    browser.fill("#email", "hanako@example.jp");
+    browser.fill("#password", PASSWORD);
+    browser.click("form[action='/login'] button[type=submit]");
+    assert_eq!(browser.text("h1"), "Cookie を有効にしてください");
+    inspect(&browser, "cookies-disabled-ja-desktop");
+}
