@@ -193,3 +193,62 @@ fn a_browser_without_cookies_is_told_to_enable_them() {
     assert_eq!(browser.text("h1"), "Cookie を有効にしてください");
     inspect(&browser, "cookies-disabled-ja-desktop");
 }
+
+#[test]
+fn the_office_console_works_in_the_browser() {
+    use std::io::Write;
+    if !browser::available() {
+        return;
+    }
+    let server = Server::start(None);
+    let mut add = std::process::Command::new(kikeru_tests::binary())
+        .args(["operator", "add", "--email", "office@example.jp"])
+        .env_clear()
+        .env("KIKERU_DATA_DIR", server.data.path())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"quiet office lantern harbour\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let mut guest = kikeru_tests::http::Client::new(&server.base);
+    let taken = guest.post(
+        "/api/v1/inquiries",
+        serde_json::json!({"email": "guest@example.jp", "subject": "領収書", "message": "再発行できますか"}),
+    );
+    assert_eq!(taken.status, 202);
+
+    let browser = Browser::start(&Options::default());
+    browser.goto(&format!("{}/admin", server.base));
+    inspect(&browser, "console-login-ja-desktop");
+    browser.fill("#email", "office@example.jp");
+    browser.fill("#password", "quiet office lantern harbour");
+    browser.click("form[action='/admin/login'] button");
+    inspect(&browser, "console-home-ja-desktop");
+    browser.click("nav a[href='/admin/inquiries']");
+    inspect(&browser, "console-inquiries-ja-desktop");
+    browser.click("td a");
+    inspect(&browser, "console-inquiry-ja-desktop");
+    browser.fill("#answer", "マイページの購入履歴から再発行できます。");
+    browser.click("form[action$='/answer'] button");
+    assert!(
+        browser
+            .source()
+            .contains("マイページの購入履歴から再発行できます。")
+    );
+    assert!(
+        outbox::last(&server.outbox(), "guest@example.jp", "inquiry_answered").is_some(),
+        "the answer is mailed"
+    );
+    for path in ["/admin/legal-orders", "/admin/register", "/admin/catalogue"] {
+        browser.goto(&format!("{}{path}", server.base));
+        inspect(
+            &browser,
+            &format!("console{}-ja-desktop", path.replace('/', "-")),
+        );
+    }
+}

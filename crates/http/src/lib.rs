@@ -200,6 +200,23 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/me/consents/:purpose", poem::post(site::mypage::consent))
         .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
         .at("/me/delete", poem::post(site::mypage::delete))
+        .at("/admin", get(site::console::home))
+        .at("/admin/login", poem::post(site::console::login))
+        .at("/admin/logout", poem::post(site::console::logout))
+        .at("/admin/inquiries", get(site::console::inquiries))
+        .at("/admin/inquiries/:id", get(site::console::inquiry))
+        .at(
+            "/admin/inquiries/:id/answer",
+            poem::post(site::console::answer),
+        )
+        .at("/admin/legal-orders", get(site::console::legal_orders))
+        .at(
+            "/admin/legal-orders/:id/approve",
+            poem::post(site::console::approve),
+        )
+        .at("/admin/register", get(site::console::register))
+        .at("/admin/partners", poem::post(site::console::save_partner))
+        .at("/admin/catalogue", get(site::console::catalogue))
         .at("/assets/site.css", get(site::assets::css))
         .at("/assets/site.js", get(site::assets::js))
         .into_endpoint()

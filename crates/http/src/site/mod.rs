@@ -11,6 +11,7 @@ use poem::{Request, Response};
 use crate::AppState;
 
 pub(crate) mod assets;
+pub(crate) mod console;
 pub(crate) mod i18n;
 pub(crate) mod mypage;
 pub(crate) mod pages;

@@ -1,0 +1,669 @@
+//! The office console under `/admin`: operators sign in with their own cookie, read and answer
+//! inquiries, approve legal orders, keep the partner register and see the processors and the
+//! catalogue. Every step goes to the operators' audit log, as through the office API.
+
+use askama::Template;
+use kikeru_domain::inquiry::{AnswerError, InquiryId};
+use kikeru_domain::operators::{OfficeError, OperatorAuth};
+use kikeru_domain::privacy::Partner;
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::mypage::when;
+use super::pages::{money, refused_form};
+use super::{Chrome, FormCheck, check_form, html, see_other};
+use crate::AppState;
+use crate::client::client;
+
+/// The signed-in operator, if the request carries a live operator session.
+async fn operator(state: &AppState, req: &Request) -> Option<OperatorAuth> {
+    let token = state.config.operator_cookie().token(req)?;
+    state.office.authenticate(&token).await.ok()
+}
+
+/// The console's page context (`signed_in` means an operator).
+fn chrome(state: &AppState, req: &Request, signed_in: bool) -> Chrome {
+    let mut c = super::chrome(state, req, None);
+    c.signed_in = signed_in;
+    c
+}
+
+async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str) {
+    if let Err(e) = state
+        .office
+        .audit(Some(who.operator.id), action, detail)
+        .await
+    {
+        tracing::error!(error = %e, action, "an operator action could not be audited");
+    }
+}
+
+fn unavailable(c: &Chrome) -> Response {
+    super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
+}
+
+#[derive(Template)]
+#[template(path = "console_login.html")]
+struct LoginPage<'a> {
+    c: &'a Chrome,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "console_home.html")]
+struct HomePage<'a> {
+    c: &'a Chrome,
+    operator: String,
+    role: &'a str,
+    open_inquiries: usize,
+    awaiting: usize,
+    processors: usize,
+    partners: usize,
+    products: usize,
+}
+
+#[handler]
+pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
+    let Some(who) = operator(&state, req).await else {
+        let c = chrome(&state, req, false);
+        let page = LoginPage {
+            c: &c,
+            email: "",
+            error: None,
+        };
+        return html(StatusCode::OK, &c, page.render(), &[]);
+    };
+    let c = chrome(&state, req, true);
+    let counts = async {
+        Ok::<_, kikeru_domain::StoreError>((
+            state.contact.list(true, 1000).await?.len(),
+            state
+                .disclosures
+                .legal_orders()
+                .await?
+                .iter()
+                .filter(|o| o.approved_by.len() < 2)
+                .count(),
+            state.disclosures.processors().await?.len(),
+            state.disclosures.partners().await?.len(),
+            state.shop.all_products(None, 1000).await?.len(),
+        ))
+    };
+    let Ok((open_inquiries, awaiting, processors, partners, products)) = counts.await else {
+        return unavailable(&c);
+    };
+    let page = HomePage {
+        c: &c,
+        operator: who.operator.email.as_str().to_owned(),
+        role: who.operator.role.as_str(),
+        open_inquiries,
+        awaiting,
+        processors,
+        partners,
+        products,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+#[handler]
+pub(crate) async fn login(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let c = chrome(&state, req, false);
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    match state
+        .office
+        .sign_in(&form.email, &form.password, &client(req, &state.config))
+        .await
+    {
+        Ok((auth, token)) => {
+            let cookie = state.config.operator_cookie().set(
+                &token,
+                auth.session.created_at,
+                auth.session.expires_at,
+            );
+            see_other("/admin", &[cookie])
+        }
+        Err(e) => {
+            let (status, key) = match e {
+                OfficeError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
+                OfficeError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "login.failed"),
+                other => {
+                    tracing::error!(error = %other, "an operator sign-in failed");
+                    (StatusCode::SERVICE_UNAVAILABLE, "error.server")
+                }
+            };
+            let page = LoginPage {
+                c: &c,
+                email: &form.email,
+                error: Some(c.t(key)),
+            };
+            html(status, &c, page.render(), &[])
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+#[handler]
+pub(crate) async fn logout(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let who = operator(&state, req).await;
+    let c = chrome(&state, req, who.is_some());
+    let check = check_form(&state, req, &form.csrf);
+    if check != FormCheck::Ok {
+        return refused_form(&c, check);
+    }
+    if let Some(who) = who
+        && let Err(e) = state.office.sign_out(&who).await
+    {
+        tracing::warn!(error = %e, "an operator sign-out failed");
+    }
+    see_other("/admin", &[state.config.operator_cookie().clear()])
+}
+
+/// The operator of a console request, or the way to the sign-in form.
+async fn signed_in(state: &AppState, req: &Request) -> Result<(OperatorAuth, Chrome), Response> {
+    match operator(state, req).await {
+        Some(who) => Ok((who, chrome(state, req, true))),
+        None => Err(see_other("/admin", &[])),
+    }
+}
+
+/// The operator of a posted console form, or the response refusing it.
+async fn posted(
+    state: &AppState,
+    req: &Request,
+    csrf: &str,
+) -> Result<(OperatorAuth, Chrome), Response> {
+    let (who, c) = signed_in(state, req).await?;
+    match check_form(state, req, csrf) {
+        FormCheck::Ok => Ok((who, c)),
+        check => Err(refused_form(&c, check)),
+    }
+}
+
+struct InquiryRow {
+    id: String,
+    reference: String,
+    subject: String,
+    from: String,
+    received: String,
+    state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console_inquiries.html")]
+struct InquiriesPage<'a> {
+    c: &'a Chrome,
+    open_only: bool,
+    rows: Vec<InquiryRow>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    all: String,
+}
+
+#[handler]
+pub(crate) async fn inquiries(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let (who, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let open_only = query.all.is_empty();
+    let Ok(found) = state.contact.list(open_only, 200).await else {
+        return unavailable(&c);
+    };
+    audit(
+        &state,
+        &who,
+        "inquiry.listed",
+        &format!(
+            "{} inquiries (open only: {open_only}, console)",
+            found.len()
+        ),
+    )
+    .await;
+    let rows = found
+        .iter()
+        .map(|i| InquiryRow {
+            id: i.id.to_string(),
+            reference: i.reference.clone(),
+            subject: i.subject.clone(),
+            from: i.email.as_str().to_owned(),
+            received: when(i.received_at),
+            state: if i.is_open() {
+                c.t("mypage.waiting")
+            } else {
+                c.t("mypage.answered")
+            },
+        })
+        .collect();
+    let page = InquiriesPage {
+        c: &c,
+        open_only,
+        rows,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Template)]
+#[template(path = "console_inquiry.html")]
+struct InquiryPage<'a> {
+    c: &'a Chrome,
+    id: String,
+    reference: String,
+    subject: String,
+    from: String,
+    received: String,
+    channel: &'a str,
+    attachments: String,
+    body: String,
+    answers: Vec<(String, String, String)>,
+    error: Option<&'a str>,
+}
+
+async fn inquiry_page(
+    state: &AppState,
+    c: &Chrome,
+    id: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, Response> {
+    let uuid = id
+        .parse::<uuid::Uuid>()
+        .map_err(|_| super::error_page(StatusCode::NOT_FOUND, c.lang))?;
+    let found = state
+        .contact
+        .inquiry(InquiryId::from_uuid(uuid))
+        .await
+        .map_err(|_| unavailable(c))?
+        .ok_or_else(|| super::error_page(StatusCode::NOT_FOUND, c.lang))?;
+    let from = match &found.name {
+        Some(name) => format!("{name} <{}>", found.email),
+        None => found.email.as_str().to_owned(),
+    };
+    let attachments: Vec<String> = found
+        .attachments
+        .iter()
+        .map(|a| format!("{} ({}, {} bytes)", a.name, a.content_type, a.size))
+        .collect();
+    let page = InquiryPage {
+        c,
+        id: found.id.to_string(),
+        reference: found.reference.clone(),
+        subject: found.subject.clone(),
+        from,
+        received: when(found.received_at),
+        channel: found.channel.as_str(),
+        attachments: attachments.join(", "),
+        body: found.body.clone(),
+        answers: found
+            .answers
+            .iter()
+            .map(|a| (when(a.at), a.operator.clone(), a.body.clone()))
+            .collect(),
+        error,
+    };
+    Ok(html(status, c, page.render(), &[]))
+}
+
+#[handler]
+pub(crate) async fn inquiry(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+) -> Response {
+    let (who, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    match inquiry_page(&state, &c, &id, StatusCode::OK, None).await {
+        Ok(page) => {
+            audit(
+                &state,
+                &who,
+                "inquiry.read",
+                &format!("inquiry {id} (console)"),
+            )
+            .await;
+            page
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnswerForm {
+    csrf: String,
+    answer: String,
+}
+
+#[handler]
+pub(crate) async fn answer(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return super::error_page(StatusCode::NOT_FOUND, c.lang);
+    };
+    match state
+        .contact
+        .answer(
+            InquiryId::from_uuid(uuid),
+            who.operator.email.as_str(),
+            &form.answer,
+        )
+        .await
+    {
+        Ok(answered) => {
+            audit(
+                &state,
+                &who,
+                "inquiry.answered",
+                &format!("inquiry {} (console)", answered.reference),
+            )
+            .await;
+            see_other(&format!("/admin/inquiries/{id}"), &[])
+        }
+        Err(AnswerError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
+        Err(AnswerError::Invalid) => inquiry_page(
+            &state,
+            &c,
+            &id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(c.t("contact.bad_message")),
+        )
+        .await
+        .unwrap_or_else(|refusal| refusal),
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be sent");
+            unavailable(&c)
+        }
+    }
+}
+
+struct OrderRow {
+    id: String,
+    authority: String,
+    reference: String,
+    approvals: String,
+    can_approve: bool,
+    state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console_legal_orders.html")]
+struct LegalOrdersPage<'a> {
+    c: &'a Chrome,
+    rows: Vec<OrderRow>,
+}
+
+#[handler]
+pub(crate) async fn legal_orders(state: Data<&AppState>, req: &Request) -> Response {
+    let (who, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let Ok(orders) = state.disclosures.legal_orders().await else {
+        return unavailable(&c);
+    };
+    let me = who.operator.email.as_str();
+    let rows = orders
+        .iter()
+        .map(|o| {
+            let approved = o.approved_by.len() >= 2;
+            let mine = o.approved_by.contains(me);
+            OrderRow {
+                id: o.id.clone(),
+                authority: o.authority.clone(),
+                reference: o.reference.clone(),
+                approvals: o.approved_by.iter().cloned().collect::<Vec<_>>().join(", "),
+                can_approve: !approved && !mine,
+                state: if approved {
+                    c.t("console.effective")
+                } else {
+                    c.t("console.approved_by_you")
+                },
+            }
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &c,
+        LegalOrdersPage { c: &c, rows }.render(),
+        &[],
+    )
+}
+
+#[handler]
+pub(crate) async fn approve(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state
+        .disclosures
+        .approve_legal_order(&id, who.operator.email.as_str())
+        .await
+    {
+        Ok(order) => {
+            audit(
+                &state,
+                &who,
+                "legal_order.approved",
+                &format!(
+                    "legal order {} now has {} approvals (console)",
+                    order.id,
+                    order.approved_by.len()
+                ),
+            )
+            .await;
+            see_other("/admin/legal-orders", &[])
+        }
+        Err(kikeru_domain::StoreError::NotFound) => {
+            super::error_page(StatusCode::NOT_FOUND, c.lang)
+        }
+        Err(_) => unavailable(&c),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_register.html")]
+struct RegisterPage<'a> {
+    c: &'a Chrome,
+    processors: Vec<(String, String, String, String)>,
+    partners: Vec<(String, String, String, String)>,
+    error: Option<&'a str>,
+}
+
+async fn register_page(
+    state: &AppState,
+    c: &Chrome,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let (Ok(processors), Ok(partners)) = (
+        state.disclosures.processors().await,
+        state.disclosures.partners().await,
+    ) else {
+        return unavailable(c);
+    };
+    let page = RegisterPage {
+        c,
+        processors: processors
+            .iter()
+            .map(|p| {
+                let items: Vec<&str> = p.categories.iter().map(|c| c.as_str()).collect();
+                (
+                    p.key.clone(),
+                    p.name.clone(),
+                    p.purpose.clone(),
+                    items.join(", "),
+                )
+            })
+            .collect(),
+        partners: partners
+            .iter()
+            .map(|p| {
+                (
+                    p.key.clone(),
+                    p.name.clone(),
+                    p.address.clone(),
+                    p.contact.clone(),
+                )
+            })
+            .collect(),
+        error,
+    };
+    html(status, c, page.render(), &[])
+}
+
+#[handler]
+pub(crate) async fn register(state: Data<&AppState>, req: &Request) -> Response {
+    match signed_in(&state, req).await {
+        Ok((_, c)) => register_page(&state, &c, StatusCode::OK, None).await,
+        Err(away) => away,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PartnerForm {
+    csrf: String,
+    key: String,
+    name: String,
+    address: String,
+    representative: String,
+    contact: String,
+}
+
+#[handler]
+pub(crate) async fn save_partner(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<PartnerForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let key_ok = !form.key.is_empty()
+        && form.key.len() <= 64
+        && form
+            .key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let required = [&form.name, &form.address, &form.contact];
+    if !key_ok || required.iter().any(|f| f.trim().is_empty()) {
+        return register_page(
+            &state,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(c.t("console.partner_invalid")),
+        )
+        .await;
+    }
+    let partner = Partner {
+        key: form.key.clone(),
+        name: form.name.trim().to_owned(),
+        address: form.address.trim().to_owned(),
+        representative: Some(form.representative.trim().to_owned()).filter(|r| !r.is_empty()),
+        contact: form.contact.trim().to_owned(),
+    };
+    if state.disclosures.save_partner(&partner).await.is_err() {
+        return unavailable(&c);
+    }
+    audit(
+        &state,
+        &who,
+        "partner.saved",
+        &format!("partner {} ({}) (console)", partner.key, partner.name),
+    )
+    .await;
+    see_other("/admin/register", &[])
+}
+
+#[derive(Template)]
+#[template(path = "console_catalogue.html")]
+struct CataloguePage<'a> {
+    c: &'a Chrome,
+    products: Vec<(String, String, String, &'a str)>,
+}
+
+#[handler]
+pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response {
+    let (_, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let Ok(products) = state.shop.all_products(None, 1000).await else {
+        return unavailable(&c);
+    };
+    let rows = products
+        .iter()
+        .map(|p| {
+            (
+                p.draft.sku.as_str().to_owned(),
+                p.draft.title.get(c.lang).to_owned(),
+                money(p.draft.price),
+                if p.draft.active {
+                    c.t("console.yes")
+                } else {
+                    c.t("console.no")
+                },
+            )
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &c,
+        CataloguePage {
+            c: &c,
+            products: rows,
+        }
+        .render(),
+        &[],
+    )
+}
