@@ -100,7 +100,12 @@ impl Client {
         let content_type = header("content-type").unwrap_or_default();
         let content_range = header("content-range");
         let location = header("location");
-        if let Some(set) = &set_cookie {
+        // The site's form-token and language cookies are not sessions: only a session cookie is kept.
+        let session_cookie = set_cookie.as_deref().filter(|set| {
+            let name = set.split('=').next().unwrap_or_default();
+            !name.ends_with("kikeru_csrf") && name != "kikeru_lang"
+        });
+        if let Some(set) = session_cookie {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
             self.cookie = if set.contains("Max-Age=0") {
                 None

@@ -156,8 +156,8 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             "/sandbox/checkout/:reference/:action",
             poem::post(pages::sandbox_choose),
         )
-        .at("/checkout/complete", get(pages::checkout_complete))
-        .at("/checkout/canceled", get(pages::checkout_canceled))
+        .at("/checkout/complete", get(site::pages::checkout_complete))
+        .at("/checkout/canceled", get(site::pages::checkout_canceled))
         .nest("/api/v1", service)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)

@@ -1,13 +1,12 @@
-//! The payment pages: the sandbox's test-mode checkout, and the pages the member comes back to
-//! from any provider's checkout (complete, canceled). Plain HTML, no script, in the reader's
-//! language (Accept-Language; Japanese by default).
+//! The sandbox's test-mode checkout: the page that stands in for a payment provider's own
+//! checkout page. Plain HTML, no script, in the reader's language (Accept-Language; Japanese by
+//! default), deliberately unlike the site so nobody mistakes it for a real payment.
 
 use kikeru_domain::shop::LookupError;
 use kikeru_domain::shop_ports::SandboxOutcome;
 use poem::http::StatusCode;
-use poem::web::{Data, Html, Path, Query, Redirect};
+use poem::web::{Data, Html, Path, Redirect};
 use poem::{IntoResponse, Request, handler};
-use serde::Deserialize;
 
 use crate::AppState;
 
@@ -221,108 +220,4 @@ pub(crate) async fn sandbox_choose(
         _ => format!("/checkout/complete?order_id={order_id}"),
     };
     Redirect::see_other(target).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct OrderQuery {
-    order_id: String,
-}
-
-/// Where the provider sends the member back. It never marks anything paid by itself: it asks
-/// the provider (reconciliation) and shows what the provider says.
-#[handler]
-pub(crate) async fn checkout_complete(
-    state: Data<&AppState>,
-    req: &Request,
-    Query(query): Query<OrderQuery>,
-) -> (StatusCode, Html<String>) {
-    let lang = lang(req);
-    let Ok(id) = query.order_id.parse::<uuid::Uuid>() else {
-        return not_found_page(lang);
-    };
-    let signed_in = match state.config.cookie().token(req) {
-        Some(token) => state.membership.authenticate(&token).await.ok(),
-        None => None,
-    };
-    let Some(current) = signed_in else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            page(
-                lang,
-                t(lang, "ログインしてください", "Please sign in"),
-                t(
-                    lang,
-                    "<p>ご注文の状況を見るにはログインしてください。</p>",
-                    "<p>Sign in to see your order.</p>",
-                ),
-            ),
-        );
-    };
-    let order = match state
-        .shop
-        .reconciled_order(current.member.id, kikeru_domain::OrderId::from_uuid(id))
-        .await
-    {
-        Ok((order, _)) => order,
-        Err(LookupError::NotFound) => return not_found_page(lang),
-        Err(_) => return unavailable_page(lang),
-    };
-    use kikeru_domain::PaymentStatus as P;
-    let (title, message) = match order.status {
-        P::Paid => (
-            t(lang, "お支払いが完了しました", "Payment complete"),
-            t(
-                lang,
-                "ありがとうございました。ライブラリですぐにお聴きいただけます。",
-                "Thank you. You can listen in your library right away.",
-            ),
-        ),
-        P::Open => (
-            t(lang, "お支払いを確認しています", "Confirming your payment"),
-            t(
-                lang,
-                "決済サービスからの確認を待っています。しばらくしてから再読み込みしてください。",
-                "We are waiting for the payment service to confirm. Reload this page in a moment.",
-            ),
-        ),
-        P::Refunded => (
-            t(lang, "返金済みです", "Refunded"),
-            t(
-                lang,
-                "このご注文は返金されました。",
-                "This order was refunded.",
-            ),
-        ),
-        _ => (
-            t(
-                lang,
-                "お支払いは完了していません",
-                "The payment did not go through",
-            ),
-            t(
-                lang,
-                "料金は請求されていません。もう一度お試しください。",
-                "You were not charged. Please try again.",
-            ),
-        ),
-    };
-    (
-        StatusCode::OK,
-        page(lang, title, &format!("<p>{message}</p>")),
-    )
-}
-
-/// Where the provider sends a member who canceled.
-#[handler]
-pub(crate) fn checkout_canceled(req: &Request) -> Html<String> {
-    let lang = lang(req);
-    page(
-        lang,
-        t(lang, "キャンセルしました", "Checkout canceled"),
-        t(
-            lang,
-            "<p>お支払いはキャンセルされ、料金は請求されていません。</p>",
-            "<p>The checkout was canceled and you were not charged.</p>",
-        ),
-    )
 }

@@ -825,3 +825,84 @@ pub(crate) async fn switch_language(
         Err(_) => see_other(back, &[]),
     }
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OrderQuery {
+    order_id: String,
+}
+
+/// Where the provider sends the member back. It never marks anything paid by itself: it asks
+/// the provider (reconciliation) and shows what the provider says.
+#[handler]
+pub(crate) async fn checkout_complete(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<OrderQuery>,
+) -> Response {
+    use kikeru_domain::PaymentStatus as P;
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let Some(member) = member else {
+        let back = format!(
+            "/login?back=/checkout/complete%3Forder_id%3D{}",
+            query.order_id
+        );
+        return see_other(&back, &[]);
+    };
+    let Ok(id) = query.order_id.parse::<uuid::Uuid>() else {
+        return super::error_page(StatusCode::NOT_FOUND, c.lang);
+    };
+    let order = match state
+        .shop
+        .reconciled_order(member.member.id, kikeru_domain::OrderId::from_uuid(id))
+        .await
+    {
+        Ok((order, _)) => order,
+        Err(kikeru_domain::shop::LookupError::NotFound) => {
+            return super::error_page(StatusCode::NOT_FOUND, c.lang);
+        }
+        Err(_) => return super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang),
+    };
+    let (title, text, link) = match order.status {
+        P::Paid => (
+            "checkout.paid_title",
+            "checkout.paid",
+            ("/me#library", "checkout.to_library"),
+        ),
+        P::Open => (
+            "checkout.open_title",
+            "checkout.open",
+            ("/me#payments", "mypage.payments"),
+        ),
+        P::Refunded => (
+            "checkout.refunded_title",
+            "checkout.refunded",
+            ("/me#payments", "mypage.payments"),
+        ),
+        _ => (
+            "checkout.failed_title",
+            "checkout.failed",
+            ("/", "error.back_home"),
+        ),
+    };
+    let page = MessagePage {
+        c: &c,
+        title: c.t(title),
+        text: c.t(text),
+        link: Some((link.0, c.t(link.1))),
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[handler]
+pub(crate) async fn checkout_canceled(state: Data<&AppState>, req: &Request) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    message(
+        StatusCode::OK,
+        &c,
+        c.t("checkout.canceled_title"),
+        c.t("checkout.canceled"),
+    )
+}
