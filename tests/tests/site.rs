@@ -250,7 +250,12 @@ fn the_office_console_works_in_the_browser() {
         outbox::last(&server.outbox(), "guest@example.jp", "inquiry_answered").is_some(),
         "the answer is mailed"
     );
-    for path in ["/admin/legal-orders", "/admin/register", "/admin/catalogue"] {
+    for path in [
+        "/admin/disclosures",
+        "/admin/legal-orders",
+        "/admin/register",
+        "/admin/catalogue",
+    ] {
         browser.goto(&format!("{}{path}", server.base));
         inspect(
             &browser,

@@ -209,7 +209,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             "/admin/inquiries/:id/answer",
             poem::post(site::console::answer),
         )
-        .at("/admin/legal-orders", get(site::console::legal_orders))
+        .at(
+            "/admin/legal-orders",
+            get(site::console::legal_orders).post(site::console::record_legal_order),
+        )
+        .at(
+            "/admin/disclosures",
+            get(site::console::disclosures).post(site::console::disclose),
+        )
         .at(
             "/admin/legal-orders/:id/approve",
             poem::post(site::console::approve),

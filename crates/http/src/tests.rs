@@ -2233,6 +2233,7 @@ mod console {
 
         for path in [
             "/admin",
+            "/admin/disclosures",
             "/admin/inquiries",
             "/admin/legal-orders",
             "/admin/register",
@@ -2333,5 +2334,296 @@ mod console {
         ] {
             assert!(actions.contains(&action), "{action}: {actions:?}");
         }
+    }
+}
+
+mod mypage_forms {
+    use super::*;
+    use kikeru_domain::operators::Role;
+
+    async fn form(f: &Fixture, path: &str, cookie: &str, body: &str) -> TestResponse {
+        f.client
+            .post(path)
+            .header("origin", ORIGIN)
+            .header("cookie", cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+    }
+
+    #[tokio::test]
+    async fn every_my_page_form_changes_what_it_says_and_explains_a_refusal() {
+        let f = fixture();
+        let office = f.operator("office@example.jp", Role::Operator).await;
+        f.partner(&office).await;
+        f.client
+            .put("/api/v1/admin/purposes/label-offers")
+            .header("origin", ORIGIN)
+            .header("cookie", &office)
+            .body_json(&json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": "メールアドレスを提供します",
+                               "notice_en": "We give the label your address", "recipient": "kikeru-label", "categories": ["email_address"]}))
+            .send()
+            .await
+            .assert_status_is_ok();
+        f.register_and_verify("hanako@example.jp").await;
+        let other_browser = f.sign_in("hanako@example.jp").await;
+        let session = f.sign_in("hanako@example.jp").await;
+        let (csrf_cookie, csrf) = form_session(&f, "/login").await;
+        let cookie = format!("{csrf_cookie}; {session}");
+
+        let saved = form(
+            &f,
+            "/me/profile",
+            &cookie,
+            &format!("csrf={csrf}&display_name=%E8%8A%B1%E5%AD%90&language=en"),
+        )
+        .await;
+        saved.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&saved, "location"), "/me?done=profile#profile");
+        assert!(header(&saved, "set-cookie").starts_with("kikeru_lang=en"));
+        let page = text_of(
+            f.client
+                .get("/me?done=profile")
+                .header("cookie", &cookie)
+                .send()
+                .await,
+        )
+        .await;
+        assert!(
+            page.contains("value=\"花子\"") && page.contains("Saved."),
+            "English from now on"
+        );
+
+        let consent = form(
+            &f,
+            "/me/consents/label-offers",
+            &cookie,
+            &format!("csrf={csrf}&granted=true"),
+        )
+        .await;
+        consent.assert_status(StatusCode::SEE_OTHER);
+        let page = text_of(f.client.get("/me").header("cookie", &cookie).send().await).await;
+        assert!(page.contains("You consent") && page.contains("We give the label your address"));
+        form(
+            &f,
+            "/me/consents/label-offers",
+            &cookie,
+            &format!("csrf={csrf}&granted=false"),
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+        let page = text_of(f.client.get("/me").header("cookie", &cookie).send().await).await;
+        assert!(page.contains("You do not consent"));
+
+        let wrong = form(
+            &f,
+            "/me/email",
+            &cookie,
+            &format!("csrf={csrf}&new_email=new%40example.jp&password=nope"),
+        )
+        .await;
+        wrong.assert_status(StatusCode::FORBIDDEN);
+        let html = text_of(wrong).await;
+        assert!(
+            html.contains("The current password is wrong.")
+                && html.contains("value=\"new@example.jp\"")
+        );
+        assert!(!html.contains("nope"), "a password is never echoed");
+
+        let weak = form(
+            &f,
+            "/me/password",
+            &cookie,
+            &format!(
+                "csrf={csrf}&current_password={}&new_password=short",
+                PASSWORD.replace(' ', "+")
+            ),
+        )
+        .await;
+        weak.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(text_of(weak).await.contains("Use at least 12 characters."));
+
+        let token = kikeru_domain::SessionToken::parse(session.split('=').nth(1).unwrap()).unwrap();
+        let me = f.harness.membership.authenticate(&token).await.unwrap();
+        let sessions = f.harness.membership.sessions(&me).await.unwrap();
+        assert_eq!(sessions.len(), 2);
+        let other = sessions
+            .iter()
+            .find(|s| s.token_hash != token.hash())
+            .unwrap();
+        form(
+            &f,
+            &format!("/me/sessions/{}/revoke", other.id),
+            &cookie,
+            &format!("csrf={csrf}"),
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+        f.client
+            .get("/api/v1/me")
+            .header("cookie", &other_browser)
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+
+        let refused = form(
+            &f,
+            "/me/delete",
+            &cookie,
+            &format!("csrf={csrf}&password=nope"),
+        )
+        .await;
+        refused.assert_status(StatusCode::FORBIDDEN);
+        let expired = form(
+            &f,
+            "/me/delete",
+            &cookie,
+            &format!("csrf={}&password=x", "f".repeat(32)),
+        )
+        .await;
+        expired.assert_status(StatusCode::FORBIDDEN);
+        assert!(text_of(expired).await.contains("The form expired"));
+        let deleted = form(
+            &f,
+            "/me/delete",
+            &cookie,
+            &format!("csrf={csrf}&password={}", PASSWORD.replace(' ', "+")),
+        )
+        .await;
+        deleted.assert_status_is_ok();
+        assert!(header(&deleted, "set-cookie").contains("Max-Age=0"));
+        assert!(text_of(deleted).await.contains("Account deleted"));
+    }
+}
+
+mod console_disclosures {
+    use super::*;
+    use kikeru_domain::operators::Role;
+
+    async fn console_session(f: &Fixture, email: &str) -> (String, String) {
+        f.harness
+            .office
+            .add_operator(Harness::email(email), OFFICE_PASSWORD, Role::Operator)
+            .await
+            .unwrap();
+        let (csrf_cookie, csrf) = form_session(f, "/admin").await;
+        let signed_in = f
+            .client
+            .post("/admin/login")
+            .header("origin", ORIGIN)
+            .header("cookie", &csrf_cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&email={}&password={}",
+                email.replace('@', "%40"),
+                OFFICE_PASSWORD.replace(' ', "+")
+            ))
+            .send()
+            .await;
+        signed_in.assert_status(StatusCode::SEE_OTHER);
+        let operator = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        (format!("{csrf_cookie}; {operator}"), csrf)
+    }
+
+    async fn post(f: &Fixture, path: &str, cookie: &str, body: String) -> TestResponse {
+        f.client
+            .post(path)
+            .header("origin", ORIGIN)
+            .header("cookie", cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_legal_order_recorded_in_the_console_takes_a_second_operator_before_it_discloses() {
+        let f = fixture();
+        f.register_and_verify("hanako@example.jp").await;
+        let hanako = f.sign_in("hanako@example.jp").await;
+        let me = json_of(
+            f.client
+                .get("/api/v1/me")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        let member = me["id"].as_str().unwrap().to_owned();
+        let (office, csrf) = console_session(&f, "office@example.jp").await;
+        let (chief, chief_csrf) = console_session(&f, "chief@example.jp").await;
+
+        let invalid = post(
+            &f,
+            "/admin/legal-orders",
+            &office,
+            format!("csrf={csrf}&authority=&members=x"),
+        )
+        .await;
+        invalid.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        post(
+            &f,
+            "/admin/legal-orders",
+            &office,
+            format!(
+                "csrf={csrf}&authority=Tokyo+Court&reference=R-1&legal_basis=CCP+223&issued_on=2026-01-01\
+                 &members={member}&categories=email_address&withheld_until="
+            ),
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+        let orders = f.harness.disclosures.legal_orders().await.unwrap();
+        assert_eq!(orders.len(), 1);
+        let id = orders[0].id.clone();
+
+        let body = format!(
+            "csrf={csrf}&member={member}&recipient=authority%3ATokyo+Court&categories=email_address&basis=legal_order%3A{id}"
+        );
+        let early = post(&f, "/admin/disclosures", &office, body.clone()).await;
+        early.assert_status(StatusCode::FORBIDDEN);
+        assert!(text_of(early).await.contains("two operators"));
+        let own = post(
+            &f,
+            &format!("/admin/legal-orders/{id}/approve"),
+            &office,
+            format!("csrf={csrf}"),
+        )
+        .await;
+        own.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(
+            f.harness.disclosures.legal_orders().await.unwrap()[0]
+                .approved_by
+                .len(),
+            1,
+            "the recorder approving again still counts once"
+        );
+        post(
+            &f,
+            &format!("/admin/legal-orders/{id}/approve"),
+            &chief,
+            format!("csrf={chief_csrf}"),
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+        let made = post(&f, "/admin/disclosures", &office, body).await;
+        made.assert_status(StatusCode::CREATED);
+        assert!(
+            text_of(made).await.contains("hanako@example.jp"),
+            "the recipient's package"
+        );
+        let seen = json_of(
+            f.client
+                .get("/api/v1/me/disclosures")
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(seen[0]["basis"], format!("legal_order:{id}"));
     }
 }

@@ -433,6 +433,43 @@ struct OrderRow {
 struct LegalOrdersPage<'a> {
     c: &'a Chrome,
     rows: Vec<OrderRow>,
+    categories: Vec<&'static str>,
+    error: Option<&'a str>,
+}
+
+/// Every data category's name, for the forms' checkboxes.
+fn category_names() -> Vec<&'static str> {
+    kikeru_domain::privacy::DataCategory::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect()
+}
+
+/// A posted form's fields, repeated ones (check boxes) included.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn one(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+fn date(text: &str) -> Option<kikeru_domain::Timestamp> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format)
+        .ok()
+        .map(|d| d.midnight().assume_utc())
 }
 
 #[handler]
@@ -441,15 +478,27 @@ pub(crate) async fn legal_orders(state: Data<&AppState>, req: &Request) -> Respo
         Ok(pair) => pair,
         Err(away) => return away,
     };
+    legal_orders_page(&state, &c, &who, StatusCode::OK, None).await
+}
+
+async fn legal_orders_page(
+    state: &AppState,
+    c: &Chrome,
+    who: &OperatorAuth,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let Ok(orders) = state.disclosures.legal_orders().await else {
-        return unavailable(&c);
+        return unavailable(c);
     };
-    let me = who.operator.email.as_str();
+    // Approvals are recorded by operator ID, as through the office API, so that one operator
+    // can never count twice.
+    let me = who.operator.id.to_string();
     let rows = orders
         .iter()
         .map(|o| {
             let approved = o.approved_by.len() >= 2;
-            let mine = o.approved_by.contains(me);
+            let mine = o.approved_by.contains(&me);
             OrderRow {
                 id: o.id.clone(),
                 authority: o.authority.clone(),
@@ -464,12 +513,228 @@ pub(crate) async fn legal_orders(state: Data<&AppState>, req: &Request) -> Respo
             }
         })
         .collect();
-    html(
-        StatusCode::OK,
-        &c,
-        LegalOrdersPage { c: &c, rows }.render(),
-        &[],
-    )
+    let page = LegalOrdersPage {
+        c,
+        rows,
+        categories: category_names(),
+        error,
+    };
+    html(status, c, page.render(), &[])
+}
+
+#[handler]
+pub(crate) async fn record_legal_order(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(fields);
+    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let members: Option<std::collections::BTreeSet<kikeru_domain::MemberId>> = fields
+        .one("members")
+        .split_whitespace()
+        .map(|id| id.parse().ok().map(kikeru_domain::MemberId::from_uuid))
+        .collect();
+    let categories: Option<kikeru_domain::privacy::Categories> = fields
+        .all("categories")
+        .iter()
+        .map(|c| kikeru_domain::privacy::DataCategory::from_name(c))
+        .collect();
+    let withheld = fields.one("withheld_until");
+    let texts = [
+        fields.one("authority"),
+        fields.one("reference"),
+        fields.one("legal_basis"),
+    ];
+    let order = match (members, categories, date(fields.one("issued_on"))) {
+        (Some(members), Some(categories), Some(issued_at))
+            if !members.is_empty()
+                && !categories.is_empty()
+                && texts.iter().all(|t| !t.trim().is_empty() && t.len() <= 300)
+                && (withheld.is_empty() || date(withheld).is_some()) =>
+        {
+            kikeru_domain::privacy::LegalOrder {
+                id: format!("LO-{}", uuid::Uuid::now_v7().simple()),
+                authority: texts[0].trim().to_owned(),
+                reference: texts[1].trim().to_owned(),
+                legal_basis: texts[2].trim().to_owned(),
+                issued_at,
+                members,
+                categories,
+                approved_by: std::collections::BTreeSet::new(),
+                notice_withheld_until: date(withheld),
+            }
+        }
+        _ => {
+            let error = c.t("console.order_invalid");
+            return legal_orders_page(
+                &state,
+                &c,
+                &who,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(error),
+            )
+            .await;
+        }
+    };
+    match state
+        .disclosures
+        .record_legal_order(order, &who.operator.id.to_string())
+        .await
+    {
+        Ok(recorded) => {
+            audit(
+                &state,
+                &who,
+                "legal_order.recorded",
+                &format!("legal order {} (console)", recorded.id),
+            )
+            .await;
+            see_other("/admin/legal-orders", &[])
+        }
+        Err(_) => unavailable(&c),
+    }
+}
+
+/// The disclosure form as typed.
+#[derive(Debug, Default)]
+struct DisclosureFields {
+    member: String,
+    recipient: String,
+    basis: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_disclose.html")]
+struct DisclosePage<'a> {
+    c: &'a Chrome,
+    form: DisclosureFields,
+    categories: Vec<&'static str>,
+    error: Option<String>,
+    entry: String,
+    package: Option<String>,
+}
+
+#[handler]
+pub(crate) async fn disclosures(state: Data<&AppState>, req: &Request) -> Response {
+    let (_, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let page = DisclosePage {
+        c: &c,
+        form: DisclosureFields::default(),
+        categories: category_names(),
+        error: None,
+        entry: String::new(),
+        package: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+/// Decides a disclosure with the rules and, when allowed, shows the recipient's package.
+#[handler]
+pub(crate) async fn disclose(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    use kikeru_domain::privacy::{ClaimedBasis, DisclosureRequest, Recipient, Transfer};
+    let fields = Fields(fields);
+    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let form = DisclosureFields {
+        member: fields.one("member").trim().to_owned(),
+        recipient: fields.one("recipient").trim().to_owned(),
+        basis: fields.one("basis").trim().to_owned(),
+    };
+    let categories: Option<kikeru_domain::privacy::Categories> = fields
+        .all("categories")
+        .iter()
+        .map(|c| kikeru_domain::privacy::DataCategory::from_name(c))
+        .collect();
+    let page = |status: StatusCode,
+                form: DisclosureFields,
+                error: Option<String>,
+                entry: String,
+                package: Option<String>| {
+        let page = DisclosePage {
+            c: &c,
+            form,
+            categories: category_names(),
+            error,
+            entry,
+            package,
+        };
+        html(status, &c, page.render(), &[])
+    };
+    let parsed = (
+        form.member.parse::<uuid::Uuid>().ok(),
+        Recipient::parse(&form.recipient),
+        ClaimedBasis::parse(&form.basis),
+        categories.filter(|c| !c.is_empty()),
+    );
+    let (Some(member), Some(recipient), Some(basis), Some(categories)) = parsed else {
+        let error = Some(c.t("console.disclosure_invalid").to_owned());
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            error,
+            String::new(),
+            None,
+        );
+    };
+    let member = kikeru_domain::MemberId::from_uuid(member);
+    let request = DisclosureRequest {
+        member_id: member,
+        recipient,
+        categories,
+        transfer: Transfer::Provision,
+        basis,
+        at: state.disclosures.now(),
+    };
+    match state.disclosures.disclose(request).await {
+        Ok((entry, package)) => {
+            audit(
+                &state,
+                &who,
+                "disclosure.made",
+                &format!("ledger entry {} for member {member} (console)", entry.seq),
+            )
+            .await;
+            let json = crate::privacy_api::package_json(&package);
+            let summary = format!(
+                "#{} {} → {} ({})",
+                entry.seq,
+                super::mypage::when(entry.at),
+                entry.recipient_details.name,
+                entry.basis.to_text()
+            );
+            page(
+                StatusCode::CREATED,
+                form,
+                None,
+                summary,
+                Some(format!("{json:#}")),
+            )
+        }
+        Err(e) => {
+            audit(
+                &state,
+                &who,
+                "disclosure.refused",
+                &format!("member {member}: {e} (console)"),
+            )
+            .await;
+            let error = Some(format!("{}: {e}", c.t("console.refused")));
+            page(StatusCode::FORBIDDEN, form, error, String::new(), None)
+        }
+    }
 }
 
 #[handler]
@@ -485,7 +750,7 @@ pub(crate) async fn approve(
     };
     match state
         .disclosures
-        .approve_legal_order(&id, who.operator.email.as_str())
+        .approve_legal_order(&id, &who.operator.id.to_string())
         .await
     {
         Ok(order) => {
