@@ -13,7 +13,7 @@
 //! The store returned by `setup` must dereference to a type implementing every storage port
 //! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
 //! `Operators`, `Consents`, `Ledger`, `Erasure`,
-//! `LegalOrders`, `Retention`, `Processors`, `Partners`, `UnitOfWork`, `Outbox`, `Inquiries`) and start empty. `setup` returns
+//! `LegalOrders`, `Retention`, `Processors`, `Partners`, `UnitOfWork`, `Outbox`, `Inquiries`, `Statistics`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
 //! then counts as passed, so CI must configure every backend. `teardown` runs only when the case
 //! passed, so a failing case leaves its data behind for inspection.
@@ -35,6 +35,7 @@ pub mod processors;
 pub mod rate_limits;
 pub mod retention;
 pub mod sessions;
+pub mod stats;
 pub mod tokens;
 pub mod unit;
 
@@ -137,6 +138,10 @@ macro_rules! storage_contract_tests {
             inquiries_read_back_with_their_answers,
             a_known_message_id_is_a_conflict,
             a_persons_inquiries_are_theirs_only,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, stats: [
+            completed_days_are_rolled_up_once,
+            raw_hits_are_purged_and_counts_stay,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
             hits_count_up_within_a_window_and_restart_after_it,

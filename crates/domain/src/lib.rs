@@ -32,6 +32,7 @@ pub mod retention;
 pub mod session;
 pub mod shop;
 pub mod shop_ports;
+pub mod stats;
 pub mod throttle;
 pub mod token;
 

@@ -55,3 +55,27 @@ pub(crate) fn browser(req: &Request) -> String {
         _ => "Unknown browser".to_owned(),
     }
 }
+
+/// The browser's class for the access statistics: family, major version, OS family and device
+/// class from the User-Agent, nothing else of it.
+pub(crate) fn browser_class(req: &Request) -> kikeru_domain::stats::BrowserClass {
+    let agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match woothee::parser::Parser::new().parse(agent) {
+        Some(r) if r.name != "UNKNOWN" => kikeru_domain::stats::BrowserClass {
+            family: r.name.to_owned(),
+            major: r.version.split('.').next().unwrap_or("").to_owned(),
+            os: if r.os == "UNKNOWN" {
+                String::new()
+            } else {
+                r.os.to_owned()
+            },
+            device: r.category.to_owned(),
+        }
+        .sanitized(),
+        _ => kikeru_domain::stats::BrowserClass::default().sanitized(),
+    }
+}

@@ -34,6 +34,8 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
         None => return Ok(problem(StatusCode::INTERNAL_SERVER_ERROR, None)),
     };
     let page_language = crate::site::language(&req, None);
+    let browser = crate::client::browser_class(&req);
+    let hits = req.data::<AppState>().map(|state| Arc::clone(&state.hits));
     let mut response = match guard(&mut req, &config).await {
         Err(refusal) => refusal,
         Ok(()) => match ep.call(req).await {
@@ -50,6 +52,22 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
         };
     }
     secure_headers(&mut response, &config, &path);
+    if let Some(hits) = hits
+        && counted(&path)
+    {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the time of an anonymous access record, taken at the edge"
+        )]
+        let at = time::OffsetDateTime::now_utc();
+        hits.offer(kikeru_domain::stats::Hit::new(
+            at,
+            method.as_str(),
+            &path,
+            response.status().as_u16(),
+            browser,
+        ));
+    }
     tracing::info!(
         target: "kikeru::access",
         method = %method,
@@ -100,6 +118,12 @@ async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
         }
     }
     Ok(())
+}
+
+/// Whether a request goes into the access statistics: not the probes, not the stylesheet and
+/// script.
+fn counted(path: &str) -> bool {
+    !(path == "/healthz" || path == "/readyz" || path.starts_with("/assets/"))
 }
 
 /// Paths of the web site (as opposed to the API and the probes).

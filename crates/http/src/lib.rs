@@ -27,6 +27,7 @@ pub mod privacy_api;
 mod problem;
 mod shop_api;
 mod site;
+mod stats_report;
 
 pub use auth::SessionCookie;
 pub use privacy_api::package_json;
@@ -44,6 +45,8 @@ pub struct HttpConfig {
     pub trust_forwarded_for: bool,
     /// Where the catalogue's audio files are (asset keys are relative to it).
     pub media_dir: PathBuf,
+    /// Statistics reports leave out cells counting fewer requests than this.
+    pub stats_min_count: u64,
 }
 
 impl HttpConfig {
@@ -63,6 +66,21 @@ impl HttpConfig {
     }
 }
 
+/// Takes one request's anonymous record. MUST NOT block or fail the request: a sink that cannot
+/// keep up drops the record and counts it.
+pub trait HitSink: Send + Sync + 'static {
+    /// Offers a record.
+    fn offer(&self, hit: kikeru_domain::stats::Hit);
+}
+
+/// A sink that keeps nothing (statistics off, and tests that do not look at them).
+#[derive(Debug, Default)]
+pub struct NoHits;
+
+impl HitSink for NoHits {
+    fn offer(&self, _hit: kikeru_domain::stats::Hit) {}
+}
+
 /// Whether the service's dependencies answer (`/readyz`).
 #[async_trait]
 pub trait Readiness: Send + Sync + 'static {
@@ -73,6 +91,10 @@ pub trait Readiness: Send + Sync + 'static {
 /// Everything a request handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where anonymous access statistics go (buffered off the request path).
+    pub hits: Arc<dyn HitSink>,
+    /// Operators' statistics reports (daily counts).
+    pub statistics: Arc<dyn kikeru_domain::stats::Statistics>,
     /// Inquiries: the contact form and mail to the service.
     pub contact: kikeru_domain::inquiry::ContactDesk,
     /// The membership use cases.
@@ -132,6 +154,8 @@ fn api_service() -> OpenApiService<
              provider's signed webhooks (`POST /payments/webhooks/{provider}`).",
     )
 }
+
+pub use stats_report::{report_csv, report_json};
 
 /// The OpenAPI document as JSON (for `cargo xtask openapi` and tests).
 pub fn openapi_json() -> String {
@@ -224,6 +248,11 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/admin/register", get(site::console::register))
         .at("/admin/partners", poem::post(site::console::save_partner))
         .at("/admin/catalogue", get(site::console::catalogue))
+        .at("/admin/statistics", get(site::console::statistics))
+        .at(
+            "/admin/statistics/export",
+            get(site::console::statistics_export),
+        )
         .at("/assets/site.css", get(site::assets::css))
         .at("/assets/site.js", get(site::assets::js))
         .into_endpoint()

@@ -36,6 +36,8 @@ fn fixture_with(origin: &str) -> Fixture {
     let harness = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let media = tempfile::tempdir().unwrap();
     let state = AppState {
+        hits: Arc::new(crate::NoHits),
+        statistics: harness.store.clone(),
         contact: harness.contact.clone(),
         membership: harness.membership.clone(),
         shop: harness.shop.clone(),
@@ -47,6 +49,7 @@ fn fixture_with(origin: &str) -> Fixture {
             max_body_bytes: 4096,
             trust_forwarded_for: false,
             media_dir: media.path().to_path_buf(),
+            stats_min_count: 5,
         }),
         readiness: Arc::new(Ready),
     };
@@ -2233,6 +2236,7 @@ mod console {
 
         for path in [
             "/admin",
+            "/admin/statistics",
             "/admin/disclosures",
             "/admin/inquiries",
             "/admin/legal-orders",
@@ -2254,6 +2258,15 @@ mod console {
                 );
             }
         }
+        let csv = f
+            .client
+            .get("/admin/statistics/export?format=csv")
+            .header("cookie", &cookie)
+            .send()
+            .await;
+        csv.assert_status_is_ok();
+        assert!(header(&csv, "content-disposition").contains("kikeru-statistics-"));
+        assert!(text_of(csv).await.starts_with("section,day,method,path"));
         let list = text_of(
             f.client
                 .get("/admin/inquiries")

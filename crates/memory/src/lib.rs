@@ -4,6 +4,7 @@
 mod office;
 mod privacy;
 mod shop;
+mod stats;
 pub mod testing;
 mod unit;
 
@@ -25,6 +26,7 @@ pub struct MemoryStore {
     shop: Mutex<shop::State>,
     office: Mutex<office::State>,
     privacy: Mutex<privacy::State>,
+    stats: Mutex<stats::State>,
 }
 
 #[derive(Debug, Clone, Default)]

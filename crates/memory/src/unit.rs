@@ -24,6 +24,9 @@ pub(crate) enum Status {
 /// A mail in the outbox. Settled mails keep no content.
 #[derive(Debug, Clone)]
 pub(crate) struct OutboxRow {
+    /// The order mail entered the outbox in (UUIDs made by test randomness do not sort by it).
+    pub(crate) seq: u64,
+    pub(crate) created_at: Timestamp,
     pub(crate) envelope: Option<Envelope>,
     pub(crate) member_id: Option<MemberId>,
     pub(crate) status: Status,
@@ -46,9 +49,12 @@ impl MailState {
         if self.outbox.contains_key(&envelope.id) {
             return Err(StoreError::Conflict);
         }
+        let seq = self.outbox.len() as u64;
         self.outbox.insert(
             envelope.id,
             OutboxRow {
+                seq,
+                created_at: envelope.created_at,
                 member_id: envelope.member_id,
                 next_attempt_at: envelope.created_at,
                 envelope: Some(envelope),
@@ -210,10 +216,20 @@ impl Outbox for MemoryStore {
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut state = self.state();
         let mut claimed = Vec::new();
-        for (id, row) in &mut state.mail.outbox {
+        let mut order: Vec<(Timestamp, u64, Uuid)> = state
+            .mail
+            .outbox
+            .iter()
+            .map(|(id, row)| (row.created_at, row.seq, *id))
+            .collect();
+        order.sort();
+        for (_, _, id) in order {
             if claimed.len() >= limit as usize {
                 break;
             }
+            let Some(row) = state.mail.outbox.get_mut(&id) else {
+                continue;
+            };
             let free = row.claim.is_none_or(|(_, until)| until <= now);
             if row.status != Status::Pending || row.next_attempt_at > now || !free {
                 continue;
@@ -224,7 +240,7 @@ impl Outbox for MemoryStore {
             row.attempts += 1;
             row.claim = Some((claim, now + lease));
             claimed.push(Claimed {
-                id: *id,
+                id,
                 member_id: row.member_id,
                 mail: envelope.mail.clone(),
                 attempts: row.attempts,

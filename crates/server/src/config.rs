@@ -75,6 +75,9 @@ struct FileConfig {
     retention_ledger_days: Option<u64>,
     retention_inquiry_days: Option<u64>,
     retention_mail_days: Option<u64>,
+    stats_enabled: Option<bool>,
+    stats_retention_days: Option<u64>,
+    stats_min_count: Option<u64>,
 }
 
 /// The log line format.
@@ -191,6 +194,12 @@ pub struct Config {
     pub share_email_with_payment_provider: bool,
     /// How long things are kept.
     pub retention: kikeru_domain::retention::RetentionPolicy,
+    /// Whether anonymous access statistics are recorded.
+    pub stats_enabled: bool,
+    /// How long raw access records are kept (daily counts stay).
+    pub stats_retention: Duration,
+    /// Reports leave out cells counting fewer requests than this.
+    pub stats_min_count: u64,
 }
 
 /// The configuration is unusable; every problem found is listed.
@@ -243,6 +252,9 @@ pub const ENV_KEYS: &[&str] = &[
     "retention_ledger_days",
     "retention_inquiry_days",
     "retention_mail_days",
+    "stats_enabled",
+    "stats_retention_days",
+    "stats_min_count",
 ];
 
 impl Config {
@@ -367,6 +379,9 @@ fn overlay_env(
     number!(retention_ledger_days);
     number!(retention_inquiry_days);
     number!(retention_mail_days);
+    number!(stats_enabled);
+    number!(stats_retention_days);
+    number!(stats_min_count);
     number!(smtp_port);
     number!(smtp_timeout_secs);
     number!(mail_max_attempts);
@@ -524,7 +539,18 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     if !(1024..=100 * 1024 * 1024).contains(&mail_max_inbound_bytes) {
         errors.push("mail_max_inbound_bytes: must be between 1024 and 104857600".to_owned());
     }
+    let stats_min_count = raw.stats_min_count.unwrap_or(5);
+    if stats_min_count == 0 {
+        errors.push("stats_min_count: must be at least 1".to_owned());
+    }
+    let stats_days = raw.stats_retention_days.unwrap_or(90);
+    if stats_days == 0 {
+        errors.push("stats_retention_days: must be at least 1".to_owned());
+    }
     Config {
+        stats_enabled: raw.stats_enabled.unwrap_or(true),
+        stats_retention: Duration::from_secs(stats_days * 86_400),
+        stats_min_count,
         mail_transport,
         postman,
         mail_max_inbound_bytes,

@@ -27,6 +27,7 @@ pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod mail;
+pub mod stats;
 
 use adapters::{Argon2Hasher, OsRandom, StoreReadiness, SystemClock};
 use config::{Config, LogFormat, PaymentProvider};
@@ -61,6 +62,9 @@ pub enum Command {
     /// Mail: sent to the service (ingest, LMTP) and waiting to go out (deliver, status).
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Anonymous access statistics.
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Manage operator accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -113,6 +117,21 @@ pub enum MailCommand {
     Deliver,
     /// Count the mail waiting, sent and given up.
     Status,
+}
+
+/// Statistics commands.
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Print the report of the last completed days (for third parties: no personal data, and
+    /// cells counting fewer than `stats_min_count` requests left out).
+    Export {
+        /// `csv` or `json`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// How many completed days, up to yesterday (UTC).
+        #[arg(long, default_value_t = 30)]
+        days: u16,
+    },
 }
 
 /// Retention commands.
@@ -352,6 +371,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Stats(StatsCommand::Export { format, days }) => {
+            use kikeru_domain::ports::Clock;
+            use kikeru_domain::stats::Statistics;
+            if format != "csv" && format != "json" {
+                anyhow::bail!("--format: use csv or json");
+            }
+            if days == 0 {
+                anyhow::bail!("--days: at least 1");
+            }
+            let (store, _) = prepare(&config).await?;
+            let today = SystemClock.now().date();
+            store
+                .roll_up(today)
+                .await
+                .context("rolling up the statistics")?;
+            let to = today.previous_day().unwrap_or(today);
+            let from = to - time::Duration::days(i64::from(days) - 1);
+            let counts = store
+                .daily(from, to)
+                .await
+                .context("reading the statistics")?;
+            let report = kikeru_domain::stats::report(&counts, config.stats_min_count);
+            #[allow(clippy::print_stdout, reason = "the command's output")]
+            {
+                if format == "json" {
+                    println!("{:#}", kikeru_http::report_json(&report));
+                } else {
+                    print!("{}", kikeru_http::report_csv(&report));
+                }
+            }
+            Ok(())
+        }
         Command::Retention(RetentionCommand::Run) => {
             let (store, _) = prepare(&config).await?;
             purge(&store, &config).await?;
@@ -399,7 +450,12 @@ async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppState)> {
         store.migrate().await.context("migrating the database")?;
     }
     seed_register(&store, config).await?;
-    let state = build(config, &store, Arc::new(tokio::sync::Notify::new()))?;
+    let state = build(
+        config,
+        &store,
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(kikeru_http::NoHits),
+    )?;
     Ok((store, state))
 }
 
@@ -421,6 +477,21 @@ async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
         inquiries = purged.inquiries,
         settled_mail = purged.settled_mail,
         "retention run"
+    );
+    use kikeru_domain::stats::Statistics;
+    let now = SystemClock.now();
+    let days = store
+        .roll_up(now.date())
+        .await
+        .context("rolling up the access statistics")?;
+    let hits = store
+        .purge_hits(now - config.stats_retention)
+        .await
+        .context("purging raw access records")?;
+    tracing::info!(
+        days_rolled_up = days,
+        raw_hits_purged = hits,
+        "statistics maintained"
     );
     Ok(())
 }
@@ -565,6 +636,7 @@ pub fn build(
     config: &Config,
     store: &SqlStore,
     wake: Arc<tokio::sync::Notify>,
+    hits: Arc<dyn kikeru_http::HitSink>,
 ) -> anyhow::Result<AppState> {
     let store = Arc::new(store.clone());
     let unit = Arc::new(mail::WakingUnit::new(store.clone(), wake));
@@ -627,6 +699,8 @@ pub fn build(
         ContactLimits::default(),
     );
     Ok(AppState {
+        hits,
+        statistics: store.clone(),
         contact,
         membership: Membership::new(ports, membership_config),
         shop: Shop::new(shop_ports, shop_config),
@@ -647,6 +721,7 @@ pub fn build(
             max_body_bytes: config.max_body_bytes,
             trust_forwarded_for: config.trust_forwarded_for,
             media_dir: config.media_dir.clone(),
+            stats_min_count: config.stats_min_count,
         }),
         readiness: Arc::new(StoreReadiness((*store).clone())),
     })
@@ -697,7 +772,14 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     seed_register(&store, &config).await?;
     let wake = Arc::new(tokio::sync::Notify::new());
-    let state = build(&config, &store, wake.clone())?;
+    let (hits, recorded): (Arc<dyn kikeru_http::HitSink>, _) = if config.stats_enabled {
+        let (sink, receiver) = stats::BufferedHits::new(stats::BUFFER);
+        let writer = tokio::spawn(stats::write_hits(receiver, Arc::new(store.clone())));
+        (sink, Some(writer))
+    } else {
+        (Arc::new(kikeru_http::NoHits), None)
+    };
+    let state = build(&config, &store, wake.clone(), hits)?;
     if config.demo_catalog {
         seed_demo(&config, &state).await?;
     }
@@ -725,6 +807,14 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     retention.abort();
+    // The site is gone with its senders: the writer stores what is left and ends.
+    if let Some(writer) = recorded
+        && tokio::time::timeout(Duration::from_secs(10), writer)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the statistics writer did not finish in time");
+    }
     // Let the postman finish the mail in hand; what is left waits in the outbox.
     stop.store(true, std::sync::atomic::Ordering::Release);
     wake.notify_one();

@@ -24,6 +24,7 @@ mod migration;
 mod office;
 mod privacy;
 mod shop;
+mod stats;
 mod unit;
 
 use entity::{member, rate_limit, security_event, session, token};

@@ -932,3 +932,114 @@ pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response
         &[],
     )
 }
+
+/// The report of the last 30 completed days (UTC), after rolling up what is new.
+async fn report_of(
+    state: &AppState,
+) -> Result<(kikeru_domain::stats::Report, time::Date, time::Date), kikeru_domain::StoreError> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "which days are complete is a question about now"
+    )]
+    let today = time::OffsetDateTime::now_utc().date();
+    state.statistics.roll_up(today).await?;
+    let to = today.previous_day().unwrap_or(today);
+    let from = to - time::Duration::days(29);
+    let counts = state.statistics.daily(from, to).await?;
+    Ok((
+        kikeru_domain::stats::report(&counts, state.config.stats_min_count),
+        from,
+        to,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "console_statistics.html")]
+struct StatisticsPage<'a> {
+    c: &'a Chrome,
+    from: String,
+    to: String,
+    k: u64,
+    suppressed: u64,
+    views: Vec<(String, String, String, u64)>,
+    browsers: Vec<(String, String, String, u64)>,
+    statuses: Vec<(u16, u64)>,
+}
+
+#[handler]
+pub(crate) async fn statistics(state: Data<&AppState>, req: &Request) -> Response {
+    let (who, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let Ok((report, from, to)) = report_of(&state).await else {
+        return unavailable(&c);
+    };
+    audit(
+        &state,
+        &who,
+        "statistics.viewed",
+        "statistics report (console)",
+    )
+    .await;
+    let page = StatisticsPage {
+        c: &c,
+        from: from.to_string(),
+        to: to.to_string(),
+        k: report.k,
+        suppressed: report.suppressed,
+        views: report
+            .page_views
+            .iter()
+            .map(|(d, m, p, n)| (d.to_string(), m.clone(), p.clone(), *n))
+            .collect(),
+        browsers: report.browsers.clone(),
+        statuses: report.statuses.clone(),
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ExportQuery {
+    format: String,
+}
+
+#[handler]
+pub(crate) async fn statistics_export(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let (who, c) = match signed_in(&state, req).await {
+        Ok(pair) => pair,
+        Err(away) => return away,
+    };
+    let Ok((report, from, to)) = report_of(&state).await else {
+        return unavailable(&c);
+    };
+    audit(
+        &state,
+        &who,
+        "statistics.exported",
+        &format!("{} report {from}..{to} (console)", query.format),
+    )
+    .await;
+    let (content_type, extension, body) = if query.format == "json" {
+        (
+            "application/json",
+            "json",
+            format!("{:#}", crate::report_json(&report)),
+        )
+    } else {
+        ("text/csv; charset=utf-8", "csv", crate::report_csv(&report))
+    };
+    Response::builder()
+        .content_type(content_type)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"kikeru-statistics-{from}-{to}.{extension}\""),
+        )
+        .header("cache-control", "no-store")
+        .body(body)
+}

@@ -11,6 +11,7 @@ mod m0006_legal_orders;
 mod m0007_processors;
 mod m0008_partners;
 mod m0009_mail;
+mod m0010_stats;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_processors::Migration),
             Box::new(m0008_partners::Migration),
             Box::new(m0009_mail::Migration),
+            Box::new(m0010_stats::Migration),
         ]
     }
 }
