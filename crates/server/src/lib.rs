@@ -62,6 +62,12 @@ pub enum Command {
     /// Mail: sent to the service (ingest, LMTP) and waiting to go out (deliver, status).
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Copy the SQLite database to FILE, consistently, while the service runs (restore by
+    /// pointing `database_url` at the copy).
+    Backup {
+        /// The new file to write (it must not exist).
+        file: PathBuf,
+    },
     /// Anonymous access statistics.
     #[command(subcommand)]
     Stats(StatsCommand),
@@ -369,6 +375,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     counts.pending, counts.sent, counts.failed
                 );
             }
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let store = open_store(&config).await?;
+            store
+                .backup_to(&file)
+                .await
+                .with_context(|| format!("backing up to {}", file.display()))?;
+            tracing::info!(file = %file.display(), "backup written");
             Ok(())
         }
         Command::Stats(StatsCommand::Export { format, days }) => {

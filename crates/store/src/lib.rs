@@ -63,6 +63,23 @@ pub struct SqlStore {
     pub(crate) db: DatabaseConnection,
 }
 
+/// A backup was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The database is PostgreSQL, whose own tools make consistent copies.
+    #[error("the database is PostgreSQL: use pg_dump (or a replica) for its backups")]
+    NotSqlite,
+    /// The target file exists; nothing was overwritten.
+    #[error("{0} exists already; choose a new file")]
+    Exists(std::path::PathBuf),
+    /// The target path is not valid UTF-8.
+    #[error("the backup path must be valid UTF-8")]
+    Path,
+    /// Copying failed.
+    #[error("the copy failed")]
+    Store(#[source] StoreError),
+}
+
 /// The database could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the database: {0}")]
@@ -112,6 +129,31 @@ impl SqlStore {
             .ping()
             .await
             .map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` while the service keeps running
+    /// (`VACUUM INTO`): one read transaction, so the copy is a single moment's state.
+    ///
+    /// # Errors
+    /// [`BackupError::NotSqlite`] on PostgreSQL (use `pg_dump`), [`BackupError::Exists`] when
+    /// `path` exists (nothing is overwritten), [`BackupError::Store`] when copying fails.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), BackupError> {
+        if self.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+            return Err(BackupError::NotSqlite);
+        }
+        if path.exists() {
+            return Err(BackupError::Exists(path.to_owned()));
+        }
+        let target = path.to_str().ok_or(BackupError::Path)?;
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                "VACUUM INTO $1",
+                [target.into()],
+            ))
+            .await
+            .map_err(|e| BackupError::Store(store_error(e)))?;
+        Ok(())
     }
 
     /// The pool, for maintenance commands and tests.
