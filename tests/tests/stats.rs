@@ -7,28 +7,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kikeru_domain::stats::Statistics;
+use kikeru_store::fixtures::text_of;
 use kikeru_store::{SqlStore, StoreConfig};
 use kikeru_tests::http::Client;
 use kikeru_tests::{Server, binary, outbox};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 const EMAIL: &str = "canary.person@example.jp";
 const PASSWORD: &str = "canary horse battery staple";
 const CANARIES: &[&str] = &["canary", "CANARY", "example.jp", "@", "203.0.113", "token"];
-
-fn all_text(rows: &[sea_orm::QueryResult], columns: &[&str]) -> String {
-    let mut text = String::new();
-    for row in rows {
-        for column in columns {
-            if let Ok(value) = row.try_get::<String>("", column) {
-                text.push_str(&value);
-                text.push('\n');
-            }
-        }
-    }
-    text
-}
 
 #[test]
 fn nothing_personal_reaches_the_statistics() {
@@ -84,23 +71,15 @@ fn nothing_personal_reaches_the_statistics() {
     let store = runtime
         .block_on(SqlStore::connect(&StoreConfig::new(url)))
         .unwrap();
-    let db = store.connection();
     let columns = ["day", "method", "path", "family", "major", "os", "device"];
     let deadline = Instant::now() + Duration::from_secs(10);
-    let hits = loop {
-        let rows = runtime
-            .block_on(db.query_all_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT * FROM access_hits",
-            )))
-            .unwrap();
-        let text = all_text(&rows, &columns);
+    let text = loop {
+        let text = runtime.block_on(text_of(&store, "access_hits", &columns));
         if text.contains("/privacy") || Instant::now() > deadline {
-            break rows;
+            break text;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let text = all_text(&hits, &columns);
     assert!(
         text.contains("/privacy") && text.contains("/api/v1/me"),
         "{text}"
@@ -121,13 +100,8 @@ fn nothing_personal_reaches_the_statistics() {
     )]
     let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap();
     runtime.block_on(store.roll_up(tomorrow)).unwrap();
-    let daily = runtime
-        .block_on(db.query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT * FROM access_daily",
-        )))
-        .unwrap();
-    let daily_text = all_text(&daily, &columns);
+    let daily_columns = ["day", "method", "path", "family", "os", "device"];
+    let daily_text = runtime.block_on(text_of(&store, "access_daily", &daily_columns));
     assert!(daily_text.contains("/privacy"));
     for canary in CANARIES {
         assert!(

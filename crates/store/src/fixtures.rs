@@ -207,3 +207,31 @@ pub async fn postgres_database() -> Option<TestDatabase> {
         admin_url,
     })
 }
+
+/// Every value of `columns` in every row of `table`, one per line (black-box tests look for
+/// values that must not be stored).
+///
+/// # Panics
+/// When the table or a column does not exist.
+#[allow(clippy::expect_used, clippy::missing_panics_doc)]
+pub async fn text_of(store: &SqlStore, table: &str, columns: &[&str]) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = store.connection();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT {} FROM {table}", columns.join(", ")),
+        ))
+        .await
+        .expect("the table");
+    let mut text = String::new();
+    for row in rows {
+        for column in columns {
+            if let Ok(value) = row.try_get::<String>("", column) {
+                text.push_str(&value);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
