@@ -79,10 +79,24 @@ impl Server {
     /// When it does not start within 30 seconds.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
     pub fn start_with(database_url: Option<&str>, settings: &[(&str, &str)]) -> Self {
+        Self::start_serving(&[], database_url, settings)
+    }
+
+    /// Starts `kikeru serve ARGS` with `database_url` and extra `KIKERU_*` settings.
+    ///
+    /// # Panics
+    /// When it does not start within 30 seconds.
+    #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
+    pub fn start_serving(
+        args: &[&str],
+        database_url: Option<&str>,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
         let mut command = Command::new(binary());
         command
             .arg("serve")
+            .args(args)
             .env_clear()
             .env("KIKERU_LISTEN", "127.0.0.1:0")
             .env("KIKERU_DATA_DIR", data.path())
@@ -112,7 +126,10 @@ impl Server {
             let Ok(line) = log.recv_timeout(remaining) else {
                 break None;
             };
-            if let Some(at) = line.find("listening on http://") {
+            if let Some(at) = line
+                .find("listening on http://")
+                .or_else(|| line.find("listening on https://"))
+            {
                 let rest = &line[at + "listening on ".len()..];
                 let address = rest.split_whitespace().next().unwrap_or_default();
                 break Some(

@@ -76,6 +76,7 @@ struct FileConfig {
     retention_inquiry_days: Option<u64>,
     retention_mail_days: Option<u64>,
     stats_enabled: Option<bool>,
+    redirect_http_listen: Option<String>,
     stats_retention_days: Option<u64>,
     stats_min_count: Option<u64>,
 }
@@ -194,6 +195,8 @@ pub struct Config {
     pub share_email_with_payment_provider: bool,
     /// How long things are kept.
     pub retention: kikeru_domain::retention::RetentionPolicy,
+    /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
+    pub redirect_http_listen: Option<SocketAddr>,
     /// Whether anonymous access statistics are recorded.
     pub stats_enabled: bool,
     /// How long raw access records are kept (daily counts stay).
@@ -253,6 +256,7 @@ pub const ENV_KEYS: &[&str] = &[
     "retention_inquiry_days",
     "retention_mail_days",
     "stats_enabled",
+    "redirect_http_listen",
     "stats_retention_days",
     "stats_min_count",
 ];
@@ -335,6 +339,7 @@ fn overlay_env(
     text!(payment_provider);
     text!(stripe_api_base);
     text!(mail_transport);
+    text!(redirect_http_listen);
     text!(smtp_host);
     text!(smtp_security);
     text!(smtp_username);
@@ -547,7 +552,17 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     if stats_days == 0 {
         errors.push("stats_retention_days: must be at least 1".to_owned());
     }
+    let redirect_http_listen = raw.redirect_http_listen.as_deref().and_then(|text| {
+        text.parse()
+            .map_err(|_| {
+                errors.push(format!(
+                    "redirect_http_listen: {text:?} is not an address like 0.0.0.0:80"
+                ));
+            })
+            .ok()
+    });
     Config {
+        redirect_http_listen,
         stats_enabled: raw.stats_enabled.unwrap_or(true),
         stats_retention: Duration::from_secs(stats_days * 86_400),
         stats_min_count,

@@ -48,7 +48,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web service (the default).
-    Serve,
+    Serve {
+        /// Serve HTTPS with a certificate made at start for `localhost` and 127.0.0.1 (local
+        /// HTTPS; browsers will warn: it is signed by nobody).
+        #[arg(long)]
+        self_signed: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document of the JSON API and exit.
@@ -206,8 +211,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(config.log_format);
     // rustls serves TLS and carries the Stripe client's requests: one process-wide provider.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+    match cli.command.unwrap_or(Command::Serve { self_signed: false }) {
+        Command::Serve { self_signed } => serve(config, self_signed).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
@@ -742,19 +747,62 @@ pub fn build(
     })
 }
 
-async fn serve(mut config: Config) -> anyhow::Result<()> {
+/// The certificate chain and key to serve HTTPS with (PEM), when HTTPS is on.
+fn tls_material(config: &Config, self_signed: bool) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    if let Some(tls) = &config.tls {
+        let cert =
+            std::fs::read(&tls.cert).with_context(|| format!("reading {}", tls.cert.display()))?;
+        let key =
+            std::fs::read(&tls.key).with_context(|| format!("reading {}", tls.key.display()))?;
+        return Ok(Some((cert, key)));
+    }
+    if !self_signed {
+        return Ok(None);
+    }
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let made = rcgen::generate_simple_self_signed(names).context("making a certificate")?;
+    tracing::warn!("serving HTTPS with a self-signed certificate: for local use only");
+    Ok(Some((
+        made.cert.pem().into_bytes(),
+        made.signing_key.serialize_pem().into_bytes(),
+    )))
+}
+
+/// Answers every plain-HTTP request with a permanent redirect to the same path at `origin`.
+async fn redirect_to_https(listen: std::net::SocketAddr, origin: String) -> anyhow::Result<()> {
+    use poem::{EndpointExt, IntoResponse};
+    let redirect = poem::endpoint::make_sync(move |req: poem::Request| {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", poem::http::uri::PathAndQuery::as_str)
+            .to_owned();
+        poem::Response::builder()
+            .status(poem::http::StatusCode::MOVED_PERMANENTLY)
+            .header(poem::http::header::LOCATION, format!("{origin}{path}"))
+            .finish()
+            .into_response()
+    });
+    let listener = TcpListener::bind(listen);
+    tracing::info!("redirecting http://{listen} to HTTPS");
+    poem::Server::new(listener)
+        .run(redirect.map_to_response())
+        .await
+        .with_context(|| format!("redirecting on {listen}"))
+}
+
+async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     if config.migrate_on_start {
         store.migrate().await.context("migrating the database")?;
     }
     let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(config.listen);
-    let acceptor = match &config.tls {
-        Some(tls) => {
-            let cert = std::fs::read(&tls.cert)
-                .with_context(|| format!("reading {}", tls.cert.display()))?;
-            let key = std::fs::read(&tls.key)
-                .with_context(|| format!("reading {}", tls.key.display()))?;
+    let material = tls_material(&config, self_signed)?;
+    let https = material.is_some();
+    let acceptor = match material {
+        Some((cert, key)) => {
+            // rustls speaks TLS 1.2 and 1.3 only, with modern cipher suites.
             let rustls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key));
             listener
                 .rustls(rustls)
@@ -769,11 +817,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {}", config.listen))?
             .boxed(),
     };
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if https { "https" } else { "http" };
     let local = acceptor
         .local_addr()
         .first()
@@ -785,6 +829,18 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
         tracing::info!(public_url = %config.public_url, "listening on {scheme}://{addr}");
     }
+    let redirect = match (config.redirect_http_listen, https) {
+        (Some(listen), true) => Some(tokio::spawn(redirect_to_https(
+            listen,
+            config.public_url.clone(),
+        ))),
+        (Some(_), false) => {
+            anyhow::bail!(
+                "redirect_http_listen needs HTTPS (tls_cert and tls_key, or --self-signed)"
+            )
+        }
+        (None, _) => None,
+    };
     seed_register(&store, &config).await?;
     let wake = Arc::new(tokio::sync::Notify::new());
     let (hits, recorded): (Arc<dyn kikeru_http::HitSink>, _) = if config.stats_enabled {
@@ -822,6 +878,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     retention.abort();
+    if let Some(redirect) = redirect {
+        redirect.abort();
+    }
     // The site is gone with its senders: the writer stores what is left and ends.
     if let Some(writer) = recorded
         && tokio::time::timeout(Duration::from_secs(10), writer)
