@@ -4,6 +4,10 @@
 //!   suite, and `cargo deny check` (installing cargo-deny when missing).
 //! - `tidy`: every Rust file starts with a `//!` header saying what it is for.
 //! - `openapi [--check]`: writes `docs/openapi.json` from the binary (or checks it is current).
+//! - `fuzz [--seconds N]`: builds the fuzz targets in `fuzz/` with cargo-fuzz on the stable
+//!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
+//!   seed corpus, in a scratch copy so the repository's corpus stays as committed. Any crash,
+//!   hang or runaway allocation fails it.
 //! - `policy`: checks `docs/policy.toml`, the map from each promise of the privacy policy to
 //!   the rule that enforces it and the tests that prove it: every named rule and test must
 //!   exist.
@@ -18,7 +22,11 @@ fn main() -> ExitCode {
         Some("tidy") => tidy(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("policy") => policy(),
-        _ => Err("usage: cargo xtask <ci | tidy | policy | openapi [--check]>".to_owned()),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N]>"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,6 +88,66 @@ fn ci() -> Result<(), String> {
     deny()
 }
 
+/// The fuzz targets, as named in `fuzz/Cargo.toml`.
+const FUZZ_TARGETS: &[&str] = &[
+    "email",
+    "password",
+    "token",
+    "webhook",
+    "inbound_mail",
+    "stats_path",
+];
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let seconds = match args {
+        [] => 60,
+        [flag, n] if flag == "--seconds" => n
+            .parse::<u32>()
+            .map_err(|_| format!("--seconds: {n:?} is not a number"))?,
+        _ => return Err("usage: cargo xtask fuzz [--seconds N]".to_owned()),
+    };
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(
+            "cargo install cargo-fuzz",
+            cargo().args(["install", "--locked", "cargo-fuzz"]),
+        )?;
+    }
+    let fuzz_dir = root().join("fuzz");
+    run(
+        "cargo fuzz build -s none",
+        cargo()
+            .current_dir(&fuzz_dir)
+            .args(["fuzz", "build", "-s", "none"]),
+    )?;
+    let scratch = std::env::temp_dir().join("kikeru-fuzz");
+    for target in FUZZ_TARGETS {
+        let work = scratch.join(target);
+        std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+        let seeds = fuzz_dir.join("corpus").join(target);
+        run(
+            &format!("fuzz {target} for {seconds} s"),
+            cargo().current_dir(&fuzz_dir).args([
+                "fuzz",
+                "run",
+                "-s",
+                "none",
+                target,
+                &work.display().to_string(),
+                &seeds.display().to_string(),
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-rss_limit_mb=1024",
+                "-timeout=10",
+            ]),
+        )?;
+    }
+    Ok(())
+}
+
 fn deny() -> Result<(), String> {
     let installed = cargo()
         .args(["deny", "--version"])
@@ -122,7 +190,7 @@ fn deny() -> Result<(), String> {
 /// Every `.rs` file under `crates/`, `tests/` and `xtask/` opens with a `//!` header.
 fn tidy() -> Result<(), String> {
     let mut missing = Vec::new();
-    for dir in ["crates", "tests", "xtask"] {
+    for dir in ["crates", "tests", "xtask", "fuzz/fuzz_targets"] {
         for file in rust_files(&root().join(dir)) {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
