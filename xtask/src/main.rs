@@ -8,9 +8,13 @@
 //!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
 //!   seed corpus, in a scratch copy so the repository's corpus stays as committed. Any crash,
 //!   hang or runaway allocation fails it.
+//! - `bench`: the release binary under `wrk`, each figure as a ratio to a baseline measured in
+//!   the same run; writes `docs/benchmarks.md` and fails when a target does not hold.
 //! - `policy`: checks `docs/policy.toml`, the map from each promise of the privacy policy to
 //!   the rule that enforces it and the tests that prove it: every named rule and test must
 //!   exist.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,8 +27,9 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("policy") => policy(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench::bench(&root(), &mut cargo()),
         _ => Err(
-            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N]>"
+            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench>"
                 .to_owned(),
         ),
     };

@@ -52,7 +52,7 @@ impl Statistics for MemoryStore {
                     b.os.clone(),
                     b.device.clone(),
                 ))
-                .or_default() += 1;
+                .or_default() += hit.count;
         }
         let days: std::collections::BTreeSet<Date> = counts.keys().map(|k| k.0).collect();
         for ((day, method, path, status, family, os, device), count) in counts {

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use kikeru_domain::stats::{Hit, Statistics};
+use kikeru_domain::stats::{Hit, Statistics, tally};
 use kikeru_http::HitSink;
 use tokio::sync::mpsc;
 
 /// How many records wait at most.
 pub const BUFFER: usize = 10_000;
-/// The most records written at once.
+/// The most records taken from the buffer at once.
 const BATCH: usize = 500;
+/// The most records gathered into one write.
+const GATHER: usize = 20_000;
 
 /// The request side of the buffer.
 #[derive(Debug)]
@@ -49,7 +51,8 @@ impl HitSink for BufferedHits {
     }
 }
 
-/// Writes what the buffer receives, in batches, until every sender is gone and the buffer is
+/// Writes what the buffer receives, in batches of up to a second, merged by [`tally`] (equal
+/// records of a minute become one with a count), until every sender is gone and the buffer is
 /// empty. A batch the store refuses is dropped (and logged): statistics never retry into
 /// duplicates.
 pub async fn write_hits(mut receiver: mpsc::Receiver<Hit>, store: Arc<dyn Statistics>) {
@@ -59,17 +62,16 @@ pub async fn write_hits(mut receiver: mpsc::Receiver<Hit>, store: Arc<dyn Statis
             return;
         }
         // Let a burst gather into one batch.
-        if batch.len() < BATCH {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            while batch.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(hit) => batch.push(hit),
-                    Err(_) => break,
-                }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        while batch.len() < GATHER {
+            match receiver.try_recv() {
+                Ok(hit) => batch.push(hit),
+                Err(_) => break,
             }
         }
-        if let Err(e) = store.record(&batch).await {
-            tracing::warn!(error = %e, records = batch.len(), "statistics records dropped");
+        let merged = tally(std::mem::take(&mut batch));
+        if let Err(e) = store.record(&merged).await {
+            tracing::warn!(error = %e, records = merged.len(), "statistics records dropped");
         }
         batch.clear();
     }

@@ -9,7 +9,7 @@ pub(crate) struct Migration;
 const UP: &[&str] = &[
     "CREATE TABLE access_hits (at BIGINT NOT NULL, day VARCHAR(10) NOT NULL, method VARCHAR(10) NOT NULL, \
      path VARCHAR(200) NOT NULL, status INTEGER NOT NULL, family VARCHAR(24) NOT NULL, major VARCHAR(24) NOT NULL, \
-     os VARCHAR(24) NOT NULL, device VARCHAR(24) NOT NULL)",
+     os VARCHAR(24) NOT NULL, device VARCHAR(24) NOT NULL, count BIGINT NOT NULL)",
     "CREATE INDEX access_hits_day ON access_hits (day)",
     "CREATE INDEX access_hits_at ON access_hits (at)",
     "CREATE TABLE access_daily (day VARCHAR(10) NOT NULL, method VARCHAR(10) NOT NULL, path VARCHAR(200) NOT NULL, \
