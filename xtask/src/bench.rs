@@ -258,7 +258,12 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command) -> Result<(), String> {
          run, because the machine is shared and noisy.\n\n",
     );
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
-    let _ = writeln!(report, "Machine: {cores} cores; `{}`.\n", uname());
+    let _ = writeln!(
+        report,
+        "Run on {} — machine: {cores} cores; `{}`. Command: `cargo xtask bench`.\n",
+        today(),
+        uname()
+    );
     report.push_str("| measure | figure | target | holds |\n| --- | --- | --- | --- |\n");
     for row in &rows {
         let _ = writeln!(
@@ -285,6 +290,14 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command) -> Result<(), String> {
     } else {
         Err("a benchmark target does not hold (see docs/benchmarks.md)".to_owned())
     }
+}
+
+fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn uname() -> String {
