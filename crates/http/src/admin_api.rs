@@ -32,6 +32,7 @@ enum Tag {
 
 /// Operator credentials.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OperatorSignIn {
     /// The operator's address.
     #[oai(validator(max_length = 320))]
@@ -43,6 +44,7 @@ struct OperatorSignIn {
 
 /// A signed-in operator.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OperatorSignedIn {
     /// The operator's ID.
     operator_id: Uuid,
@@ -68,6 +70,7 @@ enum OperatorSignedOut {
 
 /// A product as operators see it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AdminProduct {
     /// What members see.
     product: ProductView,
@@ -81,6 +84,7 @@ struct AdminProduct {
 
 /// A page of products, on sale or not.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AdminProductPage {
     /// By SKU.
     items: Vec<AdminProduct>,
@@ -90,6 +94,7 @@ struct AdminProductPage {
 
 /// A product to add or update (matched by SKU).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ProductInput {
     /// The SKU: 1–64 letters, digits, `.`, `_`, `-`.
     #[oai(validator(max_length = 64))]
@@ -123,6 +128,7 @@ struct ProductInput {
 
 /// Products to add or update, all or none.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CatalogUpdate {
     /// The products.
     #[oai(validator(min_items = 1, max_items = 1000))]
@@ -131,6 +137,7 @@ struct CatalogUpdate {
 
 /// What an update changed.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ImportSummaryView {
     /// Products added.
     created: u64,
@@ -142,6 +149,7 @@ struct ImportSummaryView {
 
 /// An order after a refund.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct RefundView {
     /// The order.
     order_id: Uuid,
@@ -151,6 +159,7 @@ struct RefundView {
 
 /// An entry of the operators' audit log.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OperatorEventView {
     /// The entry's ID.
     id: Uuid,

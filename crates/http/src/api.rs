@@ -60,6 +60,7 @@ impl From<Language> for LanguageTag {
 
 /// A password to check.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PasswordCheckBody {
     /// The password.
     #[oai(validator(max_length = 1024))]
@@ -73,6 +74,7 @@ struct PasswordCheckBody {
 
 /// What the policy says of a password.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PasswordCheck {
     /// Whether registration would accept it.
     acceptable: bool,
@@ -84,6 +86,7 @@ struct PasswordCheck {
 
 /// A registration.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct RegisterBody {
     /// The e-mail address; it becomes the sign-in name once verified.
     #[oai(validator(max_length = 320))]
@@ -98,6 +101,7 @@ struct RegisterBody {
 
 /// The request was accepted; look for a mail.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Accepted {
     /// Always `accepted`.
     status: String,
@@ -116,6 +120,7 @@ impl Accepted {
 
 /// A mailed token.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct TokenBody {
     /// The token from the link in the mail.
     #[oai(validator(max_length = 128))]
@@ -124,6 +129,7 @@ struct TokenBody {
 
 /// Credentials.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SignInBody {
     /// The e-mail address.
     #[oai(validator(max_length = 320))]
@@ -135,6 +141,7 @@ struct SignInBody {
 
 /// A new session. Its secret is only in the `Set-Cookie` header.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SignedIn {
     /// The member's unique ID.
     member_id: Uuid,
@@ -146,6 +153,7 @@ struct SignedIn {
 
 /// The member's profile.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Profile {
     /// The unique member ID, assigned at registration and never reused.
     id: Uuid,
@@ -179,6 +187,7 @@ impl From<&Member> for Profile {
 
 /// Changes to the profile; absent fields stay as they are.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ProfilePatch {
     /// Up to 64 characters, no control characters; empty to remove.
     #[oai(validator(max_length = 256))]
@@ -189,6 +198,7 @@ struct ProfilePatch {
 
 /// A password change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PasswordChange {
     /// The current password.
     #[oai(validator(max_length = 1024))]
@@ -200,6 +210,7 @@ struct PasswordChange {
 
 /// An address change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct EmailChange {
     /// The current password.
     #[oai(validator(max_length = 1024))]
@@ -211,6 +222,7 @@ struct EmailChange {
 
 /// Confirms the deletion of the account.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AccountDeletion {
     /// The current password.
     #[oai(validator(max_length = 1024))]
@@ -219,6 +231,7 @@ struct AccountDeletion {
 
 /// One of the member's sessions.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SessionView {
     /// The session ID (to revoke it).
     id: Uuid,
@@ -236,6 +249,7 @@ struct SessionView {
 
 /// How many sessions ended.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Ended {
     /// The number of sessions signed out.
     ended: u64,
@@ -243,6 +257,7 @@ struct Ended {
 
 /// A password-reset request.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ResetRequest {
     /// The member's e-mail address.
     #[oai(validator(max_length = 320))]
@@ -251,6 +266,7 @@ struct ResetRequest {
 
 /// A new password set with a reset token.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ResetConfirm {
     /// The token from the link in the mail.
     #[oai(validator(max_length = 128))]
@@ -262,6 +278,7 @@ struct ResetConfirm {
 
 /// A security event concerning the member.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SecurityEventView {
     /// The event's ID.
     id: Uuid,
@@ -339,7 +356,10 @@ impl Api {
     /// Check a password against the policy without storing anything (the registration page's
     /// live strength hint). The same rules decide at registration.
     #[oai(path = "/password-check", method = "post", tag = "Tag::Members")]
-    async fn password_check(&self, body: Json<PasswordCheckBody>) -> Json<PasswordCheck> {
+    async fn password_check(
+        &self,
+        body: Json<PasswordCheckBody>,
+    ) -> ApiResult<Json<PasswordCheck>> {
         let body = body.0;
         let email = body.email.unwrap_or_default();
         let local = email.split('@').next().unwrap_or_default().to_owned();
@@ -349,11 +369,11 @@ impl Api {
                 Ok(_) => (true, "ok", "password.ok"),
                 Err(r) => (false, r.code(), crate::site::pages::password_problem(&r)),
             };
-        Json(PasswordCheck {
+        Ok(Json(PasswordCheck {
             acceptable,
             code: code.to_owned(),
             message: crate::site::i18n::t(language, key).to_owned(),
-        })
+        }))
     }
 
     /// Register with an e-mail address and a password.
@@ -425,8 +445,8 @@ impl Api {
 
     /// The signed-in member's profile.
     #[oai(path = "/me", method = "get", tag = "Tag::Me")]
-    async fn me(&self, auth: Session) -> Json<Profile> {
-        Json(Profile::from(&auth.0.member))
+    async fn me(&self, auth: Session) -> ApiResult<Json<Profile>> {
+        Ok(Json(Profile::from(&auth.0.member)))
     }
 
     /// Change the display name or language.

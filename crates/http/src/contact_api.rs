@@ -32,6 +32,7 @@ enum Tag {
 
 /// What the contact form sends.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct InquiryBody {
     /// Where to answer.
     #[oai(validator(max_length = 320))]
@@ -54,6 +55,7 @@ struct InquiryBody {
 
 /// The inquiry was taken.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct InquiryAccepted {
     /// Always `received`.
     status: String,
@@ -70,6 +72,7 @@ enum InquiryTaken {
 
 /// An attachment noted on an inquiry by mail (not stored).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AttachmentView {
     /// Its file name.
     name: String,
@@ -81,6 +84,7 @@ struct AttachmentView {
 
 /// An operator's answer.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct AnswerView {
     /// Who answered.
     operator: String,
@@ -92,6 +96,7 @@ pub(crate) struct AnswerView {
 
 /// An inquiry.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct InquiryView {
     /// Its ID.
     id: Uuid,
@@ -162,6 +167,7 @@ impl From<&Inquiry> for InquiryView {
 
 /// An operator's answer to send.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AnswerBody {
     /// The answer, 1 to 10,000 characters; it is mailed to the sender in their language's
     /// template.

@@ -43,6 +43,12 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
             Err(e) => e.into_response(),
         },
     };
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allowed) = allowed_methods(&path)
+        && let Ok(value) = HeaderValue::from_str(&allowed)
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
     if response.status().is_client_error() || response.status().is_server_error() {
         response = if is_site(&path) && !is_html(&response) {
             // People get a page in their language; programs get problem documents.
@@ -118,6 +124,45 @@ async fn guard(req: &mut Request, config: &HttpConfig) -> Result<(), Response> {
         }
     }
     Ok(())
+}
+
+/// The API's operations by path template (`/api/v1/me/sessions/{id}` → `GET, DELETE`), read
+/// once from the OpenAPI document, so that a 405 can say what is allowed.
+static OPERATIONS: std::sync::LazyLock<Vec<(Vec<String>, String)>> =
+    std::sync::LazyLock::new(|| {
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::openapi_json()).unwrap_or_default();
+        let Some(paths) = spec["paths"].as_object() else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|(template, operations)| {
+                let segments = format!("/api/v1{template}")
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
+                let mut methods: Vec<String> = operations
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .unwrap_or_default();
+                methods.sort();
+                (segments, methods.join(", "))
+            })
+            .collect()
+    });
+
+/// The methods the API allows on `path`, when it is an API path.
+fn allowed_methods(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    OPERATIONS.iter().find_map(|(template, methods)| {
+        let matches = template.len() == segments.len()
+            && template
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
+        matches.then(|| methods.clone())
+    })
 }
 
 /// Whether a request goes into the access statistics: not the probes, not the stylesheet and

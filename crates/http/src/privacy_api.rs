@@ -33,6 +33,7 @@ enum Tag {
 
 /// A purpose beyond providing the service.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PurposeView {
     /// Its key.
     key: String,
@@ -66,6 +67,7 @@ impl From<&Purpose> for PurposeView {
 
 /// One entry of the member's consent history.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ConsentRecordView {
     /// The purpose.
     purpose: String,
@@ -93,6 +95,7 @@ impl From<&ConsentRecord> for ConsentRecordView {
 
 /// A purpose and the member's consent to it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ConsentView {
     /// The purpose.
     purpose: PurposeView,
@@ -114,6 +117,7 @@ impl From<&ConsentState> for ConsentView {
 
 /// Every purpose with the member's consent, and the whole history.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Consents {
     /// Every purpose, by key.
     purposes: Vec<ConsentView>,
@@ -123,6 +127,7 @@ struct Consents {
 
 /// Grant or withdraw.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ConsentChange {
     /// `true` to consent, `false` to withdraw.
     granted: bool,
@@ -131,6 +136,7 @@ struct ConsentChange {
 /// A purpose as an operator defines it. A change to the notice, recipient, categories or
 /// transfer gives it a new notice version, which members must consent to anew.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PurposeInput {
     /// Japanese name.
     #[oai(validator(max_length = 800))]
@@ -229,6 +235,7 @@ fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
 
 /// A provision of the member's data to a third party, as the ledger records it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DisclosureView {
     /// The ledger position.
     seq: u64,
@@ -268,6 +275,7 @@ impl From<&LedgerEntry> for DisclosureView {
 
 /// A disclosure an operator asks for.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DisclosureInput {
     /// Whose data.
     member_id: Uuid,
@@ -287,6 +295,7 @@ struct DisclosureInput {
 
 /// A disclosure made: the ledger entry and the package for the recipient.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DisclosureMade {
     /// The ledger entry.
     entry: DisclosureView,
@@ -303,6 +312,7 @@ enum Disclosed {
 
 /// A partner as an operator registers it: who receives data with members' consent.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PartnerInput {
     /// Its name (for a company, the registered name).
     #[oai(validator(max_length = 300))]
@@ -320,6 +330,7 @@ struct PartnerInput {
 
 /// A registered partner.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PartnerView {
     /// Its key, as purposes and disclosures name it.
     key: String,
@@ -347,6 +358,7 @@ impl From<&Partner> for PartnerView {
 
 /// A processor as an operator registers it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ProcessorInput {
     /// Its name.
     #[oai(validator(max_length = 300))]
@@ -372,6 +384,7 @@ impl From<&kikeru_domain::privacy::Processor> for ProcessorView {
 
 /// An entrusted processor.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ProcessorView {
     /// Its key.
     key: String,
@@ -441,6 +454,7 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
 
 /// A legal order to record.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct LegalOrderInput {
     /// The authority that issued it.
     #[oai(validator(max_length = 300))]
@@ -465,6 +479,7 @@ struct LegalOrderInput {
 
 /// A recorded legal order.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct LegalOrderView {
     /// Its ID (the basis `legal_order:ID`).
     id: String,

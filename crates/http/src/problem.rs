@@ -14,6 +14,7 @@ use poem_openapi::{ApiResponse, Object, payload::Json};
 
 /// A problem document.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct Problem {
     /// A URI reference naming the problem type: `/problems/{code}`.
     #[oai(rename = "type")]

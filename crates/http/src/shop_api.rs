@@ -29,6 +29,7 @@ enum Tag {
 
 /// A text in Japanese and English.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct Text {
     /// 日本語.
     ja: String,
@@ -47,6 +48,7 @@ impl From<&Localized> for Text {
 
 /// An amount of money. Prices include consumption tax.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct Price {
     /// In minor units (yen for JPY, cents for USD).
     amount: i64,
@@ -68,6 +70,7 @@ impl From<Money> for Price {
 
 /// A product on sale.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct ProductView {
     /// The product's ID.
     id: Uuid,
@@ -102,6 +105,7 @@ impl From<&Product> for ProductView {
 
 /// A page of products.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub(crate) struct ProductPage {
     /// The products, by SKU.
     pub(crate) items: Vec<ProductView>,
@@ -111,6 +115,7 @@ pub(crate) struct ProductPage {
 
 /// An order to place.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OrderBody {
     /// The products to buy (each once).
     #[oai(validator(min_items = 1, max_items = 20, unique_items = true))]
@@ -119,6 +124,7 @@ struct OrderBody {
 
 /// An item of an order, as it was when ordered.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OrderLineView {
     /// The product.
     product_id: Uuid,
@@ -146,6 +152,7 @@ impl From<&OrderLine> for OrderLineView {
 
 /// An order.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OrderView {
     /// The order's ID.
     id: Uuid,
@@ -179,6 +186,7 @@ fn order_view(order: &Order, payment: &Payment) -> OrderView {
 
 /// A purchased item.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PurchaseView {
     /// The order.
     order_id: Uuid,
@@ -192,6 +200,7 @@ struct PurchaseView {
 
 /// A page of purchases, newest first.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PurchasePage {
     /// The purchases.
     items: Vec<PurchaseView>,
@@ -201,6 +210,7 @@ struct PurchasePage {
 
 /// A change of a payment's status.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct StatusChangeView {
     /// The new status.
     status: String,
@@ -210,6 +220,7 @@ struct StatusChangeView {
 
 /// A payment attempt. No card data: the provider holds it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PaymentView {
     /// The payment's ID.
     id: Uuid,
@@ -229,6 +240,7 @@ struct PaymentView {
 
 /// A page of payments, newest first.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PaymentPage {
     /// The payments.
     items: Vec<PaymentView>,
@@ -238,6 +250,7 @@ struct PaymentPage {
 
 /// A product in the member's library.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct LibraryItem {
     /// The product.
     product: ProductView,

@@ -422,6 +422,28 @@ async fn every_client_mistake_is_a_problem_document_never_a_500() {
         "not_found",
     )
     .await;
+    let wrong_method = f
+        .client
+        .request(
+            poem::http::Method::PUT,
+            "/api/v1/me/sessions/0190b1c2-7d3e-7000-8000-000000000001",
+        )
+        .header("origin", ORIGIN)
+        .send()
+        .await;
+    wrong_method.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        header(&wrong_method, "allow"),
+        "DELETE",
+        "a 405 says what is allowed"
+    );
+    let me = f
+        .client
+        .request(poem::http::Method::TRACE, "/api/v1/me")
+        .send()
+        .await;
+    me.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&me, "allow"), "DELETE, GET, PATCH");
     let page = f
         .client
         .get("/nowhere")
