@@ -101,6 +101,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "webhook",
     "inbound_mail",
     "stats_path",
+    "catalog",
 ];
 
 fn fuzz(args: &[String]) -> Result<(), String> {

@@ -23,7 +23,7 @@ use poem::listener::{
 };
 
 pub mod adapters;
-pub mod catalog;
+pub use kikeru_catalog as catalog;
 pub mod config;
 pub mod demo;
 pub mod mail;
