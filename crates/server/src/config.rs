@@ -801,6 +801,29 @@ mod tests {
         assert!(load(Some("mail_transport = \"pigeon\"\n"), &[]).is_err());
     }
 
+    proptest::proptest! {
+        /// Any file, made of known keys with arbitrary values or of arbitrary text, and any
+        /// environment value give a configuration or a list of problems — never a panic.
+        #[test]
+        fn no_file_or_environment_makes_loading_panic(
+            lines in proptest::collection::vec(
+                (proptest::sample::select(ENV_KEYS.to_vec()), "[ -~]{0,40}"),
+                0..8,
+            ),
+            text in "\\PC{0,200}",
+            env_value in "\\PC{0,40}",
+            key in proptest::sample::select(ENV_KEYS.to_vec()),
+        ) {
+            let file: String = lines
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect();
+            let variable = format!("KIKERU_{}", key.to_ascii_uppercase());
+            let _ = load(Some(&file), &[(variable.as_str(), env_value.as_str())]);
+            let _ = load(Some(&text), &[]);
+        }
+    }
+
     #[test]
     fn secrets_do_not_show_in_debug_output() {
         let config = load(
