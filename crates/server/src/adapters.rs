@@ -78,6 +78,9 @@ impl Argon2Cost {
 pub struct Argon2Hasher {
     params: Params,
     dummy: Arc<OnceCell<String>>,
+    /// At most one hash per core at a time: more would only share the CPU and multiply the
+    /// memory (19 MiB or more each) — a burst of sign-ins waits its turn instead.
+    lanes: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,9 +103,11 @@ impl Argon2Hasher {
     pub fn new(cost: Argon2Cost) -> Result<Self, String> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| e.to_string())?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Self {
             params,
             dummy: Arc::new(OnceCell::new()),
+            lanes: Arc::new(tokio::sync::Semaphore::new(cores)),
         })
     }
 
@@ -115,10 +120,16 @@ impl Argon2Hasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HasherError> {
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
+        let lane = Arc::clone(&self.lanes)
+            .acquire_owned()
+            .await
+            .map_err(|e| failure(HashFailure::Argon2(e.to_string())))?;
+        let result = tokio::task::spawn_blocking(move || span.in_scope(work))
             .instrument(tracing::Span::current())
             .await
-            .map_err(|e| failure(e.into()))
+            .map_err(|e| failure(e.into()));
+        drop(lane);
+        result
     }
 
     async fn hash_secret(&self, secret: String) -> Result<String, HasherError> {
