@@ -315,7 +315,7 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command) -> Result<(), String> {
         holds: idle < 64.0,
     });
     rows.push(Row {
-        what: "peak resident memory, up to 256 connections".to_owned(),
+        what: "peak resident memory over every run (256 connections, the sign-in burst)".to_owned(),
         figure: format!("{peak:.1} MiB (p99 at 256 connections {wide_p99:.1} ms)"),
         target: "< 256 MiB".to_owned(),
         holds: peak < 256.0,
