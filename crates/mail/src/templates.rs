@@ -1,7 +1,7 @@
 //! What each message says, in the member's language.
 
-use kikeru_domain::Language;
 use kikeru_domain::ports::{Mail, Message, Receipt};
+use kikeru_domain::{Currency, Language, Money};
 
 /// Where links in mail point.
 #[derive(Debug, Clone)]
@@ -128,12 +128,7 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             }
         }
         Message::NewSignIn { browser, at } => {
-            let when = at
-                .to_offset(time::macros::offset!(+9))
-                .format(time::macros::format_description!(
-                    "[year]-[month]-[day] [hour]:[minute]"
-                ))
-                .unwrap_or_default();
+            let when = japan_time(*at);
             if ja {
                 (
                     "新しいログインのお知らせ".to_owned(),
@@ -211,13 +206,7 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
 
 fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String) {
     let money = |minor: i64| format_money(minor, &receipt.currency);
-    let when = receipt
-        .paid_at
-        .to_offset(time::macros::offset!(+9))
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]"
-        ))
-        .unwrap_or_default();
+    let when = japan_time(receipt.paid_at);
     let mut lines = String::new();
     for line in &receipt.lines {
         let each = money(line.unit_price_minor);
@@ -252,28 +241,22 @@ fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String
     }
 }
 
-/// An amount in minor units as people read it: `¥1,100`, `$12.50`, `€9.90`.
+/// A time as members read it: Japan time, to the minute.
+fn japan_time(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
+        .unwrap_or_default()
+}
+
+/// An amount from a receipt as people read it (`¥1,100`); an unknown currency as it came.
 fn format_money(minor: i64, currency: &str) -> String {
-    let (symbol, exponent) = match currency {
-        "JPY" => ("¥", 0),
-        "USD" => ("$", 2),
-        "EUR" => ("€", 2),
-        other => return format!("{minor} {other}"),
-    };
-    let unit = 10_i64.pow(exponent);
-    let whole = (minor / unit).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    if exponent == 0 {
-        format!("{symbol}{grouped}")
-    } else {
-        format!("{symbol}{grouped}.{:02}", minor % unit)
-    }
+    currency
+        .parse::<Currency>()
+        .ok()
+        .and_then(|c| Money::new(minor, c).ok())
+        .map_or_else(|| format!("{minor} {currency}"), |m| m.to_string())
 }
 
 /// The text as a small HTML document: every character escaped, each `http(s)://` link made an
@@ -320,11 +303,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_reads_as_people_write_it() {
+    fn receipt_amounts_read_as_people_write_them() {
         assert_eq!(format_money(1_100, "JPY"), "¥1,100");
-        assert_eq!(format_money(1_234_567, "JPY"), "¥1,234,567");
         assert_eq!(format_money(1_250, "USD"), "$12.50");
-        assert_eq!(format_money(5, "EUR"), "€0.05");
+        assert_eq!(format_money(7, "XYZ"), "7 XYZ");
     }
 
     #[test]

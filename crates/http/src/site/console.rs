@@ -12,8 +12,8 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::mypage::when;
-use super::pages::{money, refused_form};
-use super::{Chrome, FormCheck, check_form, html, see_other};
+use super::pages::posted_form;
+use super::{Chrome, html, see_other};
 use crate::AppState;
 use crate::client::client;
 
@@ -122,11 +122,10 @@ pub(crate) async fn login(
     req: &Request,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let c = chrome(&state, req, false);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     match state
         .office
         .sign_in(&form.email, &form.password, &client(req, &state.config))
@@ -172,10 +171,8 @@ pub(crate) async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let who = operator(&state, req).await;
-    let c = chrome(&state, req, who.is_some());
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
+    if let Err(refusal) = posted_form(&state, req, None, &form.csrf) {
+        return refusal;
     }
     if let Some(who) = who
         && let Err(e) = state.office.sign_out(&who).await
@@ -199,11 +196,10 @@ async fn posted(
     req: &Request,
     csrf: &str,
 ) -> Result<(OperatorAuth, Chrome), Response> {
-    let (who, c) = signed_in(state, req).await?;
-    match check_form(state, req, csrf) {
-        FormCheck::Ok => Ok((who, c)),
-        check => Err(refused_form(&c, check)),
-    }
+    let (who, _) = signed_in(state, req).await?;
+    let mut c = posted_form(state, req, None, csrf)?;
+    c.signed_in = true;
+    Ok((who, c))
 }
 
 struct InquiryRow {
@@ -912,7 +908,7 @@ pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response
             (
                 p.draft.sku.as_str().to_owned(),
                 p.draft.title.get(c.lang).to_owned(),
-                money(p.draft.price),
+                p.draft.price.to_string(),
                 if p.draft.active {
                     c.t("console.yes")
                 } else {

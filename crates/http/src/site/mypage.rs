@@ -12,8 +12,8 @@ use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::pages::{money, password_problem};
-use super::{Chrome, FormCheck, check_form, chrome, current, html, see_other};
+use super::pages::password_problem;
+use super::{Chrome, chrome, current, html, see_other};
 use crate::AppState;
 use crate::client::client;
 
@@ -144,7 +144,7 @@ async fn render(
                 (
                     when(p.paid_at),
                     p.item.title.get(lang).to_owned(),
-                    money(p.item.unit_price),
+                    p.item.unit_price.to_string(),
                     c.t(&status_key(p.status)).to_owned(),
                 )
             })
@@ -154,7 +154,7 @@ async fn render(
             .map(|p| {
                 (
                     when(p.created_at),
-                    money(p.amount),
+                    p.amount.to_string(),
                     c.t(&status_key(p.status)).to_owned(),
                 )
             })
@@ -255,11 +255,8 @@ async fn posted(
     let Some(who) = current(state, req).await else {
         return Err(see_other("/login?back=/me", &[]));
     };
-    let c = chrome(state, req, Some(&who));
-    match check_form(state, req, csrf) {
-        FormCheck::Ok => Ok((who, c)),
-        check => Err(super::pages::refused_form(&c, check)),
-    }
+    let c = super::pages::posted_form(state, req, Some(&who), csrf)?;
+    Ok((who, c))
 }
 
 fn change_problem(e: &ChangeError) -> (StatusCode, &'static str) {

@@ -6,7 +6,7 @@ use askama::Template;
 use kikeru_domain::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
 use kikeru_domain::shop::OrderError;
-use kikeru_domain::{Email, Language, Money, PasswordRejection, Product, ProductId, SessionToken};
+use kikeru_domain::{Email, Language, PasswordRejection, Product, ProductId, SessionToken};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
@@ -54,28 +54,22 @@ pub(crate) fn refused_form(c: &Chrome, check: FormCheck) -> Response {
     }
 }
 
-/// An amount as people read it: `¥1,100`, `$12.50`.
-pub(crate) fn money(amount: Money) -> String {
-    let currency = amount.currency();
-    let unit = 10_i64.pow(currency.exponent());
-    let whole = (amount.minor() / unit).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let symbol = match currency.code() {
-        "JPY" => "¥",
-        "USD" => "$",
-        "EUR" => "€",
-        other => other,
-    };
-    if currency.exponent() == 0 {
-        format!("{symbol}{grouped}")
-    } else {
-        format!("{symbol}{grouped}.{:02}", amount.minor() % unit)
+/// The page context of a posted form, or the page that refuses it: cookies disabled, or a
+/// form token that does not match the browser's (an old page, or a forged form).
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the page itself, returned at once"
+)]
+pub(crate) fn posted_form(
+    state: &AppState,
+    req: &Request,
+    member: Option<&kikeru_domain::membership::Authenticated>,
+    csrf: &str,
+) -> Result<Chrome, Response> {
+    let c = chrome(state, req, member);
+    match check_form(state, req, csrf) {
+        FormCheck::Ok => Ok(c),
+        check => Err(refused_form(&c, check)),
     }
 }
 
@@ -94,7 +88,7 @@ impl ProductCard {
             id: p.id.to_string(),
             title: p.draft.title.get(lang).to_owned(),
             description: p.draft.description.get(lang).to_owned(),
-            price: money(p.draft.price),
+            price: p.draft.price.to_string(),
             has_sample: p.draft.sample.is_some(),
         }
     }
@@ -206,11 +200,10 @@ pub(crate) async fn buy(
     Form(form): Form<BuyForm>,
 ) -> Response {
     let member = current(&state, req).await;
-    let c = chrome(&state, req, member.as_ref());
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, member.as_ref(), &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let Some(member) = member else {
         return see_other(&format!("/login?back=/products/{id}"), &[]);
     };
@@ -286,11 +279,10 @@ pub(crate) async fn register_submit(
     req: &Request,
     Form(form): Form<RegisterForm>,
 ) -> Response {
-    let c = chrome(&state, req, None);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let again = |status: StatusCode, error: &str| {
         let page = RegisterPage {
             c: &c,
@@ -382,11 +374,10 @@ pub(crate) async fn login_submit(
     req: &Request,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let c = chrome(&state, req, None);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let back = if local_path(&form.back) {
         form.back.as_str()
     } else {
@@ -446,10 +437,8 @@ pub(crate) async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let member = current(&state, req).await;
-    let c = chrome(&state, req, member.as_ref());
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
+    if let Err(refusal) = posted_form(&state, req, member.as_ref(), &form.csrf) {
+        return refusal;
     }
     if let Some(member) = member
         && let Err(e) = state.membership.sign_out(&member).await
@@ -491,11 +480,10 @@ pub(crate) async fn forgot_submit(
     req: &Request,
     Form(form): Form<EmailForm>,
 ) -> Response {
-    let c = chrome(&state, req, None);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let again = |status: StatusCode, error: &str| {
         let page = ForgotPage {
             c: &c,
@@ -578,11 +566,10 @@ pub(crate) async fn verify_submit(
     req: &Request,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let c = chrome(&state, req, None);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let result = match SessionToken::parse(form.token.trim()) {
         Ok(token) => state.membership.verify_email(&token).await,
         Err(_) => Err(TokenError::Invalid),
@@ -648,11 +635,10 @@ pub(crate) async fn reset_submit(
     req: &Request,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let c = chrome(&state, req, None);
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let result = match SessionToken::parse(form.token.trim()) {
         Ok(token) => {
             state
@@ -738,11 +724,10 @@ pub(crate) async fn contact_submit(
     Form(form): Form<ContactFields>,
 ) -> Response {
     let member = current(&state, req).await;
-    let c = chrome(&state, req, member.as_ref());
-    let check = check_form(&state, req, &form.csrf);
-    if check != FormCheck::Ok {
-        return refused_form(&c, check);
-    }
+    let c = match posted_form(&state, req, member.as_ref(), &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
     let again = |status: StatusCode, error: &str| {
         let page = ContactPage {
             c: &c,
