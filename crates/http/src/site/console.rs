@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::mypage::when;
 use super::pages::posted_form;
-use super::{Chrome, html, see_other};
+use super::{Chrome, CsrfOnly, html, see_other};
 use crate::AppState;
 use crate::client::client;
 
@@ -158,17 +158,11 @@ pub(crate) async fn login(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
-}
-
 #[handler]
 pub(crate) async fn logout(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
     let who = operator(&state, req).await;
     if let Err(refusal) = posted_form(&state, req, None, &form.csrf) {
@@ -738,7 +732,7 @@ pub(crate) async fn approve(
     state: Data<&AppState>,
     req: &Request,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
     let (who, c) = match posted(&state, req, &form.csrf).await {
         Ok(pair) => pair,

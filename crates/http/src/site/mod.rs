@@ -161,6 +161,13 @@ pub(crate) enum FormCheck {
     Expired,
 }
 
+/// A form that carries nothing but its CSRF token (sign-out, revoke a session).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfOnly {
+    pub(crate) csrf: String,
+}
+
 /// Checks a posted form's CSRF token against the cookie, in constant time.
 pub(crate) fn check_form(state: &AppState, req: &Request, sent: &str) -> FormCheck {
     let Some(expected) = cookie(req, csrf_cookie_name(state)) else {

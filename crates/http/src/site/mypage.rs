@@ -13,7 +13,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::pages::password_problem;
-use super::{Chrome, chrome, current, html, see_other};
+use super::{Chrome, CsrfOnly, chrome, current, html, see_other};
 use crate::AppState;
 use crate::client::client;
 
@@ -450,12 +450,6 @@ pub(crate) async fn consent(
             super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfOnly {
-    csrf: String,
 }
 
 #[handler]

@@ -12,7 +12,9 @@ use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::{Chrome, FormCheck, check_form, chrome, current, html, local_path, see_other};
+use super::{
+    Chrome, CsrfOnly, FormCheck, check_form, chrome, current, html, local_path, see_other,
+};
 use crate::AppState;
 use crate::client::client;
 
@@ -424,17 +426,11 @@ pub(crate) async fn login_submit(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
-}
-
 #[handler]
 pub(crate) async fn logout(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
     let member = current(&state, req).await;
     if let Err(refusal) = posted_form(&state, req, member.as_ref(), &form.csrf) {
