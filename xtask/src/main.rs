@@ -8,12 +8,16 @@
 //!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
 //!   seed corpus, in a scratch copy so the repository's corpus stays as committed. Any crash,
 //!   hang or runaway allocation fails it.
-//! - `bench`: the release binary under `wrk`, each figure as a ratio to a baseline measured in
-//!   the same run; writes `docs/benchmarks.md` and fails when a target does not hold.
+//! - `bench [--seconds N] [--postgres URL | --sqlite-only]`: the release binary on SQLite and
+//!   PostgreSQL under `wrk`, each figure as a ratio to a baseline measured in the same run;
+//!   writes `docs/benchmarks.md` and `docs/benchmarks.svg` and fails when a target does not hold.
+//! - `schemathesis [--max-examples N] [--seed N]`: schemathesis against the served spec with
+//!   every check, including object-level authorization between two signed-in members.
 //! - `policy`: checks `docs/policy.toml`, the map from each promise of the privacy policy to
 //!   the rule that enforces it and the tests that prove it: every named rule and test must
 //!   exist.
 
+mod api_fuzz;
 mod bench;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +31,10 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("policy") => policy(),
         Some("fuzz") => fuzz(&args[1..]),
-        Some("bench") => bench::bench(&root(), &mut cargo()),
+        Some("bench") => bench::bench(&root(), &mut cargo(), &args[1..]),
+        Some("schemathesis") => api_fuzz::run(&root(), &mut cargo(), &args[1..]),
         _ => Err(
-            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench>"
+            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench [--seconds N] [--postgres URL | --sqlite-only] | schemathesis [--max-examples N] [--seed N]>"
                 .to_owned(),
         ),
     };

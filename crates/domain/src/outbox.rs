@@ -112,8 +112,9 @@ pub struct OutboxCounts {
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
     /// Claims up to `limit` due mails — pending, next attempt at or before `now`, and not held
-    /// by another claim whose lease still runs — oldest first. Each claimed mail's attempts grow
-    /// by one and it is held by `claim` until `now + lease`.
+    /// by another claim whose lease still runs — longest due first (fresh mail is due when it
+    /// is made, so oldest first; a retry waits its turn behind mail due earlier). Each claimed
+    /// mail's attempts grow by one and it is held by `claim` until `now + lease`.
     ///
     /// MUST hand each mail to one claim only, even when several postmen claim at the same
     /// moment from several nodes.
@@ -244,6 +245,11 @@ impl Postman {
     /// A postman on its adapters.
     pub fn new(ports: PostmanPorts, config: PostmanConfig) -> Self {
         Self { ports, config }
+    }
+
+    /// The most mails one round claims.
+    pub fn batch(&self) -> u32 {
+        self.config.batch
     }
 
     /// The outbox's counts.

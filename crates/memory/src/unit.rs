@@ -216,14 +216,14 @@ impl Outbox for MemoryStore {
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut state = self.state();
         let mut claimed = Vec::new();
-        let mut order: Vec<(Timestamp, u64, Uuid)> = state
+        let mut order: Vec<(Timestamp, Timestamp, u64, Uuid)> = state
             .mail
             .outbox
             .iter()
-            .map(|(id, row)| (row.created_at, row.seq, *id))
+            .map(|(id, row)| (row.next_attempt_at, row.created_at, row.seq, *id))
             .collect();
         order.sort();
-        for (_, _, id) in order {
+        for (_, _, _, id) in order {
             if claimed.len() >= limit as usize {
                 break;
             }

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use kikeru_domain::ports::{Clock, HasherError, PasswordHasher, Random, Verification};
 use kikeru_domain::{Password, PasswordAttempt, PasswordHashString, Timestamp};
-use password_hash::PasswordVerifier;
-use password_hash::phc::PasswordHash;
+use password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 
@@ -81,6 +80,36 @@ pub struct Argon2Hasher {
     /// At most one hash per core at a time: more would only share the CPU and multiply the
     /// memory (19 MiB or more each) — a burst of sign-ins waits its turn instead.
     lanes: Arc<tokio::sync::Semaphore>,
+    memory: Arc<Workspaces>,
+}
+
+/// argon2's working memory, kept between hashes: one buffer per lane, so a hash costs the
+/// allocator nothing and the process holds `lanes × memory cost` for hashing, however many
+/// blocking threads take turns (freed 19 MiB blocks would otherwise stay behind in each
+/// thread's malloc arena).
+#[derive(Debug, Default)]
+struct Workspaces(std::sync::Mutex<Vec<Vec<Block>>>);
+
+impl Workspaces {
+    fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let mut memory = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let result = work(&mut memory[..blocks]);
+        // What is left in it derives from a password: wipe it before it waits for the next.
+        memory.fill(Block::default());
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(memory);
+        result
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +118,51 @@ enum HashFailure {
     Argon2(String),
     #[error("the hashing task failed")]
     Join(#[from] tokio::task::JoinError),
+}
+
+/// argon2id (or whatever a stored hash names) of `secret` into `out`, in a kept workspace.
+fn compute(
+    memory: &Workspaces,
+    argon2: &Argon2<'_>,
+    params: &Params,
+    secret: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(secret, salt, out, blocks)
+    })
+}
+
+/// Whether `secret` matches the PHC string `stored`.
+fn matches(memory: &Workspaces, secret: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map(Option::unwrap_or_default)
+    else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    if compute(memory, &argon2, &params, secret, salt.as_ref(), &mut out).is_err() {
+        return false;
+    }
+    // Output compares in constant time.
+    Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
 fn failure(e: HashFailure) -> HasherError {
@@ -108,6 +182,7 @@ impl Argon2Hasher {
             params,
             dummy: Arc::new(OnceCell::new()),
             lanes: Arc::new(tokio::sync::Semaphore::new(cores)),
+            memory: Arc::new(Workspaces::default()),
         })
     }
 
@@ -136,14 +211,28 @@ impl Argon2Hasher {
         let argon2 = self.argon2();
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&OsRandom.bytes32()[..16]);
+        let params = self.params.clone();
+        let memory = Arc::clone(&self.memory);
         self.blocking(move || {
-            password_hash::PasswordHasher::<PasswordHash>::hash_password_with_salt(
+            let argon = |e: &dyn std::fmt::Display| failure(HashFailure::Argon2(e.to_string()));
+            let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            compute(
+                &memory,
                 &argon2,
+                &params,
                 secret.as_bytes(),
                 &salt,
+                &mut out,
             )
-            .map(|h| h.to_string())
-            .map_err(|e| failure(HashFailure::Argon2(e.to_string())))
+            .map_err(|e| argon(&e))?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(&params).map_err(|e| argon(&e))?,
+                salt: Some(Salt::new(&salt).map_err(|e| argon(&e))?),
+                hash: Some(Output::new(&out).map_err(|e| argon(&e))?),
+            };
+            Ok(phc.to_string())
         })
         .await?
     }
@@ -198,13 +287,10 @@ impl PasswordHasher for Argon2Hasher {
         };
         let secret = attempt.expose().to_owned();
         let stored = phc.clone();
+        let memory = Arc::clone(&self.memory);
+        // The parameters come from the stored hash itself.
         let matched = self
-            .blocking(move || {
-                // The parameters come from the stored hash itself.
-                Argon2::default()
-                    .verify_password(secret.as_bytes(), stored.as_str())
-                    .is_ok()
-            })
+            .blocking(move || matches(&memory, secret.as_bytes(), &stored))
             .await?;
         Ok(match (matched && real, self.is_current(&phc)) {
             (true, current) => Verification::Match {
@@ -237,6 +323,42 @@ mod tests {
             parallelism: 1,
         })
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crates_own_phc_path() {
+        use password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = cheap();
+        let password = Password::new("correct horse battery staple", &[]).unwrap();
+        let ours = hasher.hash(&password).await.unwrap();
+        let reference = Argon2::default();
+        assert!(
+            reference
+                .verify_password(b"correct horse battery staple", ours.as_str())
+                .is_ok()
+        );
+        // A hash the crate made, with other costs, as older rows hold.
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(128, 2, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"correct horse battery staple", b"0123456789abcdef")
+        .unwrap()
+        .to_string();
+        let stored = PasswordHashString::parse(&theirs).unwrap();
+        assert!(matches!(
+            hasher
+                .verify(&PasswordAttempt::from(password), Some(stored.clone()))
+                .await
+                .unwrap(),
+            Verification::Match { .. }
+        ));
+        let wrong = PasswordAttempt::new("correct horse battery stapler").unwrap();
+        assert_eq!(
+            hasher.verify(&wrong, Some(stored)).await.unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[tokio::test]

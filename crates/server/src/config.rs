@@ -37,6 +37,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<Secret>,
     database_max_connections: Option<u32>,
+    session_cache_ms: Option<u64>,
     migrate_on_start: Option<bool>,
     log_format: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -159,6 +160,8 @@ pub struct Config {
     pub database_url: Secret,
     /// The pool size.
     pub database_max_connections: Option<u32>,
+    /// How long a session read from the database is served from memory (milliseconds).
+    pub session_cache_ms: u64,
     /// Apply migrations at start.
     pub migrate_on_start: bool,
     /// Log format.
@@ -217,6 +220,7 @@ pub const ENV_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "database_max_connections",
+    "session_cache_ms",
     "migrate_on_start",
     "log_format",
     "tls_cert",
@@ -369,6 +373,7 @@ fn overlay_env(
         }
     }
     number!(database_max_connections);
+    number!(session_cache_ms);
     number!(migrate_on_start);
     number!(session_idle_timeout_secs);
     number!(session_absolute_lifetime_secs);
@@ -579,6 +584,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         public_url_configured,
         database_url,
         database_max_connections: raw.database_max_connections,
+        session_cache_ms: raw.session_cache_ms.unwrap_or(1000),
         migrate_on_start: raw.migrate_on_start.unwrap_or(true),
         log_format,
         tls,

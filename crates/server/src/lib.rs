@@ -642,6 +642,7 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     if let Some(max) = config.database_max_connections {
         store_config.max_connections = max;
     }
+    store_config.cache_ttl = std::time::Duration::from_millis(config.session_cache_ms);
     SqlStore::connect(&store_config)
         .await
         .context("opening the database")

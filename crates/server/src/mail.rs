@@ -118,6 +118,10 @@ impl UnitOfWork for WakingUnit {
     }
 }
 
+/// How long the postman lets mail gather after a round that was not full: a burst of units
+/// then costs one claim per batch rather than one per mail, for a few milliseconds of delay.
+const GATHER: Duration = Duration::from_millis(20);
+
 /// The postman's loop: a round whenever woken, and at least every second; mail that fails
 /// waits for its retry time in the outbox. Stops between rounds once `stop` is set.
 pub async fn deliver_until_stopped(postman: Postman, wake: Arc<Notify>, stop: Arc<AtomicBool>) {
@@ -130,7 +134,10 @@ pub async fn deliver_until_stopped(postman: Postman, wake: Arc<Notify>, stop: Ar
                     failed = round.failed,
                     "mail delivered"
                 );
-                // A full batch may have left more behind.
+                // A full batch may have left more behind; otherwise let the next gather.
+                if round.claimed() < postman.batch() {
+                    tokio::time::sleep(GATHER).await;
+                }
                 continue;
             }
             Ok(_) => {}

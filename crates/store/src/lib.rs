@@ -1,6 +1,7 @@
 //! The sea-orm storage adapter: every storage port of the domain on SQLite (the embedded
 //! default) or PostgreSQL, chosen by the database URL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+mod cache;
 mod entity;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
@@ -27,6 +29,7 @@ mod shop;
 mod stats;
 mod unit;
 
+use cache::ReadCache;
 use entity::{member, rate_limit, security_event, session, token};
 pub use migration::Migrator;
 
@@ -41,10 +44,15 @@ pub struct StoreConfig {
     pub acquire_timeout: Duration,
     /// For PostgreSQL: the schema to use (tests use one per case).
     pub schema: Option<String>,
+    /// How long a session and its member read from the database are served from memory.
+    /// Writes through this store are seen at once; writes by another process (a second node,
+    /// the command line) within this time. Zero reads the database every time.
+    pub cache_ttl: Duration,
 }
 
 impl StoreConfig {
-    /// Defaults for `url`: 8 connections (4 on SQLite, which has one writer), 5 s to acquire.
+    /// Defaults for `url`: 8 connections (4 on SQLite, which has one writer), 5 s to acquire,
+    /// sessions cached for one second.
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
         let max_connections = if url.starts_with("sqlite:") { 4 } else { 8 };
@@ -53,6 +61,7 @@ impl StoreConfig {
             max_connections,
             acquire_timeout: Duration::from_secs(5),
             schema: None,
+            cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -61,7 +70,15 @@ impl StoreConfig {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pub(crate) db: DatabaseConnection,
+    pub(crate) cache: Arc<ReadCache>,
+    /// SQLite has one writer: writes take turns here, in order, instead of colliding in the
+    /// database, where a loser sleeps in SQLite's busy handler (1 ms, 2 ms, 5 ms, …) while
+    /// others get ahead. `None` on PostgreSQL, whose writers lock rows, not the database.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// A writer's turn on SQLite (nothing on PostgreSQL); the write is over when it is dropped.
+pub(crate) type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// A backup was not made.
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +124,22 @@ impl SqlStore {
         if let Some(schema) = &config.schema {
             options.set_schema_search_path(schema.clone());
         }
+        let db = Database::connect(options).await?;
+        let writer = (db.get_database_backend() == sea_orm::DbBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         Ok(Self {
-            db: Database::connect(options).await?,
+            db,
+            cache: Arc::new(ReadCache::new(config.cache_ttl)),
+            writer,
         })
+    }
+
+    /// Waits for this writer's turn (see [`SqlStore`]); hold it until the write is committed.
+    pub(crate) async fn turn(&self) -> Turn {
+        match &self.writer {
+            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
+            None => None,
+        }
     }
 
     /// Applies every pending migration.
@@ -422,16 +452,25 @@ pub(crate) async fn erase_member(
 impl Members for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, m: &Member) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         insert_member(&self.db, m).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
+        if let Some(member) = self.cache.member(id) {
+            return Ok(Some(member));
+        }
+        let ticket = self.cache.ticket();
         let row = member::Entity::find_by_id(*id.as_uuid())
             .one(&self.db)
             .await
             .map_err(store_error)?;
-        row.map(to_member).transpose()
+        let member = row.map(to_member).transpose()?;
+        if let Some(member) = &member {
+            self.cache.keep_member(ticket, member);
+        }
+        Ok(member)
     }
 
     #[tracing::instrument(skip_all)]
@@ -446,7 +485,10 @@ impl Members for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn update(&self, m: &Member) -> Result<(), StoreError> {
-        update_member(&self.db, m).await
+        let _turn = self.turn().await;
+        let result = update_member(&self.db, m).await;
+        self.cache.forget_member(m.id);
+        result
     }
 }
 
@@ -466,27 +508,38 @@ fn to_session(row: session::Model) -> Result<Session, StoreError> {
 impl Sessions for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, s: &Session) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         insert_session(&self.db, s).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_token_hash(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        if let Some(session) = self.cache.session(hash) {
+            return Ok(Some(session));
+        }
+        let ticket = self.cache.ticket();
         let row = session::Entity::find()
             .filter(session::Column::TokenHash.eq(hash.as_bytes().to_vec()))
             .one(&self.db)
             .await
             .map_err(store_error)?;
-        row.map(to_session).transpose()
+        let session = row.map(to_session).transpose()?;
+        if let Some(session) = &session {
+            self.cache.keep_session(ticket, session);
+        }
+        Ok(session)
     }
 
     #[tracing::instrument(skip_all)]
     async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let result = session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(millis(at)))
             .filter(session::Column::Id.eq(*id.as_uuid()))
             .exec(&self.db)
-            .await
-            .map_err(store_error)?;
+            .await;
+        self.cache.forget_session(id);
+        let result = result.map_err(store_error)?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound);
         }
@@ -509,7 +562,10 @@ impl Sessions for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn delete(&self, id: SessionId) -> Result<bool, StoreError> {
-        delete_session(&self.db, id).await
+        let _turn = self.turn().await;
+        let result = delete_session(&self.db, id).await;
+        self.cache.forget_session(id);
+        result
     }
 
     #[tracing::instrument(skip_all)]
@@ -518,7 +574,10 @@ impl Sessions for SqlStore {
         member: MemberId,
         keep: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        delete_sessions(&self.db, member, keep).await
+        let _turn = self.turn().await;
+        let result = delete_sessions(&self.db, member, keep).await;
+        self.cache.forget_member(member);
+        result
     }
 }
 
@@ -542,6 +601,7 @@ fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
 impl Tokens for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         insert_token(&self.db, t).await
     }
 
@@ -556,6 +616,7 @@ impl Tokens for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn take(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
+        let _turn = self.turn().await;
         let Some(found) = self.find(hash).await? else {
             return Ok(None);
         };
@@ -568,6 +629,7 @@ impl Tokens for SqlStore {
         member: MemberId,
         purpose: TokenPurpose,
     ) -> Result<u64, StoreError> {
+        let _turn = self.turn().await;
         delete_tokens(&self.db, member, purpose).await
     }
 }
@@ -576,6 +638,7 @@ impl Tokens for SqlStore {
 impl AuditLog for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn record(&self, e: &SecurityEvent) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         record_event(&self.db, e).await
     }
 
@@ -627,6 +690,7 @@ fn to_hits(hits: i64, window_ends_at: i64) -> Result<Hits, StoreError> {
 impl RateLimits for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError> {
+        let _turn = self.turn().await;
         let backend = self.db.get_database_backend();
         let ends = millis(now + window);
         let statement = Statement::from_sql_and_values(
@@ -662,6 +726,7 @@ impl RateLimits for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         rate_limit::Entity::delete_by_id(key.to_owned())
             .exec(&self.db)
             .await
@@ -674,10 +739,15 @@ impl RateLimits for SqlStore {
 impl Erasure for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn erase(&self, member: MemberId) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await.map_err(store_error)?;
-        erase_member(&txn, member).await?;
-        txn.commit().await.map_err(store_error)
+        let result = match erase_member(&txn, member).await {
+            Ok(()) => txn.commit().await.map_err(store_error),
+            Err(e) => Err(e),
+        };
+        self.cache.forget_member(member);
+        result
     }
 }
 
@@ -707,16 +777,16 @@ impl kikeru_domain::retention::Retention for SqlStore {
                 Err(e) => return Err(e),
             }
         }
-        purged.sessions = session::Entity::delete_many()
+        let sessions = session::Entity::delete_many()
             .filter(
                 sea_orm::Condition::any()
                     .add(session::Column::ExpiresAt.lte(millis(c.now)))
                     .add(session::Column::LastSeenAt.lt(millis(c.sessions_seen_before))),
             )
             .exec(&self.db)
-            .await
-            .map_err(store_error)?
-            .rows_affected;
+            .await;
+        self.cache.forget_all();
+        purged.sessions = sessions.map_err(store_error)?.rows_affected;
         purged.tokens = token::Entity::delete_many()
             .filter(token::Column::ExpiresAt.lte(millis(c.now)))
             .exec(&self.db)

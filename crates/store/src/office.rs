@@ -25,6 +25,7 @@ fn to_operator(row: operator::Model) -> Result<Operator, StoreError> {
 #[async_trait]
 impl Operators for SqlStore {
     async fn insert(&self, o: &Operator) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = operator::ActiveModel {
             id: Set(*o.id.as_uuid()),
             email: Set(o.email.as_str().to_owned()),
@@ -57,6 +58,7 @@ impl Operators for SqlStore {
     }
 
     async fn insert_session(&self, s: &OperatorSession) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = operator_session::ActiveModel {
             id: Set(s.id),
             operator_id: Set(*s.operator_id.as_uuid()),
@@ -90,6 +92,7 @@ impl Operators for SqlStore {
     }
 
     async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         operator_session::Entity::delete_by_id(id)
             .exec(&self.db)
             .await
@@ -98,6 +101,7 @@ impl Operators for SqlStore {
     }
 
     async fn record(&self, e: &OperatorEvent) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = operator_event::ActiveModel {
             id: Set(e.id),
             at: Set(millis(e.at)),

@@ -52,6 +52,7 @@ fn to_purpose(row: purpose::Model) -> Result<Purpose, StoreError> {
 #[async_trait]
 impl Consents for SqlStore {
     async fn save_purpose(&self, p: &Purpose) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let categories = categories_text(&p.categories);
         let row = purpose::ActiveModel {
             key: Set(p.key.clone()),
@@ -96,6 +97,7 @@ impl Consents for SqlStore {
     }
 
     async fn append(&self, r: &ConsentRecord) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = consent_record::ActiveModel {
             id: NotSet,
             member_id: Set(*r.member_id.as_uuid()),
@@ -162,6 +164,7 @@ fn to_entry(row: ledger_entry::Model) -> Result<LedgerEntry, StoreError> {
 impl Ledger for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
         let backend = txn.get_database_backend();
         // Writing the head first takes the write lock, so appends line up one by one.
@@ -253,6 +256,7 @@ impl Ledger for SqlStore {
 #[async_trait]
 impl LegalOrders for SqlStore {
     async fn record(&self, o: &LegalOrder) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
         let members: Vec<String> = o.members.iter().map(ToString::to_string).collect();
         let categories = categories_text(&o.categories);
@@ -284,6 +288,7 @@ impl LegalOrders for SqlStore {
     }
 
     async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, StoreError> {
+        let _turn = self.turn().await;
         let approval = legal_order_approval::ActiveModel {
             order_id: Set(id.to_owned()),
             operator: Set(operator.to_owned()),
@@ -354,6 +359,7 @@ impl LegalOrders for SqlStore {
 #[async_trait]
 impl Processors for SqlStore {
     async fn save(&self, p: &Processor) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = processor::ActiveModel {
             key: Set(p.key.clone()),
             name: Set(p.name.clone()),
@@ -397,6 +403,7 @@ impl Processors for SqlStore {
 #[async_trait]
 impl Partners for SqlStore {
     async fn save(&self, p: &Partner) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let row = partner::ActiveModel {
             key: Set(p.key.clone()),
             name: Set(p.name.clone()),

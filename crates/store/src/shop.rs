@@ -9,11 +9,10 @@ use kikeru_domain::{
     Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase,
     PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
 };
-use sea_orm::Condition;
-use sea_orm::sea_query::{Expr, Func, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -76,6 +75,7 @@ fn product_row(p: &Product) -> product::ActiveModel {
 impl Catalog for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn save_all(&self, products: &[Product]) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
         for p in products {
             let upsert = OnConflict::column(product::Column::Id)
@@ -260,6 +260,7 @@ const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sk
 impl Orders for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn create(&self, o: &Order, p: &Payment) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
         let order_row = order::ActiveModel {
             id: Set(*o.id.as_uuid()),
@@ -380,6 +381,7 @@ impl Orders for SqlStore {
         reference: &str,
         url: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let result = payment::Entity::update_many()
             .col_expr(payment::Column::Reference, Expr::value(reference))
             .col_expr(payment::Column::CheckoutUrl, Expr::value(url))
@@ -399,6 +401,7 @@ impl Orders for SqlStore {
         event: &PaymentEvent,
         at: Timestamp,
     ) -> Result<EventOutcome, StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
         let seen = payment_event::ActiveModel {
             provider: Set(event.provider.clone()),
@@ -417,16 +420,22 @@ impl Orders for SqlStore {
             }
             Err(e) => return Err(e),
         }
-        let names_it = Condition::any()
-            .add(payment::Column::Reference.eq(event.reference.as_str()))
-            .add(payment::Column::PaymentRef.eq(event.reference.as_str()));
-        let mut query = payment::Entity::find()
-            .filter(payment::Column::Provider.eq(event.provider.as_str()))
-            .filter(names_it);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            query = query.lock_exclusive();
+        // The event names the checkout or the payment: one indexed lookup for each (an `OR`
+        // of the two would read every payment of the provider).
+        let mut row = None;
+        for column in [payment::Column::Reference, payment::Column::PaymentRef] {
+            let mut query = payment::Entity::find()
+                .filter(payment::Column::Provider.eq(event.provider.as_str()))
+                .filter(column.eq(event.reference.as_str()));
+            if txn.get_database_backend() == DbBackend::Postgres {
+                query = query.lock_exclusive();
+            }
+            row = query.one(&txn).await.map_err(store_error)?;
+            if row.is_some() {
+                break;
+            }
         }
-        let Some(row) = query.one(&txn).await.map_err(store_error)? else {
+        let Some(row) = row else {
             // Not recorded: a redelivery once the checkout is known must still apply.
             txn.rollback().await.map_err(store_error)?;
             return Ok(EventOutcome::UnknownReference);
@@ -462,43 +471,45 @@ impl Orders for SqlStore {
             .exec(&txn)
             .await
             .map_err(store_error)?;
-        let seq = payment_change::Entity::find()
-            .filter(payment_change::Column::PaymentId.eq(row.id))
-            .count(&txn)
-            .await
-            .map_err(store_error)?;
-        let seq = i32::try_from(seq).map_err(|_| corrupt("history length"))?;
-        let change = payment_change::ActiveModel {
-            payment_id: Set(row.id),
-            seq: Set(seq),
-            status: Set(next.as_str().to_owned()),
-            at: Set(millis(at)),
-            event_id: Set(Some(event.event_id.clone())),
-        };
-        payment_change::Entity::insert(change)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let mut update = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(next.as_str()))
-            .filter(order::Column::Id.eq(row.order_id));
+        // The change is numbered in the same statement that records it.
+        let backend = txn.get_database_backend();
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
+             SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1",
+            [
+                row.id.into(),
+                next.as_str().into(),
+                millis(at).into(),
+                event.event_id.clone().into(),
+            ],
+        ))
+        .await
+        .map_err(store_error)?;
+        // Paid for the first time: the update that stamps `paid_at` hands back the order, whose
+        // receipt goes out in this transaction. Otherwise only the status moves.
         let mut first_payment = None;
         if next == PaymentStatus::Paid {
-            let placed = order::Entity::find_by_id(row.order_id)
-                .one(&txn)
+            first_payment = order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(next.as_str()))
+                .col_expr(order::Column::PaidAt, Expr::value(millis(at)))
+                .filter(order::Column::Id.eq(row.order_id))
+                .filter(order::Column::PaidAt.is_null())
+                .exec_with_returning(&txn)
                 .await
                 .map_err(store_error)?
-                .ok_or_else(|| corrupt("payment without order"))?;
-            if placed.paid_at.is_none() {
-                first_payment = Some(placed);
-            }
-            let first_time =
-                Func::coalesce([Expr::col(order::Column::PaidAt), Expr::value(millis(at))]);
-            update = update.col_expr(order::Column::PaidAt, first_time.into());
+                .pop();
         }
-        update.exec(&txn).await.map_err(store_error)?;
+        if first_payment.is_none() {
+            order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(next.as_str()))
+                .filter(order::Column::Id.eq(row.order_id))
+                .exec(&txn)
+                .await
+                .map_err(store_error)?;
+        }
         if let Some(placed) = first_payment {
-            receipt(&txn, placed, at).await?;
+            receipt(&txn, placed).await?;
         }
         txn.commit().await.map_err(store_error)?;
         Ok(EventOutcome::Applied {
@@ -608,8 +619,7 @@ impl Orders for SqlStore {
 /// records the payment; none when the member no longer exists.
 async fn receipt(
     txn: &sea_orm::DatabaseTransaction,
-    mut placed: order::Model,
-    paid_at: Timestamp,
+    placed: order::Model,
 ) -> Result<(), StoreError> {
     let Some(member) = crate::entity::member::Entity::find_by_id(placed.member_id)
         .one(txn)
@@ -625,7 +635,7 @@ async fn receipt(
         .all(txn)
         .await
         .map_err(store_error)?;
-    placed.paid_at = Some(millis(paid_at));
+    let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
     let order = to_order(placed, lines)?;
     crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await
 }

@@ -26,6 +26,7 @@ fn parse_day(text: &str) -> Result<Date, StoreError> {
 impl Statistics for SqlStore {
     #[tracing::instrument(skip_all, fields(hits = hits.len()))]
     async fn record(&self, hits: &[Hit]) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let backend = self.db.get_database_backend();
         for chunk in hits.chunks(CHUNK) {
             let mut sql = String::from(
@@ -63,6 +64,7 @@ impl Statistics for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn roll_up(&self, today: Date) -> Result<u64, StoreError> {
+        let _turn = self.turn().await;
         let backend = self.db.get_database_backend();
         let txn = self.db.begin().await.map_err(store_error)?;
         // Writing the state row first takes the lock: a second roll-up waits, then finds the
@@ -150,6 +152,7 @@ impl Statistics for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn purge_hits(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let _turn = self.turn().await;
         let backend = self.db.get_database_backend();
         Ok(self
             .db

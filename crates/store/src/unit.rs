@@ -191,13 +191,31 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
 impl UnitOfWork for SqlStore {
     #[tracing::instrument(skip_all, fields(changes = changes.as_slice().len()))]
     async fn apply(&self, changes: Changes) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
+        let result = apply_all(txn, &changes).await;
+        // Once the transaction is over (whatever its outcome), cached reads it may have changed
+        // are forgotten.
         for change in changes.as_slice() {
-            // Dropping the transaction on an error rolls every change back.
-            apply_one(&txn, change).await?;
+            match change {
+                Change::UpdateMember(m) => self.cache.forget_member(m.id),
+                Change::DeleteSession(id) => self.cache.forget_session(*id),
+                Change::DeleteSessions { member, .. } | Change::Erase(member) => {
+                    self.cache.forget_member(*member);
+                }
+                _ => {}
+            }
         }
-        txn.commit().await.map_err(store_error)
+        result
     }
+}
+
+async fn apply_all(txn: DatabaseTransaction, changes: &Changes) -> Result<(), StoreError> {
+    for change in changes.as_slice() {
+        // Dropping the transaction on an error rolls every change back.
+        apply_one(&txn, change).await?;
+    }
+    txn.commit().await.map_err(store_error)
 }
 
 fn to_claimed(row: outbox_mail::Model) -> Result<Claimed, StoreError> {
@@ -225,7 +243,7 @@ fn claim_sql(backend: DbBackend) -> &'static str {
         DbBackend::Postgres => {
             "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE status = 'pending' \
              AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) \
-             ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox SET claim = $1, claimed_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM picked) AND status = 'pending' \
              AND (claimed_until IS NULL OR claimed_until <= $3) RETURNING id"
@@ -234,7 +252,7 @@ fn claim_sql(backend: DbBackend) -> &'static str {
             "UPDATE outbox SET claim = $1, claimed_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
              AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) \
-             ORDER BY created_at, id LIMIT $4) RETURNING id"
+             ORDER BY next_attempt_at, id LIMIT $4) RETURNING id"
         }
     }
 }
@@ -249,6 +267,7 @@ impl Outbox for SqlStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
+        let _turn = self.turn().await;
         let backend = self.db.get_database_backend();
         let statement = Statement::from_sql_and_values(
             backend,
@@ -268,7 +287,15 @@ impl Outbox for SqlStore {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
+        let ids = claimed
+            .iter()
+            .map(|row| row.try_get_by_index::<Uuid>(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_error)?;
+        // By primary key: the table keeps settled mail (without content) for the retention
+        // period, so anything else would read all of it on every claim.
         outbox_mail::Entity::find()
+            .filter(outbox_mail::Column::Id.is_in(ids))
             .filter(outbox_mail::Column::Claim.eq(claim))
             .filter(outbox_mail::Column::Status.eq(PENDING))
             .order_by_asc(outbox_mail::Column::CreatedAt)
@@ -289,6 +316,7 @@ impl Outbox for SqlStore {
         settlement: Settlement,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
         let mut update = outbox_mail::Entity::update_many()
             .col_expr(
                 outbox_mail::Column::Claim,
