@@ -82,11 +82,13 @@ pub(crate) fn run(root: &Path, cargo: &mut Command, args: &[String]) -> Result<(
     let auth = work.path().join("wfc-auth.json");
     std::fs::write(&auth, serde_json::json!({ "auth": users }).to_string())
         .map_err(|e| e.to_string())?;
+    let settings = std::fs::read_to_string(root.join("xtask/schemathesis.toml"))
+        .map_err(|e| format!("xtask/schemathesis.toml: {e}"))?;
     let config = work.path().join("schemathesis.toml");
     std::fs::write(
         &config,
         format!(
-            "[auth.wfc]\npath = \"{}\"\npeers = [\"alice\", \"bob\"]\n",
+            "[auth.wfc]\npath = \"{}\"\npeers = [\"alice\", \"bob\"]\n\n{settings}",
             auth.display()
         ),
     )

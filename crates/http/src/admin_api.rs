@@ -2,6 +2,7 @@
 //! catalogue (every product, and all-or-none updates), refunds and the operators' audit log.
 //! Every change is recorded in that log.
 
+use crate::text::JsonString;
 use kikeru_domain::ProductFields;
 use kikeru_domain::membership::Client;
 use kikeru_domain::operators::Role;
@@ -36,10 +37,10 @@ enum Tag {
 struct OperatorSignIn {
     /// The operator's address.
     #[oai(validator(max_length = 320))]
-    email: String,
+    email: JsonString,
     /// The password.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
 }
 
 /// A signed-in operator.
@@ -98,32 +99,33 @@ struct AdminProductPage {
 struct ProductInput {
     /// The SKU: 1–64 letters, digits, `.`, `_`, `-`.
     #[oai(validator(max_length = 64))]
-    sku: String,
+    sku: JsonString,
     /// Japanese title.
     #[oai(validator(max_length = 800))]
-    title_ja: String,
+    title_ja: JsonString,
     /// English title.
     #[oai(validator(max_length = 800))]
-    title_en: String,
+    title_en: JsonString,
     /// Japanese description.
     #[oai(default, validator(max_length = 20000))]
-    description_ja: String,
+    description_ja: JsonString,
     /// English description.
     #[oai(default, validator(max_length = 20000))]
-    description_en: String,
+    description_en: JsonString,
     /// The price in minor units, consumption tax included.
     price: i64,
     /// ISO 4217 (default `JPY`).
-    #[oai(validator(max_length = 3))]
-    currency: Option<String>,
+    #[oai(nullable, validator(max_length = 3))]
+    currency: Option<JsonString>,
     /// On sale (default `true`).
+    #[oai(nullable)]
     active: Option<bool>,
     /// The audio file, relative to the media folder; it must exist.
     #[oai(validator(max_length = 512))]
-    audio: String,
+    audio: JsonString,
     /// The public sample, relative to the media folder; it must exist.
-    #[oai(validator(max_length = 512))]
-    sample: Option<String>,
+    #[oai(nullable, validator(max_length = 512))]
+    sample: Option<JsonString>,
 }
 
 /// Products to add or update, all or none.

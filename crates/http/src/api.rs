@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: request and response bodies, parsed into domain requests at
 //! the edge, and one handler per operation calling one use case.
 
+use crate::text::JsonString;
 use kikeru_domain::membership::{Authenticated, ProfileChange, Registration};
 use kikeru_domain::{DisplayName, Email, Language, Member, SessionId, SessionToken};
 use poem::Request;
@@ -64,11 +65,12 @@ impl From<Language> for LanguageTag {
 struct PasswordCheckBody {
     /// The password.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
     /// The address it is for (a password must not contain it).
-    #[oai(validator(max_length = 320))]
-    email: Option<String>,
+    #[oai(nullable, validator(max_length = 320))]
+    email: Option<JsonString>,
     /// The language of the message.
+    #[oai(nullable)]
     language: Option<LanguageTag>,
 }
 
@@ -90,12 +92,13 @@ struct PasswordCheck {
 struct RegisterBody {
     /// The e-mail address; it becomes the sign-in name once verified.
     #[oai(validator(max_length = 320))]
-    email: String,
+    email: JsonString,
     /// 12 to 128 characters; long passphrases are welcome. Common or easily guessed passwords
     /// are refused with the reason.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
     /// The language for mail and pages (default `ja`).
+    #[oai(nullable)]
     language: Option<LanguageTag>,
 }
 
@@ -124,7 +127,7 @@ impl Accepted {
 struct TokenBody {
     /// The token from the link in the mail.
     #[oai(validator(max_length = 128))]
-    token: String,
+    token: JsonString,
 }
 
 /// Credentials.
@@ -133,10 +136,10 @@ struct TokenBody {
 struct SignInBody {
     /// The e-mail address.
     #[oai(validator(max_length = 320))]
-    email: String,
+    email: JsonString,
     /// The password.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
 }
 
 /// A new session. Its secret is only in the `Set-Cookie` header.
@@ -190,9 +193,13 @@ impl From<&Member> for Profile {
 #[oai(skip_serializing_if_is_none)]
 struct ProfilePatch {
     /// Up to 64 characters, no control characters; empty to remove.
-    #[oai(validator(max_length = 256))]
-    display_name: Option<String>,
+    #[oai(
+        nullable,
+        validator(max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")
+    )]
+    display_name: Option<JsonString>,
     /// The language for mail and pages.
+    #[oai(nullable)]
     language: Option<LanguageTag>,
 }
 
@@ -202,10 +209,10 @@ struct ProfilePatch {
 struct PasswordChange {
     /// The current password.
     #[oai(validator(max_length = 1024))]
-    current_password: String,
+    current_password: JsonString,
     /// The new password (same policy as at registration).
     #[oai(validator(max_length = 1024))]
-    new_password: String,
+    new_password: JsonString,
 }
 
 /// An address change.
@@ -214,10 +221,10 @@ struct PasswordChange {
 struct EmailChange {
     /// The current password.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
     /// The new address; it takes effect once the link mailed to it is followed.
     #[oai(validator(max_length = 320))]
-    new_email: String,
+    new_email: JsonString,
 }
 
 /// Confirms the deletion of the account.
@@ -226,7 +233,7 @@ struct EmailChange {
 struct AccountDeletion {
     /// The current password.
     #[oai(validator(max_length = 1024))]
-    password: String,
+    password: JsonString,
 }
 
 /// One of the member's sessions.
@@ -261,7 +268,7 @@ struct Ended {
 struct ResetRequest {
     /// The member's e-mail address.
     #[oai(validator(max_length = 320))]
-    email: String,
+    email: JsonString,
 }
 
 /// A new password set with a reset token.
@@ -270,10 +277,10 @@ struct ResetRequest {
 struct ResetConfirm {
     /// The token from the link in the mail.
     #[oai(validator(max_length = 128))]
-    token: String,
+    token: JsonString,
     /// The new password.
     #[oai(validator(max_length = 1024))]
-    new_password: String,
+    new_password: JsonString,
 }
 
 /// A security event concerning the member.
@@ -390,7 +397,7 @@ impl Api {
     ) -> ApiResult<AcceptedResponse> {
         let registration = Registration {
             email: parse_email(&body.email)?,
-            password: body.0.password,
+            password: body.0.password.into(),
             language: body.0.language.map_or(Language::Ja, Language::from),
         };
         state

@@ -2,6 +2,7 @@
 //! inquiry is linked to their ID) and the operators' desk (`/admin/inquiries…`) where they are
 //! read and answered. Every operator step is audited.
 
+use crate::text::JsonString;
 use kikeru_domain::inquiry::{
     AnswerError, ContactError, ContactForm, Inquiry, InquiryId, MAX_BODY,
 };
@@ -36,21 +37,22 @@ enum Tag {
 struct InquiryBody {
     /// Where to answer.
     #[oai(validator(max_length = 320))]
-    email: String,
+    email: JsonString,
     /// Your name (optional).
-    #[oai(validator(max_length = 400))]
-    name: Option<String>,
+    #[oai(nullable, validator(max_length = 400))]
+    name: Option<JsonString>,
     /// The subject, 1 to 200 characters.
     #[oai(validator(max_length = 800))]
-    subject: String,
+    subject: JsonString,
     /// Your message, 1 to 10,000 characters.
     #[oai(validator(max_length = 40000))]
-    message: String,
+    message: JsonString,
     /// The language to answer in (default `ja`).
+    #[oai(nullable)]
     language: Option<LanguageTag>,
     /// Leave empty: a field people never see (bots fill it in).
-    #[oai(validator(max_length = 1000))]
-    website: Option<String>,
+    #[oai(nullable, validator(max_length = 1000))]
+    website: Option<JsonString>,
 }
 
 /// The inquiry was taken.
@@ -172,7 +174,7 @@ struct AnswerBody {
     /// The answer, 1 to 10,000 characters; it is mailed to the sender in their language's
     /// template.
     #[oai(validator(max_length = 40000))]
-    answer: String,
+    answer: JsonString,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -224,11 +226,11 @@ impl ContactApi {
         };
         let form = ContactForm {
             email,
-            name: body.name,
-            subject: body.subject,
-            body: body.message,
+            name: body.name.map(String::from),
+            subject: body.subject.into(),
+            body: body.message.into(),
             language: body.language.map_or(Language::Ja, Language::from),
-            honeypot: body.website,
+            honeypot: body.website.map(String::from),
         };
         state
             .contact

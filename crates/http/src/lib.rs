@@ -28,6 +28,7 @@ mod problem;
 mod shop_api;
 mod site;
 mod stats_report;
+mod text;
 
 pub use auth::SessionCookie;
 pub use privacy_api::package_json;

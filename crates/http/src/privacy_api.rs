@@ -1,6 +1,7 @@
 //! Consent: members see every purpose with its notice and grant or withdraw their consent
 //! (`/me/consents`); operators keep the register of purposes (`/admin/purposes`).
 
+use crate::text::JsonString;
 use kikeru_domain::consent::{ConsentError, ConsentState};
 use kikeru_domain::disclosure::{DisclosureError, Package};
 use kikeru_domain::privacy::{
@@ -140,25 +141,25 @@ struct ConsentChange {
 struct PurposeInput {
     /// Japanese name.
     #[oai(validator(max_length = 800))]
-    title_ja: String,
+    title_ja: JsonString,
     /// English name.
     #[oai(validator(max_length = 800))]
-    title_en: String,
+    title_en: JsonString,
     /// Japanese notice.
     #[oai(validator(max_length = 20000))]
-    notice_ja: String,
+    notice_ja: JsonString,
     /// English notice.
     #[oai(validator(max_length = 20000))]
-    notice_en: String,
+    notice_en: JsonString,
     /// Who receives the data, if anyone.
-    #[oai(validator(max_length = 200))]
-    recipient: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    recipient: Option<JsonString>,
     /// Category names (`email_address`, `purchase_history`, …).
     #[oai(validator(max_items = 20))]
-    categories: Vec<String>,
+    categories: Vec<JsonString>,
     /// `provision` (default), `sale`, `rental` or `exchange`.
-    #[oai(validator(max_length = 16))]
-    transfer: Option<String>,
+    #[oai(nullable, validator(max_length = 16))]
+    transfer: Option<JsonString>,
 }
 
 fn consent_error(e: ConsentError) -> ApiError {
@@ -184,10 +185,13 @@ fn register_key(key: &str) -> Result<(), String> {
 }
 
 /// Category names read into categories; the problem names the first unknown one.
-fn categories_named(names: &[String]) -> Result<kikeru_domain::privacy::Categories, String> {
+fn categories_named<S: AsRef<str>>(
+    names: &[S],
+) -> Result<kikeru_domain::privacy::Categories, String> {
     names
         .iter()
         .map(|c| {
+            let c = c.as_ref();
             DataCategory::from_name(c).ok_or_else(|| format!("categories: unknown category {c:?}"))
         })
         .collect()
@@ -221,7 +225,11 @@ fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
             title,
             notice,
             notice_version: 0,
-            recipient: input.recipient.clone().filter(|r| !r.trim().is_empty()),
+            recipient: input
+                .recipient
+                .clone()
+                .map(String::from)
+                .filter(|r| !r.trim().is_empty()),
             categories,
             transfer,
         }),
@@ -281,16 +289,16 @@ struct DisclosureInput {
     member_id: Uuid,
     /// To whom: `partner:KEY`, `processor:KEY` or `authority:NAME`.
     #[oai(validator(max_length = 300))]
-    recipient: String,
+    recipient: JsonString,
     /// Which categories.
     #[oai(validator(min_items = 1, max_items = 20))]
-    categories: Vec<String>,
+    categories: Vec<JsonString>,
     /// `provision` (default), `sale`, `rental` or `exchange`.
-    #[oai(validator(max_length = 16))]
-    transfer: Option<String>,
+    #[oai(nullable, validator(max_length = 16))]
+    transfer: Option<JsonString>,
     /// `entrustment`, `consent:PURPOSE` or `legal_order:ID`.
     #[oai(validator(max_length = 300))]
-    basis: String,
+    basis: JsonString,
 }
 
 /// A disclosure made: the ledger entry and the package for the recipient.
@@ -316,16 +324,16 @@ enum Disclosed {
 struct PartnerInput {
     /// Its name (for a company, the registered name).
     #[oai(validator(max_length = 300))]
-    name: String,
+    name: JsonString,
     /// Its address.
     #[oai(validator(max_length = 500))]
-    address: String,
+    address: JsonString,
     /// For a company, its representative's name.
-    #[oai(validator(max_length = 300))]
-    representative: Option<String>,
+    #[oai(nullable, validator(max_length = 300))]
+    representative: Option<JsonString>,
     /// How to reach it about the data.
     #[oai(validator(max_length = 300))]
-    contact: String,
+    contact: JsonString,
 }
 
 /// A registered partner.
@@ -362,13 +370,13 @@ impl From<&Partner> for PartnerView {
 struct ProcessorInput {
     /// Its name.
     #[oai(validator(max_length = 300))]
-    name: String,
+    name: JsonString,
     /// What it does for the service.
     #[oai(validator(max_length = 300))]
-    purpose: String,
+    purpose: JsonString,
     /// The only categories it may receive.
     #[oai(validator(max_items = 20))]
-    categories: Vec<String>,
+    categories: Vec<JsonString>,
 }
 
 impl From<&kikeru_domain::privacy::Processor> for ProcessorView {
@@ -458,13 +466,13 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
 struct LegalOrderInput {
     /// The authority that issued it.
     #[oai(validator(max_length = 300))]
-    authority: String,
+    authority: JsonString,
     /// The authority's reference.
     #[oai(validator(max_length = 300))]
-    reference: String,
+    reference: JsonString,
     /// The legal basis cited.
     #[oai(validator(max_length = 300))]
-    legal_basis: String,
+    legal_basis: JsonString,
     /// When it was issued.
     issued_at: OffsetDateTime,
     /// The members it concerns.
@@ -472,8 +480,9 @@ struct LegalOrderInput {
     member_ids: Vec<Uuid>,
     /// The categories it orders disclosed.
     #[oai(validator(min_items = 1, max_items = 20))]
-    categories: Vec<String>,
+    categories: Vec<JsonString>,
     /// The members are shown the disclosure only from this time (when the order says so).
+    #[oai(nullable)]
     notice_withheld_until: Option<OffsetDateTime>,
 }
 
@@ -765,9 +774,9 @@ impl PrivacyApi {
         })?;
         let order = kikeru_domain::privacy::LegalOrder {
             id: format!("LO-{}", Uuid::now_v7().simple()),
-            authority: input.authority,
-            reference: input.reference,
-            legal_basis: input.legal_basis,
+            authority: input.authority.into(),
+            reference: input.reference.into(),
+            legal_basis: input.legal_basis.into(),
             issued_at: input.issued_at,
             members: input
                 .member_ids

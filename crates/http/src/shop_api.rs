@@ -315,8 +315,8 @@ impl ShopApi {
     async fn products(
         &self,
         state: Data<&AppState>,
-        /// The `next` of the previous page.
-        #[oai(validator(max_length = 64))]
+        /// The `next` of the previous page (a SKU).
+        #[oai(validator(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
         after: Query<Option<String>>,
         /// Page size (1–100, default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
