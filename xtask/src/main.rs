@@ -13,12 +13,15 @@
 //!   writes `docs/benchmarks.md` and `docs/benchmarks.svg` and fails when a target does not hold.
 //! - `schemathesis [--max-examples N] [--seed N]`: schemathesis against the served spec with
 //!   every check, including object-level authorization between two signed-in members.
+//! - `tls`: Debian's testssl against the binary's HTTPS with a certificate from a test CA;
+//!   fails on any finding above LOW.
 //! - `policy`: checks `docs/policy.toml`, the map from each promise of the privacy policy to
 //!   the rule that enforces it and the tests that prove it: every named rule and test must
 //!   exist.
 
 mod api_fuzz;
 mod bench;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -33,8 +36,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench::bench(&root(), &mut cargo(), &args[1..]),
         Some("schemathesis") => api_fuzz::run(&root(), &mut cargo(), &args[1..]),
+        Some("tls") => tls::run(&root(), &mut cargo()),
         _ => Err(
-            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench [--seconds N] [--postgres URL | --sqlite-only] | schemathesis [--max-examples N] [--seed N]>"
+            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench [--seconds N] [--postgres URL | --sqlite-only] | schemathesis [--max-examples N] [--seed N] | tls>"
                 .to_owned(),
         ),
     };

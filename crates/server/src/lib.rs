@@ -18,9 +18,7 @@ use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConf
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
 use kikeru_store::{SqlStore, StoreConfig};
-use poem::listener::{
-    Acceptor, AcceptorExt, Listener, RustlsCertificate, RustlsConfig, TcpListener,
-};
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 
 pub mod adapters;
 pub use kikeru_catalog as catalog;
@@ -28,6 +26,7 @@ pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod stats;
+pub mod tls;
 
 use adapters::{Argon2Hasher, OsRandom, StoreReadiness, SystemClock};
 use config::{Config, LogFormat, PaymentProvider};
@@ -803,14 +802,13 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
     let https = material.is_some();
     let acceptor = match material {
         Some((cert, key)) => {
-            // rustls speaks TLS 1.2 and 1.3 only, with modern cipher suites.
-            let rustls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key));
-            listener
-                .rustls(rustls)
+            // rustls speaks TLS 1.2 and 1.3 only, with modern cipher suites, in our order.
+            let tls = tls::server_config(&cert, &key).context("the TLS certificate")?;
+            let tcp = listener
                 .into_acceptor()
                 .await
-                .context("listening with TLS")?
-                .boxed()
+                .with_context(|| format!("listening on {}", config.listen))?;
+            tls::TlsAcceptor::new(tcp, tls).boxed()
         }
         None => listener
             .into_acceptor()
