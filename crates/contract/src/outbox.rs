@@ -139,3 +139,48 @@ pub async fn retries_wait_and_expired_leases_pass_on<S: UnitOfWork + Outbox>(sto
         "a failed mail is not retried"
     );
 }
+
+/// Settling a round at once answers as settling each would: only the claim's own mail, each
+/// by its settlement.
+pub async fn a_round_settles_at_once_as_one_by_one<S: UnitOfWork + Outbox>(store: &S) {
+    given_mails(store, &[1, 2, 3]).await;
+    let later = NOW + time::Duration::minutes(1);
+    let mine = store.claim(uuid(90), later, LEASE, 2).await.expect("claim");
+    assert_eq!(mine.len(), 2);
+    let theirs = store.claim(uuid(91), later, LEASE, 5).await.expect("claim");
+    assert_eq!(theirs.len(), 1);
+    let settled = store
+        .settle_all(
+            uuid(90),
+            vec![
+                (uuid(1001), Settlement::Sent),
+                (
+                    uuid(1002),
+                    Settlement::Failed {
+                        error: "550 no such user".into(),
+                    },
+                ),
+                (uuid(1003), Settlement::Sent),
+            ],
+            later,
+        )
+        .await
+        .expect("settle all");
+    assert_eq!(settled, [true, true, false], "another claim's mail is not mine");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        OutboxCounts {
+            pending: 1,
+            sent: 1,
+            failed: 1
+        }
+    );
+    assert_eq!(
+        store
+            .settle_all(uuid(90), vec![(uuid(1001), Settlement::Sent)], later)
+            .await
+            .expect("settle again"),
+        [false],
+        "a mail is settled once"
+    );
+}
