@@ -166,7 +166,11 @@ pub async fn a_round_settles_at_once_as_one_by_one<S: UnitOfWork + Outbox>(store
         )
         .await
         .expect("settle all");
-    assert_eq!(settled, [true, true, false], "another claim's mail is not mine");
+    assert_eq!(
+        settled,
+        [true, true, false],
+        "another claim's mail is not mine"
+    );
     assert_eq!(
         store.counts().await.expect("counts"),
         OutboxCounts {

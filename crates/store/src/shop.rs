@@ -249,11 +249,14 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, S
 
 /// The member's purchased lines, newest first, after a cursor (row-value comparison works on
 /// both backends). Placeholders first appear in order, which both backends bind by position.
+/// The row comparison spans the join, so `o.paid_at <= $2` is spelled out as well: with it the
+/// `orders_member_paid` index starts at the cursor rather than at the newest order, and a deep
+/// page costs what the first does.
 const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sku, l.title_ja, l.title_en, \
      l.unit_price_minor, l.currency, l.quantity, o.paid_at, o.status \
      FROM orders o JOIN order_lines l ON l.order_id = o.id \
      WHERE o.member_id = $1 AND o.paid_at IS NOT NULL AND o.status IN ('paid', 'refunded') \
-     AND (o.paid_at, o.id, l.line) < ($2, $3, $4) \
+     AND o.paid_at <= $2 AND (o.paid_at, o.id, l.line) < ($2, $3, $4) \
      ORDER BY o.paid_at DESC, o.id DESC, l.line DESC LIMIT $5";
 
 #[async_trait]
