@@ -248,16 +248,20 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, S
 }
 
 /// The member's purchased lines, newest first, after a cursor (row-value comparison works on
-/// both backends). Placeholders first appear in order, which both backends bind by position.
-/// The row comparison spans the join, so `o.paid_at <= $2` is spelled out as well: with it the
-/// `orders_member_paid` index starts at the cursor rather than at the newest order, and a deep
-/// page costs what the first does.
+/// both backends). Placeholders first appear in order, which both backends bind by position:
+/// `$1` member, `$2`/`$3` the cursor's order, `$4` the page size, `$5` the cursor's line.
+/// The orders are paged first (at most one per line of the page, plus the cursor's own order,
+/// whose later lines may follow), so the join only ever sees a page's worth of orders and the
+/// `orders_member_paid` index starts at the cursor, however deep the page.
 const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sku, l.title_ja, l.title_en, \
      l.unit_price_minor, l.currency, l.quantity, o.paid_at, o.status \
-     FROM orders o JOIN order_lines l ON l.order_id = o.id \
-     WHERE o.member_id = $1 AND o.paid_at IS NOT NULL AND o.status IN ('paid', 'refunded') \
-     AND o.paid_at <= $2 AND (o.paid_at, o.id, l.line) < ($2, $3, $4) \
-     ORDER BY o.paid_at DESC, o.id DESC, l.line DESC LIMIT $5";
+     FROM (SELECT id, paid_at, status FROM orders \
+           WHERE member_id = $1 AND paid_at IS NOT NULL AND status IN ('paid', 'refunded') \
+           AND paid_at <= $2 AND (paid_at, id) <= ($2, $3) \
+           ORDER BY paid_at DESC, id DESC LIMIT $4 + 1) o \
+     JOIN order_lines l ON l.order_id = o.id \
+     WHERE (o.paid_at, o.id, l.line) < ($2, $3, $5) \
+     ORDER BY o.paid_at DESC, o.id DESC, l.line DESC LIMIT $4";
 
 #[async_trait]
 impl Orders for SqlStore {
@@ -536,8 +540,8 @@ impl Orders for SqlStore {
             (*member.as_uuid()).into(),
             paid.into(),
             order.into(),
-            line.into(),
             i64::from(limit).into(),
+            line.into(),
         ];
         let statement =
             Statement::from_sql_and_values(self.db.get_database_backend(), PURCHASES_SQL, values);
