@@ -133,7 +133,6 @@ macro_rules! storage_contract_tests {
             mails_are_claimed_oldest_first_and_sent_once,
             concurrent_claims_never_share_a_mail,
             retries_wait_and_expired_leases_pass_on,
-            a_round_settles_at_once_as_one_by_one,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, inquiries: [
             inquiries_read_back_with_their_answers,

@@ -145,25 +145,6 @@ pub trait Outbox: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// Settles several mails held by `claim`, each as [`Outbox::settle`] would; answers, in
-    /// order, whether each was settled. An adapter may do it in one write (one commit for a
-    /// round of mail instead of one per mail); by default it settles them one by one.
-    ///
-    /// # Errors
-    /// When storage fails; mails not yet settled stay claimed until their lease ends.
-    async fn settle_all(
-        &self,
-        claim: Uuid,
-        settlements: Vec<(Uuid, Settlement)>,
-        now: Timestamp,
-    ) -> Result<Vec<bool>, StoreError> {
-        let mut settled = Vec::with_capacity(settlements.len());
-        for (id, settlement) in settlements {
-            settled.push(self.settle(id, claim, settlement, now).await?);
-        }
-        Ok(settled)
-    }
-
     /// How many mails are in each state.
     ///
     /// # Errors
@@ -297,9 +278,6 @@ impl Postman {
             return Ok(round);
         }
         let register = self.ports.processors.all().await?;
-        // The round's mail is settled in one write at the end, or sooner when sending takes
-        // long enough that the lease could run out first.
-        let mut pending = Vec::new();
         for mail in claimed {
             let settlement = match not_entrusted(&register, MAIL_PROCESSOR, &mail_categories()) {
                 Some(category) => Settlement::Failed {
@@ -310,46 +288,19 @@ impl Postman {
                 },
                 None => self.attempt(&mail).await,
             };
-            pending.push((mail, settlement));
-            if self.ports.clock.now() - now >= self.config.lease / 2 {
-                self.settle_round(claim, std::mem::take(&mut pending), &mut round)
-                    .await?;
-            }
-        }
-        self.settle_round(claim, pending, &mut round).await?;
-        Ok(round)
-    }
-
-    /// Settles what a round sent, counts it, and audits mail given up.
-    async fn settle_round(
-        &self,
-        claim: Uuid,
-        outcomes: Vec<(Claimed, Settlement)>,
-        round: &mut Round,
-    ) -> Result<(), StoreError> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let settled_at = self.ports.clock.now();
-        let mut mails = Vec::with_capacity(outcomes.len());
-        let mut settlements = Vec::with_capacity(outcomes.len());
-        for (mail, settlement) in outcomes {
-            let kind = (
-                matches!(settlement, Settlement::Failed { .. }),
-                matches!(settlement, Settlement::Retry { .. }),
-            );
-            settlements.push((mail.id, settlement));
-            mails.push((mail, kind));
-        }
-        let settled = self
-            .ports
-            .outbox
-            .settle_all(claim, settlements, settled_at)
-            .await?;
-        for ((mail, (failed, retrying)), settled) in mails.into_iter().zip(settled) {
-            if !settled {
+            let settled_at = self.ports.clock.now();
+            let failed = matches!(settlement, Settlement::Failed { .. });
+            let retrying = matches!(settlement, Settlement::Retry { .. });
+            if !self
+                .ports
+                .outbox
+                .settle(mail.id, claim, settlement, settled_at)
+                .await?
+            {
                 round.lost_claims += 1;
-            } else if failed {
+                continue;
+            }
+            if failed {
                 round.failed += 1;
                 let event = SecurityEvent {
                     id: uuid_v7(settled_at, &self.ports.random.bytes32()),
@@ -365,7 +316,7 @@ impl Postman {
                 round.sent += 1;
             }
         }
-        Ok(())
+        Ok(round)
     }
 
     async fn attempt(&self, mail: &Claimed) -> Settlement {

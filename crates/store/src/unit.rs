@@ -257,50 +257,6 @@ fn claim_sql(backend: DbBackend) -> &'static str {
     }
 }
 
-/// Settles one mail held by `claim` (see [`Outbox::settle`]).
-async fn settle_one(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    claim: Uuid,
-    settlement: Settlement,
-    now: Timestamp,
-) -> Result<bool, StoreError> {
-    let mut update = outbox_mail::Entity::update_many()
-        .col_expr(
-            outbox_mail::Column::Claim,
-            Expr::value(Option::<Uuid>::None),
-        )
-        .col_expr(
-            outbox_mail::Column::ClaimedUntil,
-            Expr::value(Option::<i64>::None),
-        );
-    let no_text = Expr::value(Option::<String>::None);
-    update = match settlement {
-        Settlement::Sent => update
-            .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
-            .col_expr(outbox_mail::Column::Payload, no_text.clone())
-            .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
-            .col_expr(outbox_mail::Column::LastError, no_text)
-            .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
-        Settlement::Retry { at, error } => update
-            .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(millis(at)))
-            .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
-        Settlement::Failed { error } => update
-            .col_expr(outbox_mail::Column::Status, Expr::value(FAILED))
-            .col_expr(outbox_mail::Column::Payload, no_text)
-            .col_expr(outbox_mail::Column::LastError, Expr::value(error))
-            .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
-    };
-    let result = update
-        .filter(outbox_mail::Column::Id.eq(id))
-        .filter(outbox_mail::Column::Claim.eq(claim))
-        .filter(outbox_mail::Column::Status.eq(PENDING))
-        .exec(db)
-        .await
-        .map_err(store_error)?;
-    Ok(result.rows_affected == 1)
-}
-
 #[async_trait]
 impl Outbox for SqlStore {
     #[tracing::instrument(skip_all)]
@@ -361,25 +317,40 @@ impl Outbox for SqlStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let _turn = self.turn().await;
-        settle_one(&self.db, id, claim, settlement, now).await
-    }
-
-    /// One transaction for the round: one commit instead of one per mail.
-    #[tracing::instrument(skip_all, fields(mails = settlements.len()))]
-    async fn settle_all(
-        &self,
-        claim: Uuid,
-        settlements: Vec<(Uuid, Settlement)>,
-        now: Timestamp,
-    ) -> Result<Vec<bool>, StoreError> {
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let mut settled = Vec::with_capacity(settlements.len());
-        for (id, settlement) in settlements {
-            settled.push(settle_one(&txn, id, claim, settlement, now).await?);
-        }
-        txn.commit().await.map_err(store_error)?;
-        Ok(settled)
+        let mut update = outbox_mail::Entity::update_many()
+            .col_expr(
+                outbox_mail::Column::Claim,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_mail::Column::ClaimedUntil,
+                Expr::value(Option::<i64>::None),
+            );
+        let no_text = Expr::value(Option::<String>::None);
+        update = match settlement {
+            Settlement::Sent => update
+                .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
+                .col_expr(outbox_mail::Column::Payload, no_text.clone())
+                .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
+                .col_expr(outbox_mail::Column::LastError, no_text)
+                .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
+            Settlement::Retry { at, error } => update
+                .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(millis(at)))
+                .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
+            Settlement::Failed { error } => update
+                .col_expr(outbox_mail::Column::Status, Expr::value(FAILED))
+                .col_expr(outbox_mail::Column::Payload, no_text)
+                .col_expr(outbox_mail::Column::LastError, Expr::value(error))
+                .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
+        };
+        let result = update
+            .filter(outbox_mail::Column::Id.eq(id))
+            .filter(outbox_mail::Column::Claim.eq(claim))
+            .filter(outbox_mail::Column::Status.eq(PENDING))
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(result.rows_affected == 1)
     }
 
     #[tracing::instrument(skip_all)]
