@@ -1,6 +1,8 @@
-//! `cargo xtask bench`: the release binary under a real HTTP load generator (Debian's `wrk`),
-//! every figure beside its baseline measured in the same run, as a ratio — the machine is shared
-//! and noisy, so absolute numbers mean little and ratios a lot. Writes `docs/benchmarks.md`.
+//! `cargo xtask bench`: the release binary on SQLite and on PostgreSQL under a real HTTP load
+//! generator (Debian's `wrk`) and the xtask's own client threads for orders and webhooks, every
+//! figure beside its baseline measured in the same run, as a ratio — the machine is shared and
+//! noisy, so absolute numbers mean little and ratios a lot. Writes `docs/benchmarks.md` and
+//! `docs/benchmarks.svg`, and fails when a target does not hold.
 
 use std::fmt::Write as _;
 use std::path::Path;
