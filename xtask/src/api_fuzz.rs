@@ -50,16 +50,7 @@ pub(crate) fn run(root: &Path, cargo: &mut Command, args: &[String]) -> Result<(
             "schemathesis is not installed: python3 -m pip install schemathesis".to_owned(),
         );
     }
-    let status = cargo
-        .args(["build", "-p", "kikeru-server"])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the binary failed".to_owned());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let binary = target.join("debug/kikeru");
+    let binary = crate::kikeru_binary(root, cargo, false)?;
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let server = serve(&binary, data, &[("KIKERU_LOG", "warn".to_owned())])?;

@@ -997,16 +997,7 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command, args: &[String]) -> Result
             }
         }
     }
-    let status = cargo
-        .args(["build", "--release", "-p", "kikeru-server"])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the release binary failed".to_owned());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let binary = target.join("release/kikeru");
+    let binary = crate::kikeru_binary(root, cargo, true)?;
     let mut backends = vec![Backend::Sqlite];
     if !sqlite_only {
         backends.push(Backend::Postgres(postgres.trim_end_matches('/').to_owned()));

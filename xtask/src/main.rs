@@ -66,6 +66,27 @@ fn cargo() -> Command {
     command
 }
 
+/// Builds the `kikeru` binary (release or debug) with `cargo`; its path.
+pub(crate) fn kikeru_binary(
+    root: &Path,
+    cargo: &mut Command,
+    release: bool,
+) -> Result<PathBuf, String> {
+    cargo.args(["build", "-p", "kikeru-server"]);
+    if release {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("building the kikeru binary failed".to_owned());
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join("kikeru"))
+}
+
 fn run(step: &str, command: &mut Command) -> Result<(), String> {
     #[allow(clippy::print_stderr, reason = "progress report")]
     {

@@ -117,16 +117,7 @@ pub(crate) fn run(root: &Path, cargo: &mut Command) -> Result<(), String> {
     {
         return Err("testssl is not installed: apt-get install testssl.sh".to_owned());
     }
-    let status = cargo
-        .args(["build", "-p", "kikeru-server"])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the binary failed".to_owned());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let binary = target.join("debug/kikeru");
+    let binary = crate::kikeru_binary(root, cargo, false)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     certificates(dir.path())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")

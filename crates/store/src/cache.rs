@@ -12,10 +12,19 @@
 //!   seen within `ttl`, after which every entry is read again. `ttl` zero turns the cache off.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kikeru_domain::{Member, MemberId, Session, SessionId, TokenHash};
+
+/// The entry under `key` if it has not expired.
+fn fresh<K: Eq + Hash, V: Clone>(map: &HashMap<K, (V, Instant)>, key: &K) -> Option<V> {
+    let now = Instant::now();
+    map.get(key)
+        .filter(|(_, until)| *until > now)
+        .map(|(value, _)| value.clone())
+}
 
 /// The most entries of each kind; past it, expired entries go and new ones wait.
 const CAPACITY: usize = 16_384;
@@ -67,63 +76,52 @@ impl ReadCache {
         if !self.enabled() {
             return None;
         }
-        let now = Instant::now();
-        let inner = self.lock();
-        inner
-            .sessions
-            .get(hash.as_bytes())
-            .filter(|(_, until)| *until > now)
-            .map(|(s, _)| s.clone())
+        fresh(&self.lock().sessions, hash.as_bytes())
     }
 
     pub(crate) fn member(&self, id: MemberId) -> Option<Member> {
         if !self.enabled() {
             return None;
         }
-        let now = Instant::now();
-        let inner = self.lock();
-        inner
-            .members
-            .get(&id)
-            .filter(|(_, until)| *until > now)
-            .map(|(m, _)| m.clone())
+        fresh(&self.lock().members, &id)
     }
 
     pub(crate) fn keep_session(&self, ticket: Ticket, session: &Session) {
-        let Some(generation) = ticket.0 else { return };
-        let now = Instant::now();
-        let mut inner = self.lock();
-        if inner.generation != generation {
-            return;
-        }
-        if inner.sessions.len() >= CAPACITY {
-            inner.sessions.retain(|_, (_, until)| *until > now);
-            if inner.sessions.len() >= CAPACITY {
-                return;
-            }
-        }
-        inner.sessions.insert(
+        self.keep(
+            ticket,
+            |inner| &mut inner.sessions,
             *session.token_hash.as_bytes(),
-            (session.clone(), now + self.ttl),
+            session,
         );
     }
 
     pub(crate) fn keep_member(&self, ticket: Ticket, member: &Member) {
+        self.keep(ticket, |inner| &mut inner.members, member.id, member);
+    }
+
+    /// Keeps `value` under `key` in the map `pick` chooses, unless a write happened since
+    /// `ticket` or the map is full of entries still fresh.
+    fn keep<K: Eq + Hash, V: Clone>(
+        &self,
+        ticket: Ticket,
+        pick: impl FnOnce(&mut Inner) -> &mut HashMap<K, (V, Instant)>,
+        key: K,
+        value: &V,
+    ) {
         let Some(generation) = ticket.0 else { return };
         let now = Instant::now();
         let mut inner = self.lock();
         if inner.generation != generation {
             return;
         }
-        if inner.members.len() >= CAPACITY {
-            inner.members.retain(|_, (_, until)| *until > now);
-            if inner.members.len() >= CAPACITY {
+        let map = pick(&mut inner);
+        if map.len() >= CAPACITY {
+            map.retain(|_, (_, until)| *until > now);
+            if map.len() >= CAPACITY {
                 return;
             }
         }
-        inner
-            .members
-            .insert(member.id, (member.clone(), now + self.ttl));
+        map.insert(key, (value.clone(), now + self.ttl));
     }
 
     /// Forgets one session.
