@@ -89,6 +89,7 @@ macro_rules! storage_contract_tests {
             an_event_applies_once_and_records_history_and_paid_time,
             the_first_payment_puts_one_receipt_in_the_outbox,
             concurrent_deliveries_of_one_event_apply_once,
+            concurrent_events_of_many_orders_each_get_their_own_outcome,
             late_stale_and_unknown_events_follow_the_state_machine,
             purchases_are_the_members_paid_items_newest_first_page_by_page,
             payments_are_the_members_attempts_newest_first_with_history,

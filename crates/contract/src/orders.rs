@@ -228,6 +228,59 @@ pub async fn concurrent_deliveries_of_one_event_apply_once<
     assert_eq!(payment.history.len(), 2);
 }
 
+/// MUST give each of many events delivered at once its own outcome, as if they came one by
+/// one: every order paid once, duplicates and unknown checkouts changing nothing, and one failing
+/// event never undoing another (stores that commit events together must keep them apart).
+pub async fn concurrent_events_of_many_orders_each_get_their_own_outcome<
+    S: kikeru_domain::ports::Members + Catalog + Orders,
+>(
+    store: &S,
+) {
+    given_members(store, &[1, 2]).await;
+    let products = given_products(store).await;
+    let mut orders = Vec::new();
+    for n in 1..=12 {
+        let item = &products[usize::try_from(n % 4).expect("small")];
+        orders.push(placed(store, n, 1 + n % 2, &[item], None).await.0);
+    }
+    let port: &dyn Orders = store;
+    // Each order paid by its own event, each event twice, and events for no known checkout.
+    let mut events: Vec<_> = (1..=12)
+        .flat_map(|n| {
+            let paid = payment_event(&format!("evt-{n}"), &format!("ref-{n}"), Sig::Succeeded);
+            [paid.clone(), paid]
+        })
+        .collect();
+    events.extend(
+        (1..=4).map(|n| payment_event(&format!("evt-x{n}"), &format!("ref-x{n}"), Sig::Succeeded)),
+    );
+    let results = join_all(events.iter().map(|e| port.apply_event(e, NOW))).await;
+    for (n, o) in (1..=12).zip(&orders) {
+        let pair = &results[2 * (n - 1)..2 * n];
+        let applied = EventOutcome::Applied {
+            order_id: o.id,
+            status: P::Paid,
+        };
+        assert!(
+            matches!(
+                pair,
+                [Ok(a), Ok(EventOutcome::Duplicate)] | [Ok(EventOutcome::Duplicate), Ok(a)]
+                    if *a == applied
+            ),
+            "order {n}: {pair:?}"
+        );
+        let (order, payment) = port.by_id(o.id).await.expect("by_id").expect("present");
+        assert_eq!((order.status, order.paid_at), (P::Paid, Some(NOW)));
+        assert_eq!(payment.history.len(), 2, "order {n} paid once");
+    }
+    for result in &results[24..] {
+        assert!(
+            matches!(result, Ok(EventOutcome::UnknownReference)),
+            "{result:?}"
+        );
+    }
+}
+
 /// Events about no known checkout change nothing; late and stale events follow the state
 /// machine.
 pub async fn late_stale_and_unknown_events_follow_the_state_machine<
