@@ -132,6 +132,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "inbound_mail",
     "stats_path",
     "catalog",
+    "config",
 ];
 
 fn fuzz(args: &[String]) -> Result<(), String> {

@@ -8,7 +8,32 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::adapters::Argon2Cost;
+/// The cost of argon2id password hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Argon2Cost {
+    /// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+    pub const OWASP: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// Whether these parameters are at least OWASP's minimum.
+    pub fn meets_owasp(&self) -> bool {
+        self.memory_kib >= Self::OWASP.memory_kib
+            && self.iterations >= Self::OWASP.iterations
+            && self.parallelism >= 1
+    }
+}
 
 /// A value that must not appear in logs; `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -274,18 +299,33 @@ impl Config {
         file: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        match file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Self::parse(Some((&path.display().to_string(), &text)), env),
+                Err(e) => Err(ConfigError(vec![format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )])),
+            },
+            None => Self::parse(None, env),
+        }
+    }
+
+    /// As [`Config::load`], with the file's `(name, text)` already read: the parser that the
+    /// fuzz target `config` drives.
+    ///
+    /// # Errors
+    /// [`ConfigError`] listing bad TOML, unknown keys, bad values.
+    pub fn parse(
+        file: Option<(&str, &str)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut errors = Vec::new();
         let mut raw = match file {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => toml::from_str::<FileConfig>(&text).unwrap_or_else(|e| {
-                    errors.push(format!("{}: {}", path.display(), e.message()));
-                    FileConfig::default()
-                }),
-                Err(e) => {
-                    errors.push(format!("cannot read {}: {e}", path.display()));
-                    FileConfig::default()
-                }
-            },
+            Some((name, text)) => toml::from_str::<FileConfig>(text).unwrap_or_else(|e| {
+                errors.push(format!("{name}: {}", e.message()));
+                FileConfig::default()
+            }),
             None => FileConfig::default(),
         };
         overlay_env(&mut raw, env, &mut errors);
@@ -520,19 +560,39 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
     };
     let sandbox = matches!(payment, PaymentProvider::Sandbox { .. });
-    let days = |n: u64| Duration::from_secs(n * 86_400);
     let defaults = kikeru_domain::retention::RetentionPolicy::default();
     let retention = kikeru_domain::retention::RetentionPolicy {
-        unverified_accounts: raw
-            .retention_unverified_days
-            .map_or(defaults.unverified_accounts, days),
+        unverified_accounts: days(
+            "retention_unverified_days",
+            raw.retention_unverified_days,
+            defaults.unverified_accounts,
+            errors,
+        ),
         idle_sessions: Duration::from_secs(idle),
-        accounting_records: raw
-            .retention_accounting_days
-            .map_or(defaults.accounting_records, days),
-        ledger: raw.retention_ledger_days.map_or(defaults.ledger, days),
-        inquiries: raw.retention_inquiry_days.map_or(defaults.inquiries, days),
-        settled_mail: raw.retention_mail_days.map_or(defaults.settled_mail, days),
+        accounting_records: days(
+            "retention_accounting_days",
+            raw.retention_accounting_days,
+            defaults.accounting_records,
+            errors,
+        ),
+        ledger: days(
+            "retention_ledger_days",
+            raw.retention_ledger_days,
+            defaults.ledger,
+            errors,
+        ),
+        inquiries: days(
+            "retention_inquiry_days",
+            raw.retention_inquiry_days,
+            defaults.inquiries,
+            errors,
+        ),
+        settled_mail: days(
+            "retention_mail_days",
+            raw.retention_mail_days,
+            defaults.settled_mail,
+            errors,
+        ),
     };
     if retention.validate().is_err() {
         errors.push("retention_ledger_days: the disclosure ledger must be kept at least 1095 days (three years)".to_owned());
@@ -553,10 +613,15 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     if stats_min_count == 0 {
         errors.push("stats_min_count: must be at least 1".to_owned());
     }
-    let stats_days = raw.stats_retention_days.unwrap_or(90);
-    if stats_days == 0 {
+    if raw.stats_retention_days == Some(0) {
         errors.push("stats_retention_days: must be at least 1".to_owned());
     }
+    let stats_retention = days(
+        "stats_retention_days",
+        raw.stats_retention_days,
+        Duration::from_secs(90 * 86_400),
+        errors,
+    );
     let redirect_http_listen = raw.redirect_http_listen.as_deref().and_then(|text| {
         text.parse()
             .map_err(|_| {
@@ -569,7 +634,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     Config {
         redirect_http_listen,
         stats_enabled: raw.stats_enabled.unwrap_or(true),
-        stats_retention: Duration::from_secs(stats_days * 86_400),
+        stats_retention,
         stats_min_count,
         mail_transport,
         postman,
@@ -667,6 +732,21 @@ fn postman(raw: &FileConfig, errors: &mut Vec<String>) -> kikeru_domain::outbox:
         );
     }
     config
+}
+
+/// The longest period a `*_days` setting may name: a hundred years.
+const MOST_DAYS: u64 = 36_500;
+
+/// A period given in days, or `default`; more than [`MOST_DAYS`] is a mistake, not forever.
+fn days(key: &str, value: Option<u64>, default: Duration, errors: &mut Vec<String>) -> Duration {
+    match value {
+        None => default,
+        Some(n) if n > MOST_DAYS => {
+            errors.push(format!("{key}: at most {MOST_DAYS} days (a hundred years)"));
+            default
+        }
+        Some(n) => Duration::from_secs(n * 86_400),
+    }
 }
 
 /// An origin: `http(s)://host[:port]`, nothing after.
@@ -828,6 +908,23 @@ mod tests {
             let _ = load(Some(&file), &[(variable.as_str(), env_value.as_str())]);
             let _ = load(Some(&text), &[]);
         }
+    }
+
+    #[test]
+    fn a_period_of_more_than_a_hundred_years_is_refused_not_wrapped() {
+        // Found by the fuzz target: days × 86,400 overflowed.
+        let error = load(Some("retention_mail_days = 213503982334601\n"), &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("retention_mail_days: at most 36500 days")
+        );
+        let error = load(
+            None,
+            &[("KIKERU_STATS_RETENTION_DAYS", "18446744073709551615")],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("stats_retention_days"));
     }
 
     #[test]

@@ -44,32 +44,7 @@ impl Random for OsRandom {
     }
 }
 
-/// argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Argon2Cost {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Iterations.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-impl Argon2Cost {
-    /// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
-    pub const OWASP: Self = Self {
-        memory_kib: 19 * 1024,
-        iterations: 2,
-        parallelism: 1,
-    };
-
-    /// Whether these parameters are at least OWASP's minimum.
-    pub fn meets_owasp(&self) -> bool {
-        self.memory_kib >= Self::OWASP.memory_kib
-            && self.iterations >= Self::OWASP.iterations
-            && self.parallelism >= 1
-    }
-}
+pub use kikeru_config::Argon2Cost;
 
 /// Hashes with argon2id on tokio's blocking pool (never on the async executor), carrying the
 /// caller's tracing span.

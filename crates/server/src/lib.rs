@@ -22,7 +22,7 @@ use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 
 pub mod adapters;
 pub use kikeru_catalog as catalog;
-pub mod config;
+pub use kikeru_config as config;
 pub mod demo;
 pub mod mail;
 pub mod stats;
