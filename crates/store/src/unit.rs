@@ -237,7 +237,9 @@ fn to_claimed(row: outbox_mail::Model) -> Result<Claimed, StoreError> {
 /// Claims due mails in one statement. Its outer conditions are checked again against a row
 /// another transaction changed meanwhile; on PostgreSQL the candidates are picked once, in a
 /// materialized CTE that skips rows another claim has locked (a plain `IN (… LIMIT n)` may be
-/// re-evaluated and exceed the limit). SQLite has one writer and evaluates the subquery once.
+/// re-evaluated and exceed the limit). SQLite has one writer and evaluates the subquery once;
+/// it is told to read the index that is already in claim order, so it never sorts every due
+/// mail to find the first few (its planner, without statistics, may otherwise scan and sort).
 fn claim_sql(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => {
@@ -250,7 +252,8 @@ fn claim_sql(backend: DbBackend) -> &'static str {
         }
         _ => {
             "UPDATE outbox SET claim = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
+             WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_due_in_order \
+             WHERE status = 'pending' \
              AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) \
              ORDER BY next_attempt_at, id LIMIT $4) RETURNING id"
         }
@@ -526,5 +529,35 @@ impl Inquiries for SqlStore {
             .await
             .map_err(store_error)?;
         self.with_answers(rows).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    /// The claim reads due mail in index order and stops at its limit: no sort of every due
+    /// mail (which held SQLite's single writer for milliseconds once thousands were pending).
+    #[tokio::test]
+    async fn claiming_mail_on_sqlite_needs_no_sort() {
+        let store = crate::fixtures::sqlite().await.expect("SQLite");
+        let sql = format!("EXPLAIN QUERY PLAN {}", super::claim_sql(DbBackend::Sqlite));
+        let plan: Vec<String> = store
+            .db
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .expect("plan")
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(3).expect("detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX outbox_due_in_order")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 }

@@ -12,6 +12,7 @@ mod m0007_processors;
 mod m0008_partners;
 mod m0009_mail;
 mod m0010_stats;
+mod m0011_outbox_order;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_partners::Migration),
             Box::new(m0009_mail::Migration),
             Box::new(m0010_stats::Migration),
+            Box::new(m0011_outbox_order::Migration),
         ]
     }
 }
