@@ -302,10 +302,14 @@ impl Config {
         match file {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Self::parse(Some((&path.display().to_string(), &text)), env),
-                Err(e) => Err(ConfigError(vec![format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )])),
+                Err(e) => {
+                    // The environment's problems are listed too, as always.
+                    let mut errors = vec![format!("cannot read {}: {e}", path.display())];
+                    if let Err(ConfigError(more)) = Self::parse(None, env) {
+                        errors.extend(more);
+                    }
+                    Err(ConfigError(errors))
+                }
             },
             None => Self::parse(None, env),
         }
@@ -908,6 +912,24 @@ mod tests {
             let _ = load(Some(&file), &[(variable.as_str(), env_value.as_str())]);
             let _ = load(Some(&text), &[]);
         }
+    }
+
+    #[test]
+    fn an_unreadable_file_is_listed_with_the_environments_problems() {
+        let missing = Path::new("/nonexistent/kikeru.toml");
+        let errors = Config::load(Some(missing), &|k| {
+            (k == "KIKERU_MAX_BODY_BYTES").then(|| "lots".to_owned())
+        })
+        .unwrap_err()
+        .0;
+        assert!(
+            errors[0].starts_with("cannot read /nonexistent/kikeru.toml"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("KIKERU_MAX_BODY_BYTES")),
+            "{errors:?}"
+        );
     }
 
     #[test]
