@@ -34,7 +34,7 @@ const PASSWORD: &str = "correct horse battery staple";
 pub(crate) struct Running {
     child: Child,
     pub(crate) base: String,
-    env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     data: tempfile::TempDir,
 }
 

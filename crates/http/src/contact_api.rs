@@ -173,7 +173,7 @@ impl From<&Inquiry> for InquiryView {
 struct AnswerBody {
     /// The answer, 1 to 10,000 characters; it is mailed to the sender in their language's
     /// template.
-    #[oai(validator(max_length = 40000))]
+    #[oai(validator(max_length = 10000, pattern = r"\S"))]
     answer: JsonString,
 }
 
@@ -251,9 +251,11 @@ impl ContactApi {
         state: Data<&AppState>,
         auth: OperatorSession,
         open: Query<Option<bool>>,
+        /// How many (1–200, default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<Vec<InquiryView>>> {
-        let limit = limit.0.unwrap_or(50).clamp(1, 200);
+        let limit = limit.0.unwrap_or(50);
         let open = open.0.unwrap_or(false);
         let found = state.contact.list(open, limit).await?;
         state

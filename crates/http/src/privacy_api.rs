@@ -12,7 +12,7 @@ use kikeru_domain::{Localized, MemberId};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,6 +30,70 @@ enum Tag {
     Me,
     /// The office (事務局): operators only.
     Admin,
+}
+
+/// A category of personal data, by its stable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum Category {
+    /// The member's e-mail address.
+    EmailAddress,
+    /// The display name.
+    DisplayName,
+    /// The unique member ID.
+    MemberId,
+    /// What was bought, when, at what price.
+    PurchaseHistory,
+    /// Payment attempts and their statuses.
+    PaymentHistory,
+    /// An order's reference, amounts and item titles.
+    OrderDetails,
+    /// The text of a message to or from the member.
+    MessageContent,
+}
+
+impl From<Category> for DataCategory {
+    fn from(category: Category) -> Self {
+        match category {
+            Category::EmailAddress => Self::EmailAddress,
+            Category::DisplayName => Self::DisplayName,
+            Category::MemberId => Self::MemberId,
+            Category::PurchaseHistory => Self::PurchaseHistory,
+            Category::PaymentHistory => Self::PaymentHistory,
+            Category::OrderDetails => Self::OrderDetails,
+            Category::MessageContent => Self::MessageContent,
+        }
+    }
+}
+
+/// How data passes to a recipient: provided, sold, rented or exchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum TransferKind {
+    /// Provided.
+    Provision,
+    /// Sold.
+    Sale,
+    /// Rented.
+    Rental,
+    /// Exchanged.
+    Exchange,
+}
+
+impl From<TransferKind> for Transfer {
+    fn from(kind: TransferKind) -> Self {
+        match kind {
+            TransferKind::Provision => Self::Provision,
+            TransferKind::Sale => Self::Sale,
+            TransferKind::Rental => Self::Rental,
+            TransferKind::Exchange => Self::Exchange,
+        }
+    }
+}
+
+/// Categories named in a request, as a set.
+fn categories_of(names: &[Category]) -> kikeru_domain::privacy::Categories {
+    names.iter().map(|&c| c.into()).collect()
 }
 
 /// A purpose beyond providing the service.
@@ -139,27 +203,33 @@ struct ConsentChange {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 struct PurposeInput {
-    /// Japanese name.
-    #[oai(validator(max_length = 800))]
+    /// Japanese name: 1–200 characters, no control characters.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     title_ja: JsonString,
-    /// English name.
-    #[oai(validator(max_length = 800))]
+    /// English name: 1–200 characters, no control characters.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     title_en: JsonString,
-    /// Japanese notice.
-    #[oai(validator(max_length = 20000))]
+    /// Japanese notice, at most 5,000 characters.
+    #[oai(validator(max_length = 5000))]
     notice_ja: JsonString,
-    /// English notice.
-    #[oai(validator(max_length = 20000))]
+    /// English notice, at most 5,000 characters.
+    #[oai(validator(max_length = 5000))]
     notice_en: JsonString,
     /// Who receives the data, if anyone.
     #[oai(nullable, validator(max_length = 200))]
     recipient: Option<JsonString>,
-    /// Category names (`email_address`, `purchase_history`, …).
-    #[oai(validator(max_items = 20))]
-    categories: Vec<JsonString>,
-    /// `provision` (default), `sale`, `rental` or `exchange`.
-    #[oai(nullable, validator(max_length = 16))]
-    transfer: Option<JsonString>,
+    /// The categories of personal data concerned.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    categories: Vec<Category>,
+    /// How the data passes (default `provision`).
+    #[oai(nullable)]
+    transfer: Option<TransferKind>,
 }
 
 fn consent_error(e: ConsentError) -> ApiError {
@@ -184,19 +254,6 @@ fn register_key(key: &str) -> Result<(), String> {
     }
 }
 
-/// Category names read into categories; the problem names the first unknown one.
-fn categories_named<S: AsRef<str>>(
-    names: &[S],
-) -> Result<kikeru_domain::privacy::Categories, String> {
-    names
-        .iter()
-        .map(|c| {
-            let c = c.as_ref();
-            DataCategory::from_name(c).ok_or_else(|| format!("categories: unknown category {c:?}"))
-        })
-        .collect()
-}
-
 fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
     let mut problems = Vec::new();
     if let Err(problem) = register_key(key) {
@@ -208,19 +265,10 @@ fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
     let notice = Localized::description(&input.notice_ja, &input.notice_en)
         .map_err(|e| problems.push(format!("notice: {e}")))
         .ok();
-    let categories = categories_named(&input.categories).unwrap_or_else(|problem| {
-        problems.push(problem);
-        Default::default()
-    });
-    if input.categories.is_empty() {
-        problems.push("categories: name at least one category".to_owned());
-    }
-    let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"));
-    if transfer.is_none() {
-        problems.push("transfer: use provision, sale, rental or exchange".to_owned());
-    }
-    match (title, notice, transfer) {
-        (Some(title), Some(notice), Some(transfer)) if problems.is_empty() => Ok(Purpose {
+    let categories = categories_of(&input.categories);
+    let transfer = input.transfer.map_or(Transfer::Provision, Transfer::from);
+    match (title, notice) {
+        (Some(title), Some(notice)) if problems.is_empty() => Ok(Purpose {
             key: key.to_owned(),
             title,
             notice,
@@ -288,16 +336,16 @@ struct DisclosureInput {
     /// Whose data.
     member_id: Uuid,
     /// To whom: `partner:KEY`, `processor:KEY` or `authority:NAME`.
-    #[oai(validator(max_length = 300))]
+    #[oai(validator(max_length = 300, pattern = "^(partner|processor|authority):"))]
     recipient: JsonString,
     /// Which categories.
     #[oai(validator(min_items = 1, max_items = 20))]
-    categories: Vec<JsonString>,
-    /// `provision` (default), `sale`, `rental` or `exchange`.
-    #[oai(nullable, validator(max_length = 16))]
-    transfer: Option<JsonString>,
+    categories: Vec<Category>,
+    /// How the data passes (default `provision`).
+    #[oai(nullable)]
+    transfer: Option<TransferKind>,
     /// `entrustment`, `consent:PURPOSE` or `legal_order:ID`.
-    #[oai(validator(max_length = 300))]
+    #[oai(validator(max_length = 300, pattern = "^(entrustment|(consent|legal_order):.+)$"))]
     basis: JsonString,
 }
 
@@ -322,17 +370,17 @@ enum Disclosed {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 struct PartnerInput {
-    /// Its name (for a company, the registered name).
-    #[oai(validator(max_length = 300))]
+    /// Its name (for a company, the registered name); not blank.
+    #[oai(validator(max_length = 300, pattern = r"\S"))]
     name: JsonString,
-    /// Its address.
-    #[oai(validator(max_length = 500))]
+    /// Its address; not blank.
+    #[oai(validator(max_length = 500, pattern = r"\S"))]
     address: JsonString,
     /// For a company, its representative's name.
     #[oai(nullable, validator(max_length = 300))]
     representative: Option<JsonString>,
-    /// How to reach it about the data.
-    #[oai(validator(max_length = 300))]
+    /// How to reach it about the data; not blank.
+    #[oai(validator(max_length = 300, pattern = r"\S"))]
     contact: JsonString,
 }
 
@@ -368,15 +416,15 @@ impl From<&Partner> for PartnerView {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 struct ProcessorInput {
-    /// Its name.
-    #[oai(validator(max_length = 300))]
+    /// Its name; not blank.
+    #[oai(validator(max_length = 300, pattern = r"\S"))]
     name: JsonString,
-    /// What it does for the service.
-    #[oai(validator(max_length = 300))]
+    /// What it does for the service; not blank.
+    #[oai(validator(max_length = 300, pattern = r"\S"))]
     purpose: JsonString,
     /// The only categories it may receive.
     #[oai(validator(max_items = 20))]
-    categories: Vec<JsonString>,
+    categories: Vec<Category>,
 }
 
 impl From<&kikeru_domain::privacy::Processor> for ProcessorView {
@@ -444,9 +492,8 @@ fn disclosure_request(input: &DisclosureInput) -> ApiResult<DisclosureRequest> {
     let recipient = Recipient::parse(&input.recipient).ok_or_else(|| {
         invalid("recipient: use partner:KEY, processor:KEY or authority:NAME".to_owned())
     })?;
-    let categories = categories_named(&input.categories).map_err(invalid)?;
-    let transfer = Transfer::from_name(input.transfer.as_deref().unwrap_or("provision"))
-        .ok_or_else(|| invalid("transfer: use provision, sale, rental or exchange".to_owned()))?;
+    let categories = categories_of(&input.categories);
+    let transfer = input.transfer.map_or(Transfer::Provision, Transfer::from);
     let basis = ClaimedBasis::parse(&input.basis).ok_or_else(|| {
         invalid("basis: use entrustment, consent:PURPOSE or legal_order:ID".to_owned())
     })?;
@@ -480,7 +527,7 @@ struct LegalOrderInput {
     member_ids: Vec<Uuid>,
     /// The categories it orders disclosed.
     #[oai(validator(min_items = 1, max_items = 20))]
-    categories: Vec<JsonString>,
+    categories: Vec<Category>,
     /// The members are shown the disclosure only from this time (when the order says so).
     #[oai(nullable)]
     notice_withheld_until: Option<OffsetDateTime>,
@@ -662,6 +709,8 @@ impl PrivacyApi {
         &self,
         state: Data<&AppState>,
         auth: OperatorSession,
+        /// The register key: 1–64 lower-case letters, digits and `-`.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
         key: Path<String>,
         body: Json<ProcessorInput>,
     ) -> ApiResult<Json<ProcessorView>> {
@@ -672,7 +721,7 @@ impl PrivacyApi {
         if body.name.trim().is_empty() || body.purpose.trim().is_empty() {
             return Err(invalid("name and purpose must not be empty".to_owned()));
         }
-        let categories = categories_named(&body.categories).map_err(invalid)?;
+        let categories = categories_of(&body.categories);
         let processor = kikeru_domain::privacy::Processor {
             key: key.0,
             name: body.name.trim().to_owned(),
@@ -719,6 +768,8 @@ impl PrivacyApi {
         &self,
         state: Data<&AppState>,
         auth: OperatorSession,
+        /// The register key: 1–64 lower-case letters, digits and `-`.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
         key: Path<String>,
         body: Json<PartnerInput>,
     ) -> ApiResult<Json<PartnerView>> {
@@ -765,13 +816,7 @@ impl PrivacyApi {
         body: Json<LegalOrderInput>,
     ) -> ApiResult<LegalOrderRecorded> {
         let input = body.0;
-        let categories = categories_named(&input.categories).map_err(|problem| {
-            ApiError::unprocessable(
-                "invalid_legal_order",
-                "The legal order is not valid",
-                problem,
-            )
-        })?;
+        let categories = categories_of(&input.categories);
         let order = kikeru_domain::privacy::LegalOrder {
             id: format!("LO-{}", Uuid::now_v7().simple()),
             authority: input.authority.into(),
@@ -884,6 +929,8 @@ impl PrivacyApi {
         &self,
         state: Data<&AppState>,
         auth: OperatorSession,
+        /// The register key: 1–64 lower-case letters, digits and `-`.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
         key: Path<String>,
         body: Json<PurposeInput>,
     ) -> ApiResult<Json<PurposeView>> {

@@ -154,7 +154,8 @@ impl Fixture {
             .body_json(&json!({"name": " ", "address": "", "contact": ""}))
             .send()
             .await;
-        assert_problem(blank, StatusCode::UNPROCESSABLE_ENTITY, "invalid_partner").await;
+        // Blank fields break the spec (`pattern: \S`): refused before any rule runs.
+        assert_problem(blank, StatusCode::BAD_REQUEST, "bad_request").await;
     }
 
     /// Signs in and returns the `name=value` pair for the Cookie header.
@@ -1354,10 +1355,12 @@ mod consents {
         };
         let saved = json_of(put(purpose("v1")).await).await;
         assert_eq!(saved["notice_version"], 1);
-        let bad = put(json!({"title_ja": "", "title_en": "x", "notice_ja": "", "notice_en": "", "categories": ["shoe_size"]})).await;
-        let problem =
-            assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_purpose").await;
-        assert!(problem["detail"].as_str().unwrap().contains("shoe_size"));
+        let bad = put(json!({"title_ja": "x", "title_en": "x", "notice_ja": "", "notice_en": "", "categories": ["shoe_size"]})).await;
+        let problem = assert_problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("shoe_size"),
+            "{problem}"
+        );
 
         f.register_and_verify("hanako@example.jp").await;
         let hanako = f.sign_in("hanako@example.jp").await;
@@ -1801,7 +1804,7 @@ mod register {
         };
         let bad =
             put(json!({"name": "Test", "purpose": "payment", "categories": ["shoe_size"]})).await;
-        assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_processor").await;
+        assert_problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
         put(json!({"name": "Test", "purpose": "payment", "categories": []}))
             .await
             .assert_status_is_ok();
@@ -1985,12 +1988,7 @@ mod inquiries {
                 .body_json(&json!({"answer": text}))
                 .send()
         };
-        assert_problem(
-            answer("  ").await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_answer",
-        )
-        .await;
+        assert_problem(answer("  ").await, StatusCode::BAD_REQUEST, "bad_request").await;
         let answered = answer("マイページから再発行できます。").await;
         answered.assert_status(StatusCode::CREATED);
         let answered = json_of(answered).await;
