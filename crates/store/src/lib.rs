@@ -75,6 +75,9 @@ pub struct SqlStore {
     /// database, where a loser sleeps in SQLite's busy handler (1 ms, 2 ms, 5 ms, …) while
     /// others get ahead. `None` on PostgreSQL, whose writers lock rows, not the database.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite: payment events waiting for the writer's turn, applied together in one
+    /// transaction by whichever of their callers gets the turn first (group commit).
+    pub(crate) waiting_events: Arc<std::sync::Mutex<Vec<shop::WaitingEvent>>>,
 }
 
 /// A writer's turn on SQLite (nothing on PostgreSQL); the write is over when it is dropped.
@@ -131,6 +134,7 @@ impl SqlStore {
             db,
             cache: Arc::new(ReadCache::new(config.cache_ttl)),
             writer,
+            waiting_events: Arc::default(),
         })
     }
 

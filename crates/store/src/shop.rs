@@ -1,4 +1,5 @@
-//! The catalogue and orders on sea-orm. Applying a payment event is one transaction.
+//! The catalogue and orders on sea-orm. Applying a payment event is one transaction (on SQLite,
+//! events waiting for the writer share one: group commit).
 
 use async_trait::async_trait;
 use kikeru_domain::order::{Transition, decide};
@@ -11,8 +12,8 @@ use kikeru_domain::{
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -408,7 +409,9 @@ impl Orders for SqlStore {
         event: &PaymentEvent,
         at: Timestamp,
     ) -> Result<EventOutcome, StoreError> {
-        let _turn = self.turn().await;
+        if self.db.get_database_backend() == DbBackend::Sqlite {
+            return self.apply_event_in_turn(event, at).await;
+        }
         let txn = self.db.begin().await.map_err(store_error)?;
         let seen = payment_event::ActiveModel {
             provider: Set(event.provider.clone()),
@@ -624,6 +627,253 @@ impl Orders for SqlStore {
 
 /// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
 /// records the payment; none when the member no longer exists.
+/// Records the event and reads its payment: the first script of [`apply_in`].
+/// `fresh` is 0 when the event was seen before; the payment's columns are NULL when no payment
+/// has the reference (as checkout or as payment reference: two indexed lookups).
+const RECORD_AND_READ_SQL: &str = "\
+    INSERT INTO payment_events (provider, event_id, received_at) VALUES ($1, $2, $3) \
+        ON CONFLICT DO NOTHING; \
+    SELECT changes() AS fresh, \
+        COALESCE(a.id, b.id) AS id, COALESCE(a.order_id, b.order_id) AS order_id, \
+        COALESCE(a.status, b.status) AS status, \
+        CASE WHEN a.id IS NULL THEN b.payment_ref ELSE a.payment_ref END AS payment_ref \
+    FROM (SELECT 1) AS one \
+    LEFT JOIN payments AS a ON a.provider = $1 AND a.reference = $4 \
+    LEFT JOIN payments AS b ON a.id IS NULL AND b.provider = $1 AND b.payment_ref = $4";
+
+/// Writes a payment's new status (and its provider reference when first known), numbers the
+/// change, and moves the order: the second script of [`apply_in`]. When this is
+/// the first payment, the order comes back (`part = 'order'`) with its lines and member, for
+/// the receipt. Parameters: payment, status, time, event, payment reference, order, and the
+/// name of the paid status.
+const WRITE_SQL: &str = "\
+    UPDATE payments SET status = $2, payment_ref = COALESCE(payment_ref, $5) WHERE id = $1; \
+    INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
+        SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1; \
+    UPDATE orders SET status = $2, paid_at = $3 \
+        WHERE id = $6 AND $2 = $7 AND paid_at IS NULL \
+        RETURNING 'order' AS part, id, member_id, status, total_minor, currency, \
+            idempotency_key, created_at, paid_at; \
+    UPDATE orders SET status = $2 WHERE id = $6 AND status <> $2; \
+    SELECT 'line' AS part, order_id, line, product_id, sku, title_ja, title_en, \
+        unit_price_minor, currency, quantity \
+        FROM order_lines WHERE order_id = $6 AND $2 = $7 ORDER BY line; \
+    SELECT 'member' AS part, members.* FROM members \
+        JOIN orders ON orders.member_id = members.id WHERE orders.id = $6 AND $2 = $7";
+
+/// A payment event waiting for SQLite's writer, with the way back to its caller.
+#[derive(Debug)]
+pub(crate) struct WaitingEvent {
+    event: PaymentEvent,
+    at: Timestamp,
+    reply: tokio::sync::oneshot::Sender<Result<EventOutcome, StoreError>>,
+}
+
+/// At most this many events share one transaction.
+const MOST_EVENTS_PER_COMMIT: usize = 64;
+
+impl SqlStore {
+    /// [`Orders::apply_event`] on SQLite, with group commit: the event joins the queue, and
+    /// whichever waiting caller gets the writer's turn first applies every queued event in one
+    /// transaction, with one durable commit (`synchronous=FULL`: one `fsync`) for all of them,
+    /// and hands each caller its own outcome. Each event is still decided by the domain's
+    /// [`decide`], in order, seeing the events before it; a duplicate within one batch is a
+    /// duplicate. When the shared transaction fails, each event is applied again on its own,
+    /// so one event's failure is never another's.
+    async fn apply_event_in_turn(
+        &self,
+        event: &PaymentEvent,
+        at: Timestamp,
+    ) -> Result<EventOutcome, StoreError> {
+        let (reply, mut outcome) = tokio::sync::oneshot::channel();
+        self.waiting()?.push(WaitingEvent {
+            event: event.clone(),
+            at,
+            reply,
+        });
+        let _turn = self.turn().await;
+        loop {
+            match outcome.try_recv() {
+                // Applied by an earlier turn's holder, or by this one below.
+                Ok(result) => return result,
+                // Taken by a holder that was cancelled before it answered: apply it alone (an
+                // event applied already is recognised as a duplicate).
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    return apply_alone(&self.db, event, at).await;
+                }
+                // Still queued (only a turn's holder takes from the queue): lead a batch.
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<WaitingEvent> = {
+                let mut waiting = self.waiting()?;
+                let take = waiting.len().min(MOST_EVENTS_PER_COMMIT);
+                waiting.drain(..take).collect()
+            };
+            if batch.is_empty() {
+                return Err(StoreError::Other(
+                    "a payment event left its queue unanswered".into(),
+                ));
+            }
+            match apply_together(&self.db, &batch).await {
+                Ok(outcomes) => {
+                    for (waiting, outcome) in batch.into_iter().zip(outcomes) {
+                        let _gone = waiting.reply.send(Ok(outcome));
+                    }
+                }
+                Err(_) => {
+                    for waiting in batch {
+                        let result = apply_alone(&self.db, &waiting.event, waiting.at).await;
+                        let _gone = waiting.reply.send(result);
+                    }
+                }
+            }
+        }
+    }
+
+    fn waiting(&self) -> Result<std::sync::MutexGuard<'_, Vec<WaitingEvent>>, StoreError> {
+        self.waiting_events
+            .lock()
+            .map_err(|_| StoreError::Other("the payment event queue is poisoned".into()))
+    }
+}
+
+/// Several events in one transaction, in order; fails as a whole.
+async fn apply_together(
+    db: &sea_orm::DatabaseConnection,
+    batch: &[WaitingEvent],
+) -> Result<Vec<EventOutcome>, StoreError> {
+    let txn = db.begin().await.map_err(store_error)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for waiting in batch {
+        outcomes.push(apply_in(&txn, &waiting.event, waiting.at).await?);
+    }
+    txn.commit().await.map_err(store_error)?;
+    Ok(outcomes)
+}
+
+/// One event in a transaction of its own.
+async fn apply_alone(
+    db: &sea_orm::DatabaseConnection,
+    event: &PaymentEvent,
+    at: Timestamp,
+) -> Result<EventOutcome, StoreError> {
+    let txn = db.begin().await.map_err(store_error)?;
+    let outcome = apply_in(&txn, event, at).await?;
+    txn.commit().await.map_err(store_error)?;
+    Ok(outcome)
+}
+
+/// One event's unit of work on SQLite, inside a transaction that may hold others, in three
+/// round trips to the connection's thread instead of a dozen: sqlx runs each SQLite statement
+/// on the connection's own thread, and each trip costs more than the SQL itself. A script of
+/// several statements is one trip (`$N` parameters name the same values in each). The
+/// transition itself is still the domain's [`decide`], between the two scripts.
+async fn apply_in(
+    txn: &sea_orm::DatabaseTransaction,
+    event: &PaymentEvent,
+    at: Timestamp,
+) -> Result<EventOutcome, StoreError> {
+    let read = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            RECORD_AND_READ_SQL,
+            [
+                event.provider.clone().into(),
+                event.event_id.clone().into(),
+                millis(at).into(),
+                event.reference.clone().into(),
+            ],
+        ))
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| corrupt("event lookup"))?;
+    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
+        return Ok(EventOutcome::Duplicate);
+    }
+    let Some(payment_id) = read
+        .try_get::<Option<Uuid>>("", "id")
+        .map_err(store_error)?
+    else {
+        // Not recorded: a redelivery once the checkout is known must still apply, so the
+        // event is not kept as seen.
+        payment_event::Entity::delete_by_id((event.provider.clone(), event.event_id.clone()))
+            .exec(txn)
+            .await
+            .map_err(store_error)?;
+        return Ok(EventOutcome::UnknownReference);
+    };
+    let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
+    let order_id = OrderId::from_uuid(order_uuid);
+    let current = status(&read.try_get::<String>("", "status").map_err(store_error)?)?;
+    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
+    let new_ref = event.payment_ref.clone().filter(|_| known_ref.is_none());
+    let next = match decide(current, event.signal) {
+        Transition::Unchanged => {
+            if let Some(payment_ref) = new_ref {
+                payment::Entity::update_many()
+                    .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
+                    .filter(payment::Column::Id.eq(payment_id))
+                    .exec(txn)
+                    .await
+                    .map_err(store_error)?;
+            }
+            return Ok(EventOutcome::Unchanged {
+                order_id,
+                status: current,
+            });
+        }
+        Transition::To(next) => next,
+    };
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            WRITE_SQL,
+            [
+                payment_id.into(),
+                next.as_str().into(),
+                millis(at).into(),
+                event.event_id.clone().into(),
+                new_ref.into(),
+                order_uuid.into(),
+                PaymentStatus::Paid.as_str().into(),
+            ],
+        ))
+        .await
+        .map_err(store_error)?;
+    let (mut paid, mut lines, mut member) = (None, Vec::new(), None);
+    for row in &rows {
+        match row
+            .try_get::<String>("", "part")
+            .map_err(store_error)?
+            .as_str()
+        {
+            "order" => paid = Some(order::Model::from_query_result(row, "").map_err(store_error)?),
+            "line" => {
+                lines.push(order_line::Model::from_query_result(row, "").map_err(store_error)?)
+            }
+            "member" => {
+                member = Some(
+                    crate::entity::member::Model::from_query_result(row, "")
+                        .map_err(store_error)?,
+                );
+            }
+            _ => return Err(corrupt("paid order")),
+        }
+    }
+    // Paid for the first time: the receipt goes out in this transaction (unless the member
+    // has gone).
+    if let (Some(placed), Some(member)) = (paid, member) {
+        let member = crate::to_member(member)?;
+        let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
+        let order = to_order(placed, lines)?;
+        crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await?;
+    }
+    Ok(EventOutcome::Applied {
+        order_id,
+        status: next,
+    })
+}
+
 async fn receipt(
     txn: &sea_orm::DatabaseTransaction,
     placed: order::Model,
@@ -645,4 +895,102 @@ async fn receipt(
     let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
     let order = to_order(placed, lines)?;
     crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use kikeru_contract::fixtures::{NOW, given_members, order, payment_event, product, uuid};
+    use kikeru_domain::shop_ports::{Catalog, Orders};
+    use kikeru_domain::{EventOutcome, MemberId, PaymentSignal, PaymentStatus};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    /// Events that share one SQLite transaction (group commit) keep their own fates: when one
+    /// fails — here its payment's stored status cannot be read — the others are applied on
+    /// their own, and the failed one is not taken as seen, so a redelivery applies it.
+    #[tokio::test]
+    async fn a_failing_event_fails_alone_in_its_batch() {
+        let store = crate::fixtures::sqlite().await.expect("SQLite");
+        given_members(&*store, &[1]).await;
+        let item = product(1, 1100, true);
+        store
+            .save_all(std::slice::from_ref(&item))
+            .await
+            .expect("product");
+        let mut orders = Vec::new();
+        for n in 1..=3 {
+            let (o, p) = order(n, MemberId::from_uuid(uuid(1)), &[&item], None);
+            store.create(&o, &p).await.expect("order");
+            store
+                .attach_checkout(p.id, &format!("ref-{n}"), "https://pay.example/")
+                .await
+                .expect("checkout");
+            orders.push(o.id);
+        }
+        let set_status = |status: &str| {
+            Statement::from_string(
+                DbBackend::Sqlite,
+                format!("UPDATE payments SET status = '{status}' WHERE reference = 'ref-2'"),
+            )
+        };
+        store
+            .db
+            .execute_raw(set_status("unreadable"))
+            .await
+            .expect("corrupt");
+        let events: Vec<_> = (1..=3)
+            .map(|n| {
+                payment_event(
+                    &format!("evt-{n}"),
+                    &format!("ref-{n}"),
+                    PaymentSignal::Succeeded,
+                )
+            })
+            .collect();
+        let port: &dyn Orders = &*store;
+
+        // The writer's turn is held until all three wait, so they are applied together.
+        let turn = store.turn().await;
+        let queue = &*store;
+        let release = async move {
+            while queue.waiting().expect("queue").len() < 3 {
+                tokio::task::yield_now().await;
+            }
+            drop(turn);
+        };
+        let (first, second, third, ()) = tokio::join!(
+            port.apply_event(&events[0], NOW),
+            port.apply_event(&events[1], NOW),
+            port.apply_event(&events[2], NOW),
+            release
+        );
+        for (result, id) in [(first, orders[0]), (third, orders[2])] {
+            assert_eq!(
+                result.expect("applied"),
+                EventOutcome::Applied {
+                    order_id: id,
+                    status: PaymentStatus::Paid
+                }
+            );
+        }
+        assert!(second.is_err(), "{second:?}");
+
+        store
+            .db
+            .execute_raw(set_status("pending"))
+            .await
+            .expect("repair");
+        assert_eq!(
+            port.apply_event(&events[1], NOW)
+                .await
+                .expect("redelivered"),
+            EventOutcome::Applied {
+                order_id: orders[1],
+                status: PaymentStatus::Paid
+            }
+        );
+        for id in orders {
+            let (_, payment) = port.by_id(id).await.expect("read").expect("present");
+            assert_eq!(payment.history.len(), 2, "pending, then paid once");
+        }
+    }
 }
