@@ -29,6 +29,7 @@ pub mod password;
 pub mod ports;
 pub mod privacy;
 pub mod retention;
+pub mod second_factor;
 pub mod session;
 pub mod shop;
 pub mod shop_ports;
