@@ -53,6 +53,40 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The key that encrypts second-factor secrets at rest (AES-256-GCM): 32 bytes. `Debug`
+/// shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealKey([u8; 32]);
+
+impl SealKey {
+    /// Reads the configured form: 32 bytes in base64 (padded or not); `None` for anything
+    /// else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let bytes = data_encoding::BASE64
+            .decode(text.as_bytes())
+            .or_else(|_| data_encoding::BASE64_NOPAD.decode(text.as_bytes()))
+            .ok()?;
+        bytes.try_into().map(Self).ok()
+    }
+
+    /// Wraps 32 bytes (a key generated for a sandbox data folder).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key.
+    pub const fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey(<redacted>)")
+    }
+}
+
 /// The file's shape. Every field is optional; unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +129,7 @@ struct FileConfig {
     stripe_secret_key: Option<Secret>,
     stripe_webhook_secrets: Option<Secret>,
     stripe_api_base: Option<String>,
+    second_factor_key: Option<Secret>,
     share_email_with_payment_provider: Option<bool>,
     retention_unverified_days: Option<u64>,
     retention_accounting_days: Option<u64>,
@@ -221,6 +256,9 @@ pub struct Config {
     pub payment: PaymentProvider,
     /// Whether the member's address is entrusted to the payment provider.
     pub share_email_with_payment_provider: bool,
+    /// The key that encrypts second-factor secrets at rest: required in production, optional
+    /// in the sandbox.
+    pub second_factor_key: Option<SealKey>,
     /// How long things are kept.
     pub retention: kikeru_domain::retention::RetentionPolicy,
     /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
@@ -278,6 +316,7 @@ pub const ENV_KEYS: &[&str] = &[
     "stripe_secret_key",
     "stripe_webhook_secrets",
     "stripe_api_base",
+    "second_factor_key",
     "share_email_with_payment_provider",
     "retention_unverified_days",
     "retention_accounting_days",
@@ -396,6 +435,7 @@ fn overlay_env(
         ("sandbox_webhook_secret", &mut raw.sandbox_webhook_secret),
         ("stripe_secret_key", &mut raw.stripe_secret_key),
         ("stripe_webhook_secrets", &mut raw.stripe_webhook_secrets),
+        ("second_factor_key", &mut raw.second_factor_key),
     ] {
         if let Some(v) = var(key) {
             *slot = Some(Secret(v));
@@ -564,6 +604,22 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
     };
     let sandbox = matches!(payment, PaymentProvider::Sandbox { .. });
+    let second_factor_key = match raw
+        .second_factor_key
+        .as_ref()
+        .map(|k| SealKey::parse(k.expose()))
+    {
+        Some(Some(key)) => Some(key),
+        Some(None) => {
+            errors.push("second_factor_key: must be 32 random bytes in base64 (e.g. the output of `openssl rand -base64 32`)".to_owned());
+            None
+        }
+        None if !sandbox => {
+            errors.push("second_factor_key: required in production (payment_provider = \"stripe\"): authenticator-app secrets are encrypted with it (`openssl rand -base64 32`)".to_owned());
+            None
+        }
+        None => None,
+    };
     let defaults = kikeru_domain::retention::RetentionPolicy::default();
     let retention = kikeru_domain::retention::RetentionPolicy {
         unverified_accounts: days(
@@ -647,6 +703,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         demo_catalog: raw.demo_catalog.unwrap_or(sandbox),
         payment,
         share_email_with_payment_provider: raw.share_email_with_payment_provider.unwrap_or(false),
+        second_factor_key,
         retention,
         listen,
         public_url,
@@ -797,6 +854,55 @@ mod tests {
         assert_eq!(config.mail_outbox_dir, PathBuf::from("data/outbox"));
         assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
         assert_eq!(config.argon2, Argon2Cost::OWASP);
+    }
+
+    #[test]
+    fn the_second_factor_key_is_32_bytes_and_required_in_production() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let config = load(None, &[("KIKERU_SECOND_FACTOR_KEY", key)]).unwrap();
+        let expected: Vec<u8> = (0..32).collect();
+        assert_eq!(
+            config
+                .second_factor_key
+                .as_ref()
+                .map(|k| k.expose().to_vec()),
+            Some(expected)
+        );
+        assert!(!format!("{config:?}").contains(key));
+        assert!(
+            load(None, &[]).unwrap().second_factor_key.is_none(),
+            "optional in the sandbox"
+        );
+        for bad in [
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",
+            "not base64!",
+            "",
+        ] {
+            let problems = load(None, &[("KIKERU_SECOND_FACTOR_KEY", bad)])
+                .unwrap_err()
+                .0;
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("second_factor_key: must be 32 random bytes")),
+                "{bad:?}: {problems:?}"
+            );
+        }
+        let stripe = [
+            ("KIKERU_PAYMENT_PROVIDER", "stripe"),
+            ("KIKERU_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("KIKERU_STRIPE_WEBHOOK_SECRETS", "whsec_x"),
+        ];
+        let problems = load(None, &stripe).unwrap_err().0;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("second_factor_key: required in production")),
+            "{problems:?}"
+        );
+        let mut with_key = stripe.to_vec();
+        with_key.push(("KIKERU_SECOND_FACTOR_KEY", key));
+        assert!(load(None, &with_key).is_ok());
     }
 
     #[test]

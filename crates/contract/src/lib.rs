@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod processors;
 pub mod rate_limits;
 pub mod retention;
+pub mod sealer;
 pub mod sessions;
 pub mod stats;
 pub mod tokens;

@@ -431,6 +431,27 @@ pub trait Random: Send + Sync + 'static {
     fn bytes32(&self) -> [u8; 32];
 }
 
+/// Encrypts small secrets for storage (an authenticator app's shared secret), each bound to
+/// what it belongs to (`context`, e.g. the member's ID), with a key the domain never sees.
+pub trait Sealer: Send + Sync + 'static {
+    /// `plain`, encrypted and authenticated, bound to `context`.
+    ///
+    /// # Errors
+    /// [`SealError`] when the cipher fails (it does not for a valid key).
+    fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError>;
+
+    /// What [`Sealer::seal`] encrypted with the same key and `context`.
+    ///
+    /// # Errors
+    /// [`SealError`] when it was changed, made with another key, or for another context.
+    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError>;
+}
+
+/// A sealed secret cannot be opened (or a secret cannot be sealed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the sealed secret cannot be opened with this key")]
+pub struct SealError;
+
 #[cfg(test)]
 mod tests {
     use super::*;

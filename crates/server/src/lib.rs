@@ -25,6 +25,7 @@ pub use kikeru_catalog as catalog;
 pub use kikeru_config as config;
 pub mod demo;
 pub mod mail;
+pub mod seal;
 pub mod stats;
 pub mod tls;
 
