@@ -625,8 +625,6 @@ impl Orders for SqlStore {
     }
 }
 
-/// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
-/// records the payment; none when the member no longer exists.
 /// Records the event and reads its payment: the first script of [`apply_in`].
 /// `fresh` is 0 when the event was seen before; the payment's columns are NULL when no payment
 /// has the reference (as checkout or as payment reference: two indexed lookups).
@@ -874,6 +872,8 @@ async fn apply_in(
     })
 }
 
+/// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
+/// records the payment; none when the member no longer exists.
 async fn receipt(
     txn: &sea_orm::DatabaseTransaction,
     placed: order::Model,
