@@ -549,13 +549,26 @@ async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
     demo::write_audio(&config.media_dir)
         .with_context(|| format!("writing demo audio to {}", config.media_dir.display()))?;
     let drafts = catalog::parse_toml(demo::CATALOG, &config.media_dir)?;
-    let summary = state
-        .shop
-        .import(drafts)
-        .await
-        .context("loading the demo catalogue")?;
-    tracing::info!(products = summary.created, "demo catalogue loaded");
-    Ok(())
+    match state.shop.import(drafts).await {
+        Ok(summary) => {
+            tracing::info!(products = summary.created, "demo catalogue loaded");
+            Ok(())
+        }
+        // Two nodes starting on one empty database both find the catalogue empty; the second
+        // import then collides with the first on the SKUs. The catalogue is loaded either way.
+        Err(e)
+            if !state
+                .shop
+                .products(None, 1)
+                .await
+                .context("reading the catalogue")?
+                .is_empty() =>
+        {
+            tracing::info!(error = %e, "demo catalogue loaded by another node");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("loading the demo catalogue")),
+    }
 }
 
 /// The register of entrusted processors, from the configured adapters: the payment provider
