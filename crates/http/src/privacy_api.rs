@@ -959,3 +959,46 @@ impl PrivacyApi {
         Ok(Json(PurposeView::from(&saved)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem_openapi::types::ParseFromJSON;
+
+    /// The API's names are the domain's: every category and transfer kind the domain has is
+    /// one the API accepts, under its stable name (a new domain variant fails to compile here).
+    #[test]
+    fn the_api_names_every_category_and_transfer_as_the_domain_does() {
+        for category in DataCategory::ALL {
+            let named = match category {
+                DataCategory::EmailAddress => Category::EmailAddress,
+                DataCategory::DisplayName => Category::DisplayName,
+                DataCategory::MemberId => Category::MemberId,
+                DataCategory::PurchaseHistory => Category::PurchaseHistory,
+                DataCategory::PaymentHistory => Category::PaymentHistory,
+                DataCategory::OrderDetails => Category::OrderDetails,
+                DataCategory::MessageContent => Category::MessageContent,
+            };
+            let parsed = Category::parse_from_json(Some(Value::String(category.as_str().into())));
+            assert_eq!(parsed.ok(), Some(named));
+            assert_eq!(DataCategory::from(named), category);
+        }
+        for transfer in [
+            Transfer::Provision,
+            Transfer::Sale,
+            Transfer::Rental,
+            Transfer::Exchange,
+        ] {
+            let named = match transfer {
+                Transfer::Provision => TransferKind::Provision,
+                Transfer::Sale => TransferKind::Sale,
+                Transfer::Rental => TransferKind::Rental,
+                Transfer::Exchange => TransferKind::Exchange,
+            };
+            let parsed =
+                TransferKind::parse_from_json(Some(Value::String(transfer.as_str().into())));
+            assert_eq!(parsed.ok(), Some(named));
+            assert_eq!(Transfer::from(named), transfer);
+        }
+    }
+}
