@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::bench::{Running, agent, member_session, serve};
+use crate::bench::{Running, agent, member_session, serve, sign_in};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -194,18 +194,15 @@ fn operator_session(binary: &Path, server: &Running) -> Result<String, String> {
         return Err("kikeru operator add failed".to_owned());
     }
     let base = &server.base;
-    let response = agent()
-        .post(format!("{base}/api/v1/admin/sessions"))
-        .header("origin", base)
-        .header("content-type", "application/json")
-        .send(serde_json::json!({"email": email, "password": PASSWORD}).to_string())
-        .map_err(|e| e.to_string())?;
-    response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .and_then(|pair| pair.split_once('='))
+    let credentials = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    let cookie = sign_in(
+        &agent(),
+        &format!("{base}/api/v1/admin/sessions"),
+        base,
+        &credentials,
+    )?;
+    cookie
+        .split_once('=')
         .map(|(_, value)| value.to_owned())
-        .ok_or_else(|| format!("no operator session cookie ({})", response.status()))
+        .ok_or_else(|| format!("a malformed operator session cookie: {cookie}"))
 }

@@ -233,11 +233,26 @@ pub(crate) fn member_session(
         &origin,
         Some(&verify),
     )?;
+    sign_in(
+        &agent,
+        &format!("{base}/api/v1/sessions"),
+        base,
+        &credentials,
+    )
+}
+
+/// Posts `credentials` to a sign-in endpoint: the session cookie as `name=value`.
+pub(crate) fn sign_in(
+    agent: &ureq::Agent,
+    url: &str,
+    origin: &str,
+    credentials: &str,
+) -> Result<String, String> {
     let response = agent
-        .post(format!("{base}/api/v1/sessions"))
-        .header("origin", base)
+        .post(url)
+        .header("origin", origin)
         .header("content-type", "application/json")
-        .send(credentials.as_str())
+        .send(credentials)
         .map_err(|e| e.to_string())?;
     response
         .headers()
@@ -245,7 +260,7 @@ pub(crate) fn member_session(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
-        .ok_or_else(|| "no session cookie".to_owned())
+        .ok_or_else(|| format!("{url}: no session cookie ({})", response.status()))
 }
 
 /// The token of the verification link in the outbox's mail to `email`: its parts are base64.

@@ -305,11 +305,6 @@ impl Factor {
         .find(|f| f.as_str() == name)
     }
 
-    /// Whether this factor can begin a sign-in.
-    pub const fn is_first(self) -> bool {
-        matches!(self, Self::Password | Self::Passkey)
-    }
-
     /// Whether this factor can complete a sign-in begun with a password.
     pub const fn is_second(self) -> bool {
         matches!(self, Self::Passkey | Self::Totp | Self::RecoveryCode)

@@ -241,24 +241,8 @@ fn consent_error(e: ConsentError) -> ApiError {
     }
 }
 
-/// A key of the purpose or processor register: 1–64 lower-case letters, digits and `-`.
-fn register_key(key: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err("key: 1-64 lower-case letters, digits and '-'".to_owned())
-    }
-}
-
 fn purpose_from(key: &str, input: &PurposeInput) -> ApiResult<Purpose> {
     let mut problems = Vec::new();
-    if let Err(problem) = register_key(key) {
-        problems.push(problem);
-    }
     let title = Localized::title(&input.title_ja, &input.title_en)
         .map_err(|e| problems.push(format!("title: {e}")))
         .ok();
@@ -714,13 +698,6 @@ impl PrivacyApi {
         key: Path<String>,
         body: Json<ProcessorInput>,
     ) -> ApiResult<Json<ProcessorView>> {
-        let invalid = |detail: String| {
-            ApiError::unprocessable("invalid_processor", "The processor is not valid", detail)
-        };
-        register_key(&key.0).map_err(invalid)?;
-        if body.name.trim().is_empty() || body.purpose.trim().is_empty() {
-            return Err(invalid("name and purpose must not be empty".to_owned()));
-        }
         let categories = categories_of(&body.categories);
         let processor = kikeru_domain::privacy::Processor {
             key: key.0,
@@ -773,17 +750,7 @@ impl PrivacyApi {
         key: Path<String>,
         body: Json<PartnerInput>,
     ) -> ApiResult<Json<PartnerView>> {
-        let invalid = |detail: String| {
-            ApiError::unprocessable("invalid_partner", "The partner is not valid", detail)
-        };
-        register_key(&key.0).map_err(invalid)?;
         let input = body.0;
-        let required = [&input.name, &input.address, &input.contact];
-        if required.iter().any(|field| field.trim().is_empty()) {
-            return Err(invalid(
-                "name, address and contact must not be empty".to_owned(),
-            ));
-        }
         let partner = Partner {
             key: key.0,
             name: input.name.trim().to_owned(),
