@@ -248,6 +248,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Password hashing cost.
     pub argon2: Argon2Cost,
+    /// The data folder: the SQLite file, media, the mail outbox and (in the sandbox) the
+    /// generated second-factor key live under it unless configured elsewhere.
+    pub data_dir: PathBuf,
     /// Where the catalogue's audio files live.
     pub media_dir: PathBuf,
     /// Load the demo catalogue (with generated audio) into an empty catalogue at start.
@@ -700,6 +703,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         postman,
         mail_max_inbound_bytes,
         media_dir: raw.media_dir.unwrap_or_else(|| data_dir.join("media")),
+        data_dir: data_dir.clone(),
         demo_catalog: raw.demo_catalog.unwrap_or(sandbox),
         payment,
         share_email_with_payment_provider: raw.share_email_with_payment_provider.unwrap_or(false),

@@ -2,6 +2,7 @@
 //! every adapter must keep.
 
 use kikeru_domain::ports::Members;
+use kikeru_domain::second_factor::{Assurance, Factor};
 use kikeru_domain::{
     DisplayName, Email, Language, Member, MemberId, OneTimeToken, PasswordHashString,
     SecurityEvent, SecurityEventKind, Session, SessionId, SessionToken, Timestamp, TokenPurpose,
@@ -49,6 +50,13 @@ pub fn session(n: u128, member: MemberId, age_secs: i64) -> (Session, SessionTok
         last_seen_at: created,
         expires_at: created + time::Duration::days(30),
         browser: "Firefox 128 / Linux".to_owned(),
+        // Even sessions passed a second factor, so that every column is read back.
+        assurance: Assurance {
+            first: Factor::Password,
+            second: n.is_multiple_of(2).then_some(Factor::Totp),
+            authenticated_at: created + time::Duration::seconds(5),
+        },
+        second_factor_enrolled: n.is_multiple_of(2),
     };
     (session, token)
 }

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The store returned by `setup` must dereference to a type implementing every storage port
-//! (`Members`, `Sessions`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
+//! (`Members`, `Sessions`, `SecondFactors`, `Tokens`, `AuditLog`, `RateLimits`, `Catalog`, `Orders`,
 //! `Operators`, `Consents`, `Ledger`, `Erasure`,
 //! `LegalOrders`, `Retention`, `Processors`, `Partners`, `UnitOfWork`, `Outbox`, `Inquiries`, `Statistics`) and start empty. `setup` returns
 //! `None` only when the backend is not configured, after saying so on standard error; the case
@@ -35,6 +35,7 @@ pub mod processors;
 pub mod rate_limits;
 pub mod retention;
 pub mod sealer;
+pub mod second_factors;
 pub mod sessions;
 pub mod stats;
 pub mod tokens;
@@ -65,6 +66,13 @@ macro_rules! storage_contract_tests {
             delete_makes_the_token_unusable_at_once,
             delete_for_member_keeps_the_named_session_and_other_members,
             duplicate_token_hash_is_a_conflict,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, second_factors: [
+            a_totp_enrolment_reads_back_is_confirmed_and_replaced,
+            a_totp_step_is_used_once_even_at_once,
+            recovery_codes_are_replaced_as_a_set_and_each_used_once,
+            a_sessions_assurance_is_updated_in_a_unit,
+            erasure_removes_every_second_factor,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, tokens: [
             inserted_token_is_found_without_being_used_up,

@@ -39,11 +39,29 @@ pub enum SecurityEventKind {
     ProfileUpdated,
     /// A mail to the member could not be delivered and was given up.
     MailUndeliverable,
+    /// The member turned on an authenticator app (TOTP).
+    TotpEnrolled,
+    /// The member turned off their authenticator app.
+    TotpRemoved,
+    /// The member got a new set of recovery codes (the old set stopped working).
+    RecoveryCodesGenerated,
+    /// The member passed their second factor with the authenticator app.
+    SecondFactorPassed,
+    /// The member passed their second factor with a recovery code (one fewer is left).
+    RecoveryCodeUsed,
+    /// A wrong second-factor code.
+    SecondFactorFailed,
+    /// Second-factor attempts refused because of too many failures.
+    SecondFactorThrottled,
+    /// The member proved who they are again, for a sensitive change.
+    Reauthenticated,
+    /// An operator removed every second factor at the member's request (lost device).
+    SecondFactorReset,
 }
 
 impl SecurityEventKind {
     /// Every kind, for storage round trips and exhaustive tests.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 25] = [
         Self::Registered,
         Self::RegistrationAttemptForExistingAddress,
         Self::EmailVerified,
@@ -60,6 +78,15 @@ impl SecurityEventKind {
         Self::EmailChanged,
         Self::ProfileUpdated,
         Self::MailUndeliverable,
+        Self::TotpEnrolled,
+        Self::TotpRemoved,
+        Self::RecoveryCodesGenerated,
+        Self::SecondFactorPassed,
+        Self::RecoveryCodeUsed,
+        Self::SecondFactorFailed,
+        Self::SecondFactorThrottled,
+        Self::Reauthenticated,
+        Self::SecondFactorReset,
     ];
 
     /// The stable name used in storage and logs.
@@ -81,6 +108,15 @@ impl SecurityEventKind {
             Self::EmailChanged => "email_changed",
             Self::ProfileUpdated => "profile_updated",
             Self::MailUndeliverable => "mail_undeliverable",
+            Self::TotpEnrolled => "totp_enrolled",
+            Self::TotpRemoved => "totp_removed",
+            Self::RecoveryCodesGenerated => "recovery_codes_generated",
+            Self::SecondFactorPassed => "second_factor_passed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SecondFactorFailed => "second_factor_failed",
+            Self::SecondFactorThrottled => "second_factor_throttled",
+            Self::Reauthenticated => "reauthenticated",
+            Self::SecondFactorReset => "second_factor_reset",
         }
     }
 

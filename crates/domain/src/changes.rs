@@ -7,9 +7,10 @@ use async_trait::async_trait;
 
 use crate::inquiry::{Answer, Inquiry, InquiryId};
 use crate::outbox::Envelope;
+use crate::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
 use crate::{
-    Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError, TokenHash,
-    TokenPurpose,
+    Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError, Timestamp,
+    TokenHash, TokenPurpose,
 };
 
 /// One write.
@@ -43,6 +44,58 @@ pub enum Change {
         /// The one to keep.
         keep: Option<SessionId>,
     },
+    /// Records how a session was authenticated; [`StoreError::NotFound`] when it is gone.
+    UpdateAssurance {
+        /// Which session.
+        session: SessionId,
+        /// Its new assurance.
+        assurance: Assurance,
+        /// Whether the member has a second factor the session must pass.
+        second_factor_enrolled: bool,
+    },
+    /// Stores the member's authenticator app, replacing any earlier one (pending or not).
+    PutTotp(TotpEnrolment),
+    /// Completes the member's enrolment at `at` with the code of `step`;
+    /// [`StoreError::NotFound`] when there is no enrolment.
+    ConfirmTotp {
+        /// Whose.
+        member: MemberId,
+        /// When.
+        at: Timestamp,
+        /// The step of the code that confirmed it (used up).
+        step: i64,
+    },
+    /// Uses up the codes up to `step` of the member's confirmed app;
+    /// [`StoreError::Conflict`] when a code of that step or later was used already (two
+    /// requests with the same code: one wins), [`StoreError::NotFound`] without a confirmed
+    /// app.
+    UseTotpStep {
+        /// Whose.
+        member: MemberId,
+        /// The step of the accepted code.
+        step: i64,
+    },
+    /// Removes the member's authenticator app (nothing when there is none).
+    DeleteTotp(MemberId),
+    /// Replaces the member's recovery codes with a new set (the old set stops working).
+    ReplaceRecoveryCodes {
+        /// Whose.
+        member: MemberId,
+        /// The hashes of the new codes.
+        codes: Vec<RecoveryCodeHash>,
+        /// When they were made.
+        at: Timestamp,
+    },
+    /// Uses up one recovery code; [`StoreError::NotFound`] when the member has no such unused
+    /// code (another request used it first).
+    UseRecoveryCode {
+        /// Whose.
+        member: MemberId,
+        /// The code's hash.
+        code: RecoveryCodeHash,
+    },
+    /// Removes the member's recovery codes.
+    DeleteRecoveryCodes(MemberId),
     /// Appends a security event.
     Record(SecurityEvent),
     /// Erases the member's personal data (see [`crate::ports::Erasure::erase`]).

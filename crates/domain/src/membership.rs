@@ -15,8 +15,9 @@ use crate::changes::{Change, Changes, UnitOfWork};
 use crate::outbox::Envelope;
 use crate::ports::{
     AuditLog, Clock, HasherError, Mail, MailError, Members, Message, PasswordHasher, Random,
-    RateLimits, Sessions, Tokens, Verification,
+    RateLimits, Sealer, SecondFactors, Sessions, Tokens, Verification,
 };
+use crate::second_factor::{Access, Assurance, Factor, RECENT_AUTHENTICATION, StepUp};
 use crate::session::SessionState;
 use crate::{
     DisplayName, Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt,
@@ -41,6 +42,10 @@ pub struct Ports {
     pub rate_limits: Arc<dyn RateLimits>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Enrolled second factors.
+    pub factors: Arc<dyn SecondFactors>,
+    /// Encryption of second-factor secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
     /// The register of entrusted processors (mail goes through the processor `mail`).
     pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
@@ -56,12 +61,27 @@ impl std::fmt::Debug for Ports {
 }
 
 /// Tunable rules of membership.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembershipConfig {
     /// Session lifetimes.
     pub sessions: SessionPolicy,
     /// Rate limits.
     pub throttle: ThrottlePolicy,
+    /// How recent an authentication must be for a sensitive change.
+    pub recent_authentication: Duration,
+    /// The name authenticator apps show beside the member's address.
+    pub totp_issuer: String,
+}
+
+impl Default for MembershipConfig {
+    fn default() -> Self {
+        Self {
+            sessions: SessionPolicy::default(),
+            throttle: ThrottlePolicy::default(),
+            recent_authentication: RECENT_AUTHENTICATION,
+            totp_issuer: "Minna Kikeru".to_owned(),
+        }
+    }
 }
 
 /// A backing service failed; the request may succeed later. Never the member's fault.
@@ -152,6 +172,9 @@ pub enum AuthError {
     /// No such session, or it expired.
     #[error("not signed in")]
     Unauthenticated,
+    /// The password was right, but the member's second factor has not been passed yet.
+    #[error("pass your second factor first")]
+    SecondFactorRequired,
     /// A backing service failed.
     #[error(transparent)]
     Backend(BackendError),
@@ -175,6 +198,9 @@ pub enum ChangeError {
     /// No such session of this member.
     #[error("no such session")]
     NotFound,
+    /// The session must authenticate again (or pass its second factor) first.
+    #[error(transparent)]
+    StepUp(#[from] StepUp),
     /// A backing service failed.
     #[error(transparent)]
     Backend(BackendError),
@@ -197,8 +223,11 @@ backend_errors!(
     SignInError,
     AuthError,
     ChangeError,
-    ResetRequestError
+    ResetRequestError,
+    FactorError
 );
+
+pub use factors::{FactorError, SecondFactorStatus, TotpSetup};
 
 /// A request to register.
 #[derive(Debug, Clone)]
@@ -480,7 +509,14 @@ impl Membership {
             };
             self.mail(&mut changes, &member, message);
         }
-        let created = self.create_session(&mut changes, &member, &client.browser);
+        let enrolled = self.has_second_factor(member.id).await?;
+        let created = self.create_session(
+            &mut changes,
+            &member,
+            &client.browser,
+            Assurance::signed_in(Factor::Password, now),
+            enrolled,
+        );
         self.record(
             &mut changes,
             SecurityEventKind::SignedIn,
@@ -514,8 +550,26 @@ impl Membership {
     /// recording its use at most once a [`SessionPolicy::touch_every`].
     ///
     /// # Errors
-    /// [`AuthError::Unauthenticated`] for an unknown or expired session.
+    /// [`AuthError::Unauthenticated`] for an unknown or expired session;
+    /// [`AuthError::SecondFactorRequired`] for a session that has not passed the member's
+    /// second factor yet.
     pub async fn authenticate(&self, token: &SessionToken) -> Result<Authenticated, AuthError> {
+        let current = self.authenticate_pending(token).await?;
+        match current.session.access() {
+            Access::SignedIn => Ok(current),
+            Access::SecondFactorPending => Err(AuthError::SecondFactorRequired),
+        }
+    }
+
+    /// As [`Membership::authenticate`], but also accepts a session that still has to pass
+    /// the member's second factor: for passing it, and for signing out.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthenticated`] for an unknown or expired session.
+    pub async fn authenticate_pending(
+        &self,
+        token: &SessionToken,
+    ) -> Result<Authenticated, AuthError> {
         let now = self.now();
         let Some(mut session) = self.ports.sessions.by_token_hash(&token.hash()).await? else {
             return Err(AuthError::Unauthenticated);
@@ -627,6 +681,7 @@ impl Membership {
                 member.display_name.as_str(),
             ],
         )?;
+        self.require_recent(current)?;
         self.reauthenticate(current, current_password).await?;
         let mut updated = member.clone();
         updated.password_hash = self.ports.hasher.hash(&new).await?;
@@ -637,7 +692,14 @@ impl Membership {
                 member: member.id,
                 keep: None,
             });
-        let created = self.create_session(&mut changes, &updated, &client.browser);
+        let now = self.now();
+        let created = self.create_session(
+            &mut changes,
+            &updated,
+            &client.browser,
+            current.session.assurance.reauthenticated(now),
+            current.session.second_factor_enrolled,
+        );
         self.record(
             &mut changes,
             SecurityEventKind::PasswordChanged,
@@ -664,6 +726,7 @@ impl Membership {
         if new_email == current.member.email {
             return Err(ChangeError::SameEmail);
         }
+        self.require_recent(current)?;
         self.reauthenticate(current, password).await?;
         let member = &current.member;
         let mut changes = Changes::new();
@@ -733,6 +796,7 @@ impl Membership {
         current: &Authenticated,
         password: &str,
     ) -> Result<(), ChangeError> {
+        self.require_recent(current)?;
         self.reauthenticate(current, password).await?;
         let member = &current.member;
         let mut changes = Changes::new();
@@ -898,7 +962,25 @@ impl Membership {
         Ok(())
     }
 
-    fn create_session(&self, changes: &mut Changes, member: &Member, browser: &str) -> NewSession {
+    /// Whether a sensitive change (e-mail, password, second factors, data export, account
+    /// deletion) may be made in this session now.
+    ///
+    /// # Errors
+    /// The [`StepUp`] the member must take first.
+    pub fn require_recent(&self, current: &Authenticated) -> Result<(), StepUp> {
+        current
+            .session
+            .allows_sensitive(self.now(), self.config.recent_authentication)
+    }
+
+    fn create_session(
+        &self,
+        changes: &mut Changes,
+        member: &Member,
+        browser: &str,
+        assurance: Assurance,
+        second_factor_enrolled: bool,
+    ) -> NewSession {
         let now = self.now();
         let token = SessionToken::from_bytes(self.ports.random.bytes32());
         let session = Session {
@@ -909,6 +991,8 @@ impl Membership {
             last_seen_at: now,
             expires_at: self.config.sessions.expiry_from(now),
             browser: browser_label(browser),
+            assurance,
+            second_factor_enrolled,
         };
         changes.push(Change::InsertSession(session.clone()));
         NewSession { session, token }
@@ -1109,5 +1193,6 @@ fn until(now: Timestamp, end: Timestamp) -> Duration {
         .max(Duration::from_secs(1))
 }
 
+mod factors;
 #[cfg(test)]
 mod tests;

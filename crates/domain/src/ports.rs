@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::second_factor::{RecoveryCodeHash, TotpEnrolment};
 use crate::{
     Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt, PasswordHashString,
     SecurityEvent, Session, SessionId, SessionToken, Timestamp, TokenHash, TokenPurpose,
@@ -183,6 +184,26 @@ pub trait AuditLog: Send + Sync + 'static {
     ) -> Result<Vec<SecurityEvent>, StoreError>;
 }
 
+/// The second factors members enrolled. Writes go through the unit of work
+/// ([`crate::changes::Change`]), so that each is atomic with its audit event and notice mail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SecondFactors: Send + Sync + 'static {
+    /// The member's authenticator app, enrolled or pending, if any. MUST NOT return another
+    /// member's.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn totp(&self, member: MemberId) -> Result<Option<TotpEnrolment>, StoreError>;
+
+    /// The hashes of the member's unused recovery codes. MUST NOT include used codes, codes of
+    /// a replaced set, or other members' codes.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError>;
+}
+
 /// A hit counted by [`RateLimits::hit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hits {
@@ -307,6 +328,17 @@ pub enum Message {
         #[serde(with = "time::serde::timestamp::milliseconds_i64")]
         at: Timestamp,
     },
+    /// A second factor was added to your account (or your recovery codes were replaced).
+    SecondFactorAdded {
+        /// Which: `totp`, `passkey` or `recovery_code` (a new set of recovery codes).
+        factor: String,
+    },
+    /// A second factor was removed from your account (`all`: an operator removed every one
+    /// at your request).
+    SecondFactorRemoved {
+        /// Which: `totp`, `passkey`, or `all`.
+        factor: String,
+    },
     /// Your order is paid: the receipt.
     Receipt(Receipt),
     /// We received your inquiry.
@@ -367,6 +399,8 @@ impl Message {
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
             Self::NewSignIn { .. } => "new_sign_in",
+            Self::SecondFactorAdded { .. } => "second_factor_added",
+            Self::SecondFactorRemoved { .. } => "second_factor_removed",
             Self::Receipt(_) => "receipt",
             Self::InquiryReceived { .. } => "inquiry_received",
             Self::InquiryAnswered { .. } => "inquiry_answered",
@@ -479,6 +513,12 @@ mod tests {
             Message::NewSignIn {
                 browser: "Firefox 128 / Linux".into(),
                 at,
+            },
+            Message::SecondFactorAdded {
+                factor: "totp".into(),
+            },
+            Message::SecondFactorRemoved {
+                factor: "all".into(),
             },
             Message::Receipt(Receipt {
                 order_id: uuid::Uuid::from_u128(5),

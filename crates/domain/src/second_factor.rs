@@ -419,5 +419,51 @@ impl Assurance {
     }
 }
 
+/// A member's authenticator app, as stored: the secret sealed by the [`crate::ports::Sealer`]
+/// (bound to the member's ID), whether enrolment was completed, and the step of the last code
+/// accepted (so that no code is accepted twice).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpEnrolment {
+    /// Whose.
+    pub member_id: crate::MemberId,
+    /// The sealed [`TotpSecret`].
+    pub sealed_secret: Vec<u8>,
+    /// When enrolment began.
+    pub created_at: Timestamp,
+    /// When a correct code completed it; until then the app is not a factor.
+    pub confirmed_at: Option<Timestamp>,
+    /// The step of the last accepted code.
+    pub last_used_step: Option<i64>,
+}
+
+impl TotpEnrolment {
+    /// Whether enrolment was completed.
+    pub const fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+}
+
+impl fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("member_id", &self.member_id)
+            .field(
+                "sealed_secret",
+                &format_args!("<{} bytes>", self.sealed_secret.len()),
+            )
+            .field("created_at", &self.created_at)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_used_step", &self.last_used_step)
+            .finish()
+    }
+}
+
+/// The context a member's TOTP secret is sealed to: it opens only for that member.
+pub fn seal_context(member: crate::MemberId) -> Vec<u8> {
+    let mut context = b"totp:".to_vec();
+    context.extend_from_slice(member.as_uuid().as_bytes());
+    context
+}
+
 #[cfg(test)]
 mod tests;

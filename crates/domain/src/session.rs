@@ -6,6 +6,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::second_factor::{Access, Assurance, StepUp};
 use crate::{MemberId, Timestamp};
 
 /// The ID of a session, shown to the member so they can revoke it. Not a secret.
@@ -135,6 +136,28 @@ pub struct Session {
     pub expires_at: Timestamp,
     /// The browser, as a short label (`Firefox 128 / Linux`); never the raw User-Agent.
     pub browser: String,
+    /// How and when the member last proved who they are in this session.
+    pub assurance: Assurance,
+    /// Whether the member had a second factor when the session began (or enrolled one in it):
+    /// then the session is signed in only once it is passed.
+    pub second_factor_enrolled: bool,
+}
+
+impl Session {
+    /// What the session may do.
+    pub fn access(&self) -> Access {
+        self.assurance.access(self.second_factor_enrolled)
+    }
+
+    /// Whether the session may make a sensitive change at `now` (see
+    /// [`Assurance::allows_sensitive`]).
+    ///
+    /// # Errors
+    /// The [`StepUp`] the member must take first.
+    pub fn allows_sensitive(&self, now: Timestamp, window: Duration) -> Result<(), StepUp> {
+        self.assurance
+            .allows_sensitive(self.second_factor_enrolled, now, window)
+    }
 }
 
 /// How long sessions live.
@@ -203,6 +226,8 @@ mod tests {
             last_seen_at: last_seen,
             expires_at: policy.expiry_from(created),
             browser: String::new(),
+            assurance: Assurance::signed_in(crate::second_factor::Factor::Password, created),
+            second_factor_enrolled: false,
         }
     }
 

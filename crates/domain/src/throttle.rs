@@ -36,6 +36,9 @@ pub struct ThrottlePolicy {
     pub reset_mails_per_account: ThrottleRule,
     /// Wrong current passwords typed on My Page by one member.
     pub reauth_failures_per_member: ThrottleRule,
+    /// Wrong second-factor codes (authenticator app or recovery code) for one member; past it
+    /// the member's second factor is locked for the rest of the window, like a password.
+    pub second_factor_failures_per_member: ThrottleRule,
 }
 
 const MINUTE: u64 = 60;
@@ -64,6 +67,10 @@ impl Default for ThrottlePolicy {
                 window: Duration::from_secs(60 * MINUTE),
             },
             reauth_failures_per_member: ThrottleRule {
+                max: 5,
+                window: Duration::from_secs(15 * MINUTE),
+            },
+            second_factor_failures_per_member: ThrottleRule {
                 max: 5,
                 window: Duration::from_secs(15 * MINUTE),
             },

@@ -13,9 +13,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Session;
+use crate::auth::{PendingSession, Session};
 use crate::client::client;
 use crate::problem::{ApiError, invalid_display_name, invalid_email};
+use kikeru_domain::second_factor::Access;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -152,6 +153,10 @@ struct SignedIn {
     session_id: Uuid,
     /// When the session ends at the latest.
     expires_at: OffsetDateTime,
+    /// Whether the member has a second factor to pass before the session is signed in
+    /// (`POST /sessions/current/second-factor`); until then every other operation answers 403
+    /// `second_factor_required`.
+    second_factor_required: bool,
 }
 
 /// The member's profile.
@@ -352,6 +357,7 @@ fn signed_in(
         member_id: *new.session.member_id.as_uuid(),
         session_id: *new.session.id.as_uuid(),
         expires_at: new.session.expires_at,
+        second_factor_required: new.session.access() == Access::SecondFactorPending,
     };
     (Json(body), cookie)
 }
@@ -445,7 +451,7 @@ impl Api {
 
     /// Sign out: the session ends on the server and the cookie is cleared.
     #[oai(path = "/sessions/current", method = "delete", tag = "Tag::Sessions")]
-    async fn sign_out(&self, state: Data<&AppState>, auth: Session) -> ApiResult<SignedOut> {
+    async fn sign_out(&self, state: Data<&AppState>, auth: PendingSession) -> ApiResult<SignedOut> {
         state.membership.sign_out(&auth.0).await?;
         Ok(SignedOut::Done(state.config.cookie().clear()))
     }

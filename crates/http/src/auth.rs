@@ -92,9 +92,51 @@ impl SessionCookie {
 }
 
 /// A signed-in member, from the session cookie. Operations that take it require sign-in and
-/// answer 401 without it.
+/// answer 401 without it, and 403 `second_factor_required` while the session has not passed
+/// the member's second factor.
 #[derive(Debug)]
 pub(crate) struct Session(pub(crate) Authenticated);
+
+/// A member's session that may still have to pass its second factor: only for passing it and
+/// for signing out. 401 without a session.
+#[derive(Debug)]
+pub(crate) struct PendingSession(pub(crate) Authenticated);
+
+fn register_session_scheme(registry: &mut Registry) {
+    registry.create_security_scheme(
+        "session",
+        MetaSecurityScheme {
+            ty: "apiKey",
+            description: Some(
+                "The session cookie set by `POST /sessions`: `kikeru_session` over HTTP, \
+                 `__Host-kikeru_session` over HTTPS.",
+            ),
+            name: Some(PLAIN_NAME),
+            key_in: Some("cookie"),
+            scheme: None,
+            bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+async fn member_session(req: &Request, pending: bool) -> poem::Result<Authenticated> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+    let Some(token) = state.config.cookie().token(req) else {
+        return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
+    };
+    let found = if pending {
+        state.membership.authenticate_pending(&token).await
+    } else {
+        state.membership.authenticate(&token).await
+    };
+    found.map_err(|e| {
+        poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(e)))
+    })
+}
 
 impl<'a> ApiExtractor<'a> for Session {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -102,22 +144,7 @@ impl<'a> ApiExtractor<'a> for Session {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            "session",
-            MetaSecurityScheme {
-                ty: "apiKey",
-                description: Some(
-                    "The session cookie set by `POST /sessions`: `kikeru_session` over HTTP, \
-                     `__Host-kikeru_session` over HTTPS.",
-                ),
-                name: Some(PLAIN_NAME),
-                key_in: Some("cookie"),
-                scheme: None,
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
+        register_session_scheme(registry);
     }
 
     fn security_schemes() -> Vec<&'static str> {
@@ -129,18 +156,29 @@ impl<'a> ApiExtractor<'a> for Session {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = req
-            .data::<AppState>()
-            .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
-        let Some(token) = state.config.cookie().token(req) else {
-            return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
-        };
-        match state.membership.authenticate(&token).await {
-            Ok(current) => Ok(Self(current)),
-            Err(e) => Err(poem::Error::from_response(
-                poem::IntoResponse::into_response(ApiError::from(e)),
-            )),
-        }
+        member_session(req, false).await.map(Self)
+    }
+}
+
+impl<'a> ApiExtractor<'a> for PendingSession {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_session_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["session"]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        member_session(req, true).await.map(Self)
     }
 }
 

@@ -18,6 +18,7 @@ const PAGE: u32 = 200;
 enum Step {
     Start,
     Sessions,
+    SecondFactors,
     SecurityEvents,
     Consents,
     Disclosures,
@@ -61,10 +62,26 @@ impl Export {
                 let sessions = self.state.membership.sessions(&self.who).await?;
                 let list: Vec<Value> = sessions
                     .iter()
-                    .map(|s| json!({"id": s.id.to_string(), "created_at": time(s.created_at), "last_seen_at": time(s.last_seen_at), "expires_at": time(s.expires_at), "browser": s.browser}))
+                    .map(|s| json!({"id": s.id.to_string(), "created_at": time(s.created_at), "last_seen_at": time(s.last_seen_at), "expires_at": time(s.expires_at), "browser": s.browser,
+                                    "first_factor": s.assurance.first.as_str(), "second_factor": s.assurance.second.map(|f| f.as_str()), "authenticated_at": time(s.assurance.authenticated_at)}))
                     .collect();
                 (
                     format!(",\"sessions\":{}", Value::Array(list)),
+                    Step::SecondFactors,
+                )
+            }
+            Step::SecondFactors => {
+                let status = self
+                    .state
+                    .membership
+                    .second_factor_status(&self.who)
+                    .await?;
+                let factors = json!({
+                    "totp": {"on": status.enrolled(), "since": status.totp_since.map(time), "pending": status.totp_pending},
+                    "recovery_codes_left": status.recovery_codes_left,
+                });
+                (
+                    format!(",\"second_factors\":{factors}"),
                     Step::SecurityEvents,
                 )
             }
@@ -209,6 +226,19 @@ pub(crate) async fn export(state: Data<&AppState>, req: &Request) -> Response {
         Ok(who) => who,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    // Everything about the member leaves in one file: it needs a recent authentication. A
+    // browser following My Page's link is sent to confirm it and comes back.
+    if let Err(step_up) = state.membership.require_recent(&who) {
+        let browser = req
+            .headers()
+            .get(poem::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        if browser {
+            return crate::site::see_other("/me/reauthenticate?back=/api/v1/me/export", &[]);
+        }
+        return ApiError::from(step_up).into_response();
+    }
     let name = format!(
         "attachment; filename=\"kikeru-export-{}.json\"",
         who.member.id

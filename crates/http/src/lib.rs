@@ -21,10 +21,12 @@ mod client;
 mod contact_api;
 mod edge;
 mod export;
+mod factors_api;
 mod media;
 mod pages;
 pub mod privacy_api;
 mod problem;
+mod qr;
 mod shop_api;
 mod site;
 mod stats_report;
@@ -126,6 +128,7 @@ impl std::fmt::Debug for AppState {
 fn api_service() -> OpenApiService<
     (
         api::Api,
+        factors_api::FactorsApi,
         shop_api::ShopApi,
         admin_api::AdminApi,
         privacy_api::PrivacyApi,
@@ -136,6 +139,7 @@ fn api_service() -> OpenApiService<
     OpenApiService::new(
         (
             api::Api,
+            factors_api::FactorsApi,
             shop_api::ShopApi,
             admin_api::AdminApi,
             privacy_api::PrivacyApi,

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use kikeru_domain::membership::{
-    AuthError, BackendError, ChangeError, RegisterError, ResetRequestError, SignInError, Throttled,
-    TokenError,
+    AuthError, BackendError, ChangeError, FactorError, RegisterError, ResetRequestError,
+    SignInError, Throttled, TokenError,
 };
+use kikeru_domain::second_factor::StepUp;
 use kikeru_domain::shop::{LookupError, OrderError, WebhookFailure};
 use kikeru_domain::shop_ports::GatewayError;
 use kikeru_domain::{DisplayNameError, EmailError, PasswordRejection, StoreError};
@@ -302,6 +303,7 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Unauthenticated => Self::unauthorized("unauthenticated", "Sign in first"),
+            AuthError::SecondFactorRequired => StepUp::SecondFactorRequired.into(),
             AuthError::Backend(b) => Self::backend(&b),
         }
     }
@@ -321,7 +323,59 @@ impl From<ChangeError> for ApiError {
                 "Choose a different address.".to_owned(),
             ),
             ChangeError::NotFound => Self::not_found("session_not_found", "No such session"),
+            ChangeError::StepUp(s) => s.into(),
             ChangeError::Backend(b) => Self::backend(&b),
+        }
+    }
+}
+
+/// A step-up is a 403 whose `code` tells the client what to ask for:
+/// `second_factor_required` (pass `POST /sessions/current/second-factor`) or
+/// `reauthentication_required` (pass `POST /sessions/current/reauthentication`, or the second
+/// factor again).
+impl From<StepUp> for ApiError {
+    fn from(s: StepUp) -> Self {
+        let detail = match s {
+            StepUp::SecondFactorRequired => {
+                "Send a code from your authenticator app, or a recovery code, to POST /api/v1/sessions/current/second-factor."
+            }
+            StepUp::ReauthenticationRequired => {
+                "This change needs a sign-in within the last few minutes: confirm your password with POST /api/v1/sessions/current/reauthentication (or pass your second factor again), then retry."
+            }
+        };
+        Self::Forbidden(Json(
+            Problem::new(StatusCode::FORBIDDEN, s.code(), &s.to_string()).detail(detail),
+        ))
+    }
+}
+
+impl From<FactorError> for ApiError {
+    fn from(e: FactorError) -> Self {
+        match e {
+            FactorError::StepUp(s) => s.into(),
+            FactorError::WrongCode => Self::forbidden("wrong_code", "The code is not correct"),
+            FactorError::CodeUsed => Self::forbidden(
+                "code_used",
+                "The code was used already; wait for the next one",
+            ),
+            FactorError::MalformedCode => Self::unprocessable(
+                "malformed_code",
+                "The code is malformed",
+                "Enter the six digits of your authenticator app, or a recovery code (16 letters and digits).".to_owned(),
+            ),
+            FactorError::WrongPassword => {
+                Self::forbidden("wrong_password", "The current password is wrong")
+            }
+            FactorError::AlreadyEnrolled => Self::conflict(
+                "already_enrolled",
+                "The authenticator app is already on",
+            ),
+            FactorError::NotEnrolled => {
+                Self::conflict("not_enrolled", "No authenticator app is on or pending")
+            }
+            FactorError::NoSuchMember => Self::not_found("member_not_found", "No such member"),
+            FactorError::Throttled(t) => Self::throttled(t),
+            FactorError::Backend(b) => Self::backend(&b),
         }
     }
 }

@@ -13,6 +13,8 @@ use time::macros::datetime;
 
 use super::*;
 
+mod factors;
+
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const PASSWORD: &str = "correct horse battery staple";
 const OFFICE_PASSWORD: &str = "quiet office lantern harbour";

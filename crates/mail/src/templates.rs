@@ -182,6 +182,8 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
                 )
             }
         }
+        Message::SecondFactorAdded { factor } => second_factor_added(factor, ja),
+        Message::SecondFactorRemoved { factor } => second_factor_removed(factor, ja),
         Message::PasswordChanged => {
             if ja {
                 ("パスワードが変更されました".to_owned(), "あなたのアカウントのパスワードが変更され、すべての端末でログアウトしました。\nお心当たりがない場合は、パスワードを再設定し、事務局にご連絡ください。\n".to_owned())
@@ -201,6 +203,86 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         subject: format!("{prefix}{subject}"),
         html: html_of(&body, mail.language),
         body,
+    }
+}
+
+/// A factor's name as members read it.
+fn factor_name(factor: &str, ja: bool) -> &'static str {
+    match (factor, ja) {
+        ("totp", true) => "認証アプリ（ワンタイムコード）",
+        ("totp", false) => "an authenticator app (one-time codes)",
+        ("passkey", true) => "パスキー",
+        ("passkey", false) => "a passkey",
+        ("recovery_code", true) => "リカバリーコード",
+        ("recovery_code", false) => "recovery codes",
+        (_, true) => "すべての二段階認証",
+        (_, false) => "every second factor",
+    }
+}
+
+fn second_factor_added(factor: &str, ja: bool) -> (String, String) {
+    let name = factor_name(factor, ja);
+    match (factor, ja) {
+        ("recovery_code", true) => (
+            "リカバリーコードを作り直しました".to_owned(),
+            "新しいリカバリーコードを発行しました。以前のコードは使えません。
+お心当たりがない場合は、すぐにパスワードを再設定し、事務局にご連絡ください。
+"
+            .to_owned(),
+        ),
+        ("recovery_code", false) => (
+            "Your recovery codes were replaced".to_owned(),
+            "A new set of recovery codes was made; the old codes no longer work.
+If this was not you, reset your password at once and contact us.
+"
+            .to_owned(),
+        ),
+        (_, true) => (
+            "二段階認証を追加しました".to_owned(),
+            format!(
+                "あなたのアカウントに{name}を追加しました。次回からログイン時に必要です。
+お心当たりがない場合は、すぐにパスワードを再設定し、事務局にご連絡ください。
+"
+            ),
+        ),
+        (_, false) => (
+            "A second factor was added".to_owned(),
+            format!(
+                "You added {name} to your account; signing in will ask for it from now on.
+If this was not you, reset your password at once and contact us.
+"
+            ),
+        ),
+    }
+}
+
+fn second_factor_removed(factor: &str, ja: bool) -> (String, String) {
+    let name = factor_name(factor, ja);
+    match (factor, ja) {
+        ("all", true) => (
+            "二段階認証を解除しました".to_owned(),
+            "ご依頼により、事務局があなたのアカウントの二段階認証をすべて解除し、すべての端末でログアウトしました。パスワードでログインし、マイページで設定し直してください。
+お心当たりがない場合は、すぐに事務局にご連絡ください。
+".to_owned(),
+        ),
+        ("all", false) => (
+            "Your second factors were removed".to_owned(),
+            "At your request, we removed every second factor from your account and signed out every session. Sign in with your password and set one up again on My Page.
+If you did not ask for this, contact us at once.
+".to_owned(),
+        ),
+        (_, true) => (
+            "二段階認証を解除しました".to_owned(),
+            format!("あなたのアカウントから{name}を解除しました。
+お心当たりがない場合は、すぐにパスワードを再設定し、事務局にご連絡ください。
+"),
+        ),
+        (_, false) => (
+            "A second factor was removed".to_owned(),
+            format!("You removed {name} from your account.
+If this was not you, reset your password at once and contact us.
+"),
+        ),
     }
 }
 

@@ -13,7 +13,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kikeru_domain::ports::{AuditLog, Erasure, Hits, Members, RateLimits, Sessions, Tokens};
+use kikeru_domain::ports::{
+    AuditLog, Erasure, Hits, Members, RateLimits, SecondFactors, Sessions, Tokens,
+};
+use kikeru_domain::second_factor::{RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::{
     Email, Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError,
     Timestamp, TokenHash, TokenPurpose,
@@ -37,6 +40,8 @@ struct State {
     audit: Vec<SecurityEvent>,
     counters: HashMap<String, Hits>,
     mail: unit::MailState,
+    totp: HashMap<MemberId, TotpEnrolment>,
+    recovery_codes: HashMap<MemberId, Vec<RecoveryCodeHash>>,
 }
 
 impl MemoryStore {
@@ -154,6 +159,22 @@ impl Sessions for MemoryStore {
             .sessions
             .retain(|id, s| s.member_id != member || Some(*id) == keep);
         Ok((before - state.sessions.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl SecondFactors for MemoryStore {
+    async fn totp(&self, member: MemberId) -> Result<Option<TotpEnrolment>, StoreError> {
+        Ok(self.state().totp.get(&member).cloned())
+    }
+
+    async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError> {
+        Ok(self
+            .state()
+            .recovery_codes
+            .get(&member)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

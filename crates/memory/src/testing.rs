@@ -107,6 +107,32 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// A "sealer" that only prefixes the context, so that opening with another context fails.
+/// It hides nothing: tests only (the server seals with AES-256-GCM).
+#[derive(Debug, Default)]
+pub struct InsecureTestSealer;
+
+impl kikeru_domain::ports::Sealer for InsecureTestSealer {
+    fn seal(
+        &self,
+        plain: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, kikeru_domain::ports::SealError> {
+        Ok([context, plain].concat())
+    }
+
+    fn open(
+        &self,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, kikeru_domain::ports::SealError> {
+        sealed
+            .strip_prefix(context)
+            .map(<[u8]>::to_vec)
+            .ok_or(kikeru_domain::ports::SealError)
+    }
+}
+
 /// A "hasher" that stores the password encoded in a PHC string. Insecure by design: tests only.
 #[derive(Debug, Default)]
 pub struct InsecureTestHasher;
@@ -201,6 +227,8 @@ impl Harness {
             audit: store.clone(),
             rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
+            factors: store.clone(),
+            sealer: Arc::new(InsecureTestSealer),
             processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),

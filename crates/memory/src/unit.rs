@@ -121,8 +121,61 @@ fn apply_one(
             .sessions
             .retain(|id, s| s.member_id != member || Some(*id) == keep),
         Change::Record(event) => state.audit.push(event),
+        Change::UpdateAssurance {
+            session,
+            assurance,
+            second_factor_enrolled,
+        } => {
+            let session = state
+                .sessions
+                .get_mut(&session)
+                .ok_or(StoreError::NotFound)?;
+            session.assurance = assurance;
+            session.second_factor_enrolled = second_factor_enrolled;
+        }
+        Change::PutTotp(enrolment) => {
+            state.totp.insert(enrolment.member_id, enrolment);
+        }
+        Change::ConfirmTotp { member, at, step } => {
+            let enrolment = state.totp.get_mut(&member).ok_or(StoreError::NotFound)?;
+            enrolment.confirmed_at = Some(at);
+            enrolment.last_used_step = Some(step);
+        }
+        Change::UseTotpStep { member, step } => {
+            let enrolment = state
+                .totp
+                .get_mut(&member)
+                .filter(|e| e.is_confirmed())
+                .ok_or(StoreError::NotFound)?;
+            if enrolment.last_used_step.is_some_and(|last| last >= step) {
+                return Err(StoreError::Conflict);
+            }
+            enrolment.last_used_step = Some(step);
+        }
+        Change::DeleteTotp(member) => {
+            state.totp.remove(&member);
+        }
+        Change::ReplaceRecoveryCodes { member, codes, .. } => {
+            state.recovery_codes.insert(member, codes);
+        }
+        Change::UseRecoveryCode { member, code } => {
+            let codes = state
+                .recovery_codes
+                .get_mut(&member)
+                .ok_or(StoreError::NotFound)?;
+            let position = codes
+                .iter()
+                .position(|c| *c == code)
+                .ok_or(StoreError::NotFound)?;
+            codes.remove(position);
+        }
+        Change::DeleteRecoveryCodes(member) => {
+            state.recovery_codes.remove(&member);
+        }
         Change::Erase(member) => {
             let removed = state.members.remove(&member).ok_or(StoreError::NotFound)?;
+            state.totp.remove(&member);
+            state.recovery_codes.remove(&member);
             state.sessions.retain(|_, s| s.member_id != member);
             state.tokens.retain(|_, t| t.member_id != member);
             state.audit.retain(|e| e.member_id != Some(member));

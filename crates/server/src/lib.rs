@@ -683,6 +683,8 @@ pub fn build(
         audit: store.clone(),
         rate_limits: store.clone(),
         hasher: Arc::new(hasher),
+        factors: store.clone(),
+        sealer: Arc::new(seal::sealer_for(config)?),
         processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),

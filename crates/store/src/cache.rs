@@ -181,6 +181,11 @@ mod tests {
             last_seen_at: Timestamp::UNIX_EPOCH,
             expires_at: Timestamp::UNIX_EPOCH,
             browser: String::new(),
+            assurance: kikeru_domain::second_factor::Assurance::signed_in(
+                kikeru_domain::second_factor::Factor::Password,
+                Timestamp::UNIX_EPOCH,
+            ),
+            second_factor_enrolled: false,
         }
     }
 

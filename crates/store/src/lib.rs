@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kikeru_domain::ports::{AuditLog, Erasure, Hits, Members, RateLimits, Sessions, Tokens};
+use kikeru_domain::second_factor::{Assurance, Factor};
 use kikeru_domain::{
     DisplayName, Email, Member, MemberId, OneTimeToken, PasswordHashString, SecurityEvent,
     SecurityEventKind, Session, SessionId, StoreError, Timestamp, TokenHash, TokenPurpose,
@@ -20,6 +21,7 @@ use sea_orm_migration::MigratorTrait;
 
 mod cache;
 mod entity;
+mod factors;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
 mod migration;
@@ -312,6 +314,10 @@ pub(crate) async fn insert_session(
         last_seen_at: Set(millis(s.last_seen_at)),
         expires_at: Set(millis(s.expires_at)),
         browser: Set(s.browser.clone()),
+        first_factor: Set(s.assurance.first.as_str().to_owned()),
+        second_factor: Set(s.assurance.second.map(|f| f.as_str().to_owned())),
+        authenticated_at: Set(millis(s.assurance.authenticated_at)),
+        second_factor_enrolled: Set(s.second_factor_enrolled),
     };
     session::Entity::insert(row)
         .exec(db)
@@ -441,6 +447,7 @@ pub(crate) async fn erase_member(
         .exec(txn)
         .await
         .map_err(store_error)?;
+    factors::erase(txn, member).await?;
     unit::erase_inquiries(txn, member, &row.email).await?;
     let removed = member::Entity::delete_by_id(id)
         .exec(txn)
@@ -505,6 +512,15 @@ fn to_session(row: session::Model) -> Result<Session, StoreError> {
         last_seen_at: from_millis(row.last_seen_at)?,
         expires_at: from_millis(row.expires_at)?,
         browser: row.browser,
+        assurance: Assurance {
+            first: Factor::from_name(&row.first_factor).ok_or_else(|| corrupt("first factor"))?,
+            second: row
+                .second_factor
+                .map(|name| Factor::from_name(&name).ok_or_else(|| corrupt("second factor")))
+                .transpose()?,
+            authenticated_at: from_millis(row.authenticated_at)?,
+        },
+        second_factor_enrolled: row.second_factor_enrolled,
     })
 }
 

@@ -18,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{inquiry, inquiry_answer, outbox_mail};
-use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+use crate::{SqlStore, corrupt, factors, from_millis, millis, store_error};
 
 const PENDING: &str = "pending";
 const SENT: &str = "sent";
@@ -180,6 +180,24 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
             crate::delete_sessions(txn, *member, *keep).await.map(drop)
         }
         Change::Record(e) => crate::record_event(txn, e).await,
+        Change::UpdateAssurance {
+            session,
+            assurance,
+            second_factor_enrolled,
+        } => factors::update_assurance(txn, *session, assurance, *second_factor_enrolled).await,
+        Change::PutTotp(e) => factors::put_totp(txn, e).await,
+        Change::ConfirmTotp { member, at, step } => {
+            factors::confirm_totp(txn, *member, *at, *step).await
+        }
+        Change::UseTotpStep { member, step } => factors::use_totp_step(txn, *member, *step).await,
+        Change::DeleteTotp(member) => factors::delete_totp(txn, *member).await,
+        Change::ReplaceRecoveryCodes { member, codes, at } => {
+            factors::replace_recovery_codes(txn, *member, codes, *at).await
+        }
+        Change::UseRecoveryCode { member, code } => {
+            factors::use_recovery_code(txn, *member, code).await
+        }
+        Change::DeleteRecoveryCodes(member) => factors::delete_recovery_codes(txn, *member).await,
         Change::Erase(member) => crate::erase_member(txn, *member).await,
         Change::Send(envelope) => enqueue(txn, envelope).await,
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,
@@ -199,7 +217,9 @@ impl UnitOfWork for SqlStore {
         for change in changes.as_slice() {
             match change {
                 Change::UpdateMember(m) => self.cache.forget_member(m.id),
-                Change::DeleteSession(id) => self.cache.forget_session(*id),
+                Change::DeleteSession(id) | Change::UpdateAssurance { session: id, .. } => {
+                    self.cache.forget_session(*id);
+                }
                 Change::DeleteSessions { member, .. } | Change::Erase(member) => {
                     self.cache.forget_member(*member);
                 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::changes::MockUnitOfWork;
 use crate::ports::{
     Hits, MockAuditLog, MockClock, MockMembers, MockPasswordHasher, MockRandom, MockRateLimits,
-    MockSessions, MockTokens,
+    MockSecondFactors, MockSessions, MockTokens,
 };
 use futures_executor::block_on;
 use time::macros::datetime;
@@ -20,7 +20,24 @@ struct Mocks {
     rate_limits: MockRateLimits,
     hasher: MockPasswordHasher,
     unit: MockUnitOfWork,
+    factors: MockSecondFactors,
     register: Vec<crate::privacy::Processor>,
+}
+
+/// Seals by prefixing the context: enough to check that the use cases bind secrets to it.
+struct TestSealer;
+
+impl crate::ports::Sealer for TestSealer {
+    fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::ports::SealError> {
+        Ok([context, plain].concat())
+    }
+
+    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::ports::SealError> {
+        sealed
+            .strip_prefix(context)
+            .map(<[u8]>::to_vec)
+            .ok_or(crate::ports::SealError)
+    }
 }
 
 impl Mocks {
@@ -33,6 +50,14 @@ impl Mocks {
             rate_limits: MockRateLimits::new(),
             hasher: MockPasswordHasher::new(),
             unit: MockUnitOfWork::new(),
+            factors: {
+                let mut factors = MockSecondFactors::new();
+                factors.expect_totp().returning(|_| Ok(None));
+                factors
+                    .expect_recovery_codes()
+                    .returning(|_| Ok(Vec::new()));
+                factors
+            },
             register: vec![crate::privacy::Processor {
                 key: MAIL_PROCESSOR.to_owned(),
                 name: "mail".to_owned(),
@@ -79,6 +104,8 @@ impl Mocks {
                 audit: Arc::new(self.audit),
                 rate_limits: Arc::new(self.rate_limits),
                 hasher: Arc::new(self.hasher),
+                factors: Arc::new(self.factors),
+                sealer: Arc::new(TestSealer),
                 processors: Arc::new(processors),
                 clock: Arc::new(clock),
                 random: Arc::new(random),
@@ -335,6 +362,8 @@ fn a_successful_sign_in_rehashes_outdated_hashes_and_deletes_the_previous_sessio
         last_seen_at: NOW,
         expires_at: NOW + Duration::from_secs(60),
         browser: String::new(),
+        assurance: Assurance::signed_in(Factor::Password, NOW),
+        second_factor_enrolled: false,
     };
     mocks
         .sessions
@@ -381,6 +410,8 @@ fn an_expired_session_is_deleted_and_not_accepted() {
         last_seen_at: NOW - Duration::from_secs(7 * 86_400),
         expires_at: NOW + Duration::from_secs(86_400),
         browser: String::new(),
+        assurance: Assurance::signed_in(Factor::Password, NOW),
+        second_factor_enrolled: false,
     };
     mocks
         .sessions
@@ -528,6 +559,8 @@ fn a_sign_in_from_a_browser_with_a_session_is_not_announced() {
             last_seen_at: NOW,
             expires_at: NOW + Duration::from_secs(60),
             browser: "Firefox 128 / Linux".into(),
+            assurance: Assurance::signed_in(Factor::Password, NOW),
+            second_factor_enrolled: false,
         }])
     });
     mocks

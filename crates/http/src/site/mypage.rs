@@ -266,6 +266,7 @@ fn change_problem(e: &ChangeError) -> (StatusCode, &'static str) {
         ChangeError::Password(r) => (StatusCode::UNPROCESSABLE_ENTITY, password_problem(r)),
         ChangeError::SameEmail => (StatusCode::UNPROCESSABLE_ENTITY, "mypage.same_email"),
         ChangeError::NotFound => (StatusCode::NOT_FOUND, "error.not_found"),
+        ChangeError::StepUp(_) => (StatusCode::FORBIDDEN, "mypage.reauth_needed"),
         ChangeError::Backend(e) => {
             tracing::error!(error = %e, "a My Page change failed");
             (StatusCode::SERVICE_UNAVAILABLE, "error.server")

@@ -25,6 +25,8 @@ pub(crate) mod processor;
 pub(crate) mod product;
 pub(crate) mod purpose;
 pub(crate) mod rate_limit;
+pub(crate) mod recovery_code;
 pub(crate) mod security_event;
 pub(crate) mod session;
 pub(crate) mod token;
+pub(crate) mod totp_enrolment;

@@ -14,6 +14,10 @@ pub struct Model {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub browser: String,
+    pub first_factor: String,
+    pub second_factor: Option<String>,
+    pub authenticated_at: i64,
+    pub second_factor_enrolled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m0008_partners;
 mod m0009_mail;
 mod m0010_stats;
 mod m0011_outbox_order;
+mod m0012_second_factors;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_mail::Migration),
             Box::new(m0010_stats::Migration),
             Box::new(m0011_outbox_order::Migration),
+            Box::new(m0012_second_factors::Migration),
         ]
     }
 }

@@ -1,0 +1,552 @@
+//! Second factors: turning the authenticator app (TOTP) on and off, recovery codes, passing
+//! the second factor after the password, re-authenticating for a sensitive change, and an
+//! operator's reset for a member who lost every factor.
+//!
+//! Every change is one unit with its security event and, when a factor is added or removed,
+//! the notice mail. Wrong codes are counted per member like wrong passwords.
+
+use super::{
+    Authenticated, BackendError, Change, ChangeError, Changes, Membership, SecurityEventKind,
+    StoreError, Throttled, throttle_key, until,
+};
+use crate::MemberId;
+use crate::ports::Message;
+use crate::second_factor::{
+    Access, Factor, RecoveryCode, StepUp, TotpEnrolment, TotpError, TotpSecret, seal_context,
+};
+use crate::{Member, Timestamp};
+
+/// A second-factor change or check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FactorError {
+    /// The session must authenticate again (or pass its second factor) first.
+    #[error(transparent)]
+    StepUp(#[from] StepUp),
+    /// The code is not the code of this moment, or not one of the member's recovery codes.
+    #[error("the code is not correct")]
+    WrongCode,
+    /// The authenticator code was accepted once already.
+    #[error("the code was used already; wait for the next one")]
+    CodeUsed,
+    /// Neither six digits nor a recovery code.
+    #[error("enter the six digits of your authenticator app, or a recovery code")]
+    MalformedCode,
+    /// The current password typed to re-authenticate is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The authenticator app is on already.
+    #[error("the authenticator app is already on")]
+    AlreadyEnrolled,
+    /// There is nothing to confirm, remove or pass: no (pending) authenticator app.
+    #[error("no second factor is on")]
+    NotEnrolled,
+    /// No member with this ID (operator's reset).
+    #[error("no such member")]
+    NoSuchMember,
+    /// Too many wrong codes (or passwords) for this member.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// A backing service failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+impl From<ChangeError> for FactorError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::WrongPassword => Self::WrongPassword,
+            ChangeError::Throttled(t) => Self::Throttled(t),
+            ChangeError::StepUp(s) => Self::StepUp(s),
+            ChangeError::Backend(b) => Self::Backend(b),
+            ChangeError::Password(_) | ChangeError::SameEmail | ChangeError::NotFound => {
+                Self::Backend(StoreError::Other(format!("unexpected: {e}").into()).into())
+            }
+        }
+    }
+}
+
+/// A pending enrolment of the authenticator app: the secret to show (as a QR code and as
+/// text) until a correct code confirms it.
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    /// The secret.
+    pub secret: TotpSecret,
+    /// The `otpauth://` URI for the QR code.
+    pub uri: String,
+}
+
+/// What a member has turned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondFactorStatus {
+    /// When the authenticator app was turned on, if it is.
+    pub totp_since: Option<Timestamp>,
+    /// Whether an enrolment was begun and not confirmed.
+    pub totp_pending: bool,
+    /// How many unused recovery codes are left.
+    pub recovery_codes_left: usize,
+}
+
+impl SecondFactorStatus {
+    /// Whether a second factor is on.
+    pub const fn enrolled(&self) -> bool {
+        self.totp_since.is_some()
+    }
+}
+
+impl Membership {
+    /// Whether the member has a second factor a sign-in must pass.
+    pub(super) async fn has_second_factor(&self, member: MemberId) -> Result<bool, StoreError> {
+        Ok(self
+            .ports
+            .factors
+            .totp(member)
+            .await?
+            .is_some_and(|t| t.is_confirmed()))
+    }
+
+    /// What the member has turned on.
+    ///
+    /// # Errors
+    /// [`FactorError::Backend`] when storage fails.
+    pub async fn second_factor_status(
+        &self,
+        current: &Authenticated,
+    ) -> Result<SecondFactorStatus, FactorError> {
+        let member = current.member.id;
+        let totp = self.ports.factors.totp(member).await?;
+        let codes = self.ports.factors.recovery_codes(member).await?;
+        Ok(SecondFactorStatus {
+            totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
+            totp_pending: totp.is_some_and(|t| !t.is_confirmed()),
+            recovery_codes_left: codes.len(),
+        })
+    }
+
+    /// Begins turning on the authenticator app: a new secret, stored sealed and pending until
+    /// [`Membership::confirm_totp`]. Beginning again replaces a pending secret.
+    ///
+    /// # Errors
+    /// [`FactorError::StepUp`] without a recent authentication; [`FactorError::AlreadyEnrolled`].
+    pub async fn begin_totp(&self, current: &Authenticated) -> Result<TotpSetup, FactorError> {
+        self.require_recent(current)?;
+        let member = &current.member;
+        if self.has_second_factor(member.id).await? {
+            return Err(FactorError::AlreadyEnrolled);
+        }
+        let secret = TotpSecret::from_random(self.ports.random.bytes32());
+        let sealed = self
+            .ports
+            .sealer
+            .seal(secret.as_bytes(), &seal_context(member.id))
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        let mut changes = Changes::new();
+        changes.push(Change::PutTotp(TotpEnrolment {
+            member_id: member.id,
+            sealed_secret: sealed,
+            created_at: self.now(),
+            confirmed_at: None,
+            last_used_step: None,
+        }));
+        self.commit(changes).await.map_err(FactorError::Backend)?;
+        Ok(self.setup(member, secret))
+    }
+
+    /// The pending enrolment begun by [`Membership::begin_totp`], to show again.
+    ///
+    /// # Errors
+    /// [`FactorError::NotEnrolled`] when none is pending.
+    pub async fn pending_totp(&self, current: &Authenticated) -> Result<TotpSetup, FactorError> {
+        let member = &current.member;
+        match self.ports.factors.totp(member.id).await? {
+            Some(enrolment) if !enrolment.is_confirmed() => {
+                let secret = self.open(&enrolment)?;
+                Ok(self.setup(member, secret))
+            }
+            _ => Err(FactorError::NotEnrolled),
+        }
+    }
+
+    fn setup(&self, member: &Member, secret: TotpSecret) -> TotpSetup {
+        let uri = secret.otpauth_uri(&self.config.totp_issuer, member.email.as_str());
+        TotpSetup { secret, uri }
+    }
+
+    fn open(&self, enrolment: &TotpEnrolment) -> Result<TotpSecret, FactorError> {
+        let plain = self
+            .ports
+            .sealer
+            .open(&enrolment.sealed_secret, &seal_context(enrolment.member_id))
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        let bytes: [u8; 20] = plain
+            .try_into()
+            .map_err(|_| StoreError::Other("a sealed TOTP secret is not 20 bytes".into()))?;
+        Ok(TotpSecret::from_bytes(bytes))
+    }
+
+    /// Completes turning on the authenticator app with a code from it. The session counts as
+    /// having passed it. The first time, a set of recovery codes is made and returned — the
+    /// only time they are shown.
+    ///
+    /// # Errors
+    /// [`FactorError::StepUp`], [`FactorError::NotEnrolled`] (nothing pending),
+    /// [`FactorError::AlreadyEnrolled`], [`FactorError::WrongCode`],
+    /// [`FactorError::MalformedCode`], [`FactorError::Throttled`].
+    pub async fn confirm_totp(
+        &self,
+        current: &Authenticated,
+        code: &str,
+    ) -> Result<Vec<RecoveryCode>, FactorError> {
+        self.require_recent(current)?;
+        let member = &current.member;
+        let enrolment = match self.ports.factors.totp(member.id).await? {
+            Some(e) if e.is_confirmed() => return Err(FactorError::AlreadyEnrolled),
+            Some(e) => e,
+            None => return Err(FactorError::NotEnrolled),
+        };
+        let key = self.check_code_throttle(current).await?;
+        let now = self.now();
+        let secret = self.open(&enrolment)?;
+        let step = match secret.verify(code, now, None) {
+            Ok(step) => step,
+            Err(TotpError::Malformed) => return Err(FactorError::MalformedCode),
+            Err(TotpError::Wrong | TotpError::Replayed) => {
+                return Err(self
+                    .code_failure(current, &key, FactorError::WrongCode)
+                    .await);
+            }
+        };
+        let mut changes = Changes::new();
+        changes.push(Change::ConfirmTotp {
+            member: member.id,
+            at: now,
+            step,
+        });
+        let codes = if self
+            .ports
+            .factors
+            .recovery_codes(member.id)
+            .await?
+            .is_empty()
+        {
+            let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
+            changes.push(Change::ReplaceRecoveryCodes {
+                member: member.id,
+                codes: codes.iter().map(RecoveryCode::hash).collect(),
+                at: now,
+            });
+            codes
+        } else {
+            Vec::new()
+        };
+        changes.push(Change::UpdateAssurance {
+            session: current.session.id,
+            assurance: current.session.assurance.with_second(Factor::Totp, now),
+            second_factor_enrolled: true,
+        });
+        let session = Some(current.session.id);
+        self.record(
+            &mut changes,
+            SecurityEventKind::TotpEnrolled,
+            Some(member.id),
+            session,
+        );
+        if !codes.is_empty() {
+            self.record(
+                &mut changes,
+                SecurityEventKind::RecoveryCodesGenerated,
+                Some(member.id),
+                session,
+            );
+        }
+        self.mail(
+            &mut changes,
+            member,
+            Message::SecondFactorAdded {
+                factor: Factor::Totp.as_str().to_owned(),
+            },
+        );
+        match self.commit(changes).await {
+            Ok(()) => {}
+            Err(BackendError::Store(StoreError::NotFound)) => return Err(FactorError::NotEnrolled),
+            Err(e) => return Err(FactorError::Backend(e)),
+        }
+        self.ports.rate_limits.reset(&key).await?;
+        Ok(codes)
+    }
+
+    /// Turns the authenticator app off (or cancels a pending enrolment). With no second
+    /// factor left, the recovery codes go too.
+    ///
+    /// # Errors
+    /// [`FactorError::StepUp`], [`FactorError::NotEnrolled`].
+    pub async fn remove_totp(&self, current: &Authenticated) -> Result<(), FactorError> {
+        self.require_recent(current)?;
+        let member = &current.member;
+        let Some(enrolment) = self.ports.factors.totp(member.id).await? else {
+            return Err(FactorError::NotEnrolled);
+        };
+        let mut changes = Changes::new();
+        changes.push(Change::DeleteTotp(member.id));
+        if enrolment.is_confirmed() {
+            changes.push(Change::DeleteRecoveryCodes(member.id));
+            self.record(
+                &mut changes,
+                SecurityEventKind::TotpRemoved,
+                Some(member.id),
+                Some(current.session.id),
+            );
+            self.mail(
+                &mut changes,
+                member,
+                Message::SecondFactorRemoved {
+                    factor: Factor::Totp.as_str().to_owned(),
+                },
+            );
+        }
+        self.commit(changes).await.map_err(FactorError::Backend)
+    }
+
+    /// Replaces the member's recovery codes with a new set, returned once; the old set stops
+    /// working.
+    ///
+    /// # Errors
+    /// [`FactorError::StepUp`], [`FactorError::NotEnrolled`] without a second factor.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        current: &Authenticated,
+    ) -> Result<Vec<RecoveryCode>, FactorError> {
+        self.require_recent(current)?;
+        let member = &current.member;
+        if !self.has_second_factor(member.id).await? {
+            return Err(FactorError::NotEnrolled);
+        }
+        let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
+        let mut changes = Changes::new();
+        changes.push(Change::ReplaceRecoveryCodes {
+            member: member.id,
+            codes: codes.iter().map(RecoveryCode::hash).collect(),
+            at: self.now(),
+        });
+        self.record(
+            &mut changes,
+            SecurityEventKind::RecoveryCodesGenerated,
+            Some(member.id),
+            Some(current.session.id),
+        );
+        self.mail(
+            &mut changes,
+            member,
+            Message::SecondFactorAdded {
+                factor: Factor::RecoveryCode.as_str().to_owned(),
+            },
+        );
+        self.commit(changes).await.map_err(FactorError::Backend)?;
+        Ok(codes)
+    }
+
+    /// Passes the second factor with a code: six digits from the authenticator app, or a
+    /// recovery code (used up). A session that was waiting for it is signed in; a signed-in
+    /// session counts as freshly authenticated (for a sensitive change).
+    ///
+    /// # Errors
+    /// [`FactorError::WrongCode`], [`FactorError::CodeUsed`] (an app code used before),
+    /// [`FactorError::MalformedCode`], [`FactorError::Throttled`] after too many wrong codes.
+    pub async fn pass_second_factor(
+        &self,
+        current: &Authenticated,
+        code: &str,
+    ) -> Result<Factor, FactorError> {
+        let member = current.member.id;
+        let key = self.check_code_throttle(current).await?;
+        let now = self.now();
+        let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let (factor, used, kind) = if compact.len() == 6 {
+            let Some(enrolment) = self
+                .ports
+                .factors
+                .totp(member)
+                .await?
+                .filter(TotpEnrolment::is_confirmed)
+            else {
+                return Err(self
+                    .code_failure(current, &key, FactorError::WrongCode)
+                    .await);
+            };
+            let secret = self.open(&enrolment)?;
+            match secret.verify(&compact, now, enrolment.last_used_step) {
+                Ok(step) => (
+                    Factor::Totp,
+                    Change::UseTotpStep { member, step },
+                    SecurityEventKind::SecondFactorPassed,
+                ),
+                Err(TotpError::Malformed) => return Err(FactorError::MalformedCode),
+                Err(TotpError::Replayed) => {
+                    return Err(self
+                        .code_failure(current, &key, FactorError::CodeUsed)
+                        .await);
+                }
+                Err(TotpError::Wrong) => {
+                    return Err(self
+                        .code_failure(current, &key, FactorError::WrongCode)
+                        .await);
+                }
+            }
+        } else {
+            let Ok(recovery) = RecoveryCode::parse(&compact) else {
+                return Err(FactorError::MalformedCode);
+            };
+            let hash = recovery.hash();
+            if !self
+                .ports
+                .factors
+                .recovery_codes(member)
+                .await?
+                .contains(&hash)
+            {
+                return Err(self
+                    .code_failure(current, &key, FactorError::WrongCode)
+                    .await);
+            }
+            (
+                Factor::RecoveryCode,
+                Change::UseRecoveryCode { member, code: hash },
+                SecurityEventKind::RecoveryCodeUsed,
+            )
+        };
+        let mut changes = Changes::new();
+        changes.push(used).push(Change::UpdateAssurance {
+            session: current.session.id,
+            assurance: current.session.assurance.with_second(factor, now),
+            second_factor_enrolled: current.session.second_factor_enrolled,
+        });
+        self.record(&mut changes, kind, Some(member), Some(current.session.id));
+        match self.commit(changes).await {
+            Ok(()) => {}
+            // Another request used the same code first.
+            Err(BackendError::Store(StoreError::Conflict)) => return Err(FactorError::CodeUsed),
+            Err(BackendError::Store(StoreError::NotFound)) => return Err(FactorError::WrongCode),
+            Err(e) => return Err(FactorError::Backend(e)),
+        }
+        self.ports.rate_limits.reset(&key).await?;
+        Ok(factor)
+    }
+
+    /// Re-authenticates a signed-in session with the account's password, for a sensitive
+    /// change (the second factor, when the member has one, was passed at sign-in; passing it
+    /// again with [`Membership::pass_second_factor`] re-authenticates as well).
+    ///
+    /// # Errors
+    /// [`FactorError::WrongPassword`], [`FactorError::Throttled`], and
+    /// [`FactorError::StepUp`] for a session still waiting for its second factor.
+    pub async fn reauthenticate_session(
+        &self,
+        current: &Authenticated,
+        password: &str,
+    ) -> Result<(), FactorError> {
+        if current.session.access() == Access::SecondFactorPending {
+            return Err(StepUp::SecondFactorRequired.into());
+        }
+        self.reauthenticate(current, password).await?;
+        let now = self.now();
+        let mut changes = Changes::new();
+        changes.push(Change::UpdateAssurance {
+            session: current.session.id,
+            assurance: current.session.assurance.reauthenticated(now),
+            second_factor_enrolled: current.session.second_factor_enrolled,
+        });
+        self.record(
+            &mut changes,
+            SecurityEventKind::Reauthenticated,
+            Some(current.member.id),
+            Some(current.session.id),
+        );
+        self.commit(changes).await.map_err(FactorError::Backend)
+    }
+
+    /// An operator removes every second factor of a member who lost them all (after checking
+    /// who is asking, outside the service): the app and recovery codes go, every session
+    /// ends, and the member is told by mail. The member signs in with their password alone
+    /// and may turn a second factor on again.
+    ///
+    /// # Errors
+    /// [`FactorError::NoSuchMember`]; [`FactorError::NotEnrolled`] when the member has none.
+    pub async fn reset_second_factor(&self, member: MemberId) -> Result<(), FactorError> {
+        let Some(member) = self.ports.members.by_id(member).await? else {
+            return Err(FactorError::NoSuchMember);
+        };
+        let totp = self.ports.factors.totp(member.id).await?;
+        let codes = self.ports.factors.recovery_codes(member.id).await?;
+        if totp.is_none() && codes.is_empty() {
+            return Err(FactorError::NotEnrolled);
+        }
+        let mut changes = Changes::new();
+        changes
+            .push(Change::DeleteTotp(member.id))
+            .push(Change::DeleteRecoveryCodes(member.id))
+            .push(Change::DeleteSessions {
+                member: member.id,
+                keep: None,
+            });
+        self.record(
+            &mut changes,
+            SecurityEventKind::SecondFactorReset,
+            Some(member.id),
+            None,
+        );
+        self.mail(
+            &mut changes,
+            &member,
+            Message::SecondFactorRemoved {
+                factor: "all".to_owned(),
+            },
+        );
+        self.commit(changes).await.map_err(FactorError::Backend)
+    }
+
+    /// Refuses a code check while the member's wrong codes are over the limit; returns the
+    /// counter's key.
+    async fn check_code_throttle(&self, current: &Authenticated) -> Result<String, FactorError> {
+        let rule = self.config.throttle.second_factor_failures_per_member;
+        let key = throttle_key("second-factor-failures", &current.member.id.to_string());
+        let now = self.now();
+        let failures = self.ports.rate_limits.peek(&key, now).await?;
+        if rule.exceeded_by(failures.count + 1) {
+            self.audit(
+                SecurityEventKind::SecondFactorThrottled,
+                Some(current.member.id),
+                Some(current.session.id),
+            )
+            .await?;
+            return Err(Throttled {
+                retry_after: until(now, failures.window_ends_at),
+            }
+            .into());
+        }
+        Ok(key)
+    }
+
+    /// Counts a wrong code and records it; returns `error` (or the backend's).
+    async fn code_failure(
+        &self,
+        current: &Authenticated,
+        key: &str,
+        error: FactorError,
+    ) -> FactorError {
+        let rule = self.config.throttle.second_factor_failures_per_member;
+        let now = self.now();
+        if let Err(e) = self.ports.rate_limits.hit(key, rule.window, now).await {
+            return e.into();
+        }
+        if let Err(e) = self
+            .audit(
+                SecurityEventKind::SecondFactorFailed,
+                Some(current.member.id),
+                Some(current.session.id),
+            )
+            .await
+        {
+            return e.into();
+        }
+        error
+    }
+}

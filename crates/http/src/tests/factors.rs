@@ -1,0 +1,398 @@
+//! Second factors over HTTP on the in-memory adapters: the authenticator app from enrolment to
+//! sign-in, recovery codes, replay, throttling, and the step-ups of sensitive changes.
+
+use std::time::Duration;
+
+use kikeru_domain::second_factor::TotpSecret;
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::{Fixture, ORIGIN, PASSWORD, assert_problem, fixture, header, json_of};
+
+const HANAKO: &str = "hanako@example.jp";
+
+impl Fixture {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> super::TestResponse {
+        let request = match method {
+            "GET" => self.client.get(path),
+            "DELETE" => self.client.delete(path),
+            _ => self.client.post(path),
+        }
+        .header("origin", ORIGIN)
+        .header("cookie", cookie);
+        match body {
+            Some(body) => request.body_json(&body).send().await,
+            None => request.send().await,
+        }
+    }
+
+    /// Signs in with the password; returns the cookie and whether a second factor is due.
+    async fn sign_in_pending(&self, email: &str) -> (String, bool) {
+        let response = self
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        response.assert_status(StatusCode::CREATED);
+        let cookie = header(&response, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body = json_of(response).await;
+        (cookie, body["second_factor_required"].as_bool().unwrap())
+    }
+
+    fn code(&self, secret: &TotpSecret) -> String {
+        secret.code_at(kikeru_domain::ports::Clock::now(&*self.harness.clock))
+    }
+
+    /// Turns the authenticator app on; returns its secret and the recovery codes.
+    async fn enrol(&self, cookie: &str) -> (TotpSecret, Vec<String>) {
+        let begun = self.call("POST", "/api/v1/me/totp", cookie, None).await;
+        begun.assert_status(StatusCode::CREATED);
+        let setup = json_of(begun).await;
+        let base32 = setup["secret"].as_str().unwrap();
+        assert!(setup["otpauth_uri"].as_str().unwrap().contains(base32));
+        assert!(setup["qr_svg"].as_str().unwrap().starts_with("<svg"));
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(base32.as_bytes())
+            .unwrap();
+        let secret = TotpSecret::from_bytes(bytes.try_into().unwrap());
+        let confirmed = self
+            .call(
+                "POST",
+                "/api/v1/me/totp/confirmation",
+                cookie,
+                Some(json!({"code": self.code(&secret)})),
+            )
+            .await;
+        confirmed.assert_status_is_ok();
+        let codes = json_of(confirmed).await["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        (secret, codes)
+    }
+
+    fn advance(&self, by: Duration) {
+        self.harness.clock.advance(by);
+    }
+}
+
+#[tokio::test]
+async fn the_authenticator_app_guards_sign_in_and_recovery_codes_work_once() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let (cookie, pending) = f.sign_in_pending(HANAKO).await;
+    assert!(!pending, "no second factor yet");
+    let status = json_of(
+        f.call("GET", "/api/v1/me/second-factors", &cookie, None)
+            .await,
+    )
+    .await;
+    assert_eq!(status["totp"], false);
+
+    // A wrong code does not complete enrolment.
+    f.call("POST", "/api/v1/me/totp", &cookie, None)
+        .await
+        .assert_status(StatusCode::CREATED);
+    let wrong = f
+        .call(
+            "POST",
+            "/api/v1/me/totp/confirmation",
+            &cookie,
+            Some(json!({"code": "12 34"})),
+        )
+        .await;
+    assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "malformed_code").await;
+    let (secret, codes) = f.enrol(&cookie).await;
+    assert_eq!(codes.len(), 10);
+    let status = json_of(
+        f.call("GET", "/api/v1/me/second-factors", &cookie, None)
+            .await,
+    )
+    .await;
+    assert_eq!(status["totp"], true);
+    assert_eq!(status["recovery_codes_left"], 10);
+    assert!(
+        f.harness
+            .mail()
+            .await
+            .kinds_to(HANAKO)
+            .contains(&"second_factor_added")
+    );
+
+    // The password alone no longer signs in.
+    f.call("DELETE", "/api/v1/sessions/current", &cookie, None)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let (pending_cookie, pending) = f.sign_in_pending(HANAKO).await;
+    assert!(pending);
+    assert_problem(
+        f.call("GET", "/api/v1/me", &pending_cookie, None).await,
+        StatusCode::FORBIDDEN,
+        "second_factor_required",
+    )
+    .await;
+    // The code that confirmed enrolment is used up for the rest of its window.
+    let replay = f
+        .call(
+            "POST",
+            "/api/v1/sessions/current/second-factor",
+            &pending_cookie,
+            Some(json!({"code": f.code(&secret)})),
+        )
+        .await;
+    assert_problem(replay, StatusCode::FORBIDDEN, "code_used").await;
+    f.advance(Duration::from_secs(30));
+    let passed = f
+        .call(
+            "POST",
+            "/api/v1/sessions/current/second-factor",
+            &pending_cookie,
+            Some(json!({"code": f.code(&secret)})),
+        )
+        .await;
+    passed.assert_status_is_ok();
+    assert_eq!(json_of(passed).await["factor"], "totp");
+    f.call("GET", "/api/v1/me", &pending_cookie, None)
+        .await
+        .assert_status_is_ok();
+
+    // Phone lost: a recovery code gets in, once.
+    let (lost, _) = f.sign_in_pending(HANAKO).await;
+    let recovered = f
+        .call(
+            "POST",
+            "/api/v1/sessions/current/second-factor",
+            &lost,
+            Some(json!({"code": codes[3].to_lowercase()})),
+        )
+        .await;
+    recovered.assert_status_is_ok();
+    let recovered = json_of(recovered).await;
+    assert_eq!(recovered["factor"], "recovery_code");
+    assert_eq!(recovered["recovery_codes_left"], 9);
+    let (again, _) = f.sign_in_pending(HANAKO).await;
+    assert_problem(
+        f.call(
+            "POST",
+            "/api/v1/sessions/current/second-factor",
+            &again,
+            Some(json!({"code": codes[3]})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "wrong_code",
+    )
+    .await;
+
+    // Both uses are in the audit log the member sees.
+    let events = json_of(
+        f.call("GET", "/api/v1/me/security-events", &lost, None)
+            .await,
+    )
+    .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "totp_enrolled",
+        "recovery_codes_generated",
+        "second_factor_passed",
+        "recovery_code_used",
+        "second_factor_failed",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_are_throttled_like_passwords() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let (cookie, _) = f.sign_in_pending(HANAKO).await;
+    let (secret, _) = f.enrol(&cookie).await;
+    let (pending, _) = f.sign_in_pending(HANAKO).await;
+    let now = kikeru_domain::ports::Clock::now(&*f.harness.clock);
+    let wrong = secret.code_at(now + Duration::from_secs(600));
+    for _ in 0..5 {
+        assert_problem(
+            f.call(
+                "POST",
+                "/api/v1/sessions/current/second-factor",
+                &pending,
+                Some(json!({"code": wrong})),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "wrong_code",
+        )
+        .await;
+    }
+    f.advance(Duration::from_secs(30));
+    let refused = f
+        .call(
+            "POST",
+            "/api/v1/sessions/current/second-factor",
+            &pending,
+            Some(json!({"code": f.code(&secret)})),
+        )
+        .await;
+    assert!(!header(&refused, "retry-after").is_empty());
+    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+
+#[tokio::test]
+async fn sensitive_changes_need_a_recent_authentication() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let (cookie, _) = f.sign_in_pending(HANAKO).await;
+    let (secret, _) = f.enrol(&cookie).await;
+    f.advance(Duration::from_secs(11 * 60));
+
+    for (method, path, body) in [
+        ("DELETE", "/api/v1/me/totp", None),
+        ("POST", "/api/v1/me/recovery-codes", None),
+        ("POST", "/api/v1/me/totp", None),
+        ("GET", "/api/v1/me/export", None),
+        (
+            "PUT",
+            "/api/v1/me/password",
+            Some(
+                json!({"current_password": PASSWORD, "new_password": "another long passphrase here"}),
+            ),
+        ),
+    ] {
+        let response = if method == "PUT" {
+            f.client
+                .put(path)
+                .header("origin", ORIGIN)
+                .header("cookie", &cookie)
+                .body_json(&body.unwrap())
+                .send()
+                .await
+        } else {
+            f.call(method, path, &cookie, body).await
+        };
+        let problem =
+            assert_problem(response, StatusCode::FORBIDDEN, "reauthentication_required").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("/sessions/current/reauthentication"),
+            "{path}: {problem}"
+        );
+    }
+
+    assert_problem(
+        f.call(
+            "POST",
+            "/api/v1/sessions/current/reauthentication",
+            &cookie,
+            Some(json!({"password": "not my password at all"})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+    )
+    .await;
+    f.call(
+        "POST",
+        "/api/v1/sessions/current/reauthentication",
+        &cookie,
+        Some(json!({"password": PASSWORD})),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    let fresh = f
+        .call("POST", "/api/v1/me/recovery-codes", &cookie, None)
+        .await;
+    fresh.assert_status(StatusCode::CREATED);
+    assert_eq!(json_of(fresh).await["codes"].as_array().unwrap().len(), 10);
+
+    // A code from the app re-authenticates as well.
+    f.advance(Duration::from_secs(11 * 60));
+    f.call(
+        "POST",
+        "/api/v1/sessions/current/second-factor",
+        &cookie,
+        Some(json!({"code": f.code(&secret)})),
+    )
+    .await
+    .assert_status_is_ok();
+    f.call("DELETE", "/api/v1/me/totp", &cookie, None)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let status = json_of(
+        f.call("GET", "/api/v1/me/second-factors", &cookie, None)
+            .await,
+    )
+    .await;
+    assert_eq!(status["totp"], false);
+    assert_eq!(
+        status["recovery_codes_left"], 0,
+        "no codes without a factor"
+    );
+    assert!(
+        f.harness
+            .mail()
+            .await
+            .kinds_to(HANAKO)
+            .contains(&"second_factor_removed")
+    );
+    let (_, pending) = f.sign_in_pending(HANAKO).await;
+    assert!(!pending, "the password alone signs in again");
+}
+
+#[tokio::test]
+async fn a_pending_session_can_only_pass_its_factor_or_sign_out() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let (cookie, _) = f.sign_in_pending(HANAKO).await;
+    f.enrol(&cookie).await;
+    let (pending, _) = f.sign_in_pending(HANAKO).await;
+    for (method, path) in [
+        ("GET", "/api/v1/me/sessions"),
+        ("GET", "/api/v1/me/second-factors"),
+        ("POST", "/api/v1/me/totp"),
+        ("GET", "/api/v1/me/export"),
+    ] {
+        assert_problem(
+            f.call(method, path, &pending, None).await,
+            StatusCode::FORBIDDEN,
+            "second_factor_required",
+        )
+        .await;
+    }
+    assert_problem(
+        f.call(
+            "POST",
+            "/api/v1/sessions/current/reauthentication",
+            &pending,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "second_factor_required",
+    )
+    .await;
+    f.call("DELETE", "/api/v1/sessions/current", &pending, None)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+}

@@ -1,0 +1,240 @@
+//! Second factors on sea-orm: authenticator apps (sealed secrets), recovery-code hashes, and
+//! the assurance columns of sessions. Uses of a code are single conditional statements, so
+//! that two requests with one code cannot both succeed on any backend.
+
+use async_trait::async_trait;
+use kikeru_domain::ports::SecondFactors;
+use kikeru_domain::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
+use kikeru_domain::{MemberId, SessionId, StoreError, Timestamp};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter,
+};
+
+use crate::entity::{recovery_code, session, totp_enrolment};
+use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+
+fn to_enrolment(row: totp_enrolment::Model) -> Result<TotpEnrolment, StoreError> {
+    Ok(TotpEnrolment {
+        member_id: MemberId::from_uuid(row.member_id),
+        sealed_secret: row.sealed_secret,
+        created_at: from_millis(row.created_at)?,
+        confirmed_at: row.confirmed_at.map(from_millis).transpose()?,
+        last_used_step: row.last_used_step,
+    })
+}
+
+/// Stores the member's enrolment, replacing any earlier one.
+pub(crate) async fn put_totp(
+    db: &impl ConnectionTrait,
+    e: &TotpEnrolment,
+) -> Result<(), StoreError> {
+    delete_totp(db, e.member_id).await?;
+    let row = totp_enrolment::ActiveModel {
+        member_id: Set(*e.member_id.as_uuid()),
+        sealed_secret: Set(e.sealed_secret.clone()),
+        created_at: Set(millis(e.created_at)),
+        confirmed_at: Set(e.confirmed_at.map(millis)),
+        last_used_step: Set(e.last_used_step),
+    };
+    totp_enrolment::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Completes the member's enrolment.
+pub(crate) async fn confirm_totp(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    at: Timestamp,
+    step: i64,
+) -> Result<(), StoreError> {
+    let result = totp_enrolment::Entity::update_many()
+        .col_expr(totp_enrolment::Column::ConfirmedAt, Expr::value(millis(at)))
+        .col_expr(totp_enrolment::Column::LastUsedStep, Expr::value(step))
+        .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Uses up the codes up to `step`: one conditional update, so that of two uses of one step
+/// only the first changes a row.
+pub(crate) async fn use_totp_step(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    step: i64,
+) -> Result<(), StoreError> {
+    let confirmed = Condition::all()
+        .add(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
+        .add(totp_enrolment::Column::ConfirmedAt.is_not_null());
+    let result = totp_enrolment::Entity::update_many()
+        .col_expr(totp_enrolment::Column::LastUsedStep, Expr::value(step))
+        .filter(confirmed.clone())
+        .filter(
+            Condition::any()
+                .add(totp_enrolment::Column::LastUsedStep.is_null())
+                .add(totp_enrolment::Column::LastUsedStep.lt(step)),
+        )
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected > 0 {
+        return Ok(());
+    }
+    let exists = totp_enrolment::Entity::find()
+        .filter(confirmed)
+        .count(db)
+        .await
+        .map_err(store_error)?;
+    Err(if exists > 0 {
+        StoreError::Conflict
+    } else {
+        StoreError::NotFound
+    })
+}
+
+/// Removes the member's authenticator app.
+pub(crate) async fn delete_totp(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    totp_enrolment::Entity::delete_many()
+        .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Replaces the member's recovery codes.
+pub(crate) async fn replace_recovery_codes(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    codes: &[RecoveryCodeHash],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    delete_recovery_codes(db, member).await?;
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let rows = codes.iter().map(|code| recovery_code::ActiveModel {
+        member_id: Set(*member.as_uuid()),
+        code_hash: Set(code.as_bytes().to_vec()),
+        created_at: Set(millis(at)),
+    });
+    recovery_code::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Uses up one recovery code: deleted by one statement, so only one use finds it.
+pub(crate) async fn use_recovery_code(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    code: &RecoveryCodeHash,
+) -> Result<(), StoreError> {
+    let result = recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
+        .filter(recovery_code::Column::CodeHash.eq(code.as_bytes().to_vec()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes the member's recovery codes.
+pub(crate) async fn delete_recovery_codes(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Records how a session was authenticated.
+pub(crate) async fn update_assurance(
+    db: &impl ConnectionTrait,
+    id: SessionId,
+    assurance: &Assurance,
+    second_factor_enrolled: bool,
+) -> Result<(), StoreError> {
+    let result = session::Entity::update_many()
+        .col_expr(
+            session::Column::FirstFactor,
+            Expr::value(assurance.first.as_str()),
+        )
+        .col_expr(
+            session::Column::SecondFactor,
+            Expr::value(assurance.second.map(|f| f.as_str().to_owned())),
+        )
+        .col_expr(
+            session::Column::AuthenticatedAt,
+            Expr::value(millis(assurance.authenticated_at)),
+        )
+        .col_expr(
+            session::Column::SecondFactorEnrolled,
+            Expr::value(second_factor_enrolled),
+        )
+        .filter(session::Column::Id.eq(*id.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes every second factor of a member being erased.
+pub(crate) async fn erase(db: &impl ConnectionTrait, member: MemberId) -> Result<(), StoreError> {
+    delete_totp(db, member).await?;
+    delete_recovery_codes(db, member).await
+}
+
+#[async_trait]
+impl SecondFactors for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn totp(&self, member: MemberId) -> Result<Option<TotpEnrolment>, StoreError> {
+        totp_enrolment::Entity::find_by_id(*member.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(store_error)?
+            .map(to_enrolment)
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError> {
+        recovery_code::Entity::find()
+            .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                let bytes: [u8; 32] = row
+                    .code_hash
+                    .try_into()
+                    .map_err(|_| corrupt("recovery code hash"))?;
+                Ok(RecoveryCodeHash::from_bytes(bytes))
+            })
+            .collect()
+    }
+}
