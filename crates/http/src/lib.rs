@@ -213,6 +213,10 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         )
         .at("/logout", poem::post(site::pages::logout))
         .at(
+            "/login/second-factor",
+            get(site::security::second_factor_page).post(site::security::second_factor_submit),
+        )
+        .at(
             "/forgot-password",
             get(site::pages::forgot_page).post(site::pages::forgot_submit),
         )
@@ -229,6 +233,22 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/me/consents/:purpose", poem::post(site::mypage::consent))
         .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
         .at("/me/delete", poem::post(site::mypage::delete))
+        .at(
+            "/me/reauthenticate",
+            get(site::security::reauthenticate_page).post(site::security::reauthenticate_password),
+        )
+        .at(
+            "/me/reauthenticate/code",
+            poem::post(site::security::reauthenticate_code),
+        )
+        .at("/me/totp", get(site::security::totp_page))
+        .at("/me/totp/begin", poem::post(site::security::totp_begin))
+        .at("/me/totp/confirm", poem::post(site::security::totp_confirm))
+        .at("/me/totp/remove", poem::post(site::security::totp_remove))
+        .at(
+            "/me/recovery-codes",
+            poem::post(site::security::recovery_codes),
+        )
         .at("/admin", get(site::console::home))
         .at("/admin/login", poem::post(site::console::login))
         .at("/admin/logout", poem::post(site::console::logout))

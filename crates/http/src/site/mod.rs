@@ -15,6 +15,7 @@ pub(crate) mod console;
 pub(crate) mod i18n;
 pub(crate) mod mypage;
 pub(crate) mod pages;
+pub(crate) mod security;
 
 /// The language cookie (set by the switch); it holds `ja` or `en`, nothing personal.
 const LANG_COOKIE: &str = "kikeru_lang";

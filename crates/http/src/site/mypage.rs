@@ -47,6 +47,13 @@ struct PurposeView {
     granted: bool,
 }
 
+/// The sign-in protection section.
+pub(crate) struct SecurityView {
+    totp_since: Option<String>,
+    totp_pending: bool,
+    recovery_codes_left: usize,
+}
+
 struct SessionView {
     id: String,
     browser: String,
@@ -72,6 +79,7 @@ struct MyPage<'a> {
     disclosures: Vec<(String, String, String, String)>,
     sessions: Vec<SessionView>,
     inquiries: Vec<(String, String, String)>,
+    security: SecurityView,
 }
 
 fn status_key(status: kikeru_domain::PaymentStatus) -> String {
@@ -106,8 +114,12 @@ async fn render(
         ))
     };
     let sessions = state.membership.sessions(who).await;
-    let (Ok((library, purchases, payments, consents, disclosures, inquiries)), Ok(sessions)) =
-        (gathered.await, sessions)
+    let factors = state.membership.second_factor_status(who).await;
+    let (
+        Ok((library, purchases, payments, consents, disclosures, inquiries)),
+        Ok(sessions),
+        Ok(factors),
+    ) = (gathered.await, sessions, factors)
     else {
         return html(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -203,6 +215,11 @@ async fn render(
                 (when(i.received_at), i.subject.clone(), state.to_owned())
             })
             .collect(),
+        security: SecurityView {
+            totp_since: factors.totp_since.map(when),
+            totp_pending: factors.totp_pending,
+            recovery_codes_left: factors.recovery_codes_left,
+        },
     };
     html(status, c, page.render(), &[])
 }
@@ -218,6 +235,8 @@ fn done_message(done: &str) -> Option<&'static str> {
         "profile" | "consent" | "revoked" => Some("mypage.saved"),
         "email" => Some("mypage.email_sent"),
         "password" => Some("mypage.password_changed"),
+        "totp_on" => Some("security.totp_on_done"),
+        "totp_off" => Some("security.totp_off_done"),
         _ => None,
     }
 }
@@ -363,6 +382,7 @@ pub(crate) async fn email(
         .await
     {
         Ok(()) => see_other("/me?done=email#profile", &[]),
+        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#profile"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             failed(status, key).await
@@ -407,6 +427,7 @@ pub(crate) async fn password(
             );
             see_other("/me?done=password#profile", &[cookie])
         }
+        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#profile"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {
@@ -509,6 +530,7 @@ pub(crate) async fn delete(
             let clear = state.config.cookie().clear();
             html(StatusCode::OK, &c, page.render(), &[("set-cookie", clear)])
         }
+        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#delete"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {

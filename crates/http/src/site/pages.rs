@@ -411,6 +411,10 @@ pub(crate) async fn login_submit(
                 created.session.created_at,
                 created.session.expires_at,
             );
+            if created.session.access() == kikeru_domain::second_factor::Access::SecondFactorPending
+            {
+                return see_other(&super::security::second_step(back), &[cookie]);
+            }
             see_other(back, &[cookie])
         }
         Err(SignInError::InvalidCredentials) => {
@@ -432,7 +436,11 @@ pub(crate) async fn logout(
     req: &Request,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let member = current(&state, req).await;
+    // A session still waiting for its second factor signs out too.
+    let member = match state.config.cookie().token(req) {
+        Some(token) => state.membership.authenticate_pending(&token).await.ok(),
+        None => None,
+    };
     if let Err(refusal) = posted_form(&state, req, member.as_ref(), &form.csrf) {
         return refusal;
     }

@@ -18,7 +18,7 @@ impl Fixture {
         path: &str,
         cookie: &str,
         body: Option<Value>,
-    ) -> super::TestResponse {
+    ) -> poem::test::TestResponse {
         let request = match method {
             "GET" => self.client.get(path),
             "DELETE" => self.client.delete(path),
@@ -395,4 +395,219 @@ async fn a_pending_session_can_only_pass_its_factor_or_sign_out() {
     f.call("DELETE", "/api/v1/sessions/current", &pending, None)
         .await
         .assert_status(StatusCode::NO_CONTENT);
+}
+
+mod site {
+    use super::*;
+    use crate::tests::{form_session, text_of};
+
+    impl Fixture {
+        async fn form(&self, path: &str, cookie: &str, body: String) -> poem::test::TestResponse {
+            self.client
+                .post(path)
+                .header("origin", ORIGIN)
+                .header("cookie", cookie)
+                .content_type("application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+        }
+
+        async fn page(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+            let response = self.client.get(path).header("cookie", cookie).send().await;
+            let status = response.0.status();
+            let html = text_of(response).await;
+            assert!(
+                !html.contains(crate::site::i18n::MISSING),
+                "{path} lacks a message"
+            );
+            (status, html)
+        }
+    }
+
+    fn between<'h>(html: &'h str, start: &str, end: &str) -> &'h str {
+        let at = html
+            .find(start)
+            .unwrap_or_else(|| panic!("{start} in {html}"))
+            + start.len();
+        let len = html[at..].find(end).unwrap();
+        &html[at..at + len]
+    }
+
+    #[tokio::test]
+    async fn a_member_turns_the_app_on_signs_in_with_it_and_confirms_a_change_through_forms() {
+        let f = fixture();
+        f.register_and_verify(HANAKO).await;
+        let (csrf_cookie, csrf) = form_session(&f, "/login").await;
+        let signed_in = f
+            .form(
+                "/login",
+                &csrf_cookie,
+                format!(
+                    "csrf={csrf}&email=hanako%40example.jp&password={}&back=%2Fme",
+                    PASSWORD.replace(' ', "+")
+                ),
+            )
+            .await;
+        assert_eq!(header(&signed_in, "location"), "/me");
+        let session = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let cookie = format!("{csrf_cookie}; {session}");
+
+        let begun = f
+            .form("/me/totp/begin", &cookie, format!("csrf={csrf}"))
+            .await;
+        begun.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&begun, "location"), "/me/totp");
+        for lang in ["ja", "en"] {
+            let (status, html) = f
+                .page("/me/totp", &format!("kikeru_lang={lang}; {cookie}"))
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains("<svg role=\"img\""), "the QR code is inline");
+        }
+        let (_, html) = f.page("/me/totp", &cookie).await;
+        let base32 = between(&html, "id=\"totp-secret\">", "<").to_owned();
+        let secret = TotpSecret::from_bytes(
+            data_encoding::BASE32_NOPAD
+                .decode(base32.as_bytes())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        let wrong = f
+            .form(
+                "/me/totp/confirm",
+                &cookie,
+                format!("csrf={csrf}&code=000000x"),
+            )
+            .await;
+        wrong.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let confirmed = f
+            .form(
+                "/me/totp/confirm",
+                &cookie,
+                format!("csrf={csrf}&code={}", f.code(&secret)),
+            )
+            .await;
+        confirmed.assert_status_is_ok();
+        assert_eq!(header(&confirmed, "cache-control"), "no-store");
+        let html = text_of(confirmed).await;
+        let codes: Vec<String> = between(&html, "id=\"recovery-codes\">", "</ol>")
+            .split("<code>")
+            .skip(1)
+            .map(|c| c.split('<').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(codes.len(), 10);
+        let (_, my_page) = f.page("/me", &cookie).await;
+        assert!(my_page.contains("id=\"recovery-left\">10<"), "{my_page}");
+
+        // Signing in again asks for the code before anything else.
+        let again = f
+            .form(
+                "/login",
+                &csrf_cookie,
+                format!(
+                    "csrf={csrf}&email=hanako%40example.jp&password={}&back=%2Fme%23library",
+                    PASSWORD.replace(' ', "+")
+                ),
+            )
+            .await;
+        let step = header(&again, "location");
+        assert_eq!(step, "/login/second-factor?back=/me%23library");
+        let pending = header(&again, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let pending_cookie = format!("{csrf_cookie}; {pending}");
+        let (_, me) = f.page("/me", &pending_cookie).await;
+        assert!(!me.contains("recovery-left"), "My Page is not shown yet");
+        for lang in ["ja", "en"] {
+            let (status, html) = f
+                .page(&step, &format!("kikeru_lang={lang}; {pending_cookie}"))
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains("autocomplete=\"one-time-code\""));
+        }
+        let passed = f
+            .form(
+                "/login/second-factor",
+                &pending_cookie,
+                format!("csrf={csrf}&back=%2Fme%23library&code={}", codes[0]),
+            )
+            .await;
+        passed.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&passed, "location"), "/me#library");
+        let (_, my_page) = f.page("/me", &pending_cookie).await;
+        assert!(my_page.contains("id=\"recovery-left\">9<"));
+
+        // Later, a sensitive change asks to confirm it is you first, then goes through.
+        f.advance(Duration::from_secs(11 * 60));
+        let refused = f
+            .form(
+                "/me/recovery-codes",
+                &pending_cookie,
+                format!("csrf={csrf}"),
+            )
+            .await;
+        refused.assert_status(StatusCode::SEE_OTHER);
+        let confirm = header(&refused, "location");
+        assert_eq!(confirm, "/me/reauthenticate?back=/me%23security");
+        for lang in ["ja", "en"] {
+            let (status, html) = f
+                .page(&confirm, &format!("kikeru_lang={lang}; {pending_cookie}"))
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                html.contains("action=\"/me/reauthenticate/code\""),
+                "the app is offered"
+            );
+        }
+        let wrong = f
+            .form(
+                "/me/reauthenticate",
+                &pending_cookie,
+                format!("csrf={csrf}&back=%2Fme%23security&password=nope"),
+            )
+            .await;
+        wrong.assert_status(StatusCode::FORBIDDEN);
+        f.advance(Duration::from_secs(30));
+        let confirmed = f
+            .form(
+                "/me/reauthenticate/code",
+                &pending_cookie,
+                format!("csrf={csrf}&back=%2Fme%23security&code={}", f.code(&secret)),
+            )
+            .await;
+        assert_eq!(header(&confirmed, "location"), "/me#security");
+        let fresh = f
+            .form(
+                "/me/recovery-codes",
+                &pending_cookie,
+                format!("csrf={csrf}"),
+            )
+            .await;
+        fresh.assert_status_is_ok();
+        let removed = f
+            .form("/me/totp/remove", &pending_cookie, format!("csrf={csrf}"))
+            .await;
+        assert_eq!(header(&removed, "location"), "/me?done=totp_off#security");
+        // The export link from My Page also asks first, once the window has passed.
+        f.advance(Duration::from_secs(11 * 60));
+        let export = f
+            .client
+            .get("/api/v1/me/export")
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("cookie", &pending_cookie)
+            .send()
+            .await;
+        assert_eq!(
+            header(&export, "location"),
+            "/me/reauthenticate?back=/api/v1/me/export"
+        );
+    }
 }

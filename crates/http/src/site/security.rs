@@ -1,0 +1,434 @@
+//! Sign-in protection on the site, without JavaScript: the second step of signing in, the
+//! "confirm it is you" page that sensitive changes send members to, and turning the
+//! authenticator app and recovery codes on and off from My Page.
+
+use askama::Template;
+use kikeru_domain::membership::{Authenticated, FactorError};
+use kikeru_domain::second_factor::{RecoveryCode, StepUp};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::{Chrome, CsrfOnly, chrome, current, html, local_path, see_other};
+use crate::AppState;
+
+/// Percent-encodes a path for a query parameter.
+fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Where to go after a step, when `back` is one of our own paths; My Page otherwise.
+fn back_or_my_page(back: &str) -> &str {
+    if local_path(back) { back } else { "/me" }
+}
+
+/// Sends the member to confirm it is them, and back to `back` afterwards.
+pub(crate) fn confirm_first(back: &str) -> Response {
+    see_other(&format!("/me/reauthenticate?back={}", encode(back)), &[])
+}
+
+/// The second step of signing in, for a session that passed the password.
+pub(crate) fn second_step(back: &str) -> String {
+    format!("/login/second-factor?back={}", encode(back))
+}
+
+/// The session of the request, even one still waiting for its second factor.
+async fn pending(state: &AppState, req: &Request) -> Option<Authenticated> {
+    let token = state.config.cookie().token(req)?;
+    state.membership.authenticate_pending(&token).await.ok()
+}
+
+/// The message for a refused code or step.
+fn factor_problem(e: &FactorError) -> (StatusCode, &'static str) {
+    match e {
+        FactorError::WrongCode => (StatusCode::FORBIDDEN, "security.wrong_code"),
+        FactorError::CodeUsed => (StatusCode::FORBIDDEN, "security.code_used"),
+        FactorError::MalformedCode => (StatusCode::UNPROCESSABLE_ENTITY, "security.malformed_code"),
+        FactorError::WrongPassword => (StatusCode::FORBIDDEN, "mypage.wrong_password"),
+        FactorError::AlreadyEnrolled => (StatusCode::CONFLICT, "security.already_on"),
+        FactorError::StepUp(_) => (StatusCode::FORBIDDEN, "mypage.reauth_needed"),
+        FactorError::NotEnrolled | FactorError::NoSuchMember => {
+            (StatusCode::CONFLICT, "error.not_found")
+        }
+        FactorError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
+        FactorError::Backend(e) => {
+            tracing::error!(error = %e, "a second-factor step failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BackQuery {
+    back: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CodeForm {
+    csrf: String,
+    code: String,
+    back: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasswordForm {
+    csrf: String,
+    password: String,
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage<'a> {
+    c: &'a Chrome,
+    back: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "reauthenticate.html")]
+struct ReauthPage<'a> {
+    c: &'a Chrome,
+    back: &'a str,
+    error: Option<&'a str>,
+    totp: bool,
+}
+
+#[derive(Template)]
+#[template(path = "totp_setup.html")]
+struct SetupPage<'a> {
+    c: &'a Chrome,
+    qr: String,
+    secret: String,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct CodesPage<'a> {
+    c: &'a Chrome,
+    flash: Option<&'a str>,
+    codes: Vec<String>,
+}
+
+/// `GET /login/second-factor`: the code form.
+#[handler]
+pub(crate) async fn second_factor_page(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<BackQuery>,
+) -> Response {
+    let back = back_or_my_page(&query.back);
+    let Some(who) = pending(&state, req).await else {
+        return see_other("/login", &[]);
+    };
+    if who.session.access() == kikeru_domain::second_factor::Access::SignedIn {
+        return see_other(back, &[]);
+    }
+    let c = chrome(&state, req, None);
+    let page = SecondFactorPage {
+        c: &c,
+        back,
+        error: None,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
+/// `POST /login/second-factor`: passes the second factor and goes on.
+#[handler]
+pub(crate) async fn second_factor_submit(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let c = match super::pages::posted_form(&state, req, None, &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
+    let back = back_or_my_page(&form.back);
+    let Some(who) = pending(&state, req).await else {
+        return see_other("/login", &[]);
+    };
+    match state.membership.pass_second_factor(&who, &form.code).await {
+        Ok(_) => see_other(back, &[]),
+        Err(e) => {
+            let (status, key) = factor_problem(&e);
+            let page = SecondFactorPage {
+                c: &c,
+                back,
+                error: Some(c.t(key)),
+            };
+            html(status, &c, page.render(), &[])
+        }
+    }
+}
+
+async fn reauth_page(
+    state: &AppState,
+    c: &Chrome,
+    who: &Authenticated,
+    back: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let totp = state
+        .membership
+        .second_factor_status(who)
+        .await
+        .is_ok_and(|s| s.enrolled());
+    let page = ReauthPage {
+        c,
+        back,
+        error,
+        totp,
+    };
+    html(status, c, page.render(), &[])
+}
+
+/// `GET /me/reauthenticate`: confirm it is you, then back to where you were.
+#[handler]
+pub(crate) async fn reauthenticate_page(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<BackQuery>,
+) -> Response {
+    let back = back_or_my_page(&query.back);
+    let Some(who) = current(&state, req).await else {
+        return see_other(&format!("/login?back={}", encode(back)), &[]);
+    };
+    let c = chrome(&state, req, Some(&who));
+    reauth_page(&state, &c, &who, back, StatusCode::OK, None).await
+}
+
+/// `POST /me/reauthenticate`: with the password.
+#[handler]
+pub(crate) async fn reauthenticate_password(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let back = back_or_my_page(&form.back);
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login", &[]);
+    };
+    let c = match super::pages::posted_form(&state, req, Some(&who), &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
+    match state
+        .membership
+        .reauthenticate_session(&who, &form.password)
+        .await
+    {
+        Ok(()) => see_other(back, &[]),
+        Err(e) => {
+            let (status, key) = factor_problem(&e);
+            reauth_page(&state, &c, &who, back, status, Some(c.t(key))).await
+        }
+    }
+}
+
+/// `POST /me/reauthenticate/code`: with a code from the authenticator app (or a recovery
+/// code).
+#[handler]
+pub(crate) async fn reauthenticate_code(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let back = back_or_my_page(&form.back);
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login", &[]);
+    };
+    let c = match super::pages::posted_form(&state, req, Some(&who), &form.csrf) {
+        Ok(c) => c,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.pass_second_factor(&who, &form.code).await {
+        Ok(_) => see_other(back, &[]),
+        Err(e) => {
+            let (status, key) = factor_problem(&e);
+            reauth_page(&state, &c, &who, back, status, Some(c.t(key))).await
+        }
+    }
+}
+
+/// The signed-in member and page context of a posted security form, or the refusal.
+async fn posted(
+    state: &AppState,
+    req: &Request,
+    csrf: &str,
+) -> Result<(Authenticated, Chrome), Response> {
+    let Some(who) = current(state, req).await else {
+        return Err(see_other("/login?back=/me", &[]));
+    };
+    let c = super::pages::posted_form(state, req, Some(&who), csrf)?;
+    Ok((who, c))
+}
+
+/// A refused My Page security action: to the confirmation page when it needs one, back to
+/// My Page with the message otherwise.
+fn refused(c: &Chrome, e: &FactorError) -> Response {
+    if let FactorError::StepUp(StepUp::ReauthenticationRequired) = e {
+        return confirm_first("/me#security");
+    }
+    let (status, key) = factor_problem(e);
+    let page = super::pages::MessagePage {
+        c,
+        title: c.t("security.title"),
+        text: c.t(key),
+        link: Some(("/me#security", c.t("mypage.title"))),
+    };
+    html(status, c, page.render(), &[])
+}
+
+/// `POST /me/totp/begin`: a new secret, then the setup page.
+#[handler]
+pub(crate) async fn totp_begin(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.begin_totp(&who).await {
+        Ok(_) => see_other("/me/totp", &[]),
+        Err(e) => refused(&c, &e),
+    }
+}
+
+async fn setup_page(
+    state: &AppState,
+    c: &Chrome,
+    who: &Authenticated,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    match state.membership.pending_totp(who).await {
+        Ok(setup) => {
+            let page = SetupPage {
+                c,
+                qr: crate::qr::svg(&setup.uri, c.t("security.setup_qr")).unwrap_or_default(),
+                secret: setup.secret.base32(),
+                error,
+            };
+            html(status, c, page.render(), &[])
+        }
+        Err(FactorError::NotEnrolled) => see_other("/me#security", &[]),
+        Err(e) => refused(c, &e),
+    }
+}
+
+/// `GET /me/totp`: the pending secret as a QR code and as text, and the code form.
+#[handler]
+pub(crate) async fn totp_page(state: Data<&AppState>, req: &Request) -> Response {
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login?back=/me/totp", &[]);
+    };
+    let c = chrome(&state, req, Some(&who));
+    setup_page(&state, &c, &who, StatusCode::OK, None).await
+}
+
+fn codes_page(c: &Chrome, flash: Option<&str>, codes: &[RecoveryCode]) -> Response {
+    let page = CodesPage {
+        c,
+        flash,
+        codes: codes.iter().map(RecoveryCode::expose).collect(),
+    };
+    // Shown once: never stored by a cache.
+    html(
+        StatusCode::OK,
+        c,
+        page.render(),
+        &[("cache-control", "no-store".to_owned())],
+    )
+}
+
+/// `POST /me/totp/confirm`: completes setup with a code; shows the recovery codes once.
+#[handler]
+pub(crate) async fn totp_confirm(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.confirm_totp(&who, &form.code).await {
+        Ok(codes) if codes.is_empty() => see_other("/me?done=totp_on#security", &[]),
+        Ok(codes) => codes_page(&c, Some(c.t("security.totp_on_done")), &codes),
+        Err(
+            e @ (FactorError::WrongCode
+            | FactorError::CodeUsed
+            | FactorError::MalformedCode
+            | FactorError::Throttled(_)),
+        ) => {
+            let (status, key) = factor_problem(&e);
+            setup_page(&state, &c, &who, status, Some(c.t(key))).await
+        }
+        Err(e) => refused(&c, &e),
+    }
+}
+
+/// `POST /me/totp/remove`: turns the app off (or cancels setup).
+#[handler]
+pub(crate) async fn totp_remove(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.remove_totp(&who).await {
+        Ok(()) | Err(FactorError::NotEnrolled) => see_other("/me?done=totp_off#security", &[]),
+        Err(e) => refused(&c, &e),
+    }
+}
+
+/// `POST /me/recovery-codes`: a new set, shown once.
+#[handler]
+pub(crate) async fn recovery_codes(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    match state.membership.regenerate_recovery_codes(&who).await {
+        Ok(codes) => codes_page(&c, None, &codes),
+        Err(e) => refused(&c, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_paths_survive_the_query_string() {
+        assert_eq!(encode("/me#profile"), "/me%23profile");
+        assert_eq!(encode("/me?done=x&y=1"), "/me%3Fdone%3Dx%26y%3D1");
+        assert_eq!(back_or_my_page("https://evil.example/"), "/me");
+        assert_eq!(back_or_my_page("//evil.example/"), "/me");
+        assert_eq!(back_or_my_page("/products/1"), "/products/1");
+    }
+}
