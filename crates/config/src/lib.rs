@@ -117,6 +117,7 @@ struct FileConfig {
     mail_max_inbound_bytes: Option<usize>,
     session_idle_timeout_secs: Option<u64>,
     session_absolute_lifetime_secs: Option<u64>,
+    recent_authentication_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     trust_forwarded_for: Option<bool>,
     argon2_memory_kib: Option<u32>,
@@ -242,6 +243,8 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// Session absolute lifetime.
     pub session_absolute_lifetime: Duration,
+    /// How recent an authentication must be for a sensitive change.
+    pub recent_authentication: Duration,
     /// Request body limit.
     pub max_body_bytes: usize,
     /// Trust `X-Forwarded-For`.
@@ -307,6 +310,7 @@ pub const ENV_KEYS: &[&str] = &[
     "mail_max_inbound_bytes",
     "session_idle_timeout_secs",
     "session_absolute_lifetime_secs",
+    "recent_authentication_secs",
     "max_body_bytes",
     "trust_forwarded_for",
     "argon2_memory_kib",
@@ -464,6 +468,7 @@ fn overlay_env(
     number!(migrate_on_start);
     number!(session_idle_timeout_secs);
     number!(session_absolute_lifetime_secs);
+    number!(recent_authentication_secs);
     number!(max_body_bytes);
     number!(trust_forwarded_for);
     number!(argon2_memory_kib);
@@ -544,6 +549,13 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     let absolute = raw.session_absolute_lifetime_secs.unwrap_or(30 * 86_400);
     if idle == 0 || absolute == 0 || idle > absolute {
         errors.push("session timeouts: need 0 < session_idle_timeout_secs <= session_absolute_lifetime_secs".to_owned());
+    }
+    let recent = raw.recent_authentication_secs.unwrap_or(600);
+    if !(1..=86_400).contains(&recent) {
+        errors.push(
+            "recent_authentication_secs: must be between 1 and 86400 (sensitive changes need a sign-in this recent)"
+                .to_owned(),
+        );
     }
     let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
     if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
@@ -724,6 +736,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             .unwrap_or_else(|| data_dir.join("outbox")),
         session_idle_timeout: Duration::from_secs(idle),
         session_absolute_lifetime: Duration::from_secs(absolute),
+        recent_authentication: Duration::from_secs(recent),
         max_body_bytes,
         trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
         argon2,

@@ -79,6 +79,9 @@ pub enum Command {
     /// Manage operator accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Act on a member's account at their request.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// The disclosure ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -174,6 +177,23 @@ pub enum OperatorCommand {
     },
 }
 
+/// Member commands.
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Remove every second factor (authenticator app, recovery codes) of a member who lost
+    /// them all — only after checking outside the service that the request is theirs. Every
+    /// session of the member ends, they are told by mail, and the operators' audit log and
+    /// the member's security events record it. Exits 1 when the member has none.
+    ResetSecondFactor {
+        /// The member's ID.
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        member: Option<uuid::Uuid>,
+        /// Or the member's e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
 /// Catalogue commands.
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
@@ -262,6 +282,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("adding the operator")?;
             tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
+            Ok(())
+        }
+        Command::Member(MemberCommand::ResetSecondFactor { member, email }) => {
+            let email = email
+                .map(|e| kikeru_domain::Email::parse(&e))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let (store, state) = prepare(&config).await?;
+            let id = match (member, email) {
+                (Some(id), _) => kikeru_domain::MemberId::from_uuid(id),
+                (None, Some(email)) => {
+                    kikeru_domain::ports::Members::by_email(&store, &email)
+                        .await
+                        .context("finding the member")?
+                        .ok_or_else(|| anyhow::anyhow!("no member has this address"))?
+                        .id
+                }
+                (None, None) => anyhow::bail!("name the member with --member or --email"),
+            };
+            state
+                .membership
+                .reset_second_factor(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("resetting the second factor: {e}"))?;
+            state
+                .office
+                .audit(None, "member.second_factor_reset", &format!("member {id}"))
+                .await
+                .context("auditing the reset")?;
+            tracing::info!(member = %id, "every second factor removed; the member was told by mail");
             Ok(())
         }
         Command::Disclose {
@@ -695,6 +745,7 @@ pub fn build(
             absolute_lifetime: config.session_absolute_lifetime,
             ..SessionPolicy::default()
         },
+        recent_authentication: config.recent_authentication,
         ..MembershipConfig::default()
     };
     let shop_ports = ShopPorts {

@@ -1,0 +1,178 @@
+//! Stronger sign-in against the real binary, on SQLite and on PostgreSQL: the authenticator
+//! app is enrolled with a code the test computes from the secret, sign-in then needs it, a
+//! recovery code works once, a sensitive change is refused after the window and allowed after
+//! re-authentication, and an operator's reset (the CLI) brings a member who lost everything
+//! back to the password alone.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use kikeru_domain::second_factor::TotpSecret;
+use kikeru_tests::http::Client;
+use kikeru_tests::{Server, binary, outbox};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+const EMAIL: &str = "hanako@example.jp";
+/// The window the servers run with, so the test need not wait ten minutes.
+const WINDOW_SECS: u64 = 3;
+
+fn now() -> kikeru_domain::Timestamp {
+    time::OffsetDateTime::now_utc()
+}
+
+fn sign_in(server: &Server) -> (Client, bool) {
+    let mut client = Client::new(&server.base);
+    let reply = client.post(
+        "/api/v1/sessions",
+        json!({"email": EMAIL, "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let pending = reply.json["second_factor_required"].as_bool().unwrap();
+    (client, pending)
+}
+
+fn journey(server: &Server, database_url: Option<&str>) {
+    let mut member = Client::new(&server.base);
+    let registered = member.post(
+        "/api/v1/members",
+        json!({"email": EMAIL, "password": PASSWORD}),
+    );
+    assert_eq!(registered.status, 202);
+    let mail = outbox::last(&server.outbox(), EMAIL, "verify_email").expect("verification");
+    let verified = member.post(
+        "/api/v1/members/verify",
+        json!({"token": mail.token().unwrap()}),
+    );
+    assert_eq!(verified.status, 204);
+
+    let (mut member, pending) = sign_in(server);
+    assert!(!pending);
+    let setup = member.post("/api/v1/me/totp", json!({}));
+    assert_eq!(setup.status, 201, "{setup:?}");
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(setup.json["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let secret = TotpSecret::from_bytes(bytes.try_into().unwrap());
+    let confirmed = member.post(
+        "/api/v1/me/totp/confirmation",
+        json!({"code": secret.code_at(now())}),
+    );
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let codes: Vec<String> = confirmed.json["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    assert!(outbox::last(&server.outbox(), EMAIL, "second_factor_added").is_some());
+
+    // Sign-in now needs a code: the next step's code (the current one confirmed enrolment and
+    // is used up; the window accepts one step ahead).
+    let (mut phone, pending) = sign_in(server);
+    assert!(pending);
+    assert_eq!(phone.get("/api/v1/me").status, 403);
+    let passed = phone.post(
+        "/api/v1/sessions/current/second-factor",
+        json!({"code": secret.code_at(now() + Duration::from_secs(30))}),
+    );
+    assert_eq!(passed.status, 200, "{passed:?}");
+    assert_eq!(phone.get("/api/v1/me").status, 200);
+
+    // The phone is lost: a recovery code gets in, once.
+    let (mut lost, _) = sign_in(server);
+    let recovered = lost.post(
+        "/api/v1/sessions/current/second-factor",
+        json!({"code": codes[0]}),
+    );
+    assert_eq!(recovered.status, 200, "{recovered:?}");
+    assert_eq!(recovered.json["recovery_codes_left"], 9);
+    let (mut again, _) = sign_in(server);
+    let reused = again.post(
+        "/api/v1/sessions/current/second-factor",
+        json!({"code": codes[0]}),
+    );
+    assert_eq!(reused.status, 403);
+    assert_eq!(reused.json["code"], "wrong_code");
+
+    // A sensitive change after the window asks for re-authentication first.
+    std::thread::sleep(Duration::from_secs(WINDOW_SECS + 1));
+    let refused = lost.post("/api/v1/me/recovery-codes", json!({}));
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json["code"], "reauthentication_required");
+    let export = lost.get("/api/v1/me/export");
+    assert_eq!(export.status, 403);
+    let confirmed = lost.post(
+        "/api/v1/sessions/current/reauthentication",
+        json!({"password": PASSWORD}),
+    );
+    assert_eq!(confirmed.status, 204, "{confirmed:?}");
+    let fresh = lost.post("/api/v1/me/recovery-codes", json!({}));
+    assert_eq!(fresh.status, 201, "{fresh:?}");
+    let export = lost.get("/api/v1/me/export");
+    assert_eq!(export.status, 200);
+    assert_eq!(export.json["second_factors"]["totp"]["on"], true);
+    let kinds: Vec<&str> = export.json["security_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "totp_enrolled",
+        "second_factor_passed",
+        "recovery_code_used",
+        "reauthenticated",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in the export: {kinds:?}");
+    }
+
+    // Everything lost: an operator resets it from the command line.
+    let mut reset = Command::new(binary());
+    reset
+        .args(["member", "reset-second-factor", "--email", EMAIL])
+        .env_clear()
+        .env("KIKERU_DATA_DIR", server.data.path())
+        .env("KIKERU_LOG", "warn")
+        .stdout(Stdio::null());
+    if let Some(url) = database_url {
+        reset.env("KIKERU_DATABASE_URL", url);
+    }
+    let status = reset.status().expect("run the reset");
+    assert!(status.success());
+    // The server keeps a session it read for up to a second (`session_cache_ms`).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(lost.get("/api/v1/me").status, 401, "every session ended");
+    let (_, pending) = sign_in(server);
+    assert!(!pending, "the password alone signs in again");
+    assert!(outbox::last(&server.outbox(), EMAIL, "second_factor_removed").is_some());
+    let twice = reset.status().expect("run the reset again");
+    assert_eq!(twice.code(), Some(1), "nothing left to reset");
+}
+
+fn settings() -> [(&'static str, String); 1] {
+    [("KIKERU_RECENT_AUTHENTICATION_SECS", WINDOW_SECS.to_string())]
+}
+
+#[test]
+fn the_second_factor_journey_works_on_sqlite() {
+    let settings = settings();
+    let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start_with(None, &pairs);
+    journey(&server, None);
+}
+
+#[test]
+fn the_second_factor_journey_works_on_postgres() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(kikeru_store::fixtures::postgres_database()) else {
+        return;
+    };
+    let settings = settings();
+    let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start_with(Some(&database.url), &pairs);
+    journey(&server, Some(&database.url));
+    drop(server);
+    runtime.block_on(database.drop());
+}
