@@ -27,6 +27,7 @@ enum Tag {
 
 /// What the member has turned on.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SecondFactorsView {
     /// Whether the authenticator app is on (sign-in asks for a code).
     totp: bool,
@@ -52,8 +53,20 @@ struct TotpSetupView {
 /// A code to check.
 #[derive(Debug, Object)]
 struct CodeBody {
-    /// Six digits from the authenticator app, or (to pass the second factor) a recovery code.
-    #[oai(validator(max_length = 64))]
+    /// Six digits from the authenticator app, or a recovery code (16 letters and digits as
+    /// shown, `ABCD-EFGH-IJKL-MNOP`; case, spaces and dashes do not matter).
+    #[oai(validator(
+        max_length = 64,
+        pattern = r"^\s*([0-9]\s*){6}$|^[\s-]*([A-Za-z2-7][\s-]*){16}$"
+    ))]
+    code: JsonString,
+}
+
+/// A code from the authenticator app.
+#[derive(Debug, Object)]
+struct AppCodeBody {
+    /// The six digits the app shows (spaces do not matter).
+    #[oai(validator(max_length = 32, pattern = r"^\s*([0-9]\s*){6}$"))]
     code: JsonString,
 }
 
@@ -160,7 +173,7 @@ impl FactorsApi {
         &self,
         state: Data<&AppState>,
         auth: Session,
-        body: Json<CodeBody>,
+        body: Json<AppCodeBody>,
     ) -> ApiResult<Json<RecoveryCodesView>> {
         let made = state.membership.confirm_totp(&auth.0, &body.code).await?;
         Ok(Json(RecoveryCodesView {
