@@ -19,7 +19,10 @@ const WINDOW_SECS: u64 = 3;
 
 /// The wall clock, as the server's authenticator-app check reads it (a black-box test has no
 /// clock port to inject).
-#[allow(clippy::disallowed_methods, reason = "the server under test reads the real time")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the server under test reads the real time"
+)]
 fn now() -> kikeru_domain::Timestamp {
     time::OffsetDateTime::now_utc()
 }

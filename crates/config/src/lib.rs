@@ -87,12 +87,27 @@ impl fmt::Debug for SealKey {
     }
 }
 
+/// The host of an origin (`https://kikeru.example.jp:8443` → `kikeru.example.jp`).
+pub fn origin_host(origin: &str) -> &str {
+    let rest = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.starts_with('[') {
+        return authority
+            .split(']')
+            .next()
+            .map_or(authority, |h| &authority[..=h.len()]);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
 /// The file's shape. Every field is optional; unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
     public_url: Option<String>,
+    passkey_rp_id: Option<String>,
+    passkey_origin: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<Secret>,
     database_max_connections: Option<u32>,
@@ -217,6 +232,11 @@ pub struct Config {
     pub public_url: String,
     /// Whether `public_url` was configured (otherwise it follows the bound address).
     pub public_url_configured: bool,
+    /// The passkeys' relying-party ID, when it is not the host of `public_url` (e.g. the
+    /// registrable domain `example.jp` for `https://kikeru.example.jp`).
+    pub passkey_rp_id: Option<String>,
+    /// The origin passkey ceremonies come from, when it is not `public_url`.
+    pub passkey_origin: Option<String>,
     /// The database URL (SQLite or PostgreSQL).
     pub database_url: Secret,
     /// The pool size.
@@ -286,6 +306,8 @@ pub struct ConfigError(pub Vec<String>);
 pub const ENV_KEYS: &[&str] = &[
     "listen",
     "public_url",
+    "passkey_rp_id",
+    "passkey_origin",
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -428,6 +450,8 @@ fn overlay_env(
     }
     text!(listen);
     text!(public_url);
+    text!(passkey_rp_id);
+    text!(passkey_origin);
     text!(log_format);
     text!(mail_from);
     text!(payment_provider);
@@ -519,6 +543,27 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         .to_owned();
     if let Err(problem) = check_origin(&public_url) {
         errors.push(format!("public_url: {problem}"));
+    }
+    if let Some(rp_id) = &raw.passkey_rp_id {
+        let valid = !rp_id.is_empty()
+            && rp_id.len() <= 253
+            && rp_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        let origin = raw.passkey_origin.as_deref().unwrap_or(&public_url);
+        let host = origin_host(origin);
+        if !valid {
+            errors.push("passkey_rp_id: a domain name in lowercase (e.g. example.jp)".to_owned());
+        } else if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+            errors.push(format!(
+                "passkey_rp_id: must be the host of the passkey origin ({host}) or a domain it is under"
+            ));
+        }
+    }
+    if let Some(origin) = &raw.passkey_origin
+        && let Err(problem) = check_origin(origin)
+    {
+        errors.push(format!("passkey_origin: {problem}"));
     }
     let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
     let database_url = raw.database_url.unwrap_or_else(|| {
@@ -724,6 +769,10 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         listen,
         public_url,
         public_url_configured,
+        passkey_rp_id: raw.passkey_rp_id,
+        passkey_origin: raw
+            .passkey_origin
+            .map(|o| o.trim_end_matches('/').to_owned()),
         database_url,
         database_max_connections: raw.database_max_connections,
         session_cache_ms: raw.session_cache_ms.unwrap_or(1000),

@@ -73,6 +73,8 @@ macro_rules! storage_contract_tests {
             recovery_codes_are_replaced_as_a_set_and_each_used_once,
             a_sessions_assurance_is_updated_in_a_unit,
             erasure_removes_every_second_factor,
+            passkeys_read_back_per_member_and_credentials_are_unique,
+            a_passkey_counter_only_grows_even_at_once,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, tokens: [
             inserted_token_is_found_without_being_used_up,

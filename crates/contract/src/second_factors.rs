@@ -3,6 +3,7 @@
 
 use futures_util::future::join_all;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
+use kikeru_domain::passkey::{Passkey, PasskeyId};
 use kikeru_domain::ports::{Members, SecondFactors, Sessions};
 use kikeru_domain::second_factor::{Assurance, Factor, RecoveryCode, TotpEnrolment};
 use kikeru_domain::{MemberId, SessionId, StoreError};
@@ -20,6 +21,19 @@ fn enrolment(n: u128, sealed: &[u8]) -> TotpEnrolment {
         created_at: NOW,
         confirmed_at: None,
         last_used_step: None,
+    }
+}
+
+fn passkey(n: u128, owner: u128, credential: &[u8], count: u32) -> Passkey {
+    Passkey {
+        id: PasskeyId::from_uuid(uuid(3000 + n)),
+        member_id: member(owner),
+        credential_id: credential.to_vec(),
+        public_key: vec![0xa5, 1, 2, 3, 0x26, 0xff],
+        sign_count: count,
+        name: format!("鍵 {n}"),
+        created_at: NOW + time::Duration::seconds(i64::try_from(n).unwrap_or(0)),
+        last_used_at: None,
     }
 }
 
@@ -351,7 +365,24 @@ where
         .await
         .expect("codes");
     }
+    for n in [1, 2] {
+        apply(
+            store,
+            Change::InsertPasskey(passkey(n, n, &[u8::try_from(n).unwrap_or(0); 16], 0)),
+        )
+        .await
+        .expect("passkey");
+    }
     apply(store, Change::Erase(member(1))).await.expect("erase");
+    assert!(store.passkeys(member(1)).await.expect("read").is_empty());
+    assert!(
+        store
+            .passkey_by_credential(&[1; 16])
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(store.passkeys(member(2)).await.expect("read").len(), 1);
     assert_eq!(store.totp(member(1)).await.expect("read"), None);
     assert!(
         store
@@ -365,4 +396,171 @@ where
         store.recovery_codes(member(2)).await.expect("read").len(),
         1
     );
+}
+
+/// Passkeys read back per member (oldest first) and by credential ID; a credential ID is
+/// unique across the service (`Conflict`); renaming and removing MUST NOT touch another
+/// member's passkey (`NotFound`).
+pub async fn passkeys_read_back_per_member_and_credentials_are_unique<S>(store: &S)
+where
+    S: Members + SecondFactors + UnitOfWork,
+{
+    given_members(store, &[1, 2]).await;
+    let first = passkey(1, 1, b"credential-one", 0);
+    let second = passkey(2, 1, b"credential-two", 7);
+    let theirs = passkey(3, 2, b"credential-three", 0);
+    for p in [&second, &first, &theirs] {
+        apply(store, Change::InsertPasskey(p.clone()))
+            .await
+            .expect("insert");
+    }
+    assert_eq!(
+        store.passkeys(member(1)).await.expect("read"),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        store
+            .passkey_by_credential(b"credential-three")
+            .await
+            .expect("read"),
+        Some(theirs.clone())
+    );
+    assert_eq!(
+        store.passkey_by_credential(b"nobody").await.expect("read"),
+        None
+    );
+    let clash = apply(
+        store,
+        Change::InsertPasskey(passkey(4, 2, b"credential-one", 0)),
+    )
+    .await;
+    assert!(matches!(clash, Err(StoreError::Conflict)), "got {clash:?}");
+    apply(
+        store,
+        Change::RenamePasskey {
+            member: member(1),
+            id: first.id,
+            name: "iPhone".to_owned(),
+        },
+    )
+    .await
+    .expect("rename");
+    let renamed = store
+        .passkey_by_credential(b"credential-one")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(renamed.name, "iPhone");
+    for change in [
+        Change::RenamePasskey {
+            member: member(1),
+            id: theirs.id,
+            name: "mine now".to_owned(),
+        },
+        Change::DeletePasskey {
+            member: member(1),
+            id: theirs.id,
+        },
+    ] {
+        let refused = apply(store, change).await;
+        assert!(
+            matches!(refused, Err(StoreError::NotFound)),
+            "got {refused:?}"
+        );
+    }
+    assert_eq!(store.passkeys(member(2)).await.expect("read"), vec![theirs]);
+    apply(
+        store,
+        Change::DeletePasskey {
+            member: member(1),
+            id: first.id,
+        },
+    )
+    .await
+    .expect("delete");
+    assert_eq!(store.passkeys(member(1)).await.expect("read"), vec![second]);
+    apply(store, Change::DeletePasskeys(member(1)))
+        .await
+        .expect("delete all");
+    assert!(store.passkeys(member(1)).await.expect("read").is_empty());
+    assert_eq!(store.passkeys(member(2)).await.expect("read").len(), 1);
+}
+
+/// A use records the reported counter only when it grew (or both are 0): concurrent uses
+/// with one counter let exactly one through (`Conflict` for the others), a lower counter is
+/// `Conflict`, a passkey that is gone is `NotFound`.
+pub async fn a_passkey_counter_only_grows_even_at_once<S>(store: &S)
+where
+    S: Members + SecondFactors + UnitOfWork,
+{
+    given_members(store, &[1]).await;
+    let counting = passkey(1, 1, b"counting", 5);
+    let counterless = passkey(2, 1, b"counterless", 0);
+    for p in [&counting, &counterless] {
+        apply(store, Change::InsertPasskey(p.clone()))
+            .await
+            .expect("insert");
+    }
+    let at = NOW + time::Duration::seconds(90);
+    let uses = join_all((0..6).map(|_| {
+        apply(
+            store,
+            Change::UsePasskey {
+                id: counting.id,
+                sign_count: 6,
+                at,
+            },
+        )
+    }))
+    .await;
+    assert_eq!(uses.iter().filter(|r| r.is_ok()).count(), 1, "{uses:?}");
+    assert!(
+        uses.iter()
+            .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict))),
+        "{uses:?}"
+    );
+    let stored = store
+        .passkey_by_credential(b"counting")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(stored.sign_count, 6);
+    assert_eq!(stored.last_used_at, Some(at));
+    for lower in [6, 2, 0] {
+        let refused = apply(
+            store,
+            Change::UsePasskey {
+                id: counting.id,
+                sign_count: lower,
+                at,
+            },
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict)),
+            "{lower}: {refused:?}"
+        );
+    }
+    for _ in 0..2 {
+        apply(
+            store,
+            Change::UsePasskey {
+                id: counterless.id,
+                sign_count: 0,
+                at,
+            },
+        )
+        .await
+        .expect("an authenticator without a counter");
+    }
+    let gone = apply(
+        store,
+        Change::UsePasskey {
+            id: PasskeyId::from_uuid(uuid(9999)),
+            sign_count: 1,
+            at,
+        },
+    )
+    .await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "got {gone:?}");
 }

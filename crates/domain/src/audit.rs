@@ -57,11 +57,17 @@ pub enum SecurityEventKind {
     Reauthenticated,
     /// An operator removed every second factor at the member's request (lost device).
     SecondFactorReset,
+    /// The member added a passkey.
+    PasskeyAdded,
+    /// The member removed a passkey.
+    PasskeyRemoved,
+    /// The member signed in (or confirmed it is them) with a passkey.
+    PasskeyUsed,
 }
 
 impl SecurityEventKind {
     /// Every kind, for storage round trips and exhaustive tests.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 28] = [
         Self::Registered,
         Self::RegistrationAttemptForExistingAddress,
         Self::EmailVerified,
@@ -87,6 +93,9 @@ impl SecurityEventKind {
         Self::SecondFactorThrottled,
         Self::Reauthenticated,
         Self::SecondFactorReset,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeyUsed,
     ];
 
     /// The stable name used in storage and logs.
@@ -117,6 +126,9 @@ impl SecurityEventKind {
             Self::SecondFactorThrottled => "second_factor_throttled",
             Self::Reauthenticated => "reauthenticated",
             Self::SecondFactorReset => "second_factor_reset",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyUsed => "passkey_used",
         }
     }
 

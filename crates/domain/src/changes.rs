@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::inquiry::{Answer, Inquiry, InquiryId};
 use crate::outbox::Envelope;
+use crate::passkey::{Passkey, PasskeyId};
 use crate::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
 use crate::{
     Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError, Timestamp,
@@ -96,6 +97,39 @@ pub enum Change {
     },
     /// Removes the member's recovery codes.
     DeleteRecoveryCodes(MemberId),
+    /// Stores a new passkey; [`StoreError::Conflict`] when its ID or credential ID is known.
+    InsertPasskey(Passkey),
+    /// Renames one of the member's passkeys; [`StoreError::NotFound`] when the member has no
+    /// such passkey.
+    RenamePasskey {
+        /// Whose.
+        member: MemberId,
+        /// Which.
+        id: PasskeyId,
+        /// The new name.
+        name: String,
+    },
+    /// Removes one of the member's passkeys; [`StoreError::NotFound`] when the member has no
+    /// such passkey.
+    DeletePasskey {
+        /// Whose.
+        member: MemberId,
+        /// Which.
+        id: PasskeyId,
+    },
+    /// Removes every passkey of the member.
+    DeletePasskeys(MemberId),
+    /// Records a use of a passkey with the counter it reported: [`StoreError::Conflict`]
+    /// unless the counter grew (or both are 0, an authenticator without one) — two uses of one
+    /// assertion cannot both pass; [`StoreError::NotFound`] when it is gone.
+    UsePasskey {
+        /// Which.
+        id: PasskeyId,
+        /// The reported counter.
+        sign_count: u32,
+        /// When.
+        at: Timestamp,
+    },
     /// Appends a security event.
     Record(SecurityEvent),
     /// Erases the member's personal data (see [`crate::ports::Erasure::erase`]).

@@ -25,6 +25,7 @@ pub mod money;
 pub mod operators;
 pub mod order;
 pub mod outbox;
+pub mod passkey;
 pub mod password;
 pub mod ports;
 pub mod privacy;

@@ -44,8 +44,10 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Enrolled second factors.
     pub factors: Arc<dyn SecondFactors>,
-    /// Encryption of second-factor secrets at rest.
+    /// Encryption of second-factor secrets at rest (and of passkey ceremonies in flight).
     pub sealer: Arc<dyn Sealer>,
+    /// Passkey (WebAuthn) signature checks for the configured relying party.
+    pub passkeys: Arc<dyn crate::passkey::PasskeyVerifier>,
     /// The register of entrusted processors (mail goes through the processor `mail`).
     pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
@@ -228,6 +230,7 @@ backend_errors!(
 );
 
 pub use factors::{FactorError, SecondFactorStatus, TotpSetup};
+pub use passkeys::PasskeyOptions;
 
 /// A request to register.
 #[derive(Debug, Clone)]
@@ -1194,5 +1197,6 @@ fn until(now: Timestamp, end: Timestamp) -> Duration {
 }
 
 mod factors;
+mod passkeys;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::passkey::Passkey;
 use crate::second_factor::{RecoveryCodeHash, TotpEnrolment};
 use crate::{
     Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt, PasswordHashString,
@@ -202,6 +203,21 @@ pub trait SecondFactors: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError>;
+
+    /// The member's passkeys, oldest first. MUST NOT include other members'.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn passkeys(&self, member: MemberId) -> Result<Vec<Passkey>, StoreError>;
+
+    /// The passkey with this credential ID, whoever's it is.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<Passkey>, StoreError>;
 }
 
 /// A hit counted by [`RateLimits::hit`].

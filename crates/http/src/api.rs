@@ -146,7 +146,7 @@ struct SignInBody {
 /// A new session. Its secret is only in the `Set-Cookie` header.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
-struct SignedIn {
+pub(crate) struct SignedIn {
     /// The member's unique ID.
     member_id: Uuid,
     /// The new session's ID (see `GET /me/sessions`).
@@ -344,7 +344,7 @@ fn parse_token(raw: &str) -> ApiResult<SessionToken> {
         .map_err(|_| ApiError::bad_request("invalid_token", "The link is invalid or has expired"))
 }
 
-fn signed_in(
+pub(crate) fn signed_in(
     state: &AppState,
     new: &kikeru_domain::membership::NewSession,
     now: OffsetDateTime,

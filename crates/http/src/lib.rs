@@ -24,6 +24,7 @@ mod export;
 mod factors_api;
 mod media;
 mod pages;
+mod passkeys_api;
 pub mod privacy_api;
 mod problem;
 mod qr;
@@ -124,22 +125,24 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Every part of the JSON API.
+type Apis = (
+    api::Api,
+    factors_api::FactorsApi,
+    passkeys_api::PasskeysApi,
+    shop_api::ShopApi,
+    admin_api::AdminApi,
+    privacy_api::PrivacyApi,
+    contact_api::ContactApi,
+);
+
 /// The OpenAPI service of the JSON API, served at `/api/v1`.
-fn api_service() -> OpenApiService<
-    (
-        api::Api,
-        factors_api::FactorsApi,
-        shop_api::ShopApi,
-        admin_api::AdminApi,
-        privacy_api::PrivacyApi,
-        contact_api::ContactApi,
-    ),
-    (),
-> {
+fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             api::Api,
             factors_api::FactorsApi,
+            passkeys_api::PasskeysApi,
             shop_api::ShopApi,
             admin_api::AdminApi,
             privacy_api::PrivacyApi,

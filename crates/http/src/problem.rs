@@ -374,6 +374,32 @@ impl From<FactorError> for ApiError {
                 Self::conflict("not_enrolled", "No authenticator app is on or pending")
             }
             FactorError::NoSuchMember => Self::not_found("member_not_found", "No such member"),
+            FactorError::NoSuchPasskey => Self::not_found("passkey_not_found", "No such passkey"),
+            FactorError::TooManyPasskeys => Self::conflict(
+                "too_many_passkeys",
+                "You have the most passkeys allowed (10); remove one first",
+            ),
+            FactorError::PasskeyRegistered => Self::conflict(
+                "passkey_registered",
+                "This passkey is registered already",
+            ),
+            FactorError::CeremonyInvalid => Self::forbidden(
+                "ceremony_invalid",
+                "The passkey request expired or was used; start again",
+            ),
+            FactorError::Passkey(p) => Self::Forbidden(Json(
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "passkey_refused",
+                    "The passkey's answer was not accepted",
+                )
+                .detail(p.to_string()),
+            )),
+            FactorError::BadName => Self::unprocessable(
+                "invalid_passkey_name",
+                "The passkey name is not valid",
+                "A name is 1 to 64 characters without control characters.".to_owned(),
+            ),
             FactorError::Throttled(t) => Self::throttled(t),
             FactorError::Backend(b) => Self::backend(&b),
         }

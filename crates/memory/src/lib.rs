@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kikeru_domain::passkey::Passkey;
 use kikeru_domain::ports::{
     AuditLog, Erasure, Hits, Members, RateLimits, SecondFactors, Sessions, Tokens,
 };
@@ -42,6 +43,7 @@ struct State {
     mail: unit::MailState,
     totp: HashMap<MemberId, TotpEnrolment>,
     recovery_codes: HashMap<MemberId, Vec<RecoveryCodeHash>>,
+    passkeys: Vec<Passkey>,
 }
 
 impl MemoryStore {
@@ -175,6 +177,30 @@ impl SecondFactors for MemoryStore {
             .get(&member)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn passkeys(&self, member: MemberId) -> Result<Vec<Passkey>, StoreError> {
+        let mut found: Vec<Passkey> = self
+            .state()
+            .passkeys
+            .iter()
+            .filter(|p| p.member_id == member)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(found)
+    }
+
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<Passkey>, StoreError> {
+        Ok(self
+            .state()
+            .passkeys
+            .iter()
+            .find(|p| p.credential_id == credential_id)
+            .cloned())
     }
 }
 

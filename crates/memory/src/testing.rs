@@ -107,6 +107,11 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// The relying-party ID the harness's passkey verifier expects.
+pub const TEST_RP_ID: &str = "localhost";
+/// The origin the harness's passkey verifier expects (the HTTP tests' origin).
+pub const TEST_ORIGIN: &str = "http://127.0.0.1:8080";
+
 /// A "sealer" that only prefixes the context, so that opening with another context fails.
 /// It hides nothing: tests only (the server seals with AES-256-GCM).
 #[derive(Debug, Default)]
@@ -229,6 +234,7 @@ impl Harness {
             hasher: Arc::new(InsecureTestHasher),
             factors: store.clone(),
             sealer: Arc::new(InsecureTestSealer),
+            passkeys: Arc::new(kikeru_webauthn::Verifier::new(TEST_RP_ID, TEST_ORIGIN)),
             processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),

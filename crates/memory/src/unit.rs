@@ -172,10 +172,51 @@ fn apply_one(
         Change::DeleteRecoveryCodes(member) => {
             state.recovery_codes.remove(&member);
         }
+        Change::InsertPasskey(passkey) => {
+            if state
+                .passkeys
+                .iter()
+                .any(|p| p.id == passkey.id || p.credential_id == passkey.credential_id)
+            {
+                return Err(StoreError::Conflict);
+            }
+            state.passkeys.push(passkey);
+        }
+        Change::RenamePasskey { member, id, name } => {
+            state
+                .passkeys
+                .iter_mut()
+                .find(|p| p.id == id && p.member_id == member)
+                .ok_or(StoreError::NotFound)?
+                .name = name;
+        }
+        Change::DeletePasskey { member, id } => {
+            let before = state.passkeys.len();
+            state
+                .passkeys
+                .retain(|p| p.id != id || p.member_id != member);
+            if state.passkeys.len() == before {
+                return Err(StoreError::NotFound);
+            }
+        }
+        Change::DeletePasskeys(member) => state.passkeys.retain(|p| p.member_id != member),
+        Change::UsePasskey { id, sign_count, at } => {
+            let passkey = state
+                .passkeys
+                .iter_mut()
+                .find(|p| p.id == id)
+                .ok_or(StoreError::NotFound)?;
+            if !kikeru_domain::passkey::counter_is_plausible(passkey.sign_count, sign_count) {
+                return Err(StoreError::Conflict);
+            }
+            passkey.sign_count = sign_count;
+            passkey.last_used_at = Some(at);
+        }
         Change::Erase(member) => {
             let removed = state.members.remove(&member).ok_or(StoreError::NotFound)?;
             state.totp.remove(&member);
             state.recovery_codes.remove(&member);
+            state.passkeys.retain(|p| p.member_id != member);
             state.sessions.retain(|_, s| s.member_id != member);
             state.tokens.retain(|_, t| t.member_id != member);
             state.audit.retain(|e| e.member_id != Some(member));

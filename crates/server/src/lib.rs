@@ -711,6 +711,20 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         .context("opening the database")
 }
 
+/// The passkey verifier for the configured site: the relying-party ID and origin, by
+/// default the host and origin of `public_url`.
+fn passkey_verifier(config: &Config) -> kikeru_webauthn::Verifier {
+    let origin = config
+        .passkey_origin
+        .clone()
+        .unwrap_or_else(|| config.public_url.clone());
+    let rp_id = config
+        .passkey_rp_id
+        .clone()
+        .unwrap_or_else(|| kikeru_config::origin_host(&origin).to_owned());
+    kikeru_webauthn::Verifier::new(&rp_id, &origin)
+}
+
 /// Builds the application on its adapters; units of work that put mail in the outbox ring
 /// `wake`.
 ///
@@ -735,6 +749,7 @@ pub fn build(
         hasher: Arc::new(hasher),
         factors: store.clone(),
         sealer: Arc::new(seal::sealer_for(config)?),
+        passkeys: Arc::new(passkey_verifier(config)),
         processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),

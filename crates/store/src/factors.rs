@@ -3,16 +3,17 @@
 //! that two requests with one code cannot both succeed on any backend.
 
 use async_trait::async_trait;
+use kikeru_domain::passkey::{Passkey, PasskeyId};
 use kikeru_domain::ports::SecondFactors;
 use kikeru_domain::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::{MemberId, SessionId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    QueryFilter, QueryOrder,
 };
 
-use crate::entity::{recovery_code, session, totp_enrolment};
+use crate::entity::{passkey, recovery_code, session, totp_enrolment};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
 fn to_enrolment(row: totp_enrolment::Model) -> Result<TotpEnrolment, StoreError> {
@@ -202,10 +203,137 @@ pub(crate) async fn update_assurance(
     Ok(())
 }
 
+fn to_passkey(row: passkey::Model) -> Result<Passkey, StoreError> {
+    Ok(Passkey {
+        id: PasskeyId::from_uuid(row.id),
+        member_id: MemberId::from_uuid(row.member_id),
+        credential_id: row.credential_id,
+        public_key: row.public_key,
+        sign_count: u32::try_from(row.sign_count).map_err(|_| corrupt("sign count"))?,
+        name: row.name,
+        created_at: from_millis(row.created_at)?,
+        last_used_at: row.last_used_at.map(from_millis).transpose()?,
+    })
+}
+
+/// Stores a new passkey.
+pub(crate) async fn insert_passkey(
+    db: &impl ConnectionTrait,
+    p: &Passkey,
+) -> Result<(), StoreError> {
+    let row = passkey::ActiveModel {
+        id: Set(*p.id.as_uuid()),
+        member_id: Set(*p.member_id.as_uuid()),
+        credential_id: Set(p.credential_id.clone()),
+        public_key: Set(p.public_key.clone()),
+        sign_count: Set(i64::from(p.sign_count)),
+        name: Set(p.name.clone()),
+        created_at: Set(millis(p.created_at)),
+        last_used_at: Set(p.last_used_at.map(millis)),
+    };
+    passkey::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+fn members_passkey(member: MemberId, id: PasskeyId) -> Condition {
+    Condition::all()
+        .add(passkey::Column::Id.eq(*id.as_uuid()))
+        .add(passkey::Column::MemberId.eq(*member.as_uuid()))
+}
+
+/// Renames one of the member's passkeys.
+pub(crate) async fn rename_passkey(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    id: PasskeyId,
+    name: &str,
+) -> Result<(), StoreError> {
+    let result = passkey::Entity::update_many()
+        .col_expr(passkey::Column::Name, Expr::value(name))
+        .filter(members_passkey(member, id))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes one of the member's passkeys.
+pub(crate) async fn delete_passkey(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    id: PasskeyId,
+) -> Result<(), StoreError> {
+    let result = passkey::Entity::delete_many()
+        .filter(members_passkey(member, id))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes every passkey of the member.
+pub(crate) async fn delete_passkeys(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    passkey::Entity::delete_many()
+        .filter(passkey::Column::MemberId.eq(*member.as_uuid()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Records a use: one conditional update, so that the counter only grows and of two uses
+/// with one counter only the first passes.
+pub(crate) async fn use_passkey(
+    db: &impl ConnectionTrait,
+    id: PasskeyId,
+    sign_count: u32,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let count = i64::from(sign_count);
+    let plausible = if sign_count == 0 {
+        Condition::all().add(passkey::Column::SignCount.eq(0))
+    } else {
+        Condition::all().add(passkey::Column::SignCount.lt(count))
+    };
+    let result = passkey::Entity::update_many()
+        .col_expr(passkey::Column::SignCount, Expr::value(count))
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(millis(at)))
+        .filter(passkey::Column::Id.eq(*id.as_uuid()))
+        .filter(plausible)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected > 0 {
+        return Ok(());
+    }
+    let exists = passkey::Entity::find_by_id(*id.as_uuid())
+        .count(db)
+        .await
+        .map_err(store_error)?;
+    Err(if exists > 0 {
+        StoreError::Conflict
+    } else {
+        StoreError::NotFound
+    })
+}
+
 /// Removes every second factor of a member being erased.
 pub(crate) async fn erase(db: &impl ConnectionTrait, member: MemberId) -> Result<(), StoreError> {
     delete_totp(db, member).await?;
-    delete_recovery_codes(db, member).await
+    delete_recovery_codes(db, member).await?;
+    delete_passkeys(db, member).await
 }
 
 #[async_trait]
@@ -236,5 +364,33 @@ impl SecondFactors for SqlStore {
                 Ok(RecoveryCodeHash::from_bytes(bytes))
             })
             .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn passkeys(&self, member: MemberId) -> Result<Vec<Passkey>, StoreError> {
+        passkey::Entity::find()
+            .filter(passkey::Column::MemberId.eq(*member.as_uuid()))
+            .order_by_asc(passkey::Column::CreatedAt)
+            .order_by_asc(passkey::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_passkey)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<Passkey>, StoreError> {
+        passkey::Entity::find()
+            .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
+            .one(&self.db)
+            .await
+            .map_err(store_error)?
+            .map(to_passkey)
+            .transpose()
     }
 }

@@ -198,6 +198,15 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
             factors::use_recovery_code(txn, *member, code).await
         }
         Change::DeleteRecoveryCodes(member) => factors::delete_recovery_codes(txn, *member).await,
+        Change::InsertPasskey(p) => factors::insert_passkey(txn, p).await,
+        Change::RenamePasskey { member, id, name } => {
+            factors::rename_passkey(txn, *member, *id, name).await
+        }
+        Change::DeletePasskey { member, id } => factors::delete_passkey(txn, *member, *id).await,
+        Change::DeletePasskeys(member) => factors::delete_passkeys(txn, *member).await,
+        Change::UsePasskey { id, sign_count, at } => {
+            factors::use_passkey(txn, *id, *sign_count, *at).await
+        }
         Change::Erase(member) => crate::erase_member(txn, *member).await,
         Change::Send(envelope) => enqueue(txn, envelope).await,
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,

@@ -43,6 +43,24 @@ pub enum FactorError {
     /// No member with this ID (operator's reset).
     #[error("no such member")]
     NoSuchMember,
+    /// The member has no passkey with this ID.
+    #[error("no such passkey")]
+    NoSuchPasskey,
+    /// The member has the most passkeys allowed.
+    #[error("too many passkeys; remove one first")]
+    TooManyPasskeys,
+    /// This passkey is registered already.
+    #[error("this passkey is registered already")]
+    PasskeyRegistered,
+    /// The passkey ceremony is unknown, used, expired or for something else: start again.
+    #[error("the passkey request expired or was used; start again")]
+    CeremonyInvalid,
+    /// The authenticator's answer was not accepted.
+    #[error(transparent)]
+    Passkey(#[from] crate::passkey::PasskeyError),
+    /// A passkey name must be 1–64 characters without control characters.
+    #[error("a passkey name is 1 to 64 characters")]
+    BadName,
     /// Too many wrong codes (or passwords) for this member.
     #[error(transparent)]
     Throttled(#[from] Throttled),
@@ -84,24 +102,28 @@ pub struct SecondFactorStatus {
     pub totp_pending: bool,
     /// How many unused recovery codes are left.
     pub recovery_codes_left: usize,
+    /// How many passkeys the member has.
+    pub passkeys: usize,
 }
 
 impl SecondFactorStatus {
-    /// Whether a second factor is on.
+    /// Whether a second factor is on (the authenticator app or a passkey).
     pub const fn enrolled(&self) -> bool {
-        self.totp_since.is_some()
+        self.totp_since.is_some() || self.passkeys > 0
     }
 }
 
 impl Membership {
-    /// Whether the member has a second factor a sign-in must pass.
+    /// Whether the member has a second factor a sign-in must pass: the authenticator app or
+    /// a passkey.
     pub(super) async fn has_second_factor(&self, member: MemberId) -> Result<bool, StoreError> {
-        Ok(self
+        let totp = self
             .ports
             .factors
             .totp(member)
             .await?
-            .is_some_and(|t| t.is_confirmed()))
+            .is_some_and(|t| t.is_confirmed());
+        Ok(totp || !self.ports.factors.passkeys(member).await?.is_empty())
     }
 
     /// What the member has turned on.
@@ -115,10 +137,12 @@ impl Membership {
         let member = current.member.id;
         let totp = self.ports.factors.totp(member).await?;
         let codes = self.ports.factors.recovery_codes(member).await?;
+        let passkeys = self.ports.factors.passkeys(member).await?;
         Ok(SecondFactorStatus {
             totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
             totp_pending: totp.is_some_and(|t| !t.is_confirmed()),
             recovery_codes_left: codes.len(),
+            passkeys: passkeys.len(),
         })
     }
 
@@ -130,7 +154,13 @@ impl Membership {
     pub async fn begin_totp(&self, current: &Authenticated) -> Result<TotpSetup, FactorError> {
         self.require_recent(current)?;
         let member = &current.member;
-        if self.has_second_factor(member.id).await? {
+        if self
+            .ports
+            .factors
+            .totp(member.id)
+            .await?
+            .is_some_and(|t| t.is_confirmed())
+        {
             return Err(FactorError::AlreadyEnrolled);
         }
         let secret = TotpSecret::from_random(self.ports.random.bytes32());
@@ -288,7 +318,9 @@ impl Membership {
         let mut changes = Changes::new();
         changes.push(Change::DeleteTotp(member.id));
         if enrolment.is_confirmed() {
-            changes.push(Change::DeleteRecoveryCodes(member.id));
+            if self.ports.factors.passkeys(member.id).await?.is_empty() {
+                changes.push(Change::DeleteRecoveryCodes(member.id));
+            }
             self.record(
                 &mut changes,
                 SecurityEventKind::TotpRemoved,
@@ -476,13 +508,15 @@ impl Membership {
         };
         let totp = self.ports.factors.totp(member.id).await?;
         let codes = self.ports.factors.recovery_codes(member.id).await?;
-        if totp.is_none() && codes.is_empty() {
+        let passkeys = self.ports.factors.passkeys(member.id).await?;
+        if totp.is_none() && codes.is_empty() && passkeys.is_empty() {
             return Err(FactorError::NotEnrolled);
         }
         let mut changes = Changes::new();
         changes
             .push(Change::DeleteTotp(member.id))
             .push(Change::DeleteRecoveryCodes(member.id))
+            .push(Change::DeletePasskeys(member.id))
             .push(Change::DeleteSessions {
                 member: member.id,
                 keep: None,

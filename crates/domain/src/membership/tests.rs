@@ -24,6 +24,32 @@ struct Mocks {
     register: Vec<crate::privacy::Processor>,
 }
 
+/// A verifier that accepts no passkey answer (these tests never reach one).
+struct RefusingVerifier;
+
+impl crate::passkey::PasskeyVerifier for RefusingVerifier {
+    fn rp_id(&self) -> &str {
+        "kikeru.example.jp"
+    }
+
+    fn verify_registration(
+        &self,
+        _: &[u8],
+        _: &crate::passkey::RegistrationResponse,
+    ) -> Result<crate::passkey::NewCredential, crate::passkey::PasskeyError> {
+        Err(crate::passkey::PasskeyError::BadSignature)
+    }
+
+    fn verify_assertion(
+        &self,
+        _: &[u8],
+        _: &[u8],
+        _: &crate::passkey::AssertionResponse,
+    ) -> Result<u32, crate::passkey::PasskeyError> {
+        Err(crate::passkey::PasskeyError::BadSignature)
+    }
+}
+
 /// Seals by prefixing the context: enough to check that the use cases bind secrets to it.
 struct TestSealer;
 
@@ -56,6 +82,7 @@ impl Mocks {
                 factors
                     .expect_recovery_codes()
                     .returning(|_| Ok(Vec::new()));
+                factors.expect_passkeys().returning(|_| Ok(Vec::new()));
                 factors
             },
             register: vec![crate::privacy::Processor {
@@ -106,6 +133,7 @@ impl Mocks {
                 hasher: Arc::new(self.hasher),
                 factors: Arc::new(self.factors),
                 sealer: Arc::new(TestSealer),
+                passkeys: Arc::new(RefusingVerifier),
                 processors: Arc::new(processors),
                 clock: Arc::new(clock),
                 random: Arc::new(random),

@@ -56,9 +56,18 @@ fn factor_problem(e: &FactorError) -> (StatusCode, &'static str) {
         FactorError::WrongPassword => (StatusCode::FORBIDDEN, "mypage.wrong_password"),
         FactorError::AlreadyEnrolled => (StatusCode::CONFLICT, "security.already_on"),
         FactorError::StepUp(_) => (StatusCode::FORBIDDEN, "mypage.reauth_needed"),
-        FactorError::NotEnrolled | FactorError::NoSuchMember => {
+        FactorError::NotEnrolled | FactorError::NoSuchMember | FactorError::NoSuchPasskey => {
             (StatusCode::CONFLICT, "error.not_found")
         }
+        FactorError::TooManyPasskeys => (StatusCode::CONFLICT, "security.too_many_passkeys"),
+        FactorError::PasskeyRegistered => (StatusCode::CONFLICT, "security.passkey_registered"),
+        FactorError::CeremonyInvalid | FactorError::Passkey(_) => {
+            (StatusCode::FORBIDDEN, "security.passkey_refused")
+        }
+        FactorError::BadName => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "security.passkey_name_bad",
+        ),
         FactorError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
         FactorError::Backend(e) => {
             tracing::error!(error = %e, "a second-factor step failed");

@@ -612,3 +612,302 @@ mod site {
         );
     }
 }
+
+mod passkeys {
+    use super::*;
+    use kikeru_memory::testing::{TEST_ORIGIN, TEST_RP_ID};
+    use kikeru_webauthn::software::SoftwareAuthenticator;
+
+    fn b64(bytes: &[u8]) -> String {
+        data_encoding::BASE64URL_NOPAD.encode(bytes)
+    }
+
+    fn unb64(text: &Value) -> Vec<u8> {
+        data_encoding::BASE64URL_NOPAD
+            .decode(text.as_str().unwrap().as_bytes())
+            .unwrap()
+    }
+
+    impl Fixture {
+        /// Adds a passkey made by `authenticator`; returns the answer's JSON.
+        async fn add_passkey(
+            &self,
+            cookie: &str,
+            authenticator: &mut SoftwareAuthenticator,
+        ) -> Value {
+            let options = self
+                .call("POST", "/api/v1/me/passkeys/options", cookie, None)
+                .await;
+            options.assert_status_is_ok();
+            let options = json_of(options).await;
+            let public = &options["publicKey"];
+            assert_eq!(public["rp"]["id"], TEST_RP_ID);
+            assert_eq!(
+                public["authenticatorSelection"]["userVerification"],
+                "required"
+            );
+            assert_eq!(public["authenticatorSelection"]["residentKey"], "required");
+            let made =
+                authenticator.register(&unb64(&public["challenge"]), &unb64(&public["user"]["id"]));
+            let added = self
+                .call(
+                    "POST",
+                    "/api/v1/me/passkeys",
+                    cookie,
+                    Some(json!({
+                        "ceremony": options["ceremony"],
+                        "name": "テストの鍵",
+                        "credential": {
+                            "id": b64(authenticator.credential_id()),
+                            "rawId": b64(authenticator.credential_id()),
+                            "type": "public-key",
+                            "response": {
+                                "clientDataJSON": b64(&made.client_data_json),
+                                "attestationObject": b64(&made.attestation_object),
+                            },
+                        },
+                    })),
+                )
+                .await;
+            added.assert_status(StatusCode::CREATED);
+            let added = json_of(added).await;
+            // The same ceremony cannot be used twice.
+            let again = self
+                .call(
+                    "POST",
+                    "/api/v1/me/passkeys",
+                    cookie,
+                    Some(json!({
+                        "ceremony": options["ceremony"],
+                        "name": "again",
+                        "credential": {"id": b64(authenticator.credential_id()), "response": {
+                            "clientDataJSON": b64(&made.client_data_json),
+                            "attestationObject": b64(&made.attestation_object)}},
+                    })),
+                )
+                .await;
+            assert_problem(again, StatusCode::FORBIDDEN, "ceremony_invalid").await;
+            added
+        }
+
+        /// Signs in with `authenticator`'s passkey, carrying `cookie` (may be empty).
+        async fn passkey_sign_in(
+            &self,
+            cookie: &str,
+            authenticator: &mut SoftwareAuthenticator,
+        ) -> poem::test::TestResponse {
+            let options = json_of(
+                self.call("POST", "/api/v1/sessions/passkey/options", "", None)
+                    .await,
+            )
+            .await;
+            assert_eq!(options["publicKey"]["allowCredentials"], json!([]));
+            let answer = authenticator.assert(&unb64(&options["publicKey"]["challenge"]));
+            self.call(
+                "POST",
+                "/api/v1/sessions/passkey",
+                cookie,
+                Some(json!({
+                    "ceremony": options["ceremony"],
+                    "credential": {
+                        "id": b64(&answer.credential_id),
+                        "response": {
+                            "clientDataJSON": b64(&answer.client_data_json),
+                            "authenticatorData": b64(&answer.authenticator_data),
+                            "signature": b64(&answer.signature),
+                            "userHandle": b64(answer.user_handle.as_deref().unwrap_or_default()),
+                        },
+                    },
+                })),
+            )
+            .await
+        }
+    }
+
+    fn cookie_of(response: &poem::test::TestResponse) -> String {
+        header(response, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_passkey_signs_in_without_an_address_and_serves_as_the_second_factor() {
+        let f = fixture();
+        f.register_and_verify(HANAKO).await;
+        let (cookie, _) = f.sign_in_pending(HANAKO).await;
+        let mut phone = SoftwareAuthenticator::new(TEST_RP_ID, TEST_ORIGIN);
+        let added = f.add_passkey(&cookie, &mut phone).await;
+        assert_eq!(added["passkey"]["name"], "テストの鍵");
+        assert_eq!(added["recovery_codes"].as_array().unwrap().len(), 10);
+        let id = added["passkey"]["id"].as_str().unwrap().to_owned();
+        assert!(
+            f.harness
+                .mail()
+                .await
+                .kinds_to(HANAKO)
+                .contains(&"second_factor_added")
+        );
+
+        // No address, no password: the passkey alone signs in, completely.
+        let signed_in = f.passkey_sign_in("", &mut phone).await;
+        signed_in.assert_status(StatusCode::CREATED);
+        let fresh = cookie_of(&signed_in);
+        assert_eq!(json_of(signed_in).await["second_factor_required"], false);
+        f.call("GET", "/api/v1/me", &fresh, None)
+            .await
+            .assert_status_is_ok();
+
+        // The password alone now waits for a second factor, which the passkey gives.
+        let (pending, waiting) = f.sign_in_pending(HANAKO).await;
+        assert!(waiting);
+        let completed = f.passkey_sign_in(&pending, &mut phone).await;
+        completed.assert_status(StatusCode::CREATED);
+        let completed_cookie = cookie_of(&completed);
+        assert_problem(
+            f.call("GET", "/api/v1/me", &pending, None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        )
+        .await;
+        f.call("GET", "/api/v1/me", &completed_cookie, None)
+            .await
+            .assert_status_is_ok();
+
+        // A passkey from elsewhere, or a stranger's authenticator, gets nowhere.
+        let mut stranger = SoftwareAuthenticator::new(TEST_RP_ID, TEST_ORIGIN);
+        stranger.register(&[0; 32], b"nobody");
+        assert_problem(
+            f.passkey_sign_in("", &mut stranger).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+        let mut phishing = SoftwareAuthenticator::new(TEST_RP_ID, "http://kikeru.evil.example");
+        let options = json_of(
+            f.call(
+                "POST",
+                "/api/v1/me/passkeys/options",
+                &completed_cookie,
+                None,
+            )
+            .await,
+        )
+        .await;
+        let made = phishing.register(&unb64(&options["publicKey"]["challenge"]), b"x");
+        let refused = f
+            .call(
+                "POST",
+                "/api/v1/me/passkeys",
+                &completed_cookie,
+                Some(
+                    json!({"ceremony": options["ceremony"], "name": "phish", "credential": {
+                    "id": b64(phishing.credential_id()), "response": {
+                        "clientDataJSON": b64(&made.client_data_json),
+                        "attestationObject": b64(&made.attestation_object)}}}),
+                ),
+            )
+            .await;
+        assert_problem(refused, StatusCode::FORBIDDEN, "passkey_refused").await;
+
+        // Listed, renamed; removing it needs a recent authentication, which the passkey gives.
+        let list = json_of(
+            f.call("GET", "/api/v1/me/passkeys", &completed_cookie, None)
+                .await,
+        )
+        .await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert!(list[0]["last_used_at"].is_string());
+        let renamed = f
+            .client
+            .patch(format!("/api/v1/me/passkeys/{id}"))
+            .header("origin", ORIGIN)
+            .header("cookie", &completed_cookie)
+            .body_json(&json!({"name": "iPhone"}))
+            .send()
+            .await;
+        renamed.assert_status_is_ok();
+        assert_eq!(json_of(renamed).await["name"], "iPhone");
+        f.advance(Duration::from_secs(11 * 60));
+        assert_problem(
+            f.call(
+                "DELETE",
+                &format!("/api/v1/me/passkeys/{id}"),
+                &completed_cookie,
+                None,
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "reauthentication_required",
+        )
+        .await;
+        let again = f.passkey_sign_in(&completed_cookie, &mut phone).await;
+        again.assert_status(StatusCode::CREATED);
+        let again = cookie_of(&again);
+        f.call("DELETE", &format!("/api/v1/me/passkeys/{id}"), &again, None)
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+        let status = json_of(
+            f.call("GET", "/api/v1/me/second-factors", &again, None)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            status["recovery_codes_left"], 0,
+            "no codes without a factor"
+        );
+        assert_problem(
+            f.passkey_sign_in("", &mut phone).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+        let events = json_of(
+            f.call("GET", "/api/v1/me/security-events", &again, None)
+                .await,
+        )
+        .await;
+        let kinds: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for kind in ["passkey_added", "passkey_used", "passkey_removed"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_assertion_is_accepted_once() {
+        let f = fixture();
+        f.register_and_verify(HANAKO).await;
+        let (cookie, _) = f.sign_in_pending(HANAKO).await;
+        let mut phone = SoftwareAuthenticator::new(TEST_RP_ID, TEST_ORIGIN);
+        f.add_passkey(&cookie, &mut phone).await;
+        let options = json_of(
+            f.call("POST", "/api/v1/sessions/passkey/options", "", None)
+                .await,
+        )
+        .await;
+        let answer = phone.assert(&unb64(&options["publicKey"]["challenge"]));
+        let body = json!({
+            "ceremony": options["ceremony"],
+            "credential": {"id": b64(&answer.credential_id), "response": {
+                "clientDataJSON": b64(&answer.client_data_json),
+                "authenticatorData": b64(&answer.authenticator_data),
+                "signature": b64(&answer.signature)}},
+        });
+        f.call("POST", "/api/v1/sessions/passkey", "", Some(body.clone()))
+            .await
+            .assert_status(StatusCode::CREATED);
+        assert_problem(
+            f.call("POST", "/api/v1/sessions/passkey", "", Some(body))
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+}

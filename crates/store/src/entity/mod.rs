@@ -18,6 +18,7 @@ pub(crate) mod order;
 pub(crate) mod order_line;
 pub(crate) mod outbox_mail;
 pub(crate) mod partner;
+pub(crate) mod passkey;
 pub(crate) mod payment;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;

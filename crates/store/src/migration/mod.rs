@@ -14,6 +14,7 @@ mod m0009_mail;
 mod m0010_stats;
 mod m0011_outbox_order;
 mod m0012_second_factors;
+mod m0013_passkeys;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_stats::Migration),
             Box::new(m0011_outbox_order::Migration),
             Box::new(m0012_second_factors::Migration),
+            Box::new(m0013_passkeys::Migration),
         ]
     }
 }
