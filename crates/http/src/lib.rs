@@ -252,6 +252,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             "/me/recovery-codes",
             poem::post(site::security::recovery_codes),
         )
+        .at(
+            "/me/passkeys/:id/rename",
+            poem::post(site::security::passkey_rename),
+        )
+        .at(
+            "/me/passkeys/:id/remove",
+            poem::post(site::security::passkey_remove),
+        )
         .at("/admin", get(site::console::home))
         .at("/admin/login", poem::post(site::console::login))
         .at("/admin/logout", poem::post(site::console::logout))

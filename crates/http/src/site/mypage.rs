@@ -52,6 +52,15 @@ pub(crate) struct SecurityView {
     totp_since: Option<String>,
     totp_pending: bool,
     recovery_codes_left: usize,
+    passkeys: Vec<PasskeyRow>,
+}
+
+/// A passkey as My Page lists it.
+pub(crate) struct PasskeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: Option<String>,
 }
 
 struct SessionView {
@@ -115,11 +124,13 @@ async fn render(
     };
     let sessions = state.membership.sessions(who).await;
     let factors = state.membership.second_factor_status(who).await;
+    let passkeys = state.membership.passkeys(who).await;
     let (
         Ok((library, purchases, payments, consents, disclosures, inquiries)),
         Ok(sessions),
         Ok(factors),
-    ) = (gathered.await, sessions, factors)
+        Ok(passkeys),
+    ) = (gathered.await, sessions, factors, passkeys)
     else {
         return html(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -219,6 +230,15 @@ async fn render(
             totp_since: factors.totp_since.map(when),
             totp_pending: factors.totp_pending,
             recovery_codes_left: factors.recovery_codes_left,
+            passkeys: passkeys
+                .iter()
+                .map(|p| PasskeyRow {
+                    id: p.id.to_string(),
+                    name: p.name.clone(),
+                    created: when(p.created_at),
+                    last_used: p.last_used_at.map(when),
+                })
+                .collect(),
         },
     };
     html(status, c, page.render(), &[])
@@ -237,6 +257,8 @@ fn done_message(done: &str) -> Option<&'static str> {
         "password" => Some("mypage.password_changed"),
         "totp_on" => Some("security.totp_on_done"),
         "totp_off" => Some("security.totp_off_done"),
+        "passkey_added" => Some("security.passkey_added_done"),
+        "passkey_removed" => Some("security.passkey_removed_done"),
         _ => None,
     }
 }

@@ -441,3 +441,53 @@ mod tests {
         assert_eq!(back_or_my_page("/products/1"), "/products/1");
     }
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RenameForm {
+    csrf: String,
+    name: String,
+}
+
+/// `POST /me/passkeys/{id}/rename`.
+#[handler]
+pub(crate) async fn passkey_rename(
+    state: Data<&AppState>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<String>,
+    Form(form): Form<RenameForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
+        return refused(&c, &FactorError::NoSuchPasskey);
+    };
+    match state.membership.rename_passkey(&who, id, &form.name).await {
+        Ok(()) => see_other("/me?done=profile#passkeys", &[]),
+        Err(e) => refused(&c, &e),
+    }
+}
+
+/// `POST /me/passkeys/{id}/remove`.
+#[handler]
+pub(crate) async fn passkey_remove(
+    state: Data<&AppState>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
+        return refused(&c, &FactorError::NoSuchPasskey);
+    };
+    match state.membership.remove_passkey(&who, id).await {
+        Ok(()) => see_other("/me?done=passkey_removed#passkeys", &[]),
+        Err(FactorError::StepUp(StepUp::ReauthenticationRequired)) => confirm_first("/me#passkeys"),
+        Err(e) => refused(&c, &e),
+    }
+}
