@@ -10,6 +10,7 @@ use std::time::Duration;
 use kikeru_domain::second_factor::TotpSecret;
 use kikeru_tests::http::Client;
 use kikeru_tests::{Server, binary, outbox};
+use kikeru_webauthn::software::SoftwareAuthenticator;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -36,6 +37,50 @@ fn sign_in(server: &Server) -> (Client, bool) {
     assert_eq!(reply.status, 201, "{reply:?}");
     let pending = reply.json["second_factor_required"].as_bool().unwrap();
     (client, pending)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(bytes)
+}
+
+fn unb64(value: &serde_json::Value) -> Vec<u8> {
+    data_encoding::BASE64URL_NOPAD
+        .decode(value.as_str().unwrap().as_bytes())
+        .unwrap()
+}
+
+/// Adds a passkey of `authenticator` for the signed-in `member`.
+fn add_passkey(member: &mut Client, authenticator: &mut SoftwareAuthenticator) {
+    let options = member.post("/api/v1/me/passkeys/options", json!({}));
+    assert_eq!(options.status, 200, "{options:?}");
+    let public = &options.json["publicKey"];
+    let made = authenticator.register(&unb64(&public["challenge"]), &unb64(&public["user"]["id"]));
+    let added = member.post(
+        "/api/v1/me/passkeys",
+        json!({"ceremony": options.json["ceremony"], "name": "phone", "credential": {
+            "id": b64(authenticator.credential_id()),
+            "response": {"clientDataJSON": b64(&made.client_data_json),
+                         "attestationObject": b64(&made.attestation_object)}}}),
+    );
+    assert_eq!(added.status, 201, "{added:?}");
+}
+
+/// Signs in with `authenticator`'s passkey; the reply's status.
+fn passkey_sign_in(server: &Server, authenticator: &mut SoftwareAuthenticator) -> (Client, u16) {
+    let mut client = Client::new(&server.base);
+    let options = client.post("/api/v1/sessions/passkey/options", json!({}));
+    assert_eq!(options.status, 200, "{options:?}");
+    let answer = authenticator.assert(&unb64(&options.json["publicKey"]["challenge"]));
+    let reply = client.post(
+        "/api/v1/sessions/passkey",
+        json!({"ceremony": options.json["ceremony"], "credential": {
+            "id": b64(&answer.credential_id),
+            "response": {"clientDataJSON": b64(&answer.client_data_json),
+                         "authenticatorData": b64(&answer.authenticator_data),
+                         "signature": b64(&answer.signature),
+                         "userHandle": b64(answer.user_handle.as_deref().unwrap_or_default())}}}),
+    );
+    (client, reply.status)
 }
 
 fn journey(server: &Server, database_url: Option<&str>) {
@@ -86,6 +131,15 @@ fn journey(server: &Server, database_url: Option<&str>) {
     assert_eq!(passed.status, 200, "{passed:?}");
     assert_eq!(phone.get("/api/v1/me").status, 200);
 
+    // A passkey: added in this fresh session, then it alone signs in.
+    let origin = server.base.clone();
+    let rp_id = kikeru_config::origin_host(&origin).to_owned();
+    let mut key = SoftwareAuthenticator::new(&rp_id, &origin);
+    add_passkey(&mut phone, &mut key);
+    let (mut by_passkey, status) = passkey_sign_in(server, &mut key);
+    assert_eq!(status, 201);
+    assert_eq!(by_passkey.get("/api/v1/me").status, 200);
+
     // The phone is lost: a recovery code gets in, once.
     let (mut lost, _) = sign_in(server);
     let recovered = lost.post(
@@ -125,7 +179,13 @@ fn journey(server: &Server, database_url: Option<&str>) {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
+    assert_eq!(
+        export.json["second_factors"]["passkeys"][0]["name"],
+        "phone"
+    );
     for kind in [
+        "passkey_added",
+        "passkey_used",
         "totp_enrolled",
         "second_factor_passed",
         "recovery_code_used",
@@ -152,6 +212,8 @@ fn journey(server: &Server, database_url: Option<&str>) {
     assert_eq!(lost.get("/api/v1/me").status, 401, "every session ended");
     let (_, pending) = sign_in(server);
     assert!(!pending, "the password alone signs in again");
+    let (_, status) = passkey_sign_in(server, &mut key);
+    assert_eq!(status, 401, "the passkey was removed too");
     assert!(outbox::last(&server.outbox(), EMAIL, "second_factor_removed").is_some());
     let twice = reset.status().expect("run the reset again");
     assert_eq!(twice.code(), Some(1), "nothing left to reset");

@@ -135,6 +135,8 @@ const FUZZ_TARGETS: &[&str] = &[
     "stats_path",
     "catalog",
     "config",
+    "passkey",
+    "second_factor",
 ];
 
 fn fuzz(args: &[String]) -> Result<(), String> {

@@ -217,7 +217,8 @@ impl Ceremony {
         let member: [u8; 16] = bytes[1..17].try_into().map_err(|_| MalformedCeremony)?;
         let purpose = match bytes[0] {
             1 => CeremonyPurpose::Register(MemberId::from_uuid(Uuid::from_bytes(member))),
-            2 => CeremonyPurpose::SignIn,
+            // A sign-in names no member: only zeros there (one byte form per ceremony).
+            2 if member == [0; 16] => CeremonyPurpose::SignIn,
             _ => return Err(MalformedCeremony),
         };
         let challenge: [u8; 32] = bytes[17..49].try_into().map_err(|_| MalformedCeremony)?;
@@ -300,6 +301,12 @@ mod tests {
             prop_assert_eq!(Ceremony::from_bytes(&ceremony.to_bytes()), Ok(ceremony));
             if noise.len() != 57 {
                 prop_assert_eq!(Ceremony::from_bytes(&noise), Err(MalformedCeremony));
+            }
+            // Whatever reads as a ceremony is that ceremony's one byte form.
+            let mut bytes = ceremony.to_bytes();
+            bytes[1..17].copy_from_slice(&member);
+            if let Ok(read) = Ceremony::from_bytes(&bytes) {
+                prop_assert_eq!(read.to_bytes(), bytes);
             }
         }
     }

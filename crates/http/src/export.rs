@@ -76,8 +76,17 @@ impl Export {
                     .membership
                     .second_factor_status(&self.who)
                     .await?;
+                let passkeys: Vec<Value> = self
+                    .state
+                    .membership
+                    .passkeys(&self.who)
+                    .await?
+                    .iter()
+                    .map(|p| json!({"id": p.id.to_string(), "name": p.name, "created_at": time(p.created_at), "last_used_at": p.last_used_at.map(time)}))
+                    .collect();
                 let factors = json!({
-                    "totp": {"on": status.enrolled(), "since": status.totp_since.map(time), "pending": status.totp_pending},
+                    "totp": {"on": status.totp_since.is_some(), "since": status.totp_since.map(time), "pending": status.totp_pending},
+                    "passkeys": passkeys,
                     "recovery_codes_left": status.recovery_codes_left,
                 });
                 (

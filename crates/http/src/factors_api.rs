@@ -37,6 +37,8 @@ struct SecondFactorsView {
     totp_pending: bool,
     /// Unused recovery codes left.
     recovery_codes_left: u32,
+    /// How many passkeys the member has (`GET /me/passkeys` lists them).
+    passkeys: u32,
 }
 
 /// A new authenticator-app secret, to scan or type into the app. Shown until confirmed.
@@ -142,7 +144,8 @@ impl FactorsApi {
     ) -> ApiResult<Json<SecondFactorsView>> {
         let status = state.membership.second_factor_status(&auth.0).await?;
         Ok(Json(SecondFactorsView {
-            totp: status.enrolled(),
+            totp: status.totp_since.is_some(),
+            passkeys: count(status.passkeys),
             totp_since: status.totp_since,
             totp_pending: status.totp_pending,
             recovery_codes_left: count(status.recovery_codes_left),
