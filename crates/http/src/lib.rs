@@ -156,6 +156,10 @@ fn api_service() -> OpenApiService<Apis, ()> {
         "みんな聞ける — the membership store's JSON API. Errors are RFC 9457 problem \
              documents (`application/problem+json`) with a stable `code`. State-changing \
              requests from a browser must carry an `Origin` (or `Referer`) of the service. \
+             A session signed in with a password by a member who has a second factor answers \
+             403 `second_factor_required` until it passes it (`POST /sessions/current/second-factor`, \
+             or a passkey); sensitive changes answer 403 `reauthentication_required` without a \
+             recent authentication (`POST /sessions/current/reauthentication`). \
              Besides the operations below, raw-byte endpoints serve audio with HTTP Range \
              (`GET /products/{id}/sample`, `GET /me/library/{id}/audio`), stream the member's data \
              export (`GET /me/export`: everything held about them, one JSON document), and receive the payment \
