@@ -4,7 +4,9 @@
 //! `RegistrationResponseJSON`, …): binary values are unpadded base64url, so a page passes
 //! the browser's `toJSON()` through unchanged.
 
-use kikeru_domain::passkey::{AssertionResponse, Passkey, PasskeyId, RegistrationResponse};
+use kikeru_domain::passkey::{
+    AssertionResponse, Passkey, PasskeyError, PasskeyId, RegistrationResponse,
+};
 use kikeru_domain::second_factor::RecoveryCode;
 use poem::Request;
 use poem::web::Data;
@@ -36,10 +38,20 @@ fn b64(bytes: &[u8]) -> String {
     data_encoding::BASE64URL_NOPAD.encode(bytes)
 }
 
-fn unb64(text: &str) -> ApiResult<Vec<u8>> {
+/// A binary value of the browser's answer. The schema allows only base64url's alphabet; a
+/// value that still does not decode is a malformed answer, refused like any other.
+fn unb64(text: &str) -> Option<Vec<u8>> {
     data_encoding::BASE64URL_NOPAD
         .decode(text.trim_end_matches('=').as_bytes())
-        .map_err(|_| ApiError::bad_request("bad_request", "A binary value is not base64url"))
+        .ok()
+}
+
+fn refused_answer() -> ApiError {
+    kikeru_domain::membership::FactorError::Passkey(PasskeyError::Malformed("base64url")).into()
+}
+
+fn failed_sign_in() -> ApiError {
+    kikeru_domain::membership::SignInError::InvalidCredentials.into()
 }
 
 /// A passkey of the member.
@@ -396,10 +408,16 @@ impl PasskeysApi {
     ) -> ApiResult<Added> {
         let body = body.0;
         // The credential's `id` is what the authenticator data attests; it is read from there.
-        unb64(&body.credential.id)?;
-        let response = RegistrationResponse {
-            client_data_json: unb64(&body.credential.response.client_data_json)?,
-            attestation_object: unb64(&body.credential.response.attestation_object)?,
+        let response = match (
+            unb64(&body.credential.id),
+            unb64(&body.credential.response.client_data_json),
+            unb64(&body.credential.response.attestation_object),
+        ) {
+            (Some(_), Some(client_data_json), Some(attestation_object)) => RegistrationResponse {
+                client_data_json,
+                attestation_object,
+            },
+            _ => return Err(refused_answer()),
         };
         let (passkey, made) = state
             .membership
@@ -489,19 +507,30 @@ impl PasskeysApi {
         body: Json<PasskeySignIn>,
     ) -> ApiResult<SessionCreated> {
         let body = body.0;
-        let response = AssertionResponse {
-            credential_id: unb64(&body.credential.id)?,
-            client_data_json: unb64(&body.credential.response.client_data_json)?,
-            authenticator_data: unb64(&body.credential.response.authenticator_data)?,
-            signature: unb64(&body.credential.response.signature)?,
-            user_handle: body
-                .credential
-                .response
-                .user_handle
-                .as_deref()
-                .filter(|h| !h.is_empty())
-                .map(unb64)
-                .transpose()?,
+        let answer = &body.credential.response;
+        let user_handle = match answer.user_handle.as_deref().filter(|h| !h.is_empty()) {
+            Some(handle) => Some(unb64(handle).ok_or_else(failed_sign_in)?),
+            None => None,
+        };
+        let response = match (
+            unb64(&body.credential.id),
+            unb64(&answer.client_data_json),
+            unb64(&answer.authenticator_data),
+            unb64(&answer.signature),
+        ) {
+            (
+                Some(credential_id),
+                Some(client_data_json),
+                Some(authenticator_data),
+                Some(signature),
+            ) => AssertionResponse {
+                credential_id,
+                client_data_json,
+                authenticator_data,
+                signature,
+                user_handle,
+            },
+            _ => return Err(failed_sign_in()),
         };
         let previous = state.config.cookie().token(req);
         let created = state
