@@ -18,6 +18,7 @@ pub mod changes;
 pub mod consent;
 pub mod disclosure;
 pub mod email;
+pub mod incident;
 pub mod inquiry;
 pub mod member;
 pub mod membership;
@@ -35,6 +36,7 @@ pub mod session;
 pub mod shop;
 pub mod shop_ports;
 pub mod stats;
+pub mod tax;
 pub mod throttle;
 pub mod token;
 
