@@ -145,6 +145,18 @@ impl fmt::Display for Money {
     }
 }
 
+impl Money {
+    /// The amount as consumers in Japan must see every price (総額表示): tax included, said
+    /// so — `1,100円（税込）` in Japanese, `¥1,100 (tax incl.)` in English.
+    pub fn tax_inclusive(&self, language: crate::Language) -> String {
+        match (language, self.currency) {
+            (crate::Language::Ja, Currency::Jpy) => format!("{}円（税込）", group(self.minor)),
+            (crate::Language::Ja, _) => format!("{self}（税込）"),
+            (crate::Language::En, _) => format!("{self} (tax incl.)"),
+        }
+    }
+}
+
 fn group(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
@@ -160,6 +172,15 @@ fn group(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_shown_tax_inclusive_and_say_so() {
+        let yen = Money::new(1_100, Currency::Jpy).unwrap();
+        assert_eq!(yen.tax_inclusive(crate::Language::Ja), "1,100円（税込）");
+        assert_eq!(yen.tax_inclusive(crate::Language::En), "¥1,100 (tax incl.)");
+        let dollars = Money::new(1_250, Currency::Usd).unwrap();
+        assert_eq!(dollars.tax_inclusive(crate::Language::Ja), "$12.50（税込）");
+    }
 
     #[test]
     fn amounts_are_non_negative_bounded_and_of_one_currency() {

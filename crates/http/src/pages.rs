@@ -35,6 +35,13 @@ fn lang(req: &Request) -> Lang {
     }
 }
 
+fn language_of(lang: Lang) -> kikeru_domain::Language {
+    match lang {
+        Lang::Ja => kikeru_domain::Language::Ja,
+        Lang::En => kikeru_domain::Language::En,
+    }
+}
+
 fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Ja => ja,
@@ -133,7 +140,7 @@ pub(crate) async fn sandbox_checkout(
             format!(
                 "<li>{} — {}</li>",
                 title_in(lang, &l.title),
-                escape(&l.unit_price.to_string())
+                escape(&l.unit_price.tax_inclusive(language_of(lang)))
             )
         })
         .collect();
@@ -177,7 +184,7 @@ pub(crate) async fn sandbox_checkout(
         ),
         summary = t(lang, "ご注文内容", "Your order"),
         total_label = t(lang, "合計（税込）", "Total (tax included)"),
-        total = escape(&order.total.to_string()),
+        total = escape(&order.total.tax_inclusive(language_of(lang))),
     );
     (
         StatusCode::OK,

@@ -2174,7 +2174,10 @@ mod site {
             .unwrap();
         let (status, mypage) = page(&f, "/me", &both).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(mypage.contains("¥1,100"), "the purchase at its price");
+        assert!(
+            mypage.contains("1,100円（税込）"),
+            "the purchase at its tax-inclusive price"
+        );
         assert!(mypage.contains(&format!("/api/v1/me/library/{}/audio", products[1])));
         assert!(mypage.contains("支払い済み"));
         let again = f

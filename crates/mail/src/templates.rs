@@ -287,7 +287,8 @@ If this was not you, reset your password at once and contact us.
 }
 
 fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String) {
-    let money = |minor: i64| format_money(minor, &receipt.currency);
+    let language = if ja { Language::Ja } else { Language::En };
+    let money = |minor: i64| format_money(minor, &receipt.currency, language);
     let when = japan_time(receipt.paid_at);
     let mut lines = String::new();
     for line in &receipt.lines {
@@ -308,7 +309,7 @@ fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String
         (
             "ご購入ありがとうございます（領収書）".to_owned(),
             format!(
-                "お支払いを確認しました。ご注文の内容は次のページでご確認いただけます。\n{order}\n\n注文番号: {}\nお支払い日時: {when}（日本時間）\n\n{lines}\n合計（税込）: {total}\n\nカード情報は決済代行会社が管理し、当サービスには保存されません。\n",
+                "お支払いを確認しました。ご注文の内容は次のページでご確認いただけます。\n{order}\n\n注文番号: {}\nお支払い日時: {when}（日本時間）\n\n{lines}\n合計: {total}\n\nカード情報は決済代行会社が管理し、当サービスには保存されません。\n",
                 receipt.order_id
             ),
         )
@@ -316,7 +317,7 @@ fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String
         (
             "Thank you for your purchase (receipt)".to_owned(),
             format!(
-                "We received your payment. Your order is here:\n{order}\n\nOrder: {}\nPaid: {when} (Japan time)\n\n{lines}\nTotal (tax included): {total}\n\nYour card details stay with the payment provider; we never store them.\n",
+                "We received your payment. Your order is here:\n{order}\n\nOrder: {}\nPaid: {when} (Japan time)\n\n{lines}\nTotal: {total}\n\nYour card details stay with the payment provider; we never store them.\n",
                 receipt.order_id
             ),
         )
@@ -332,13 +333,17 @@ fn japan_time(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// An amount from a receipt as people read it (`¥1,100`); an unknown currency as it came.
-fn format_money(minor: i64, currency: &str) -> String {
+/// An amount from a receipt as people in Japan must read every price: tax included, said so
+/// (`1,100円（税込）`, `¥1,100 (tax incl.)`); an unknown currency as it came.
+fn format_money(minor: i64, currency: &str, language: Language) -> String {
     currency
         .parse::<Currency>()
         .ok()
         .and_then(|c| Money::new(minor, c).ok())
-        .map_or_else(|| format!("{minor} {currency}"), |m| m.to_string())
+        .map_or_else(
+            || format!("{minor} {currency}"),
+            |m| m.tax_inclusive(language),
+        )
 }
 
 /// The text as a small HTML document: every character escaped, each `http(s)://` link made an
@@ -386,9 +391,16 @@ mod tests {
 
     #[test]
     fn receipt_amounts_read_as_people_write_them() {
-        assert_eq!(format_money(1_100, "JPY"), "¥1,100");
-        assert_eq!(format_money(1_250, "USD"), "$12.50");
-        assert_eq!(format_money(7, "XYZ"), "7 XYZ");
+        assert_eq!(format_money(1_100, "JPY", Language::Ja), "1,100円（税込）");
+        assert_eq!(
+            format_money(1_100, "JPY", Language::En),
+            "¥1,100 (tax incl.)"
+        );
+        assert_eq!(
+            format_money(1_250, "USD", Language::En),
+            "$12.50 (tax incl.)"
+        );
+        assert_eq!(format_money(7, "XYZ", Language::Ja), "7 XYZ");
     }
 
     #[test]

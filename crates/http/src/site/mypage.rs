@@ -167,7 +167,7 @@ async fn render(
                 (
                     when(p.paid_at),
                     p.item.title.get(lang).to_owned(),
-                    p.item.unit_price.to_string(),
+                    p.item.unit_price.tax_inclusive(lang),
                     c.t(&status_key(p.status)).to_owned(),
                 )
             })
@@ -177,7 +177,7 @@ async fn render(
             .map(|p| {
                 (
                     when(p.created_at),
-                    p.amount.to_string(),
+                    p.amount.tax_inclusive(lang),
                     c.t(&status_key(p.status)).to_owned(),
                 )
             })

@@ -90,7 +90,7 @@ impl ProductCard {
             id: p.id.to_string(),
             title: p.draft.title.get(lang).to_owned(),
             description: p.draft.description.get(lang).to_owned(),
-            price: p.draft.price.to_string(),
+            price: p.draft.price.tax_inclusive(lang),
             has_sample: p.draft.sample.is_some(),
         }
     }
