@@ -108,6 +108,12 @@ struct FileConfig {
     public_url: Option<String>,
     passkey_rp_id: Option<String>,
     passkey_origin: Option<String>,
+    seller_name: Option<String>,
+    seller_representative: Option<String>,
+    seller_address: Option<String>,
+    seller_phone: Option<String>,
+    seller_email: Option<String>,
+    seller_registration_number: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<Secret>,
     database_max_connections: Option<u32>,
@@ -237,6 +243,9 @@ pub struct Config {
     pub passkey_rp_id: Option<String>,
     /// The origin passkey ceremonies come from, when it is not `public_url`.
     pub passkey_origin: Option<String>,
+    /// The seller's particulars for the 特定商取引法 page and receipts: all required with a
+    /// real payment provider; `None` in a sandbox that configured none (sample values shown).
+    pub seller: Option<kikeru_domain::legal::Seller>,
     /// The database URL (SQLite or PostgreSQL).
     pub database_url: Secret,
     /// The pool size.
@@ -308,6 +317,12 @@ pub const ENV_KEYS: &[&str] = &[
     "public_url",
     "passkey_rp_id",
     "passkey_origin",
+    "seller_name",
+    "seller_representative",
+    "seller_address",
+    "seller_phone",
+    "seller_email",
+    "seller_registration_number",
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -452,6 +467,12 @@ fn overlay_env(
     text!(public_url);
     text!(passkey_rp_id);
     text!(passkey_origin);
+    text!(seller_name);
+    text!(seller_representative);
+    text!(seller_address);
+    text!(seller_phone);
+    text!(seller_email);
+    text!(seller_registration_number);
     text!(log_format);
     text!(mail_from);
     text!(payment_provider);
@@ -680,6 +701,48 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
         None => None,
     };
+    let registration_number = match raw.seller_registration_number.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match kikeru_domain::tax::RegistrationNumber::parse(text) {
+            Ok(number) => Some(number),
+            Err(e) => {
+                errors.push(format!("seller_registration_number: {e}"));
+                None
+            }
+        },
+    };
+    let seller_fields = [
+        &raw.seller_name,
+        &raw.seller_representative,
+        &raw.seller_address,
+        &raw.seller_phone,
+        &raw.seller_email,
+    ];
+    let seller = if seller_fields.iter().all(|f| f.is_none()) && registration_number.is_none() {
+        None
+    } else {
+        let text = |f: &Option<String>| f.as_deref().unwrap_or_default().trim().to_owned();
+        Some(kikeru_domain::legal::Seller {
+            name: text(&raw.seller_name),
+            representative: text(&raw.seller_representative),
+            address: text(&raw.seller_address),
+            phone: text(&raw.seller_phone),
+            email: text(&raw.seller_email),
+            registration_number,
+        })
+    };
+    if !sandbox {
+        let missing = seller.as_ref().map_or_else(
+            || kikeru_domain::legal::Seller::default().missing(),
+            |s| s.missing(),
+        );
+        if !missing.is_empty() {
+            errors.push(format!(
+                "the seller's particulars required by the Act on Specified Commercial Transactions (特定商取引法) are missing in production (payment_provider = \"stripe\"): {}",
+                missing.join(", ")
+            ));
+        }
+    }
     let defaults = kikeru_domain::retention::RetentionPolicy::default();
     let retention = kikeru_domain::retention::RetentionPolicy {
         unverified_accounts: days(
@@ -770,6 +833,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         public_url,
         public_url_configured,
         passkey_rp_id: raw.passkey_rp_id,
+        seller,
         passkey_origin: raw
             .passkey_origin
             .map(|o| o.trim_end_matches('/').to_owned()),
@@ -968,7 +1032,67 @@ mod tests {
         );
         let mut with_key = stripe.to_vec();
         with_key.push(("KIKERU_SECOND_FACTOR_KEY", key));
+        with_key.extend(SELLER);
         assert!(load(None, &with_key).is_ok());
+    }
+
+    const SELLER: [(&str, &str); 5] = [
+        ("KIKERU_SELLER_NAME", "株式会社キケル"),
+        ("KIKERU_SELLER_REPRESENTATIVE", "山田 花子"),
+        ("KIKERU_SELLER_ADDRESS", "東京都千代田区千代田1-1"),
+        ("KIKERU_SELLER_PHONE", "03-1234-5678"),
+        ("KIKERU_SELLER_EMAIL", "support@kikeru.example"),
+    ];
+
+    #[test]
+    fn production_refuses_to_start_without_the_sellers_particulars() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let stripe = [
+            ("KIKERU_PAYMENT_PROVIDER", "stripe"),
+            ("KIKERU_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("KIKERU_STRIPE_WEBHOOK_SECRETS", "whsec_x"),
+            ("KIKERU_SECOND_FACTOR_KEY", key),
+        ];
+        let problems = load(None, &stripe).unwrap_err().0;
+        let problem = problems
+            .iter()
+            .find(|p| p.contains("特定商取引法"))
+            .expect("the particulars are named");
+        for key in [
+            "seller_name",
+            "seller_representative",
+            "seller_address",
+            "seller_phone",
+            "seller_email",
+        ] {
+            assert!(problem.contains(key), "{problem}");
+        }
+        let mut partial = stripe.to_vec();
+        partial.extend(&SELLER[..4]);
+        let problems = load(None, &partial).unwrap_err().0;
+        assert!(
+            problems.iter().any(|p| p.ends_with(": seller_email")),
+            "{problems:?}"
+        );
+        let mut complete = stripe.to_vec();
+        complete.extend(SELLER);
+        complete.push(("KIKERU_SELLER_REGISTRATION_NUMBER", "T7000012050003"));
+        let problems = load(None, &complete).unwrap_err().0;
+        assert_eq!(
+            problems,
+            vec!["seller_registration_number: the registration number's check digit is wrong"]
+        );
+        complete.pop();
+        complete.push(("KIKERU_SELLER_REGISTRATION_NUMBER", "T7000012050002"));
+        let config = load(None, &complete).unwrap();
+        let seller = config.seller.unwrap();
+        assert_eq!(seller.name, "株式会社キケル");
+        assert_eq!(
+            seller.registration_number.unwrap().as_str(),
+            "T7000012050002"
+        );
+        // The sandbox opens without them (the page shows labelled samples).
+        assert!(load(None, &[]).unwrap().seller.is_none());
     }
 
     #[test]

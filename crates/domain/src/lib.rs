@@ -20,6 +20,7 @@ pub mod disclosure;
 pub mod email;
 pub mod incident;
 pub mod inquiry;
+pub mod legal;
 pub mod member;
 pub mod membership;
 pub mod money;

@@ -51,6 +51,9 @@ pub struct HttpConfig {
     pub media_dir: PathBuf,
     /// Statistics reports leave out cells counting fewer requests than this.
     pub stats_min_count: u64,
+    /// The seller's particulars (特定商取引法に基づく表記); `None` shows labelled samples (the
+    /// sandbox: production refuses to start without them).
+    pub seller: Option<kikeru_domain::legal::Seller>,
 }
 
 impl HttpConfig {
@@ -232,6 +235,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             get(site::pages::contact_page).post(site::pages::contact_submit),
         )
         .at("/privacy", get(site::pages::privacy))
+        .at("/tokushoho", get(site::pages::commerce))
         .at("/lang/:tag", get(site::pages::switch_language))
         .at("/me", get(site::mypage::show))
         .at("/me/profile", poem::post(site::mypage::profile))

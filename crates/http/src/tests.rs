@@ -13,6 +13,7 @@ use time::macros::datetime;
 
 use super::*;
 
+mod commerce;
 mod factors;
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
@@ -35,6 +36,15 @@ struct Fixture {
 }
 
 fn fixture_with(origin: &str) -> Fixture {
+    build_fixture(origin, None)
+}
+
+/// A fixture whose site is configured with `seller`'s particulars.
+fn fixture_selling(seller: kikeru_domain::legal::Seller) -> Fixture {
+    build_fixture(ORIGIN, Some(seller))
+}
+
+fn build_fixture(origin: &str, seller: Option<kikeru_domain::legal::Seller>) -> Fixture {
     let harness = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let media = tempfile::tempdir().unwrap();
     let state = AppState {
@@ -52,6 +62,7 @@ fn fixture_with(origin: &str) -> Fixture {
             trust_forwarded_for: false,
             media_dir: media.path().to_path_buf(),
             stats_min_count: 5,
+            seller,
         }),
         readiness: Arc::new(Ready),
     };
@@ -2069,6 +2080,7 @@ mod site {
                 "/forgot-password".to_owned(),
                 "/contact".to_owned(),
                 "/privacy".to_owned(),
+                "/tokushoho".to_owned(),
                 "/me".to_owned(),
                 "/verify-email?token=x".to_owned(),
                 "/reset-password?token=x".to_owned(),

@@ -823,6 +823,7 @@ pub fn build(
             max_body_bytes: config.max_body_bytes,
             trust_forwarded_for: config.trust_forwarded_for,
             media_dir: config.media_dir.clone(),
+            seller: config.seller.clone(),
             stats_min_count: config.stats_min_count,
         }),
         readiness: Arc::new(StoreReadiness((*store).clone())),

@@ -797,6 +797,38 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
     html(StatusCode::OK, &c, PrivacyPage { c: &c }.render(), &[])
 }
 
+#[derive(Template)]
+#[template(path = "tokushoho.html")]
+struct CommercePage<'a> {
+    c: &'a Chrome,
+    seller: &'a kikeru_domain::legal::Seller,
+    registration: Option<&'a str>,
+    sample: bool,
+}
+
+/// The 特定商取引法に基づく表記 page, from the configured seller (labelled samples in the
+/// sandbox).
+#[handler]
+pub(crate) async fn commerce(state: Data<&AppState>, req: &Request) -> Response {
+    let member = current(&state, req).await;
+    let c = chrome(&state, req, member.as_ref());
+    let sample = kikeru_domain::legal::Seller::sample();
+    let (seller, is_sample) = match &state.config.seller {
+        Some(seller) => (seller, false),
+        None => (&sample, true),
+    };
+    let page = CommercePage {
+        c: &c,
+        seller,
+        registration: seller
+            .registration_number
+            .as_ref()
+            .map(kikeru_domain::tax::RegistrationNumber::as_str),
+        sample: is_sample,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
 /// Switches the language and goes back where the member was.
 #[handler]
 pub(crate) async fn switch_language(
