@@ -1,5 +1,5 @@
 //! The member web site in headless Chromium: register → verify (from the outbox) → sign in →
-//! buy in the sandbox → find the purchase and play it in the library → change the e-mail address
+//! confirm the order → buy in the sandbox → find the purchase and play it in the library → change the e-mail address
 //! → download the data → switch language → delete the account; a browser without cookies is
 //! told to enable them. Every page visited passes axe-core's WCAG 2.2 AA checks with no serious
 //! or critical violation, and is photographed in Japanese and English at phone and desktop
@@ -98,6 +98,12 @@ fn journey(database: Option<&str>, label: &str) {
     let product_path = browser.url().trim_start_matches(&base).to_owned();
     inspect_everywhere(&browser, &base, &product_path, &format!("{label}-product"));
     let title = browser.text("h1");
+    // The final confirmation (特定商取引法 第12条の6) comes before the checkout.
+    browser.click("form[action$='/confirm'] button");
+    assert!(browser.url().contains("/confirm"), "{}", browser.url());
+    assert!(browser.text("#order-lines").contains(&title));
+    assert!(browser.text("#order-total").contains("円（税込）"));
+    inspect(&browser, &format!("{label}-confirm-ja-desktop"));
     browser.click("form[action$='/buy'] button");
     assert!(
         browser.url().contains("/sandbox/checkout/"),

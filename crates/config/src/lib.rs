@@ -87,6 +87,45 @@ impl fmt::Debug for SealKey {
     }
 }
 
+/// Tax rules from `tax_rates` (`FROM:STANDARD:REDUCED` periods separated by `;`, e.g.
+/// `2019-10-01:10:8`) and `tax_rounding` (`down`, `half_up`, `up`); Japan's rules by default.
+fn tax_rules(
+    rates: Option<&str>,
+    rounding: Option<&str>,
+) -> Result<kikeru_domain::tax::TaxRules, String> {
+    use kikeru_domain::tax::{RatePeriod, Rounding, TaxRules};
+    let rounding = match rounding.map(str::trim) {
+        None => Rounding::Down,
+        Some(name) => Rounding::from_name(name).ok_or_else(|| {
+            "tax_rounding: use down (切り捨て), half_up (四捨五入) or up (切り上げ)".to_owned()
+        })?,
+    };
+    let Some(rates) = rates else {
+        let mut rules = TaxRules::japan();
+        rules.rounding = rounding;
+        return Ok(rules);
+    };
+    let problem = || {
+        "tax_rates: periods FROM:STANDARD:REDUCED separated by ';', e.g. 2019-10-01:10:8".to_owned()
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let mut periods = Vec::new();
+    for period in rates.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut parts = period.split(':');
+        let (Some(from), Some(standard), Some(reduced), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(problem());
+        };
+        periods.push(RatePeriod {
+            from: time::Date::parse(from.trim(), &format).map_err(|_| problem())?,
+            standard: standard.trim().parse().map_err(|_| problem())?,
+            reduced: reduced.trim().parse().map_err(|_| problem())?,
+        });
+    }
+    TaxRules::new(periods, rounding).map_err(|e| format!("tax_rates: {e}"))
+}
+
 /// The host of an origin (`https://kikeru.example.jp:8443` → `kikeru.example.jp`).
 pub fn origin_host(origin: &str) -> &str {
     let rest = origin.split_once("://").map_or(origin, |(_, rest)| rest);
@@ -114,6 +153,8 @@ struct FileConfig {
     seller_phone: Option<String>,
     seller_email: Option<String>,
     seller_registration_number: Option<String>,
+    tax_rates: Option<String>,
+    tax_rounding: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<Secret>,
     database_max_connections: Option<u32>,
@@ -246,6 +287,8 @@ pub struct Config {
     /// The seller's particulars for the 特定商取引法 page and receipts: all required with a
     /// real payment provider; `None` in a sandbox that configured none (sample values shown).
     pub seller: Option<kikeru_domain::legal::Seller>,
+    /// Consumption tax: rate periods and rounding.
+    pub tax: kikeru_domain::tax::TaxRules,
     /// The database URL (SQLite or PostgreSQL).
     pub database_url: Secret,
     /// The pool size.
@@ -323,6 +366,8 @@ pub const ENV_KEYS: &[&str] = &[
     "seller_phone",
     "seller_email",
     "seller_registration_number",
+    "tax_rates",
+    "tax_rounding",
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -473,6 +518,8 @@ fn overlay_env(
     text!(seller_phone);
     text!(seller_email);
     text!(seller_registration_number);
+    text!(tax_rates);
+    text!(tax_rounding);
     text!(log_format);
     text!(mail_from);
     text!(payment_provider);
@@ -743,6 +790,13 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             ));
         }
     }
+    let tax = match tax_rules(raw.tax_rates.as_deref(), raw.tax_rounding.as_deref()) {
+        Ok(rules) => rules,
+        Err(problem) => {
+            errors.push(problem);
+            kikeru_domain::tax::TaxRules::japan()
+        }
+    };
     let defaults = kikeru_domain::retention::RetentionPolicy::default();
     let retention = kikeru_domain::retention::RetentionPolicy {
         unverified_accounts: days(
@@ -834,6 +888,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         public_url_configured,
         passkey_rp_id: raw.passkey_rp_id,
         seller,
+        tax,
         passkey_origin: raw
             .passkey_origin
             .map(|o| o.trim_end_matches('/').to_owned()),

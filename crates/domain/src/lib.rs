@@ -56,7 +56,7 @@ pub use order::{
 pub use password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
 pub use ports::StoreError;
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
-pub use shop::{Shop, ShopConfig, ShopPorts};
+pub use shop::{Quote, Shop, ShopConfig, ShopPorts};
 pub use throttle::{ThrottlePolicy, ThrottleRule};
 pub use token::{OneTimeToken, TokenPurpose};
 

@@ -149,10 +149,18 @@ impl Money {
     /// The amount as consumers in Japan must see every price (総額表示): tax included, said
     /// so — `1,100円（税込）` in Japanese, `¥1,100 (tax incl.)` in English.
     pub fn tax_inclusive(&self, language: crate::Language) -> String {
+        match language {
+            crate::Language::Ja => format!("{}（税込）", self.in_language(language)),
+            crate::Language::En => format!("{self} (tax incl.)"),
+        }
+    }
+
+    /// The amount as people write it in `language` (`100円`, `¥100`), for amounts that are not
+    /// prices (the tax in a total).
+    pub fn in_language(&self, language: crate::Language) -> String {
         match (language, self.currency) {
-            (crate::Language::Ja, Currency::Jpy) => format!("{}円（税込）", group(self.minor)),
-            (crate::Language::Ja, _) => format!("{self}（税込）"),
-            (crate::Language::En, _) => format!("{self} (tax incl.)"),
+            (crate::Language::Ja, Currency::Jpy) => format!("{}円", group(self.minor)),
+            _ => self.to_string(),
         }
     }
 }

@@ -65,6 +65,19 @@ pub struct ShopConfig {
     /// checkout that would send a category the register does not entrust to the provider is
     /// refused before anything is stored or sent.
     pub share_email_with_provider: bool,
+    /// Consumption tax: the rates by date and the rounding rule.
+    pub tax: crate::tax::TaxRules,
+}
+
+/// The facts of an order before it is placed (the final confirmation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// What would be bought, at today's tax-inclusive prices.
+    pub lines: Vec<OrderLine>,
+    /// The tax-inclusive total.
+    pub total: crate::Money,
+    /// The tax in it, per rate.
+    pub tax: crate::tax::TaxBreakdown,
 }
 
 /// Placing an order failed.
@@ -326,44 +339,7 @@ impl Shop {
         {
             return self.resume(member, order, payment, products).await;
         }
-        let owned: HashSet<ProductId> = self
-            .ports
-            .orders
-            .owned(member.id)
-            .await?
-            .into_iter()
-            .collect();
-        let mut lines = Vec::with_capacity(products.len());
-        for id in products {
-            let product = self
-                .ports
-                .catalog
-                .by_id(*id)
-                .await?
-                .filter(|p| p.draft.active)
-                .ok_or(OrderError::NotOnSale(*id))?;
-            if owned.contains(id) {
-                return Err(OrderError::AlreadyOwned(*id));
-            }
-            lines.push(OrderLine {
-                product_id: product.id,
-                sku: product.draft.sku.clone(),
-                title: product.draft.title.clone(),
-                unit_price: product.draft.price,
-                quantity: 1,
-            });
-        }
-        let currency = lines[0].unit_price.currency();
-        let mut total = crate::Money::zero(currency);
-        for line in &lines {
-            let amount = line
-                .unit_price
-                .times(line.quantity)
-                .map_err(|_| OrderError::MixedCurrencies)?;
-            total = total
-                .checked_add(amount)
-                .map_err(|_| OrderError::MixedCurrencies)?;
-        }
+        let (lines, total) = self.lines_for(member, products).await?;
         let now = self.ports.clock.now();
         let order = Order {
             id: OrderId::from_uuid(self.new_uuid(now)),
@@ -406,6 +382,99 @@ impl Shop {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The lines and total of an order for `products` now: each on sale, not owned yet, at
+    /// its current tax-inclusive price.
+    async fn lines_for(
+        &self,
+        member: &Member,
+        products: &[ProductId],
+    ) -> Result<(Vec<OrderLine>, crate::Money), OrderError> {
+        let owned: HashSet<ProductId> = self
+            .ports
+            .orders
+            .owned(member.id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut lines = Vec::with_capacity(products.len());
+        for id in products {
+            let product = self
+                .ports
+                .catalog
+                .by_id(*id)
+                .await?
+                .filter(|p| p.draft.active)
+                .ok_or(OrderError::NotOnSale(*id))?;
+            if owned.contains(id) {
+                return Err(OrderError::AlreadyOwned(*id));
+            }
+            lines.push(OrderLine {
+                product_id: product.id,
+                sku: product.draft.sku.clone(),
+                title: product.draft.title.clone(),
+                unit_price: product.draft.price,
+                quantity: 1,
+            });
+        }
+        let currency = lines
+            .first()
+            .map(|l| l.unit_price.currency())
+            .ok_or(OrderError::BadItems)?;
+        let mut total = crate::Money::zero(currency);
+        for line in &lines {
+            let amount = line
+                .unit_price
+                .times(line.quantity)
+                .map_err(|_| OrderError::MixedCurrencies)?;
+            total = total
+                .checked_add(amount)
+                .map_err(|_| OrderError::MixedCurrencies)?;
+        }
+        Ok((lines, total))
+    }
+
+    /// What the member is about to buy, before anything is stored or sent: the final
+    /// confirmation (特定商取引法 第12条の6) shows these facts, and only an explicit
+    /// confirmation then places the order. The tax is today's, per rate, rounded once.
+    ///
+    /// # Errors
+    /// As [`Shop::place_order`] would refuse the same products (not verified, not on sale,
+    /// owned, bad items).
+    pub async fn quote(
+        &self,
+        member: &Member,
+        products: &[ProductId],
+    ) -> Result<Quote, OrderError> {
+        if !member.is_verified() {
+            return Err(OrderError::NotVerified);
+        }
+        let unique: HashSet<_> = products.iter().collect();
+        if products.is_empty() || products.len() > MAX_ITEMS || unique.len() != products.len() {
+            return Err(OrderError::BadItems);
+        }
+        let (lines, total) = self.lines_for(member, products).await?;
+        let today = self
+            .ports
+            .clock
+            .now()
+            .to_offset(time::macros::offset!(+9))
+            .date();
+        let taxed: Vec<crate::tax::TaxLine> = lines
+            .iter()
+            .map(|l| crate::tax::TaxLine {
+                unit_price: l.unit_price.minor(),
+                quantity: l.quantity,
+                class: crate::tax::RateClass::Standard,
+            })
+            .collect();
+        let tax = self
+            .config
+            .tax
+            .breakdown(today, &taxed)
+            .map_err(|e| OrderError::Store(StoreError::Other(Box::new(e))))?;
+        Ok(Quote { lines, total, tax })
     }
 
     /// What a checkout sends the payment processor must be within what the register entrusts

@@ -212,6 +212,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         )
         .at("/", get(site::pages::home))
         .at("/products/:id", get(site::pages::product))
+        .at("/products/:id/confirm", get(site::pages::confirm))
         .at("/products/:id/buy", poem::post(site::pages::buy))
         .at(
             "/register",

@@ -150,6 +150,46 @@ impl From<&OrderLine> for OrderLineView {
     }
 }
 
+/// The tax at one rate.
+#[derive(Debug, Object)]
+struct TaxView {
+    /// The rate, in percent.
+    rate: u32,
+    /// The tax-inclusive total of the items at this rate.
+    inclusive: Price,
+    /// The consumption tax it contains (rounded once per rate).
+    tax: Price,
+}
+
+/// What the final confirmation must show before the member commits (特定商取引法 第12条の6).
+#[derive(Debug, Object)]
+struct TermsView {
+    /// How payment is made and when it is taken.
+    payment: String,
+    /// When the audio is available.
+    delivery: String,
+    /// Cancellation and refunds of digital content.
+    cancellation: String,
+    /// The legal notice (特定商取引法に基づく表記).
+    legal_notice_url: String,
+    /// The privacy policy.
+    privacy_policy_url: String,
+}
+
+/// The facts of an order before it is placed: show them, and place the order
+/// (`POST /orders`) only when the member confirms.
+#[derive(Debug, Object)]
+struct QuoteView {
+    /// What would be bought, at today's tax-inclusive prices.
+    lines: Vec<OrderLineView>,
+    /// The total, tax included.
+    total: Price,
+    /// The consumption tax in it, per rate.
+    taxes: Vec<TaxView>,
+    /// Payment, delivery and cancellation terms, in the member's language.
+    terms: TermsView,
+}
+
 /// An order.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -379,6 +419,55 @@ impl ShopApi {
             &placed.order,
             &placed.payment,
         ))))
+    }
+
+    /// The final confirmation's facts for `product_ids`, without placing anything: the items
+    /// at their tax-inclusive prices, the total and the tax in it per rate, and the payment,
+    /// delivery and cancellation terms. A client shows them and places the order
+    /// (`POST /orders`) only on the member's explicit confirmation.
+    #[oai(path = "/orders/quote", method = "post", tag = "Tag::Orders")]
+    async fn quote(
+        &self,
+        state: Data<&AppState>,
+        auth: Session,
+        body: Json<OrderBody>,
+    ) -> ApiResult<Json<QuoteView>> {
+        let products: Vec<ProductId> = body
+            .0
+            .product_ids
+            .into_iter()
+            .map(ProductId::from_uuid)
+            .collect();
+        let quote = state.shop.quote(&auth.0.member, &products).await?;
+        let currency = quote.total.currency();
+        let money = |minor: i64| -> Price {
+            Money::new(minor, currency)
+                .unwrap_or_else(|_| Money::zero(currency))
+                .into()
+        };
+        let lang = auth.0.member.language;
+        let t = |key: &str| crate::site::i18n::t(lang, key).to_owned();
+        Ok(Json(QuoteView {
+            lines: quote.lines.iter().map(OrderLineView::from).collect(),
+            total: quote.total.into(),
+            taxes: quote
+                .tax
+                .per_rate
+                .iter()
+                .map(|r| TaxView {
+                    rate: r.rate,
+                    inclusive: money(r.inclusive),
+                    tax: money(r.tax),
+                })
+                .collect(),
+            terms: TermsView {
+                payment: t("confirm.payment"),
+                delivery: t("confirm.delivery"),
+                cancellation: t("confirm.cancel"),
+                legal_notice_url: format!("{}/tokushoho", state.config.public_origin),
+                privacy_policy_url: format!("{}/privacy", state.config.public_origin),
+            },
+        }))
     }
 
     /// One of the member's orders. A pending order is first reconciled with the payment

@@ -282,6 +282,7 @@ impl Harness {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
             cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
             share_email_with_provider: false,
+            tax: kikeru_domain::tax::TaxRules::japan(),
         };
         let shop = kikeru_domain::Shop::new(shop_ports, shop_config);
         Self {

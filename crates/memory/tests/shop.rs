@@ -425,6 +425,7 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         success_url: "http://x/{order_id}".into(),
         cancel_url: "http://x/{order_id}".into(),
         share_email_with_provider: true,
+        tax: kikeru_domain::tax::TaxRules::japan(),
     };
     let shop = kikeru_domain::Shop::new(ports, config);
     let result = shop.place_order(&hanako, &products[..1], None).await;

@@ -781,6 +781,7 @@ pub fn build(
             config.public_url
         ),
         share_email_with_provider: config.share_email_with_payment_provider,
+        tax: config.tax.clone(),
     };
     let office = Office::new(OfficePorts {
         operators: store.clone(),

@@ -187,6 +187,105 @@ pub(crate) async fn product(
     product_page(&state, &c, &id, StatusCode::OK, None).await
 }
 
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage<'a> {
+    c: &'a Chrome,
+    product_id: &'a str,
+    key: &'a str,
+    lines: Vec<(String, u32, String)>,
+    total: String,
+    taxes: Vec<(u32, String)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConfirmQuery {
+    key: String,
+}
+
+/// The order refused, as a notice on the product page.
+fn order_notice(e: OrderError) -> (StatusCode, &'static str) {
+    match e {
+        OrderError::NotVerified => (StatusCode::FORBIDDEN, "product.not_verified"),
+        OrderError::AlreadyOwned(_) => (StatusCode::CONFLICT, "product.owned"),
+        OrderError::NotOnSale(_) | OrderError::BadItems => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "product.unavailable")
+        }
+        other => {
+            tracing::warn!(error = %other, "an order could not be placed");
+            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
+        }
+    }
+}
+
+/// `GET /products/{id}/confirm`: the final confirmation (特定商取引法 第12条の6) — what is
+/// bought, the tax-inclusive price and total with the tax in it, how and when payment is
+/// taken, when the audio is available, and the cancellation terms. Nothing is stored; only
+/// its button places the order.
+#[handler]
+pub(crate) async fn confirm(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Query(query): Query<ConfirmQuery>,
+) -> Response {
+    let Some(member) = current(&state, req).await else {
+        return see_other(&format!("/login?back=/products/{id}"), &[]);
+    };
+    let c = chrome(&state, req, Some(&member));
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return product_page(&state, &c, &id, StatusCode::NOT_FOUND, None).await;
+    };
+    let quote = match state
+        .shop
+        .quote(&member.member, &[ProductId::from_uuid(uuid)])
+        .await
+    {
+        Ok(quote) => quote,
+        Err(e) => {
+            let (status, notice) = order_notice(e);
+            return product_page(&state, &c, &id, status, Some(c.t(notice))).await;
+        }
+    };
+    let lang = c.lang;
+    let currency = quote.total.currency();
+    let money = |minor: i64| {
+        kikeru_domain::Money::new(minor, currency)
+            .map(|m| m.in_language(lang))
+            .unwrap_or_default()
+    };
+    let key = if query.key.len() <= 64 && !query.key.is_empty() {
+        query.key.clone()
+    } else {
+        uuid::Uuid::new_v4().simple().to_string()
+    };
+    let page = ConfirmPage {
+        c: &c,
+        product_id: &id,
+        key: &key,
+        lines: quote
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.title.get(lang).to_owned(),
+                    l.quantity,
+                    l.unit_price.tax_inclusive(lang),
+                )
+            })
+            .collect(),
+        total: quote.total.tax_inclusive(lang),
+        taxes: quote
+            .tax
+            .per_rate
+            .iter()
+            .map(|t| (t.rate, money(t.tax)))
+            .collect(),
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct BuyForm {
@@ -220,17 +319,7 @@ pub(crate) async fn buy(
     {
         Ok(placed) => see_other(&placed.checkout_url, &[]),
         Err(e) => {
-            let (status, notice) = match e {
-                OrderError::NotVerified => (StatusCode::FORBIDDEN, "product.not_verified"),
-                OrderError::AlreadyOwned(_) => (StatusCode::CONFLICT, "product.owned"),
-                OrderError::NotOnSale(_) | OrderError::BadItems => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, "product.unavailable")
-                }
-                other => {
-                    tracing::warn!(error = %other, "an order could not be placed");
-                    (StatusCode::SERVICE_UNAVAILABLE, "error.server")
-                }
-            };
+            let (status, notice) = order_notice(e);
             product_page(&state, &c, &id, status, Some(c.t(notice))).await
         }
     }

@@ -57,3 +57,94 @@ async fn a_configured_seller_is_shown_as_configured() {
         "no number configured"
     );
 }
+
+#[tokio::test]
+async fn the_final_confirmation_shows_the_facts_and_only_its_button_orders() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let session = f.sign_in("hanako@example.jp").await;
+    let product = text_of(
+        f.client
+            .get(format!("/products/{}", products[1]))
+            .header("cookie", &session)
+            .send()
+            .await,
+    )
+    .await;
+    assert!(product.contains("1,100円（税込）"));
+    assert!(
+        product.contains(&format!("action=\"/products/{}/confirm\"", products[1])),
+        "buying starts at the confirmation"
+    );
+    for (lang, facts) in [
+        (
+            "ja",
+            [
+                "1,100円（税込）",
+                "うち消費税（10%）",
+                "<td>100円</td>",
+                "返品",
+                "/tokushoho",
+            ],
+        ),
+        (
+            "en",
+            [
+                "¥1,100 (tax incl.)",
+                "Consumption tax included (10%)",
+                "<td>¥100</td>",
+                "cancelled",
+                "/tokushoho",
+            ],
+        ),
+    ] {
+        let page = f
+            .client
+            .get(format!("/products/{}/confirm?key=k-1", products[1]))
+            .header("cookie", format!("kikeru_lang={lang}; {session}"))
+            .send()
+            .await;
+        page.assert_status(StatusCode::OK);
+        let html = text_of(page).await;
+        for fact in facts {
+            assert!(html.contains(fact), "{lang}: {fact}");
+        }
+        assert!(html.contains(&format!("action=\"/products/{}/buy\"", products[1])));
+        assert!(html.contains("name=\"key\" value=\"k-1\""));
+    }
+    let payments = f
+        .client
+        .get("/api/v1/me/payments")
+        .header("cookie", &session)
+        .send()
+        .await;
+    let payments = super::json_of(payments).await;
+    assert_eq!(
+        payments["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing ordered yet: {payments}"
+    );
+
+    let quote = f
+        .post(
+            "/api/v1/orders/quote",
+            serde_json::json!({"product_ids": [products[0], products[1]]}),
+            Some(&session),
+        )
+        .await;
+    quote.assert_status_is_ok();
+    let quote = super::json_of(quote).await;
+    assert_eq!(quote["total"]["amount"], 1430);
+    assert_eq!(quote["taxes"][0]["rate"], 10);
+    assert_eq!(
+        quote["taxes"][0]["tax"]["amount"], 130,
+        "1,430 × 10 / 110, once"
+    );
+    assert!(
+        quote["terms"]["cancellation"]
+            .as_str()
+            .unwrap()
+            .contains("返品")
+    );
+}
