@@ -306,6 +306,8 @@ fn openapi(check: bool) -> Result<(), String> {
 /// One `[[promise]]` of `docs/policy.toml` (a small, line-based subset of TOML).
 #[derive(Debug, Default)]
 struct Promise {
+    /// Where the obligation comes from: the privacy policy unless a law is named.
+    source: String,
     clause: String,
     rule: Option<String>,
     tests: Vec<String>,
@@ -333,6 +335,7 @@ fn promises(text: &str) -> Vec<Promise> {
         };
         match key.trim() {
             "clause" => current.clause = quoted(value).concat(),
+            "source" => current.source = quoted(value).concat(),
             "rule" => current.rule = quoted(value).into_iter().next(),
             "tests" => current.tests = quoted(value),
             "status" => current.pending = value.contains("pending"),
@@ -393,8 +396,22 @@ fn policy() -> Result<(), String> {
             all.len() - pending.len(),
             pending.len()
         );
-        for clause in &pending {
-            eprintln!("xtask: policy: PENDING {clause}");
+        for promise in &all {
+            let source = if promise.source.is_empty() {
+                "privacy policy"
+            } else {
+                promise.source.as_str()
+            };
+            if promise.pending {
+                eprintln!("xtask: policy: [{source}] PENDING {}", promise.clause);
+            } else {
+                eprintln!(
+                    "xtask: policy: [{source}] {} — {} — {}",
+                    promise.clause,
+                    promise.rule.as_deref().unwrap_or("?"),
+                    promise.tests.join(", ")
+                );
+            }
         }
     }
     if problems.is_empty() {
