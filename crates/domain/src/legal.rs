@@ -46,7 +46,7 @@ impl Seller {
             address: "〒100-0001 東京都千代田区千代田1-1（サンプル） / 1-1 Chiyoda, Chiyoda-ku, Tokyo 100-0001 (sample)".to_owned(),
             phone: "03-0000-0000".to_owned(),
             email: "support@example.jp".to_owned(),
-            registration_number: RegistrationNumber::parse("T7000012050002").ok(),
+            registration_number: RegistrationNumber::parse("T7123456789012").ok(),
         }
     }
 }
@@ -69,6 +69,10 @@ mod tests {
         );
         let mut seller = Seller::sample();
         assert!(seller.missing().is_empty());
+        assert!(
+            seller.registration_number.is_some(),
+            "the sample number is valid"
+        );
         seller.phone = "  ".to_owned();
         assert_eq!(seller.missing(), vec!["seller_phone"]);
     }
