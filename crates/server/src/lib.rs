@@ -215,17 +215,26 @@ pub enum OrderCommand {
     },
 }
 
+/// Writes a command's output to standard output. A reader that stopped reading (`| head`)
+/// is not an error; any other failure to write is.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
 /// Any failure, with context, for `main` to print.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Some(Command::Openapi)) {
-        #[allow(clippy::print_stdout, reason = "the command's output")]
-        {
-            println!("{}", kikeru_http::openapi_json());
-        }
-        return Ok(());
+        return emit(&format!("{}\n", kikeru_http::openapi_json()));
     }
     let config = Config::load(cli.config.as_deref(), &|key| std::env::var(key).ok())?;
     init_tracing(config.log_format);
@@ -423,14 +432,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             use kikeru_domain::outbox::Outbox;
             let (store, _) = prepare(&config).await?;
             let counts = store.counts().await.context("counting the outbox")?;
-            #[allow(clippy::print_stdout, reason = "the command's answer")]
-            {
-                println!(
-                    "waiting: {}\nsent: {}\ngiven up: {}",
-                    counts.pending, counts.sent, counts.failed
-                );
-            }
-            Ok(())
+            emit(&format!(
+                "waiting: {}\nsent: {}\ngiven up: {}\n",
+                counts.pending, counts.sent, counts.failed
+            ))
         }
         Command::Backup { file } => {
             let store = open_store(&config).await?;
@@ -463,15 +468,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("reading the statistics")?;
             let report = kikeru_domain::stats::report(&counts, config.stats_min_count);
-            #[allow(clippy::print_stdout, reason = "the command's output")]
-            {
-                if format == "json" {
-                    println!("{:#}", kikeru_http::report_json(&report));
-                } else {
-                    print!("{}", kikeru_http::report_csv(&report));
-                }
+            if format == "json" {
+                emit(&format!("{:#}\n", kikeru_http::report_json(&report)))
+            } else {
+                emit(&kikeru_http::report_csv(&report))
             }
-            Ok(())
         }
         Command::Retention(RetentionCommand::Run) => {
             let (store, _) = prepare(&config).await?;
@@ -485,11 +486,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .verify()
                 .await
                 .context("verifying the ledger")?;
-            #[allow(clippy::print_stdout, reason = "the command's answer")]
-            {
-                println!("the ledger is intact: {entries} entries");
-            }
-            Ok(())
+            emit(&format!("the ledger is intact: {entries} entries\n"))
         }
         Command::Order(OrderCommand::Refund { order_id }) => {
             let (_, state) = prepare(&config).await?;
