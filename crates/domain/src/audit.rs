@@ -63,11 +63,14 @@ pub enum SecurityEventKind {
     PasskeyRemoved,
     /// The member signed in (or confirmed it is them) with a passkey.
     PasskeyUsed,
+    /// The password was right, and the sign-in waits for the member's second factor (a
+    /// `signed_in` follows when it is passed).
+    PasswordVerified,
 }
 
 impl SecurityEventKind {
     /// Every kind, for storage round trips and exhaustive tests.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 29] = [
         Self::Registered,
         Self::RegistrationAttemptForExistingAddress,
         Self::EmailVerified,
@@ -96,6 +99,7 @@ impl SecurityEventKind {
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
+        Self::PasswordVerified,
     ];
 
     /// The stable name used in storage and logs.
@@ -129,6 +133,7 @@ impl SecurityEventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyUsed => "passkey_used",
+            Self::PasswordVerified => "password_verified",
         }
     }
 

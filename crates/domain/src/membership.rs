@@ -520,9 +520,15 @@ impl Membership {
             Assurance::signed_in(Factor::Password, now),
             enrolled,
         );
+        // With a second factor, the member is signed in only once it is passed.
+        let kind = if enrolled {
+            SecurityEventKind::PasswordVerified
+        } else {
+            SecurityEventKind::SignedIn
+        };
         self.record(
             &mut changes,
-            SecurityEventKind::SignedIn,
+            kind,
             Some(member.id),
             Some(created.session.id),
         );

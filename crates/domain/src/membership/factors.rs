@@ -452,6 +452,14 @@ impl Membership {
             second_factor_enrolled: current.session.second_factor_enrolled,
         });
         self.record(&mut changes, kind, Some(member), Some(current.session.id));
+        if current.session.access() == Access::SecondFactorPending {
+            self.record(
+                &mut changes,
+                SecurityEventKind::SignedIn,
+                Some(member),
+                Some(current.session.id),
+            );
+        }
         match self.commit(changes).await {
             Ok(()) => {}
             // Another request used the same code first.

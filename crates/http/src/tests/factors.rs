@@ -214,12 +214,21 @@ async fn the_authenticator_app_guards_sign_in_and_recovery_codes_work_once() {
     for kind in [
         "totp_enrolled",
         "recovery_codes_generated",
+        "password_verified",
         "second_factor_passed",
         "recovery_code_used",
         "second_factor_failed",
     ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
+    // The password alone was recorded as verified, not as a sign-in; the sign-in is recorded
+    // with the recovery code that completed it (one unit).
+    let lost_session = kinds
+        .iter()
+        .position(|k| *k == "recovery_code_used")
+        .unwrap();
+    assert_eq!(kinds[lost_session - 1], "signed_in", "{kinds:?}");
+    assert_eq!(kinds[lost_session + 1], "password_verified", "{kinds:?}");
 }
 
 #[tokio::test]
