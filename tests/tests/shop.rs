@@ -114,6 +114,30 @@ fn journey(server: &Server) {
     assert!(receipt.body.contains("円（税込）"), "{}", receipt.body);
     let order = hanako.get(&format!("/api/v1/orders/{order_id}"));
     assert_eq!(order.json["status"], "paid");
+
+    // The qualified receipt follows within seconds, numbered, with every required item.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let numbered = loop {
+        let page = hanako.get("/me/receipts/1");
+        if page.status == 200 {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "no receipt: {page:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    for required in [
+        "適格簡易請求書",
+        "id=\"receipt-number\">1<",
+        "T7123456789012",
+        "10%対象",
+        "うち消費税",
+    ] {
+        assert!(
+            numbered.text.contains(required),
+            "{required}: {}",
+            numbered.text
+        );
+    }
     let purchases = hanako.get("/api/v1/me/purchases");
     assert_eq!(
         purchases.json["items"][0]["item"]["product_id"],

@@ -33,6 +33,7 @@ pub mod orders;
 pub mod outbox;
 pub mod processors;
 pub mod rate_limits;
+pub mod receipts;
 pub mod retention;
 pub mod sealer;
 pub mod second_factors;
@@ -107,6 +108,10 @@ macro_rules! storage_contract_tests {
             owned_products_are_those_of_paid_orders,
             later_events_may_name_the_payment_instead_of_the_checkout,
             an_event_for_a_checkout_not_yet_known_applies_when_redelivered,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, receipts: [
+            receipts_are_numbered_without_gaps_or_repeats_even_at_once,
+            unreceipted_lists_paid_orders_without_a_receipt,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
             operators_read_back_and_addresses_are_unique,

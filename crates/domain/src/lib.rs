@@ -31,6 +31,7 @@ pub mod passkey;
 pub mod password;
 pub mod ports;
 pub mod privacy;
+pub mod receipt;
 pub mod retention;
 pub mod second_factor;
 pub mod session;

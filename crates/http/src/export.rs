@@ -25,6 +25,7 @@ enum Step {
     Inquiries,
     Purchases(Option<PurchaseCursor>, bool),
     Payments(Option<PaymentId>, bool),
+    Receipts,
     End,
     Done,
 }
@@ -216,8 +217,23 @@ impl Export {
                     Some(last) if page.len() == PAGE as usize => {
                         (text, Step::Payments(Some(last.id), false))
                     }
-                    _ => (text + "]", Step::End),
+                    _ => (text + "]", Step::Receipts),
                 }
+            }
+            Step::Receipts => {
+                let receipts = self.state.receipts.of_member(member.id).await?;
+                let list: Vec<Value> = receipts
+                    .iter()
+                    .map(|r| {
+                        let c = &r.content;
+                        let lines: Vec<Value> = c.lines.iter().map(|l| json!({"title_ja": l.title_ja, "title_en": l.title_en, "unit_price": l.unit_price, "quantity": l.quantity, "rate": l.rate})).collect();
+                        let rates: Vec<Value> = c.per_rate.iter().map(|t| json!({"rate": t.rate, "inclusive": t.inclusive, "tax": t.tax})).collect();
+                        json!({"number": r.number, "order_id": c.order_id.to_string(), "issued_at": time(c.issued_at), "paid_at": time(c.paid_at),
+                               "currency": c.currency.code(), "issuer": c.issuer, "registration_number": c.registration_number,
+                               "lines": lines, "per_rate": rates, "total": c.total})
+                    })
+                    .collect();
+                (format!(",\"receipts\":{}", Value::Array(list)), Step::End)
             }
             Step::End => ("}\n".to_owned(), Step::Done),
             Step::Done => (String::new(), Step::Done),

@@ -114,6 +114,8 @@ pub struct AppState {
     pub consents: ConsentDesk,
     /// Disclosures to third parties and their ledger.
     pub disclosures: DisclosureDesk,
+    /// Receipts of paid orders.
+    pub receipts: kikeru_domain::receipt::ReceiptDesk,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
@@ -245,6 +247,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/me/consents/:purpose", poem::post(site::mypage::consent))
         .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
         .at("/me/delete", poem::post(site::mypage::delete))
+        .at("/me/receipts/:number", get(site::mypage::receipt))
         .at(
             "/me/reauthenticate",
             get(site::security::reauthenticate_page).post(site::security::reauthenticate_password),

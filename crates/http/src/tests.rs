@@ -56,6 +56,7 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::legal::Seller>) -> 
         office: harness.office.clone(),
         consents: harness.consents.clone(),
         disclosures: harness.disclosures.clone(),
+        receipts: harness.receipts.clone(),
         config: Arc::new(HttpConfig {
             public_origin: origin.into(),
             max_body_bytes: 4096,

@@ -22,6 +22,7 @@ pub(crate) struct State {
     orders: HashMap<OrderId, Order>,
     payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
+    receipts: Vec<kikeru_domain::receipt::Receipt>,
 }
 
 impl MemoryStore {
@@ -306,5 +307,67 @@ impl Orders for MemoryStore {
             .collect();
         owned.sort();
         Ok(owned)
+    }
+}
+
+#[async_trait]
+impl kikeru_domain::receipt::Receipts for MemoryStore {
+    async fn unreceipted(&self, limit: u32) -> Result<Vec<Order>, StoreError> {
+        let state = self.shop_state();
+        let mut due: Vec<&Order> = state
+            .orders
+            .values()
+            .filter(|o| o.paid_at.is_some())
+            .filter(|o| !state.receipts.iter().any(|r| r.content.order_id == o.id))
+            .collect();
+        due.sort_by_key(|o| (o.paid_at, o.id));
+        Ok(due.into_iter().take(limit as usize).cloned().collect())
+    }
+
+    async fn issue(
+        &self,
+        draft: &kikeru_domain::receipt::ReceiptDraft,
+    ) -> Result<kikeru_domain::receipt::Receipt, StoreError> {
+        let mut state = self.shop_state();
+        if state
+            .receipts
+            .iter()
+            .any(|r| r.content.order_id == draft.order_id)
+        {
+            return Err(StoreError::Conflict);
+        }
+        let receipt = kikeru_domain::receipt::Receipt {
+            number: state.receipts.len() as u64 + 1,
+            content: draft.clone(),
+        };
+        state.receipts.push(receipt.clone());
+        Ok(receipt)
+    }
+
+    async fn for_member(
+        &self,
+        member: MemberId,
+    ) -> Result<Vec<kikeru_domain::receipt::Receipt>, StoreError> {
+        let mut found: Vec<_> = self
+            .shop_state()
+            .receipts
+            .iter()
+            .filter(|r| r.content.member_id == member)
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| std::cmp::Reverse(r.number));
+        Ok(found)
+    }
+
+    async fn by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<kikeru_domain::receipt::Receipt>, StoreError> {
+        Ok(self
+            .shop_state()
+            .receipts
+            .iter()
+            .find(|r| r.number == number)
+            .cloned())
     }
 }

@@ -194,6 +194,8 @@ pub struct Harness {
     pub consents: kikeru_domain::consent::ConsentDesk,
     /// Disclosures and the ledger, on the same store; the test provider is the one processor.
     pub disclosures: kikeru_domain::disclosure::DisclosureDesk,
+    /// Receipts, issued as the sandbox's sample seller under Japan's rates.
+    pub receipts: kikeru_domain::receipt::ReceiptDesk,
 }
 
 impl Harness {
@@ -271,6 +273,14 @@ impl Harness {
             random: random.clone(),
         };
         let (store_for_consents, clock_for_consents) = (store.clone(), clock.clone());
+        let receipts = kikeru_domain::receipt::ReceiptDesk::new(
+            kikeru_domain::receipt::ReceiptPorts {
+                receipts: store.clone(),
+                clock: clock.clone(),
+            },
+            kikeru_domain::tax::TaxRules::japan(),
+            kikeru_domain::legal::Seller::sample(),
+        );
         let office = kikeru_domain::operators::Office::new(kikeru_domain::operators::OfficePorts {
             operators: store.clone(),
             rate_limits: store.clone(),
@@ -299,6 +309,7 @@ impl Harness {
                 store_for_consents.clone(),
                 clock_for_consents.clone(),
             ),
+            receipts,
             disclosures: kikeru_domain::disclosure::DisclosureDesk::new(
                 kikeru_domain::disclosure::DisclosurePorts {
                     ledger: store_for_consents.clone(),

@@ -816,6 +816,18 @@ pub fn build(
             processors: store.clone(),
             partners: store.clone(),
         }),
+        receipts: kikeru_domain::receipt::ReceiptDesk::new(
+            kikeru_domain::receipt::ReceiptPorts {
+                receipts: store.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            config.tax.clone(),
+            // Production cannot start without the seller; the sandbox issues as the sample.
+            config
+                .seller
+                .clone()
+                .unwrap_or_else(kikeru_domain::legal::Seller::sample),
+        ),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
@@ -934,6 +946,7 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
     if config.demo_catalog {
         seed_demo(&config, &state).await?;
     }
+    let state_receipts = state.receipts.clone();
     let app = kikeru_http::app(state);
     let postman = mail::postman(&config, &Arc::new(store.clone()))?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -953,11 +966,26 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
             }
         }
     });
+    let issuer = state_receipts.clone();
+    let receipts = tokio::spawn(async move {
+        // Receipts follow payments within seconds; numbers are taken in the order orders were
+        // paid, by whichever node runs first.
+        let mut every = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            every.tick().await;
+            match issuer.issue_due(200).await {
+                Ok(0) => {}
+                Ok(issued) => tracing::info!(issued, "receipts issued"),
+                Err(e) => tracing::warn!(error = %e, "issuing receipts failed; retrying"),
+            }
+        }
+    });
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
         .await
         .context("serving")?;
     retention.abort();
+    receipts.abort();
     if let Some(redirect) = redirect {
         redirect.abort();
     }

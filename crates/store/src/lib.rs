@@ -27,6 +27,7 @@ pub mod fixtures;
 mod migration;
 mod office;
 mod privacy;
+mod receipts;
 mod shop;
 mod stats;
 mod unit;

@@ -89,6 +89,7 @@ struct MyPage<'a> {
     sessions: Vec<SessionView>,
     inquiries: Vec<(String, String, String)>,
     security: SecurityView,
+    receipts: Vec<(u64, String, String)>,
 }
 
 fn status_key(status: kikeru_domain::PaymentStatus) -> String {
@@ -125,12 +126,14 @@ async fn render(
     let sessions = state.membership.sessions(who).await;
     let factors = state.membership.second_factor_status(who).await;
     let passkeys = state.membership.passkeys(who).await;
+    let receipts = state.receipts.of_member(member.id).await;
     let (
         Ok((library, purchases, payments, consents, disclosures, inquiries)),
         Ok(sessions),
         Ok(factors),
         Ok(passkeys),
-    ) = (gathered.await, sessions, factors, passkeys)
+        Ok(receipts),
+    ) = (gathered.await, sessions, factors, passkeys, receipts)
     else {
         return html(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -224,6 +227,15 @@ async fn render(
                     c.t("mypage.answered")
                 };
                 (when(i.received_at), i.subject.clone(), state.to_owned())
+            })
+            .collect(),
+        receipts: receipts
+            .iter()
+            .map(|r| {
+                let total = kikeru_domain::Money::new(r.content.total, r.content.currency)
+                    .map(|m| m.tax_inclusive(lang))
+                    .unwrap_or_default();
+                (r.number, when(r.content.paid_at), total)
             })
             .collect(),
         security: SecurityView {
@@ -562,4 +574,101 @@ pub(crate) async fn delete(
             render(&state, &c, &who, status, None, errors, "").await
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage<'a> {
+    c: &'a Chrome,
+    number: u64,
+    issuer: String,
+    registration: Option<String>,
+    paid: String,
+    issued: String,
+    lines: Vec<(String, u32, String, u32)>,
+    rates: Vec<(String, String)>,
+    total: String,
+}
+
+/// `GET /me/receipts/{number}`: one of the member's receipts, printable (a print stylesheet
+/// leaves only the receipt).
+#[handler]
+pub(crate) async fn receipt(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(number): Path<String>,
+) -> Response {
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login?back=/me", &[]);
+    };
+    let c = chrome(&state, req, Some(&who));
+    let found = match number.parse::<u64>() {
+        Ok(n) => state.receipts.of_member_numbered(who.member.id, n).await,
+        Err(_) => Ok(None),
+    };
+    let receipt = match found {
+        Ok(Some(receipt)) => receipt,
+        Ok(None) => {
+            let page = super::pages::MessagePage {
+                c: &c,
+                title: c.t("error.not_found_title"),
+                text: c.t("error.not_found"),
+                link: Some(("/me#receipts", c.t("mypage.title"))),
+            };
+            return html(StatusCode::NOT_FOUND, &c, page.render(), &[]);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a receipt could not be read");
+            let page = super::pages::MessagePage {
+                c: &c,
+                title: c.t("error.server_title"),
+                text: c.t("error.server"),
+                link: None,
+            };
+            return html(StatusCode::SERVICE_UNAVAILABLE, &c, page.render(), &[]);
+        }
+    };
+    let lang = c.lang;
+    let content = &receipt.content;
+    let money = |minor: i64| {
+        kikeru_domain::Money::new(minor, content.currency)
+            .map(|m| m.in_language(lang))
+            .unwrap_or_default()
+    };
+    let page = ReceiptPage {
+        c: &c,
+        number: receipt.number,
+        issuer: content.issuer.clone(),
+        registration: content.registration_number.clone(),
+        paid: when(content.paid_at),
+        issued: when(content.issued_at),
+        lines: content
+            .lines
+            .iter()
+            .map(|l| {
+                let title = match lang {
+                    Language::Ja => l.title_ja.clone(),
+                    Language::En => l.title_en.clone(),
+                };
+                (title, l.quantity, money(l.unit_price), l.rate)
+            })
+            .collect(),
+        rates: content
+            .per_rate
+            .iter()
+            .map(|r| {
+                (
+                    format!("{}{}", r.rate, c.t("receipt.per_rate")),
+                    format!(
+                        "{}（{} {}）",
+                        money(r.inclusive),
+                        c.t("receipt.tax_in"),
+                        money(r.tax)
+                    ),
+                )
+            })
+            .collect(),
+        total: money(content.total),
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
 }

@@ -148,3 +148,74 @@ async fn the_final_confirmation_shows_the_facts_and_only_its_button_orders() {
             .contains("返品")
     );
 }
+
+#[tokio::test]
+async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    f.register_and_verify("taro@example.jp").await;
+    let hanako = f.sign_in("hanako@example.jp").await;
+    let taro = f.sign_in("taro@example.jp").await;
+    let placed = f.order(&hanako, &[&products[0], &products[1]], None).await;
+    placed.assert_status(StatusCode::CREATED);
+    let placed = super::json_of(placed).await;
+    let reference = placed["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 0, "unpaid");
+    f.harness
+        .shop
+        .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
+            "evt-1", &reference, "paid",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 1);
+    assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 0, "once");
+
+    let my_page = text_of(f.client.get("/me").header("cookie", &hanako).send().await).await;
+    assert!(my_page.contains("href=\"/me/receipts/1\""));
+    let receipt = f
+        .client
+        .get("/me/receipts/1")
+        .header("cookie", &hanako)
+        .send()
+        .await;
+    receipt.assert_status(StatusCode::OK);
+    let html = text_of(receipt).await;
+    for required in [
+        "適格簡易請求書",
+        "id=\"receipt-number\">1<",
+        "みんな聞ける株式会社（サンプル）",
+        "T7123456789012",
+        "10%対象",
+        "1,430円（うち消費税 130円）",
+        "id=\"receipt-total\">1,430円<",
+        "音",
+    ] {
+        assert!(html.contains(required), "{required} in the receipt");
+    }
+    for other in ["/me/receipts/1", "/me/receipts/2", "/me/receipts/x"] {
+        f.client
+            .get(other)
+            .header("cookie", &taro)
+            .send()
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+    let export = super::json_of(
+        f.client
+            .get("/api/v1/me/export")
+            .header("cookie", &hanako)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(export["receipts"][0]["number"], 1);
+    assert_eq!(export["receipts"][0]["per_rate"][0]["tax"], 130);
+}

@@ -26,6 +26,8 @@ pub(crate) mod processor;
 pub(crate) mod product;
 pub(crate) mod purpose;
 pub(crate) mod rate_limit;
+pub(crate) mod receipt;
+pub(crate) mod receipt_sequence;
 pub(crate) mod recovery_code;
 pub(crate) mod security_event;
 pub(crate) mod session;

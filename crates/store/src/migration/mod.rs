@@ -15,6 +15,7 @@ mod m0010_stats;
 mod m0011_outbox_order;
 mod m0012_second_factors;
 mod m0013_passkeys;
+mod m0014_receipts;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_outbox_order::Migration),
             Box::new(m0012_second_factors::Migration),
             Box::new(m0013_passkeys::Migration),
+            Box::new(m0014_receipts::Migration),
         ]
     }
 }

@@ -1,0 +1,135 @@
+//! The [`Receipts`] contract: one gap-free sequence, one receipt per order, the member's own.
+
+use futures_util::future::join_all;
+use kikeru_domain::receipt::{ReceiptDraft, ReceiptLine, Receipts};
+use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::tax::RateTotal;
+use kikeru_domain::{Currency, MemberId, OrderId, PaymentSignal as Sig, StoreError};
+
+use crate::fixtures::{NOW, given_members, order, payment_event, product, uuid};
+
+fn member(n: u128) -> MemberId {
+    MemberId::from_uuid(uuid(n))
+}
+
+fn draft(n: u128, owner: u128) -> ReceiptDraft {
+    ReceiptDraft {
+        order_id: OrderId::from_uuid(uuid(40_000 + n)),
+        member_id: member(owner),
+        issued_at: NOW + time::Duration::seconds(i64::try_from(n).unwrap_or(0)),
+        paid_at: NOW,
+        currency: Currency::Jpy,
+        lines: vec![ReceiptLine {
+            title_ja: format!("朝の鳥 {n}"),
+            title_en: format!("Morning birds {n}"),
+            unit_price: 1100,
+            quantity: 1,
+            rate: 10,
+        }],
+        per_rate: vec![RateTotal {
+            rate: 10,
+            inclusive: 1100,
+            tax: 100,
+            exclusive: 1000,
+        }],
+        total: 1100,
+        issuer: "株式会社キケル".to_owned(),
+        registration_number: Some("T7123456789012".to_owned()),
+    }
+}
+
+/// Numbers MUST be 1, 2, 3, … with no gap and no repeat, also when many are issued at once;
+/// a second receipt for an order is `Conflict` and takes no number; receipts read back as
+/// issued, by number and per member (newest first, never another member's).
+pub async fn receipts_are_numbered_without_gaps_or_repeats_even_at_once<S>(store: &S)
+where
+    S: kikeru_domain::ports::Members + Receipts,
+{
+    given_members(store, &[1, 2]).await;
+    let port: &dyn Receipts = store;
+    let drafts: Vec<ReceiptDraft> = (1..=12).map(|n| draft(n, 1 + n % 2)).collect();
+    let issued = join_all(drafts.iter().map(|d| port.issue(d))).await;
+    let mut numbers: Vec<u64> = issued
+        .iter()
+        .map(|r| r.as_ref().expect("issued").number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=12).collect::<Vec<u64>>());
+    let again = port.issue(&drafts[3]).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "got {again:?}");
+    let next = port.issue(&draft(13, 1)).await.expect("the next");
+    assert_eq!(next.number, 13, "a refused issue leaves no gap");
+    let five = port.by_number(5).await.expect("read").expect("present");
+    let issued_five = issued
+        .iter()
+        .flatten()
+        .find(|r| r.number == 5)
+        .expect("five");
+    assert_eq!(five, *issued_five);
+    assert_eq!(port.by_number(99).await.expect("read"), None);
+    let mine = port.for_member(member(2)).await.expect("list");
+    assert_eq!(mine.len(), 6);
+    assert!(mine.iter().all(|r| r.content.member_id == member(2)));
+    assert!(mine.windows(2).all(|w| w[0].number > w[1].number));
+}
+
+/// `unreceipted` lists paid orders without a receipt, the earliest paid first; unpaid orders
+/// and orders with a receipt are not listed.
+pub async fn unreceipted_lists_paid_orders_without_a_receipt<S>(store: &S)
+where
+    S: kikeru_domain::ports::Members + Catalog + Orders + Receipts,
+{
+    given_members(store, &[1]).await;
+    let products: Vec<_> = (1..=3).map(|n| product(n, 1100, true)).collect();
+    store.save_all(&products).await.expect("save products");
+    let mut placed = Vec::new();
+    for n in 1..=3u128 {
+        let (o, p) = order(
+            n,
+            member(1),
+            &[&products[usize::try_from(n - 1).unwrap_or(0)]],
+            None,
+        );
+        store.create(&o, &p).await.expect("create");
+        let reference = format!("ref-{n}");
+        store
+            .attach_checkout(
+                p.id,
+                &reference,
+                &format!("https://pay.example/{reference}"),
+            )
+            .await
+            .expect("attach");
+        placed.push(o);
+    }
+    // Paid in the order 3, 1; order 2 stays unpaid.
+    for (n, minutes) in [(3, 1), (1, 2)] {
+        store
+            .apply_event(
+                &payment_event(&format!("evt-{n}"), &format!("ref-{n}"), Sig::Succeeded),
+                NOW + time::Duration::minutes(minutes),
+            )
+            .await
+            .expect("paid");
+    }
+    let due: Vec<OrderId> = store
+        .unreceipted(10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(due, vec![placed[2].id, placed[0].id]);
+    let mut first = draft(1, 1);
+    first.order_id = placed[2].id;
+    store.issue(&first).await.expect("issue");
+    let due: Vec<OrderId> = store
+        .unreceipted(10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(due, vec![placed[0].id]);
+    assert_eq!(store.unreceipted(0).await.expect("list").len(), 0);
+}
