@@ -225,6 +225,15 @@ impl ReceiptDesk {
         self.ports.receipts.for_member(member).await
     }
 
+    /// The receipt with this number, for the office (an accounting record: it names only the
+    /// member ID).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn by_number(&self, number: u64) -> Result<Option<Receipt>, StoreError> {
+        self.ports.receipts.by_number(number).await
+    }
+
     /// The member's receipt with this number; `None` for another member's or none.
     ///
     /// # Errors

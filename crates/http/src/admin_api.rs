@@ -175,6 +175,60 @@ struct OperatorEventView {
     detail: String,
 }
 
+/// An item of a receipt.
+#[derive(Debug, Object)]
+struct ReceiptLineView {
+    /// The title in Japanese.
+    title_ja: String,
+    /// The title in English.
+    title_en: String,
+    /// The tax-inclusive unit price, in minor units.
+    unit_price: i64,
+    /// How many.
+    quantity: u32,
+    /// The tax rate, in percent.
+    rate: u32,
+}
+
+/// A receipt's totals at one rate.
+#[derive(Debug, Object)]
+struct ReceiptRateView {
+    /// The rate, in percent.
+    rate: u32,
+    /// The tax-inclusive total at this rate, in minor units.
+    inclusive: i64,
+    /// The consumption tax in it.
+    tax: i64,
+}
+
+/// A receipt (適格簡易請求書), as issued.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+struct ReceiptView {
+    /// Its number in the gap-free sequence.
+    number: u64,
+    /// The order.
+    order_id: Uuid,
+    /// The member, by ID only.
+    member_id: Uuid,
+    /// When it was issued.
+    issued_at: OffsetDateTime,
+    /// When the order was paid (the transaction date).
+    paid_at: OffsetDateTime,
+    /// The currency (ISO 4217).
+    currency: String,
+    /// The issuer.
+    issuer: String,
+    /// The issuer's registration number.
+    registration_number: Option<String>,
+    /// The items.
+    lines: Vec<ReceiptLineView>,
+    /// Per rate, the total and the tax.
+    per_rate: Vec<ReceiptRateView>,
+    /// The tax-inclusive total, in minor units.
+    total: i64,
+}
+
 pub(crate) struct AdminApi;
 
 #[OpenApi(prefix_path = "/admin", tag = "Tag::Admin")]
@@ -372,6 +426,65 @@ impl AdminApi {
         Ok(Json(RefundView {
             order_id: id.0,
             status: "refunded".to_owned(),
+        }))
+    }
+
+    /// A receipt by its number (an accounting record: it names the member only by ID). Every
+    /// look-up is in the operators' audit log.
+    #[oai(path = "/receipts/:number", method = "get")]
+    async fn receipt(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        /// The receipt number.
+        #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
+        number: Path<u64>,
+    ) -> ApiResult<Json<ReceiptView>> {
+        let Some(receipt) = state.receipts.by_number(number.0).await? else {
+            return Err(ApiError::not_found(
+                "receipt_not_found",
+                "There is no receipt with this number",
+            ));
+        };
+        state
+            .office
+            .audit(
+                Some(auth.0.operator.id),
+                "receipt.viewed",
+                &format!("receipt {}", receipt.number),
+            )
+            .await?;
+        let c = receipt.content;
+        Ok(Json(ReceiptView {
+            number: receipt.number,
+            order_id: *c.order_id.as_uuid(),
+            member_id: *c.member_id.as_uuid(),
+            issued_at: c.issued_at,
+            paid_at: c.paid_at,
+            currency: c.currency.code().to_owned(),
+            issuer: c.issuer,
+            registration_number: c.registration_number,
+            lines: c
+                .lines
+                .into_iter()
+                .map(|l| ReceiptLineView {
+                    title_ja: l.title_ja,
+                    title_en: l.title_en,
+                    unit_price: l.unit_price,
+                    quantity: l.quantity,
+                    rate: l.rate,
+                })
+                .collect(),
+            per_rate: c
+                .per_rate
+                .into_iter()
+                .map(|r| ReceiptRateView {
+                    rate: r.rate,
+                    inclusive: r.inclusive,
+                    tax: r.tax,
+                })
+                .collect(),
+            total: c.total,
         }))
     }
 

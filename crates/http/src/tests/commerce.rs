@@ -218,4 +218,35 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     .await;
     assert_eq!(export["receipts"][0]["number"], 1);
     assert_eq!(export["receipts"][0]["per_rate"][0]["tax"], 130);
+
+    // The office finds a receipt by its number; the look-up is audited.
+    let office = f
+        .operator(
+            "office@kikeru.example",
+            kikeru_domain::operators::Role::Operator,
+        )
+        .await;
+    let found = f
+        .client
+        .get("/api/v1/admin/receipts/1")
+        .header("cookie", &office)
+        .send()
+        .await;
+    found.assert_status_is_ok();
+    let found = super::json_of(found).await;
+    assert_eq!(found["total"], 1430);
+    assert_eq!(found["registration_number"], "T7123456789012");
+    assert!(found["member_id"].is_string() && found.get("email").is_none());
+    f.client
+        .get("/api/v1/admin/receipts/99")
+        .header("cookie", &office)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    f.client
+        .get("/api/v1/admin/receipts/1")
+        .header("cookie", &hanako)
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
 }
