@@ -35,6 +35,8 @@ fn draft(n: u128, owner: u128) -> ReceiptDraft {
         total: 1100,
         issuer: "株式会社キケル".to_owned(),
         registration_number: Some("T7123456789012".to_owned()),
+        recipient: None,
+        reissues: 0,
     }
 }
 
@@ -71,6 +73,40 @@ where
     assert_eq!(mine.len(), 6);
     assert!(mine.iter().all(|r| r.content.member_id == member(2)));
     assert!(mine.windows(2).all(|w| w[0].number > w[1].number));
+
+    // A reissue to a recipient changes the name and the count only, for the member's own.
+    let owner = five.content.member_id;
+    let reissued = port
+        .reissue(5, owner, "株式会社サンプル 御中")
+        .await
+        .expect("reissue");
+    assert_eq!(
+        reissued.content.recipient.as_deref(),
+        Some("株式会社サンプル 御中")
+    );
+    assert_eq!(reissued.content.reissues, 1);
+    assert_eq!(reissued.content.lines, five.content.lines);
+    let twice = port.reissue(5, owner, "山田 花子 様").await.expect("again");
+    assert_eq!(twice.content.reissues, 2);
+    assert_eq!(
+        port.by_number(5).await.expect("read").expect("present"),
+        twice
+    );
+    let stranger = if owner == member(1) {
+        member(2)
+    } else {
+        member(1)
+    };
+    let refused = port.reissue(5, stranger, "x").await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound)),
+        "got {refused:?}"
+    );
+    let missing = port.reissue(99, owner, "x").await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound)),
+        "got {missing:?}"
+    );
 }
 
 /// `unreceipted` lists paid orders without a receipt, the earliest paid first; unpaid orders

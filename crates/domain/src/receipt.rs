@@ -54,6 +54,10 @@ pub struct ReceiptDraft {
     pub issuer: String,
     /// The issuer's registration number (`T` + 13 digits), when registered.
     pub registration_number: Option<String>,
+    /// The recipient's name (宛名), which makes it a full qualified invoice (適格請求書).
+    pub recipient: Option<String>,
+    /// How many times it was issued again (each reissue is marked 再発行).
+    pub reissues: u32,
 }
 
 /// An issued receipt: its draft and its number.
@@ -63,6 +67,33 @@ pub struct Receipt {
     pub number: u64,
     /// The content.
     pub content: ReceiptDraft,
+}
+
+/// The longest recipient name.
+pub const MAX_RECIPIENT_CHARS: usize = 100;
+
+/// A recipient name the member typed, trimmed; `None` when empty, too long or with control
+/// characters.
+pub fn recipient_name(text: &str) -> Option<String> {
+    let name = text.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_RECIPIENT_CHARS
+        && !name.chars().any(char::is_control);
+    ok.then(|| name.to_owned())
+}
+
+/// Reissuing a receipt with a recipient failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipientError {
+    /// The name is empty, longer than 100 characters, or has control characters.
+    #[error("a recipient name is 1 to 100 characters")]
+    BadName,
+    /// The member has no receipt with this number.
+    #[error("no such receipt")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The paid order's tax cannot be computed (no rate covers the day it was paid).
@@ -120,6 +151,8 @@ pub fn draft(
             .registration_number
             .as_ref()
             .map(|n| n.as_str().to_owned()),
+        recipient: None,
+        reissues: 0,
     })
 }
 
@@ -152,6 +185,18 @@ pub trait Receipts: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn by_number(&self, number: u64) -> Result<Option<Receipt>, StoreError>;
+
+    /// Reissues the member's receipt `number` addressed to `recipient`: sets the name and
+    /// counts one more reissue, nothing else (the number, items and amounts stay as issued).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the member has no receipt with this number.
+    async fn reissue(
+        &self,
+        number: u64,
+        member: MemberId,
+        recipient: &str,
+    ) -> Result<Receipt, StoreError>;
 }
 
 /// What the receipt desk runs on.
@@ -232,6 +277,25 @@ impl ReceiptDesk {
     /// When storage fails.
     pub async fn by_number(&self, number: u64) -> Result<Option<Receipt>, StoreError> {
         self.ports.receipts.by_number(number).await
+    }
+
+    /// Reissues the member's receipt addressed to `name` (宛名): a full qualified invoice,
+    /// marked 再発行.
+    ///
+    /// # Errors
+    /// [`RecipientError`].
+    pub async fn reissue_to(
+        &self,
+        member: MemberId,
+        number: u64,
+        name: &str,
+    ) -> Result<Receipt, RecipientError> {
+        let name = recipient_name(name).ok_or(RecipientError::BadName)?;
+        match self.ports.receipts.reissue(number, member, &name).await {
+            Ok(receipt) => Ok(receipt),
+            Err(StoreError::NotFound) => Err(RecipientError::NotFound),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The member's receipt with this number; `None` for another member's or none.

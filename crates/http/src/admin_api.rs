@@ -221,6 +221,10 @@ struct ReceiptView {
     issuer: String,
     /// The issuer's registration number.
     registration_number: Option<String>,
+    /// The recipient's name (宛名), when the member asked for a full qualified invoice.
+    recipient: Option<String>,
+    /// How many times it was reissued (再発行).
+    reissues: u32,
     /// The items.
     lines: Vec<ReceiptLineView>,
     /// Per rate, the total and the tax.
@@ -464,6 +468,8 @@ impl AdminApi {
             currency: c.currency.code().to_owned(),
             issuer: c.issuer,
             registration_number: c.registration_number,
+            recipient: c.recipient,
+            reissues: c.reissues,
             lines: c
                 .lines
                 .into_iter()

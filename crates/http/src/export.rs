@@ -230,6 +230,7 @@ impl Export {
                         let rates: Vec<Value> = c.per_rate.iter().map(|t| json!({"rate": t.rate, "inclusive": t.inclusive, "tax": t.tax})).collect();
                         json!({"number": r.number, "order_id": c.order_id.to_string(), "issued_at": time(c.issued_at), "paid_at": time(c.paid_at),
                                "currency": c.currency.code(), "issuer": c.issuer, "registration_number": c.registration_number,
+                               "recipient": c.recipient, "reissues": c.reissues,
                                "lines": lines, "per_rate": rates, "total": c.total})
                     })
                     .collect();

@@ -249,6 +249,10 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/me/delete", poem::post(site::mypage::delete))
         .at("/me/receipts/:number", get(site::mypage::receipt))
         .at(
+            "/me/receipts/:number/recipient",
+            poem::post(site::mypage::reissue),
+        )
+        .at(
             "/me/reauthenticate",
             get(site::security::reauthenticate_page).post(site::security::reauthenticate_password),
         )

@@ -370,4 +370,21 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
             .find(|r| r.number == number)
             .cloned())
     }
+
+    async fn reissue(
+        &self,
+        number: u64,
+        member: MemberId,
+        recipient: &str,
+    ) -> Result<kikeru_domain::receipt::Receipt, StoreError> {
+        let mut state = self.shop_state();
+        let receipt = state
+            .receipts
+            .iter_mut()
+            .find(|r| r.number == number && r.content.member_id == member)
+            .ok_or(StoreError::NotFound)?;
+        receipt.content.recipient = Some(recipient.to_owned());
+        receipt.content.reissues += 1;
+        Ok(receipt.clone())
+    }
 }

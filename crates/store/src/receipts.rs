@@ -44,6 +44,10 @@ struct Stored {
     total: i64,
     issuer: String,
     registration_number: Option<String>,
+    #[serde(default)]
+    recipient: Option<String>,
+    #[serde(default)]
+    reissues: u32,
 }
 
 fn to_stored(d: &ReceiptDraft) -> Stored {
@@ -74,6 +78,8 @@ fn to_stored(d: &ReceiptDraft) -> Stored {
         total: d.total,
         issuer: d.issuer.clone(),
         registration_number: d.registration_number.clone(),
+        recipient: d.recipient.clone(),
+        reissues: d.reissues,
     }
 }
 
@@ -115,6 +121,8 @@ fn to_receipt(row: receipt::Model) -> Result<Receipt, StoreError> {
             total: stored.total,
             issuer: stored.issuer,
             registration_number: stored.registration_number,
+            recipient: stored.recipient,
+            reissues: stored.reissues,
         },
     })
 }
@@ -202,6 +210,41 @@ impl Receipts for SqlStore {
             .into_iter()
             .map(to_receipt)
             .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn reissue(
+        &self,
+        number: u64,
+        member: MemberId,
+        recipient: &str,
+    ) -> Result<Receipt, StoreError> {
+        let Ok(key) = i64::try_from(number) else {
+            return Err(StoreError::NotFound);
+        };
+        let _turn = self.turn().await;
+        let txn = self.db.begin().await.map_err(store_error)?;
+        // Locks the row on PostgreSQL, so two reissues at once count two.
+        let row = receipt::Entity::find_by_id(key)
+            .filter(receipt::Column::MemberId.eq(*member.as_uuid()))
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(store_error)?
+            .ok_or(StoreError::NotFound)?;
+        let mut receipt = to_receipt(row)?;
+        receipt.content.recipient = Some(recipient.to_owned());
+        receipt.content.reissues += 1;
+        let content = serde_json::to_string(&to_stored(&receipt.content))
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        receipt::Entity::update_many()
+            .col_expr(receipt::Column::Content, Expr::value(content))
+            .filter(receipt::Column::Number.eq(key))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)?;
+        Ok(receipt)
     }
 
     #[tracing::instrument(skip_all)]

@@ -580,6 +580,9 @@ pub(crate) async fn delete(
 #[template(path = "receipt.html")]
 struct ReceiptPage<'a> {
     c: &'a Chrome,
+    error: Option<&'a str>,
+    recipient: Option<String>,
+    reissues: u32,
     number: u64,
     issuer: String,
     registration: Option<String>,
@@ -602,42 +605,115 @@ pub(crate) async fn receipt(
         return see_other("/login?back=/me", &[]);
     };
     let c = chrome(&state, req, Some(&who));
+    receipt_page(&state, &c, &who, &number, StatusCode::OK, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RecipientForm {
+    csrf: String,
+    recipient: String,
+}
+
+/// `POST /me/receipts/{number}/recipient`: reissues the receipt addressed to a name (a full
+/// qualified invoice, marked 再発行).
+#[handler]
+pub(crate) async fn reissue(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<RecipientForm>,
+) -> Response {
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let Ok(n) = number.parse::<u64>() else {
+        return receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await;
+    };
+    match state
+        .receipts
+        .reissue_to(who.member.id, n, &form.recipient)
+        .await
+    {
+        Ok(_) => see_other(&format!("/me/receipts/{n}"), &[]),
+        Err(kikeru_domain::receipt::RecipientError::BadName) => {
+            let error = c.t("receipt.recipient_bad");
+            receipt_page(
+                &state,
+                &c,
+                &who,
+                &number,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(error),
+            )
+            .await
+        }
+        Err(kikeru_domain::receipt::RecipientError::NotFound) => {
+            receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await
+        }
+        Err(kikeru_domain::receipt::RecipientError::Store(e)) => {
+            tracing::error!(error = %e, "a receipt could not be reissued");
+            receipt_page(
+                &state,
+                &c,
+                &who,
+                &number,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(c.t("error.server")),
+            )
+            .await
+        }
+    }
+}
+
+async fn receipt_page(
+    state: &AppState,
+    c: &Chrome,
+    who: &Authenticated,
+    number: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let found = match number.parse::<u64>() {
         Ok(n) => state.receipts.of_member_numbered(who.member.id, n).await,
         Err(_) => Ok(None),
     };
-    let receipt = match found {
-        Ok(Some(receipt)) => receipt,
+    let issued = match found {
+        Ok(Some(issued)) => issued,
         Ok(None) => {
             let page = super::pages::MessagePage {
-                c: &c,
+                c,
                 title: c.t("error.not_found_title"),
                 text: c.t("error.not_found"),
                 link: Some(("/me#receipts", c.t("mypage.title"))),
             };
-            return html(StatusCode::NOT_FOUND, &c, page.render(), &[]);
+            return html(StatusCode::NOT_FOUND, c, page.render(), &[]);
         }
         Err(e) => {
             tracing::error!(error = %e, "a receipt could not be read");
             let page = super::pages::MessagePage {
-                c: &c,
+                c,
                 title: c.t("error.server_title"),
                 text: c.t("error.server"),
                 link: None,
             };
-            return html(StatusCode::SERVICE_UNAVAILABLE, &c, page.render(), &[]);
+            return html(StatusCode::SERVICE_UNAVAILABLE, c, page.render(), &[]);
         }
     };
     let lang = c.lang;
-    let content = &receipt.content;
+    let content = &issued.content;
     let money = |minor: i64| {
         kikeru_domain::Money::new(minor, content.currency)
             .map(|m| m.in_language(lang))
             .unwrap_or_default()
     };
     let page = ReceiptPage {
-        c: &c,
-        number: receipt.number,
+        c,
+        error,
+        recipient: content.recipient.clone(),
+        reissues: content.reissues,
+        number: issued.number,
         issuer: content.issuer.clone(),
         registration: content.registration_number.clone(),
         paid: when(content.paid_at),
@@ -670,5 +746,5 @@ pub(crate) async fn receipt(
             .collect(),
         total: money(content.total),
     };
-    html(StatusCode::OK, &c, page.render(), &[])
+    html(status, c, page.render(), &[])
 }

@@ -200,6 +200,40 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     ] {
         assert!(html.contains(required), "{required} in the receipt");
     }
+    // Addressed to a company on request: a full qualified invoice, marked 再発行.
+    let (csrf_cookie, csrf) = super::form_session(&f, "/login").await;
+    let both = format!("{csrf_cookie}; {hanako}");
+    let reissued = f
+        .client
+        .post("/me/receipts/1/recipient")
+        .header("origin", super::ORIGIN)
+        .header("cookie", &both)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&recipient=%E6%A0%AA%E5%BC%8F%E4%BC%9A%E7%A4%BE%E3%82%B5%E3%83%B3%E3%83%97%E3%83%AB+%E5%BE%A1%E4%B8%AD"))
+        .send()
+        .await;
+    reissued.assert_status(StatusCode::SEE_OTHER);
+    let html = text_of(
+        f.client
+            .get("/me/receipts/1")
+            .header("cookie", &hanako)
+            .send()
+            .await,
+    )
+    .await;
+    assert!(html.contains("id=\"reissue-mark\""), "marked 再発行");
+    assert!(html.contains("株式会社サンプル 御中"));
+    assert!(html.contains("<p>適格請求書</p>"));
+    let blank = f
+        .client
+        .post("/me/receipts/1/recipient")
+        .header("origin", super::ORIGIN)
+        .header("cookie", &both)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&recipient=+"))
+        .send()
+        .await;
+    blank.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     for other in ["/me/receipts/1", "/me/receipts/2", "/me/receipts/x"] {
         f.client
             .get(other)
@@ -218,6 +252,7 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     .await;
     assert_eq!(export["receipts"][0]["number"], 1);
     assert_eq!(export["receipts"][0]["per_rate"][0]["tax"], 130);
+    assert_eq!(export["receipts"][0]["reissues"], 1);
 
     // The office finds a receipt by its number; the look-up is audited.
     let office = f
