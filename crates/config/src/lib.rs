@@ -92,19 +92,35 @@ impl fmt::Debug for SealKey {
 fn tax_rules(
     rates: Option<&str>,
     rounding: Option<&str>,
-) -> Result<kikeru_domain::tax::TaxRules, String> {
-    use kikeru_domain::tax::{RatePeriod, Rounding, TaxRules};
+) -> Result<kikeru_domain::tax::TaxRules, Vec<String>> {
+    use kikeru_domain::tax::{Rounding, TaxRules};
+    let mut problems = Vec::new();
     let rounding = match rounding.map(str::trim) {
         None => Rounding::Down,
-        Some(name) => Rounding::from_name(name).ok_or_else(|| {
-            "tax_rounding: use down (切り捨て), half_up (四捨五入) or up (切り上げ)".to_owned()
-        })?,
+        Some(name) => Rounding::from_name(name).unwrap_or_else(|| {
+            problems.push(
+                "tax_rounding: use down (切り捨て), half_up (四捨五入) or up (切り上げ)".to_owned(),
+            );
+            Rounding::Down
+        }),
     };
-    let Some(rates) = rates else {
-        let mut rules = TaxRules::japan();
-        rules.rounding = rounding;
-        return Ok(rules);
-    };
+    let rules = match rates {
+        None => Ok(TaxRules::japan().periods().to_vec()),
+        Some(rates) => rate_periods(rates),
+    }
+    .and_then(|periods| TaxRules::new(periods, rounding).map_err(|e| format!("tax_rates: {e}")));
+    match rules {
+        Ok(rules) if problems.is_empty() => Ok(rules),
+        Ok(_) => Err(problems),
+        Err(problem) => {
+            problems.insert(0, problem);
+            Err(problems)
+        }
+    }
+}
+
+/// `FROM:STANDARD:REDUCED` periods separated by `;`.
+fn rate_periods(rates: &str) -> Result<Vec<kikeru_domain::tax::RatePeriod>, String> {
     let problem = || {
         "tax_rates: periods FROM:STANDARD:REDUCED separated by ';', e.g. 2019-10-01:10:8".to_owned()
     };
@@ -117,13 +133,13 @@ fn tax_rules(
         else {
             return Err(problem());
         };
-        periods.push(RatePeriod {
+        periods.push(kikeru_domain::tax::RatePeriod {
             from: time::Date::parse(from.trim(), &format).map_err(|_| problem())?,
             standard: standard.trim().parse().map_err(|_| problem())?,
             reduced: reduced.trim().parse().map_err(|_| problem())?,
         });
     }
-    TaxRules::new(periods, rounding).map_err(|e| format!("tax_rates: {e}"))
+    Ok(periods)
 }
 
 /// The host of an origin (`https://kikeru.example.jp:8443` → `kikeru.example.jp`).
@@ -792,8 +808,8 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     }
     let tax = match tax_rules(raw.tax_rates.as_deref(), raw.tax_rounding.as_deref()) {
         Ok(rules) => rules,
-        Err(problem) => {
-            errors.push(problem);
+        Err(problems) => {
+            errors.extend(problems);
             kikeru_domain::tax::TaxRules::japan()
         }
     };
@@ -1098,6 +1114,50 @@ mod tests {
         ("KIKERU_SELLER_PHONE", "03-1234-5678"),
         ("KIKERU_SELLER_EMAIL", "support@kikeru.example"),
     ];
+
+    #[test]
+    fn tax_and_passkey_settings_are_checked_and_every_problem_named() {
+        let problems = load(
+            None,
+            &[
+                ("KIKERU_TAX_RATES", "2019-10-01:10"),
+                ("KIKERU_TAX_ROUNDING", "sideways"),
+                ("KIKERU_PUBLIC_URL", "https://kikeru.example.jp"),
+                ("KIKERU_PASSKEY_RP_ID", "evil.example"),
+            ],
+        )
+        .unwrap_err()
+        .0;
+        for key in ["tax_rates:", "tax_rounding:", "passkey_rp_id:"] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(key)),
+                "{key} {problems:?}"
+            );
+        }
+        let twice = load(
+            None,
+            &[("KIKERU_TAX_RATES", "2019-10-01:10:8;2019-10-01:12:8")],
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            twice.iter().any(|p| p.starts_with("tax_rates:")),
+            "{twice:?}"
+        );
+        let config = load(
+            None,
+            &[
+                ("KIKERU_TAX_RATES", "2014-04-01:8:8; 2019-10-01:10:8"),
+                ("KIKERU_TAX_ROUNDING", "half_up"),
+                ("KIKERU_PUBLIC_URL", "https://kikeru.example.jp"),
+                ("KIKERU_PASSKEY_RP_ID", "example.jp"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.tax.periods().len(), 2);
+        assert_eq!(config.tax.rounding, kikeru_domain::tax::Rounding::HalfUp);
+        assert_eq!(config.passkey_rp_id.as_deref(), Some("example.jp"));
+    }
 
     #[test]
     fn production_refuses_to_start_without_the_sellers_particulars() {

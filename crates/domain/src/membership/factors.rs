@@ -251,50 +251,15 @@ impl Membership {
             at: now,
             step,
         });
-        let codes = if self
-            .ports
-            .factors
-            .recovery_codes(member.id)
-            .await?
-            .is_empty()
-        {
-            let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
-            changes.push(Change::ReplaceRecoveryCodes {
-                member: member.id,
-                codes: codes.iter().map(RecoveryCode::hash).collect(),
-                at: now,
-            });
-            codes
-        } else {
-            Vec::new()
-        };
-        changes.push(Change::UpdateAssurance {
-            session: current.session.id,
-            assurance: current.session.assurance.with_second(Factor::Totp, now),
-            second_factor_enrolled: true,
-        });
-        let session = Some(current.session.id);
-        self.record(
-            &mut changes,
-            SecurityEventKind::TotpEnrolled,
-            Some(member.id),
-            session,
-        );
-        if !codes.is_empty() {
-            self.record(
+        let codes = self
+            .factor_added(
                 &mut changes,
-                SecurityEventKind::RecoveryCodesGenerated,
-                Some(member.id),
-                session,
-            );
-        }
-        self.mail(
-            &mut changes,
-            member,
-            Message::SecondFactorAdded {
-                factor: Factor::Totp.as_str().to_owned(),
-            },
-        );
+                current,
+                Factor::Totp,
+                SecurityEventKind::TotpEnrolled,
+                now,
+            )
+            .await?;
         match self.commit(changes).await {
             Ok(()) => {}
             Err(BackendError::Store(StoreError::NotFound)) => return Err(FactorError::NotEnrolled),
@@ -543,6 +508,60 @@ impl Membership {
             },
         );
         self.commit(changes).await.map_err(FactorError::Backend)
+    }
+
+    /// The changes that go with a factor the session just proved it holds: the first set of
+    /// recovery codes when the member has none (returned, to show once), the session's
+    /// assurance, the security events and the notice mail.
+    pub(super) async fn factor_added(
+        &self,
+        changes: &mut Changes,
+        current: &Authenticated,
+        factor: Factor,
+        event: SecurityEventKind,
+        now: Timestamp,
+    ) -> Result<Vec<RecoveryCode>, StoreError> {
+        let member = &current.member;
+        let codes = if self
+            .ports
+            .factors
+            .recovery_codes(member.id)
+            .await?
+            .is_empty()
+        {
+            let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
+            changes.push(Change::ReplaceRecoveryCodes {
+                member: member.id,
+                codes: codes.iter().map(RecoveryCode::hash).collect(),
+                at: now,
+            });
+            codes
+        } else {
+            Vec::new()
+        };
+        changes.push(Change::UpdateAssurance {
+            session: current.session.id,
+            assurance: current.session.assurance.with_second(factor, now),
+            second_factor_enrolled: true,
+        });
+        let session = Some(current.session.id);
+        self.record(changes, event, Some(member.id), session);
+        if !codes.is_empty() {
+            self.record(
+                changes,
+                SecurityEventKind::RecoveryCodesGenerated,
+                Some(member.id),
+                session,
+            );
+        }
+        self.mail(
+            changes,
+            member,
+            Message::SecondFactorAdded {
+                factor: factor.as_str().to_owned(),
+            },
+        );
+        Ok(codes)
     }
 
     /// Refuses a code check while the member's wrong codes are over the limit; returns the

@@ -179,50 +179,15 @@ impl Membership {
         };
         let mut changes = Changes::new();
         changes.push(Change::InsertPasskey(passkey.clone()));
-        let codes = if self
-            .ports
-            .factors
-            .recovery_codes(member.id)
-            .await?
-            .is_empty()
-        {
-            let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
-            changes.push(Change::ReplaceRecoveryCodes {
-                member: member.id,
-                codes: codes.iter().map(RecoveryCode::hash).collect(),
-                at: now,
-            });
-            codes
-        } else {
-            Vec::new()
-        };
-        changes.push(Change::UpdateAssurance {
-            session: current.session.id,
-            assurance: current.session.assurance.with_second(Factor::Passkey, now),
-            second_factor_enrolled: true,
-        });
-        let session = Some(current.session.id);
-        self.record(
-            &mut changes,
-            SecurityEventKind::PasskeyAdded,
-            Some(member.id),
-            session,
-        );
-        if !codes.is_empty() {
-            self.record(
+        let codes = self
+            .factor_added(
                 &mut changes,
-                SecurityEventKind::RecoveryCodesGenerated,
-                Some(member.id),
-                session,
-            );
-        }
-        self.mail(
-            &mut changes,
-            member,
-            Message::SecondFactorAdded {
-                factor: Factor::Passkey.as_str().to_owned(),
-            },
-        );
+                current,
+                Factor::Passkey,
+                SecurityEventKind::PasskeyAdded,
+                now,
+            )
+            .await?;
         match self.commit(changes).await {
             Ok(()) => Ok((passkey, codes)),
             Err(BackendError::Store(StoreError::Conflict)) => Err(FactorError::PasskeyRegistered),

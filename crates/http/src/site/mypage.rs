@@ -300,7 +300,7 @@ pub(crate) async fn show(
 
 /// The signed-in member and the page context of a posted My Page form, or the response that
 /// refuses it.
-async fn posted(
+pub(crate) async fn posted(
     state: &AppState,
     req: &Request,
     csrf: &str,

@@ -10,6 +10,7 @@ use poem::web::{Data, Form, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
+use super::mypage::posted;
 use super::{Chrome, CsrfOnly, chrome, current, html, local_path, see_other};
 use crate::AppState;
 
@@ -272,19 +273,6 @@ pub(crate) async fn reauthenticate_code(
             reauth_page(&state, &c, &who, back, status, Some(c.t(key))).await
         }
     }
-}
-
-/// The signed-in member and page context of a posted security form, or the refusal.
-async fn posted(
-    state: &AppState,
-    req: &Request,
-    csrf: &str,
-) -> Result<(Authenticated, Chrome), Response> {
-    let Some(who) = current(state, req).await else {
-        return Err(see_other("/login?back=/me", &[]));
-    };
-    let c = super::pages::posted_form(state, req, Some(&who), csrf)?;
-    Ok((who, c))
 }
 
 /// A refused My Page security action: to the confirmation page when it needs one, back to
