@@ -112,6 +112,8 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, receipts: [
             receipts_are_numbered_without_gaps_or_repeats_even_at_once,
             unreceipted_lists_paid_orders_without_a_receipt,
+            refunds_get_one_return_invoice_from_their_own_sequence,
+            receipts_survive_erasure_and_leave_with_their_orders,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
             operators_read_back_and_addresses_are_unique,

@@ -169,3 +169,150 @@ where
     assert_eq!(due, vec![placed[0].id]);
     assert_eq!(store.unreceipted(0).await.expect("list").len(), 0);
 }
+
+/// Places order `n` for `owner` and pays it at `NOW + minutes`.
+async fn paid_order<S>(store: &S, n: u128, owner: MemberId, minutes: i64) -> OrderId
+where
+    S: Catalog + Orders,
+{
+    let item = product(n, 1100, true);
+    store
+        .save_all(std::slice::from_ref(&item))
+        .await
+        .expect("save product");
+    let (o, p) = order(n, owner, &[&item], None);
+    store.create(&o, &p).await.expect("create");
+    let reference = format!("ref-{n}");
+    store
+        .attach_checkout(
+            p.id,
+            &reference,
+            &format!("https://pay.example/{reference}"),
+        )
+        .await
+        .expect("attach");
+    store
+        .apply_event(
+            &payment_event(&format!("evt-{n}"), &reference, Sig::Succeeded),
+            NOW + time::Duration::minutes(minutes),
+        )
+        .await
+        .expect("paid");
+    o.id
+}
+
+/// Refunds order `n` at `NOW + minutes`.
+async fn refund<S: Orders>(store: &S, n: u128, minutes: i64) {
+    store
+        .apply_event(
+            &payment_event(
+                &format!("evt-refund-{n}"),
+                &format!("ref-{n}"),
+                Sig::Refunded,
+            ),
+            NOW + time::Duration::minutes(minutes),
+        )
+        .await
+        .expect("refunded");
+}
+
+/// `unreturned` lists receipts of refunded orders without a return invoice, with the refund's
+/// time; return invoices are numbered 1, 2, … apart from receipts, one per order, and read
+/// back as issued by number and per member.
+pub async fn refunds_get_one_return_invoice_from_their_own_sequence<S>(store: &S)
+where
+    S: kikeru_domain::ports::Members + Catalog + Orders + Receipts,
+{
+    given_members(store, &[1, 2]).await;
+    let kept = paid_order(store, 1, member(1), 1).await;
+    let refunded = paid_order(store, 2, member(2), 2).await;
+    for (n, id) in [(1, kept), (2, refunded)] {
+        let mut d = draft(n, if n == 1 { 1 } else { 2 });
+        d.order_id = id;
+        store.issue(&d).await.expect("receipt");
+    }
+    assert!(store.unreturned(10).await.expect("list").is_empty());
+    refund(store, 2, 30).await;
+    let due = store.unreturned(10).await.expect("list");
+    assert_eq!(due.len(), 1);
+    let (receipt, refunded_at) = &due[0];
+    assert_eq!(receipt.content.order_id, refunded);
+    assert_eq!(*refunded_at, NOW + time::Duration::minutes(30));
+    let content = kikeru_domain::receipt::return_of(receipt, *refunded_at, NOW);
+    let invoice = store.issue_return(&content).await.expect("return");
+    assert_eq!(invoice.number, 1, "return invoices have their own sequence");
+    assert_eq!(invoice.content, content);
+    let again = store.issue_return(&content).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "got {again:?}");
+    assert!(store.unreturned(10).await.expect("list").is_empty());
+    assert_eq!(
+        store.return_by_number(1).await.expect("read"),
+        Some(invoice.clone())
+    );
+    assert_eq!(store.return_by_number(2).await.expect("read"), None);
+    assert_eq!(
+        store.returns_for_member(member(2)).await.expect("list"),
+        vec![invoice]
+    );
+    assert!(
+        store
+            .returns_for_member(member(1))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(store.unreturned(0).await.expect("list").len(), 0);
+}
+
+/// Receipts and return invoices survive the member's erasure, and the retention purge removes
+/// them with their orders; numbers given before are never given again.
+pub async fn receipts_survive_erasure_and_leave_with_their_orders<S>(store: &S)
+where
+    S: kikeru_domain::ports::Members
+        + kikeru_domain::ports::Erasure
+        + kikeru_domain::retention::Retention
+        + Catalog
+        + Orders
+        + Receipts,
+{
+    // The first member proved their address: the purge keeps their account and its records.
+    let mut verified = crate::fixtures::member(1, "member1@example.jp");
+    verified.email_verified_at = Some(NOW);
+    kikeru_domain::ports::Members::insert(store, &verified)
+        .await
+        .expect("member");
+    given_members(store, &[2]).await;
+    let stays = paid_order(store, 1, member(1), 1).await;
+    let goes = paid_order(store, 2, member(2), 2).await;
+    for (n, id, owner) in [(1, stays, 1), (2, goes, 2)] {
+        let mut d = draft(n, owner);
+        d.order_id = id;
+        store.issue(&d).await.expect("receipt");
+    }
+    refund(store, 2, 30).await;
+    let (receipt, at) = store.unreturned(1).await.expect("list").remove(0);
+    store
+        .issue_return(&kikeru_domain::receipt::return_of(&receipt, at, NOW))
+        .await
+        .expect("return");
+    store.erase(member(2)).await.expect("erase");
+    assert_eq!(
+        store.for_member(member(2)).await.expect("list").len(),
+        1,
+        "an accounting record outlives the account"
+    );
+    assert!(store.return_by_number(1).await.expect("read").is_some());
+
+    let later = NOW + time::Duration::days(365 * 10);
+    let cutoffs = kikeru_domain::retention::RetentionPolicy::default().cutoffs(later);
+    let purged = store.purge(&cutoffs).await.expect("purge");
+    assert_eq!(purged.accounting_orders, 1);
+    assert_eq!(store.by_number(2).await.expect("read"), None);
+    assert_eq!(store.return_by_number(1).await.expect("read"), None);
+    assert!(
+        store.by_number(1).await.expect("read").is_some(),
+        "an existing member's receipt stays"
+    );
+    let next = store.issue(&draft(3, 1)).await.expect("issue");
+    assert_eq!(next.number, 3, "a purged number is not given again");
+}

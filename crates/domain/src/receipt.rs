@@ -6,6 +6,15 @@
 //! seconds), in the order orders were paid: the number is taken in the same transaction that
 //! stores the receipt, so a failed issue leaves no gap and two nodes never give one order two
 //! receipts.
+//!
+//! A refund gets a return invoice (適格返還請求書) the same way, from its own gap-free sequence:
+//! the issuer and its registration number, the date of the refund and of the original sale,
+//! the items returned, and per tax rate the amount returned and the tax in it. Refunds are of
+//! whole orders, so a return invoice returns exactly what its receipt sold.
+//!
+//! Receipts and return invoices are accounting records: they name the member only by ID,
+//! survive the member's account deletion, and go with the order's payment records when the
+//! accounting retention period ends (see [`crate::retention`]).
 
 use std::sync::Arc;
 
@@ -67,6 +76,64 @@ pub struct Receipt {
     pub number: u64,
     /// The content.
     pub content: ReceiptDraft,
+}
+
+/// A return invoice's content (適格返還請求書), before it has a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnDraft {
+    /// The receipt of the sale that was refunded.
+    pub receipt_number: u64,
+    /// The order.
+    pub order_id: OrderId,
+    /// Whose order.
+    pub member_id: MemberId,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When the payment was refunded (the date of the return).
+    pub refunded_at: Timestamp,
+    /// When the order was paid (the date of the original sale).
+    pub paid_at: Timestamp,
+    /// The currency.
+    pub currency: Currency,
+    /// The items returned.
+    pub lines: Vec<ReceiptLine>,
+    /// Per rate: the tax-inclusive amount returned and the tax in it.
+    pub per_rate: Vec<RateTotal>,
+    /// The tax-inclusive amount returned.
+    pub total: i64,
+    /// The issuer's name.
+    pub issuer: String,
+    /// The issuer's registration number, when registered.
+    pub registration_number: Option<String>,
+}
+
+/// An issued return invoice: its draft and its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnInvoice {
+    /// The number, from the return invoices' own gap-free sequence.
+    pub number: u64,
+    /// The content.
+    pub content: ReturnDraft,
+}
+
+/// The return invoice of a whole refund of the order `receipt` was issued for, refunded at
+/// `refunded_at`, issued at `now`: the receipt's items and per-rate amounts, returned.
+pub fn return_of(receipt: &Receipt, refunded_at: Timestamp, now: Timestamp) -> ReturnDraft {
+    let sale = &receipt.content;
+    ReturnDraft {
+        receipt_number: receipt.number,
+        order_id: sale.order_id,
+        member_id: sale.member_id,
+        issued_at: now,
+        refunded_at,
+        paid_at: sale.paid_at,
+        currency: sale.currency,
+        lines: sale.lines.clone(),
+        per_rate: sale.per_rate.clone(),
+        total: sale.total,
+        issuer: sale.issuer.clone(),
+        registration_number: sale.registration_number.clone(),
+    }
 }
 
 /// The longest recipient name.
@@ -197,6 +264,33 @@ pub trait Receipts: Send + Sync + 'static {
         member: MemberId,
         recipient: &str,
     ) -> Result<Receipt, StoreError>;
+
+    /// Receipts of refunded orders that have no return invoice yet, with when the payment was
+    /// refunded, the earliest receipt first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError>;
+
+    /// Stores a return invoice with the next number of the return invoices' sequence, taken
+    /// in the same transaction (no gap, no repeat, as for receipts).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the order has a return invoice already (nothing is
+    /// numbered).
+    async fn issue_return(&self, draft: &ReturnDraft) -> Result<ReturnInvoice, StoreError>;
+
+    /// The member's return invoices, newest first. MUST NOT include other members'.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn returns_for_member(&self, member: MemberId) -> Result<Vec<ReturnInvoice>, StoreError>;
+
+    /// The return invoice with this number.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn return_by_number(&self, number: u64) -> Result<Option<ReturnInvoice>, StoreError>;
 }
 
 /// What the receipt desk runs on.
@@ -238,13 +332,29 @@ impl ReceiptDesk {
         }
     }
 
-    /// Issues the receipts of paid orders that have none, earliest paid first, at most
-    /// `limit`; returns how many were issued. An order another node issued meanwhile is
-    /// skipped.
+    /// Issues the receipts of paid orders that have none, earliest paid first, then the return
+    /// invoices of refunded orders that have none, at most `limit` of each; returns how many
+    /// documents were issued. An order another node issued meanwhile is skipped.
     ///
     /// # Errors
     /// When storage fails (what was issued stays issued).
     pub async fn issue_due(&self, limit: u32) -> Result<u32, StoreError> {
+        let receipts = self.issue_receipts(limit).await?;
+        // A refund's return invoice follows its receipt: an order refunded before its receipt
+        // was issued gets both, in this order, in one run.
+        let mut returns = 0;
+        for (receipt, refunded_at) in self.ports.receipts.unreturned(limit).await? {
+            let content = return_of(&receipt, refunded_at, self.ports.clock.now());
+            match self.ports.receipts.issue_return(&content).await {
+                Ok(_) => returns += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(receipts + returns)
+    }
+
+    async fn issue_receipts(&self, limit: u32) -> Result<u32, StoreError> {
         let mut issued = 0;
         for order in self.ports.receipts.unreceipted(limit).await? {
             // An order paid on a day no configured rate covers waits until the rates are
@@ -296,6 +406,42 @@ impl ReceiptDesk {
             Err(StoreError::NotFound) => Err(RecipientError::NotFound),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The member's return invoices, newest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn returns_of_member(
+        &self,
+        member: MemberId,
+    ) -> Result<Vec<ReturnInvoice>, StoreError> {
+        self.ports.receipts.returns_for_member(member).await
+    }
+
+    /// The return invoice with this number, for the office.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn return_by_number(&self, number: u64) -> Result<Option<ReturnInvoice>, StoreError> {
+        self.ports.receipts.return_by_number(number).await
+    }
+
+    /// The member's return invoice with this number; `None` for another member's or none.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn member_return_numbered(
+        &self,
+        member: MemberId,
+        number: u64,
+    ) -> Result<Option<ReturnInvoice>, StoreError> {
+        Ok(self
+            .ports
+            .receipts
+            .return_by_number(number)
+            .await?
+            .filter(|r| r.content.member_id == member))
     }
 
     /// The member's receipt with this number; `None` for another member's or none.

@@ -233,6 +233,62 @@ struct ReceiptView {
     total: i64,
 }
 
+/// A return invoice (適格返還請求書) for a refund, as issued.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+struct ReturnInvoiceView {
+    /// Its number in the return invoices' gap-free sequence.
+    number: u64,
+    /// The receipt of the sale that was refunded.
+    receipt_number: u64,
+    /// The order.
+    order_id: Uuid,
+    /// The member, by ID only.
+    member_id: Uuid,
+    /// When it was issued.
+    issued_at: OffsetDateTime,
+    /// When the payment was refunded (the date of the return).
+    refunded_at: OffsetDateTime,
+    /// When the order was paid (the date of the original sale).
+    paid_at: OffsetDateTime,
+    /// The currency (ISO 4217).
+    currency: String,
+    /// The issuer.
+    issuer: String,
+    /// The issuer's registration number.
+    registration_number: Option<String>,
+    /// The items returned.
+    lines: Vec<ReceiptLineView>,
+    /// Per rate, the amount returned and the tax in it.
+    per_rate: Vec<ReceiptRateView>,
+    /// The tax-inclusive amount returned, in minor units.
+    total: i64,
+}
+
+fn line_views(lines: Vec<kikeru_domain::receipt::ReceiptLine>) -> Vec<ReceiptLineView> {
+    lines
+        .into_iter()
+        .map(|l| ReceiptLineView {
+            title_ja: l.title_ja,
+            title_en: l.title_en,
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            rate: l.rate,
+        })
+        .collect()
+}
+
+fn rate_views(rates: Vec<kikeru_domain::tax::RateTotal>) -> Vec<ReceiptRateView> {
+    rates
+        .into_iter()
+        .map(|r| ReceiptRateView {
+            rate: r.rate,
+            inclusive: r.inclusive,
+            tax: r.tax,
+        })
+        .collect()
+}
+
 pub(crate) struct AdminApi;
 
 #[OpenApi(prefix_path = "/admin", tag = "Tag::Admin")]
@@ -470,26 +526,51 @@ impl AdminApi {
             registration_number: c.registration_number,
             recipient: c.recipient,
             reissues: c.reissues,
-            lines: c
-                .lines
-                .into_iter()
-                .map(|l| ReceiptLineView {
-                    title_ja: l.title_ja,
-                    title_en: l.title_en,
-                    unit_price: l.unit_price,
-                    quantity: l.quantity,
-                    rate: l.rate,
-                })
-                .collect(),
-            per_rate: c
-                .per_rate
-                .into_iter()
-                .map(|r| ReceiptRateView {
-                    rate: r.rate,
-                    inclusive: r.inclusive,
-                    tax: r.tax,
-                })
-                .collect(),
+            lines: line_views(c.lines),
+            per_rate: rate_views(c.per_rate),
+            total: c.total,
+        }))
+    }
+
+    /// A return invoice by its number (an accounting record: it names the member only by
+    /// ID). Every look-up is in the operators' audit log.
+    #[oai(path = "/return-invoices/:number", method = "get")]
+    async fn return_invoice(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        /// The return invoice number.
+        #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
+        number: Path<u64>,
+    ) -> ApiResult<Json<ReturnInvoiceView>> {
+        let Some(invoice) = state.receipts.return_by_number(number.0).await? else {
+            return Err(ApiError::not_found(
+                "return_invoice_not_found",
+                "There is no return invoice with this number",
+            ));
+        };
+        state
+            .office
+            .audit(
+                Some(auth.0.operator.id),
+                "return_invoice.viewed",
+                &format!("return invoice {}", invoice.number),
+            )
+            .await?;
+        let c = invoice.content;
+        Ok(Json(ReturnInvoiceView {
+            number: invoice.number,
+            receipt_number: c.receipt_number,
+            order_id: *c.order_id.as_uuid(),
+            member_id: *c.member_id.as_uuid(),
+            issued_at: c.issued_at,
+            refunded_at: c.refunded_at,
+            paid_at: c.paid_at,
+            currency: c.currency.code().to_owned(),
+            issuer: c.issuer,
+            registration_number: c.registration_number,
+            lines: line_views(c.lines),
+            per_rate: rate_views(c.per_rate),
             total: c.total,
         }))
     }

@@ -222,19 +222,44 @@ impl Export {
             }
             Step::Receipts => {
                 let receipts = self.state.receipts.of_member(member.id).await?;
-                let list: Vec<Value> = receipts
+                let returns = self.state.receipts.returns_of_member(member.id).await?;
+                let lines = |lines: &[kikeru_domain::receipt::ReceiptLine]| -> Vec<Value> {
+                    lines.iter().map(|l| json!({"title_ja": l.title_ja, "title_en": l.title_en, "unit_price": l.unit_price, "quantity": l.quantity, "rate": l.rate})).collect()
+                };
+                let rates = |rates: &[kikeru_domain::tax::RateTotal]| -> Vec<Value> {
+                    rates
+                        .iter()
+                        .map(|t| json!({"rate": t.rate, "inclusive": t.inclusive, "tax": t.tax}))
+                        .collect()
+                };
+                let receipts: Vec<Value> = receipts
                     .iter()
                     .map(|r| {
                         let c = &r.content;
-                        let lines: Vec<Value> = c.lines.iter().map(|l| json!({"title_ja": l.title_ja, "title_en": l.title_en, "unit_price": l.unit_price, "quantity": l.quantity, "rate": l.rate})).collect();
-                        let rates: Vec<Value> = c.per_rate.iter().map(|t| json!({"rate": t.rate, "inclusive": t.inclusive, "tax": t.tax})).collect();
                         json!({"number": r.number, "order_id": c.order_id.to_string(), "issued_at": time(c.issued_at), "paid_at": time(c.paid_at),
                                "currency": c.currency.code(), "issuer": c.issuer, "registration_number": c.registration_number,
                                "recipient": c.recipient, "reissues": c.reissues,
-                               "lines": lines, "per_rate": rates, "total": c.total})
+                               "lines": lines(&c.lines), "per_rate": rates(&c.per_rate), "total": c.total})
                     })
                     .collect();
-                (format!(",\"receipts\":{}", Value::Array(list)), Step::End)
+                let returns: Vec<Value> = returns
+                    .iter()
+                    .map(|r| {
+                        let c = &r.content;
+                        json!({"number": r.number, "receipt_number": c.receipt_number, "order_id": c.order_id.to_string(),
+                               "issued_at": time(c.issued_at), "refunded_at": time(c.refunded_at), "paid_at": time(c.paid_at),
+                               "currency": c.currency.code(), "issuer": c.issuer, "registration_number": c.registration_number,
+                               "lines": lines(&c.lines), "per_rate": rates(&c.per_rate), "total": c.total})
+                    })
+                    .collect();
+                (
+                    format!(
+                        ",\"receipts\":{},\"return_invoices\":{}",
+                        Value::Array(receipts),
+                        Value::Array(returns)
+                    ),
+                    Step::End,
+                )
             }
             Step::End => ("}\n".to_owned(), Step::Done),
             Step::Done => (String::new(), Step::Done),

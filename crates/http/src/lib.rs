@@ -248,6 +248,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
         .at("/me/delete", poem::post(site::mypage::delete))
         .at("/me/receipts/:number", get(site::mypage::receipt))
+        .at("/me/returns/:number", get(site::mypage::return_invoice))
         .at(
             "/me/receipts/:number/recipient",
             poem::post(site::mypage::reissue),

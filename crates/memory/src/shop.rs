@@ -23,6 +23,10 @@ pub(crate) struct State {
     payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
     receipts: Vec<kikeru_domain::receipt::Receipt>,
+    /// The last receipt number given (numbers are never reused, even after a purge).
+    last_receipt: u64,
+    returns: Vec<kikeru_domain::receipt::ReturnInvoice>,
+    last_return: u64,
 }
 
 impl MemoryStore {
@@ -38,6 +42,8 @@ impl MemoryStore {
         for id in &gone {
             state.orders.remove(id);
             state.payments.retain(|_, p| p.order_id != *id);
+            state.receipts.retain(|r| r.content.order_id != *id);
+            state.returns.retain(|r| r.content.order_id != *id);
         }
         gone.len() as u64
     }
@@ -336,8 +342,9 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
         {
             return Err(StoreError::Conflict);
         }
+        state.last_receipt += 1;
         let receipt = kikeru_domain::receipt::Receipt {
-            number: state.receipts.len() as u64 + 1,
+            number: state.last_receipt,
             content: draft.clone(),
         };
         state.receipts.push(receipt.clone());
@@ -386,5 +393,85 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
         receipt.content.recipient = Some(recipient.to_owned());
         receipt.content.reissues += 1;
         Ok(receipt.clone())
+    }
+
+    async fn unreturned(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(kikeru_domain::receipt::Receipt, Timestamp)>, StoreError> {
+        let state = self.shop_state();
+        let mut due: Vec<_> = state
+            .receipts
+            .iter()
+            .filter(|r| {
+                !state
+                    .returns
+                    .iter()
+                    .any(|x| x.content.order_id == r.content.order_id)
+            })
+            .filter_map(|r| {
+                let payment = state
+                    .payments
+                    .values()
+                    .find(|p| p.order_id == r.content.order_id)?;
+                let refunded = payment
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|c| c.status == PaymentStatus::Refunded)?;
+                Some((r.clone(), refunded.at))
+            })
+            .collect();
+        due.sort_by_key(|(r, _)| r.number);
+        due.truncate(limit as usize);
+        Ok(due)
+    }
+
+    async fn issue_return(
+        &self,
+        draft: &kikeru_domain::receipt::ReturnDraft,
+    ) -> Result<kikeru_domain::receipt::ReturnInvoice, StoreError> {
+        let mut state = self.shop_state();
+        if state
+            .returns
+            .iter()
+            .any(|r| r.content.order_id == draft.order_id)
+        {
+            return Err(StoreError::Conflict);
+        }
+        state.last_return += 1;
+        let invoice = kikeru_domain::receipt::ReturnInvoice {
+            number: state.last_return,
+            content: draft.clone(),
+        };
+        state.returns.push(invoice.clone());
+        Ok(invoice)
+    }
+
+    async fn returns_for_member(
+        &self,
+        member: MemberId,
+    ) -> Result<Vec<kikeru_domain::receipt::ReturnInvoice>, StoreError> {
+        let mut found: Vec<_> = self
+            .shop_state()
+            .returns
+            .iter()
+            .filter(|r| r.content.member_id == member)
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| std::cmp::Reverse(r.number));
+        Ok(found)
+    }
+
+    async fn return_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<kikeru_domain::receipt::ReturnInvoice>, StoreError> {
+        Ok(self
+            .shop_state()
+            .returns
+            .iter()
+            .find(|r| r.number == number)
+            .cloned())
     }
 }

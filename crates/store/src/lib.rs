@@ -815,17 +815,31 @@ impl kikeru_domain::retention::Retention for SqlStore {
             .map_err(store_error)?
             .rows_affected;
         let backend = self.db.get_database_backend();
+        // The orders go with their payments (by foreign key) and, in the same transaction,
+        // their receipts and return invoices: accounting records leave together.
         let accounting = Statement::from_sql_and_values(
             backend,
             "DELETE FROM orders WHERE created_at < $1 AND member_id NOT IN (SELECT id FROM members)",
             [millis(c.accounting_before).into()],
         );
-        purged.accounting_orders = self
-            .db
-            .execute_raw(accounting)
-            .await
-            .map_err(store_error)?
-            .rows_affected();
+        {
+            use sea_orm::TransactionTrait;
+            let _turn = self.turn().await;
+            let txn = self.db.begin().await.map_err(store_error)?;
+            purged.accounting_orders = txn
+                .execute_raw(accounting)
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+            for table in ["receipts", "return_invoices"] {
+                txn.execute_unprepared(&format!(
+                    "DELETE FROM {table} WHERE order_id NOT IN (SELECT id FROM orders)"
+                ))
+                .await
+                .map_err(store_error)?;
+            }
+            txn.commit().await.map_err(store_error)?;
+        }
         let ledger = Statement::from_sql_and_values(
             backend,
             "DELETE FROM ledger_entries WHERE at < $1",

@@ -1,12 +1,15 @@
-//! Receipts on sea-orm. A receipt's number is taken from the one `receipt_sequence` row in the
-//! transaction that stores the receipt: on PostgreSQL the row's lock makes concurrent issues
-//! wait their turn, on SQLite the single writer does; a failed issue rolls its number back, so
-//! the numbers have no gap and no repeat.
+//! Receipts and return invoices on sea-orm. A document's number is taken from its
+//! `receipt_sequence` row (1: receipts, 2: return invoices) in the transaction that stores the
+//! document: on PostgreSQL the row's lock makes concurrent issues wait their turn, on SQLite
+//! the single writer does; a failed issue rolls its number back, so the numbers have no gap and
+//! no repeat.
 
 use async_trait::async_trait;
-use kikeru_domain::receipt::{Receipt, ReceiptDraft, ReceiptLine, Receipts};
+use kikeru_domain::receipt::{
+    Receipt, ReceiptDraft, ReceiptLine, Receipts, ReturnDraft, ReturnInvoice,
+};
 use kikeru_domain::tax::RateTotal;
-use kikeru_domain::{Currency, MemberId, Order, OrderId, StoreError};
+use kikeru_domain::{Currency, MemberId, Order, OrderId, PaymentStatus, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -14,7 +17,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::entity::{order, receipt, receipt_sequence};
+use crate::entity::{order, receipt, receipt_sequence, return_invoice};
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
 #[derive(Serialize, Deserialize)]
@@ -50,31 +53,80 @@ struct Stored {
     reissues: u32,
 }
 
+/// A return invoice's content as stored: as it was issued.
+#[derive(Serialize, Deserialize)]
+struct StoredReturn {
+    refunded_at: i64,
+    paid_at: i64,
+    currency: String,
+    lines: Vec<StoredLine>,
+    per_rate: Vec<StoredRate>,
+    total: i64,
+    issuer: String,
+    registration_number: Option<String>,
+}
+
+fn stored_lines(lines: &[ReceiptLine]) -> Vec<StoredLine> {
+    lines
+        .iter()
+        .map(|l| StoredLine {
+            title_ja: l.title_ja.clone(),
+            title_en: l.title_en.clone(),
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            rate: l.rate,
+        })
+        .collect()
+}
+
+fn stored_rates(rates: &[RateTotal]) -> Vec<StoredRate> {
+    rates
+        .iter()
+        .map(|r| StoredRate {
+            rate: r.rate,
+            inclusive: r.inclusive,
+            tax: r.tax,
+            exclusive: r.exclusive,
+        })
+        .collect()
+}
+
+fn lines_of(stored: Vec<StoredLine>) -> Vec<ReceiptLine> {
+    stored
+        .into_iter()
+        .map(|l| ReceiptLine {
+            title_ja: l.title_ja,
+            title_en: l.title_en,
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            rate: l.rate,
+        })
+        .collect()
+}
+
+fn rates_of(stored: Vec<StoredRate>) -> Vec<RateTotal> {
+    stored
+        .into_iter()
+        .map(|r| RateTotal {
+            rate: r.rate,
+            inclusive: r.inclusive,
+            tax: r.tax,
+            exclusive: r.exclusive,
+        })
+        .collect()
+}
+
+fn currency_of(code: &str) -> Result<Currency, StoreError> {
+    code.parse::<Currency>()
+        .map_err(|_| corrupt("receipt currency"))
+}
+
 fn to_stored(d: &ReceiptDraft) -> Stored {
     Stored {
         paid_at: millis(d.paid_at),
         currency: d.currency.code().to_owned(),
-        lines: d
-            .lines
-            .iter()
-            .map(|l| StoredLine {
-                title_ja: l.title_ja.clone(),
-                title_en: l.title_en.clone(),
-                unit_price: l.unit_price,
-                quantity: l.quantity,
-                rate: l.rate,
-            })
-            .collect(),
-        per_rate: d
-            .per_rate
-            .iter()
-            .map(|r| StoredRate {
-                rate: r.rate,
-                inclusive: r.inclusive,
-                tax: r.tax,
-                exclusive: r.exclusive,
-            })
-            .collect(),
+        lines: stored_lines(&d.lines),
+        per_rate: stored_rates(&d.per_rate),
         total: d.total,
         issuer: d.issuer.clone(),
         registration_number: d.registration_number.clone(),
@@ -93,31 +145,9 @@ fn to_receipt(row: receipt::Model) -> Result<Receipt, StoreError> {
             member_id: MemberId::from_uuid(row.member_id),
             issued_at: from_millis(row.issued_at)?,
             paid_at: from_millis(stored.paid_at)?,
-            currency: stored
-                .currency
-                .parse::<Currency>()
-                .map_err(|_| corrupt("receipt currency"))?,
-            lines: stored
-                .lines
-                .into_iter()
-                .map(|l| ReceiptLine {
-                    title_ja: l.title_ja,
-                    title_en: l.title_en,
-                    unit_price: l.unit_price,
-                    quantity: l.quantity,
-                    rate: l.rate,
-                })
-                .collect(),
-            per_rate: stored
-                .per_rate
-                .into_iter()
-                .map(|r| RateTotal {
-                    rate: r.rate,
-                    inclusive: r.inclusive,
-                    tax: r.tax,
-                    exclusive: r.exclusive,
-                })
-                .collect(),
+            currency: currency_of(&stored.currency)?,
+            lines: lines_of(stored.lines),
+            per_rate: rates_of(stored.per_rate),
             total: stored.total,
             issuer: stored.issuer,
             registration_number: stored.registration_number,
@@ -125,6 +155,53 @@ fn to_receipt(row: receipt::Model) -> Result<Receipt, StoreError> {
             reissues: stored.reissues,
         },
     })
+}
+
+fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice, StoreError> {
+    let stored: StoredReturn =
+        serde_json::from_str(&row.content).map_err(|_| corrupt("return invoice content"))?;
+    let number = |n: i64| u64::try_from(n).map_err(|_| corrupt("return invoice number"));
+    Ok(ReturnInvoice {
+        number: number(row.number)?,
+        content: ReturnDraft {
+            receipt_number: number(row.receipt_number)?,
+            order_id: OrderId::from_uuid(row.order_id),
+            member_id: MemberId::from_uuid(row.member_id),
+            issued_at: from_millis(row.issued_at)?,
+            refunded_at: from_millis(stored.refunded_at)?,
+            paid_at: from_millis(stored.paid_at)?,
+            currency: currency_of(&stored.currency)?,
+            lines: lines_of(stored.lines),
+            per_rate: rates_of(stored.per_rate),
+            total: stored.total,
+            issuer: stored.issuer,
+            registration_number: stored.registration_number,
+        },
+    })
+}
+
+/// Which `receipt_sequence` row numbers receipts.
+const RECEIPTS: i32 = 1;
+/// Which numbers return invoices.
+const RETURNS: i32 = 2;
+
+/// Takes the next number of `sequence` in `txn`.
+async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Result<i64, StoreError> {
+    receipt_sequence::Entity::update_many()
+        .col_expr(
+            receipt_sequence::Column::LastNumber,
+            Expr::col(receipt_sequence::Column::LastNumber).add(1),
+        )
+        .filter(receipt_sequence::Column::Id.eq(sequence))
+        .exec(txn)
+        .await
+        .map_err(store_error)?;
+    Ok(receipt_sequence::Entity::find_by_id(sequence)
+        .one(txn)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| corrupt("receipt sequence"))?
+        .last_number)
 }
 
 #[async_trait]
@@ -164,21 +241,7 @@ impl Receipts for SqlStore {
             serde_json::to_string(&to_stored(draft)).map_err(|e| StoreError::Other(Box::new(e)))?;
         let _turn = self.turn().await;
         let txn = self.db.begin().await.map_err(store_error)?;
-        receipt_sequence::Entity::update_many()
-            .col_expr(
-                receipt_sequence::Column::LastNumber,
-                Expr::col(receipt_sequence::Column::LastNumber).add(1),
-            )
-            .filter(receipt_sequence::Column::Id.eq(1))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let number = receipt_sequence::Entity::find_by_id(1)
-            .one(&txn)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| corrupt("receipt sequence"))?
-            .last_number;
+        let number = next_number(&txn, RECEIPTS).await?;
         let row = receipt::ActiveModel {
             number: Set(number),
             order_id: Set(*draft.order_id.as_uuid()),
@@ -257,6 +320,107 @@ impl Receipts for SqlStore {
             .await
             .map_err(store_error)?
             .map(to_receipt)
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError> {
+        let refunded = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .filter(order::Column::Status.eq(PaymentStatus::Refunded.as_str()))
+            .into_query();
+        let returned = return_invoice::Entity::find()
+            .select_only()
+            .column(return_invoice::Column::OrderId)
+            .into_query();
+        let rows = receipt::Entity::find()
+            .filter(receipt::Column::OrderId.in_subquery(refunded))
+            .filter(receipt::Column::OrderId.not_in_subquery(returned))
+            .order_by_asc(receipt::Column::Number)
+            .limit(u64::from(limit))
+            .all(&self.db)
+            .await
+            .map_err(store_error)?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let receipt = to_receipt(row)?;
+            let Some((_, payment)) =
+                kikeru_domain::shop_ports::Orders::by_id(self, receipt.content.order_id).await?
+            else {
+                continue;
+            };
+            let refunded_at = payment
+                .history
+                .iter()
+                .rev()
+                .find(|c| c.status == PaymentStatus::Refunded)
+                .map_or(payment.created_at, |c| c.at);
+            due.push((receipt, refunded_at));
+        }
+        Ok(due)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn issue_return(&self, draft: &ReturnDraft) -> Result<ReturnInvoice, StoreError> {
+        let stored = StoredReturn {
+            refunded_at: millis(draft.refunded_at),
+            paid_at: millis(draft.paid_at),
+            currency: draft.currency.code().to_owned(),
+            lines: stored_lines(&draft.lines),
+            per_rate: stored_rates(&draft.per_rate),
+            total: draft.total,
+            issuer: draft.issuer.clone(),
+            registration_number: draft.registration_number.clone(),
+        };
+        let content = serde_json::to_string(&stored).map_err(|e| StoreError::Other(Box::new(e)))?;
+        let receipt_number =
+            i64::try_from(draft.receipt_number).map_err(|_| StoreError::NotFound)?;
+        let _turn = self.turn().await;
+        let txn = self.db.begin().await.map_err(store_error)?;
+        let number = next_number(&txn, RETURNS).await?;
+        let row = return_invoice::ActiveModel {
+            number: Set(number),
+            order_id: Set(*draft.order_id.as_uuid()),
+            receipt_number: Set(receipt_number),
+            member_id: Set(*draft.member_id.as_uuid()),
+            issued_at: Set(millis(draft.issued_at)),
+            content: Set(content),
+        };
+        return_invoice::Entity::insert(row)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)?;
+        Ok(ReturnInvoice {
+            number: u64::try_from(number).map_err(|_| corrupt("return invoice number"))?,
+            content: draft.clone(),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn returns_for_member(&self, member: MemberId) -> Result<Vec<ReturnInvoice>, StoreError> {
+        return_invoice::Entity::find()
+            .filter(return_invoice::Column::MemberId.eq(*member.as_uuid()))
+            .order_by_desc(return_invoice::Column::Number)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_return)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn return_by_number(&self, number: u64) -> Result<Option<ReturnInvoice>, StoreError> {
+        let Ok(number) = i64::try_from(number) else {
+            return Ok(None);
+        };
+        return_invoice::Entity::find_by_id(number)
+            .one(&self.db)
+            .await
+            .map_err(store_error)?
+            .map(to_return)
             .transpose()
     }
 }

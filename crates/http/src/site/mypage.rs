@@ -90,6 +90,7 @@ struct MyPage<'a> {
     inquiries: Vec<(String, String, String)>,
     security: SecurityView,
     receipts: Vec<(u64, String, String)>,
+    returns: Vec<(u64, String, String)>,
 }
 
 fn status_key(status: kikeru_domain::PaymentStatus) -> String {
@@ -126,14 +127,18 @@ async fn render(
     let sessions = state.membership.sessions(who).await;
     let factors = state.membership.second_factor_status(who).await;
     let passkeys = state.membership.passkeys(who).await;
-    let receipts = state.receipts.of_member(member.id).await;
+    let receipts = async {
+        let receipts = state.receipts.of_member(member.id).await?;
+        let returns = state.receipts.returns_of_member(member.id).await?;
+        Ok::<_, kikeru_domain::StoreError>((receipts, returns))
+    };
     let (
         Ok((library, purchases, payments, consents, disclosures, inquiries)),
         Ok(sessions),
         Ok(factors),
         Ok(passkeys),
-        Ok(receipts),
-    ) = (gathered.await, sessions, factors, passkeys, receipts)
+        Ok((receipts, returns)),
+    ) = (gathered.await, sessions, factors, passkeys, receipts.await)
     else {
         return html(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -236,6 +241,15 @@ async fn render(
                     .map(|m| m.tax_inclusive(lang))
                     .unwrap_or_default();
                 (r.number, when(r.content.paid_at), total)
+            })
+            .collect(),
+        returns: returns
+            .iter()
+            .map(|r| {
+                let total = kikeru_domain::Money::new(r.content.total, r.content.currency)
+                    .map(|m| m.tax_inclusive(lang))
+                    .unwrap_or_default();
+                (r.number, when(r.content.refunded_at), total)
             })
             .collect(),
         security: SecurityView {
@@ -576,11 +590,23 @@ pub(crate) async fn delete(
     }
 }
 
+/// The kind of document a printable page shows.
+enum Document {
+    /// A receipt, and the number of its return invoice when the order was refunded.
+    Receipt(kikeru_domain::receipt::Receipt, Option<u64>),
+    /// A return invoice (適格返還請求書).
+    Return(kikeru_domain::receipt::ReturnInvoice),
+}
+
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage<'a> {
     c: &'a Chrome,
     error: Option<&'a str>,
+    /// For a return invoice: its receipt's number and the date of the refund.
+    returned: Option<(u64, String)>,
+    /// For a receipt of a refunded order: its return invoice's number.
+    return_number: Option<u64>,
     recipient: Option<String>,
     reissues: u32,
     number: u64,
@@ -675,12 +701,57 @@ async fn receipt_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
+    let found = async {
+        let Ok(n) = number.parse::<u64>() else {
+            return Ok(None);
+        };
+        let Some(sale) = state.receipts.of_member_numbered(who.member.id, n).await? else {
+            return Ok(None);
+        };
+        let returned = state
+            .receipts
+            .returns_of_member(who.member.id)
+            .await?
+            .into_iter()
+            .find(|r| r.content.receipt_number == n)
+            .map(|r| r.number);
+        Ok(Some(Document::Receipt(sale, returned)))
+    };
+    document_page(c, found.await, status, error)
+}
+
+/// `GET /me/returns/{number}`: one of the member's return invoices, printable.
+#[handler]
+pub(crate) async fn return_invoice(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(number): Path<String>,
+) -> Response {
+    let Some(who) = current(&state, req).await else {
+        return see_other("/login?back=/me", &[]);
+    };
+    let c = chrome(&state, req, Some(&who));
     let found = match number.parse::<u64>() {
-        Ok(n) => state.receipts.of_member_numbered(who.member.id, n).await,
+        Ok(n) => state
+            .receipts
+            .member_return_numbered(who.member.id, n)
+            .await
+            .map(|r| r.map(Document::Return)),
         Err(_) => Ok(None),
     };
-    let issued = match found {
-        Ok(Some(issued)) => issued,
+    document_page(&c, found, StatusCode::OK, None)
+}
+
+/// A receipt or return invoice as a printable page; the not-found or unavailable page when
+/// there is none or it could not be read.
+fn document_page(
+    c: &Chrome,
+    found: Result<Option<Document>, kikeru_domain::StoreError>,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let document = match found {
+        Ok(Some(document)) => document,
         Ok(None) => {
             let page = super::pages::MessagePage {
                 c,
@@ -702,24 +773,69 @@ async fn receipt_page(
         }
     };
     let lang = c.lang;
-    let content = &issued.content;
+    let (number, issued_at, paid_at, currency, lines, per_rate, total, issuer, registration) =
+        match &document {
+            Document::Receipt(r, _) => {
+                let d = &r.content;
+                (
+                    r.number,
+                    d.issued_at,
+                    d.paid_at,
+                    d.currency,
+                    &d.lines,
+                    &d.per_rate,
+                    d.total,
+                    &d.issuer,
+                    &d.registration_number,
+                )
+            }
+            Document::Return(r) => {
+                let d = &r.content;
+                (
+                    r.number,
+                    d.issued_at,
+                    d.paid_at,
+                    d.currency,
+                    &d.lines,
+                    &d.per_rate,
+                    d.total,
+                    &d.issuer,
+                    &d.registration_number,
+                )
+            }
+        };
     let money = |minor: i64| {
-        kikeru_domain::Money::new(minor, content.currency)
+        kikeru_domain::Money::new(minor, currency)
             .map(|m| m.in_language(lang))
             .unwrap_or_default()
+    };
+    let (recipient, reissues, return_number, returned) = match &document {
+        Document::Receipt(r, return_number) => (
+            r.content.recipient.clone(),
+            r.content.reissues,
+            *return_number,
+            None,
+        ),
+        Document::Return(r) => (
+            None,
+            0,
+            None,
+            Some((r.content.receipt_number, when(r.content.refunded_at))),
+        ),
     };
     let page = ReceiptPage {
         c,
         error,
-        recipient: content.recipient.clone(),
-        reissues: content.reissues,
-        number: issued.number,
-        issuer: content.issuer.clone(),
-        registration: content.registration_number.clone(),
-        paid: when(content.paid_at),
-        issued: when(content.issued_at),
-        lines: content
-            .lines
+        returned,
+        return_number,
+        recipient,
+        reissues,
+        number,
+        issuer: issuer.clone(),
+        registration: registration.clone(),
+        paid: when(paid_at),
+        issued: when(issued_at),
+        lines: lines
             .iter()
             .map(|l| {
                 let title = match lang {
@@ -729,8 +845,7 @@ async fn receipt_page(
                 (title, l.quantity, money(l.unit_price), l.rate)
             })
             .collect(),
-        rates: content
-            .per_rate
+        rates: per_rate
             .iter()
             .map(|r| {
                 (
@@ -744,7 +859,7 @@ async fn receipt_page(
                 )
             })
             .collect(),
-        total: money(content.total),
+        total: money(total),
     };
     html(status, c, page.render(), &[])
 }

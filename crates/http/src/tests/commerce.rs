@@ -285,3 +285,122 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_refund_gets_a_return_invoice_for_what_was_returned() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let hanako = f.sign_in("hanako@example.jp").await;
+    let placed = super::json_of(f.order(&hanako, &[&products[1]], None).await).await;
+    let order_id = placed["id"].as_str().unwrap().to_owned();
+    let reference = placed["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    f.harness
+        .shop
+        .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
+            "evt-1", &reference, "paid",
+        ))
+        .await
+        .unwrap();
+    // Refunded before its receipt was issued: one run issues the receipt, then the return.
+    let office = f
+        .operator(
+            "office@kikeru.example",
+            kikeru_domain::operators::Role::Operator,
+        )
+        .await;
+    f.client
+        .post(format!("/api/v1/admin/orders/{order_id}/refund"))
+        .header("cookie", &office)
+        .header("origin", super::ORIGIN)
+        .send()
+        .await
+        .assert_status_is_ok();
+    assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 2);
+    assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 0, "once");
+
+    let my_page = text_of(f.client.get("/me").header("cookie", &hanako).send().await).await;
+    assert!(
+        my_page.contains("href=\"/me/returns/1\""),
+        "listed on My Page"
+    );
+    let receipt = text_of(
+        f.client
+            .get("/me/receipts/1")
+            .header("cookie", &hanako)
+            .send()
+            .await,
+    )
+    .await;
+    assert!(
+        receipt.contains("id=\"refunded-note\""),
+        "the receipt says it was refunded"
+    );
+    let page = f
+        .client
+        .get("/me/returns/1")
+        .header("cookie", &hanako)
+        .send()
+        .await;
+    page.assert_status(StatusCode::OK);
+    let html = text_of(page).await;
+    for required in [
+        "適格返還請求書",
+        "id=\"receipt-number\">1<",
+        "みんな聞ける株式会社（サンプル）",
+        "T7123456789012",
+        "id=\"return-date\"",
+        "href=\"/me/receipts/1\"",
+        "返還額 10%対象",
+        "id=\"receipt-total\">1,100円<",
+    ] {
+        assert!(html.contains(required), "{required} in the return invoice");
+    }
+    assert!(
+        !html.contains("/recipient\""),
+        "a return invoice is not reissued"
+    );
+    f.register_and_verify("taro@example.jp").await;
+    let taro = f.sign_in("taro@example.jp").await;
+    for other in ["/me/returns/1", "/me/returns/2", "/me/returns/x"] {
+        f.client
+            .get(other)
+            .header("cookie", &taro)
+            .send()
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+    let export = super::json_of(
+        f.client
+            .get("/api/v1/me/export")
+            .header("cookie", &hanako)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(export["return_invoices"][0]["number"], 1);
+    assert_eq!(export["return_invoices"][0]["receipt_number"], 1);
+    assert_eq!(export["return_invoices"][0]["per_rate"][0]["tax"], 100);
+    let found = f
+        .client
+        .get("/api/v1/admin/return-invoices/1")
+        .header("cookie", &office)
+        .send()
+        .await;
+    found.assert_status_is_ok();
+    let found = super::json_of(found).await;
+    assert_eq!(found["total"], 1100);
+    assert_eq!(found["receipt_number"], 1);
+    f.client
+        .get("/api/v1/admin/return-invoices/2")
+        .header("cookie", &office)
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}

@@ -29,6 +29,7 @@ pub(crate) mod rate_limit;
 pub(crate) mod receipt;
 pub(crate) mod receipt_sequence;
 pub(crate) mod recovery_code;
+pub(crate) mod return_invoice;
 pub(crate) mod security_event;
 pub(crate) mod session;
 pub(crate) mod token;

@@ -16,6 +16,7 @@ mod m0011_outbox_order;
 mod m0012_second_factors;
 mod m0013_passkeys;
 mod m0014_receipts;
+mod m0015_return_invoices;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_second_factors::Migration),
             Box::new(m0013_passkeys::Migration),
             Box::new(m0014_receipts::Migration),
+            Box::new(m0015_return_invoices::Migration),
         ]
     }
 }
