@@ -24,6 +24,7 @@ pub mod consents;
 pub mod erasure;
 pub mod fixtures;
 pub mod gateway;
+pub mod incidents;
 pub mod inquiries;
 pub mod ledger;
 pub mod legal_orders;
@@ -114,6 +115,9 @@ macro_rules! storage_contract_tests {
             unreceipted_lists_paid_orders_without_a_receipt,
             refunds_get_one_return_invoice_from_their_own_sequence,
             receipts_survive_erasure_and_leave_with_their_orders,
+        ]);
+        $crate::storage_contract_tests!(@suite $setup, $teardown, incidents: [
+            incidents_read_back_and_keep_their_first_times,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
             operators_read_back_and_addresses_are_unique,

@@ -139,6 +139,22 @@ pub enum Change {
     /// Stores a new inquiry; [`StoreError::Conflict`] when its ID, reference or mail message
     /// ID is known already (a redelivered mail).
     InsertInquiry(Inquiry),
+    /// Records how far an incident's notice has gone: the cursor moves from `from` to `to`
+    /// and `sent` more notices count; [`StoreError::Conflict`] unless the stored cursor is
+    /// `from` (another run went on first) or the notice is not approved, or is done already;
+    /// [`StoreError::NotFound`] for an unknown incident.
+    NoticeProgress {
+        /// Which incident.
+        incident: crate::incident::IncidentId,
+        /// Where the batch started.
+        from: Option<MemberId>,
+        /// The last member of the batch.
+        to: Option<MemberId>,
+        /// How many notices the batch put in the outbox.
+        sent: u64,
+        /// Whether this was the last batch.
+        done: bool,
+    },
     /// Adds an operator's answer to an inquiry; [`StoreError::NotFound`] for an unknown one.
     AnswerInquiry {
         /// Which inquiry.

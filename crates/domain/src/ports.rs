@@ -357,6 +357,20 @@ pub enum Message {
     },
     /// Your order is paid: the receipt.
     Receipt(Receipt),
+    /// Your personal data may have leaked (個人情報保護法 第26条第2項).
+    IncidentNotice {
+        /// The incident's reference, to quote when asking about it.
+        reference: String,
+        /// When it was discovered.
+        #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+        discovered_at: Timestamp,
+        /// The categories of data concerned (stable names).
+        categories: Vec<String>,
+        /// Whether passwords, second-factor secrets or payment data are concerned.
+        credentials_or_payment: bool,
+        /// Whether a malicious act is suspected.
+        malicious_suspected: bool,
+    },
     /// We received your inquiry.
     InquiryReceived {
         /// The inquiry's reference, to quote in a reply.
@@ -418,6 +432,7 @@ impl Message {
             Self::SecondFactorAdded { .. } => "second_factor_added",
             Self::SecondFactorRemoved { .. } => "second_factor_removed",
             Self::Receipt(_) => "receipt",
+            Self::IncidentNotice { .. } => "incident_notice",
             Self::InquiryReceived { .. } => "inquiry_received",
             Self::InquiryAnswered { .. } => "inquiry_answered",
         }

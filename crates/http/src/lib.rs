@@ -116,6 +116,8 @@ pub struct AppState {
     pub disclosures: DisclosureDesk,
     /// Receipts of paid orders.
     pub receipts: kikeru_domain::receipt::ReceiptDesk,
+    /// Incidents: leaks, their reports and the members' notice.
+    pub incidents: kikeru_domain::incident::IncidentDesk,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
@@ -297,6 +299,23 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at(
             "/admin/legal-orders/:id/approve",
             poem::post(site::console::approve),
+        )
+        .at(
+            "/admin/incidents",
+            get(site::incidents::list).post(site::incidents::record),
+        )
+        .at("/admin/incidents/:id", get(site::incidents::show))
+        .at(
+            "/admin/incidents/:id/report",
+            get(site::incidents::print_report),
+        )
+        .at(
+            "/admin/incidents/:id/reported",
+            poem::post(site::incidents::mark_reported),
+        )
+        .at(
+            "/admin/incidents/:id/notice",
+            poem::post(site::incidents::approve_notice),
         )
         .at("/admin/register", get(site::console::register))
         .at("/admin/partners", poem::post(site::console::save_partner))

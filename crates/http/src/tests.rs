@@ -15,6 +15,7 @@ use super::*;
 
 mod commerce;
 mod factors;
+mod incidents;
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const PASSWORD: &str = "correct horse battery staple";
@@ -57,6 +58,7 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::legal::Seller>) -> 
         consents: harness.consents.clone(),
         disclosures: harness.disclosures.clone(),
         receipts: harness.receipts.clone(),
+        incidents: harness.incidents.clone(),
         config: Arc::new(HttpConfig {
             public_origin: origin.into(),
             max_body_bytes: 4096,

@@ -20,6 +20,10 @@ impl Links {
     fn page(&self, path: &str, token: &str) -> String {
         format!("{}/{path}?token={token}", self.base)
     }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base)
+    }
 }
 
 /// A message's subject and body, as plain text and as HTML.
@@ -146,6 +150,23 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             }
         }
         Message::Receipt(receipt) => render_receipt(receipt, ja, links),
+        Message::IncidentNotice {
+            reference,
+            discovered_at,
+            categories,
+            credentials_or_payment,
+            malicious_suspected,
+        } => incident_notice(
+            &IncidentNotice {
+                reference,
+                discovered_at: *discovered_at,
+                categories,
+                credentials_or_payment: *credentials_or_payment,
+                malicious_suspected: *malicious_suspected,
+            },
+            ja,
+            links,
+        ),
         Message::InquiryReceived { reference, subject } => {
             if ja {
                 (
@@ -286,6 +307,85 @@ If this was not you, reset your password at once and contact us.
     }
 }
 
+/// What an incident notice says.
+struct IncidentNotice<'a> {
+    reference: &'a str,
+    discovered_at: time::OffsetDateTime,
+    categories: &'a [String],
+    credentials_or_payment: bool,
+    malicious_suspected: bool,
+}
+
+/// A category of data as members read it.
+fn category_name(category: &str, ja: bool) -> &str {
+    match (category, ja) {
+        ("email_address", true) => "メールアドレス",
+        ("email_address", false) => "your e-mail address",
+        ("display_name", true) => "表示名",
+        ("display_name", false) => "your display name",
+        ("member_id", true) => "会員ID",
+        ("member_id", false) => "your member ID",
+        ("purchase_history", true) => "購入履歴（品名・日時・価格）",
+        ("purchase_history", false) => "your purchase history (items, dates, prices)",
+        ("payment_history", true) => "決済の履歴（カード情報は当社では保持していません）",
+        ("payment_history", false) => "your payment history (we never hold card details)",
+        ("order_details", true) => "注文内容（注文番号・金額・品名）",
+        ("order_details", false) => "order details (reference, amounts, items)",
+        ("message_content", true) => "お問い合わせ等のメッセージ本文",
+        ("message_content", false) => "the text of your messages to us",
+        (other, _) => other,
+    }
+}
+
+/// The notice to a member whose data may have leaked (個人情報保護法 第26条第2項): what
+/// happened, which of their data, what may follow, what to do, whom to ask.
+fn incident_notice(n: &IncidentNotice<'_>, ja: bool, links: &Links) -> (String, String) {
+    let when = japan_time(n.discovered_at);
+    let items = n
+        .categories
+        .iter()
+        .map(|c| format!("・{}", category_name(c, ja)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let contact = links.url("contact");
+    let reference = n.reference;
+    if ja {
+        let cause = if n.malicious_suspected {
+            "第三者による不正アクセス等のおそれがあり、調査を進めています。"
+        } else {
+            "原因を調査しています。"
+        };
+        let advice = if n.credentials_or_payment {
+            "パスワード等の認証情報が含まれるおそれがあります。お手数ですが、すぐにパスワードを変更し、同じパスワードを他のサービスでお使いの場合はそちらも変更してください。二段階認証の設定もおすすめします。\n"
+        } else {
+            "パスワードやカード情報は含まれていません。\n"
+        };
+        (
+            "【重要】個人情報の漏えい等のおそれに関するお知らせ".to_owned(),
+            format!(
+                "みんな聞けるをご利用いただきありがとうございます。\n\n{when}（日本時間）、あなたの個人情報が漏えいした、またはそのおそれがあることが判明しました。深くお詫び申し上げます。{cause}個人情報保護委員会への報告を行います。\n\n対象となるおそれのある情報:\n{items}\n\n{advice}当社を名乗る不審なメールや電話にご注意ください。当社からパスワードをお尋ねすることはありません。\n\nこの件についてのお問い合わせは、このメールへのご返信、または {contact} からお願いします（事案番号: {reference}）。\n"
+            ),
+        )
+    } else {
+        let cause = if n.malicious_suspected {
+            "We suspect unauthorised access and are investigating."
+        } else {
+            "We are investigating the cause."
+        };
+        let advice = if n.credentials_or_payment {
+            "Credentials such as passwords may be concerned. Please change your password now, and anywhere else you use the same password. We also recommend setting up a second factor.\n"
+        } else {
+            "No passwords or card details are concerned.\n"
+        };
+        (
+            "Important: your personal data may have leaked".to_owned(),
+            format!(
+                "On {when} (Japan time) we found that some of your personal data has leaked or may have leaked. We are deeply sorry. {cause} We are reporting it to the Personal Information Protection Commission.\n\nWhat may be concerned:\n{items}\n\n{advice}Beware of mails or calls claiming to be from us: we never ask for your password.\n\nFor questions about this, reply to this mail or write to us at {contact} (reference {reference}).\n"
+            ),
+        )
+    }
+}
+
 fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String) {
     let language = if ja { Language::Ja } else { Language::En };
     let money = |minor: i64| format_money(minor, &receipt.currency, language);
@@ -388,6 +488,54 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incident_notice_says_what_which_data_and_what_to_do_in_each_language() {
+        let message = Message::IncidentNotice {
+            reference: "0192-incident".to_owned(),
+            discovered_at: time::macros::datetime!(2026-11-20 01:00 UTC),
+            categories: vec!["email_address".to_owned(), "purchase_history".to_owned()],
+            credentials_or_payment: true,
+            malicious_suspected: true,
+        };
+        let links = Links::new("https://kikeru.example/");
+        let to = kikeru_domain::Email::parse("hanako@example.jp").unwrap();
+        let ja = render(
+            &Mail {
+                to: to.clone(),
+                language: Language::Ja,
+                message: message.clone(),
+            },
+            &links,
+        );
+        assert!(ja.subject.contains("個人情報の漏えい等"));
+        for needle in [
+            "2026-11-20 10:00",
+            "・メールアドレス",
+            "・購入履歴",
+            "不正アクセス",
+            "パスワードを変更",
+            "https://kikeru.example/contact",
+            "0192-incident",
+        ] {
+            assert!(ja.body.contains(needle), "{needle} in {}", ja.body);
+        }
+        let en = render(
+            &Mail {
+                to,
+                language: Language::En,
+                message,
+            },
+            &links,
+        );
+        for needle in [
+            "your e-mail address",
+            "change your password",
+            "unauthorised access",
+        ] {
+            assert!(en.body.contains(needle), "{needle} in {}", en.body);
+        }
+    }
 
     #[test]
     fn receipt_amounts_read_as_people_write_them() {

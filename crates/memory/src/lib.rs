@@ -1,6 +1,7 @@
 //! In-memory adapters for every storage port of the domain. They pass the same conformance
 //! suites as the database adapters and back the fast service tests.
 
+mod incidents;
 mod office;
 mod privacy;
 mod shop;
@@ -44,6 +45,10 @@ struct State {
     totp: HashMap<MemberId, TotpEnrolment>,
     recovery_codes: HashMap<MemberId, Vec<RecoveryCodeHash>>,
     passkeys: Vec<Passkey>,
+    incidents: std::collections::BTreeMap<
+        kikeru_domain::incident::IncidentId,
+        kikeru_domain::incident::Incident,
+    >,
 }
 
 impl MemoryStore {

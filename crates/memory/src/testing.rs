@@ -196,6 +196,8 @@ pub struct Harness {
     pub disclosures: kikeru_domain::disclosure::DisclosureDesk,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
     pub receipts: kikeru_domain::receipt::ReceiptDesk,
+    /// Incidents and their notices, on the same store.
+    pub incidents: kikeru_domain::incident::IncidentDesk,
 }
 
 impl Harness {
@@ -281,6 +283,14 @@ impl Harness {
             kikeru_domain::tax::TaxRules::japan(),
             kikeru_domain::legal::Seller::sample(),
         );
+        let incidents =
+            kikeru_domain::incident::IncidentDesk::new(kikeru_domain::incident::IncidentPorts {
+                incidents: store.clone(),
+                members: store.clone(),
+                unit: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            });
         let office = kikeru_domain::operators::Office::new(kikeru_domain::operators::OfficePorts {
             operators: store.clone(),
             rate_limits: store.clone(),
@@ -310,6 +320,7 @@ impl Harness {
                 clock_for_consents.clone(),
             ),
             receipts,
+            incidents,
             disclosures: kikeru_domain::disclosure::DisclosureDesk::new(
                 kikeru_domain::disclosure::DisclosurePorts {
                     ledger: store_for_consents.clone(),

@@ -237,6 +237,27 @@ fn apply_one(
             }
             state.mail.inquiries.insert(inquiry.id, inquiry);
         }
+        Change::NoticeProgress {
+            incident,
+            from,
+            to,
+            sent,
+            done,
+        } => {
+            let notice = state
+                .incidents
+                .get_mut(&incident)
+                .ok_or(StoreError::NotFound)?
+                .notice
+                .as_mut()
+                .ok_or(StoreError::Conflict)?;
+            if notice.done || notice.cursor != from {
+                return Err(StoreError::Conflict);
+            }
+            notice.cursor = to;
+            notice.sent += sent;
+            notice.done = done;
+        }
         Change::AnswerInquiry { inquiry, answer } => state
             .mail
             .inquiries

@@ -790,7 +790,7 @@ pub fn build(
     let contact = ContactDesk::new(
         ContactPorts {
             inquiries: store.clone(),
-            unit,
+            unit: unit.clone(),
             rate_limits: store.clone(),
             processors: store.clone(),
             clock: Arc::new(SystemClock),
@@ -816,6 +816,15 @@ pub fn build(
             processors: store.clone(),
             partners: store.clone(),
         }),
+        incidents: kikeru_domain::incident::IncidentDesk::new(
+            kikeru_domain::incident::IncidentPorts {
+                incidents: store.clone(),
+                members: store.clone(),
+                unit: unit.clone(),
+                clock: Arc::new(SystemClock),
+                random: Arc::new(OsRandom),
+            },
+        ),
         receipts: kikeru_domain::receipt::ReceiptDesk::new(
             kikeru_domain::receipt::ReceiptPorts {
                 receipts: store.clone(),
@@ -947,6 +956,7 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
         seed_demo(&config, &state).await?;
     }
     let state_receipts = state.receipts.clone();
+    let state_incidents = state.incidents.clone();
     let app = kikeru_http::app(state);
     let postman = mail::postman(&config, &Arc::new(store.clone()))?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -977,6 +987,12 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
                 Ok(0) => {}
                 Ok(issued) => tracing::info!(issued, "receipts issued"),
                 Err(e) => tracing::warn!(error = %e, "issuing receipts failed; retrying"),
+            }
+            // Approved incident notices too large to send while the administrator waited.
+            match state_incidents.continue_notices(50).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "incident notices put in the outbox"),
+                Err(e) => tracing::warn!(error = %e, "sending incident notices failed; retrying"),
             }
         }
     });

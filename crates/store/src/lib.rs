@@ -24,6 +24,7 @@ mod entity;
 mod factors;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
+mod incidents;
 mod migration;
 mod office;
 mod privacy;

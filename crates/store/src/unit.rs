@@ -211,6 +211,13 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
         Change::Send(envelope) => enqueue(txn, envelope).await,
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,
         Change::AnswerInquiry { inquiry, answer } => answer_inquiry(txn, *inquiry, answer).await,
+        Change::NoticeProgress {
+            incident,
+            from,
+            to,
+            sent,
+            done,
+        } => crate::incidents::notice_progress(txn, *incident, *from, *to, *sent, *done).await,
     }
 }
 

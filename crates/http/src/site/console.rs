@@ -30,7 +30,7 @@ fn chrome(state: &AppState, req: &Request, signed_in: bool) -> Chrome {
     c
 }
 
-async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str) {
+pub(super) async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str) {
     if let Err(e) = state
         .office
         .audit(Some(who.operator.id), action, detail)
@@ -40,7 +40,7 @@ async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str)
     }
 }
 
-fn unavailable(c: &Chrome) -> Response {
+pub(super) fn unavailable(c: &Chrome) -> Response {
     super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
 }
 
@@ -177,7 +177,10 @@ pub(crate) async fn logout(
 }
 
 /// The operator of a console request, or the way to the sign-in form.
-async fn signed_in(state: &AppState, req: &Request) -> Result<(OperatorAuth, Chrome), Response> {
+pub(super) async fn signed_in(
+    state: &AppState,
+    req: &Request,
+) -> Result<(OperatorAuth, Chrome), Response> {
     match operator(state, req).await {
         Some(who) => Ok((who, chrome(state, req, true))),
         None => Err(see_other("/admin", &[])),
@@ -185,7 +188,7 @@ async fn signed_in(state: &AppState, req: &Request) -> Result<(OperatorAuth, Chr
 }
 
 /// The operator of a posted console form, or the response refusing it.
-async fn posted(
+pub(super) async fn posted(
     state: &AppState,
     req: &Request,
     csrf: &str,
@@ -428,7 +431,7 @@ struct LegalOrdersPage<'a> {
 }
 
 /// Every data category's name, for the forms' checkboxes.
-fn category_names() -> Vec<&'static str> {
+pub(super) fn category_names() -> Vec<&'static str> {
     kikeru_domain::privacy::DataCategory::ALL
         .iter()
         .map(|c| c.as_str())
@@ -436,17 +439,17 @@ fn category_names() -> Vec<&'static str> {
 }
 
 /// A posted form's fields, repeated ones (check boxes) included.
-struct Fields(Vec<(String, String)>);
+pub(super) struct Fields(pub(super) Vec<(String, String)>);
 
 impl Fields {
-    fn one(&self, name: &str) -> &str {
+    pub(super) fn one(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn all(&self, name: &str) -> Vec<String> {
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)

@@ -13,6 +13,7 @@ use crate::AppState;
 pub(crate) mod assets;
 pub(crate) mod console;
 pub(crate) mod i18n;
+pub(crate) mod incidents;
 pub(crate) mod mypage;
 pub(crate) mod pages;
 pub(crate) mod security;

@@ -5,6 +5,7 @@
 )]
 
 pub(crate) mod consent_record;
+pub(crate) mod incident;
 pub(crate) mod inquiry;
 pub(crate) mod inquiry_answer;
 pub(crate) mod ledger_entry;

@@ -17,6 +17,7 @@ mod m0012_second_factors;
 mod m0013_passkeys;
 mod m0014_receipts;
 mod m0015_return_invoices;
+mod m0016_incidents;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_passkeys::Migration),
             Box::new(m0014_receipts::Migration),
             Box::new(m0015_return_invoices::Migration),
+            Box::new(m0016_incidents::Migration),
         ]
     }
 }
