@@ -151,6 +151,7 @@ pub fn order(
             title: p.draft.title.clone(),
             unit_price: p.draft.price,
             quantity: 1,
+            tax_rate: 10,
         })
         .collect();
     let currency = lines
@@ -160,11 +161,19 @@ pub fn order(
         sum.checked_add(l.unit_price).unwrap_or(sum)
     });
     let created_at = NOW + time::Duration::seconds(n as i64);
+    // Standard-rated, rounded down once: what the shop would snapshot.
+    let tax = total.minor() * 10 / 110;
     let order = Order {
         id: OrderId::from_uuid(uuid(30_000 + n)),
         member_id: member,
         lines,
         total,
+        taxes: vec![kikeru_domain::tax::RateTotal {
+            rate: 10,
+            inclusive: total.minor(),
+            tax,
+            exclusive: total.minor() - tax,
+        }],
         status: PaymentStatus::Open,
         idempotency_key: key.map(str::to_owned),
         created_at,

@@ -188,6 +188,8 @@ pub struct OrderLine {
     pub unit_price: Money,
     /// How many (1 for digital content).
     pub quantity: u32,
+    /// The consumption tax rate it was sold at, in percent.
+    pub tax_rate: u32,
 }
 
 /// An order.
@@ -201,6 +203,9 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// The tax-inclusive total.
     pub total: Money,
+    /// Per tax rate, as placed: the tax-inclusive total, the tax in it (rounded once per rate)
+    /// and the amount without it. Empty for orders placed before prices carried their tax.
+    pub taxes: Vec<crate::tax::RateTotal>,
     /// Where it stands (its payment's status).
     pub status: PaymentStatus,
     /// The client's `Idempotency-Key`, if it sent one.

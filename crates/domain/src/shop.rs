@@ -339,13 +339,14 @@ impl Shop {
         {
             return self.resume(member, order, payment, products).await;
         }
-        let (lines, total) = self.lines_for(member, products).await?;
+        let (lines, total, tax) = self.lines_for(member, products).await?;
         let now = self.ports.clock.now();
         let order = Order {
             id: OrderId::from_uuid(self.new_uuid(now)),
             member_id: member.id,
             lines,
             total,
+            taxes: tax.per_rate,
             status: PaymentStatus::Open,
             idempotency_key: key.map(str::to_owned),
             created_at: now,
@@ -390,7 +391,7 @@ impl Shop {
         &self,
         member: &Member,
         products: &[ProductId],
-    ) -> Result<(Vec<OrderLine>, crate::Money), OrderError> {
+    ) -> Result<(Vec<OrderLine>, crate::Money, crate::tax::TaxBreakdown), OrderError> {
         let owned: HashSet<ProductId> = self
             .ports
             .orders
@@ -416,6 +417,8 @@ impl Shop {
                 title: product.draft.title.clone(),
                 unit_price: product.draft.price,
                 quantity: 1,
+                // Set from today's rates below.
+                tax_rate: 0,
             });
         }
         let currency = lines
@@ -432,7 +435,31 @@ impl Shop {
                 .checked_add(amount)
                 .map_err(|_| OrderError::MixedCurrencies)?;
         }
-        Ok((lines, total))
+        // Today's rates (Japan time), rounded once per rate; each line keeps its rate.
+        let today = self
+            .ports
+            .clock
+            .now()
+            .to_offset(time::macros::offset!(+9))
+            .date();
+        let taxed: Vec<crate::tax::TaxLine> = lines
+            .iter()
+            .map(|l| crate::tax::TaxLine {
+                unit_price: l.unit_price.minor(),
+                quantity: l.quantity,
+                // Audio content is standard-rated.
+                class: crate::tax::RateClass::Standard,
+            })
+            .collect();
+        let tax = self
+            .config
+            .tax
+            .breakdown(today, &taxed)
+            .map_err(|e| OrderError::Store(StoreError::Other(Box::new(e))))?;
+        for (line, rate) in lines.iter_mut().zip(&tax.line_rates) {
+            line.tax_rate = *rate;
+        }
+        Ok((lines, total, tax))
     }
 
     /// What the member is about to buy, before anything is stored or sent: the final
@@ -454,26 +481,7 @@ impl Shop {
         if products.is_empty() || products.len() > MAX_ITEMS || unique.len() != products.len() {
             return Err(OrderError::BadItems);
         }
-        let (lines, total) = self.lines_for(member, products).await?;
-        let today = self
-            .ports
-            .clock
-            .now()
-            .to_offset(time::macros::offset!(+9))
-            .date();
-        let taxed: Vec<crate::tax::TaxLine> = lines
-            .iter()
-            .map(|l| crate::tax::TaxLine {
-                unit_price: l.unit_price.minor(),
-                quantity: l.quantity,
-                class: crate::tax::RateClass::Standard,
-            })
-            .collect();
-        let tax = self
-            .config
-            .tax
-            .breakdown(today, &taxed)
-            .map_err(|e| OrderError::Store(StoreError::Other(Box::new(e))))?;
+        let (lines, total, tax) = self.lines_for(member, products).await?;
         Ok(Quote { lines, total, tax })
     }
 

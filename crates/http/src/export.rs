@@ -182,7 +182,7 @@ impl Export {
                     }
                     let item = json!({"order_id": p.order_id.to_string(), "product_id": p.item.product_id.to_string(), "sku": p.item.sku.as_str(),
                         "title": {"ja": p.item.title.ja(), "en": p.item.title.en()}, "unit_price": p.item.unit_price.minor(),
-                        "currency": p.item.unit_price.currency().code(), "quantity": p.item.quantity, "paid_at": time(p.paid_at), "status": p.status.as_str()});
+                        "currency": p.item.unit_price.currency().code(), "quantity": p.item.quantity, "tax_rate": p.item.tax_rate, "paid_at": time(p.paid_at), "status": p.status.as_str()});
                     text.push_str(&item.to_string());
                 }
                 match page.last() {

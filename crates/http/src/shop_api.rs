@@ -136,6 +136,8 @@ struct OrderLineView {
     unit_price: Price,
     /// How many.
     quantity: u32,
+    /// The consumption tax rate it is sold at, in percent.
+    tax_rate: u32,
 }
 
 impl From<&OrderLine> for OrderLineView {
@@ -146,6 +148,7 @@ impl From<&OrderLine> for OrderLineView {
             title: (&l.title).into(),
             unit_price: l.unit_price.into(),
             quantity: l.quantity,
+            tax_rate: l.tax_rate,
         }
     }
 }
@@ -202,6 +205,9 @@ struct OrderView {
     lines: Vec<OrderLineView>,
     /// The total, tax included.
     total: Price,
+    /// The consumption tax in it, per rate, as placed (rounded once per rate; empty for orders
+    /// placed before orders recorded it).
+    taxes: Vec<TaxView>,
     /// When it was placed.
     created_at: OffsetDateTime,
     /// When it was paid.
@@ -210,12 +216,33 @@ struct OrderView {
     checkout_url: Option<String>,
 }
 
+/// Per-rate totals as the API shows them.
+fn tax_views(
+    per_rate: &[kikeru_domain::tax::RateTotal],
+    currency: kikeru_domain::Currency,
+) -> Vec<TaxView> {
+    let money = |minor: i64| -> Price {
+        Money::new(minor, currency)
+            .unwrap_or_else(|_| Money::zero(currency))
+            .into()
+    };
+    per_rate
+        .iter()
+        .map(|r| TaxView {
+            rate: r.rate,
+            inclusive: money(r.inclusive),
+            tax: money(r.tax),
+        })
+        .collect()
+}
+
 fn order_view(order: &Order, payment: &Payment) -> OrderView {
     OrderView {
         id: *order.id.as_uuid(),
         status: order.status.as_str().to_owned(),
         lines: order.lines.iter().map(OrderLineView::from).collect(),
         total: order.total.into(),
+        taxes: tax_views(&order.taxes, order.total.currency()),
         created_at: order.created_at,
         paid_at: order.paid_at,
         checkout_url: (order.status == kikeru_domain::PaymentStatus::Open)
@@ -440,26 +467,12 @@ impl ShopApi {
             .collect();
         let quote = state.shop.quote(&auth.0.member, &products).await?;
         let currency = quote.total.currency();
-        let money = |minor: i64| -> Price {
-            Money::new(minor, currency)
-                .unwrap_or_else(|_| Money::zero(currency))
-                .into()
-        };
         let lang = auth.0.member.language;
         let t = |key: &str| crate::site::i18n::t(lang, key).to_owned();
         Ok(Json(QuoteView {
             lines: quote.lines.iter().map(OrderLineView::from).collect(),
             total: quote.total.into(),
-            taxes: quote
-                .tax
-                .per_rate
-                .iter()
-                .map(|r| TaxView {
-                    rate: r.rate,
-                    inclusive: money(r.inclusive),
-                    tax: money(r.tax),
-                })
-                .collect(),
+            taxes: tax_views(&quote.tax.per_rate, currency),
             terms: TermsView {
                 payment: t("confirm.payment"),
                 delivery: t("confirm.delivery"),

@@ -232,7 +232,43 @@ fn to_line(row: &order_line::Model) -> Result<OrderLine, StoreError> {
         title: Localized::title(&row.title_ja, &row.title_en).map_err(|_| corrupt("title"))?,
         unit_price: money(row.unit_price_minor, &row.currency)?,
         quantity: u32::try_from(row.quantity).map_err(|_| corrupt("quantity"))?,
+        tax_rate: u32::try_from(row.tax_rate).map_err(|_| corrupt("tax rate"))?,
     })
+}
+
+/// An order's per-rate tax as stored.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTax {
+    rate: u32,
+    inclusive: i64,
+    tax: i64,
+    exclusive: i64,
+}
+
+fn taxes_json(taxes: &[kikeru_domain::tax::RateTotal]) -> Result<String, StoreError> {
+    let stored: Vec<StoredTax> = taxes
+        .iter()
+        .map(|t| StoredTax {
+            rate: t.rate,
+            inclusive: t.inclusive,
+            tax: t.tax,
+            exclusive: t.exclusive,
+        })
+        .collect();
+    serde_json::to_string(&stored).map_err(|e| StoreError::Other(Box::new(e)))
+}
+
+fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::tax::RateTotal>, StoreError> {
+    let stored: Vec<StoredTax> = serde_json::from_str(json).map_err(|_| corrupt("order taxes"))?;
+    Ok(stored
+        .into_iter()
+        .map(|t| kikeru_domain::tax::RateTotal {
+            rate: t.rate,
+            inclusive: t.inclusive,
+            tax: t.tax,
+            exclusive: t.exclusive,
+        })
+        .collect())
 }
 
 fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, StoreError> {
@@ -241,6 +277,7 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, S
         member_id: MemberId::from_uuid(row.member_id),
         lines: lines.iter().map(to_line).collect::<Result<_, _>>()?,
         total: money(row.total_minor, &row.currency)?,
+        taxes: taxes_of(&row.taxes)?,
         status: status(&row.status)?,
         idempotency_key: row.idempotency_key,
         created_at: from_millis(row.created_at)?,
@@ -255,7 +292,7 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, S
 /// whose later lines may follow), so the join only ever sees a page's worth of orders and the
 /// `orders_member_paid` index starts at the cursor, however deep the page.
 const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sku, l.title_ja, l.title_en, \
-     l.unit_price_minor, l.currency, l.quantity, o.paid_at, o.status \
+     l.unit_price_minor, l.currency, l.quantity, l.tax_rate, o.paid_at, o.status \
      FROM (SELECT id, paid_at, status FROM orders \
            WHERE member_id = $1 AND paid_at IS NOT NULL AND status IN ('paid', 'refunded') \
            AND paid_at <= $2 AND (paid_at, id) <= ($2, $3) \
@@ -279,6 +316,7 @@ impl Orders for SqlStore {
             idempotency_key: Set(o.idempotency_key.clone()),
             created_at: Set(millis(o.created_at)),
             paid_at: Set(o.paid_at.map(millis)),
+            taxes: Set(taxes_json(&o.taxes)?),
         };
         order::Entity::insert(order_row)
             .exec(&txn)
@@ -298,6 +336,7 @@ impl Orders for SqlStore {
                 unit_price_minor: Set(l.unit_price.minor()),
                 currency: Set(l.unit_price.currency().code().to_owned()),
                 quantity: Set(l.quantity as i32),
+                tax_rate: Set(i32::try_from(l.tax_rate).unwrap_or(i32::MAX)),
             });
         order_line::Entity::insert_many(lines)
             .exec(&txn)
@@ -567,6 +606,7 @@ impl Orders for SqlStore {
                     unit_price_minor: get_i64("unit_price_minor")?,
                     currency: get_text("currency")?,
                     quantity: r.try_get("", "quantity").map_err(store_error)?,
+                    tax_rate: r.try_get("", "tax_rate").map_err(store_error)?,
                 };
                 Ok(Purchase {
                     order_id: OrderId::from_uuid(line.order_id),
@@ -651,10 +691,10 @@ const WRITE_SQL: &str = "\
     UPDATE orders SET status = $2, paid_at = $3 \
         WHERE id = $6 AND $2 = $7 AND paid_at IS NULL \
         RETURNING 'order' AS part, id, member_id, status, total_minor, currency, \
-            idempotency_key, created_at, paid_at; \
+            idempotency_key, created_at, paid_at, taxes; \
     UPDATE orders SET status = $2 WHERE id = $6 AND status <> $2; \
     SELECT 'line' AS part, order_id, line, product_id, sku, title_ja, title_en, \
-        unit_price_minor, currency, quantity \
+        unit_price_minor, currency, quantity, tax_rate \
         FROM order_lines WHERE order_id = $6 AND $2 = $7 ORDER BY line; \
     SELECT 'member' AS part, members.* FROM members \
         JOIN orders ON orders.member_id = members.id WHERE orders.id = $6 AND $2 = $7";

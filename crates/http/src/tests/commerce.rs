@@ -160,6 +160,11 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     let placed = f.order(&hanako, &[&products[0], &products[1]], None).await;
     placed.assert_status(StatusCode::CREATED);
     let placed = super::json_of(placed).await;
+    // The order snapshots its tax as placed: each line's rate, the tax per rate rounded once.
+    assert_eq!(placed["lines"][0]["tax_rate"], 10);
+    assert_eq!(placed["taxes"][0]["rate"], 10);
+    assert_eq!(placed["taxes"][0]["inclusive"]["amount"], 1430);
+    assert_eq!(placed["taxes"][0]["tax"]["amount"], 130);
     let reference = placed["checkout_url"]
         .as_str()
         .unwrap()

@@ -14,6 +14,7 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
+    pub taxes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ pub struct Model {
     pub unit_price_minor: i64,
     pub currency: String,
     pub quantity: i32,
+    pub tax_rate: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

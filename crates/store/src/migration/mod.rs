@@ -18,6 +18,7 @@ mod m0013_passkeys;
 mod m0014_receipts;
 mod m0015_return_invoices;
 mod m0016_incidents;
+mod m0017_order_taxes;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_receipts::Migration),
             Box::new(m0015_return_invoices::Migration),
             Box::new(m0016_incidents::Migration),
+            Box::new(m0017_order_taxes::Migration),
         ]
     }
 }
