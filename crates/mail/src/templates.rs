@@ -405,11 +405,13 @@ fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String
         "{}/checkout/complete?order_id={}",
         links.base, receipt.order_id
     );
+    // The numbered receipt (a qualified invoice) is issued seconds after payment, on My Page.
+    let receipts = links.url("me#receipts");
     if ja {
         (
             "ご購入ありがとうございます（領収書）".to_owned(),
             format!(
-                "お支払いを確認しました。ご注文の内容は次のページでご確認いただけます。\n{order}\n\n注文番号: {}\nお支払い日時: {when}（日本時間）\n\n{lines}\n合計: {total}\n\nカード情報は決済代行会社が管理し、当サービスには保存されません。\n",
+                "お支払いを確認しました。ご注文の内容は次のページでご確認いただけます。\n{order}\n\n注文番号: {}\nお支払い日時: {when}（日本時間）\n\n{lines}\n合計: {total}\n\n番号付きの領収書（適格簡易請求書）は、マイページでご覧・印刷いただけます。宛名を入れた再発行もできます。\n{receipts}\n\nカード情報は決済代行会社が管理し、当サービスには保存されません。\n",
                 receipt.order_id
             ),
         )
@@ -417,7 +419,7 @@ fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String
         (
             "Thank you for your purchase (receipt)".to_owned(),
             format!(
-                "We received your payment. Your order is here:\n{order}\n\nOrder: {}\nPaid: {when} (Japan time)\n\n{lines}\nTotal: {total}\n\nYour card details stay with the payment provider; we never store them.\n",
+                "We received your payment. Your order is here:\n{order}\n\nOrder: {}\nPaid: {when} (Japan time)\n\n{lines}\nTotal: {total}\n\nYour numbered receipt (a qualified invoice) is on My Page, to see and print, and to reissue addressed to a name:\n{receipts}\n\nYour card details stay with the payment provider; we never store them.\n",
                 receipt.order_id
             ),
         )
@@ -535,6 +537,33 @@ mod tests {
         ] {
             assert!(en.body.contains(needle), "{needle} in {}", en.body);
         }
+    }
+
+    #[test]
+    fn the_payment_mail_points_to_the_numbered_receipt_on_my_page() {
+        let message = Message::Receipt(Receipt {
+            order_id: uuid::Uuid::from_u128(1),
+            paid_at: time::macros::datetime!(2026-11-20 01:00 UTC),
+            lines: vec![kikeru_domain::ports::ReceiptLine {
+                title: "朝の鳥".to_owned(),
+                unit_price_minor: 1_100,
+                quantity: 1,
+            }],
+            total_minor: 1_100,
+            currency: "JPY".to_owned(),
+        });
+        let mail = Mail {
+            to: kikeru_domain::Email::parse("hanako@example.jp").unwrap(),
+            language: Language::Ja,
+            message,
+        };
+        let body = render(&mail, &Links::new("https://kikeru.example")).body;
+        assert!(body.contains("適格簡易請求書"), "{body}");
+        assert!(
+            body.contains("https://kikeru.example/me#receipts"),
+            "{body}"
+        );
+        assert!(body.contains("1,100円（税込）"), "{body}");
     }
 
     #[test]
