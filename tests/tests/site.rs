@@ -129,6 +129,67 @@ fn journey(database: Option<&str>, label: &str) {
     assert_eq!(played, true, "the library's audio plays: {played}");
     inspect_everywhere(&browser, &base, "/me", &format!("{label}-mypage"));
 
+    // The receipt, issued within seconds of the payment, printed: only the receipt is left.
+    let mut issued = false;
+    for _ in 0..50 {
+        let count = browser.execute("return document.querySelectorAll('#receipts a').length");
+        if count.as_u64().unwrap_or(0) > 0 {
+            issued = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        browser.goto(&format!("{base}/me"));
+    }
+    assert!(issued, "a receipt appears on My Page");
+    browser.click("#receipts a");
+    let receipt = browser.text("#receipt");
+    for required in [
+        "適格簡易請求書",
+        "T7123456789012",
+        "10%対象",
+        "うち消費税",
+        "合計（税込）",
+        title.as_str(),
+    ] {
+        assert!(receipt.contains(required), "{required} in {receipt}");
+    }
+    inspect(&browser, &format!("{label}-receipt-ja-desktop"));
+    browser.command(
+        "POST",
+        "/goog/cdp/execute",
+        Some(
+            serde_json::json!({"cmd": "Emulation.setEmulatedMedia", "params": {"media": "print"}}),
+        ),
+    );
+    let shown = |css: &str| {
+        browser.execute(&format!(
+            "return getComputedStyle(document.querySelector({css:?})).display !== 'none'"
+        ))
+    };
+    assert_eq!(shown("#receipt"), true, "the receipt is printed");
+    assert_eq!(shown("#receipt-lines"), true, "with its items");
+    for hidden in ["header.top", "footer", "form[action$='/recipient']"] {
+        assert_eq!(shown(hidden), false, "{hidden} is not printed");
+    }
+    browser.screenshot(&shots().join(format!("{label}-receipt-print.png")));
+    browser.command(
+        "POST",
+        "/goog/cdp/execute",
+        Some(serde_json::json!({"cmd": "Emulation.setEmulatedMedia", "params": {"media": ""}})),
+    );
+
+    // The 特定商取引法に基づく表記, linked from the footer, in both languages.
+    browser.click("footer a[href='/tokushoho']");
+    inspect_everywhere(&browser, &base, "/tokushoho", &format!("{label}-tokushoho"));
+    assert!(browser.text("h1").contains("特定商取引法に基づく表記"));
+    browser.goto(&format!("{base}/lang/en?back=/tokushoho"));
+    assert!(
+        browser
+            .text("h1")
+            .contains("Act on Specified Commercial Transactions")
+    );
+    browser.goto(&format!("{base}/lang/ja?back=/me"));
+
     // Change the address: proven by the link mailed to the new one.
     let new_email = "hanako.new@example.jp";
     browser.fill("#new_email", new_email);
@@ -268,4 +329,33 @@ fn the_office_console_works_in_the_browser() {
             &format!("console{}-ja-desktop", path.replace('/', "-")),
         );
     }
+
+    // A leak recorded in the console: judged, counted down, and its report printable.
+    browser.click("nav a[href='/admin/incidents']");
+    inspect(&browser, "console-incidents-ja-desktop");
+    // (A date-time field and check boxes are set directly: typing into them depends on the
+    // browser's locale.)
+    browser.execute(
+        "document.querySelector('#discovered_at').value = '2026-01-05T10:00';\
+         for (const s of ['input[name=categories][value=email_address]', \
+         'input[name=credentials_or_payment]', 'input[name=people_estimated]', \
+         'input[name=everyone]']) document.querySelector(s).checked = true;",
+    );
+    browser.fill("#people", "1200");
+    browser.fill("#cause", "設定の誤りで会員一覧が公開されていた");
+    browser.click("form[action='/admin/incidents'] button");
+    assert!(
+        browser.url().contains("/admin/incidents/"),
+        "{}",
+        browser.url()
+    );
+    assert!(browser.text("#reasons").contains("1,000 人を超える"));
+    assert!(
+        browser.text("#deadlines").contains("期限超過"),
+        "discovered long ago"
+    );
+    inspect(&browser, "console-incident-ja-desktop");
+    browser.click("#report-link");
+    assert!(browser.text("#report").contains("約1,200人（見込み）"));
+    inspect(&browser, "console-incident-report-ja-desktop");
 }

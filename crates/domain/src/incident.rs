@@ -630,10 +630,10 @@ const fn reason_ja(reason: ReportReason) -> &'static str {
     match reason {
         ReportReason::Sensitive => "要配慮個人情報が含まれる（施行規則第7条第1号）",
         ReportReason::FinancialHarm => {
-            "不正に利用されることにより財産的被害が生じるおそれがある（同第2号）"
+            "不正に利用されることにより財産的被害が生じるおそれがある（施行規則第7条第2号）"
         }
-        ReportReason::Malicious => "不正の目的をもって行われたおそれがある（同第3号）",
-        ReportReason::ManyPeople => "本人の数が1,000人を超える（同第4号）",
+        ReportReason::Malicious => "不正の目的をもって行われたおそれがある（施行規則第7条第3号）",
+        ReportReason::ManyPeople => "本人の数が1,000人を超える（施行規則第7条第4号）",
     }
 }
 
