@@ -155,6 +155,7 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, outbox: [
             mails_are_claimed_oldest_first_and_sent_once,
             concurrent_claims_never_share_a_mail,
+            sent_mails_are_settled_together_only_when_held,
             retries_wait_and_expired_leases_pass_on,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, inquiries: [

@@ -139,3 +139,52 @@ pub async fn retries_wait_and_expired_leases_pass_on<S: UnitOfWork + Outbox>(sto
         "a failed mail is not retried"
     );
 }
+
+/// `settle_sent` settles together only the mails still held by the claim, once, and says
+/// which; they count as sent and are not claimed again.
+pub async fn sent_mails_are_settled_together_only_when_held<S: UnitOfWork + Outbox>(store: &S) {
+    given_mails(store, &[1, 2, 3]).await;
+    let later = NOW + time::Duration::minutes(1);
+    let claimed = store.claim(uuid(90), later, LEASE, 2).await.expect("claim");
+    assert_eq!(claimed.len(), 2);
+    let all = [uuid(1001), uuid(1002), uuid(1003)];
+    let stranger = store
+        .settle_sent(&all, uuid(99), later)
+        .await
+        .expect("settle");
+    assert!(stranger.is_empty(), "another claim settles nothing");
+    let mut settled = store
+        .settle_sent(&all, uuid(90), later)
+        .await
+        .expect("settle");
+    settled.sort();
+    assert_eq!(settled, [uuid(1001), uuid(1002)], "not the unclaimed third");
+    assert!(
+        store
+            .settle_sent(&all, uuid(90), later)
+            .await
+            .expect("again")
+            .is_empty(),
+        "settled once"
+    );
+    assert!(
+        store
+            .settle_sent(&[], uuid(90), later)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        OutboxCounts {
+            pending: 1,
+            sent: 2,
+            failed: 0
+        }
+    );
+    let rest = store
+        .claim(uuid(91), later, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [uuid(1003)]);
+}

@@ -34,11 +34,23 @@ impl Envelope {
     /// The receipt of an order paid at `paid_at`, to its member in their language. Its ID is
     /// the order's: an order has one receipt, however often its payment is reported.
     pub fn receipt(order: &Order, member: &Member, paid_at: Timestamp) -> Self {
+        Self::receipt_to(order, member.id, &member.email, member.language, paid_at)
+    }
+
+    /// [`Envelope::receipt`], to the member `member_id` at `to`, in `language` (for adapters
+    /// that read only these of the member).
+    pub fn receipt_to(
+        order: &Order,
+        member_id: MemberId,
+        to: &crate::Email,
+        language: crate::Language,
+        paid_at: Timestamp,
+    ) -> Self {
         let lines = order
             .lines
             .iter()
             .map(|line| ReceiptLine {
-                title: line.title.get(member.language).to_owned(),
+                title: line.title.get(language).to_owned(),
                 unit_price_minor: line.unit_price.minor(),
                 quantity: line.quantity,
             })
@@ -52,10 +64,10 @@ impl Envelope {
         };
         Self {
             id: *order.id.as_uuid(),
-            member_id: Some(member.id),
+            member_id: Some(member_id),
             mail: Mail {
-                to: member.email.clone(),
-                language: member.language,
+                to: to.clone(),
+                language,
                 message: Message::Receipt(receipt),
             },
             created_at: paid_at,
@@ -144,6 +156,27 @@ pub trait Outbox: Send + Sync + 'static {
         settlement: Settlement,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+
+    /// Settles as [`Settlement::Sent`] every mail of `ids` still held by `claim`, together;
+    /// answers the IDs it settled. The same rules as [`Outbox::settle`] hold for each mail
+    /// (adapters may do it in one statement; this default settles them one by one).
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn settle_sent(
+        &self,
+        ids: &[Uuid],
+        claim: Uuid,
+        now: Timestamp,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut settled = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self.settle(*id, claim, Settlement::Sent, now).await? {
+                settled.push(*id);
+            }
+        }
+        Ok(settled)
+    }
 
     /// How many mails are in each state.
     ///
@@ -278,6 +311,10 @@ impl Postman {
             return Ok(round);
         }
         let register = self.ports.processors.all().await?;
+        // Sent mail is recorded together once the batch is handed over (one write for the
+        // batch); a crash before that hands the batch over again when its lease ends, as it
+        // would one mail between handing it over and recording it.
+        let mut sent = Vec::with_capacity(claimed.len());
         for mail in claimed {
             let settlement = match not_entrusted(&register, MAIL_PROCESSOR, &mail_categories()) {
                 Some(category) => Settlement::Failed {
@@ -288,9 +325,12 @@ impl Postman {
                 },
                 None => self.attempt(&mail).await,
             };
+            if settlement == Settlement::Sent {
+                sent.push(mail.id);
+                continue;
+            }
             let settled_at = self.ports.clock.now();
             let failed = matches!(settlement, Settlement::Failed { .. });
-            let retrying = matches!(settlement, Settlement::Retry { .. });
             if !self
                 .ports
                 .outbox
@@ -310,11 +350,18 @@ impl Postman {
                     kind: SecurityEventKind::MailUndeliverable,
                 };
                 self.ports.audit.record(&event).await?;
-            } else if retrying {
-                round.retrying += 1;
             } else {
-                round.sent += 1;
+                round.retrying += 1;
             }
+        }
+        if !sent.is_empty() {
+            let settled = self
+                .ports
+                .outbox
+                .settle_sent(&sent, claim, self.ports.clock.now())
+                .await?;
+            round.sent += settled.len() as u32;
+            round.lost_claims += (sent.len() - settled.len()) as u32;
         }
         Ok(round)
     }

@@ -451,120 +451,7 @@ impl Orders for SqlStore {
         if self.db.get_database_backend() == DbBackend::Sqlite {
             return self.apply_event_in_turn(event, at).await;
         }
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let seen = payment_event::ActiveModel {
-            provider: Set(event.provider.clone()),
-            event_id: Set(event.event_id.clone()),
-            received_at: Set(millis(at)),
-        };
-        match payment_event::Entity::insert(seen)
-            .exec(&txn)
-            .await
-            .map_err(store_error)
-        {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => {
-                txn.rollback().await.map_err(store_error)?;
-                return Ok(EventOutcome::Duplicate);
-            }
-            Err(e) => return Err(e),
-        }
-        // The event names the checkout or the payment: one indexed lookup for each (an `OR`
-        // of the two would read every payment of the provider).
-        let mut row = None;
-        for column in [payment::Column::Reference, payment::Column::PaymentRef] {
-            let mut query = payment::Entity::find()
-                .filter(payment::Column::Provider.eq(event.provider.as_str()))
-                .filter(column.eq(event.reference.as_str()));
-            if txn.get_database_backend() == DbBackend::Postgres {
-                query = query.lock_exclusive();
-            }
-            row = query.one(&txn).await.map_err(store_error)?;
-            if row.is_some() {
-                break;
-            }
-        }
-        let Some(row) = row else {
-            // Not recorded: a redelivery once the checkout is known must still apply.
-            txn.rollback().await.map_err(store_error)?;
-            return Ok(EventOutcome::UnknownReference);
-        };
-        let order_id = OrderId::from_uuid(row.order_id);
-        if row.payment_ref.is_none()
-            && let Some(payment_ref) = &event.payment_ref
-        {
-            payment::Entity::update_many()
-                .col_expr(
-                    payment::Column::PaymentRef,
-                    Expr::value(payment_ref.as_str()),
-                )
-                .filter(payment::Column::Id.eq(row.id))
-                .exec(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        let current = status(&row.status)?;
-        let next = match decide(current, event.signal) {
-            Transition::Unchanged => {
-                txn.commit().await.map_err(store_error)?;
-                return Ok(EventOutcome::Unchanged {
-                    order_id,
-                    status: current,
-                });
-            }
-            Transition::To(next) => next,
-        };
-        payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value(next.as_str()))
-            .filter(payment::Column::Id.eq(row.id))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        // The change is numbered in the same statement that records it.
-        let backend = txn.get_database_backend();
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
-             SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1",
-            [
-                row.id.into(),
-                next.as_str().into(),
-                millis(at).into(),
-                event.event_id.clone().into(),
-            ],
-        ))
-        .await
-        .map_err(store_error)?;
-        // Paid for the first time: the update that stamps `paid_at` hands back the order, whose
-        // receipt goes out in this transaction. Otherwise only the status moves.
-        let mut first_payment = None;
-        if next == PaymentStatus::Paid {
-            first_payment = order::Entity::update_many()
-                .col_expr(order::Column::Status, Expr::value(next.as_str()))
-                .col_expr(order::Column::PaidAt, Expr::value(millis(at)))
-                .filter(order::Column::Id.eq(row.order_id))
-                .filter(order::Column::PaidAt.is_null())
-                .exec_with_returning(&txn)
-                .await
-                .map_err(store_error)?
-                .pop();
-        }
-        if first_payment.is_none() {
-            order::Entity::update_many()
-                .col_expr(order::Column::Status, Expr::value(next.as_str()))
-                .filter(order::Column::Id.eq(row.order_id))
-                .exec(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        if let Some(placed) = first_payment {
-            receipt(&txn, placed).await?;
-        }
-        txn.commit().await.map_err(store_error)?;
-        Ok(EventOutcome::Applied {
-            order_id,
-            status: next,
-        })
+        apply_on_postgres(&self.db, event, at).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -914,27 +801,187 @@ async fn apply_in(
 
 /// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
 /// records the payment; none when the member no longer exists.
-async fn receipt(
-    txn: &sea_orm::DatabaseTransaction,
-    placed: order::Model,
-) -> Result<(), StoreError> {
-    let Some(member) = crate::entity::member::Entity::find_by_id(placed.member_id)
-        .one(txn)
-        .await
-        .map_err(store_error)?
-    else {
-        return Ok(());
-    };
-    let member = crate::to_member(member)?;
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(placed.id))
-        .order_by_asc(order_line::Column::Line)
-        .all(txn)
+/// Reads the payment an event names, locked until the transaction ends: by checkout reference,
+/// else by payment reference (two indexed lookups in one statement).
+const PG_READ_SQL: &str = "\
+    WITH by_checkout AS ( \
+        SELECT id, order_id, status, payment_ref FROM payments \
+        WHERE provider = $1 AND reference = $2 FOR UPDATE), \
+    by_payment AS ( \
+        SELECT id, order_id, status, payment_ref FROM payments \
+        WHERE provider = $1 AND payment_ref = $2 \
+        AND NOT EXISTS (SELECT 1 FROM by_checkout) FOR UPDATE) \
+    SELECT id, order_id, status, payment_ref FROM by_checkout \
+    UNION ALL SELECT id, order_id, status, payment_ref FROM by_payment";
+
+/// Moves a payment and its order in one statement: the payment's status (and its provider
+/// reference when first known), the numbered change, and the order's status — stamping
+/// `paid_at` when this is the first payment. Answers the order, whether this was its first
+/// payment (`first`), and for the receipt its lines (JSON) and its member's address and
+/// language. Parameters: payment, status, time, event, payment reference, order, and the
+/// name of the paid status.
+const PG_WRITE_SQL: &str = "\
+    WITH moved AS ( \
+        UPDATE payments SET status = $2, payment_ref = COALESCE(payment_ref, $5) WHERE id = $1), \
+    numbered AS ( \
+        INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
+        SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1), \
+    before AS (SELECT paid_at IS NULL AND $2 = $7 AS first FROM orders WHERE id = $6), \
+    placed AS ( \
+        UPDATE orders SET status = $2, \
+            paid_at = CASE WHEN paid_at IS NULL AND $2 = $7 THEN $3 ELSE paid_at END \
+        WHERE id = $6 RETURNING *) \
+    SELECT placed.*, before.first, \
+        (SELECT json_agg(json_build_object( \
+            'line', l.line, 'product_id', l.product_id, 'sku', l.sku, \
+            'title_ja', l.title_ja, 'title_en', l.title_en, \
+            'unit_price_minor', l.unit_price_minor, 'currency', l.currency, \
+            'quantity', l.quantity, 'tax_rate', l.tax_rate) ORDER BY l.line) \
+         FROM order_lines l WHERE l.order_id = $6 AND before.first)::text AS lines_json, \
+        m.email AS member_email, m.language AS member_language \
+    FROM placed CROSS JOIN before LEFT JOIN members m ON m.id = placed.member_id AND before.first";
+
+/// One order line as [`PG_WRITE_SQL`] hands it back.
+#[derive(serde::Deserialize)]
+struct JsonLine {
+    line: i32,
+    product_id: Uuid,
+    sku: String,
+    title_ja: String,
+    title_en: String,
+    unit_price_minor: i64,
+    currency: String,
+    quantity: i32,
+    tax_rate: i32,
+}
+
+/// [`Orders::apply_event`] on PostgreSQL, in as few round trips as the rules allow: record the
+/// event (a duplicate stops here), read and lock its payment, let the domain decide, then one
+/// statement moves payment and order and hands back what the first payment's receipt needs.
+async fn apply_on_postgres(
+    db: &sea_orm::DatabaseConnection,
+    event: &PaymentEvent,
+    at: Timestamp,
+) -> Result<EventOutcome, StoreError> {
+    let txn = db.begin().await.map_err(store_error)?;
+    let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
+        provider: Set(event.provider.clone()),
+        event_id: Set(event.event_id.clone()),
+        received_at: Set(millis(at)),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            payment_event::Column::Provider,
+            payment_event::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await
+    .map_err(store_error)?;
+    if recorded == 0 {
+        txn.rollback().await.map_err(store_error)?;
+        return Ok(EventOutcome::Duplicate);
+    }
+    let read = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            PG_READ_SQL,
+            [
+                event.provider.clone().into(),
+                event.reference.clone().into(),
+            ],
+        ))
         .await
         .map_err(store_error)?;
-    let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
-    let order = to_order(placed, lines)?;
-    crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await
+    let Some(read) = read else {
+        // Not recorded: a redelivery once the checkout is known must still apply.
+        txn.rollback().await.map_err(store_error)?;
+        return Ok(EventOutcome::UnknownReference);
+    };
+    let payment_id: Uuid = read.try_get("", "id").map_err(store_error)?;
+    let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
+    let order_id = OrderId::from_uuid(order_uuid);
+    let current = status(&read.try_get::<String>("", "status").map_err(store_error)?)?;
+    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
+    let new_ref = event.payment_ref.clone().filter(|_| known_ref.is_none());
+    let next = match decide(current, event.signal) {
+        Transition::Unchanged => {
+            if let Some(payment_ref) = new_ref {
+                payment::Entity::update_many()
+                    .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
+                    .filter(payment::Column::Id.eq(payment_id))
+                    .exec(&txn)
+                    .await
+                    .map_err(store_error)?;
+            }
+            txn.commit().await.map_err(store_error)?;
+            return Ok(EventOutcome::Unchanged {
+                order_id,
+                status: current,
+            });
+        }
+        Transition::To(next) => next,
+    };
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            PG_WRITE_SQL,
+            [
+                payment_id.into(),
+                next.as_str().into(),
+                millis(at).into(),
+                event.event_id.clone().into(),
+                new_ref.into(),
+                order_uuid.into(),
+                PaymentStatus::Paid.as_str().into(),
+            ],
+        ))
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| corrupt("the paid order"))?;
+    let first: bool = row.try_get("", "first").map_err(store_error)?;
+    let email: Option<String> = row.try_get("", "member_email").map_err(store_error)?;
+    let language: Option<String> = row.try_get("", "member_language").map_err(store_error)?;
+    // Paid for the first time: its receipt goes out in this transaction (none when the member
+    // is gone).
+    if first && let (Some(email), Some(language)) = (email, language) {
+        let placed = order::Model::from_query_result(&row, "").map_err(store_error)?;
+        let json: Option<String> = row.try_get("", "lines_json").map_err(store_error)?;
+        let lines: Vec<JsonLine> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
+            .map_err(|_| corrupt("order lines"))?;
+        let lines: Vec<order_line::Model> = lines
+            .into_iter()
+            .map(|l| order_line::Model {
+                order_id: order_uuid,
+                line: l.line,
+                product_id: l.product_id,
+                sku: l.sku,
+                title_ja: l.title_ja,
+                title_en: l.title_en,
+                unit_price_minor: l.unit_price_minor,
+                currency: l.currency,
+                quantity: l.quantity,
+                tax_rate: l.tax_rate,
+            })
+            .collect();
+        let member_id = MemberId::from_uuid(placed.member_id);
+        let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
+        let order = to_order(placed, lines)?;
+        let to = kikeru_domain::Email::parse(&email).map_err(|_| corrupt("email"))?;
+        let language = language.parse().map_err(|_| corrupt("language"))?;
+        crate::unit::enqueue(
+            &txn,
+            &Envelope::receipt_to(&order, member_id, &to, language, paid_at),
+        )
+        .await?;
+    }
+    txn.commit().await.map_err(store_error)?;
+    Ok(EventOutcome::Applied {
+        order_id,
+        status: next,
+    })
 }
 
 #[cfg(test)]

@@ -393,6 +393,44 @@ impl Outbox for SqlStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn settle_sent(
+        &self,
+        ids: &[Uuid],
+        claim: Uuid,
+        now: Timestamp,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _turn = self.turn().await;
+        let no_text = Expr::value(Option::<String>::None);
+        let settled: Vec<Uuid> = outbox_mail::Entity::update_many()
+            .col_expr(
+                outbox_mail::Column::Claim,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                outbox_mail::Column::ClaimedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
+            .col_expr(outbox_mail::Column::Payload, no_text.clone())
+            .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
+            .col_expr(outbox_mail::Column::LastError, no_text)
+            .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now)))
+            .filter(outbox_mail::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_mail::Column::Claim.eq(claim))
+            .filter(outbox_mail::Column::Status.eq(PENDING))
+            .exec_with_returning(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
+        Ok(settled)
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows: Vec<(String, i64)> = outbox_mail::Entity::find()
             .select_only()
