@@ -79,11 +79,9 @@ pub struct SqlStore {
     /// database, where a loser sleeps in SQLite's busy handler (1 ms, 2 ms, 5 ms, …) while
     /// others get ahead. `None` on PostgreSQL, whose writers lock rows, not the database.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// Payment events waiting for their turn, applied together in one transaction by
-    /// whichever of their callers gets the turn first (group commit).
+    /// SQLite: payment events waiting for the writer's turn, applied together in one
+    /// transaction by whichever of their callers gets the turn first (group commit).
     pub(crate) waiting_events: Arc<std::sync::Mutex<Vec<shop::WaitingEvent>>>,
-    /// PostgreSQL: the payment events' turn (SQLite's is the writer's).
-    events_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A writer's turn on SQLite (nothing on PostgreSQL); the write is over when it is dropped.
@@ -141,18 +139,7 @@ impl SqlStore {
             cache: Arc::new(ReadCache::new(config.cache_ttl)),
             writer,
             waiting_events: Arc::default(),
-            events_turn: Arc::default(),
         })
-    }
-
-    /// Waits for the payment events' turn: the writer's on SQLite, their own on PostgreSQL
-    /// (other writes go on meanwhile).
-    pub(crate) async fn events_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .writer
-            .clone()
-            .unwrap_or_else(|| Arc::clone(&self.events_turn));
-        lock.lock_owned().await
     }
 
     /// Waits for this writer's turn (see [`SqlStore`]); hold it until the write is committed.

@@ -1,6 +1,5 @@
-//! The catalogue and orders on sea-orm. Applying a payment event is one transaction, which the
-//! events waiting for their turn share (group commit): on SQLite the turn is the writer's, on
-//! PostgreSQL the node's payment events' own, so fewer transactions carry more events.
+//! The catalogue and orders on sea-orm. Applying a payment event is one transaction (on SQLite,
+//! events waiting for the writer share one: group commit).
 
 use async_trait::async_trait;
 use kikeru_domain::order::{Transition, decide};
@@ -449,7 +448,10 @@ impl Orders for SqlStore {
         event: &PaymentEvent,
         at: Timestamp,
     ) -> Result<EventOutcome, StoreError> {
-        self.apply_event_in_turn(event, at).await
+        if self.db.get_database_backend() == DbBackend::Sqlite {
+            return self.apply_event_in_turn(event, at).await;
+        }
+        apply_on_postgres(&self.db, event, at).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -584,7 +586,7 @@ const WRITE_SQL: &str = "\
     SELECT 'member' AS part, members.* FROM members \
         JOIN orders ON orders.member_id = members.id WHERE orders.id = $6 AND $2 = $7";
 
-/// A payment event waiting for its turn, with the way back to its caller.
+/// A payment event waiting for SQLite's writer, with the way back to its caller.
 #[derive(Debug)]
 pub(crate) struct WaitingEvent {
     event: PaymentEvent,
@@ -596,11 +598,10 @@ pub(crate) struct WaitingEvent {
 const MOST_EVENTS_PER_COMMIT: usize = 64;
 
 impl SqlStore {
-    /// [`Orders::apply_event`] with group commit: the event joins the queue, and whichever
-    /// waiting caller gets the turn first (SQLite: the writer's; PostgreSQL: the events' own,
-    /// per node — other nodes batch their own, and rows are locked as usual) applies every
-    /// queued event in one transaction, with one durable commit for all of them, and hands
-    /// each caller its own outcome. Each event is still decided by the domain's
+    /// [`Orders::apply_event`] on SQLite, with group commit: the event joins the queue, and
+    /// whichever waiting caller gets the writer's turn first applies every queued event in one
+    /// transaction, with one durable commit (`synchronous=FULL`: one `fsync`) for all of them,
+    /// and hands each caller its own outcome. Each event is still decided by the domain's
     /// [`decide`], in order, seeing the events before it; a duplicate within one batch is a
     /// duplicate. When the shared transaction fails, each event is applied again on its own,
     /// so one event's failure is never another's.
@@ -615,7 +616,7 @@ impl SqlStore {
             at,
             reply,
         });
-        let _turn = self.events_turn().await;
+        let _turn = self.turn().await;
         loop {
             match outcome.try_recv() {
                 // Applied by an earlier turn's holder, or by this one below.
@@ -669,7 +670,7 @@ async fn apply_together(
     let txn = db.begin().await.map_err(store_error)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for waiting in batch {
-        outcomes.push(apply_one(&txn, &waiting.event, waiting.at).await?);
+        outcomes.push(apply_in(&txn, &waiting.event, waiting.at).await?);
     }
     txn.commit().await.map_err(store_error)?;
     Ok(outcomes)
@@ -682,7 +683,7 @@ async fn apply_alone(
     at: Timestamp,
 ) -> Result<EventOutcome, StoreError> {
     let txn = db.begin().await.map_err(store_error)?;
-    let outcome = apply_one(&txn, event, at).await?;
+    let outcome = apply_in(&txn, event, at).await?;
     txn.commit().await.map_err(store_error)?;
     Ok(outcome)
 }
@@ -854,27 +855,15 @@ struct JsonLine {
     tax_rate: i32,
 }
 
-/// Applies one event in `txn` on the store's backend.
-async fn apply_one(
-    txn: &sea_orm::DatabaseTransaction,
+/// [`Orders::apply_event`] on PostgreSQL, in as few round trips as the rules allow: record the
+/// event (a duplicate stops here), read and lock its payment, let the domain decide, then one
+/// statement moves payment and order and hands back what the first payment's receipt needs.
+async fn apply_on_postgres(
+    db: &sea_orm::DatabaseConnection,
     event: &PaymentEvent,
     at: Timestamp,
 ) -> Result<EventOutcome, StoreError> {
-    match txn.get_database_backend() {
-        DbBackend::Postgres => apply_in_pg(txn, event, at).await,
-        _ => apply_in(txn, event, at).await,
-    }
-}
-
-/// One event in a transaction on PostgreSQL, in as few round trips as the rules allow: record
-/// the event (a duplicate stops here, having written nothing), read and lock its payment, let
-/// the domain decide, then one statement moves payment and order and hands back what the
-/// first payment's receipt needs.
-async fn apply_in_pg(
-    txn: &sea_orm::DatabaseTransaction,
-    event: &PaymentEvent,
-    at: Timestamp,
-) -> Result<EventOutcome, StoreError> {
+    let txn = db.begin().await.map_err(store_error)?;
     let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
         provider: Set(event.provider.clone()),
         event_id: Set(event.event_id.clone()),
@@ -888,10 +877,11 @@ async fn apply_in_pg(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(txn)
+    .exec_without_returning(&txn)
     .await
     .map_err(store_error)?;
     if recorded == 0 {
+        txn.rollback().await.map_err(store_error)?;
         return Ok(EventOutcome::Duplicate);
     }
     let read = txn
@@ -906,12 +896,8 @@ async fn apply_in_pg(
         .await
         .map_err(store_error)?;
     let Some(read) = read else {
-        // Not recorded: a redelivery once the checkout is known must still apply, so the
-        // event is not kept as seen.
-        payment_event::Entity::delete_by_id((event.provider.clone(), event.event_id.clone()))
-            .exec(txn)
-            .await
-            .map_err(store_error)?;
+        // Not recorded: a redelivery once the checkout is known must still apply.
+        txn.rollback().await.map_err(store_error)?;
         return Ok(EventOutcome::UnknownReference);
     };
     let payment_id: Uuid = read.try_get("", "id").map_err(store_error)?;
@@ -926,10 +912,11 @@ async fn apply_in_pg(
                 payment::Entity::update_many()
                     .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
                     .filter(payment::Column::Id.eq(payment_id))
-                    .exec(txn)
+                    .exec(&txn)
                     .await
                     .map_err(store_error)?;
             }
+            txn.commit().await.map_err(store_error)?;
             return Ok(EventOutcome::Unchanged {
                 order_id,
                 status: current,
@@ -985,11 +972,12 @@ async fn apply_in_pg(
         let to = kikeru_domain::Email::parse(&email).map_err(|_| corrupt("email"))?;
         let language = language.parse().map_err(|_| corrupt("language"))?;
         crate::unit::enqueue(
-            txn,
+            &txn,
             &Envelope::receipt_to(&order, member_id, &to, language, paid_at),
         )
         .await?;
     }
+    txn.commit().await.map_err(store_error)?;
     Ok(EventOutcome::Applied {
         order_id,
         status: next,
