@@ -32,7 +32,7 @@ fn incident(n: u128, concerned: Concerned, days_ago: i64) -> Incident {
             malicious_suspected: n.is_multiple_of(2),
         },
         concerned,
-        recorded_at: NOW,
+        recorded_at: NOW + time::Duration::minutes(1),
         recorded_by: "operator-1".to_owned(),
         preliminary_reported_at: None,
         final_reported_at: None,
@@ -192,10 +192,22 @@ where
     let count = u128::from(NOTICE_BATCH) + 50;
     let ns: Vec<u128> = (1..=count).collect();
     given_members(&*store, &ns).await;
-    let first_page = store.members_after(None, 3).await.expect("page");
+    let later = NOW + time::Duration::seconds(1);
+    let first_page = store.members_after(None, later, 3).await.expect("page");
     assert_eq!(first_page, vec![member(1), member(2), member(3)]);
-    let next_page = store.members_after(Some(member(3)), 2).await.expect("page");
+    let next_page = store
+        .members_after(Some(member(3)), later, 2)
+        .await
+        .expect("page");
     assert_eq!(next_page, vec![member(4), member(5)]);
+    assert!(
+        store
+            .members_after(None, NOW, 3)
+            .await
+            .expect("page")
+            .is_empty(),
+        "members who registered after the incident was recorded are not concerned"
+    );
 
     let desk = IncidentDesk::new(IncidentPorts {
         incidents: store.clone(),

@@ -333,14 +333,16 @@ pub trait Incidents: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<Incident, StoreError>;
 
-    /// The IDs of every member after `after`, in ID order, at most `limit` (whom an incident
-    /// concerning everyone notifies).
+    /// The IDs of the members who registered before `registered_before`, after `after`, in
+    /// ID order, at most `limit` (whom an incident concerning everyone notifies: the members
+    /// there were when it was recorded).
     ///
     /// # Errors
     /// When storage fails.
     async fn members_after(
         &self,
         after: Option<MemberId>,
+        registered_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<MemberId>, StoreError>;
 }
@@ -536,7 +538,7 @@ impl IncidentDesk {
                 Concerned::Everyone => {
                     self.ports
                         .incidents
-                        .members_after(notice.cursor, NOTICE_BATCH)
+                        .members_after(notice.cursor, incident.recorded_at, NOTICE_BATCH)
                         .await?
                 }
             };

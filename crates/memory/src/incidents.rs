@@ -64,14 +64,15 @@ impl Incidents for MemoryStore {
     async fn members_after(
         &self,
         after: Option<MemberId>,
+        registered_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<MemberId>, StoreError> {
         let mut ids: Vec<MemberId> = self
             .state()
             .members
-            .keys()
-            .filter(|id| after.is_none_or(|a| **id > a))
-            .copied()
+            .values()
+            .filter(|m| after.is_none_or(|a| m.id > a) && m.created_at < registered_before)
+            .map(|m| m.id)
             .collect();
         ids.sort_unstable();
         ids.truncate(limit as usize);

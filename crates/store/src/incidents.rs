@@ -265,11 +265,13 @@ impl Incidents for SqlStore {
     async fn members_after(
         &self,
         after: Option<MemberId>,
+        registered_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<MemberId>, StoreError> {
         let mut query = member::Entity::find()
             .select_only()
             .column(member::Column::Id)
+            .filter(member::Column::CreatedAt.lt(millis(registered_before)))
             .order_by_asc(member::Column::Id)
             .limit(u64::from(limit));
         if let Some(after) = after {
