@@ -655,6 +655,52 @@ async fn the_spec_is_served_and_documents_the_session_scheme_and_problem_respons
     f.client.get("/readyz").send().await.assert_status_is_ok();
 }
 
+/// Signs an operator with `role` in to the console; answers the cookies and the form token.
+async fn console_session(
+    f: &Fixture,
+    email: &str,
+    role: kikeru_domain::operators::Role,
+) -> (String, String) {
+    f.harness
+        .office
+        .add_operator(Harness::email(email), OFFICE_PASSWORD, role)
+        .await
+        .unwrap();
+    let (csrf_cookie, csrf) = form_session(f, "/admin").await;
+    let signed_in = f
+        .client
+        .post("/admin/login")
+        .header("origin", ORIGIN)
+        .header("cookie", &csrf_cookie)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&email={}&password={}",
+            email.replace('@', "%40"),
+            OFFICE_PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await;
+    signed_in.assert_status(StatusCode::SEE_OTHER);
+    let operator = header(&signed_in, "set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (format!("{csrf_cookie}; {operator}"), csrf)
+}
+
+/// Posts a form with the site's origin and `cookie`.
+async fn post_form(f: &Fixture, path: &str, cookie: &str, body: String) -> TestResponse {
+    f.client
+        .post(path)
+        .header("origin", ORIGIN)
+        .header("cookie", cookie)
+        .content_type("application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+}
+
 async fn text_of(response: TestResponse) -> String {
     response.0.into_body().into_string().await.unwrap()
 }
@@ -863,7 +909,7 @@ mod shop {
             request.send().await
         }
 
-        async fn pay(&self, order: &Value) {
+        pub(super) async fn pay(&self, order: &Value) {
             let reference = order["checkout_url"]
                 .as_str()
                 .unwrap()
@@ -2554,44 +2600,10 @@ mod console_disclosures {
     use super::*;
     use kikeru_domain::operators::Role;
 
-    async fn console_session(f: &Fixture, email: &str) -> (String, String) {
-        f.harness
-            .office
-            .add_operator(Harness::email(email), OFFICE_PASSWORD, Role::Operator)
-            .await
-            .unwrap();
-        let (csrf_cookie, csrf) = form_session(f, "/admin").await;
-        let signed_in = f
-            .client
-            .post("/admin/login")
-            .header("origin", ORIGIN)
-            .header("cookie", &csrf_cookie)
-            .content_type("application/x-www-form-urlencoded")
-            .body(format!(
-                "csrf={csrf}&email={}&password={}",
-                email.replace('@', "%40"),
-                OFFICE_PASSWORD.replace(' ', "+")
-            ))
-            .send()
-            .await;
-        signed_in.assert_status(StatusCode::SEE_OTHER);
-        let operator = header(&signed_in, "set-cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        (format!("{csrf_cookie}; {operator}"), csrf)
-    }
+    use super::post_form as post;
 
-    async fn post(f: &Fixture, path: &str, cookie: &str, body: String) -> TestResponse {
-        f.client
-            .post(path)
-            .header("origin", ORIGIN)
-            .header("cookie", cookie)
-            .content_type("application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
+    async fn console_session(f: &Fixture, email: &str) -> (String, String) {
+        super::console_session(f, email, Role::Operator).await
     }
 
     #[tokio::test]

@@ -456,6 +456,26 @@ impl Fields {
             .map(|(_, v)| v.clone())
             .collect()
     }
+
+    /// The member IDs typed into `name`, separated by white space; `None` when one is not an
+    /// ID.
+    pub(super) fn member_ids(
+        &self,
+        name: &str,
+    ) -> Option<std::collections::BTreeSet<kikeru_domain::MemberId>> {
+        self.one(name)
+            .split_whitespace()
+            .map(|id| id.parse().ok().map(kikeru_domain::MemberId::from_uuid))
+            .collect()
+    }
+
+    /// The data categories ticked (`categories`); `None` when one is unknown.
+    pub(super) fn categories(&self) -> Option<kikeru_domain::privacy::Categories> {
+        self.all("categories")
+            .iter()
+            .map(|c| kikeru_domain::privacy::DataCategory::from_name(c))
+            .collect()
+    }
 }
 
 fn date(text: &str) -> Option<kikeru_domain::Timestamp> {
@@ -526,16 +546,8 @@ pub(crate) async fn record_legal_order(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    let members: Option<std::collections::BTreeSet<kikeru_domain::MemberId>> = fields
-        .one("members")
-        .split_whitespace()
-        .map(|id| id.parse().ok().map(kikeru_domain::MemberId::from_uuid))
-        .collect();
-    let categories: Option<kikeru_domain::privacy::Categories> = fields
-        .all("categories")
-        .iter()
-        .map(|c| kikeru_domain::privacy::DataCategory::from_name(c))
-        .collect();
+    let members = fields.member_ids("members");
+    let categories = fields.categories();
     let withheld = fields.one("withheld_until");
     let texts = [
         fields.one("authority"),
@@ -646,11 +658,7 @@ pub(crate) async fn disclose(
         recipient: fields.one("recipient").trim().to_owned(),
         basis: fields.one("basis").trim().to_owned(),
     };
-    let categories: Option<kikeru_domain::privacy::Categories> = fields
-        .all("categories")
-        .iter()
-        .map(|c| kikeru_domain::privacy::DataCategory::from_name(c))
-        .collect();
+    let categories = fields.categories();
     let page = |status: StatusCode,
                 form: DisclosureFields,
                 error: Option<String>,

@@ -3,15 +3,12 @@
 //! mark the reports submitted, and — administrators only — approve the notice that goes to each
 //! member concerned through the outbox. Every step is in the operators' audit log.
 
-use std::collections::BTreeSet;
-
 use askama::Template;
+use kikeru_domain::Timestamp;
 use kikeru_domain::incident::{
     Concerned, Incident, IncidentDraft, IncidentError, IncidentFacts, IncidentId, Stage,
 };
 use kikeru_domain::operators::Role;
-use kikeru_domain::privacy::{Categories, DataCategory};
-use kikeru_domain::{MemberId, Timestamp};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
@@ -224,21 +221,12 @@ fn japan_time(text: &str) -> Option<Timestamp> {
 
 /// The form as an incident draft; `None` when a field cannot be read.
 fn draft(fields: &Fields) -> Option<IncidentDraft> {
-    let categories: Categories = fields
-        .all("categories")
-        .iter()
-        .map(|c| DataCategory::from_name(c))
-        .collect::<Option<_>>()?;
+    let categories = fields.categories()?;
     let checked = |name: &str| !fields.one(name).is_empty();
     let concerned = if checked("everyone") {
         Concerned::Everyone
     } else {
-        let members: BTreeSet<MemberId> = fields
-            .one("members")
-            .split_whitespace()
-            .map(|id| id.parse().ok().map(MemberId::from_uuid))
-            .collect::<Option<_>>()?;
-        Concerned::Members(members)
+        Concerned::Members(fields.member_ids("members")?)
     };
     Some(IncidentDraft {
         facts: IncidentFacts {

@@ -165,21 +165,8 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     assert_eq!(placed["taxes"][0]["rate"], 10);
     assert_eq!(placed["taxes"][0]["inclusive"]["amount"], 1430);
     assert_eq!(placed["taxes"][0]["tax"]["amount"], 130);
-    let reference = placed["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
     assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 0, "unpaid");
-    f.harness
-        .shop
-        .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
-            "evt-1", &reference, "paid",
-        ))
-        .await
-        .unwrap();
+    f.pay(&placed).await;
     assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 1);
     assert_eq!(f.harness.receipts.issue_due(10).await.unwrap(), 0, "once");
 
@@ -299,20 +286,7 @@ async fn a_refund_gets_a_return_invoice_for_what_was_returned() {
     let hanako = f.sign_in("hanako@example.jp").await;
     let placed = super::json_of(f.order(&hanako, &[&products[1]], None).await).await;
     let order_id = placed["id"].as_str().unwrap().to_owned();
-    let reference = placed["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    f.harness
-        .shop
-        .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
-            "evt-1", &reference, "paid",
-        ))
-        .await
-        .unwrap();
+    f.pay(&placed).await;
     // Refunded before its receipt was issued: one run issues the receipt, then the return.
     let office = f
         .operator(

@@ -3,52 +3,11 @@
 //! notice mailed to each member concerned in their language. Every step is audited.
 
 use kikeru_domain::operators::Role;
-use kikeru_memory::testing::Harness;
 use poem::http::StatusCode;
-use poem::test::TestResponse;
 use serde_json::json;
 
-use super::{Fixture, OFFICE_PASSWORD, ORIGIN, fixture, form_session, header, json_of, text_of};
-
-async fn console_session(f: &Fixture, email: &str, role: Role) -> (String, String) {
-    f.harness
-        .office
-        .add_operator(Harness::email(email), OFFICE_PASSWORD, role)
-        .await
-        .unwrap();
-    let (csrf_cookie, csrf) = form_session(f, "/admin").await;
-    let signed_in = f
-        .client
-        .post("/admin/login")
-        .header("origin", ORIGIN)
-        .header("cookie", &csrf_cookie)
-        .content_type("application/x-www-form-urlencoded")
-        .body(format!(
-            "csrf={csrf}&email={}&password={}",
-            email.replace('@', "%40"),
-            OFFICE_PASSWORD.replace(' ', "+")
-        ))
-        .send()
-        .await;
-    signed_in.assert_status(StatusCode::SEE_OTHER);
-    let operator = header(&signed_in, "set-cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    (format!("{csrf_cookie}; {operator}"), csrf)
-}
-
-async fn post(f: &Fixture, path: &str, cookie: &str, body: String) -> TestResponse {
-    f.client
-        .post(path)
-        .header("origin", ORIGIN)
-        .header("cookie", cookie)
-        .content_type("application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-}
+use super::post_form as post;
+use super::{Fixture, ORIGIN, console_session, fixture, header, json_of, text_of};
 
 async fn page(f: &Fixture, path: &str, cookie: &str) -> String {
     let response = f.client.get(path).header("cookie", cookie).send().await;
