@@ -1006,6 +1006,7 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command, args: &[String]) -> Result
     let mut postgres = std::env::var("KIKERU_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     let mut sqlite_only = false;
+    let mut postgres_only = false;
     let mut webhooks_only = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -1025,16 +1026,23 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command, args: &[String]) -> Result
                     .clone_into(&mut postgres);
             }
             "--sqlite-only" => sqlite_only = true,
+            "--postgres-only" => postgres_only = true,
             "--webhooks-only" => webhooks_only = true,
             other => {
                 return Err(format!(
-                    "unknown option {other}; usage: cargo xtask bench [--seconds N] [--postgres URL | --sqlite-only] [--webhooks-only]"
+                    "unknown option {other}; usage: cargo xtask bench [--seconds N] [--postgres URL] [--sqlite-only | --postgres-only] [--webhooks-only]"
                 ));
             }
         }
     }
     let binary = crate::kikeru_binary(root, cargo, true)?;
-    let mut backends = vec![Backend::Sqlite];
+    if sqlite_only && postgres_only {
+        return Err("--sqlite-only and --postgres-only exclude each other".to_owned());
+    }
+    let mut backends = Vec::new();
+    if !postgres_only {
+        backends.push(Backend::Sqlite);
+    }
     if !sqlite_only {
         backends.push(Backend::Postgres(postgres.trim_end_matches('/').to_owned()));
     }
@@ -1050,7 +1058,7 @@ pub(crate) fn bench(root: &Path, cargo: &mut Command, args: &[String]) -> Result
             &mut bars,
         )?;
     }
-    if webhooks_only {
+    if webhooks_only || postgres_only {
         // A partial run reports its rows and leaves the whole run's report alone.
         for row in &rows {
             #[allow(clippy::print_stdout, reason = "the command's report")]

@@ -8,10 +8,11 @@
 //!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
 //!   seed corpus, in a scratch copy so the repository's corpus stays as committed. Any crash,
 //!   hang or runaway allocation fails it.
-//! - `bench [--seconds N] [--postgres URL | --sqlite-only] [--webhooks-only]`: the release
+//! - `bench [--seconds N] [--postgres URL] [--sqlite-only | --postgres-only] [--webhooks-only]`: the release
 //!   binary on SQLite and PostgreSQL under `wrk`, each figure as a ratio to a baseline measured
 //!   in the same run; writes `docs/benchmarks.md` and `docs/benchmarks.svg` and fails when a
-//!   target does not hold. `--webhooks-only` runs the webhook section alone and only prints it.
+//!   target does not hold. `--webhooks-only` runs the webhook section alone and `--postgres-only`
+//!   leaves SQLite out; both only print their rows.
 //! - `schemathesis [--max-examples N] [--seed N]`: schemathesis against the served spec with
 //!   every check, including object-level authorization between two signed-in members, then the
 //!   office's API with a signed-in administrator.
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
         Some("schemathesis") => api_fuzz::run(&root(), &mut cargo(), &args[1..]),
         Some("tls") => tls::run(&root(), &mut cargo()),
         _ => Err(
-            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench [--seconds N] [--postgres URL | --sqlite-only] [--webhooks-only] | schemathesis [--max-examples N] [--seed N] | tls>"
+            "usage: cargo xtask <ci | tidy | policy | openapi [--check] | fuzz [--seconds N] | bench [--seconds N] [--postgres URL] [--sqlite-only | --postgres-only] [--webhooks-only] | schemathesis [--max-examples N] [--seed N] | tls>"
                 .to_owned(),
         ),
     };
