@@ -662,16 +662,21 @@ impl SqlStore {
     }
 }
 
-/// Several events in one transaction, in order; fails as a whole.
+/// Several events in one transaction, in order, their receipts put in the outbox together at
+/// the end; fails as a whole.
 async fn apply_together(
     db: &sea_orm::DatabaseConnection,
     batch: &[WaitingEvent],
 ) -> Result<Vec<EventOutcome>, StoreError> {
     let txn = db.begin().await.map_err(store_error)?;
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut receipts = Vec::new();
     for waiting in batch {
-        outcomes.push(apply_in(&txn, &waiting.event, waiting.at).await?);
+        let (outcome, receipt) = apply_in(&txn, &waiting.event, waiting.at).await?;
+        outcomes.push(outcome);
+        receipts.extend(receipt);
     }
+    crate::unit::enqueue_all(&txn, &receipts).await?;
     txn.commit().await.map_err(store_error)?;
     Ok(outcomes)
 }
@@ -683,21 +688,24 @@ async fn apply_alone(
     at: Timestamp,
 ) -> Result<EventOutcome, StoreError> {
     let txn = db.begin().await.map_err(store_error)?;
-    let outcome = apply_in(&txn, event, at).await?;
+    let (outcome, receipt) = apply_in(&txn, event, at).await?;
+    crate::unit::enqueue_all(&txn, receipt.as_slice()).await?;
     txn.commit().await.map_err(store_error)?;
     Ok(outcome)
 }
 
-/// One event's unit of work on SQLite, inside a transaction that may hold others, in three
+/// One event's unit of work on SQLite, inside a transaction that may hold others, in two
 /// round trips to the connection's thread instead of a dozen: sqlx runs each SQLite statement
 /// on the connection's own thread, and each trip costs more than the SQL itself. A script of
 /// several statements is one trip (`$N` parameters name the same values in each). The
-/// transition itself is still the domain's [`decide`], between the two scripts.
+/// transition itself is still the domain's [`decide`], between the two scripts. The receipt of
+/// a first payment comes back for the caller to put in the outbox before it commits, so a batch
+/// enqueues all its receipts in one statement.
 async fn apply_in(
     txn: &sea_orm::DatabaseTransaction,
     event: &PaymentEvent,
     at: Timestamp,
-) -> Result<EventOutcome, StoreError> {
+) -> Result<(EventOutcome, Option<Envelope>), StoreError> {
     let read = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
@@ -713,7 +721,7 @@ async fn apply_in(
         .map_err(store_error)?
         .ok_or_else(|| corrupt("event lookup"))?;
     if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
-        return Ok(EventOutcome::Duplicate);
+        return Ok((EventOutcome::Duplicate, None));
     }
     let Some(payment_id) = read
         .try_get::<Option<Uuid>>("", "id")
@@ -725,7 +733,7 @@ async fn apply_in(
             .exec(txn)
             .await
             .map_err(store_error)?;
-        return Ok(EventOutcome::UnknownReference);
+        return Ok((EventOutcome::UnknownReference, None));
     };
     let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
     let order_id = OrderId::from_uuid(order_uuid);
@@ -742,10 +750,11 @@ async fn apply_in(
                     .await
                     .map_err(store_error)?;
             }
-            return Ok(EventOutcome::Unchanged {
+            let unchanged = EventOutcome::Unchanged {
                 order_id,
                 status: current,
-            });
+            };
+            return Ok((unchanged, None));
         }
         Transition::To(next) => next,
     };
@@ -787,32 +796,44 @@ async fn apply_in(
     }
     // Paid for the first time: the receipt goes out in this transaction (unless the member
     // has gone).
-    if let (Some(placed), Some(member)) = (paid, member) {
-        let member = crate::to_member(member)?;
-        let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
-        let order = to_order(placed, lines)?;
-        crate::unit::enqueue(txn, &Envelope::receipt(&order, &member, paid_at)).await?;
-    }
-    Ok(EventOutcome::Applied {
+    let receipt = match (paid, member) {
+        (Some(placed), Some(member)) => {
+            let member = crate::to_member(member)?;
+            let paid_at = from_millis(placed.paid_at.ok_or_else(|| corrupt("paid order"))?)?;
+            let order = to_order(placed, lines)?;
+            Some(Envelope::receipt(&order, &member, paid_at))
+        }
+        _ => None,
+    };
+    let applied = EventOutcome::Applied {
         order_id,
         status: next,
-    })
+    };
+    Ok((applied, receipt))
 }
 
-/// Puts the receipt of an order paid for the first time in the outbox, in the transaction that
-/// records the payment; none when the member no longer exists.
-/// Reads the payment an event names, locked until the transaction ends: by checkout reference,
-/// else by payment reference (two indexed lookups in one statement).
-const PG_READ_SQL: &str = "\
-    WITH by_checkout AS ( \
+/// Records an event and reads the payment it names, locked until the transaction ends: by
+/// checkout reference, else by payment reference (two indexed lookups). One row always:
+/// `fresh` is 0 for an event recorded before (and then no payment is read), and the payment's
+/// columns are null when no payment has the reference. Parameters: provider, reference, event,
+/// time.
+const PG_RECORD_AND_READ_SQL: &str = "\
+    WITH recorded AS ( \
+        INSERT INTO payment_events (provider, event_id, received_at) VALUES ($1, $3, $4) \
+        ON CONFLICT DO NOTHING RETURNING 1), \
+    by_checkout AS ( \
         SELECT id, order_id, status, payment_ref FROM payments \
-        WHERE provider = $1 AND reference = $2 FOR UPDATE), \
+        WHERE provider = $1 AND reference = $2 AND EXISTS (SELECT 1 FROM recorded) \
+        FOR UPDATE), \
     by_payment AS ( \
         SELECT id, order_id, status, payment_ref FROM payments \
-        WHERE provider = $1 AND payment_ref = $2 \
-        AND NOT EXISTS (SELECT 1 FROM by_checkout) FOR UPDATE) \
-    SELECT id, order_id, status, payment_ref FROM by_checkout \
-    UNION ALL SELECT id, order_id, status, payment_ref FROM by_payment";
+        WHERE provider = $1 AND payment_ref = $2 AND EXISTS (SELECT 1 FROM recorded) \
+        AND NOT EXISTS (SELECT 1 FROM by_checkout) FOR UPDATE), \
+    found AS ( \
+        SELECT id, order_id, status, payment_ref FROM by_checkout \
+        UNION ALL SELECT id, order_id, status, payment_ref FROM by_payment) \
+    SELECT (SELECT COUNT(*) FROM recorded) AS fresh, found.* \
+    FROM (SELECT 1) AS one LEFT JOIN found ON true";
 
 /// Moves a payment and its order in one statement: the payment's status (and its provider
 /// reference when first known), the numbered change, and the order's status — stamping
@@ -855,52 +876,42 @@ struct JsonLine {
     tax_rate: i32,
 }
 
-/// [`Orders::apply_event`] on PostgreSQL, in as few round trips as the rules allow: record the
-/// event (a duplicate stops here), read and lock its payment, let the domain decide, then one
-/// statement moves payment and order and hands back what the first payment's receipt needs.
+/// [`Orders::apply_event`] on PostgreSQL, in as few round trips as the rules allow: one
+/// statement records the event (a duplicate stops here) and reads and locks its payment, the
+/// domain decides, then one statement moves payment and order and hands back what the first
+/// payment's receipt needs.
 async fn apply_on_postgres(
     db: &sea_orm::DatabaseConnection,
     event: &PaymentEvent,
     at: Timestamp,
 ) -> Result<EventOutcome, StoreError> {
     let txn = db.begin().await.map_err(store_error)?;
-    let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
-        provider: Set(event.provider.clone()),
-        event_id: Set(event.event_id.clone()),
-        received_at: Set(millis(at)),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            payment_event::Column::Provider,
-            payment_event::Column::EventId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await
-    .map_err(store_error)?;
-    if recorded == 0 {
-        txn.rollback().await.map_err(store_error)?;
-        return Ok(EventOutcome::Duplicate);
-    }
     let read = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            PG_READ_SQL,
+            PG_RECORD_AND_READ_SQL,
             [
                 event.provider.clone().into(),
                 event.reference.clone().into(),
+                event.event_id.clone().into(),
+                millis(at).into(),
             ],
         ))
         .await
-        .map_err(store_error)?;
-    let Some(read) = read else {
+        .map_err(store_error)?
+        .ok_or_else(|| corrupt("event lookup"))?;
+    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
+        txn.rollback().await.map_err(store_error)?;
+        return Ok(EventOutcome::Duplicate);
+    }
+    let Some(payment_id) = read
+        .try_get::<Option<Uuid>>("", "id")
+        .map_err(store_error)?
+    else {
         // Not recorded: a redelivery once the checkout is known must still apply.
         txn.rollback().await.map_err(store_error)?;
         return Ok(EventOutcome::UnknownReference);
     };
-    let payment_id: Uuid = read.try_get("", "id").map_err(store_error)?;
     let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
     let order_id = OrderId::from_uuid(order_uuid);
     let current = status(&read.try_get::<String>("", "status").map_err(store_error)?)?;

@@ -29,9 +29,33 @@ pub(crate) async fn enqueue(
     db: &impl ConnectionTrait,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
+    enqueue_all(db, std::slice::from_ref(envelope)).await
+}
+
+/// Puts several mails in the outbox in one statement (none when `envelopes` is empty).
+pub(crate) async fn enqueue_all(
+    db: &impl ConnectionTrait,
+    envelopes: &[Envelope],
+) -> Result<(), StoreError> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
+    let rows = envelopes
+        .iter()
+        .map(outbox_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    outbox_mail::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// A pending outbox row for `envelope`.
+fn outbox_row(envelope: &Envelope) -> Result<outbox_mail::ActiveModel, StoreError> {
     let payload =
         serde_json::to_string(&envelope.mail.message).map_err(|e| StoreError::Other(e.into()))?;
-    let row = outbox_mail::ActiveModel {
+    Ok(outbox_mail::ActiveModel {
         id: Set(envelope.id),
         member_id: Set(envelope.member_id.map(|m| *m.as_uuid())),
         kind: Set(envelope.mail.message.kind().to_owned()),
@@ -46,12 +70,7 @@ pub(crate) async fn enqueue(
         claimed_until: Set(None),
         settled_at: Set(None),
         last_error: Set(None),
-    };
-    outbox_mail::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
-    Ok(())
+    })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
