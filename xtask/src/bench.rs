@@ -302,6 +302,7 @@ fn verification_token(outbox: &Path, email: &str) -> Option<String> {
 #[derive(Debug, Clone, Copy)]
 struct Load {
     rps: f64,
+    p50: f64,
     p99: f64,
     mean: f64,
 }
@@ -344,12 +345,14 @@ fn wrk_with(
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("no throughput in wrk's output:\n{text}"))?;
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(str::trim)
-        .and_then(millis)
-        .ok_or_else(|| format!("no p99 in wrk's output:\n{text}"))?;
+    let percentile = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(str::trim)
+            .and_then(millis)
+    };
+    let p50 = percentile("50%").ok_or_else(|| format!("no p50 in wrk's output:\n{text}"))?;
+    let p99 = percentile("99%").ok_or_else(|| format!("no p99 in wrk's output:\n{text}"))?;
     if text.contains("Non-2xx") && !errors_expected {
         return Err(format!("{url} answered errors under load:\n{text}"));
     }
@@ -359,7 +362,12 @@ fn wrk_with(
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(millis)
         .ok_or_else(|| format!("no mean latency in wrk's output:\n{text}"))?;
-    Ok(Load { rps, p99, mean })
+    Ok(Load {
+        rps,
+        p50,
+        p99,
+        mean,
+    })
 }
 
 fn script(dir: &Path, name: &str, text: &str) -> Result<std::path::PathBuf, String> {
@@ -811,11 +819,13 @@ fn run(
     row(
         "`GET /api/v1/me` (session lookup) vs `GET /healthz`",
         format!(
-            "{:.0} vs {:.0} req/s = {:.0}% (p99 {:.1} vs {:.1} ms)",
+            "{:.0} vs {:.0} req/s = {:.0}% (p50/p99 {:.1}/{:.1} vs {:.1}/{:.1} ms)",
             me.rps,
             health.rps,
             ratio * 100.0,
+            me.p50,
             me.p99,
+            health.p50,
             health.p99
         ),
         "≥ 50%",
@@ -901,8 +911,8 @@ fn run(
     row(
         "purchase history of 10,000: first page vs a deep page (≈ 9,900th), 4 connections",
         format!(
-            "p99 {:.1} vs {:.1} ms ({:.0} vs {:.0} req/s)",
-            first.p99, deep_page.p99, first.rps, deep_page.rps
+            "p99 {:.1} vs {:.1} ms (p50 {:.1} vs {:.1} ms; {:.0} vs {:.0} req/s)",
+            first.p99, deep_page.p99, first.p50, deep_page.p50, first.rps, deep_page.rps
         ),
         "both p99 < 5 ms",
         first.p99 < 5.0 && deep_page.p99 < 5.0,
@@ -951,7 +961,10 @@ fn run(
     );
     row(
         "peak resident memory over every run (256 connections, the sign-in burst, 10,000 orders)",
-        format!("{peak:.1} MiB (p99 at 256 connections {:.1} ms)", wide.p99),
+        format!(
+            "{peak:.1} MiB (p50/p99 at 256 connections {:.1}/{:.1} ms)",
+            wide.p50, wide.p99
+        ),
         "< 256 MiB",
         peak < 256.0,
     );

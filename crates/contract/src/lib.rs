@@ -101,6 +101,7 @@ macro_rules! storage_contract_tests {
             attaching_a_checkout_to_an_unknown_payment_is_not_found,
             an_event_applies_once_and_records_history_and_paid_time,
             the_first_payment_puts_one_receipt_in_the_outbox,
+            a_payment_after_erasure_sends_no_receipt,
             concurrent_deliveries_of_one_event_apply_once,
             concurrent_events_of_many_orders_each_get_their_own_outcome,
             late_stale_and_unknown_events_follow_the_state_machine,

@@ -203,6 +203,44 @@ pub async fn the_first_payment_puts_one_receipt_in_the_outbox<
     );
 }
 
+/// MUST apply a payment that arrives after its member's account was erased without sending a
+/// receipt: there is nobody left to address it to.
+pub async fn a_payment_after_erasure_sends_no_receipt<
+    S: kikeru_domain::ports::Members
+        + kikeru_domain::ports::Erasure
+        + Catalog
+        + Orders
+        + kikeru_domain::outbox::Outbox,
+>(
+    store: &S,
+) {
+    given_members(store, &[1]).await;
+    let products = given_products(store).await;
+    let (o, _) = placed(store, 1, 1, &[&products[0]], None).await;
+    store.erase(member(1)).await.expect("erase");
+    let at = NOW + time::Duration::minutes(5);
+    let outcome = Orders::apply_event(store, &payment_event("evt-1", "ref-1", Sig::Succeeded), at)
+        .await
+        .expect("apply");
+    assert_eq!(
+        outcome,
+        EventOutcome::Applied {
+            order_id: o.id,
+            status: P::Paid
+        }
+    );
+    let claimed = store
+        .claim(uuid(99), at, std::time::Duration::from_secs(60), 10)
+        .await
+        .expect("claim");
+    assert!(
+        claimed
+            .iter()
+            .all(|m| !matches!(m.mail.message, kikeru_domain::ports::Message::Receipt(_))),
+        "no receipt: {claimed:?}"
+    );
+}
+
 /// MUST apply an event delivered many times at once exactly once.
 pub async fn concurrent_deliveries_of_one_event_apply_once<
     S: kikeru_domain::ports::Members + Catalog + Orders,

@@ -51,6 +51,35 @@ pub(crate) async fn enqueue_all(
     Ok(())
 }
 
+/// The columns of a pending outbox row for `envelope`, in the order of [`outbox_columns!`], for
+/// statements that insert it themselves.
+pub(crate) fn outbox_values(envelope: &Envelope) -> Result<[sea_orm::Value; 10], StoreError> {
+    let payload =
+        serde_json::to_string(&envelope.mail.message).map_err(|e| StoreError::Other(e.into()))?;
+    Ok([
+        envelope.id.into(),
+        envelope.member_id.map(|m| *m.as_uuid()).into(),
+        envelope.mail.message.kind().into(),
+        envelope.mail.to.as_str().into(),
+        envelope.mail.language.tag().into(),
+        payload.into(),
+        millis(envelope.created_at).into(),
+        PENDING.into(),
+        0_i32.into(),
+        millis(envelope.created_at).into(),
+    ])
+}
+
+/// The columns [`outbox_values`] fills, as a literal for `concat!`; the rest (the claim, the
+/// settlement) start empty.
+macro_rules! outbox_columns {
+    () => {
+        "id, member_id, kind, to_address, language, payload, created_at, status, attempts, \
+         next_attempt_at"
+    };
+}
+pub(crate) use outbox_columns;
+
 /// A pending outbox row for `envelope`.
 fn outbox_row(envelope: &Envelope) -> Result<outbox_mail::ActiveModel, StoreError> {
     let payload =
