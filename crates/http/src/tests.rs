@@ -667,19 +667,17 @@ async fn console_session(
         .await
         .unwrap();
     let (csrf_cookie, csrf) = form_session(f, "/admin").await;
-    let signed_in = f
-        .client
-        .post("/admin/login")
-        .header("origin", ORIGIN)
-        .header("cookie", &csrf_cookie)
-        .content_type("application/x-www-form-urlencoded")
-        .body(format!(
+    let signed_in = post_form(
+        f,
+        "/admin/login",
+        &csrf_cookie,
+        format!(
             "csrf={csrf}&email={}&password={}",
             email.replace('@', "%40"),
             OFFICE_PASSWORD.replace(' ', "+")
-        ))
-        .send()
-        .await;
+        ),
+    )
+    .await;
     signed_in.assert_status(StatusCode::SEE_OTHER);
     let operator = header(&signed_in, "set-cookie")
         .split(';')
@@ -2260,17 +2258,6 @@ mod site {
 mod console {
     use super::*;
     use kikeru_domain::operators::Role;
-
-    async fn post_form(f: &Fixture, path: &str, cookie: &str, body: String) -> TestResponse {
-        f.client
-            .post(path)
-            .header("origin", ORIGIN)
-            .header("cookie", cookie)
-            .content_type("application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-    }
 
     #[tokio::test]
     async fn operators_answer_inquiries_approve_orders_and_keep_partners_from_the_console() {

@@ -694,6 +694,64 @@ async fn apply_alone(
     Ok(outcome)
 }
 
+/// What the record-and-read statement of either backend answers about an event.
+enum Read {
+    /// The event was recorded before.
+    Duplicate,
+    /// No payment has the event's reference.
+    Unknown,
+    /// The payment it names, now locked.
+    Payment(NamedPayment),
+}
+
+/// The payment an event names, as read before the domain decides.
+struct NamedPayment {
+    payment_id: Uuid,
+    order_uuid: Uuid,
+    current: PaymentStatus,
+    /// The event's provider payment reference, when the payment does not know one yet.
+    new_ref: Option<String>,
+}
+
+/// Reads a record-and-read row (`fresh`, then the payment's `id`, `order_id`, `status` and
+/// `payment_ref`, null when none has the reference).
+fn named_payment(read: &sea_orm::QueryResult, event: &PaymentEvent) -> Result<Read, StoreError> {
+    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
+        return Ok(Read::Duplicate);
+    }
+    let Some(payment_id) = read
+        .try_get::<Option<Uuid>>("", "id")
+        .map_err(store_error)?
+    else {
+        return Ok(Read::Unknown);
+    };
+    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
+    Ok(Read::Payment(NamedPayment {
+        payment_id,
+        order_uuid: read.try_get("", "order_id").map_err(store_error)?,
+        current: status(&read.try_get::<String>("", "status").map_err(store_error)?)?,
+        new_ref: event.payment_ref.clone().filter(|_| known_ref.is_none()),
+    }))
+}
+
+/// Keeps the provider's payment reference an event brought, when the payment had none, so
+/// later events may name the payment by it.
+async fn learn_payment_ref(
+    txn: &sea_orm::DatabaseTransaction,
+    payment_id: Uuid,
+    new_ref: Option<String>,
+) -> Result<(), StoreError> {
+    if let Some(payment_ref) = new_ref {
+        payment::Entity::update_many()
+            .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
+            .filter(payment::Column::Id.eq(payment_id))
+            .exec(txn)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
 /// One event's unit of work on SQLite, inside a transaction that may hold others, in two
 /// round trips to the connection's thread instead of a dozen: sqlx runs each SQLite statement
 /// on the connection's own thread, and each trip costs more than the SQL itself. A script of
@@ -720,36 +778,29 @@ async fn apply_in(
         .await
         .map_err(store_error)?
         .ok_or_else(|| corrupt("event lookup"))?;
-    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
-        return Ok((EventOutcome::Duplicate, None));
-    }
-    let Some(payment_id) = read
-        .try_get::<Option<Uuid>>("", "id")
-        .map_err(store_error)?
-    else {
-        // Not recorded: a redelivery once the checkout is known must still apply, so the
-        // event is not kept as seen.
-        payment_event::Entity::delete_by_id((event.provider.clone(), event.event_id.clone()))
-            .exec(txn)
-            .await
-            .map_err(store_error)?;
-        return Ok((EventOutcome::UnknownReference, None));
+    let named = match named_payment(&read, event)? {
+        Read::Duplicate => return Ok((EventOutcome::Duplicate, None)),
+        Read::Unknown => {
+            // Not recorded: a redelivery once the checkout is known must still apply, so the
+            // event is not kept as seen.
+            payment_event::Entity::delete_by_id((event.provider.clone(), event.event_id.clone()))
+                .exec(txn)
+                .await
+                .map_err(store_error)?;
+            return Ok((EventOutcome::UnknownReference, None));
+        }
+        Read::Payment(named) => named,
     };
-    let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
+    let NamedPayment {
+        payment_id,
+        order_uuid,
+        current,
+        new_ref,
+    } = named;
     let order_id = OrderId::from_uuid(order_uuid);
-    let current = status(&read.try_get::<String>("", "status").map_err(store_error)?)?;
-    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
-    let new_ref = event.payment_ref.clone().filter(|_| known_ref.is_none());
     let next = match decide(current, event.signal) {
         Transition::Unchanged => {
-            if let Some(payment_ref) = new_ref {
-                payment::Entity::update_many()
-                    .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
-                    .filter(payment::Column::Id.eq(payment_id))
-                    .exec(txn)
-                    .await
-                    .map_err(store_error)?;
-            }
+            learn_payment_ref(txn, payment_id, new_ref).await?;
             let unchanged = EventOutcome::Unchanged {
                 order_id,
                 status: current,
@@ -958,33 +1009,28 @@ async fn apply_on_postgres(
         .await
         .map_err(store_error)?
         .ok_or_else(|| corrupt("event lookup"))?;
-    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
-        txn.rollback().await.map_err(store_error)?;
-        return Ok(EventOutcome::Duplicate);
-    }
-    let Some(payment_id) = read
-        .try_get::<Option<Uuid>>("", "id")
-        .map_err(store_error)?
-    else {
-        // Not recorded: a redelivery once the checkout is known must still apply.
-        txn.rollback().await.map_err(store_error)?;
-        return Ok(EventOutcome::UnknownReference);
+    let named = match named_payment(&read, event)? {
+        Read::Duplicate => {
+            txn.rollback().await.map_err(store_error)?;
+            return Ok(EventOutcome::Duplicate);
+        }
+        Read::Unknown => {
+            // Not recorded: a redelivery once the checkout is known must still apply.
+            txn.rollback().await.map_err(store_error)?;
+            return Ok(EventOutcome::UnknownReference);
+        }
+        Read::Payment(named) => named,
     };
-    let order_uuid: Uuid = read.try_get("", "order_id").map_err(store_error)?;
+    let NamedPayment {
+        payment_id,
+        order_uuid,
+        current,
+        new_ref,
+    } = named;
     let order_id = OrderId::from_uuid(order_uuid);
-    let current = status(&read.try_get::<String>("", "status").map_err(store_error)?)?;
-    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
-    let new_ref = event.payment_ref.clone().filter(|_| known_ref.is_none());
     let next = match decide(current, event.signal) {
         Transition::Unchanged => {
-            if let Some(payment_ref) = new_ref {
-                payment::Entity::update_many()
-                    .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
-                    .filter(payment::Column::Id.eq(payment_id))
-                    .exec(&txn)
-                    .await
-                    .map_err(store_error)?;
-            }
+            learn_payment_ref(&txn, payment_id, new_ref).await?;
             txn.commit().await.map_err(store_error)?;
             return Ok(EventOutcome::Unchanged {
                 order_id,
