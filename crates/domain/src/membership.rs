@@ -400,6 +400,11 @@ impl Membership {
                 member.email = new_email;
                 member.email_verified_at = Some(now);
                 changes.push(Change::UpdateMember(member.clone()));
+                // A reset link mailed to the old address must not outlive it.
+                changes.push(Change::DeleteTokens {
+                    member: member.id,
+                    purpose: TokenPurpose::ResetPassword,
+                });
                 self.record(
                     &mut changes,
                     SecurityEventKind::EmailChanged,
@@ -412,6 +417,7 @@ impl Membership {
                 if member.email_verified_at.is_none() {
                     member.email_verified_at = Some(now);
                     changes.push(Change::UpdateMember(member.clone()));
+                    self.secure_first_proof(&mut changes, &member).await?;
                 }
                 self.record(
                     &mut changes,
@@ -453,11 +459,15 @@ impl Membership {
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|_| email.trim().to_lowercase());
         let account_key = throttle_key("sign-in-failures", &normalised);
-        let now = self.now();
-        let failures = self.ports.rate_limits.peek(&account_key, now).await?;
-        if rules
-            .sign_in_failures_per_account
-            .exceeded_by(failures.count + 1)
+        // The attempt is counted before the password is checked (and forgiven when it is
+        // right), so that attempts sent together cannot all slip under the limit.
+        if let Err(throttled) = self
+            .throttle(
+                "sign-in-failures",
+                &normalised,
+                rules.sign_in_failures_per_account,
+            )
+            .await
         {
             let member = self.find_member(email).await?;
             self.audit(
@@ -466,10 +476,7 @@ impl Membership {
                 None,
             )
             .await?;
-            return Err(Throttled {
-                retry_after: until(now, failures.window_ends_at),
-            }
-            .into());
+            return Err(throttled.into());
         }
         let member = self.find_member(email).await?;
         let attempt = PasswordAttempt::new(password);
@@ -485,15 +492,12 @@ impl Membership {
         let (Some(mut member), Verification::Match { needs_rehash }, Some(attempt)) =
             (member.clone(), verification, attempt)
         else {
-            self.ports
-                .rate_limits
-                .hit(&account_key, rules.sign_in_failures_per_account.window, now)
-                .await?;
             self.audit(SecurityEventKind::SignInFailed, member.map(|m| m.id), None)
                 .await?;
             return Err(SignInError::InvalidCredentials);
         };
         self.ports.rate_limits.reset(&account_key).await?;
+        let now = self.now();
         if needs_rehash {
             let password = Password::verified_for_rehash(attempt);
             member.password_hash = self.ports.hasher.hash(&password).await?;
@@ -702,12 +706,15 @@ impl Membership {
                 keep: None,
             });
         let now = self.now();
+        Self::cancel_pending_links(&mut changes, member.id);
+        // The member's factors as they are now, not as this session saw them when it began.
+        let enrolled = self.has_second_factor(member.id).await?;
         let created = self.create_session(
             &mut changes,
             &updated,
             &client.browser,
             current.session.assurance.reauthenticated(now),
-            current.session.second_factor_enrolled,
+            enrolled,
         );
         self.record(
             &mut changes,
@@ -767,15 +774,12 @@ impl Membership {
         password: &str,
     ) -> Result<(), ChangeError> {
         let rule = self.config.throttle.reauth_failures_per_member;
-        let key = throttle_key("reauth-failures", &current.member.id.to_string());
-        let now = self.now();
-        let failures = self.ports.rate_limits.peek(&key, now).await?;
-        if rule.exceeded_by(failures.count + 1) {
-            return Err(Throttled {
-                retry_after: until(now, failures.window_ends_at),
-            }
-            .into());
-        }
+        let member = current.member.id.to_string();
+        // Counted before the check, forgiven when right: concurrent guesses each count.
+        self.throttle("reauth-failures", &member, rule)
+            .await
+            .map_err(ChangeError::from)?;
+        let key = throttle_key("reauth-failures", &member);
         let verification = match PasswordAttempt::new(password) {
             Some(attempt) => {
                 self.ports
@@ -786,7 +790,6 @@ impl Membership {
             None => Verification::Mismatch,
         };
         if verification == Verification::Mismatch {
-            self.ports.rate_limits.hit(&key, rule.window, now).await?;
             return Err(ChangeError::WrongPassword);
         }
         self.ports.rate_limits.reset(&key).await?;
@@ -881,10 +884,10 @@ impl Membership {
         let rules = self.config.throttle;
         self.throttle("reset", &client.key, rules.reset_per_client)
             .await?;
-        let Some(member) = self.ports.members.by_email(email).await? else {
-            return Ok(());
-        };
+        let member = self.ports.members.by_email(email).await?;
         let now = self.now();
+        // Counted for unknown addresses too: the same work either way, so that timing does
+        // not tell members from strangers.
         let mails = self
             .ports
             .rate_limits
@@ -894,21 +897,37 @@ impl Membership {
                 now,
             )
             .await?;
-        if rules.reset_mails_per_account.exceeded_by(mails.count) {
-            return Ok(());
-        }
         let mut changes = Changes::new();
-        let token = self.issue_token(&mut changes, &member, TokenPurpose::ResetPassword, None);
-        self.record(
-            &mut changes,
-            SecurityEventKind::PasswordResetRequested,
-            Some(member.id),
-            None,
-        );
-        self.mail(&mut changes, &member, Message::PasswordReset { token });
-        self.commit(changes)
-            .await
-            .map_err(ResetRequestError::Backend)
+        match member {
+            Some(member) if !rules.reset_mails_per_account.exceeded_by(mails.count) => {
+                let token =
+                    self.issue_token(&mut changes, &member, TokenPurpose::ResetPassword, None);
+                self.record(
+                    &mut changes,
+                    SecurityEventKind::PasswordResetRequested,
+                    Some(member.id),
+                    None,
+                );
+                self.mail(&mut changes, &member, Message::PasswordReset { token });
+                self.commit(changes)
+                    .await
+                    .map_err(ResetRequestError::Backend)
+            }
+            // No mail: an unknown address, or one past its limit. The unit written and the
+            // register read stand in for the token, the mail and the mail's entrustment check.
+            found => {
+                self.ports.processors.all().await?;
+                self.record(
+                    &mut changes,
+                    SecurityEventKind::PasswordResetRequested,
+                    found.map(|m| m.id),
+                    None,
+                );
+                self.commit(changes)
+                    .await
+                    .map_err(ResetRequestError::Backend)
+            }
+        }
     }
 
     /// Sets a new password with a reset token. The token is used up only when the password is
@@ -943,6 +962,7 @@ impl Membership {
             ],
         )?;
         member.password_hash = self.ports.hasher.hash(&password).await?;
+        let first_proof = member.email_verified_at.is_none();
         member.email_verified_at = member.email_verified_at.or(Some(now));
         let mut changes = Changes::new();
         changes
@@ -952,6 +972,13 @@ impl Membership {
                 member: member.id,
                 keep: None,
             });
+        // Whoever had the old password may have asked for a new address: that ends here. A
+        // verified member keeps their second factors (a stolen mailbox must not remove them);
+        // an unverified one's may have been enrolled by whoever registered the address first.
+        Self::cancel_pending_links(&mut changes, member.id);
+        if first_proof {
+            self.secure_first_proof(&mut changes, &member).await?;
+        }
         self.record(
             &mut changes,
             SecurityEventKind::PasswordReset,
@@ -968,6 +995,60 @@ impl Membership {
             .rate_limits
             .reset(&throttle_key("sign-in-failures", member.email.as_str()))
             .await?;
+        // Whoever guessed at the codes no longer has the password.
+        self.forgive_codes(member.id).await?;
+        Ok(())
+    }
+
+    /// Ends the links that would change the account later without the current password: a
+    /// pending change of address, and password-reset links not yet used.
+    fn cancel_pending_links(changes: &mut Changes, member: MemberId) {
+        for purpose in [TokenPurpose::ChangeEmail, TokenPurpose::ResetPassword] {
+            changes.push(Change::DeleteTokens { member, purpose });
+        }
+    }
+
+    /// The first proof that the member reads the mail of their address (verification, or a
+    /// reset that counts as one). Until then the account may have been someone else's, who
+    /// registered the address first: every session and pending change made before it ends,
+    /// any second factor enrolled before it is removed, and the member is told when there
+    /// was any.
+    async fn secure_first_proof(
+        &self,
+        changes: &mut Changes,
+        member: &Member,
+    ) -> Result<(), StoreError> {
+        let sessions = self.ports.sessions.for_member(member.id).await?;
+        let totp = self.ports.factors.totp(member.id).await?;
+        let passkeys = self.ports.factors.passkeys(member.id).await?;
+        let factors_removed = totp.is_some() || !passkeys.is_empty();
+        changes.push(Change::DeleteSessions {
+            member: member.id,
+            keep: None,
+        });
+        Self::cancel_pending_links(changes, member.id);
+        if factors_removed {
+            changes
+                .push(Change::DeleteTotp(member.id))
+                .push(Change::DeletePasskeys(member.id))
+                .push(Change::DeleteRecoveryCodes(member.id));
+            self.record(
+                changes,
+                SecurityEventKind::SecondFactorReset,
+                Some(member.id),
+                None,
+            );
+        }
+        if factors_removed || !sessions.is_empty() {
+            self.mail(
+                changes,
+                member,
+                Message::AccountSecured {
+                    sessions_ended: sessions.len().try_into().unwrap_or(u32::MAX),
+                    factors_removed,
+                },
+            );
+        }
         Ok(())
     }
 
@@ -1164,7 +1245,7 @@ macro_rules! from_throttle_failure {
         }
     )+};
 }
-from_throttle_failure!(RegisterError, SignInError, ResetRequestError);
+from_throttle_failure!(RegisterError, SignInError, ResetRequestError, ChangeError);
 
 /// The register key of the mail provider.
 pub const MAIL_PROCESSOR: &str = "mail";

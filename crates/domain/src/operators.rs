@@ -327,10 +327,16 @@ impl Office {
             .into());
         }
         let key = throttle_key("operator-sign-in-failures", &email.trim().to_lowercase());
-        let failures = self.ports.rate_limits.peek(&key, now).await?;
-        if SIGN_IN_FAILURES.exceeded_by(failures.count + 1) {
+        // Counted before the password is checked (forgiven when it is right), so that guesses
+        // sent together each count.
+        let attempts = self
+            .ports
+            .rate_limits
+            .hit(&key, SIGN_IN_FAILURES.window, now)
+            .await?;
+        if SIGN_IN_FAILURES.exceeded_by(attempts.count) {
             return Err(Throttled {
-                retry_after: wait(failures.window_ends_at),
+                retry_after: wait(attempts.window_ends_at),
             }
             .into());
         }
@@ -350,10 +356,6 @@ impl Office {
         let Some(operator) =
             operator.filter(|_| matches!(verification, Verification::Match { .. }))
         else {
-            self.ports
-                .rate_limits
-                .hit(&key, SIGN_IN_FAILURES.window, now)
-                .await?;
             self.audit(None, "sign_in_failed", "").await?;
             return Err(OfficeError::InvalidCredentials);
         };

@@ -348,7 +348,21 @@ pub enum Message {
     SecondFactorAdded {
         /// Which: `totp`, `passkey` or `recovery_code` (a new set of recovery codes).
         factor: String,
+        /// Whether it was the first, so that every other session was signed out.
+        #[serde(default)]
+        others_signed_out: bool,
     },
+    /// Your address was proven for the first time, and what was done in the account before
+    /// (perhaps by someone who registered the address first) was undone.
+    AccountSecured {
+        /// How many sessions begun before it were ended.
+        sessions_ended: u32,
+        /// Whether second factors enrolled before it were removed.
+        factors_removed: bool,
+    },
+    /// Many wrong second-factor codes followed your right password: someone may know it. The
+    /// session that sent them was ended.
+    SecondFactorFailures,
     /// A second factor was removed from your account (`all`: an operator removed every one
     /// at your request).
     SecondFactorRemoved {
@@ -430,6 +444,8 @@ impl Message {
             Self::AccountDeleted => "account_deleted",
             Self::NewSignIn { .. } => "new_sign_in",
             Self::SecondFactorAdded { .. } => "second_factor_added",
+            Self::AccountSecured { .. } => "account_secured",
+            Self::SecondFactorFailures => "second_factor_failures",
             Self::SecondFactorRemoved { .. } => "second_factor_removed",
             Self::Receipt(_) => "receipt",
             Self::IncidentNotice { .. } => "incident_notice",
@@ -547,7 +563,13 @@ mod tests {
             },
             Message::SecondFactorAdded {
                 factor: "totp".into(),
+                others_signed_out: true,
             },
+            Message::AccountSecured {
+                sessions_ended: 2,
+                factors_removed: true,
+            },
+            Message::SecondFactorFailures,
             Message::SecondFactorRemoved {
                 factor: "all".into(),
             },

@@ -39,6 +39,10 @@ pub struct ThrottlePolicy {
     /// Wrong second-factor codes (authenticator app or recovery code) for one member; past it
     /// the member's second factor is locked for the rest of the window, like a password.
     pub second_factor_failures_per_member: ThrottleRule,
+    /// Second-factor code checks since the member's last right code, in total (NIST SP
+    /// 800-63B §5.2.2 allows at most 100): past it codes are refused until the password is
+    /// reset, and the member is told. The window only bounds how long the count is kept.
+    pub second_factor_failures_in_a_row: ThrottleRule,
 }
 
 const MINUTE: u64 = 60;
@@ -73,6 +77,10 @@ impl Default for ThrottlePolicy {
             second_factor_failures_per_member: ThrottleRule {
                 max: 5,
                 window: Duration::from_secs(15 * MINUTE),
+            },
+            second_factor_failures_in_a_row: ThrottleRule {
+                max: 100,
+                window: Duration::from_secs(90 * 24 * 60 * MINUTE),
             },
         }
     }

@@ -354,6 +354,18 @@ impl From<FactorError> for ApiError {
         match e {
             FactorError::StepUp(s) => s.into(),
             FactorError::WrongCode => Self::forbidden("wrong_code", "The code is not correct"),
+            FactorError::LockedOut => Self::Forbidden(Json(
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "second_factor_locked",
+                    "Too many wrong codes in a row",
+                )
+                .detail("This session was ended and codes are refused until the password is reset (POST /api/v1/password-resets); signing in with a passkey still works."),
+            )),
+            FactorError::Unverified => Self::forbidden(
+                "email_unverified",
+                "Verify your e-mail address before adding a second factor",
+            ),
             FactorError::CodeUsed => Self::forbidden(
                 "code_used",
                 "The code was used already; wait for the next one",

@@ -13,6 +13,7 @@ use time::macros::datetime;
 
 use super::*;
 
+mod attacks;
 mod commerce;
 mod factors;
 mod incidents;

@@ -203,7 +203,23 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
                 )
             }
         }
-        Message::SecondFactorAdded { factor } => second_factor_added(factor, ja),
+        Message::SecondFactorAdded {
+            factor,
+            others_signed_out,
+        } => second_factor_added(factor, *others_signed_out, ja),
+        Message::AccountSecured {
+            sessions_ended,
+            factors_removed,
+        } => account_secured(*sessions_ended, *factors_removed, ja),
+        Message::SecondFactorFailures => {
+            if ja {
+                ("二段階認証のコードが何度も間違えられました".to_owned(), "正しいパスワードでのログインの後、二段階認証のコードが何度も間違えられたため、そのログインを終了しました。
+あなたのパスワードを第三者が知っている可能性があります。すぐにパスワードを再設定してください。再設定が済むまで、コードによる二段階認証は受け付けません（パスキーでのログインはご利用いただけます）。
+お心当たりがない場合は、事務局にご連絡ください。\n".to_owned())
+            } else {
+                ("Many wrong second-factor codes were entered".to_owned(), "After a sign-in with your correct password, many wrong second-factor codes were entered, so that sign-in was ended.\nSomeone else may know your password. Reset it now; until you do, codes are not accepted (signing in with a passkey still works).\nIf this was not you, contact us.\n".to_owned())
+            }
+        }
         Message::SecondFactorRemoved { factor } => second_factor_removed(factor, ja),
         Message::PasswordChanged => {
             if ja {
@@ -241,9 +257,9 @@ fn factor_name(factor: &str, ja: bool) -> &'static str {
     }
 }
 
-fn second_factor_added(factor: &str, ja: bool) -> (String, String) {
+fn second_factor_added(factor: &str, others_signed_out: bool, ja: bool) -> (String, String) {
     let name = factor_name(factor, ja);
-    match (factor, ja) {
+    let (subject, body) = match (factor, ja) {
         ("recovery_code", true) => (
             "リカバリーコードを作り直しました".to_owned(),
             "新しいリカバリーコードを発行しました。以前のコードは使えません。
@@ -274,6 +290,44 @@ If this was not you, reset your password at once and contact us.
 "
             ),
         ),
+    };
+    if !others_signed_out {
+        return (subject, body);
+    }
+    let note = if ja {
+        "ほかの端末のログインはすべて終了しました。引き続きご利用になる端末では、もう一度ログインしてください。\n"
+    } else {
+        "Every other session was signed out; sign in again on the devices you use.\n"
+    };
+    (subject, format!("{note}{body}"))
+}
+
+fn account_secured(sessions_ended: u32, factors_removed: bool, ja: bool) -> (String, String) {
+    let mut body = String::new();
+    if ja {
+        body.push_str("メールアドレスの確認が完了しました。\n");
+        if sessions_ended > 0 {
+            body.push_str(&format!(
+                "確認より前に始まったログイン（{sessions_ended}件）を終了しました。\n"
+            ));
+        }
+        if factors_removed {
+            body.push_str("確認より前に追加された二段階認証（認証アプリ・パスキー）は、第三者が追加した可能性があるため解除しました。必要であれば、ログインしてマイページで設定し直してください。\n");
+        }
+        body.push_str("お心当たりがない場合は、パスワードを再設定し、事務局にご連絡ください。\n");
+        ("アカウントを保護しました".to_owned(), body)
+    } else {
+        body.push_str("Your e-mail address is now confirmed.\n");
+        if sessions_ended > 0 {
+            body.push_str(&format!(
+                "The {sessions_ended} sign-in(s) begun before the confirmation were ended.\n"
+            ));
+        }
+        if factors_removed {
+            body.push_str("Second factors (authenticator app, passkeys) added before the confirmation were removed, since someone else may have added them. Sign in and set them up again on My Page if you need them.\n");
+        }
+        body.push_str("If this was not you, reset your password and contact us.\n");
+        ("Your account was secured".to_owned(), body)
     }
 }
 

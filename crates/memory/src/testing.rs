@@ -157,6 +157,9 @@ impl PasswordHasher for InsecureTestHasher {
         attempt: &PasswordAttempt,
         hash: Option<PasswordHashString>,
     ) -> Result<Verification, HasherError> {
+        // A real hasher hands the work to another thread and waits: requests sent together
+        // interleave there, and so they do here.
+        YieldOnce(false).await;
         let expected = hash.map(|h| h.as_str().rsplit('$').next().unwrap_or("").to_owned());
         let given = BASE64_NOPAD.encode(attempt.expose().as_bytes());
         Ok(if expected.as_deref() == Some(given.as_str()) {
@@ -166,6 +169,26 @@ impl PasswordHasher for InsecureTestHasher {
         } else {
             Verification::Mismatch
         })
+    }
+}
+
+/// A future that is pending once (waking itself) and then ready: a yield to the executor.
+#[derive(Debug)]
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

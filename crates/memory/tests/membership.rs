@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use kikeru_domain::membership::{
-    AuthError, ChangeError, Client, ProfileChange, Registration, SignInError, TokenError,
+    AuthError, ChangeError, Client, FactorError, ProfileChange, Registration, SignInError,
+    TokenError,
 };
-use kikeru_domain::ports::Members;
+use kikeru_domain::ports::{Clock, Members};
+use kikeru_domain::second_factor::TotpSecret;
 use kikeru_domain::{DisplayName, Language, SecurityEventKind, SessionToken};
 use kikeru_memory::testing::Harness;
 use time::macros::datetime;
@@ -618,4 +620,202 @@ async fn a_sign_in_from_a_new_browser_is_announced_to_the_member() {
         &notices[0].message,
         kikeru_domain::ports::Message::NewSignIn { browser, .. } if browser == "Safari 18 / iOS"
     ));
+}
+
+/// Attempts sent together: each is counted before its password is checked, so no more than
+/// the limit are ever checked, however many arrive at once (issue 20: 17 got through).
+#[tokio::test]
+async fn wrong_passwords_sent_together_each_count_against_the_limit() {
+    let h = harness();
+    verified_member(&h, "hanako@example.jp").await;
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let h = h.clone();
+        burst.spawn(async move {
+            let client = Client {
+                key: format!("198.51.100.{i}"),
+                browser: "Firefox 128 / Linux".into(),
+            };
+            h.membership
+                .sign_in("hanako@example.jp", "wrong password here", &client, None)
+                .await
+        });
+    }
+    let mut checked = 0;
+    while let Some(result) = burst.join_next().await {
+        match result.expect("joined") {
+            Err(SignInError::InvalidCredentials) => checked += 1,
+            Err(SignInError::Throttled(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        checked, 5,
+        "only the limit's worth of passwords are checked"
+    );
+    let locked = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await;
+    assert!(
+        matches!(locked, Err(SignInError::Throttled(_))),
+        "{locked:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_sent_together_each_count_against_the_limit() {
+    let h = harness();
+    let token = verified_member(&h, "hanako@example.jp").await;
+    let current = h.membership.authenticate(&token).await.unwrap();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (h, current) = (h.clone(), current.clone());
+        burst.spawn(async move {
+            h.membership
+                .reauthenticate_session(&current, "wrong password here")
+                .await
+        });
+    }
+    let mut checked = 0;
+    while let Some(result) = burst.join_next().await {
+        match result.expect("joined") {
+            Err(FactorError::WrongPassword) => checked += 1,
+            Err(FactorError::Throttled(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked, 5);
+}
+
+/// An operator's sign-in has the same limit, counted the same way.
+#[tokio::test]
+async fn operator_passwords_sent_together_each_count_against_the_limit() {
+    let h = harness();
+    h.office
+        .add_operator(
+            Harness::email("office@example.jp"),
+            NEW_PASSWORD,
+            kikeru_domain::operators::Role::Operator,
+        )
+        .await
+        .unwrap();
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let h = h.clone();
+        burst.spawn(async move {
+            let client = Client {
+                key: format!("198.51.100.{i}"),
+                browser: "Firefox 128 / Linux".into(),
+            };
+            h.office
+                .sign_in("office@example.jp", "wrong password here", &client)
+                .await
+                .map(|_| ())
+        });
+    }
+    let mut checked = 0;
+    while let Some(result) = burst.join_next().await {
+        match result.expect("joined") {
+            Err(kikeru_domain::operators::OfficeError::InvalidCredentials) => checked += 1,
+            Err(kikeru_domain::operators::OfficeError::Throttled(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} passwords checked");
+}
+
+/// Turns the authenticator app on for the signed-in `token`; returns its secret.
+async fn enrol_totp(h: &Harness, token: &SessionToken) -> TotpSecret {
+    let current = h.membership.authenticate(token).await.unwrap();
+    let setup = h.membership.begin_totp(&current).await.unwrap();
+    let code = setup.secret.code_at(Clock::now(&*h.clock));
+    h.membership.confirm_totp(&current, &code).await.unwrap();
+    setup.secret
+}
+
+/// NIST SP 800-63B §5.2.2: no more than 100 wrong codes in a row. At the cap the session that
+/// sent them ends, the member is told someone has their password, and codes stay refused —
+/// from any new session — until the password is reset.
+#[tokio::test]
+async fn a_hundred_wrong_codes_in_a_row_end_the_session_and_tell_the_member() {
+    let h = harness();
+    let token = verified_member(&h, "hanako@example.jp").await;
+    let secret = enrol_totp(&h, &token).await;
+    let pending = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
+    let current = h.membership.authenticate_pending(&pending).await.unwrap();
+    // A code from an hour ahead: well formed, never right now.
+    let wrong = |h: &Harness| secret.code_at(Clock::now(&*h.clock) + Duration::from_secs(3600));
+    for attempt in 0..100 {
+        if attempt % 5 == 0 {
+            h.clock.advance(Duration::from_secs(15 * 60 + 1));
+        }
+        let result = h.membership.pass_second_factor(&current, &wrong(&h)).await;
+        assert!(
+            matches!(result, Err(FactorError::WrongCode)),
+            "attempt {attempt}: {result:?}"
+        );
+    }
+    h.clock.advance(Duration::from_secs(15 * 60 + 1));
+    let right = secret.code_at(Clock::now(&*h.clock));
+    let capped = h.membership.pass_second_factor(&current, &right).await;
+    assert!(matches!(capped, Err(FactorError::LockedOut)), "{capped:?}");
+    assert!(matches!(
+        h.membership.authenticate_pending(&pending).await,
+        Err(AuthError::Unauthenticated)
+    ));
+    assert_eq!(
+        h.mail()
+            .await
+            .kinds_to("hanako@example.jp")
+            .iter()
+            .filter(|k| **k == "second_factor_failures")
+            .count(),
+        1
+    );
+    // A new session with the password gets no more guesses.
+    let again = h
+        .membership
+        .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
+    let again = h.membership.authenticate_pending(&again).await.unwrap();
+    h.clock.advance(Duration::from_secs(31));
+    let right = secret.code_at(Clock::now(&*h.clock));
+    assert!(matches!(
+        h.membership.pass_second_factor(&again, &right).await,
+        Err(FactorError::LockedOut)
+    ));
+
+    // The owner resets the password: codes work again.
+    h.membership
+        .request_password_reset(&Harness::email("hanako@example.jp"), &client())
+        .await
+        .unwrap();
+    let reset = h.mail().await.last_token_to("hanako@example.jp").unwrap();
+    h.membership
+        .reset_password(&reset, NEW_PASSWORD)
+        .await
+        .unwrap();
+    let fresh = h
+        .membership
+        .sign_in("hanako@example.jp", NEW_PASSWORD, &client(), None)
+        .await
+        .unwrap()
+        .token;
+    let fresh = h.membership.authenticate_pending(&fresh).await.unwrap();
+    h.clock.advance(Duration::from_secs(31));
+    let right = secret.code_at(Clock::now(&*h.clock));
+    assert!(
+        h.membership
+            .pass_second_factor(&fresh, &right)
+            .await
+            .is_ok()
+    );
 }

@@ -7,7 +7,7 @@
 
 use super::{
     Authenticated, BackendError, Change, ChangeError, Changes, Membership, SecurityEventKind,
-    StoreError, Throttled, throttle_key, until,
+    StoreError, Throttled, throttle_key,
 };
 use crate::MemberId;
 use crate::ports::Message;
@@ -15,6 +15,11 @@ use crate::second_factor::{
     Access, Factor, RecoveryCode, StepUp, TotpEnrolment, TotpError, TotpSecret, seal_context,
 };
 use crate::{Member, Timestamp};
+
+/// The counter of wrong codes in the rate-limit window.
+const WINDOW: &str = "second-factor-failures";
+/// The counter of code checks since the last right code, capped in total.
+const IN_A_ROW: &str = "second-factor-failures-in-a-row";
 
 /// A second-factor change or check failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,12 @@ pub enum FactorError {
     /// Too many wrong codes (or passwords) for this member.
     #[error(transparent)]
     Throttled(#[from] Throttled),
+    /// So many wrong codes in a row that codes are refused until the password is reset.
+    #[error("too many wrong codes: reset your password to use codes again")]
+    LockedOut,
+    /// Second factors are enrolled only once the member's address is verified.
+    #[error("verify your e-mail address first")]
+    Unverified,
     /// A backing service failed.
     #[error(transparent)]
     Backend(BackendError),
@@ -152,7 +163,7 @@ impl Membership {
     /// # Errors
     /// [`FactorError::StepUp`] without a recent authentication; [`FactorError::AlreadyEnrolled`].
     pub async fn begin_totp(&self, current: &Authenticated) -> Result<TotpSetup, FactorError> {
-        self.require_recent(current)?;
+        self.may_enrol(current)?;
         let member = &current.member;
         if self
             .ports
@@ -181,11 +192,14 @@ impl Membership {
         Ok(self.setup(member, secret))
     }
 
-    /// The pending enrolment begun by [`Membership::begin_totp`], to show again.
+    /// The pending enrolment begun by [`Membership::begin_totp`], to show again: the secret,
+    /// so only to a session that authenticated recently.
     ///
     /// # Errors
-    /// [`FactorError::NotEnrolled`] when none is pending.
+    /// [`FactorError::StepUp`] without a recent authentication; [`FactorError::NotEnrolled`]
+    /// when none is pending.
     pub async fn pending_totp(&self, current: &Authenticated) -> Result<TotpSetup, FactorError> {
+        self.require_recent(current)?;
         let member = &current.member;
         match self.ports.factors.totp(member.id).await? {
             Some(enrolment) if !enrolment.is_confirmed() => {
@@ -226,23 +240,21 @@ impl Membership {
         current: &Authenticated,
         code: &str,
     ) -> Result<Vec<RecoveryCode>, FactorError> {
-        self.require_recent(current)?;
+        self.may_enrol(current)?;
         let member = &current.member;
         let enrolment = match self.ports.factors.totp(member.id).await? {
             Some(e) if e.is_confirmed() => return Err(FactorError::AlreadyEnrolled),
             Some(e) => e,
             None => return Err(FactorError::NotEnrolled),
         };
-        let key = self.check_code_throttle(current).await?;
+        self.check_code_throttle(current).await?;
         let now = self.now();
         let secret = self.open(&enrolment)?;
         let step = match secret.verify(code, now, None) {
             Ok(step) => step,
             Err(TotpError::Malformed) => return Err(FactorError::MalformedCode),
             Err(TotpError::Wrong | TotpError::Replayed) => {
-                return Err(self
-                    .code_failure(current, &key, FactorError::WrongCode)
-                    .await);
+                return Err(self.code_failure(current, FactorError::WrongCode).await);
             }
         };
         let mut changes = Changes::new();
@@ -265,7 +277,7 @@ impl Membership {
             Err(BackendError::Store(StoreError::NotFound)) => return Err(FactorError::NotEnrolled),
             Err(e) => return Err(FactorError::Backend(e)),
         }
-        self.ports.rate_limits.reset(&key).await?;
+        self.forgive_codes(member.id).await?;
         Ok(codes)
     }
 
@@ -312,7 +324,7 @@ impl Membership {
         &self,
         current: &Authenticated,
     ) -> Result<Vec<RecoveryCode>, FactorError> {
-        self.require_recent(current)?;
+        self.may_enrol(current)?;
         let member = &current.member;
         if !self.has_second_factor(member.id).await? {
             return Err(FactorError::NotEnrolled);
@@ -335,6 +347,7 @@ impl Membership {
             member,
             Message::SecondFactorAdded {
                 factor: Factor::RecoveryCode.as_str().to_owned(),
+                others_signed_out: false,
             },
         );
         self.commit(changes).await.map_err(FactorError::Backend)?;
@@ -354,7 +367,7 @@ impl Membership {
         code: &str,
     ) -> Result<Factor, FactorError> {
         let member = current.member.id;
-        let key = self.check_code_throttle(current).await?;
+        self.check_code_throttle(current).await?;
         let now = self.now();
         let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         let (factor, used, kind) = if compact.len() == 6 {
@@ -365,9 +378,7 @@ impl Membership {
                 .await?
                 .filter(TotpEnrolment::is_confirmed)
             else {
-                return Err(self
-                    .code_failure(current, &key, FactorError::WrongCode)
-                    .await);
+                return Err(self.code_failure(current, FactorError::WrongCode).await);
             };
             let secret = self.open(&enrolment)?;
             match secret.verify(&compact, now, enrolment.last_used_step) {
@@ -378,14 +389,10 @@ impl Membership {
                 ),
                 Err(TotpError::Malformed) => return Err(FactorError::MalformedCode),
                 Err(TotpError::Replayed) => {
-                    return Err(self
-                        .code_failure(current, &key, FactorError::CodeUsed)
-                        .await);
+                    return Err(self.code_failure(current, FactorError::CodeUsed).await);
                 }
                 Err(TotpError::Wrong) => {
-                    return Err(self
-                        .code_failure(current, &key, FactorError::WrongCode)
-                        .await);
+                    return Err(self.code_failure(current, FactorError::WrongCode).await);
                 }
             }
         } else {
@@ -400,9 +407,7 @@ impl Membership {
                 .await?
                 .contains(&hash)
             {
-                return Err(self
-                    .code_failure(current, &key, FactorError::WrongCode)
-                    .await);
+                return Err(self.code_failure(current, FactorError::WrongCode).await);
             }
             (
                 Factor::RecoveryCode,
@@ -432,7 +437,7 @@ impl Membership {
             Err(BackendError::Store(StoreError::NotFound)) => return Err(FactorError::WrongCode),
             Err(e) => return Err(FactorError::Backend(e)),
         }
-        self.ports.rate_limits.reset(&key).await?;
+        self.forgive_codes(member).await?;
         Ok(factor)
     }
 
@@ -522,6 +527,15 @@ impl Membership {
         now: Timestamp,
     ) -> Result<Vec<RecoveryCode>, StoreError> {
         let member = &current.member;
+        // A session begun before the member had any second factor never passed one: every
+        // such session but this one (which just proved the factor) ends.
+        let first = !self.has_second_factor(member.id).await?;
+        if first {
+            changes.push(Change::DeleteSessions {
+                member: member.id,
+                keep: Some(current.session.id),
+            });
+        }
         let codes = if self
             .ports
             .factors
@@ -559,45 +573,93 @@ impl Membership {
             member,
             Message::SecondFactorAdded {
                 factor: factor.as_str().to_owned(),
+                others_signed_out: first,
             },
         );
         Ok(codes)
     }
 
-    /// Refuses a code check while the member's wrong codes are over the limit; returns the
-    /// counter's key.
-    async fn check_code_throttle(&self, current: &Authenticated) -> Result<String, FactorError> {
-        let rule = self.config.throttle.second_factor_failures_per_member;
-        let key = throttle_key("second-factor-failures", &current.member.id.to_string());
-        let now = self.now();
-        let failures = self.ports.rate_limits.peek(&key, now).await?;
-        if rule.exceeded_by(failures.count + 1) {
+    /// Whether the session may enrol a second factor: recently authenticated, and the
+    /// member's address verified (before that, the account may be someone else's who
+    /// registered the address first, and what they enrol must not outlive the owner's proof).
+    pub(super) fn may_enrol(&self, current: &Authenticated) -> Result<(), FactorError> {
+        self.require_recent(current)?;
+        if !current.member.is_verified() {
+            return Err(FactorError::Unverified);
+        }
+        Ok(())
+    }
+
+    /// Counts a code check before it is made (and forgives it when the code is right, see
+    /// [`Membership::forgive_codes`]), so that codes sent together each count: past the
+    /// window's limit checks wait for the window to end; past the cap of checks in a row the
+    /// member's codes are locked until a password reset, the session that reached it ends,
+    /// and the member is told that someone may know their password.
+    async fn check_code_throttle(&self, current: &Authenticated) -> Result<(), FactorError> {
+        let rules = self.config.throttle;
+        let member = current.member.id.to_string();
+        if let Err(failure) = self
+            .throttle(WINDOW, &member, rules.second_factor_failures_per_member)
+            .await
+        {
             self.audit(
                 SecurityEventKind::SecondFactorThrottled,
                 Some(current.member.id),
                 Some(current.session.id),
             )
             .await?;
-            return Err(Throttled {
-                retry_after: until(now, failures.window_ends_at),
-            }
-            .into());
+            return Err(match failure {
+                super::ThrottleFailure::Throttled(t) => t.into(),
+                super::ThrottleFailure::Store(e) => e.into(),
+            });
         }
-        Ok(key)
+        let cap = rules.second_factor_failures_in_a_row;
+        let in_a_row = self
+            .ports
+            .rate_limits
+            .hit(&throttle_key(IN_A_ROW, &member), cap.window, self.now())
+            .await?;
+        if cap.exceeded_by(in_a_row.count) {
+            self.lock_out(current, in_a_row.count == cap.max.saturating_add(1))
+                .await?;
+            return Err(FactorError::LockedOut);
+        }
+        Ok(())
     }
 
-    /// Counts a wrong code and records it; returns `error` (or the backend's).
-    async fn code_failure(
-        &self,
-        current: &Authenticated,
-        key: &str,
-        error: FactorError,
-    ) -> FactorError {
-        let rule = self.config.throttle.second_factor_failures_per_member;
-        let now = self.now();
-        if let Err(e) = self.ports.rate_limits.hit(key, rule.window, now).await {
-            return e.into();
+    /// Ends the session that asked past the cap of wrong codes in a row; on the first time
+    /// (`tell`), the member learns that someone may know their password.
+    async fn lock_out(&self, current: &Authenticated, tell: bool) -> Result<(), FactorError> {
+        let mut changes = Changes::new();
+        changes.push(Change::DeleteSession(current.session.id));
+        self.record(
+            &mut changes,
+            SecurityEventKind::SecondFactorThrottled,
+            Some(current.member.id),
+            Some(current.session.id),
+        );
+        if tell {
+            self.mail(&mut changes, &current.member, Message::SecondFactorFailures);
         }
+        self.commit(changes).await.map_err(FactorError::Backend)
+    }
+
+    /// Forgets the member's counted code checks: after a right code, and after a password
+    /// reset (which ends the lock past the cap).
+    pub(super) async fn forgive_codes(&self, member: MemberId) -> Result<(), StoreError> {
+        let member = member.to_string();
+        for scope in [WINDOW, IN_A_ROW] {
+            self.ports
+                .rate_limits
+                .reset(&throttle_key(scope, &member))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records a wrong code (it was counted before the check); returns `error` (or the
+    /// backend's).
+    async fn code_failure(&self, current: &Authenticated, error: FactorError) -> FactorError {
         if let Err(e) = self
             .audit(
                 SecurityEventKind::SecondFactorFailed,

@@ -101,13 +101,13 @@ impl Membership {
     /// Starts adding a passkey: the options for `navigator.credentials.create()`.
     ///
     /// # Errors
-    /// [`FactorError::StepUp`] without a recent authentication;
+    /// [`FactorError::StepUp`] without a recent authentication; [`FactorError::Unverified`];
     /// [`FactorError::TooManyPasskeys`].
     pub async fn begin_passkey_registration(
         &self,
         current: &Authenticated,
     ) -> Result<PasskeyOptions, FactorError> {
-        self.require_recent(current)?;
+        self.may_enrol(current)?;
         let member = &current.member;
         let existing = self.ports.factors.passkeys(member.id).await?;
         if existing.len() >= MAX_PASSKEYS {
@@ -141,7 +141,7 @@ impl Membership {
         response: &RegistrationResponse,
         name: &str,
     ) -> Result<(Passkey, Vec<RecoveryCode>), FactorError> {
-        self.require_recent(current)?;
+        self.may_enrol(current)?;
         let name = passkey_name(name).ok_or(FactorError::BadName)?;
         let member = &current.member;
         let Ok(ceremony) = self

@@ -22,6 +22,8 @@ struct Mocks {
     unit: MockUnitOfWork,
     factors: MockSecondFactors,
     register: Vec<crate::privacy::Processor>,
+    /// How many times the register must be read, when a test counts it.
+    register_reads: Option<usize>,
 }
 
 /// A verifier that accepts no passkey answer (these tests never reach one).
@@ -91,6 +93,7 @@ impl Mocks {
                 purpose: "mail".to_owned(),
                 categories: mail_categories(),
             }],
+            register_reads: None,
         }
     }
 
@@ -117,9 +120,11 @@ impl Mocks {
         clock.expect_now().return_const(NOW);
         let mut processors = crate::privacy::MockProcessors::new();
         let register = self.register;
-        processors
-            .expect_all()
-            .returning(move || Ok(register.clone()));
+        let reads = processors.expect_all();
+        if let Some(times) = self.register_reads {
+            reads.times(times);
+        }
+        reads.returning(move || Ok(register.clone()));
         let mut random = MockRandom::new();
         random.expect_bytes32().return_const([9u8; 32]);
         Membership::new(
@@ -331,18 +336,25 @@ fn signing_in_with_an_unknown_address_still_verifies_against_a_dummy_and_counts_
 #[test]
 fn a_locked_address_is_refused_without_checking_the_password() {
     let mut mocks = Mocks::new();
-    mocks.rate_limits.expect_hit().returning(|_, window, now| {
-        Ok(Hits {
-            count: 1,
-            window_ends_at: now + window,
-        })
-    });
-    mocks.rate_limits.expect_peek().returning(|_, now| {
-        Ok(Hits {
-            count: 5,
-            window_ends_at: now + Duration::from_secs(600),
-        })
-    });
+    // The attempt is counted first: the address's counter answers with the sixth.
+    let failures = throttle_key("sign-in-failures", "hanako@example.jp");
+    mocks
+        .rate_limits
+        .expect_hit()
+        .returning(move |key, window, now| {
+            Ok(if key == failures {
+                Hits {
+                    count: 6,
+                    window_ends_at: now + Duration::from_secs(600),
+                }
+            } else {
+                Hits {
+                    count: 1,
+                    window_ends_at: now + window,
+                }
+            })
+        });
+    mocks.rate_limits.expect_peek().never();
     mocks
         .members
         .expect_by_email()
@@ -624,4 +636,33 @@ fn nothing_is_stored_when_the_register_does_not_entrust_the_mail_it_would_send()
         matches!(result, Err(RegisterError::Backend(BackendError::Mail(ref e))) if e.is_permanent()),
         "{result:?}"
     );
+}
+
+/// A reset for an unknown address (or one past its mail limit) does what a real one does — one
+/// counted hit per limit, one read of the register, one unit written — so that timing does not
+/// tell members from strangers.
+#[test]
+fn a_reset_request_does_the_same_work_for_members_and_strangers() {
+    for known in [true, false] {
+        let mut mocks = Mocks::new();
+        mocks.register_reads = Some(1);
+        mocks
+            .rate_limits
+            .expect_hit()
+            .times(2)
+            .returning(|_, window, now| {
+                Ok(Hits {
+                    count: 1,
+                    window_ends_at: now + window,
+                })
+            });
+        mocks
+            .members
+            .expect_by_email()
+            .times(1)
+            .returning(move |_| Ok(known.then(|| member(true))));
+        mocks.unit.expect_apply().times(1).returning(|_| Ok(()));
+        let email = Email::parse("hanako@example.jp").unwrap();
+        block_on(mocks.build().request_password_reset(&email, &client())).unwrap();
+    }
 }

@@ -52,6 +52,8 @@ async fn pending(state: &AppState, req: &Request) -> Option<Authenticated> {
 fn factor_problem(e: &FactorError) -> (StatusCode, &'static str) {
     match e {
         FactorError::WrongCode => (StatusCode::FORBIDDEN, "security.wrong_code"),
+        FactorError::LockedOut => (StatusCode::FORBIDDEN, "security.locked_out"),
+        FactorError::Unverified => (StatusCode::FORBIDDEN, "security.verify_first"),
         FactorError::CodeUsed => (StatusCode::FORBIDDEN, "security.code_used"),
         FactorError::MalformedCode => (StatusCode::UNPROCESSABLE_ENTITY, "security.malformed_code"),
         FactorError::WrongPassword => (StatusCode::FORBIDDEN, "mypage.wrong_password"),
@@ -326,6 +328,8 @@ async fn setup_page(
             html(status, c, page.render(), &[])
         }
         Err(FactorError::NotEnrolled) => see_other("/me#security", &[]),
+        // The secret is shown again only to a session that authenticated recently.
+        Err(FactorError::StepUp(StepUp::ReauthenticationRequired)) => confirm_first("/me/totp"),
         Err(e) => refused(c, &e),
     }
 }

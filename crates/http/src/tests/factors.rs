@@ -12,7 +12,7 @@ use super::{Fixture, ORIGIN, PASSWORD, assert_problem, fixture, header, json_of}
 const HANAKO: &str = "hanako@example.jp";
 
 impl Fixture {
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -33,7 +33,7 @@ impl Fixture {
     }
 
     /// Signs in with the password; returns the cookie and whether a second factor is due.
-    async fn sign_in_pending(&self, email: &str) -> (String, bool) {
+    pub(super) async fn sign_in_pending(&self, email: &str) -> (String, bool) {
         let response = self
             .post(
                 "/api/v1/sessions",
@@ -51,12 +51,12 @@ impl Fixture {
         (cookie, body["second_factor_required"].as_bool().unwrap())
     }
 
-    fn code(&self, secret: &TotpSecret) -> String {
+    pub(super) fn code(&self, secret: &TotpSecret) -> String {
         secret.code_at(kikeru_domain::ports::Clock::now(&*self.harness.clock))
     }
 
     /// Turns the authenticator app on; returns its secret and the recovery codes.
-    async fn enrol(&self, cookie: &str) -> (TotpSecret, Vec<String>) {
+    pub(super) async fn enrol(&self, cookie: &str) -> (TotpSecret, Vec<String>) {
         let begun = self.call("POST", "/api/v1/me/totp", cookie, None).await;
         begun.assert_status(StatusCode::CREATED);
         let setup = json_of(begun).await;
@@ -85,7 +85,7 @@ impl Fixture {
         (secret, codes)
     }
 
-    fn advance(&self, by: Duration) {
+    pub(super) fn advance(&self, by: Duration) {
         self.harness.clock.advance(by);
     }
 }
