@@ -26,22 +26,37 @@ pub fn sign_header(secret: &[u8], timestamp: i64, payload: &[u8]) -> String {
     )
 }
 
-/// Checks a signature header: some `v1` signature must match some secret (compared in
-/// constant time), and the signed time must be within [`TOLERANCE_SECS`] of `now`.
+/// The longest signature header read. Stripe's carries a time and one or two signatures of
+/// 64 hex digits (one per secret while a secret is rolled): a few hundred bytes.
+pub(crate) const MAX_HEADER_BYTES: usize = 1024;
+
+/// The most `v1` signatures compared. Anything past them is ignored, so that no header can
+/// buy more work than a handful of constant-time comparisons.
+const MAX_SIGNATURES: usize = 4;
+
+/// Checks a signature header: the signed time must be within [`TOLERANCE_SECS`] of `now`
+/// (checked first: a stale or unsigned request costs no hashing), and one of at most
+/// [`MAX_SIGNATURES`] `v1` signatures must match some secret. The payload is hashed once per
+/// secret, whatever the header holds, and each candidate compared in constant time.
 pub(crate) fn verify(
     header: Option<&str>,
     payload: &[u8],
     secrets: &[Vec<u8>],
     now: i64,
 ) -> Result<(), WebhookError> {
-    let header = header.ok_or(WebhookError::BadSignature)?;
+    let header = header
+        .filter(|h| h.len() <= MAX_HEADER_BYTES)
+        .ok_or(WebhookError::BadSignature)?;
     let mut timestamp = None;
-    let mut signatures = Vec::new();
+    let mut signatures = Vec::with_capacity(MAX_SIGNATURES);
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => {
-                if let Ok(bytes) = data_encoding::HEXLOWER_PERMISSIVE.decode(value.as_bytes()) {
+            Some(("v1", value)) if signatures.len() < MAX_SIGNATURES => {
+                // A SHA-256 HMAC is 32 bytes; anything else cannot match.
+                if let Ok(bytes) = data_encoding::HEXLOWER_PERMISSIVE.decode(value.as_bytes())
+                    && bytes.len() == 32
+                {
                     signatures.push(bytes);
                 }
             }
@@ -49,18 +64,23 @@ pub(crate) fn verify(
         }
     }
     let timestamp = timestamp.ok_or(WebhookError::BadSignature)?;
-    let matched = secrets.iter().any(|secret| {
-        signatures
-            .iter()
-            .any(|sig| mac(secret, timestamp, payload).verify_slice(sig).is_ok())
-    });
-    if !matched {
+    if signatures.is_empty() {
         return Err(WebhookError::BadSignature);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale);
     }
-    Ok(())
+    let matched = secrets.iter().any(|secret| {
+        let hashed = mac(secret, timestamp, payload);
+        signatures
+            .iter()
+            .any(|sig| hashed.clone().verify_slice(sig).is_ok())
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
 }
 
 #[cfg(test)]
@@ -152,4 +172,42 @@ mod tests {
     }
 
     const VECTOR: &str = "c5186c260e15a7a12ee04cb932e185a6029a5fc134bb78f6fe5e7335320066d3";
+
+    /// The stall found by attacking a running instance: one request with tens of thousands of
+    /// `v1=` entries hashed its body once per entry. Now an oversized header is refused
+    /// unread, a stale one before any hashing, and past the first few entries nothing counts.
+    #[test]
+    fn a_header_cannot_buy_more_than_a_few_comparisons() {
+        let now = 1_700_000_000;
+        let body = vec![b'x'; 60_000];
+        let good = sign_header(SECRET, now, &body);
+        let signature = good.split_once(",v1=").unwrap().1;
+        let flood = format!("t={now}{}", ",v1=00".repeat(60_000));
+        assert_eq!(
+            verify(Some(&flood), &body, &[SECRET.to_vec()], now),
+            Err(WebhookError::BadSignature)
+        );
+        // Within the bound, the real signature after four decoys is not even looked at.
+        let zeros = "0".repeat(64);
+        let decoys = format!("t={now},v1={zeros},v1={zeros},v1={zeros},v1={zeros},v1={signature}");
+        assert!(decoys.len() <= MAX_HEADER_BYTES);
+        assert_eq!(
+            verify(Some(&decoys), &body, &[SECRET.to_vec()], now),
+            Err(WebhookError::BadSignature)
+        );
+        let second = format!("t={now},v1={zeros},v1={signature}");
+        assert_eq!(
+            verify(Some(&second), &body, &[SECRET.to_vec()], now),
+            Ok(())
+        );
+        // A stale header is refused as stale, whatever it carries.
+        assert_eq!(
+            verify(Some(&good), &body, &[SECRET.to_vec()], now + 301),
+            Err(WebhookError::Stale)
+        );
+        assert_eq!(
+            verify(Some(&format!("t={now}")), &body, &[SECRET.to_vec()], now),
+            Err(WebhookError::BadSignature)
+        );
+    }
 }
