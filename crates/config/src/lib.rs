@@ -748,6 +748,11 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
     };
     let sandbox = matches!(payment, PaymentProvider::Sandbox { .. });
+    if !sandbox && !public_url.starts_with("https://") && !is_loopback(origin_host(&public_url)) {
+        errors.push(format!(
+            "public_url: real payments (payment_provider = \"stripe\") are served over HTTPS only: {public_url:?} must start with https:// (TLS here with tls_cert and tls_key, or at a proxy in front); plain http is allowed on loopback hosts (localhost, 127.0.0.1, [::1]) for local tests"
+        ));
+    }
     let second_factor_key = match raw
         .second_factor_key
         .as_ref()
@@ -1012,6 +1017,15 @@ fn days(key: &str, value: Option<u64>, default: Duration, errors: &mut Vec<Strin
 }
 
 /// An origin: `http(s)://host[:port]`, nothing after.
+/// Whether a host names this machine: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn check_origin(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
@@ -1157,6 +1171,50 @@ mod tests {
         assert_eq!(config.tax.periods().len(), 2);
         assert_eq!(config.tax.rounding, kikeru_domain::tax::Rounding::HalfUp);
         assert_eq!(config.passkey_rp_id.as_deref(), Some("example.jp"));
+    }
+
+    /// The privacy page promises encrypted communication: real payments never start on a
+    /// plain-http public URL, except on loopback for local tests with test keys.
+    #[test]
+    fn real_payments_need_an_https_public_url_except_on_loopback() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let mut production = vec![
+            ("KIKERU_PAYMENT_PROVIDER", "stripe"),
+            ("KIKERU_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("KIKERU_STRIPE_WEBHOOK_SECRETS", "whsec_x"),
+            ("KIKERU_SECOND_FACTOR_KEY", key),
+        ];
+        production.extend(SELLER);
+        let at = |url: &'static str| {
+            let mut vars = production.clone();
+            vars.push(("KIKERU_PUBLIC_URL", url));
+            load(None, &vars)
+        };
+        for plain in [
+            "http://kikeru.example",
+            "http://192.0.2.10:8080",
+            "http://[2001:db8::1]",
+        ] {
+            let problems = at(plain).unwrap_err().0;
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("public_url:") && p.contains("https://")),
+                "{plain}: {problems:?}"
+            );
+        }
+        for fine in [
+            "https://kikeru.example",
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(at(fine).is_ok(), "{fine}: {:?}", at(fine).err());
+        }
+        // Unset, the public URL follows the bound address: loopback by default.
+        assert!(load(None, &production).is_ok());
+        // The sandbox takes no money and may run anywhere.
+        assert!(load(None, &[("KIKERU_PUBLIC_URL", "http://kikeru.example")]).is_ok());
     }
 
     #[test]
