@@ -231,9 +231,15 @@ pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     builder.finish()
 }
 
-/// Whether `path` is a local path safe to redirect to (`/…`, not `//…`).
+/// Whether `path` is a local path safe to redirect to: one `/` followed by neither `/` nor
+/// `\`, with no backslash or control character anywhere. Browsers drop TAB, CR and LF from a
+/// URL before reading it (WHATWG URL), so `/<TAB>/evil.example` would be `//evil.example`,
+/// another site; and they read `\` as `/`.
 pub(crate) fn local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains(['\\', '\r', '\n'])
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    !rest.starts_with('/') && !path.contains('\\') && !path.chars().any(char::is_control)
 }
 
 /// The language cookie for `lang`, kept a year.

@@ -372,3 +372,87 @@ async fn the_pending_authenticator_secret_is_shown_again_only_after_a_recent_sig
         header(&later, "location")
     );
 }
+
+/// What a browser would read as another site once it drops TAB, CR and LF and reads `\` as
+/// `/`, or what is no path of ours at all.
+const HOSTILE_BACKS: [&str; 11] = [
+    "/\t/evil.example",
+    "\t//evil.example",
+    "/\r\n/evil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\\/evil.example",
+    "https://evil.example",
+    "evil.example",
+    "/\u{0}/evil.example",
+    "",
+];
+
+fn encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect::<String>()
+}
+
+#[test]
+fn only_plain_local_paths_are_followed_back() {
+    for hostile in HOSTILE_BACKS {
+        assert!(!crate::site::local_path(hostile), "{hostile:?}");
+    }
+    // `%09` that arrives as these three characters stays a path segment on this host.
+    for fine in [
+        "/",
+        "/me",
+        "/products/1?x=//y",
+        "/me/totp#security",
+        "/%09/evil.example",
+    ] {
+        assert!(crate::site::local_path(fine), "{fine:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_back_parameter_refuses_a_path_a_browser_reads_as_another_site() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    for hostile in HOSTILE_BACKS {
+        let back = encoded(hostile);
+        let lang = f.client.get(format!("/lang/en?back={back}")).send().await;
+        lang.assert_status(StatusCode::SEE_OTHER);
+        let location = header(&lang, "location");
+        assert!(
+            crate::site::local_path(&location),
+            "/lang/en with {hostile:?} went to {location:?}"
+        );
+
+        let (csrf_cookie, csrf) = super::form_session(&f, "/login").await;
+        let signed_in = super::post_form(
+            &f,
+            "/login",
+            &csrf_cookie,
+            format!(
+                "csrf={csrf}&email=hanako%40example.jp&password={}&back={back}",
+                encoded(PASSWORD)
+            ),
+        )
+        .await;
+        signed_in.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&signed_in, "location"), "/me", "{hostile:?}");
+        let session = header(&signed_in, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let again = super::post_form(
+            &f,
+            "/me/reauthenticate",
+            &format!("{csrf_cookie}; {session}"),
+            format!("csrf={csrf}&password={}&back={back}", encoded(PASSWORD)),
+        )
+        .await;
+        again.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(header(&again, "location"), "/me", "{hostile:?}");
+    }
+}
