@@ -34,6 +34,9 @@ fn passkey(n: u128, owner: u128, credential: &[u8], count: u32) -> Passkey {
         name: format!("鍵 {n}"),
         created_at: NOW + time::Duration::seconds(i64::try_from(n).unwrap_or(0)),
         last_used_at: None,
+        // Odd passkeys are synced ones; even ones were stored before the flags were kept.
+        backup_eligible: (n % 2 == 1).then_some(true),
+        backed_up: n % 2 == 1,
     }
 }
 
@@ -509,6 +512,8 @@ where
                 id: counting.id,
                 sign_count: 6,
                 at,
+                backup_eligible: true,
+                backed_up: false,
             },
         )
     }))
@@ -526,6 +531,11 @@ where
         .expect("present");
     assert_eq!(stored.sign_count, 6);
     assert_eq!(stored.last_used_at, Some(at));
+    // The flags the authenticator last reported: BS may change.
+    assert_eq!(
+        (stored.backup_eligible, stored.backed_up),
+        (Some(true), false)
+    );
     for lower in [6, 2, 0] {
         let refused = apply(
             store,
@@ -533,6 +543,8 @@ where
                 id: counting.id,
                 sign_count: lower,
                 at,
+                backup_eligible: true,
+                backed_up: false,
             },
         )
         .await;
@@ -548,6 +560,8 @@ where
                 id: counterless.id,
                 sign_count: 0,
                 at,
+                backup_eligible: true,
+                backed_up: false,
             },
         )
         .await
@@ -559,6 +573,8 @@ where
             id: PasskeyId::from_uuid(uuid(9999)),
             sign_count: 1,
             at,
+            backup_eligible: true,
+            backed_up: false,
         },
     )
     .await;

@@ -129,6 +129,10 @@ pub enum Change {
         sign_count: u32,
         /// When.
         at: Timestamp,
+        /// The BE flag reported (recorded when the passkey had none yet).
+        backup_eligible: bool,
+        /// The BS flag reported.
+        backed_up: bool,
     },
     /// Appends a security event.
     Record(SecurityEvent),

@@ -67,6 +67,12 @@ pub struct Passkey {
     pub created_at: Timestamp,
     /// When it was last used.
     pub last_used_at: Option<Timestamp>,
+    /// Whether the credential may be backed up (synced) — the authenticator's BE flag, fixed
+    /// for a credential's life; `None` for a passkey stored before it was recorded (the next
+    /// use records it).
+    pub backup_eligible: Option<bool>,
+    /// Whether it was backed up at its last use (the BS flag, which may change).
+    pub backed_up: bool,
 }
 
 /// What a registration ceremony proved: a new credential.
@@ -78,6 +84,32 @@ pub struct NewCredential {
     pub public_key: Vec<u8>,
     /// Its signature counter.
     pub sign_count: u32,
+    /// The BE flag: whether it may be backed up.
+    pub backup_eligible: bool,
+    /// The BS flag: whether it is backed up.
+    pub backed_up: bool,
+}
+
+/// What a verified assertion reported: the signature counter and the backup flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedAssertion {
+    /// The signature counter.
+    pub sign_count: u32,
+    /// The BE flag: must equal the one recorded at registration.
+    pub backup_eligible: bool,
+    /// The BS flag.
+    pub backed_up: bool,
+}
+
+impl VerifiedAssertion {
+    /// Whether the flags fit the stored passkey: BE never changes over a credential's life
+    /// (WebAuthn §6.1.3), so a difference means another credential or a forged answer. A
+    /// passkey stored before BE was recorded accepts either, once.
+    pub fn fits(&self, stored: &Passkey) -> bool {
+        stored
+            .backup_eligible
+            .is_none_or(|eligible| eligible == self.backup_eligible)
+    }
 }
 
 /// A browser's answer to `navigator.credentials.create()`.
@@ -122,6 +154,10 @@ pub enum PasskeyError {
     /// A key type or algorithm this service does not accept.
     #[error("unsupported key algorithm")]
     Unsupported,
+    /// A key of a supported type that could never verify a signature (a point off its
+    /// curve, an RSA modulus under 2048 bits).
+    #[error("the public key is not usable")]
+    InvalidKey,
     /// The signature does not verify.
     #[error("the signature does not verify")]
     BadSignature,
@@ -145,7 +181,8 @@ pub trait PasskeyVerifier: Send + Sync + 'static {
     ) -> Result<NewCredential, PasskeyError>;
 
     /// Checks an assertion against `challenge` and the stored `public_key`; on success, the
-    /// signature counter the authenticator reported.
+    /// signature counter and backup flags the authenticator reported (a backed-up credential
+    /// must also be eligible for backup).
     ///
     /// # Errors
     /// [`PasskeyError`] naming the first problem.
@@ -154,7 +191,7 @@ pub trait PasskeyVerifier: Send + Sync + 'static {
         challenge: &[u8],
         public_key: &[u8],
         response: &AssertionResponse,
-    ) -> Result<u32, PasskeyError>;
+    ) -> Result<VerifiedAssertion, PasskeyError>;
 }
 
 /// What a ceremony is for.

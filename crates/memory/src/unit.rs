@@ -200,7 +200,13 @@ fn apply_one(
             }
         }
         Change::DeletePasskeys(member) => state.passkeys.retain(|p| p.member_id != member),
-        Change::UsePasskey { id, sign_count, at } => {
+        Change::UsePasskey {
+            id,
+            sign_count,
+            at,
+            backup_eligible,
+            backed_up,
+        } => {
             let passkey = state
                 .passkeys
                 .iter_mut()
@@ -211,6 +217,8 @@ fn apply_one(
             }
             passkey.sign_count = sign_count;
             passkey.last_used_at = Some(at);
+            passkey.backup_eligible = Some(backup_eligible);
+            passkey.backed_up = backed_up;
         }
         Change::Erase(member) => {
             let removed = state.members.remove(&member).ok_or(StoreError::NotFound)?;

@@ -213,6 +213,8 @@ fn to_passkey(row: passkey::Model) -> Result<Passkey, StoreError> {
         name: row.name,
         created_at: from_millis(row.created_at)?,
         last_used_at: row.last_used_at.map(from_millis).transpose()?,
+        backup_eligible: row.backup_eligible,
+        backed_up: row.backed_up,
     })
 }
 
@@ -230,6 +232,8 @@ pub(crate) async fn insert_passkey(
         name: Set(p.name.clone()),
         created_at: Set(millis(p.created_at)),
         last_used_at: Set(p.last_used_at.map(millis)),
+        backup_eligible: Set(p.backup_eligible),
+        backed_up: Set(p.backed_up),
     };
     passkey::Entity::insert(row)
         .exec(db)
@@ -293,14 +297,29 @@ pub(crate) async fn delete_passkeys(
     Ok(())
 }
 
+/// A use of a passkey, as reported by its authenticator.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PasskeyUse {
+    pub(crate) sign_count: u32,
+    pub(crate) at: Timestamp,
+    pub(crate) backup_eligible: bool,
+    pub(crate) backed_up: bool,
+}
+
 /// Records a use: one conditional update, so that the counter only grows and of two uses
-/// with one counter only the first passes.
+/// with one counter only the first passes. The backup flags are those just reported (the
+/// domain checked that eligibility did not change).
 pub(crate) async fn use_passkey(
     db: &impl ConnectionTrait,
     id: PasskeyId,
-    sign_count: u32,
-    at: Timestamp,
+    used: PasskeyUse,
 ) -> Result<(), StoreError> {
+    let PasskeyUse {
+        sign_count,
+        at,
+        backup_eligible,
+        backed_up,
+    } = used;
     let count = i64::from(sign_count);
     let plausible = if sign_count == 0 {
         Condition::all().add(passkey::Column::SignCount.eq(0))
@@ -310,6 +329,11 @@ pub(crate) async fn use_passkey(
     let result = passkey::Entity::update_many()
         .col_expr(passkey::Column::SignCount, Expr::value(count))
         .col_expr(passkey::Column::LastUsedAt, Expr::value(millis(at)))
+        .col_expr(
+            passkey::Column::BackupEligible,
+            Expr::value(backup_eligible),
+        )
+        .col_expr(passkey::Column::BackedUp, Expr::value(backed_up))
         .filter(passkey::Column::Id.eq(*id.as_uuid()))
         .filter(plausible)
         .exec(db)

@@ -252,8 +252,20 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
         }
         Change::DeletePasskey { member, id } => factors::delete_passkey(txn, *member, *id).await,
         Change::DeletePasskeys(member) => factors::delete_passkeys(txn, *member).await,
-        Change::UsePasskey { id, sign_count, at } => {
-            factors::use_passkey(txn, *id, *sign_count, *at).await
+        Change::UsePasskey {
+            id,
+            sign_count,
+            at,
+            backup_eligible,
+            backed_up,
+        } => {
+            let used = factors::PasskeyUse {
+                sign_count: *sign_count,
+                at: *at,
+                backup_eligible: *backup_eligible,
+                backed_up: *backed_up,
+            };
+            factors::use_passkey(txn, *id, used).await
         }
         Change::Erase(member) => crate::erase_member(txn, *member).await,
         Change::Send(envelope) => enqueue(txn, envelope).await,

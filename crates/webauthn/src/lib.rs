@@ -1,30 +1,36 @@
 //! WebAuthn (passkey) verification for the domain's [`PasskeyVerifier`] port: the client data
-//! JSON, the authenticator data, the attestation object (CBOR) and COSE public keys, with the
-//! signatures checked by aws-lc-rs (ES256, EdDSA, RS256).
+//! JSON, the authenticator data, the attestation object (CBOR, read by `ciborium`) and COSE
+//! public keys (read by `coset`, in their canonical encoding only), with the signatures checked
+//! by aws-lc-rs (ES256, EdDSA, RS256). Every read is bounded in size and nesting before any
+//! value is kept, and a key that could never verify is refused at registration.
 //!
 //! Attestation is not used: the service asks for none and trusts no statement, so any format
 //! is accepted and only the credential it carries is kept (WebAuthn §7.1 step 21 lets the
 //! relying party's policy decide). User verification is required in both ceremonies.
 
-pub mod cbor;
+mod cose;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(any(test, feature = "software-authenticator"))]
 pub mod software;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
-    UnparsedPublicKey,
-};
 use kikeru_domain::passkey::{
     AssertionResponse, NewCredential, PasskeyError, PasskeyVerifier, RegistrationResponse,
+    VerifiedAssertion,
 };
+use serde::de::IgnoredAny;
 
-use crate::cbor::Cbor;
+use crate::cose::{MAX_DEPTH, item_len, public_key};
 
 /// Flag: the user was present.
 const USER_PRESENT: u8 = 0x01;
 /// Flag: the user was verified (PIN, biometrics).
 const USER_VERIFIED: u8 = 0x04;
+/// Flag: the credential may be backed up (BE); fixed for its life.
+const BACKUP_ELIGIBLE: u8 = 0x08;
+/// Flag: the credential is backed up (BS).
+const BACKED_UP: u8 = 0x10;
 /// Flag: attested credential data follows.
 const ATTESTED: u8 = 0x40;
 /// Flag: extensions follow.
@@ -90,6 +96,10 @@ impl Verifier {
         if data.flags & USER_PRESENT == 0 || data.flags & USER_VERIFIED == 0 {
             return Err(PasskeyError::NotVerified);
         }
+        // Backed up but not eligible for backup: no authenticator says that (§6.1.3).
+        if data.flags & BACKED_UP != 0 && data.flags & BACKUP_ELIGIBLE == 0 {
+            return Err(PasskeyError::Malformed("backup flags"));
+        }
         Ok(())
     }
 }
@@ -103,96 +113,103 @@ struct AuthenticatorData<'a> {
     credential: Option<(&'a [u8], &'a [u8])>,
 }
 
+impl AuthenticatorData<'_> {
+    const fn backup_eligible(&self) -> bool {
+        self.flags & BACKUP_ELIGIBLE != 0
+    }
+
+    const fn backed_up(&self) -> bool {
+        self.flags & BACKED_UP != 0
+    }
+}
+
 fn authenticator_data(data: &[u8]) -> Result<AuthenticatorData<'_>, PasskeyError> {
     let malformed = PasskeyError::Malformed("authenticator data");
-    if data.len() < 37 {
+    let (Some(rp_id_hash), Some(&flags), Some(count)) =
+        (data.get(..32), data.get(32), data.get(33..37))
+    else {
         return Err(malformed);
-    }
-    let flags = data[32];
-    let sign_count = u32::from_be_bytes([data[33], data[34], data[35], data[36]]);
+    };
+    let sign_count = u32::from_be_bytes([count[0], count[1], count[2], count[3]]);
     let mut rest = &data[37..];
     let mut credential = None;
     if flags & ATTESTED != 0 {
         // AAGUID (16), credential ID length (2), credential ID, COSE key.
-        if rest.len() < 18 {
+        let Some(length) = rest.get(16..18) else {
             return Err(malformed);
-        }
-        let length = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+        };
+        let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
         rest = &rest[18..];
         if length == 0 || length > 1023 || rest.len() < length {
             return Err(malformed);
         }
         let (id, after) = rest.split_at(length);
-        let (_, after_key) = Cbor::decode(after).map_err(|_| malformed)?;
-        let key = &after[..after.len() - after_key.len()];
+        let key_len = item_len(after).ok_or(malformed)?;
+        let (key, after_key) = after.split_at(key_len);
         credential = Some((id, key));
         rest = after_key;
     }
     if flags & EXTENSIONS != 0 {
-        let (_, after) = Cbor::decode(rest).map_err(|_| malformed)?;
-        rest = after;
+        rest = &rest[item_len(rest).ok_or(malformed)?..];
     }
     if !rest.is_empty() {
         return Err(malformed);
     }
     Ok(AuthenticatorData {
-        rp_id_hash: &data[..32],
+        rp_id_hash,
         flags,
         sign_count,
         credential,
     })
 }
 
-/// A public key this service accepts.
-enum PublicKey<'a> {
-    /// ECDSA P-256 with SHA-256: the uncompressed point.
-    Es256(Vec<u8>),
-    /// Ed25519.
-    Ed25519(&'a [u8]),
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Rs256 { n: &'a [u8], e: &'a [u8] },
+/// The largest attestation object read. With attestation `none`, as this service asks, one is
+/// a few hundred bytes; other formats add a certificate chain of a few kilobytes.
+const MAX_ATTESTATION_BYTES: usize = 16 * 1024;
+
+/// An attestation object (WebAuthn §6.5): exactly these three keys, each once. The
+/// statement is skipped unread: no attestation is trusted here.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttestationObject {
+    #[serde(rename = "fmt")]
+    _format: String,
+    #[serde(rename = "attStmt")]
+    _statement: IgnoredAny,
+    #[serde(rename = "authData")]
+    auth_data: ByteString,
 }
 
-fn public_key(cose: &[u8]) -> Result<PublicKey<'_>, PasskeyError> {
-    let malformed = PasskeyError::Malformed("public key");
-    let key = Cbor::decode_all(cose).map_err(|_| malformed)?;
-    let int = |label| key.get_int(label).and_then(Cbor::as_int);
-    let bytes = |label| key.get_int(label).and_then(Cbor::as_bytes);
-    match (int(1), int(3)) {
-        (Some(2), Some(-7)) => {
-            let (Some(1), Some(x), Some(y)) = (int(-1), bytes(-2), bytes(-3)) else {
-                return Err(PasskeyError::Unsupported);
-            };
-            if x.len() != 32 || y.len() != 32 {
-                return Err(malformed);
+/// A CBOR byte string.
+struct ByteString(Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for ByteString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ByteString;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
             }
-            Ok(PublicKey::Es256([&[0x04], x, y].concat()))
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ByteString, E> {
+                Ok(ByteString(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<ByteString, E> {
+                Ok(ByteString(v))
+            }
         }
-        (Some(1), Some(-8)) => match (int(-1), bytes(-2)) {
-            (Some(6), Some(x)) if x.len() == 32 => Ok(PublicKey::Ed25519(x)),
-            _ => Err(PasskeyError::Unsupported),
-        },
-        (Some(3), Some(-257)) => match (bytes(-1), bytes(-2)) {
-            (Some(n), Some(e)) if n.len() >= 256 && !e.is_empty() => Ok(PublicKey::Rs256 { n, e }),
-            _ => Err(PasskeyError::Unsupported),
-        },
-        (Some(_), Some(_)) => Err(PasskeyError::Unsupported),
-        _ => Err(malformed),
+        deserializer.deserialize_byte_buf(Visitor)
     }
 }
 
-fn verify_signature(key: &PublicKey<'_>, message: &[u8], signature: &[u8]) -> bool {
-    match key {
-        PublicKey::Es256(point) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
-            .verify(message, signature)
-            .is_ok(),
-        PublicKey::Ed25519(x) => UnparsedPublicKey::new(&ED25519, x)
-            .verify(message, signature)
-            .is_ok(),
-        PublicKey::Rs256 { n, e } => RsaPublicKeyComponents { n: *n, e: *e }
-            .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
-            .is_ok(),
+fn attestation_object(bytes: &[u8]) -> Result<Vec<u8>, PasskeyError> {
+    let malformed = PasskeyError::Malformed("attestation object");
+    if bytes.len() > MAX_ATTESTATION_BYTES || item_len(bytes) != Some(bytes.len()) {
+        return Err(malformed);
     }
+    let object: AttestationObject =
+        ciborium::de::from_reader_with_recursion_limit(bytes, MAX_DEPTH).map_err(|_| malformed)?;
+    Ok(object.auth_data.0)
 }
 
 impl PasskeyVerifier for Verifier {
@@ -206,15 +223,8 @@ impl PasskeyVerifier for Verifier {
         response: &RegistrationResponse,
     ) -> Result<NewCredential, PasskeyError> {
         self.check_client_data(&response.client_data_json, "webauthn.create", challenge)?;
-        let malformed = PasskeyError::Malformed("attestation object");
-        let attestation = Cbor::decode_all(&response.attestation_object).map_err(|_| malformed)?;
-        let (Some(data), Some(_format)) = (
-            attestation.get_text("authData").and_then(Cbor::as_bytes),
-            attestation.get_text("fmt").and_then(Cbor::as_text),
-        ) else {
-            return Err(malformed);
-        };
-        let data = authenticator_data(data)?;
+        let data = attestation_object(&response.attestation_object)?;
+        let data = authenticator_data(&data)?;
         self.check_authenticator(&data)?;
         let Some((credential_id, key)) = data.credential else {
             return Err(PasskeyError::Malformed("attested credential data"));
@@ -224,6 +234,8 @@ impl PasskeyVerifier for Verifier {
             credential_id: credential_id.to_vec(),
             public_key: key.to_vec(),
             sign_count: data.sign_count,
+            backup_eligible: data.backup_eligible(),
+            backed_up: data.backed_up(),
         })
     }
 
@@ -232,17 +244,21 @@ impl PasskeyVerifier for Verifier {
         challenge: &[u8],
         public_key_cose: &[u8],
         response: &AssertionResponse,
-    ) -> Result<u32, PasskeyError> {
+    ) -> Result<VerifiedAssertion, PasskeyError> {
         self.check_client_data(&response.client_data_json, "webauthn.get", challenge)?;
         let data = authenticator_data(&response.authenticator_data)?;
         self.check_authenticator(&data)?;
         let key = public_key(public_key_cose)?;
         let client_hash = digest(&SHA256, &response.client_data_json);
         let message = [response.authenticator_data.as_slice(), client_hash.as_ref()].concat();
-        if !verify_signature(&key, &message, &response.signature) {
+        if !key.verifies(&message, &response.signature) {
             return Err(PasskeyError::BadSignature);
         }
-        Ok(data.sign_count)
+        Ok(VerifiedAssertion {
+            sign_count: data.sign_count,
+            backup_eligible: data.backup_eligible(),
+            backed_up: data.backed_up(),
+        })
     }
 }
 

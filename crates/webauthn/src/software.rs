@@ -5,9 +5,9 @@
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use ciborium::Value;
+use coset::{CborSerializable as _, CoseKeyBuilder, iana};
 use kikeru_domain::passkey::{AssertionResponse, RegistrationResponse};
-
-use crate::cbor::write;
 
 /// One credential on one authenticator.
 pub struct SoftwareAuthenticator {
@@ -19,6 +19,12 @@ pub struct SoftwareAuthenticator {
     sign_count: u32,
     /// Whether the authenticator reports user verification.
     pub verifies_user: bool,
+    /// The BE flag it reports: whether the credential may be backed up (synced).
+    pub backup_eligible: bool,
+    /// The BS flag it reports: whether the credential is backed up now.
+    pub backed_up: bool,
+    /// Whether assertions carry the user handle (a discoverable credential's do).
+    pub returns_user_handle: bool,
 }
 
 impl std::fmt::Debug for SoftwareAuthenticator {
@@ -53,6 +59,9 @@ impl SoftwareAuthenticator {
             user_handle: Vec::new(),
             sign_count: 0,
             verifies_user: true,
+            backup_eligible: false,
+            backed_up: false,
+            returns_user_handle: true,
         }
     }
 
@@ -75,8 +84,13 @@ impl SoftwareAuthenticator {
     fn authenticator_data(&mut self, attested: bool) -> Vec<u8> {
         self.sign_count += 1;
         let mut data = digest(&SHA256, self.rp_id.as_bytes()).as_ref().to_vec();
-        let verified = if self.verifies_user { 0x04 } else { 0 };
-        data.push(0x01 | verified | if attested { 0x40 } else { 0 });
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        data.push(
+            0x01 | flag(self.verifies_user, 0x04)
+                | flag(self.backup_eligible, 0x08)
+                | flag(self.backed_up, 0x10)
+                | flag(attested, 0x40),
+        );
         data.extend_from_slice(&self.sign_count.to_be_bytes());
         if attested {
             data.extend_from_slice(&[0; 16]);
@@ -88,40 +102,43 @@ impl SoftwareAuthenticator {
         data
     }
 
-    /// The public key as a COSE key (EC2, ES256, P-256).
+    /// The public key as a COSE key (EC2, ES256, P-256), in CTAP2's canonical encoding.
+    ///
+    /// # Panics
+    /// If the key cannot be encoded (never for a P-256 point).
+    #[allow(clippy::expect_used, reason = "test helper")]
     pub fn cose_key(&self) -> Vec<u8> {
         let point = self.key.public_key().as_ref();
-        let mut out = Vec::new();
-        write::map(&mut out, 5);
-        write::int(&mut out, 1);
-        write::int(&mut out, 2);
-        write::int(&mut out, 3);
-        write::int(&mut out, -7);
-        write::int(&mut out, -1);
-        write::int(&mut out, 1);
-        write::int(&mut out, -2);
-        write::bytes(&mut out, &point[1..33]);
-        write::int(&mut out, -3);
-        write::bytes(&mut out, &point[33..65]);
-        out
+        CoseKeyBuilder::new_ec2_pub_key(
+            iana::EllipticCurve::P_256,
+            point[1..33].to_vec(),
+            point[33..65].to_vec(),
+        )
+        .algorithm(iana::Algorithm::ES256)
+        .build()
+        .to_vec()
+        .expect("a COSE key")
     }
 
     /// Answers `navigator.credentials.create()` for `challenge`, storing `user_handle` for
     /// later assertions (a discoverable credential).
+    ///
+    /// # Panics
+    /// If the attestation object cannot be encoded (never).
+    #[allow(clippy::expect_used, reason = "test helper")]
     pub fn register(&mut self, challenge: &[u8], user_handle: &[u8]) -> RegistrationResponse {
         self.user_handle = user_handle.to_vec();
         let data = self.authenticator_data(true);
-        let mut object = Vec::new();
-        write::map(&mut object, 3);
-        write::text(&mut object, "fmt");
-        write::text(&mut object, "none");
-        write::text(&mut object, "attStmt");
-        write::map(&mut object, 0);
-        write::text(&mut object, "authData");
-        write::bytes(&mut object, &data);
+        let object = Value::Map(vec![
+            (Value::Text("fmt".into()), Value::Text("none".into())),
+            (Value::Text("attStmt".into()), Value::Map(Vec::new())),
+            (Value::Text("authData".into()), Value::Bytes(data)),
+        ]);
+        let mut attestation_object = Vec::new();
+        ciborium::ser::into_writer(&object, &mut attestation_object).expect("CBOR");
         RegistrationResponse {
             client_data_json: self.client_data("webauthn.create", challenge),
-            attestation_object: object,
+            attestation_object,
         }
     }
 
@@ -149,7 +166,7 @@ impl SoftwareAuthenticator {
             client_data_json,
             authenticator_data,
             signature,
-            user_handle: Some(self.user_handle.clone()),
+            user_handle: self.returns_user_handle.then(|| self.user_handle.clone()),
         }
     }
 }

@@ -176,6 +176,8 @@ impl Membership {
             name,
             created_at: now,
             last_used_at: None,
+            backup_eligible: Some(credential.backup_eligible),
+            backed_up: credential.backed_up,
         };
         let mut changes = Changes::new();
         changes.push(Change::InsertPasskey(passkey.clone()));
@@ -332,21 +334,25 @@ impl Membership {
             return Err(SignInError::InvalidCredentials);
         };
         let member_id = passkey.member_id;
+        // Every passkey here is discoverable, and a discoverable credential returns its user
+        // handle (WebAuthn §7.2 step 6): it must be there, and be this member's.
         let handle_matches = response
             .user_handle
             .as_ref()
-            .is_none_or(|h| h.as_slice() == user_handle(member_id));
-        let verified = self.ports.passkeys.verify_assertion(
-            &ceremony.challenge,
-            &passkey.public_key,
-            response,
-        );
+            .is_some_and(|h| h.as_slice() == user_handle(member_id));
+        let verified = self
+            .ports
+            .passkeys
+            .verify_assertion(&ceremony.challenge, &passkey.public_key, response)
+            .ok()
+            .filter(|v| v.fits(&passkey));
         let member = self.ports.members.by_id(member_id).await?;
-        let (Some(member), true, Ok(count)) = (member, handle_matches, verified) else {
+        let (Some(member), true, Some(verified)) = (member, handle_matches, verified) else {
             self.audit(SecurityEventKind::SignInFailed, Some(member_id), None)
                 .await?;
             return Err(SignInError::InvalidCredentials);
         };
+        let count = verified.sign_count;
         if !counter_is_plausible(passkey.sign_count, count) {
             // The counter went back: the credential may have been copied. Refused, and on
             // the member's record.
@@ -360,6 +366,8 @@ impl Membership {
             id: passkey.id,
             sign_count: count,
             at: now,
+            backup_eligible: verified.backup_eligible,
+            backed_up: verified.backed_up,
         });
         if let Some(previous) = previous
             && let Some(old) = self.ports.sessions.by_token_hash(&previous.hash()).await?

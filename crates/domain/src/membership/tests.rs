@@ -47,7 +47,7 @@ impl crate::passkey::PasskeyVerifier for RefusingVerifier {
         _: &[u8],
         _: &[u8],
         _: &crate::passkey::AssertionResponse,
-    ) -> Result<u32, crate::passkey::PasskeyError> {
+    ) -> Result<crate::passkey::VerifiedAssertion, crate::passkey::PasskeyError> {
         Err(crate::passkey::PasskeyError::BadSignature)
     }
 }

@@ -712,21 +712,21 @@ mod passkeys {
             .await;
             assert_eq!(options["publicKey"]["allowCredentials"], json!([]));
             let answer = authenticator.assert(&unb64(&options["publicKey"]["challenge"]));
+            let mut response = json!({
+                "clientDataJSON": b64(&answer.client_data_json),
+                "authenticatorData": b64(&answer.authenticator_data),
+                "signature": b64(&answer.signature),
+            });
+            if let Some(handle) = &answer.user_handle {
+                response["userHandle"] = json!(b64(handle));
+            }
             self.call(
                 "POST",
                 "/api/v1/sessions/passkey",
                 cookie,
                 Some(json!({
                     "ceremony": options["ceremony"],
-                    "credential": {
-                        "id": b64(&answer.credential_id),
-                        "response": {
-                            "clientDataJSON": b64(&answer.client_data_json),
-                            "authenticatorData": b64(&answer.authenticator_data),
-                            "signature": b64(&answer.signature),
-                            "userHandle": b64(answer.user_handle.as_deref().unwrap_or_default()),
-                        },
-                    },
+                    "credential": {"id": b64(&answer.credential_id), "response": response},
                 })),
             )
             .await
@@ -906,7 +906,8 @@ mod passkeys {
             "credential": {"id": b64(&answer.credential_id), "response": {
                 "clientDataJSON": b64(&answer.client_data_json),
                 "authenticatorData": b64(&answer.authenticator_data),
-                "signature": b64(&answer.signature)}},
+                "signature": b64(&answer.signature),
+                "userHandle": b64(answer.user_handle.as_deref().unwrap_or_default())}},
         });
         f.call("POST", "/api/v1/sessions/passkey", "", Some(body.clone()))
             .await
@@ -918,5 +919,48 @@ mod passkeys {
             "invalid_credentials",
         )
         .await;
+    }
+
+    /// WebAuthn §7.2 step 6: a discoverable credential returns its user handle, so an answer
+    /// without one is refused; and BE, fixed for a credential's life, may not change (BS may).
+    #[tokio::test]
+    async fn an_assertion_without_its_user_handle_or_with_another_backup_eligibility_is_refused() {
+        let f = fixture();
+        f.register_and_verify(HANAKO).await;
+        let (cookie, _) = f.sign_in_pending(HANAKO).await;
+        let mut phone = SoftwareAuthenticator::new(TEST_RP_ID, TEST_ORIGIN);
+        phone.backup_eligible = true;
+        phone.backed_up = true;
+        f.add_passkey(&cookie, &mut phone).await;
+
+        phone.returns_user_handle = false;
+        let anonymous = f.passkey_sign_in("", &mut phone).await;
+        assert_problem(anonymous, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+        phone.returns_user_handle = true;
+
+        phone.backup_eligible = false;
+        phone.backed_up = false;
+        let changed = f.passkey_sign_in("", &mut phone).await;
+        assert_problem(changed, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+
+        // Eligible as registered, no longer backed up: BS may change, and is recorded.
+        phone.backup_eligible = true;
+        f.passkey_sign_in("", &mut phone)
+            .await
+            .assert_status(StatusCode::CREATED);
+        let member = kikeru_domain::ports::Members::by_email(
+            &*f.harness.store,
+            &kikeru_memory::testing::Harness::email(HANAKO),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let stored = kikeru_domain::ports::SecondFactors::passkeys(&*f.harness.store, member.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (stored[0].backup_eligible, stored[0].backed_up),
+            (Some(true), false)
+        );
     }
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub backup_eligible: Option<bool>,
+    pub backed_up: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m0014_receipts;
 mod m0015_return_invoices;
 mod m0016_incidents;
 mod m0017_order_taxes;
+mod m0018_passkey_backup;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_return_invoices::Migration),
             Box::new(m0016_incidents::Migration),
             Box::new(m0017_order_taxes::Migration),
+            Box::new(m0018_passkey_backup::Migration),
         ]
     }
 }
