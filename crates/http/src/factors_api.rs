@@ -80,6 +80,20 @@ struct RecoveryCodesView {
     codes: Vec<String>,
 }
 
+#[derive(Debug, ApiResponse)]
+enum FactorPassed {
+    /// The session was waiting for the factor: it is signed in now, under a new token set in
+    /// the cookie (the old one no longer works).
+    #[oai(status = 200)]
+    SignedIn(
+        Json<SecondFactorPassed>,
+        #[oai(header = "Set-Cookie")] String,
+    ),
+    /// The session was signed in already: it counts as freshly authenticated.
+    #[oai(status = 200)]
+    Confirmed(Json<SecondFactorPassed>),
+}
+
 /// The session after passing its second factor.
 #[derive(Debug, Object)]
 struct SecondFactorPassed {
@@ -220,8 +234,8 @@ impl FactorsApi {
         state: Data<&AppState>,
         auth: PendingSession,
         body: Json<CodeBody>,
-    ) -> ApiResult<Json<SecondFactorPassed>> {
-        let factor = state
+    ) -> ApiResult<FactorPassed> {
+        let passed = state
             .membership
             .pass_second_factor(&auth.0, &body.code)
             .await?;
@@ -230,10 +244,17 @@ impl FactorsApi {
             .second_factor_status(&auth.0)
             .await?
             .recovery_codes_left;
-        Ok(Json(SecondFactorPassed {
-            factor: factor.as_str().to_owned(),
+        let body = Json(SecondFactorPassed {
+            factor: passed.factor.as_str().to_owned(),
             recovery_codes_left: count(left),
-        }))
+        });
+        Ok(match passed.session {
+            Some(new) => {
+                let (_, cookie) = crate::api::signed_in(&state, &new, new.session.created_at);
+                FactorPassed::SignedIn(body, cookie)
+            }
+            None => FactorPassed::Confirmed(body),
+        })
     }
 
     /// Confirm it is the member with the account's password, so that sensitive changes

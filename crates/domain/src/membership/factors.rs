@@ -104,6 +104,17 @@ pub struct TotpSetup {
     pub uri: String,
 }
 
+/// A second factor passed: which, and — when the session was waiting for it — the new
+/// session that replaces it (its token must replace the old one in the browser).
+#[derive(Debug, Clone)]
+pub struct PassedFactor {
+    /// The factor.
+    pub factor: Factor,
+    /// The session now signed in, under a new token; `None` when the session was signed in
+    /// already (it keeps its token and counts as freshly authenticated).
+    pub session: Option<super::NewSession>,
+}
+
 /// What a member has turned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecondFactorStatus {
@@ -360,12 +371,13 @@ impl Membership {
     ///
     /// # Errors
     /// [`FactorError::WrongCode`], [`FactorError::CodeUsed`] (an app code used before),
-    /// [`FactorError::MalformedCode`], [`FactorError::Throttled`] after too many wrong codes.
+    /// [`FactorError::MalformedCode`], [`FactorError::Throttled`] after too many wrong codes,
+    /// [`FactorError::LockedOut`] past the cap of wrong codes in a row.
     pub async fn pass_second_factor(
         &self,
         current: &Authenticated,
         code: &str,
-    ) -> Result<Factor, FactorError> {
+    ) -> Result<PassedFactor, FactorError> {
         let member = current.member.id;
         self.check_code_throttle(current).await?;
         let now = self.now();
@@ -416,18 +428,35 @@ impl Membership {
             )
         };
         let mut changes = Changes::new();
-        changes.push(used).push(Change::UpdateAssurance {
-            session: current.session.id,
-            assurance: current.session.assurance.with_second(factor, now),
-            second_factor_enrolled: current.session.second_factor_enrolled,
-        });
-        self.record(&mut changes, kind, Some(member), Some(current.session.id));
-        if current.session.access() == Access::SecondFactorPending {
+        changes.push(used);
+        let assurance = current.session.assurance.with_second(factor, now);
+        // A session that was waiting for the factor becomes signed in under a new token (the
+        // one that travelled with the password alone ends); a signed-in one keeps its token.
+        let (session, rotated) = if current.session.access() == Access::SecondFactorPending {
+            changes.push(Change::DeleteSession(current.session.id));
+            let created = self.create_session(
+                &mut changes,
+                &current.member,
+                &current.session.browser,
+                assurance,
+                true,
+            );
+            (created.session.id, Some(created))
+        } else {
+            changes.push(Change::UpdateAssurance {
+                session: current.session.id,
+                assurance,
+                second_factor_enrolled: current.session.second_factor_enrolled,
+            });
+            (current.session.id, None)
+        };
+        self.record(&mut changes, kind, Some(member), Some(session));
+        if rotated.is_some() {
             self.record(
                 &mut changes,
                 SecurityEventKind::SignedIn,
                 Some(member),
-                Some(current.session.id),
+                Some(session),
             );
         }
         match self.commit(changes).await {
@@ -438,7 +467,10 @@ impl Membership {
             Err(e) => return Err(FactorError::Backend(e)),
         }
         self.forgive_codes(member).await?;
-        Ok(factor)
+        Ok(PassedFactor {
+            factor,
+            session: rotated,
+        })
     }
 
     /// Re-authenticates a signed-in session with the account's password, for a sensitive

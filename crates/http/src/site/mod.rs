@@ -129,13 +129,7 @@ pub(crate) fn chrome(state: &AppState, req: &Request, member: Option<&Authentica
     let (csrf, cookies) = match cookie(req, name).filter(|v| valid_token(v)) {
         Some(existing) => (existing.to_owned(), Vec::new()),
         None => {
-            let fresh = uuid::Uuid::new_v4().simple().to_string();
-            let secure = if state.config.is_https() {
-                "; Secure"
-            } else {
-                ""
-            };
-            let set = format!("{name}={fresh}; Path=/; HttpOnly; SameSite=Strict{secure}");
+            let (fresh, set) = fresh_csrf(state);
             (fresh, vec![set])
         }
     };
@@ -146,6 +140,20 @@ pub(crate) fn chrome(state: &AppState, req: &Request, member: Option<&Authentica
         path: req.uri().path().to_owned(),
         cookies,
     }
+}
+
+/// A new form token and the cookie that carries it. Given to a browser without one, and at
+/// every sign-in, so that a token planted before it is worth nothing after.
+pub(crate) fn fresh_csrf(state: &AppState) -> (String, String) {
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let name = csrf_cookie_name(state);
+    let set = format!("{name}={fresh}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    (fresh, set)
 }
 
 fn valid_token(value: &str) -> bool {

@@ -500,11 +500,12 @@ pub(crate) async fn login_submit(
                 created.session.created_at,
                 created.session.expires_at,
             );
+            let (_, csrf) = super::fresh_csrf(&state);
             if created.session.access() == kikeru_domain::second_factor::Access::SecondFactorPending
             {
-                return see_other(&super::security::second_step(back), &[cookie]);
+                return see_other(&super::security::second_step(back), &[cookie, csrf]);
             }
-            see_other(back, &[cookie])
+            see_other(back, &[cookie, csrf])
         }
         Err(SignInError::InvalidCredentials) => {
             again(StatusCode::UNAUTHORIZED, c.t("login.failed"))

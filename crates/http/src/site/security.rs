@@ -174,7 +174,19 @@ pub(crate) async fn second_factor_submit(
         return see_other("/login", &[]);
     };
     match state.membership.pass_second_factor(&who, &form.code).await {
-        Ok(_) => see_other(back, &[]),
+        // Signed in now, under a new session token and a new form token.
+        Ok(passed) => match passed.session {
+            Some(new) => {
+                let cookie = state.config.cookie().set(
+                    &new.token,
+                    new.session.created_at,
+                    new.session.expires_at,
+                );
+                let (_, csrf) = super::fresh_csrf(&state);
+                see_other(back, &[cookie, csrf])
+            }
+            None => see_other(back, &[]),
+        },
         Err(e) => {
             let (status, key) = factor_problem(&e);
             let page = SecondFactorPage {

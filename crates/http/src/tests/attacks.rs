@@ -456,3 +456,36 @@ async fn every_back_parameter_refuses_a_path_a_browser_reads_as_another_site() {
         assert_eq!(header(&again, "location"), "/me", "{hostile:?}");
     }
 }
+
+/// A form token planted in the browser before sign-in (say, by a neighbouring site's cookie)
+/// is worth nothing after it: signing in sets a new one.
+#[tokio::test]
+async fn signing_in_on_the_site_sets_a_new_form_token() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let (csrf_cookie, csrf) = super::form_session(&f, "/login").await;
+    let signed_in = super::post_form(
+        &f,
+        "/login",
+        &csrf_cookie,
+        format!(
+            "csrf={csrf}&email=hanako%40example.jp&password={}",
+            encoded(PASSWORD)
+        ),
+    )
+    .await;
+    signed_in.assert_status(StatusCode::SEE_OTHER);
+    let set: Vec<String> = signed_in
+        .0
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let rotated = set
+        .iter()
+        .find(|c| c.starts_with("kikeru_csrf="))
+        .expect("a new form token");
+    assert!(!rotated.starts_with(&csrf_cookie), "{rotated}");
+    assert!(rotated.contains("HttpOnly") && rotated.contains("SameSite=Strict"));
+}

@@ -166,8 +166,18 @@ async fn the_authenticator_app_guards_sign_in_and_recovery_codes_work_once() {
         )
         .await;
     passed.assert_status_is_ok();
+    // Signed in under a new token: the one that travelled with the password alone ends.
+    let signed_in = header(&passed, "set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(signed_in, pending_cookie);
     assert_eq!(json_of(passed).await["factor"], "totp");
     f.call("GET", "/api/v1/me", &pending_cookie, None)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    f.call("GET", "/api/v1/me", &signed_in, None)
         .await
         .assert_status_is_ok();
 
@@ -182,6 +192,11 @@ async fn the_authenticator_app_guards_sign_in_and_recovery_codes_work_once() {
         )
         .await;
     recovered.assert_status_is_ok();
+    let lost = header(&recovered, "set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let recovered = json_of(recovered).await;
     assert_eq!(recovered["factor"], "recovery_code");
     assert_eq!(recovered["recovery_codes_left"], 9);
@@ -552,6 +567,14 @@ mod site {
             .await;
         passed.assert_status(StatusCode::SEE_OTHER);
         assert_eq!(header(&passed, "location"), "/me#library");
+        let (_, stale) = f.page("/me", &pending_cookie).await;
+        assert!(!stale.contains("recovery-left"), "the pending token ended");
+        let signed_in = header(&passed, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let pending_cookie = format!("{csrf_cookie}; {signed_in}");
         let (_, my_page) = f.page("/me", &pending_cookie).await;
         assert!(my_page.contains("id=\"recovery-left\">9<"));
 
