@@ -62,8 +62,13 @@ pub struct Hit {
     pub count: u64,
 }
 
+/// The path recorded for a request that named nothing of ours (404): whatever its words were
+/// (`/hanako.yamada`), they are not kept.
+pub const UNMATCHED: &str = "(unmatched)";
+
 impl Hit {
-    /// A hit with its path normalised, its method checked and its browser sanitized.
+    /// A hit with its path normalised (or [`UNMATCHED`] for a 404), its method checked and its
+    /// browser sanitized.
     pub fn new(
         at: Timestamp,
         method: &str,
@@ -79,7 +84,11 @@ impl Hit {
         Self {
             at,
             method,
-            path: normalize_path(raw_path),
+            path: if status == 404 {
+                UNMATCHED.to_owned()
+            } else {
+                normalize_path(raw_path)
+            },
             status,
             browser: browser.sanitized(),
             count: 1,
@@ -262,6 +271,15 @@ pub fn report(counts: &[DailyCount], k: u64) -> Report {
 mod tests {
     use super::*;
     use time::macros::{date, datetime};
+
+    #[test]
+    fn a_path_that_names_nothing_of_ours_keeps_none_of_its_words() {
+        let at = time::macros::datetime!(2026-04-01 09:00 UTC);
+        let lost = Hit::new(at, "GET", "/hanako.yamada", 404, BrowserClass::default());
+        assert_eq!(lost.path, UNMATCHED);
+        let found = Hit::new(at, "GET", "/lang/en", 303, BrowserClass::default());
+        assert_eq!(found.path, "/lang/en");
+    }
 
     #[test]
     fn paths_keep_their_shape_and_lose_what_could_identify() {
