@@ -162,7 +162,7 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(@suite $setup, $teardown, inquiries: [
             inquiries_read_back_with_their_answers,
             a_known_message_id_is_a_conflict,
-            a_persons_inquiries_are_theirs_only,
+            a_members_inquiries_are_those_they_sent_signed_in,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, stats: [
             completed_days_are_rolled_up_once,

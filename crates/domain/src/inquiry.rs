@@ -149,13 +149,13 @@ pub trait Inquiries: Send + Sync + 'static {
     /// When storage fails.
     async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError>;
 
-    /// The inquiries a person sent: those linked to the member, and those from their address.
-    /// Oldest first. MUST NOT include anyone else's.
+    /// The inquiries linked to the member (sent while signed in), oldest first. MUST NOT
+    /// include any other, not even one that merely carries the member's address: anyone can
+    /// type an address into a form or a `From` header.
     ///
     /// # Errors
     /// When storage fails.
-    async fn for_person(&self, member: MemberId, email: &Email)
-    -> Result<Vec<Inquiry>, StoreError>;
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError>;
 }
 
 /// The longest subject, in characters.
@@ -367,7 +367,6 @@ impl ContactDesk {
                 language: inquiry.language,
                 message: Message::InquiryReceived {
                     reference: inquiry.reference.clone(),
-                    subject: inquiry.subject.clone(),
                 },
             },
             created_at: now,
@@ -469,12 +468,8 @@ impl ContactDesk {
     ///
     /// # Errors
     /// When storage fails.
-    pub async fn of_member(
-        &self,
-        member: MemberId,
-        email: &Email,
-    ) -> Result<Vec<Inquiry>, StoreError> {
-        self.ports.inquiries.for_person(member, email).await
+    pub async fn of_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError> {
+        self.ports.inquiries.for_member(member).await
     }
 
     /// Answers an inquiry: the answer is kept with it and mailed to the sender, in their

@@ -385,12 +385,11 @@ pub enum Message {
         /// Whether a malicious act is suspected.
         malicious_suspected: bool,
     },
-    /// We received your inquiry.
+    /// We received your inquiry. It quotes nothing the sender typed: the form can name any
+    /// address, and the acknowledgement must not carry a stranger's words to it.
     InquiryReceived {
         /// The inquiry's reference, to quote in a reply.
         reference: String,
-        /// Its subject.
-        subject: String,
     },
     /// An operator answered your inquiry.
     InquiryAnswered {
@@ -586,7 +585,6 @@ mod tests {
             }),
             Message::InquiryReceived {
                 reference: "Q-1".into(),
-                subject: "返金".into(),
             },
             Message::InquiryAnswered {
                 reference: "Q-1".into(),

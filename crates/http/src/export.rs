@@ -145,11 +145,7 @@ impl Export {
                 )
             }
             Step::Inquiries => {
-                let inquiries = self
-                    .state
-                    .contact
-                    .of_member(member.id, &member.email)
-                    .await?;
+                let inquiries = self.state.contact.of_member(member.id).await?;
                 let list: Vec<Value> = inquiries
                     .iter()
                     .map(|i| {

@@ -1630,7 +1630,7 @@ mod export {
         f.post(
             "/api/v1/inquiries",
             json!({"email": "hanako@example.jp", "subject": "返金", "message": "お願いします"}),
-            None,
+            Some(&hanako),
         )
         .await
         .assert_status(StatusCode::ACCEPTED);
@@ -1651,7 +1651,7 @@ mod export {
         let export: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             export["inquiries"][0]["subject"], "返金",
-            "an inquiry from the member's address is theirs"
+            "an inquiry the member sent signed in is theirs"
         );
         assert_eq!(export["inquiries"].as_array().unwrap().len(), 1);
         for section in [
@@ -1919,11 +1919,12 @@ mod inquiries {
         let mail = f.harness.mail().await.sent();
         let ack = mail.last().unwrap();
         assert_eq!(ack.to.as_str(), "guest@example.jp");
-        let Message::InquiryReceived { reference, subject } = &ack.message else {
+        let Message::InquiryReceived { reference } = &ack.message else {
             panic!("not an acknowledgement: {ack:?}");
         };
+        // The form can name any address: the acknowledgement carries nothing the sender typed
+        // (the message has no field for it), only the reference.
         assert!(reference.starts_with("Q-"));
-        assert_eq!(subject, "再生について");
 
         f.register_and_verify("hanako@example.jp").await;
         let hanako = f.sign_in("hanako@example.jp").await;

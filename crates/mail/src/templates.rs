@@ -167,19 +167,19 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             ja,
             links,
         ),
-        Message::InquiryReceived { reference, subject } => {
+        Message::InquiryReceived { reference } => {
             if ja {
                 (
                     format!("お問い合わせを受け付けました（{reference}）"),
                     format!(
-                        "お問い合わせありがとうございます。次の内容で受け付けました。\n\n受付番号: {reference}\n件名: {subject}\n\n担当者より、このアドレスにご返信します。返信の際は受付番号をお書き添えください。\n"
+                        "お問い合わせありがとうございます。受付番号 {reference} で受け付けました。\n\n担当者より、このアドレスにご返信します。返信の際は受付番号をお書き添えください。\nお問い合わせをされた覚えがない場合は、このメールは破棄してください。第三者があなたのアドレスを入力した可能性があります。\n"
                     ),
                 )
             } else {
                 (
                     format!("We received your inquiry ({reference})"),
                     format!(
-                        "Thank you for contacting us. We received your inquiry:\n\nReference: {reference}\nSubject: {subject}\n\nWe will answer at this address. Please quote the reference when you write to us about it.\n"
+                        "Thank you for contacting us. We received your inquiry as reference {reference}.\n\nWe will answer at this address. Please quote the reference when you write to us about it.\nIf you did not write to us, you can delete this mail: someone else may have typed your address.\n"
                     ),
                 )
             }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
 use kikeru_domain::inquiry::{Inquiries, Inquiry, InquiryId};
 use kikeru_domain::outbox::{Claimed, Envelope, Outbox, OutboxCounts, Settlement};
-use kikeru_domain::{Email, MemberId, StoreError, Timestamp};
+use kikeru_domain::{MemberId, StoreError, Timestamp};
 use uuid::Uuid;
 
 use crate::{MemoryStore, State, email_taken};
@@ -452,17 +452,13 @@ impl Inquiries for MemoryStore {
             .collect())
     }
 
-    async fn for_person(
-        &self,
-        member: MemberId,
-        email: &Email,
-    ) -> Result<Vec<Inquiry>, StoreError> {
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError> {
         Ok(self
             .state()
             .mail
             .inquiries
             .values()
-            .filter(|i| i.member_id == Some(member) || i.email == *email)
+            .filter(|i| i.member_id == Some(member))
             .cloned()
             .collect())
     }

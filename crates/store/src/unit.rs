@@ -646,17 +646,9 @@ impl Inquiries for SqlStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn for_person(
-        &self,
-        member: MemberId,
-        email: &Email,
-    ) -> Result<Vec<Inquiry>, StoreError> {
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError> {
         let rows = inquiry::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(inquiry::Column::MemberId.eq(*member.as_uuid()))
-                    .add(inquiry::Column::Email.eq(email.as_str())),
-            )
+            .filter(inquiry::Column::MemberId.eq(*member.as_uuid()))
             .order_by_asc(inquiry::Column::ReceivedAt)
             .order_by_asc(inquiry::Column::Id)
             .all(&self.db)

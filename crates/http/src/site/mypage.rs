@@ -114,7 +114,7 @@ async fn render(
         let payments = state.shop.payments(member.id, None, 100).await?;
         let (consents, _) = state.consents.states(member.id).await?;
         let disclosures = state.disclosures.about(member.id).await?;
-        let inquiries = state.contact.of_member(member.id, &member.email).await?;
+        let inquiries = state.contact.of_member(member.id).await?;
         Ok::<_, kikeru_domain::StoreError>((
             library,
             purchases,

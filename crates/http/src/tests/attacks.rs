@@ -489,3 +489,37 @@ async fn signing_in_on_the_site_sets_a_new_form_token() {
     assert!(!rotated.starts_with(&csrf_cookie), "{rotated}");
     assert!(rotated.contains("HttpOnly") && rotated.contains("SameSite=Strict"));
 }
+
+/// Anyone can type a member's address into the contact form: such an inquiry is not the
+/// member's, and must not appear on their My Page or in their data export. One they send
+/// signed in is theirs.
+#[tokio::test]
+async fn an_inquiry_that_only_names_a_members_address_is_not_shown_as_theirs() {
+    let f = fixture();
+    f.register_and_verify(HANAKO).await;
+    let inquiry = |subject: &str| {
+        json!({"email": HANAKO, "name": "山田 花子", "subject": subject,
+               "message": "ご確認ください。", "language": "ja"})
+    };
+    f.post("/api/v1/inquiries", inquiry("見知らぬ人の件名"), None)
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    let mine = f.sign_in(HANAKO).await;
+    f.post("/api/v1/inquiries", inquiry("本人の件名"), Some(&mine))
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    f.advance(std::time::Duration::from_secs(1));
+    let my_page = super::text_of(f.client.get("/me").header("cookie", &mine).send().await).await;
+    let export = super::text_of(
+        f.client
+            .get("/api/v1/me/export")
+            .header("cookie", &mine)
+            .send()
+            .await,
+    )
+    .await;
+    for shown in [&my_page, &export] {
+        assert!(shown.contains("本人の件名"));
+        assert!(!shown.contains("見知らぬ人の件名"));
+    }
+}
