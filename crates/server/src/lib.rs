@@ -407,7 +407,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail::serve_lmtp(
                 listen,
                 state.contact.clone(),
-                config.mail_max_inbound_bytes,
+                mail::LmtpLimits::new(config.mail_max_inbound_bytes),
                 shutdown,
             )
             .await

@@ -208,38 +208,84 @@ async fn receive(contact: &ContactDesk, raw: &[u8], max_bytes: usize) -> Result<
     }
 }
 
+/// What an LMTP listener allows a peer.
+#[derive(Debug, Clone, Copy)]
+pub struct LmtpLimits {
+    /// The largest message, in bytes.
+    pub max_bytes: usize,
+    /// How long a peer may stay silent (RFC 5321 §4.5.3.2 suggests 5 minutes).
+    pub idle: std::time::Duration,
+    /// Connections served at once; more are told to come back later (421).
+    pub connections: usize,
+}
+
+impl LmtpLimits {
+    /// The limits for messages up to `max_bytes`.
+    pub const fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            idle: std::time::Duration::from_secs(300),
+            connections: 32,
+        }
+    }
+}
+
 /// Serves LMTP (RFC 2033) on `listen` until `shutdown` resolves: each message becomes an
-/// inquiry, with one reply per accepted recipient.
+/// inquiry, with one reply per accepted recipient. Every read is bounded (a line, a message,
+/// a silence) and so is the number of peers served at once.
 ///
 /// # Errors
 /// When the address cannot be bound.
 pub async fn serve_lmtp(
     listen: SocketAddr,
     contact: ContactDesk,
-    max_bytes: usize,
+    limits: LmtpLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening for LMTP on {listen}"))?;
     tracing::info!("LMTP listening on {}", listener.local_addr()?);
+    serve_lmtp_on(listener, contact, limits, shutdown).await;
+    Ok(())
+}
+
+async fn serve_lmtp_on(
+    listener: tokio::net::TcpListener,
+    contact: ContactDesk,
+    limits: LmtpLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.connections));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => return,
             accepted = listener.accept() => {
-                let (socket, peer) = match accepted {
+                let (mut socket, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
                         tracing::warn!(error = %e, "accepting an LMTP connection failed");
                         continue;
                     }
                 };
+                let Ok(slot) = std::sync::Arc::clone(&slots).try_acquire_owned() else {
+                    tracing::warn!(%peer, "LMTP: too many connections; told to come back");
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(5),
+                            socket.write_all(b"421 4.3.2 too busy, try again later\r\n"),
+                        )
+                        .await;
+                    });
+                    continue;
+                };
                 let contact = contact.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = lmtp_session(socket, &contact, max_bytes).await {
+                    if let Err(e) = lmtp_session(socket, &contact, limits).await {
                         tracing::info!(%peer, error = %e, "LMTP session ended");
                     }
+                    drop(slot);
                 });
             }
         }
@@ -252,15 +298,25 @@ const MAX_LINE: usize = 2048;
 async fn lmtp_session(
     socket: tokio::net::TcpStream,
     contact: &ContactDesk,
-    max_bytes: usize,
+    limits: LmtpLimits,
 ) -> std::io::Result<()> {
+    let max_bytes = limits.max_bytes;
     let (read, mut write) = socket.into_split();
     let mut reader = BufReader::new(read);
     write.write_all(b"220 kikeru LMTP ready\r\n").await?;
     let mut sender = false;
     let mut recipients = 0usize;
     loop {
-        let Some(line) = read_line(&mut reader, MAX_LINE).await? else {
+        let line = match tokio::time::timeout(limits.idle, read_line(&mut reader, MAX_LINE)).await {
+            Ok(line) => line?,
+            Err(_) => {
+                write
+                    .write_all(b"421 4.4.2 idle for too long, closing\r\n")
+                    .await?;
+                return Ok(());
+            }
+        };
+        let Some(line) = line else {
             return Ok(());
         };
         let upper = line.to_ascii_uppercase();
@@ -284,7 +340,14 @@ async fn lmtp_session(
                 write
                     .write_all(b"354 Start mail input; end with <CRLF>.<CRLF>\r\n")
                     .await?;
-                let reply = match read_data(&mut reader, max_bytes).await? {
+                let data = tokio::time::timeout(limits.idle, read_data(&mut reader, max_bytes));
+                let Ok(data) = data.await else {
+                    write
+                        .write_all(b"421 4.4.2 idle for too long, closing\r\n")
+                        .await?;
+                    return Ok(());
+                };
+                let reply = match data? {
                     Some(raw) => match receive(contact, &raw, max_bytes).await {
                         Ok(outcome) => {
                             tracing::info!("{outcome}");
@@ -347,30 +410,46 @@ async fn read_line(
     ))
 }
 
+/// How much of a line is read at once while receiving a message: a longer line is read in
+/// pieces, so that a peer that never ends its line costs no more memory than this.
+const DATA_CHUNK: u64 = 64 * 1024;
+
 /// The message after DATA up to the lone dot, dot-unstuffed; `None` when it grew past
-/// `max_bytes` (the rest is read and dropped, so the session can go on).
+/// `max_bytes` (the rest is read and dropped, so the session can go on). Memory stays within
+/// `max_bytes` plus one chunk, however the peer breaks its lines.
 async fn read_data(
     reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
     max_bytes: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut message = Vec::new();
     let mut too_large = false;
+    let mut line_start = true;
     loop {
-        let mut line = Vec::new();
-        if reader.read_until(b'\n', &mut line).await? == 0 {
+        let mut chunk = Vec::new();
+        if (&mut *reader)
+            .take(DATA_CHUNK)
+            .read_until(b'\n', &mut chunk)
+            .await?
+            == 0
+        {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        if line == b".\r\n" || line == b".\n" {
+        if line_start && (chunk == b".\r\n" || chunk == b".\n") {
             return Ok((!too_large).then_some(message));
         }
-        let line = line.strip_prefix(b".").unwrap_or(&line);
-        if message.len() + line.len() > max_bytes {
+        let piece = if line_start {
+            chunk.strip_prefix(b".").unwrap_or(&chunk)
+        } else {
+            &chunk
+        };
+        if !too_large && message.len() + piece.len() > max_bytes {
             too_large = true;
-            message.clear();
+            message = Vec::new();
         }
         if !too_large {
-            message.extend_from_slice(line);
+            message.extend_from_slice(piece);
         }
+        line_start = chunk.ends_with(b"\n");
     }
 }
 
@@ -398,5 +477,70 @@ mod tests {
         assert_eq!(first, b"Subject: x\r\n\r\n.leading dot\r\nbody\r\n");
         assert_eq!(read_data(&mut reader, 8).await.unwrap(), None);
         client.await.unwrap();
+    }
+
+    /// A peer that never ends its line is read in bounded pieces and refused as too large;
+    /// the session goes on.
+    #[tokio::test]
+    async fn a_line_without_an_end_costs_no_more_than_the_limit() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let endless = vec![b'x'; 1024 * 1024];
+            socket.write_all(&endless).await.unwrap();
+            socket.write_all(b"\r\n.\r\nsmall\r\n.\r\n").await.unwrap();
+        });
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, _write) = socket.into_split();
+        let mut reader = BufReader::new(read);
+        assert_eq!(read_data(&mut reader, 1000).await.unwrap(), None);
+        assert_eq!(
+            read_data(&mut reader, 1000).await.unwrap().unwrap(),
+            b"small\r\n"
+        );
+        client.await.unwrap();
+    }
+
+    fn contact() -> ContactDesk {
+        kikeru_memory::testing::Harness::new(time::macros::datetime!(2026-04-01 09:00 UTC)).contact
+    }
+
+    async fn reply(socket: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::AsyncReadExt as _;
+        let mut buffer = vec![0; 512];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    }
+
+    /// A silent peer is told so and let go; past the cap of peers at once, a new one is told
+    /// to come back later.
+    #[tokio::test]
+    async fn silent_peers_are_let_go_and_peers_are_capped() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = LmtpLimits {
+            max_bytes: 1000,
+            idle: std::time::Duration::from_millis(300),
+            connections: 1,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_lmtp_on(listener, contact(), limits, async {
+            let _ = stopped.await;
+        }));
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(reply(&mut first).await.starts_with("220"));
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(reply(&mut second).await.starts_with("421 4.3.2"));
+        // The first says nothing: it is let go, and its slot is free again.
+        assert!(reply(&mut first).await.starts_with("421 4.4.2"));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(reply(&mut third).await.starts_with("220"));
+        stop.send(()).unwrap();
+        server.await.unwrap();
     }
 }
