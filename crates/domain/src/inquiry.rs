@@ -194,7 +194,18 @@ pub enum InquiryProblem {
     /// The name is longer than [`MAX_NAME`].
     #[error("the name must have at most {MAX_NAME} characters")]
     Name,
+    /// A mail's `Message-ID` is longer than a header line may be ([`MAX_MESSAGE_ID`]), or an
+    /// attachment's name or type is too long.
+    #[error("a header of the message is longer than a mail header may be")]
+    Header,
+    /// The text holds a NUL character, which no mail or form of a person carries and which
+    /// not every database can store.
+    #[error("the text holds a NUL character")]
+    Nul,
 }
+
+/// The longest `Message-ID` kept: a header line's limit (RFC 5322 §2.1.1).
+pub const MAX_MESSAGE_ID: usize = 998;
 
 /// An inquiry was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -405,6 +416,7 @@ impl ContactDesk {
             .filter(|n| !n.is_empty())
             .map(|n| n.chars().take(MAX_NAME).collect());
         check_fields(&subject, &body, None)?;
+        check_headers(&mail)?;
         let now = self.ports.clock.now();
         let language = if is_japanese(&body) || is_japanese(&subject) {
             Language::Ja
@@ -574,6 +586,12 @@ impl ContactDesk {
 }
 
 fn check_fields(subject: &str, body: &str, name: Option<&str>) -> Result<(), InquiryProblem> {
+    if [subject, body, name.unwrap_or_default()]
+        .iter()
+        .any(|text| text.contains('\0'))
+    {
+        return Err(InquiryProblem::Nul);
+    }
     let subject_len = subject.chars().count();
     if subject_len == 0 || subject_len > MAX_SUBJECT {
         return Err(InquiryProblem::Subject);
@@ -584,6 +602,32 @@ fn check_fields(subject: &str, body: &str, name: Option<&str>) -> Result<(), Inq
     }
     if name.is_some_and(|n| n.chars().count() > MAX_NAME) {
         return Err(InquiryProblem::Name);
+    }
+    Ok(())
+}
+
+/// A mail's other headers: a `Message-ID` within a header line, attachment names and types
+/// within [`MAX_NAME`], none with a NUL.
+fn check_headers(mail: &InboundMail) -> Result<(), InquiryProblem> {
+    let mut texts = mail
+        .message_id
+        .iter()
+        .chain(mail.name.iter())
+        .chain(mail.attachments.iter().map(|a| &a.name))
+        .chain(mail.attachments.iter().map(|a| &a.content_type));
+    if texts.any(|text| text.contains('\0')) {
+        return Err(InquiryProblem::Nul);
+    }
+    let too_long = mail
+        .message_id
+        .as_ref()
+        .is_some_and(|id| id.len() > MAX_MESSAGE_ID)
+        || mail
+            .attachments
+            .iter()
+            .any(|a| a.name.chars().count() > MAX_NAME || a.content_type.len() > MAX_NAME);
+    if too_long {
+        return Err(InquiryProblem::Header);
     }
     Ok(())
 }

@@ -861,6 +861,7 @@ pub(crate) async fn contact_submit(
                 InquiryProblem::Subject => "contact.bad_subject",
                 InquiryProblem::Body => "contact.bad_message",
                 InquiryProblem::Name => "contact.bad_name",
+                InquiryProblem::Header | InquiryProblem::Nul => "contact.bad_text",
             };
             again(StatusCode::UNPROCESSABLE_ENTITY, c.t(key))
         }

@@ -426,6 +426,19 @@ async fn every_back_parameter_refuses_a_path_a_browser_reads_as_another_site() {
             crate::site::local_path(&location),
             "/lang/en with {hostile:?} went to {location:?}"
         );
+        if hostile.contains('\0') {
+            // A posted NUL is refused at the edge before any handler reads `back`.
+            let (csrf_cookie, csrf) = super::form_session(&f, "/login").await;
+            let refused = super::post_form(
+                &f,
+                "/login",
+                &csrf_cookie,
+                format!("csrf={csrf}&email=hanako%40example.jp&password=x&back={back}"),
+            )
+            .await;
+            refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+            continue;
+        }
 
         let (csrf_cookie, csrf) = super::form_session(&f, "/login").await;
         let signed_in = super::post_form(
@@ -522,4 +535,47 @@ async fn an_inquiry_that_only_names_a_members_address_is_not_shown_as_theirs() {
         assert!(shown.contains("本人の件名"));
         assert!(!shown.contains("見知らぬ人の件名"));
     }
+}
+
+/// PostgreSQL cannot store a NUL, SQLite can: refused at the edge, a NUL is the sender's
+/// mistake on both (422), never a 500 — in the contact form and in the office's fields alike.
+#[tokio::test]
+async fn a_nul_in_any_field_is_the_senders_mistake() {
+    let f = fixture();
+    let contact = f
+        .post(
+            "/api/v1/inquiries",
+            json!({"email": HANAKO, "subject": "件名", "message": "本文\u{0}です", "language": "ja"}),
+            None,
+        )
+        .await;
+    assert_problem(contact, StatusCode::UNPROCESSABLE_ENTITY, "invalid_text").await;
+    let office = f
+        .operator(
+            "admin@kikeru.example",
+            kikeru_domain::operators::Role::Admin,
+        )
+        .await;
+    let partner = f
+        .client
+        .put("/api/v1/admin/partners/nul-label")
+        .header("origin", super::ORIGIN)
+        .header("cookie", &office)
+        .body_json(
+            &json!({"name": "Label\u{0}", "address": "東京都", "representative": "山田",
+                           "contact": "privacy@label.example.jp"}),
+        )
+        .send()
+        .await;
+    assert_problem(partner, StatusCode::UNPROCESSABLE_ENTITY, "invalid_text").await;
+    let (csrf_cookie, csrf) = super::form_session(&f, "/contact").await;
+    let form = super::post_form(
+        &f,
+        "/contact",
+        &csrf_cookie,
+        format!("csrf={csrf}&email=hanako%40example.jp&subject=x&message=a%00b"),
+    )
+    .await;
+    form.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(f.harness.contact.list(false, 10).await.unwrap().is_empty());
 }
