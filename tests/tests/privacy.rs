@@ -15,7 +15,8 @@ const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
 fn add_operator(data_dir: &str, database: Option<&str>, email: &str) {
     let mut command = Command::new(binary());
     command
-        .args(["operator", "add", "--email", email])
+        // Disclosing is an administrator's.
+        .args(["operator", "add", "--email", email, "--role", "admin"])
         .env_clear()
         .env("KIKERU_DATA_DIR", data_dir)
         .stdin(Stdio::piped())
@@ -213,6 +214,8 @@ fn journey(database: Option<&str>) {
                 "consent:label-offers",
                 "--out",
                 out.to_str().unwrap(),
+                "--operator",
+                "office@example.jp",
             ])
             .env_clear()
             .envs(settings.iter().copied())

@@ -145,6 +145,7 @@ macro_rules! storage_contract_tests {
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, processors: [
             processors_are_saved_and_replaced_by_key,
+            a_proposal_is_in_force_only_once_adopted,
             partners_are_saved_and_replaced_by_key,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, unit: [

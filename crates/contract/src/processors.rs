@@ -1,6 +1,9 @@
 //! The [`Processors`] and [`Partners`] contracts.
 
-use kikeru_domain::privacy::{DataCategory, Partner, Partners, Processor, Processors};
+use kikeru_domain::StoreError;
+use kikeru_domain::privacy::{
+    DataCategory, Partner, Partners, Processor, ProcessorProposal, Processors,
+};
 
 fn processor(key: &str, categories: &[DataCategory]) -> Processor {
     Processor {
@@ -38,6 +41,61 @@ pub async fn processors_are_saved_and_replaced_by_key(port: &dyn Processors) {
             wider
         ]
     );
+}
+
+/// A proposal changes nothing in the register until it is adopted; adopting puts it there and
+/// forgets it; only the pending proposal itself can be adopted, once — not one replaced since.
+pub async fn a_proposal_is_in_force_only_once_adopted(port: &dyn Processors) {
+    let in_force = processor("stripe", &[DataCategory::OrderDetails]);
+    port.save(&in_force).await.expect("save");
+    let at = time::macros::datetime!(2026-04-01 09:00 UTC);
+    let first = ProcessorProposal {
+        processor: processor(
+            "stripe",
+            &[DataCategory::OrderDetails, DataCategory::EmailAddress],
+        ),
+        proposed_by: "admin-1".to_owned(),
+        proposed_at: at,
+    };
+    port.propose(&first).await.expect("propose");
+    assert_eq!(port.all().await.expect("all"), vec![in_force.clone()]);
+    assert_eq!(
+        port.proposals().await.expect("proposals"),
+        vec![first.clone()]
+    );
+
+    // Replaced by another proposal: the first can no longer be adopted.
+    let second = ProcessorProposal {
+        processor: processor(
+            "stripe",
+            &[DataCategory::OrderDetails, DataCategory::MemberId],
+        ),
+        proposed_by: "admin-2".to_owned(),
+        proposed_at: at + time::Duration::minutes(1),
+    };
+    port.propose(&second).await.expect("propose again");
+    assert!(matches!(
+        port.adopt(&first).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(port.all().await.expect("all"), vec![in_force]);
+
+    let new = ProcessorProposal {
+        processor: processor("courier", &[DataCategory::DisplayName]),
+        proposed_by: "admin-1".to_owned(),
+        proposed_at: at,
+    };
+    port.propose(&new).await.expect("propose a new processor");
+    port.adopt(&second).await.expect("adopt");
+    assert!(matches!(
+        port.adopt(&second).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        port.all().await.expect("all"),
+        vec![second.processor.clone()]
+    );
+    assert_eq!(port.proposals().await.expect("proposals"), vec![new]);
 }
 
 fn partner(key: &str, address: &str) -> Partner {

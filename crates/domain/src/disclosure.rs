@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use crate::consent::Consents;
+use crate::operators::{Operator, Role};
 use crate::ports::{Clock, Members};
 use crate::privacy::{
     Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
-    LegalOrder, LegalOrders, Partner, Partners, Processor, Processors, Registers, decide,
-    first_broken, recipient_details,
+    LegalOrder, LegalOrders, Partner, Partners, Processor, ProcessorProposal, Processors,
+    Registers, decide, first_broken, recipient_details,
 };
 use crate::shop_ports::Orders;
 use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
@@ -65,12 +66,41 @@ pub enum DisclosureError {
     /// No such member.
     #[error("there is no such member")]
     UnknownMember,
+    /// Only an administrator discloses data.
+    #[error("only an administrator may disclose a member's data")]
+    NotAdministrator,
     /// A category the service cannot package for a recipient.
     #[error("{0} cannot be exported")]
     NotExportable(&'static str),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A change to the processor register was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// Only an administrator changes the register.
+    #[error("only an administrator may change the processor register")]
+    NotAdministrator,
+    /// The proposal was made by this administrator: another must approve it.
+    #[error("a second administrator must approve this change")]
+    SameAdministrator,
+    /// No change is waiting for approval for this key (or it was replaced meanwhile).
+    #[error("no change is waiting for approval for this processor")]
+    NoProposal,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What saving a processor did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterChange {
+    /// In force at once: nothing more leaves than before (a narrowing, a new name or purpose).
+    Saved(Processor),
+    /// A new processor, or more categories for one: waiting for a second administrator.
+    Proposed(ProcessorProposal),
 }
 
 /// The ledger does not verify.
@@ -104,12 +134,82 @@ impl DisclosureDesk {
         self.ports.processors.all().await
     }
 
-    /// Adds a processor to the register, or changes one (an operator's action).
+    /// Adds a processor to the register, or changes one: an administrator's action. A change
+    /// that lets nothing more leave (fewer categories, another name or purpose) is in force at
+    /// once; a new processor, or more categories for one, waits for a second administrator
+    /// ([`DisclosureDesk::approve_processor`]), like a legal order — until then the engine
+    /// knows only the entry in force.
+    ///
+    /// # Errors
+    /// [`RegisterError::NotAdministrator`]; [`RegisterError::Store`].
+    pub async fn save_processor(
+        &self,
+        by: &Operator,
+        processor: Processor,
+    ) -> Result<RegisterChange, RegisterError> {
+        if by.role < Role::Admin {
+            return Err(RegisterError::NotAdministrator);
+        }
+        let current = self
+            .ports
+            .processors
+            .all()
+            .await?
+            .into_iter()
+            .find(|p| p.key == processor.key);
+        let widens = current
+            .as_ref()
+            .is_none_or(|c| !processor.categories.is_subset(&c.categories));
+        if widens {
+            let proposal = ProcessorProposal {
+                processor,
+                proposed_by: by.id.to_string(),
+                proposed_at: self.ports.clock.now(),
+            };
+            self.ports.processors.propose(&proposal).await?;
+            return Ok(RegisterChange::Proposed(proposal));
+        }
+        self.ports.processors.save(&processor).await?;
+        Ok(RegisterChange::Saved(processor))
+    }
+
+    /// The changes to the register waiting for a second administrator.
     ///
     /// # Errors
     /// When storage fails.
-    pub async fn save_processor(&self, processor: &Processor) -> Result<(), StoreError> {
-        self.ports.processors.save(processor).await
+    pub async fn processor_proposals(&self) -> Result<Vec<ProcessorProposal>, StoreError> {
+        self.ports.processors.proposals().await
+    }
+
+    /// A second administrator approves the pending change for `key`: it is in force from now.
+    ///
+    /// # Errors
+    /// [`RegisterError::NotAdministrator`]; [`RegisterError::SameAdministrator`] for the
+    /// proposer; [`RegisterError::NoProposal`].
+    pub async fn approve_processor(
+        &self,
+        by: &Operator,
+        key: &str,
+    ) -> Result<Processor, RegisterError> {
+        if by.role < Role::Admin {
+            return Err(RegisterError::NotAdministrator);
+        }
+        let proposal = self
+            .ports
+            .processors
+            .proposals()
+            .await?
+            .into_iter()
+            .find(|p| p.processor.key == key)
+            .ok_or(RegisterError::NoProposal)?;
+        if proposal.proposed_by == by.id.to_string() {
+            return Err(RegisterError::SameAdministrator);
+        }
+        match self.ports.processors.adopt(&proposal).await {
+            Ok(()) => Ok(proposal.processor),
+            Err(StoreError::NotFound) => Err(RegisterError::NoProposal),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The register of partners.
@@ -129,14 +229,19 @@ impl DisclosureDesk {
     }
 
     /// Decides a disclosure at the current time and, when allowed, packages exactly the allowed
-    /// categories and records it in the ledger.
+    /// categories and records it in the ledger. Only an administrator asks.
     ///
     /// # Errors
-    /// [`DisclosureError::Denied`] with the reason; nothing is produced or recorded then.
+    /// [`DisclosureError::NotAdministrator`]; [`DisclosureError::Denied`] with the reason;
+    /// nothing is produced or recorded then.
     pub async fn disclose(
         &self,
+        by: &Operator,
         mut request: DisclosureRequest,
     ) -> Result<(LedgerEntry, Package), DisclosureError> {
+        if by.role < Role::Admin {
+            return Err(DisclosureError::NotAdministrator);
+        }
         request.at = self.ports.clock.now();
         let member = self
             .ports

@@ -265,6 +265,15 @@ impl Office {
         Self { ports }
     }
 
+    /// The operator with this address, for the command line, where whoever runs it names the
+    /// operator they act as.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn operator_by_email(&self, email: &Email) -> Result<Option<Operator>, StoreError> {
+        self.ports.operators.by_email(email).await
+    }
+
     /// Creates an operator (from the command line). The password follows the members' policy.
     ///
     /// # Errors

@@ -83,6 +83,19 @@ pub struct Processor {
     pub categories: Categories,
 }
 
+/// A change to the register waiting for a second administrator: a new processor, or more
+/// categories for one. Until it is approved the engine knows only the entry in force (none,
+/// for a new processor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessorProposal {
+    /// The processor as it would be.
+    pub processor: Processor,
+    /// The administrator who proposed it (an operator ID); another must approve it.
+    pub proposed_by: String,
+    /// When.
+    pub proposed_at: Timestamp,
+}
+
 /// A third party (not a processor) that may receive personal data with the member's consent:
 /// what APPI's records of provision name — who the recipient is and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -658,6 +671,27 @@ pub trait Processors: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn all(&self) -> Result<Vec<Processor>, crate::StoreError>;
+
+    /// Records a proposed change, replacing any earlier proposal for its key. The register
+    /// itself does not change.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn propose(&self, proposal: &ProcessorProposal) -> Result<(), crate::StoreError>;
+
+    /// Every pending proposal, by key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn proposals(&self) -> Result<Vec<ProcessorProposal>, crate::StoreError>;
+
+    /// Puts `proposal`'s processor into the register and forgets the proposal, as one change,
+    /// only while it is still the pending proposal for its key (same processor, proposer and
+    /// time). MUST be atomic: of two adoptions of one proposal one wins.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::NotFound`] when it was replaced or adopted meanwhile.
+    async fn adopt(&self, proposal: &ProcessorProposal) -> Result<(), crate::StoreError>;
 }
 
 /// The register of partners: third parties that may receive data with consent.

@@ -318,6 +318,10 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             poem::post(site::incidents::approve_notice),
         )
         .at("/admin/register", get(site::console::register))
+        .at(
+            "/admin/processors/:key/approve",
+            poem::post(site::console::approve_processor),
+        )
         .at("/admin/partners", poem::post(site::console::save_partner))
         .at("/admin/catalogue", get(site::console::catalogue))
         .at("/admin/statistics", get(site::console::statistics))

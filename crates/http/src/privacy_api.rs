@@ -3,7 +3,7 @@
 
 use crate::text::JsonString;
 use kikeru_domain::consent::{ConsentError, ConsentState};
-use kikeru_domain::disclosure::{DisclosureError, Package};
+use kikeru_domain::disclosure::{DisclosureError, Package, RegisterChange, RegisterError};
 use kikeru_domain::privacy::{
     ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Partner, Purpose,
     Recipient, Transfer,
@@ -436,6 +436,57 @@ struct ProcessorView {
     categories: Vec<String>,
 }
 
+#[derive(Debug, ApiResponse)]
+enum ProcessorSaved {
+    /// In force now.
+    #[oai(status = 200)]
+    InForce(Json<ProcessorView>),
+    /// Recorded as a proposal: a second administrator must approve it
+    /// (`POST /admin/processors/{key}/approval`).
+    #[oai(status = 202)]
+    AwaitingApproval(Json<ProcessorView>),
+}
+
+/// A change to the register waiting for a second administrator.
+#[derive(Debug, Object)]
+struct ProposalView {
+    /// The processor as it would be.
+    processor: ProcessorView,
+    /// The proposing administrator's operator ID.
+    proposed_by: String,
+    /// When.
+    proposed_at: OffsetDateTime,
+}
+
+impl From<&kikeru_domain::privacy::ProcessorProposal> for ProposalView {
+    fn from(p: &kikeru_domain::privacy::ProcessorProposal) -> Self {
+        Self {
+            processor: ProcessorView::from(&p.processor),
+            proposed_by: p.proposed_by.clone(),
+            proposed_at: p.proposed_at,
+        }
+    }
+}
+
+fn admin_required() -> ApiError {
+    ApiError::forbidden("role_required", "Only an administrator may do this")
+}
+
+fn register_error(e: RegisterError) -> ApiError {
+    match e {
+        RegisterError::NotAdministrator => admin_required(),
+        RegisterError::SameAdministrator => ApiError::conflict(
+            "second_administrator_required",
+            "Another administrator must approve this change",
+        ),
+        RegisterError::NoProposal => ApiError::not_found(
+            "proposal_not_found",
+            "No change is waiting for approval for this processor",
+        ),
+        RegisterError::Store(e) => ApiError::store(e),
+    }
+}
+
 /// The recipient's export file: exactly the package's categories, as JSON.
 pub fn package_json(p: &Package) -> Value {
     let mut out = serde_json::Map::new();
@@ -624,7 +675,7 @@ impl PrivacyApi {
     ) -> ApiResult<Disclosed> {
         let request = disclosure_request(&body.0)?;
         let operator = Some(auth.0.operator.id);
-        match state.disclosures.disclose(request).await {
+        match state.disclosures.disclose(&auth.0.operator, request).await {
             Ok((entry, package)) => {
                 let detail = format!("ledger entry {} for member {}", entry.seq, entry.member_id);
                 state
@@ -658,6 +709,7 @@ impl PrivacyApi {
                 "member_not_found",
                 "There is no such member",
             )),
+            Err(DisclosureError::NotAdministrator) => Err(admin_required()),
             Err(e @ DisclosureError::NotExportable(_)) => Err(ApiError::unprocessable(
                 "invalid_disclosure",
                 "The disclosure request is not valid",
@@ -685,9 +737,11 @@ impl PrivacyApi {
         ))
     }
 
-    /// Add a processor to the register, or change what one is entrusted with (operators);
-    /// audited. Adapters send a processor nothing outside its categories: narrowing them stops
-    /// that data from leaving.
+    /// Add a processor to the register, or change what one is entrusted with (administrators);
+    /// audited. A change that lets nothing more leave (fewer categories, another name or
+    /// purpose) is in force at once (`200`); a new processor, or more categories for one,
+    /// waits for a second administrator's approval (`202`), and until then adapters and the
+    /// rules engine know only the entry in force.
     #[oai(path = "/admin/processors/:key", method = "put", tag = "Tag::Admin")]
     async fn save_processor(
         &self,
@@ -697,24 +751,93 @@ impl PrivacyApi {
         #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
         key: Path<String>,
         body: Json<ProcessorInput>,
-    ) -> ApiResult<Json<ProcessorView>> {
-        let categories = categories_of(&body.categories);
+    ) -> ApiResult<ProcessorSaved> {
         let processor = kikeru_domain::privacy::Processor {
             key: key.0,
             name: body.name.trim().to_owned(),
             purpose: body.purpose.trim().to_owned(),
-            categories,
+            categories: categories_of(&body.categories),
         };
-        state.disclosures.save_processor(&processor).await?;
-        let view = ProcessorView::from(&processor);
+        let change = state
+            .disclosures
+            .save_processor(&auth.0.operator, processor)
+            .await
+            .map_err(register_error)?;
+        let (action, view, saved) = match &change {
+            RegisterChange::Saved(p) => ("processor.saved", ProcessorView::from(p), true),
+            RegisterChange::Proposed(p) => (
+                "processor.proposed",
+                ProcessorView::from(&p.processor),
+                false,
+            ),
+        };
         let detail = format!(
             "processor {} entrusted with {}",
-            processor.key,
+            view.key,
             view.categories.join(",")
         );
         state
             .office
-            .audit(Some(auth.0.operator.id), "processor.saved", &detail)
+            .audit(Some(auth.0.operator.id), action, &detail)
+            .await?;
+        Ok(if saved {
+            ProcessorSaved::InForce(Json(view))
+        } else {
+            ProcessorSaved::AwaitingApproval(Json(view))
+        })
+    }
+
+    /// The changes to the processor register waiting for a second administrator.
+    #[oai(
+        path = "/admin/processor-proposals",
+        method = "get",
+        tag = "Tag::Admin"
+    )]
+    async fn processor_proposals(
+        &self,
+        state: Data<&AppState>,
+        _auth: OperatorSession,
+    ) -> ApiResult<Json<Vec<ProposalView>>> {
+        Ok(Json(
+            state
+                .disclosures
+                .processor_proposals()
+                .await?
+                .iter()
+                .map(ProposalView::from)
+                .collect(),
+        ))
+    }
+
+    /// Approve the change waiting for a processor (a second administrator, not the one who
+    /// proposed it): from now adapters send it what it lists. Audited.
+    #[oai(
+        path = "/admin/processors/:key/approval",
+        method = "post",
+        tag = "Tag::Admin"
+    )]
+    async fn approve_processor(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        /// The register key.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
+        key: Path<String>,
+    ) -> ApiResult<Json<ProcessorView>> {
+        let approved = state
+            .disclosures
+            .approve_processor(&auth.0.operator, &key.0)
+            .await
+            .map_err(register_error)?;
+        let view = ProcessorView::from(&approved);
+        let detail = format!(
+            "processor {} entrusted with {}",
+            view.key,
+            view.categories.join(",")
+        );
+        state
+            .office
+            .audit(Some(auth.0.operator.id), "processor.approved", &detail)
             .await?;
         Ok(Json(view))
     }

@@ -1493,7 +1493,8 @@ mod disclosures {
     async fn a_consented_disclosure_is_recorded_where_the_member_sees_it_and_a_refused_one_leaves_nothing()
      {
         let f = fixture();
-        let operator = f.operator("office@example.jp", Role::Operator).await;
+        // Disclosing is an administrator's (a plain operator is refused below).
+        let operator = f.operator("office@example.jp", Role::Admin).await;
         let unregistered = f
             .client
             .put("/api/v1/admin/purposes/label-offers")
@@ -1537,6 +1538,16 @@ mod disclosures {
                 .body_json(&json!({"member_id": me["id"], "recipient": "partner:kikeru-label", "categories": categories, "basis": "consent:label-offers"}))
                 .send()
         };
+        let clerk = f.operator("clerk@example.jp", Role::Operator).await;
+        let plain = f
+            .client
+            .post("/api/v1/admin/disclosures")
+            .header("origin", ORIGIN)
+            .header("cookie", &clerk)
+            .body_json(&json!({"member_id": me["id"], "recipient": "partner:kikeru-label", "categories": ["email_address"], "basis": "consent:label-offers"}))
+            .send()
+            .await;
+        assert_problem(plain, StatusCode::FORBIDDEN, "role_required").await;
         let refused = disclose(json!(["email_address"])).await;
         let problem = assert_problem(refused, StatusCode::FORBIDDEN, "disclosure_denied").await;
         assert!(
@@ -1762,8 +1773,8 @@ mod legal_orders {
     #[tokio::test]
     async fn a_legal_order_takes_two_operators_and_can_withhold_the_members_notice() {
         let f = fixture();
-        let first = f.operator("office@example.jp", Role::Operator).await;
-        let second = f.operator("chief@example.jp", Role::Operator).await;
+        let first = f.operator("office@example.jp", Role::Admin).await;
+        let second = f.operator("chief@example.jp", Role::Admin).await;
         f.register_and_verify("hanako@example.jp").await;
         let hanako = f.sign_in("hanako@example.jp").await;
         let me = json_of(
@@ -1852,17 +1863,27 @@ mod register {
     async fn narrowing_a_processors_categories_stops_that_data_from_leaving() {
         let f = fixture();
         let products = f.catalogue().await;
-        let operator = f.operator("office@example.jp", Role::Operator).await;
+        let clerk = f.operator("clerk@example.jp", Role::Operator).await;
+        let operator = f.operator("office@example.jp", Role::Admin).await;
+        let chief = f.operator("chief@example.jp", Role::Admin).await;
         f.register_and_verify("hanako@example.jp").await;
         let hanako = f.sign_in("hanako@example.jp").await;
-        let put = |body: Value| {
+        let put_as = |cookie: &str, body: Value| {
             f.client
                 .put("/api/v1/admin/processors/test")
                 .header("origin", ORIGIN)
-                .header("cookie", &operator)
+                .header("cookie", cookie)
                 .body_json(&body)
                 .send()
         };
+        let put = |body: Value| put_as(&operator, body);
+        // Changes to the register are an administrator's.
+        let plain = put_as(
+            &clerk,
+            json!({"name": "Test", "purpose": "payment", "categories": []}),
+        )
+        .await;
+        assert_problem(plain, StatusCode::FORBIDDEN, "role_required").await;
         let bad =
             put(json!({"name": "Test", "purpose": "payment", "categories": ["shoe_size"]})).await;
         assert_problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
@@ -1884,12 +1905,48 @@ mod register {
             json!([]),
             "nothing was stored or sent to the provider"
         );
+        // Entrusting it again is a widening: it waits for a second administrator.
         put(json!({"name": "Test", "purpose": "payment", "categories": ["order_details"]}))
             .await
-            .assert_status_is_ok();
+            .assert_status(StatusCode::ACCEPTED);
+        f.order(&hanako, &[&products[0]], None)
+            .await
+            .assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        let approve = |cookie: &str| {
+            f.client
+                .post("/api/v1/admin/processors/test/approval")
+                .header("origin", ORIGIN)
+                .header("cookie", cookie)
+                .send()
+        };
+        assert_problem(
+            approve(&operator).await,
+            StatusCode::CONFLICT,
+            "second_administrator_required",
+        )
+        .await;
+        let waiting = json_of(
+            f.client
+                .get("/api/v1/admin/processor-proposals")
+                .header("cookie", &chief)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            waiting[0]["processor"]["categories"],
+            json!(["order_details"])
+        );
+        approve(&chief).await.assert_status_is_ok();
         f.order(&hanako, &[&products[0]], None)
             .await
             .assert_status(StatusCode::CREATED);
+        assert_problem(
+            approve(&chief).await,
+            StatusCode::NOT_FOUND,
+            "proposal_not_found",
+        )
+        .await;
     }
 }
 
@@ -2591,8 +2648,9 @@ mod console_disclosures {
 
     use super::post_form as post;
 
+    /// Disclosures are an administrator's: the console's disclosing operators are admins.
     async fn console_session(f: &Fixture, email: &str) -> (String, String) {
-        super::console_session(f, email, Role::Operator).await
+        super::console_session(f, email, Role::Admin).await
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
     ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Partner, Partners,
-    Processor, Processors, Purpose,
+    Processor, ProcessorProposal, Processors, Purpose,
 };
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
@@ -21,6 +21,7 @@ pub(crate) struct State {
     ledger: Vec<LedgerEntry>,
     legal_orders: BTreeMap<String, LegalOrder>,
     processors: BTreeMap<String, Processor>,
+    proposals: BTreeMap<String, ProcessorProposal>,
     partners: BTreeMap<String, Partner>,
 }
 
@@ -139,6 +140,30 @@ impl Processors for MemoryStore {
 
     async fn all(&self) -> Result<Vec<Processor>, StoreError> {
         Ok(self.privacy().processors.values().cloned().collect())
+    }
+
+    async fn propose(&self, proposal: &ProcessorProposal) -> Result<(), StoreError> {
+        self.privacy()
+            .proposals
+            .insert(proposal.processor.key.clone(), proposal.clone());
+        Ok(())
+    }
+
+    async fn proposals(&self) -> Result<Vec<ProcessorProposal>, StoreError> {
+        Ok(self.privacy().proposals.values().cloned().collect())
+    }
+
+    async fn adopt(&self, proposal: &ProcessorProposal) -> Result<(), StoreError> {
+        let mut state = self.privacy();
+        let key = &proposal.processor.key;
+        if state.proposals.get(key) != Some(proposal) {
+            return Err(StoreError::NotFound);
+        }
+        state.proposals.remove(key);
+        state
+            .processors
+            .insert(key.clone(), proposal.processor.clone());
+        Ok(())
     }
 }
 

@@ -1,9 +1,11 @@
 //! Service tests: consent, disclosure and the ledger on the in-memory adapters.
 
-use kikeru_domain::disclosure::DisclosureError;
+use kikeru_domain::disclosure::{DisclosureError, RegisterChange, RegisterError};
 use kikeru_domain::membership::{Client, Registration};
+use kikeru_domain::operators::{Operator, Role};
 use kikeru_domain::privacy::{
-    ClaimedBasis, DataCategory, Denial, DisclosureRequest, Partner, Purpose, Recipient, Transfer,
+    ClaimedBasis, DataCategory, Denial, DisclosureRequest, Partner, Processor, Purpose, Recipient,
+    Transfer,
 };
 use kikeru_domain::{Language, Localized, Member};
 use kikeru_memory::testing::Harness;
@@ -61,6 +63,31 @@ async fn label_offers(h: &Harness) {
         .unwrap();
 }
 
+/// An operator with `role`, added the first time it is asked for.
+async fn operator(h: &Harness, email: &str, role: Role) -> Operator {
+    if let Some(existing) = h
+        .office
+        .operator_by_email(&Harness::email(email))
+        .await
+        .unwrap()
+    {
+        return existing;
+    }
+    h.office
+        .add_operator(Harness::email(email), "quiet office lantern harbour", role)
+        .await
+        .unwrap();
+    h.office
+        .operator_by_email(&Harness::email(email))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn admin(h: &Harness, email: &str) -> Operator {
+    operator(h, email, Role::Admin).await
+}
+
 fn request(member: &Member, categories: &[DataCategory]) -> DisclosureRequest {
     DisclosureRequest {
         member_id: member.id,
@@ -79,7 +106,10 @@ async fn consent_allows_a_disclosure_of_only_its_categories_and_the_member_sees_
     let hanako = member(&h, "hanako@example.jp").await;
     let denied = h
         .disclosures
-        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .disclose(
+            &admin(&h, "admin@kikeru.example").await,
+            request(&hanako, &[DataCategory::EmailAddress]),
+        )
         .await;
     assert!(
         matches!(denied, Err(DisclosureError::Denied(Denial::NoConsent))),
@@ -96,7 +126,10 @@ async fn consent_allows_a_disclosure_of_only_its_categories_and_the_member_sees_
         .unwrap();
     let (entry, package) = h
         .disclosures
-        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .disclose(
+            &admin(&h, "admin@kikeru.example").await,
+            request(&hanako, &[DataCategory::EmailAddress]),
+        )
         .await
         .unwrap();
     assert_eq!(package.email.as_deref(), Some("hanako@example.jp"));
@@ -110,7 +143,10 @@ async fn consent_allows_a_disclosure_of_only_its_categories_and_the_member_sees_
 
     let too_much = h
         .disclosures
-        .disclose(request(&hanako, &[DataCategory::DisplayName]))
+        .disclose(
+            &admin(&h, "admin@kikeru.example").await,
+            request(&hanako, &[DataCategory::DisplayName]),
+        )
         .await;
     assert!(matches!(
         too_much,
@@ -139,7 +175,10 @@ async fn a_withdrawal_stops_every_later_disclosure() {
     h.clock.advance(std::time::Duration::from_secs(60));
     let result = h
         .disclosures
-        .disclose(request(&hanako, &[DataCategory::EmailAddress]))
+        .disclose(
+            &admin(&h, "admin@kikeru.example").await,
+            request(&hanako, &[DataCategory::EmailAddress]),
+        )
         .await;
     assert!(
         matches!(result, Err(DisclosureError::Denied(Denial::NoConsent))),
@@ -158,10 +197,13 @@ async fn the_ledger_verifies_and_names_nothing_broken_when_intact() {
         .unwrap();
     for _ in 0..3 {
         h.disclosures
-            .disclose(request(
-                &hanako,
-                &[DataCategory::EmailAddress, DataCategory::PurchaseHistory],
-            ))
+            .disclose(
+                &admin(&h, "admin@kikeru.example").await,
+                request(
+                    &hanako,
+                    &[DataCategory::EmailAddress, DataCategory::PurchaseHistory],
+                ),
+            )
             .await
             .unwrap();
     }
@@ -198,4 +240,131 @@ async fn mail_to_the_service_is_stored_once_and_never_acknowledged() {
         h.mail().await.sent().is_empty(),
         "no automatic answer to a sender who may be forged"
     );
+}
+
+/// Only an administrator discloses: a plain operator gets nothing and the ledger stays empty.
+#[tokio::test]
+async fn a_plain_operator_cannot_disclose() {
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    let clerk = operator(&h, "clerk@kikeru.example", Role::Operator).await;
+    let refused = h
+        .disclosures
+        .disclose(&clerk, request(&hanako, &[DataCategory::EmailAddress]))
+        .await;
+    assert!(
+        matches!(refused, Err(DisclosureError::NotAdministrator)),
+        "{refused:?}"
+    );
+    assert!(h.disclosures.about(hanako.id).await.unwrap().is_empty());
+}
+
+/// A new processor, or more categories for one, is a proposal until a second administrator
+/// approves it: meanwhile the engine entrusts it with nothing new. A narrowing is in force at
+/// once. A plain operator changes nothing.
+#[tokio::test]
+async fn the_processor_register_widens_only_with_a_second_administrator() {
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    let hanako = member(&h, "hanako@example.jp").await;
+    let first = admin(&h, "first@kikeru.example").await;
+    let second = admin(&h, "second@kikeru.example").await;
+    let clerk = operator(&h, "clerk@kikeru.example", Role::Operator).await;
+    let courier = |categories: &[DataCategory]| Processor {
+        key: "courier".into(),
+        name: "Courier K.K.".into(),
+        purpose: "delivery".into(),
+        categories: categories.iter().copied().collect(),
+    };
+    let entrusted = |categories: &[DataCategory]| DisclosureRequest {
+        member_id: hanako.id,
+        recipient: Recipient::Processor("courier".into()),
+        categories: categories.iter().copied().collect(),
+        transfer: Transfer::Provision,
+        basis: ClaimedBasis::Entrustment,
+        at: datetime!(2000-01-01 00:00 UTC),
+    };
+    assert!(matches!(
+        h.disclosures
+            .save_processor(&clerk, courier(&[DataCategory::EmailAddress]))
+            .await,
+        Err(RegisterError::NotAdministrator)
+    ));
+    let proposed = h
+        .disclosures
+        .save_processor(&first, courier(&[DataCategory::EmailAddress]))
+        .await
+        .unwrap();
+    assert!(matches!(proposed, RegisterChange::Proposed(_)));
+    assert!(
+        h.disclosures
+            .processors()
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.key != "courier")
+    );
+    let early = h
+        .disclosures
+        .disclose(&second, entrusted(&[DataCategory::EmailAddress]))
+        .await;
+    assert!(
+        matches!(early, Err(DisclosureError::Denied(_))),
+        "{early:?}"
+    );
+
+    assert!(matches!(
+        h.disclosures.approve_processor(&first, "courier").await,
+        Err(RegisterError::SameAdministrator)
+    ));
+    assert!(matches!(
+        h.disclosures.approve_processor(&clerk, "courier").await,
+        Err(RegisterError::NotAdministrator)
+    ));
+    h.disclosures
+        .approve_processor(&second, "courier")
+        .await
+        .unwrap();
+    assert!(
+        h.disclosures
+            .processor_proposals()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.disclosures
+        .disclose(&first, entrusted(&[DataCategory::EmailAddress]))
+        .await
+        .unwrap();
+
+    // More categories: a proposal again; the engine still entrusts only the address.
+    let wider = h
+        .disclosures
+        .save_processor(
+            &first,
+            courier(&[DataCategory::EmailAddress, DataCategory::DisplayName]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(wider, RegisterChange::Proposed(_)));
+    let refused = h
+        .disclosures
+        .disclose(&second, entrusted(&[DataCategory::DisplayName]))
+        .await;
+    assert!(
+        matches!(refused, Err(DisclosureError::Denied(_))),
+        "{refused:?}"
+    );
+    // Fewer categories: in force at once (and the pending wider change stays pending).
+    let narrower = h
+        .disclosures
+        .save_processor(&first, courier(&[]))
+        .await
+        .unwrap();
+    assert!(matches!(narrower, RegisterChange::Saved(_)));
+    let gone = h
+        .disclosures
+        .disclose(&second, entrusted(&[DataCategory::EmailAddress]))
+        .await;
+    assert!(matches!(gone, Err(DisclosureError::Denied(_))), "{gone:?}");
 }

@@ -110,6 +110,10 @@ pub enum Command {
         /// Where to write the recipient's file.
         #[arg(long)]
         out: PathBuf,
+        /// The administrator this is done as (their sign-in address): only administrators
+        /// disclose, and the audit log names them.
+        #[arg(long)]
+        operator: String,
     },
 }
 
@@ -330,8 +334,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             basis,
             transfer,
             out,
+            operator,
         } => {
             use kikeru_domain::privacy::{ClaimedBasis, DisclosureRequest, Recipient, Transfer};
+            let operator_email = kikeru_domain::Email::parse(&operator)
+                .map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
             let recipient = Recipient::parse(&recipient).ok_or_else(|| {
                 anyhow::anyhow!("--recipient: use partner:KEY, processor:KEY or authority:NAME")
             })?;
@@ -349,6 +356,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::anyhow!("--basis: use entrustment, consent:PURPOSE or legal_order:ID")
             })?;
             let (_, state) = prepare(&config).await?;
+            let operator = state
+                .office
+                .operator_by_email(&operator_email)
+                .await
+                .context("reading the operator")?
+                .ok_or_else(|| anyhow::anyhow!("--operator: no operator has this address"))?;
             let member = kikeru_domain::MemberId::from_uuid(member);
             let request = DisclosureRequest {
                 member_id: member,
@@ -358,7 +371,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 basis,
                 at: state.disclosures.now(),
             };
-            match state.disclosures.disclose(request).await {
+            match state.disclosures.disclose(&operator, request).await {
                 Ok((entry, package)) => {
                     let json = kikeru_http::package_json(&package);
                     std::fs::write(&out, format!("{json:#}\n"))
@@ -369,7 +382,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     state
                         .office
-                        .audit(None, "disclosure.made", &detail)
+                        .audit(Some(operator.id), "disclosure.made", &detail)
                         .await
                         .context("auditing the disclosure")?;
                     tracing::info!(seq = entry.seq, file = %out.display(), "disclosed");
@@ -379,7 +392,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let detail = format!("member {member}: {e} (command line)");
                     state
                         .office
-                        .audit(None, "disclosure.refused", &detail)
+                        .audit(Some(operator.id), "disclosure.refused", &detail)
                         .await
                         .context("auditing the refusal")?;
                     Err(anyhow::Error::new(e).context("nothing was disclosed"))

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use kikeru_domain::consent::Consents;
 use kikeru_domain::privacy::{
     Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders,
-    Partner, Partners, Processor, Processors, Purpose, Recipient, RecipientDetails, Transfer,
+    Partner, Partners, Processor, ProcessorProposal, Processors, Purpose, Recipient,
+    RecipientDetails, Transfer,
 };
 use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
@@ -14,7 +15,8 @@ use sea_orm::{
 };
 
 use crate::entity::{
-    consent_record, ledger_entry, legal_order, legal_order_approval, partner, processor, purpose,
+    consent_record, ledger_entry, legal_order, legal_order_approval, partner, processor,
+    processor_proposal, purpose,
 };
 use crate::{SqlStore, corrupt, from_millis, millis, store_error};
 
@@ -397,6 +399,96 @@ impl Processors for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn propose(&self, proposal: &ProcessorProposal) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        let p = &proposal.processor;
+        let row = processor_proposal::ActiveModel {
+            key: Set(p.key.clone()),
+            name: Set(p.name.clone()),
+            purpose: Set(p.purpose.clone()),
+            categories: Set(categories_text(&p.categories)),
+            proposed_by: Set(proposal.proposed_by.clone()),
+            proposed_at: Set(millis(proposal.proposed_at)),
+        };
+        let upsert = OnConflict::column(processor_proposal::Column::Key)
+            .update_columns([
+                processor_proposal::Column::Name,
+                processor_proposal::Column::Purpose,
+                processor_proposal::Column::Categories,
+                processor_proposal::Column::ProposedBy,
+                processor_proposal::Column::ProposedAt,
+            ])
+            .to_owned();
+        processor_proposal::Entity::insert(row)
+            .on_conflict(upsert)
+            .exec(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn proposals(&self) -> Result<Vec<ProcessorProposal>, StoreError> {
+        processor_proposal::Entity::find()
+            .order_by_asc(processor_proposal::Column::Key)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                Ok(ProcessorProposal {
+                    processor: Processor {
+                        categories: categories_of(&row.categories)?,
+                        key: row.key,
+                        name: row.name,
+                        purpose: row.purpose,
+                    },
+                    proposed_by: row.proposed_by,
+                    proposed_at: from_millis(row.proposed_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn adopt(&self, proposal: &ProcessorProposal) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
+        let p = &proposal.processor;
+        let txn = self.db.begin().await.map_err(store_error)?;
+        // Only the very proposal that was approved leaves the table: one that replaced it
+        // meanwhile (or a second adoption) finds nothing to take.
+        let taken = processor_proposal::Entity::delete_many()
+            .filter(processor_proposal::Column::Key.eq(p.key.as_str()))
+            .filter(processor_proposal::Column::Name.eq(p.name.as_str()))
+            .filter(processor_proposal::Column::Purpose.eq(p.purpose.as_str()))
+            .filter(processor_proposal::Column::Categories.eq(categories_text(&p.categories)))
+            .filter(processor_proposal::Column::ProposedBy.eq(proposal.proposed_by.as_str()))
+            .filter(processor_proposal::Column::ProposedAt.eq(millis(proposal.proposed_at)))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        if taken.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = processor::ActiveModel {
+            key: Set(p.key.clone()),
+            name: Set(p.name.clone()),
+            purpose: Set(p.purpose.clone()),
+            categories: Set(categories_text(&p.categories)),
+        };
+        let upsert = OnConflict::column(processor::Column::Key)
+            .update_columns([
+                processor::Column::Name,
+                processor::Column::Purpose,
+                processor::Column::Categories,
+            ])
+            .to_owned();
+        processor::Entity::insert(row)
+            .on_conflict(upsert)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)
     }
 }
 

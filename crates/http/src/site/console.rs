@@ -699,7 +699,7 @@ pub(crate) async fn disclose(
         basis,
         at: state.disclosures.now(),
     };
-    match state.disclosures.disclose(request).await {
+    match state.disclosures.disclose(&who.operator, request).await {
         Ok((entry, package)) => {
             audit(
                 &state,
@@ -732,7 +732,12 @@ pub(crate) async fn disclose(
                 &format!("member {member}: {e} (console)"),
             )
             .await;
-            let error = Some(format!("{}: {e}", c.t("console.refused")));
+            let error = Some(match e {
+                kikeru_domain::disclosure::DisclosureError::NotAdministrator => {
+                    c.t("console.admin_required").to_owned()
+                }
+                e => format!("{}: {e}", c.t("console.refused")),
+            });
             page(StatusCode::FORBIDDEN, form, error, String::new(), None)
         }
     }
@@ -780,8 +785,18 @@ pub(crate) async fn approve(
 struct RegisterPage<'a> {
     c: &'a Chrome,
     processors: Vec<(String, String, String, String)>,
+    /// Waiting for a second administrator: key, name, categories, proposer, when.
+    proposals: Vec<(String, String, String, String, String)>,
     partners: Vec<(String, String, String, String)>,
     error: Option<&'a str>,
+}
+
+fn items(categories: &kikeru_domain::privacy::Categories) -> String {
+    categories
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn register_page(
@@ -790,8 +805,9 @@ async fn register_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let (Ok(processors), Ok(partners)) = (
+    let (Ok(processors), Ok(proposals), Ok(partners)) = (
         state.disclosures.processors().await,
+        state.disclosures.processor_proposals().await,
         state.disclosures.partners().await,
     ) else {
         return unavailable(c);
@@ -801,12 +817,23 @@ async fn register_page(
         processors: processors
             .iter()
             .map(|p| {
-                let items: Vec<&str> = p.categories.iter().map(|c| c.as_str()).collect();
                 (
                     p.key.clone(),
                     p.name.clone(),
                     p.purpose.clone(),
-                    items.join(", "),
+                    items(&p.categories),
+                )
+            })
+            .collect(),
+        proposals: proposals
+            .iter()
+            .map(|p| {
+                (
+                    p.processor.key.clone(),
+                    p.processor.name.clone(),
+                    items(&p.processor.categories),
+                    p.proposed_by.clone(),
+                    super::mypage::when(p.proposed_at),
                 )
             })
             .collect(),
@@ -832,6 +859,47 @@ pub(crate) async fn register(state: Data<&AppState>, req: &Request) -> Response 
         Ok((_, c)) => register_page(&state, &c, StatusCode::OK, None).await,
         Err(away) => away,
     }
+}
+
+/// `POST /admin/processors/{key}/approve`: a second administrator puts a proposed change to
+/// the processor register in force.
+#[handler]
+pub(crate) async fn approve_processor(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(key): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    use kikeru_domain::disclosure::RegisterError;
+    let (who, c) = match posted(&state, req, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
+    };
+    let (status, message) = match state
+        .disclosures
+        .approve_processor(&who.operator, &key)
+        .await
+    {
+        Ok(processor) => {
+            audit(
+                &state,
+                &who,
+                "processor.approved",
+                &format!(
+                    "processor {} entrusted with {} (console)",
+                    processor.key,
+                    items(&processor.categories)
+                ),
+            )
+            .await;
+            return see_other("/admin/register", &[]);
+        }
+        Err(RegisterError::NotAdministrator) => (StatusCode::FORBIDDEN, "console.admin_required"),
+        Err(RegisterError::SameAdministrator) => (StatusCode::CONFLICT, "console.second_admin"),
+        Err(RegisterError::NoProposal) => (StatusCode::NOT_FOUND, "console.no_proposal"),
+        Err(RegisterError::Store(_)) => return unavailable(&c),
+    };
+    register_page(&state, &c, status, Some(c.t(message))).await
 }
 
 #[derive(Debug, Default, Deserialize)]

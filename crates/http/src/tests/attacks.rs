@@ -579,3 +579,65 @@ async fn a_nul_in_any_field_is_the_senders_mistake() {
     form.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(f.harness.contact.list(false, 10).await.unwrap().is_empty());
 }
+
+/// Found attacking a running instance: one plain operator could widen a processor's
+/// categories and then disclose any member's data as "entrustment". Now the register widens
+/// only when a second administrator approves, in the console as over the API.
+#[tokio::test]
+async fn the_console_shows_a_proposed_processor_and_only_a_second_administrator_approves_it() {
+    use kikeru_domain::operators::Role;
+    let f = fixture();
+    let first = f.operator("first@kikeru.example", Role::Admin).await;
+    let proposed = f
+        .client
+        .put("/api/v1/admin/processors/courier")
+        .header("origin", super::ORIGIN)
+        .header("cookie", &first)
+        .body_json(&json!({"name": "Courier K.K.", "purpose": "delivery",
+                           "categories": ["email_address"]}))
+        .send()
+        .await;
+    proposed.assert_status(StatusCode::ACCEPTED);
+
+    let (second, csrf) = super::console_session(&f, "second@kikeru.example", Role::Admin).await;
+    let register = super::text_of(
+        f.client
+            .get("/admin/register")
+            .header("cookie", &second)
+            .send()
+            .await,
+    )
+    .await;
+    assert!(
+        register.contains("/admin/processors/courier/approve"),
+        "{register}"
+    );
+    let (clerk, clerk_csrf) =
+        super::console_session(&f, "clerk@kikeru.example", Role::Operator).await;
+    let refused = super::post_form(
+        &f,
+        "/admin/processors/courier/approve",
+        &clerk,
+        format!("csrf={clerk_csrf}"),
+    )
+    .await;
+    refused.assert_status(StatusCode::FORBIDDEN);
+    let approved = super::post_form(
+        &f,
+        "/admin/processors/courier/approve",
+        &second,
+        format!("csrf={csrf}"),
+    )
+    .await;
+    approved.assert_status(StatusCode::SEE_OTHER);
+    let register = f.harness.disclosures.processors().await.unwrap();
+    assert!(register.iter().any(|p| p.key == "courier"));
+    assert!(
+        f.harness
+            .disclosures
+            .processor_proposals()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

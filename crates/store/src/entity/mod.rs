@@ -24,6 +24,7 @@ pub(crate) mod payment;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;
 pub(crate) mod processor;
+pub(crate) mod processor_proposal;
 pub(crate) mod product;
 pub(crate) mod purpose;
 pub(crate) mod rate_limit;

@@ -20,6 +20,7 @@ mod m0015_return_invoices;
 mod m0016_incidents;
 mod m0017_order_taxes;
 mod m0018_passkey_backup;
+mod m0019_processor_proposals;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_incidents::Migration),
             Box::new(m0017_order_taxes::Migration),
             Box::new(m0018_passkey_backup::Migration),
+            Box::new(m0019_processor_proposals::Migration),
         ]
     }
 }
