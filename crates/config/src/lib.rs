@@ -209,6 +209,7 @@ struct FileConfig {
     stripe_webhook_secrets: Option<Secret>,
     stripe_api_base: Option<String>,
     second_factor_key: Option<Secret>,
+    second_factor_previous_keys: Option<Secret>,
     share_email_with_payment_provider: Option<bool>,
     retention_unverified_days: Option<u64>,
     retention_accounting_days: Option<u64>,
@@ -353,6 +354,9 @@ pub struct Config {
     /// The key that encrypts second-factor secrets at rest: required in production, optional
     /// in the sandbox.
     pub second_factor_key: Option<SealKey>,
+    /// Keys used before `second_factor_key` during a rotation: what they sealed still opens
+    /// (and `kikeru member reseal` seals it again under the current key).
+    pub second_factor_previous_keys: Vec<SealKey>,
     /// How long things are kept.
     pub retention: kikeru_domain::retention::RetentionPolicy,
     /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
@@ -422,6 +426,7 @@ pub const ENV_KEYS: &[&str] = &[
     "stripe_webhook_secrets",
     "stripe_api_base",
     "second_factor_key",
+    "second_factor_previous_keys",
     "share_email_with_payment_provider",
     "retention_unverified_days",
     "retention_accounting_days",
@@ -551,6 +556,10 @@ fn overlay_env(
         ("stripe_secret_key", &mut raw.stripe_secret_key),
         ("stripe_webhook_secrets", &mut raw.stripe_webhook_secrets),
         ("second_factor_key", &mut raw.second_factor_key),
+        (
+            "second_factor_previous_keys",
+            &mut raw.second_factor_previous_keys,
+        ),
     ] {
         if let Some(v) = var(key) {
             *slot = Some(Secret(v));
@@ -769,6 +778,28 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         }
         None => None,
     };
+    let second_factor_previous_keys: Vec<SealKey> = match &raw.second_factor_previous_keys {
+        None => Vec::new(),
+        Some(keys) => {
+            let parsed: Option<Vec<SealKey>> = keys
+                .expose()
+                .split(',')
+                .filter(|k| !k.trim().is_empty())
+                .map(SealKey::parse)
+                .collect();
+            match parsed {
+                Some(keys) if second_factor_key.is_some() || keys.is_empty() => keys,
+                Some(_) => {
+                    errors.push("second_factor_previous_keys: set second_factor_key too (the key sealing from now on)".to_owned());
+                    Vec::new()
+                }
+                None => {
+                    errors.push("second_factor_previous_keys: comma-separated keys of 32 bytes in base64, each like second_factor_key".to_owned());
+                    Vec::new()
+                }
+            }
+        }
+    };
     let registration_number = match raw.seller_registration_number.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => match kikeru_domain::tax::RegistrationNumber::parse(text) {
@@ -903,6 +934,7 @@ fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         payment,
         share_email_with_payment_provider: raw.share_email_with_payment_provider.unwrap_or(false),
         second_factor_key,
+        second_factor_previous_keys,
         retention,
         listen,
         public_url,

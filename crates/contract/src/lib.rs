@@ -77,6 +77,7 @@ macro_rules! storage_contract_tests {
             erasure_removes_every_second_factor,
             passkeys_read_back_per_member_and_credentials_are_unique,
             a_passkey_counter_only_grows_even_at_once,
+            enrolments_are_paged_and_a_secret_is_resealed_only_if_unchanged,
         ]);
         $crate::storage_contract_tests!(@suite $setup, $teardown, tokens: [
             inserted_token_is_found_without_being_used_up,

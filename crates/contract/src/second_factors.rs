@@ -197,10 +197,10 @@ where
 {
     given_members(store, &[1, 2]).await;
     let first: Vec<_> = (0..10u8)
-        .map(|n| RecoveryCode::from_bytes([n; 10]).hash())
+        .map(|n| RecoveryCode::from_bytes([n; 10]).legacy_hash())
         .collect();
     let second: Vec<_> = (10..20u8)
-        .map(|n| RecoveryCode::from_bytes([n; 10]).hash())
+        .map(|n| RecoveryCode::from_bytes([n; 10]).legacy_hash())
         .collect();
     assert!(
         store
@@ -361,7 +361,9 @@ where
             store,
             Change::ReplaceRecoveryCodes {
                 member: member(n),
-                codes: vec![RecoveryCode::from_bytes([u8::try_from(n).unwrap_or(0); 10]).hash()],
+                codes: vec![
+                    RecoveryCode::from_bytes([u8::try_from(n).unwrap_or(0); 10]).legacy_hash(),
+                ],
                 at: NOW,
             },
         )
@@ -579,4 +581,73 @@ where
     )
     .await;
     assert!(matches!(gone, Err(StoreError::NotFound)), "got {gone:?}");
+}
+
+/// Authenticator apps are listed in the order of their members' IDs, a page at a time, and a
+/// sealed secret is replaced only while it is still the one read: an enrolment made meanwhile
+/// is never overwritten.
+pub async fn enrolments_are_paged_and_a_secret_is_resealed_only_if_unchanged<S>(store: &S)
+where
+    S: Members + SecondFactors + UnitOfWork,
+{
+    given_members(store, &[1, 2, 3]).await;
+    for n in [3u128, 1, 2] {
+        apply(store, Change::PutTotp(enrolment(n, b"old")))
+            .await
+            .expect("put");
+    }
+    let first = store.totp_enrolments(None, 2).await.expect("page");
+    let ids: Vec<MemberId> = first.iter().map(|e| e.member_id).collect();
+    assert_eq!(ids, vec![member(1), member(2)]);
+    let rest = store
+        .totp_enrolments(Some(member(2)), 2)
+        .await
+        .expect("page");
+    assert_eq!(
+        rest.iter().map(|e| e.member_id).collect::<Vec<_>>(),
+        vec![member(3)]
+    );
+    assert!(
+        store
+            .totp_enrolments(Some(member(3)), 2)
+            .await
+            .expect("page")
+            .is_empty()
+    );
+
+    apply(
+        store,
+        Change::ResealTotp {
+            member: member(1),
+            from: b"old".to_vec(),
+            to: b"new".to_vec(),
+        },
+    )
+    .await
+    .expect("reseal");
+    let resealed = store.totp(member(1)).await.expect("read").expect("present");
+    assert_eq!(resealed.sealed_secret, b"new");
+    assert_eq!(
+        resealed.created_at, first[0].created_at,
+        "nothing else changes"
+    );
+    let stale = apply(
+        store,
+        Change::ResealTotp {
+            member: member(1),
+            from: b"old".to_vec(),
+            to: b"newer".to_vec(),
+        },
+    )
+    .await;
+    assert!(matches!(stale, Err(StoreError::NotFound)), "{stale:?}");
+    assert_eq!(
+        store
+            .totp(member(1))
+            .await
+            .expect("read")
+            .expect("present")
+            .sealed_secret,
+        b"new"
+    );
 }

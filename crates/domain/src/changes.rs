@@ -76,6 +76,17 @@ pub enum Change {
         /// The step of the accepted code.
         step: i64,
     },
+    /// Replaces the sealed secret of the member's authenticator app with the same secret sealed
+    /// again (a key rotation), only while it is still `from`: [`StoreError::NotFound`] when it
+    /// changed meanwhile (a new enrolment) or is gone. Nothing else of it changes.
+    ResealTotp {
+        /// Whose.
+        member: MemberId,
+        /// The sealed secret as read.
+        from: Vec<u8>,
+        /// The same secret sealed under the current key.
+        to: Vec<u8>,
+    },
     /// Removes the member's authenticator app (nothing when there is none).
     DeleteTotp(MemberId),
     /// Replaces the member's recovery codes with a new set (the old set stops working).

@@ -229,7 +229,7 @@ backend_errors!(
     FactorError
 );
 
-pub use factors::{FactorError, PassedFactor, SecondFactorStatus, TotpSetup};
+pub use factors::{FactorError, PassedFactor, ResealReport, SecondFactorStatus, TotpSetup};
 pub use passkeys::PasskeyOptions;
 
 /// A request to register.

@@ -197,6 +197,18 @@ pub trait SecondFactors: Send + Sync + 'static {
     /// When storage fails.
     async fn totp(&self, member: MemberId) -> Result<Option<TotpEnrolment>, StoreError>;
 
+    /// Authenticator apps of every member, enrolled or pending, in the order of the members'
+    /// IDs: at most `limit` after the member `after` (from the first when `None`). For sealing
+    /// their secrets again under a new key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn totp_enrolments(
+        &self,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<TotpEnrolment>, StoreError>;
+
     /// The hashes of the member's unused recovery codes. MUST NOT include used codes, codes of
     /// a replaced set, or other members' codes.
     ///
@@ -511,20 +523,55 @@ pub trait Random: Send + Sync + 'static {
     fn bytes32(&self) -> [u8; 32];
 }
 
-/// Encrypts small secrets for storage (an authenticator app's shared secret), each bound to
-/// what it belongs to (`context`, e.g. the member's ID), with a key the domain never sees.
+/// What a sealed value is for. Each purpose seals under a key of its own (derived from the
+/// configured one), so that a value sealed for one never opens as the other: a token handed to
+/// a visitor can never be read as a stored secret, nor the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose {
+    /// A secret kept in storage (an authenticator app's shared secret).
+    StoredSecret,
+    /// A value handed to a visitor and brought back (a passkey ceremony).
+    VisitorToken,
+}
+
+/// Encrypts small secrets (an authenticator app's shared secret, a passkey ceremony handed to
+/// the browser), each bound to what it belongs to (`context`, e.g. the member's ID), with keys
+/// the domain never sees; and makes keyed digests of secrets that are only ever compared.
+/// Keys can be rotated: what a previous key sealed still opens, and is then stale.
 pub trait Sealer: Send + Sync + 'static {
-    /// `plain`, encrypted and authenticated, bound to `context`.
+    /// `plain`, encrypted and authenticated under the current key for `purpose`, bound to
+    /// `context`.
     ///
     /// # Errors
     /// [`SealError`] when the cipher fails (it does not for a valid key).
-    fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError>;
+    fn seal(
+        &self,
+        purpose: SealPurpose,
+        plain: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, SealError>;
 
-    /// What [`Sealer::seal`] encrypted with the same key and `context`.
+    /// What [`Sealer::seal`] encrypted for `purpose` and `context` under any key the sealer
+    /// still holds (the current one, or one being rotated out).
     ///
     /// # Errors
-    /// [`SealError`] when it was changed, made with another key, or for another context.
-    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError>;
+    /// [`SealError`] when it was changed, made with a key no longer held, for another purpose
+    /// or for another context.
+    fn open(
+        &self,
+        purpose: SealPurpose,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, SealError>;
+
+    /// Whether `sealed` was sealed under a key other than the current one (or in an older
+    /// form): it opens, but should be sealed again.
+    fn is_stale(&self, sealed: &[u8]) -> bool;
+
+    /// Keyed digests of `data`, for secrets that are only ever compared, never read back
+    /// (recovery codes): the current key's first — what to store — then one per key being
+    /// rotated out. A stored digest matches when it equals any of them.
+    fn digests(&self, data: &[u8]) -> Vec<[u8; 32]>;
 }
 
 /// A sealed secret cannot be opened (or a secret cannot be sealed).

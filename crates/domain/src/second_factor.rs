@@ -233,9 +233,16 @@ impl RecoveryCode {
         groups.join("-")
     }
 
-    /// The SHA-256 of the code: what storage keeps. 80 random bits need no slow hash: no one
-    /// can try 2^80 codes against it.
-    pub fn hash(&self) -> RecoveryCodeHash {
+    /// The code's 10 bytes, for a keyed digest ([`crate::ports::Sealer::digests`]): what
+    /// storage keeps. 80 random bits need no slow hash, but a keyed one: a copy of the
+    /// database alone cannot test a guess.
+    pub const fn as_bytes(&self) -> &[u8; 10] {
+        &self.0
+    }
+
+    /// The unsalted SHA-256 that codes made before keyed digests were stored as: still
+    /// accepted, until used or replaced by a new set.
+    pub fn legacy_hash(&self) -> RecoveryCodeHash {
         RecoveryCodeHash(Sha256::digest(self.0).into())
     }
 }

@@ -175,6 +175,21 @@ impl SecondFactors for MemoryStore {
         Ok(self.state().totp.get(&member).cloned())
     }
 
+    async fn totp_enrolments(
+        &self,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<TotpEnrolment>, StoreError> {
+        let state = self.state();
+        let mut all: Vec<&TotpEnrolment> = state
+            .totp
+            .values()
+            .filter(|e| after.is_none_or(|a| e.member_id.as_uuid() > a.as_uuid()))
+            .collect();
+        all.sort_by_key(|e| *e.member_id.as_uuid());
+        Ok(all.into_iter().take(limit as usize).cloned().collect())
+    }
+
     async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError> {
         Ok(self
             .state()

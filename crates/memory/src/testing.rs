@@ -2,14 +2,15 @@
 //! move, counting randomness, a mailer that keeps what it sends, and a hasher that does no
 //! real work. Never wire these into a running service.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use data_encoding::BASE64_NOPAD;
 use kikeru_domain::ports::{
-    Clock, HasherError, Mail, MailError, Mailer, Message, PasswordHasher, Random, Verification,
+    Clock, HasherError, Mail, MailError, Mailer, Message, PasswordHasher, Random, SealPurpose,
+    Verification,
 };
 use kikeru_domain::{
     Email, Membership, MembershipConfig, Password, PasswordAttempt, PasswordHashString, Ports,
@@ -112,29 +113,78 @@ pub const TEST_RP_ID: &str = "localhost";
 /// The origin the harness's passkey verifier expects (the HTTP tests' origin).
 pub const TEST_ORIGIN: &str = "http://127.0.0.1:8080";
 
-/// A "sealer" that only prefixes the context, so that opening with another context fails.
+/// A "sealer" that only prefixes its key generation, the purpose and the context, so that
+/// opening with another purpose or context fails; [`InsecureTestSealer::rotate`] starts a new
+/// generation, as a key rotation does, and what older ones sealed still opens and is stale.
 /// It hides nothing: tests only (the server seals with AES-256-GCM).
 #[derive(Debug, Default)]
-pub struct InsecureTestSealer;
+pub struct InsecureTestSealer(AtomicU8);
+
+impl InsecureTestSealer {
+    /// A new key: from now on everything is sealed under it.
+    pub fn rotate(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u8 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn prefix(generation: u8, purpose: SealPurpose, context: &[u8]) -> Vec<u8> {
+        let purpose = match purpose {
+            SealPurpose::StoredSecret => b's',
+            SealPurpose::VisitorToken => b'v',
+        };
+        [&[generation, purpose][..], context].concat()
+    }
+}
 
 impl kikeru_domain::ports::Sealer for InsecureTestSealer {
     fn seal(
         &self,
+        purpose: SealPurpose,
         plain: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, kikeru_domain::ports::SealError> {
-        Ok([context, plain].concat())
+        Ok([
+            Self::prefix(self.generation(), purpose, context),
+            plain.to_vec(),
+        ]
+        .concat())
     }
 
     fn open(
         &self,
+        purpose: SealPurpose,
         sealed: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, kikeru_domain::ports::SealError> {
+        let generation = *sealed.first().ok_or(kikeru_domain::ports::SealError)?;
+        if generation > self.generation() {
+            return Err(kikeru_domain::ports::SealError);
+        }
         sealed
-            .strip_prefix(context)
+            .strip_prefix(Self::prefix(generation, purpose, context).as_slice())
             .map(<[u8]>::to_vec)
             .ok_or(kikeru_domain::ports::SealError)
+    }
+
+    fn is_stale(&self, sealed: &[u8]) -> bool {
+        sealed.first() != Some(&self.generation())
+    }
+
+    fn digests(&self, data: &[u8]) -> Vec<[u8; 32]> {
+        (0..=self.generation())
+            .rev()
+            .map(|generation| {
+                let mut digest = [0; 32];
+                digest[0] = generation;
+                for (i, byte) in data.iter().enumerate() {
+                    digest[1 + i % 31] ^= byte.wrapping_add(0x5a);
+                }
+                digest
+            })
+            .collect()
     }
 }
 
@@ -211,6 +261,8 @@ pub struct Harness {
     pub shop: kikeru_domain::Shop,
     /// The payment provider double.
     pub gateway: Arc<TestGateway>,
+    /// The sealer (rotate its key to test re-sealing).
+    pub sealer: Arc<InsecureTestSealer>,
     /// The office's use cases (operators), on the same store.
     pub office: kikeru_domain::operators::Office,
     /// Consent to purposes, on the same store.
@@ -249,6 +301,7 @@ impl Harness {
             categories: kikeru_domain::membership::mail_categories(),
         });
         let clock = Arc::new(ManualClock::new(now));
+        let sealer = Arc::new(InsecureTestSealer::default());
         let mailer = Arc::new(RecordingMailer::default());
         let random = Arc::new(CountingRandom::default());
         let ports = Ports {
@@ -260,7 +313,7 @@ impl Harness {
             rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
             factors: store.clone(),
-            sealer: Arc::new(InsecureTestSealer),
+            sealer: sealer.clone(),
             passkeys: Arc::new(kikeru_webauthn::Verifier::new(TEST_RP_ID, TEST_ORIGIN)),
             processors: store.clone(),
             clock: clock.clone(),
@@ -337,6 +390,7 @@ impl Harness {
             contact,
             shop,
             gateway,
+            sealer,
             office,
             consents: kikeru_domain::consent::ConsentDesk::new(
                 store_for_consents.clone(),

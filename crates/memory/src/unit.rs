@@ -152,6 +152,14 @@ fn apply_one(
             }
             enrolment.last_used_step = Some(step);
         }
+        Change::ResealTotp { member, from, to } => {
+            let enrolment = state
+                .totp
+                .get_mut(&member)
+                .filter(|e| e.sealed_secret == from)
+                .ok_or(StoreError::NotFound)?;
+            enrolment.sealed_secret = to;
+        }
         Change::DeleteTotp(member) => {
             state.totp.remove(&member);
         }

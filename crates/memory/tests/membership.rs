@@ -819,3 +819,88 @@ async fn a_hundred_wrong_codes_in_a_row_end_the_session_and_tell_the_member() {
             .is_ok()
     );
 }
+
+/// A key rotation loses nothing: the authenticator app and recovery codes made under the
+/// previous key keep working, `reseal_secrets` moves every stored secret to the new key, and
+/// codes stored as the old unsalted hashes are still accepted until used or replaced.
+#[tokio::test]
+async fn a_key_rotation_keeps_every_factor_working_and_reseals_the_secrets() {
+    use kikeru_domain::changes::{Change, Changes, UnitOfWork as _};
+    use kikeru_domain::ports::{Sealer as _, SecondFactors as _};
+    use kikeru_domain::second_factor::RecoveryCode;
+
+    let h = harness();
+    let token = verified_member(&h, "hanako@example.jp").await;
+    let current = h.membership.authenticate(&token).await.unwrap();
+    let setup = h.membership.begin_totp(&current).await.unwrap();
+    let code = setup.secret.code_at(Clock::now(&*h.clock));
+    let codes = h.membership.confirm_totp(&current, &code).await.unwrap();
+    let member = current.member.id;
+
+    h.sealer.rotate();
+    let before = h.store.totp(member).await.unwrap().unwrap();
+    assert!(h.sealer.is_stale(&before.sealed_secret));
+    let sign_in = |h: &Harness| {
+        let h = h.clone();
+        async move {
+            let pending = h
+                .membership
+                .sign_in("hanako@example.jp", PASSWORD, &client(), None)
+                .await
+                .unwrap()
+                .token;
+            h.membership.authenticate_pending(&pending).await.unwrap()
+        }
+    };
+    h.clock.advance(Duration::from_secs(31));
+    let app = setup.secret.code_at(Clock::now(&*h.clock));
+    assert!(
+        h.membership
+            .pass_second_factor(&sign_in(&h).await, &app)
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.membership
+            .pass_second_factor(&sign_in(&h).await, &codes[0].expose())
+            .await
+            .is_ok(),
+        "a code digested under the previous key"
+    );
+
+    let report = h.membership.reseal_secrets().await.unwrap();
+    assert_eq!((report.resealed, report.unreadable), (1, 0));
+    let after = h.store.totp(member).await.unwrap().unwrap();
+    assert!(!h.sealer.is_stale(&after.sealed_secret));
+    assert_eq!(h.membership.reseal_secrets().await.unwrap().current, 1);
+    h.clock.advance(Duration::from_secs(31));
+    let app = setup.secret.code_at(Clock::now(&*h.clock));
+    assert!(
+        h.membership
+            .pass_second_factor(&sign_in(&h).await, &app)
+            .await
+            .is_ok()
+    );
+
+    // A set stored before keyed digests, as unsalted hashes: still accepted, once.
+    let legacy = RecoveryCode::from_bytes([7; 10]);
+    let mut changes = Changes::new();
+    changes.push(Change::ReplaceRecoveryCodes {
+        member,
+        codes: vec![legacy.legacy_hash()],
+        at: Clock::now(&*h.clock),
+    });
+    h.store.apply(changes).await.unwrap();
+    assert!(
+        h.membership
+            .pass_second_factor(&sign_in(&h).await, &legacy.expose())
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.membership
+            .pass_second_factor(&sign_in(&h).await, &legacy.expose())
+            .await
+            .is_err()
+    );
+}

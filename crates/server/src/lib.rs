@@ -196,6 +196,11 @@ pub enum MemberCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Seal every stored authenticator-app secret that a previous key sealed again under
+    /// `second_factor_key` (after a rotation: the old key moved to
+    /// `second_factor_previous_keys`). Safe while the service runs; prints what it did, and
+    /// exits 1 when a secret opened with no configured key.
+    Reseal,
 }
 
 /// Catalogue commands.
@@ -295,6 +300,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("adding the operator")?;
             tracing::info!(operator = %operator.id, role = role.as_str(), "operator added");
+            Ok(())
+        }
+        Command::Member(MemberCommand::Reseal) => {
+            let (_, state) = prepare(&config).await?;
+            let report = state
+                .membership
+                .reseal_secrets()
+                .await
+                .context("sealing the secrets again")?;
+            state
+                .office
+                .audit(None, "secrets.resealed", &format!("{report:?}"))
+                .await
+                .context("auditing the re-seal")?;
+            tracing::info!(
+                resealed = report.resealed,
+                current = report.current,
+                changed = report.changed,
+                unreadable = report.unreadable,
+                "authenticator-app secrets sealed under the current key"
+            );
+            if report.unreadable > 0 {
+                anyhow::bail!(
+                    "{} secret(s) opened with no configured key: those members must set up their authenticator app again (or kikeru member reset-second-factor)",
+                    report.unreadable
+                );
+            }
             Ok(())
         }
         Command::Member(MemberCommand::ResetSecondFactor { member, email }) => {

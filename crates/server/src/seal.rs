@@ -1,66 +1,182 @@
-//! [`Sealer`] with AES-256-GCM from aws-lc-rs (already in the build for TLS): second-factor
-//! secrets are stored encrypted under the configured `second_factor_key`, each bound to its
-//! context (the member's ID) so that a sealed secret copied to another row does not open.
+//! [`Sealer`] with AES-256-GCM and HMAC-SHA-256 from aws-lc-rs (already in the build for TLS).
+//! From each configured key (`second_factor_key`, and `second_factor_previous_keys` during a
+//! rotation) HKDF-SHA-256 derives one key per use — stored secrets, tokens handed to visitors,
+//! digests of recovery codes — and a key ID, so that a value says which key sealed it.
 //!
-//! The stored form is a version byte, the 96-bit random nonce, then the ciphertext and its tag.
+//! The stored form is version 2, the 4-byte key ID, the 96-bit random nonce, then the
+//! ciphertext and its tag; the context (the member's ID) is the associated data. Version 1 (no
+//! key ID, sealed with the configured key itself) is still read for stored secrets, and stale.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use aws_lc_rs::{hkdf, hmac};
 use kikeru_config::SealKey;
-use kikeru_domain::ports::{SealError, Sealer};
+use kikeru_domain::ports::{SealError, SealPurpose, Sealer};
 
 /// The stored form's version.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// The version before key IDs and derived keys.
+const LEGACY: u8 = 1;
+/// The length of a key ID.
+const ID_LEN: usize = 4;
 
-/// AES-256-GCM with a fresh random nonce for every seal.
-pub struct AeadSealer(RandomizedNonceKey);
+/// One configured key and what is derived from it.
+struct Keys {
+    id: [u8; ID_LEN],
+    stored: RandomizedNonceKey,
+    visitor: RandomizedNonceKey,
+    digest: hmac::Key,
+    /// The configured key itself, which version 1 sealed with.
+    legacy: RandomizedNonceKey,
+}
+
+impl Keys {
+    fn new(key: &SealKey) -> Result<Self, SealError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"kikeru seal v2").extract(key.expose());
+        let derive = |info: &[u8]| -> Result<[u8; 32], SealError> {
+            let mut out = [0; 32];
+            prk.expand(&[info], hkdf::HKDF_SHA256)
+                .and_then(|okm| okm.fill(&mut out))
+                .map_err(|_| SealError)?;
+            Ok(out)
+        };
+        let aead =
+            |bytes: [u8; 32]| RandomizedNonceKey::new(&AES_256_GCM, &bytes).map_err(|_| SealError);
+        let id_bytes = derive(b"key id")?;
+        let mut id = [0; ID_LEN];
+        id.copy_from_slice(&id_bytes[..ID_LEN]);
+        Ok(Self {
+            id,
+            stored: aead(derive(b"stored secrets")?)?,
+            visitor: aead(derive(b"visitor tokens")?)?,
+            digest: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"digests")?),
+            legacy: RandomizedNonceKey::new(&AES_256_GCM, key.expose()).map_err(|_| SealError)?,
+        })
+    }
+
+    const fn for_purpose(&self, purpose: SealPurpose) -> &RandomizedNonceKey {
+        match purpose {
+            SealPurpose::StoredSecret => &self.stored,
+            SealPurpose::VisitorToken => &self.visitor,
+        }
+    }
+}
+
+/// AES-256-GCM with a fresh random nonce for every seal, under the current key; what previous
+/// keys sealed still opens.
+pub struct AeadSealer {
+    current: Keys,
+    previous: Vec<Keys>,
+}
 
 impl std::fmt::Debug for AeadSealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AeadSealer(AES-256-GCM, <key redacted>)")
+        write!(
+            f,
+            "AeadSealer(AES-256-GCM, <key redacted>, {} previous)",
+            self.previous.len()
+        )
     }
 }
 
 impl AeadSealer {
-    /// A sealer with `key`.
+    /// A sealer with `key` alone.
     ///
     /// # Errors
     /// [`SealError`] if the cipher refuses the key (never for 32 bytes).
     pub fn new(key: &SealKey) -> Result<Self, SealError> {
-        RandomizedNonceKey::new(&AES_256_GCM, key.expose())
-            .map(Self)
-            .map_err(|_| SealError)
+        Self::rotating(key, &[])
+    }
+
+    /// A sealer that seals with `key` and still opens what `previous` keys sealed.
+    ///
+    /// # Errors
+    /// [`SealError`] if the cipher refuses a key (never for 32 bytes).
+    pub fn rotating(key: &SealKey, previous: &[SealKey]) -> Result<Self, SealError> {
+        Ok(Self {
+            current: Keys::new(key)?,
+            previous: previous
+                .iter()
+                .filter(|k| *k != key)
+                .map(Keys::new)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn ring(&self) -> impl Iterator<Item = &Keys> {
+        std::iter::once(&self.current).chain(&self.previous)
     }
 }
 
+fn open_with(key: &RandomizedNonceKey, rest: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
+    if rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return Err(SealError);
+    }
+    let (nonce, body) = rest.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
+    let mut body = body.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(context), &mut body)
+        .map_err(|_| SealError)?;
+    Ok(plain.to_vec())
+}
+
 impl Sealer for AeadSealer {
-    fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
+    fn seal(
+        &self,
+        purpose: SealPurpose,
+        plain: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
         let mut body = plain.to_vec();
         let nonce = self
-            .0
+            .current
+            .for_purpose(purpose)
             .seal_in_place_append_tag(Aad::from(context), &mut body)
             .map_err(|_| SealError)?;
-        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + body.len());
+        let mut sealed = Vec::with_capacity(1 + ID_LEN + NONCE_LEN + body.len());
         sealed.push(VERSION);
+        sealed.extend_from_slice(&self.current.id);
         sealed.extend_from_slice(nonce.as_ref());
         sealed.extend_from_slice(&body);
         Ok(sealed)
     }
 
-    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
-        let Some((&VERSION, rest)) = sealed.split_first() else {
-            return Err(SealError);
-        };
-        if rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-            return Err(SealError);
+    fn open(
+        &self,
+        purpose: SealPurpose,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        match sealed.split_first() {
+            Some((&VERSION, rest)) if rest.len() >= ID_LEN => {
+                let (id, rest) = rest.split_at(ID_LEN);
+                let keys = self.ring().find(|k| k.id == id).ok_or(SealError)?;
+                open_with(keys.for_purpose(purpose), rest, context)
+            }
+            // Stored secrets sealed before key IDs: any held key may be the one.
+            Some((&LEGACY, rest)) if purpose == SealPurpose::StoredSecret => self
+                .ring()
+                .find_map(|k| open_with(&k.legacy, rest, context).ok())
+                .ok_or(SealError),
+            _ => Err(SealError),
         }
-        let (nonce, body) = rest.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
-        let mut body = body.to_vec();
-        let plain = self
-            .0
-            .open_in_place(nonce, Aad::from(context), &mut body)
-            .map_err(|_| SealError)?;
-        Ok(plain.to_vec())
+    }
+
+    fn is_stale(&self, sealed: &[u8]) -> bool {
+        match sealed.split_first() {
+            Some((&VERSION, rest)) => rest.get(..ID_LEN) != Some(self.current.id.as_slice()),
+            _ => true,
+        }
+    }
+
+    fn digests(&self, data: &[u8]) -> Vec<[u8; 32]> {
+        self.ring()
+            .map(|k| {
+                let mut digest = [0; 32];
+                digest.copy_from_slice(hmac::sign(&k.digest, data).as_ref());
+                digest
+            })
+            .collect()
     }
 }
 
@@ -88,7 +204,8 @@ pub fn sealer_for(config: &kikeru_config::Config) -> anyhow::Result<AeadSealer> 
             })?
         }
     };
-    AeadSealer::new(&key).map_err(|_| anyhow::anyhow!("the second-factor key was refused"))
+    AeadSealer::rotating(&key, &config.second_factor_previous_keys)
+        .map_err(|_| anyhow::anyhow!("the second-factor key was refused"))
 }
 
 fn sandbox_key(path: &std::path::Path) -> anyhow::Result<SealKey> {
@@ -151,10 +268,47 @@ mod tests {
 
     #[test]
     fn aes_gcm_passes_the_sealer_contract() {
-        kikeru_contract::sealer::a_sealed_secret_opens_only_with_its_key_and_context_and_unchanged(
+        kikeru_contract::sealer::a_sealed_secret_opens_only_with_its_key_purpose_and_context_and_unchanged(
             &sealer(1),
             &sealer(2),
         );
         assert!(!format!("{:?}", sealer(1)).contains("0101"));
+    }
+
+    #[test]
+    fn a_rotated_key_passes_the_rotation_contract() {
+        let rotated = AeadSealer::rotating(
+            &SealKey::from_bytes([2; 32]),
+            &[SealKey::from_bytes([1; 32])],
+        )
+        .expect("keys");
+        kikeru_contract::sealer::a_rotated_key_still_opens_and_matches_what_the_previous_one_made(
+            &sealer(1),
+            &rotated,
+        );
+    }
+
+    /// What version 1 sealed (the configured key itself, no key ID) still opens as a stored
+    /// secret, and is stale; never as a visitor's token.
+    #[test]
+    fn version_one_secrets_still_open_and_are_stale() {
+        let raw = RandomizedNonceKey::new(&AES_256_GCM, &[1; 32]).expect("key");
+        let mut body = b"secret".to_vec();
+        let nonce = raw
+            .seal_in_place_append_tag(Aad::from(b"member-1".as_slice()), &mut body)
+            .expect("seal");
+        let old = [&[LEGACY][..], nonce.as_ref(), &body].concat();
+        let sealer = sealer(1);
+        assert_eq!(
+            sealer
+                .open(SealPurpose::StoredSecret, &old, b"member-1")
+                .as_deref(),
+            Ok(&b"secret"[..])
+        );
+        assert!(sealer.is_stale(&old));
+        assert_eq!(
+            sealer.open(SealPurpose::VisitorToken, &old, b"member-1"),
+            Err(SealError)
+        );
     }
 }

@@ -10,7 +10,7 @@ use kikeru_domain::{MemberId, SessionId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entity::{passkey, recovery_code, session, totp_enrolment};
@@ -43,6 +43,29 @@ pub(crate) async fn put_totp(
         .exec(db)
         .await
         .map_err(store_error)?;
+    Ok(())
+}
+
+/// Seals the member's secret again, only while it is still `from`.
+pub(crate) async fn reseal_totp(
+    db: &impl ConnectionTrait,
+    member: MemberId,
+    from: &[u8],
+    to: &[u8],
+) -> Result<(), StoreError> {
+    let result = totp_enrolment::Entity::update_many()
+        .col_expr(
+            totp_enrolment::Column::SealedSecret,
+            Expr::value(to.to_vec()),
+        )
+        .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
+        .filter(totp_enrolment::Column::SealedSecret.eq(from.to_vec()))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
     Ok(())
 }
 
@@ -370,6 +393,26 @@ impl SecondFactors for SqlStore {
             .map_err(store_error)?
             .map(to_enrolment)
             .transpose()
+    }
+
+    async fn totp_enrolments(
+        &self,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<TotpEnrolment>, StoreError> {
+        let mut query = totp_enrolment::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(totp_enrolment::Column::MemberId.gt(*after.as_uuid()));
+        }
+        query
+            .order_by_asc(totp_enrolment::Column::MemberId)
+            .limit(u64::from(limit))
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_enrolment)
+            .collect()
     }
 
     #[tracing::instrument(skip_all)]

@@ -238,6 +238,9 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
             factors::confirm_totp(txn, *member, *at, *step).await
         }
         Change::UseTotpStep { member, step } => factors::use_totp_step(txn, *member, *step).await,
+        Change::ResealTotp { member, from, to } => {
+            factors::reseal_totp(txn, *member, from, to).await
+        }
         Change::DeleteTotp(member) => factors::delete_totp(txn, *member).await,
         Change::ReplaceRecoveryCodes { member, codes, at } => {
             factors::replace_recovery_codes(txn, *member, codes, *at).await

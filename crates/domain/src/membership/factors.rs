@@ -10,9 +10,10 @@ use super::{
     StoreError, Throttled, throttle_key,
 };
 use crate::MemberId;
-use crate::ports::Message;
+use crate::ports::{Message, SealPurpose};
 use crate::second_factor::{
-    Access, Factor, RecoveryCode, StepUp, TotpEnrolment, TotpError, TotpSecret, seal_context,
+    Access, Factor, RecoveryCode, RecoveryCodeHash, StepUp, TotpEnrolment, TotpError, TotpSecret,
+    seal_context,
 };
 use crate::{Member, Timestamp};
 
@@ -104,6 +105,20 @@ pub struct TotpSetup {
     pub uri: String,
 }
 
+/// What sealing the stored secrets again did (see [`Membership::reseal_secrets`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Sealed again under the current key.
+    pub resealed: u64,
+    /// Sealed under the current key already.
+    pub current: u64,
+    /// Changed by their member while this ran (a new enrolment, sealed under the current key).
+    pub changed: u64,
+    /// Opened by no key the sealer holds: their members must enrol again (or an operator
+    /// resets their second factor).
+    pub unreadable: u64,
+}
+
 /// A second factor passed: which, and — when the session was waiting for it — the new
 /// session that replaces it (its token must replace the old one in the browser).
 #[derive(Debug, Clone)]
@@ -136,6 +151,58 @@ impl SecondFactorStatus {
 }
 
 impl Membership {
+    /// Seals every stored authenticator-app secret that a previous key sealed again under the
+    /// current one, a page at a time; after it, a previous key can be dropped from the
+    /// configuration. Each replacement is conditional on the sealed value it read, so a member
+    /// enrolling meanwhile loses nothing. (Recovery codes cannot be re-keyed: only their
+    /// digests are kept. Their previous-key digests keep matching while the key is held; a
+    /// member makes a new set to move to the current key.)
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn reseal_secrets(&self) -> Result<ResealReport, StoreError> {
+        const PAGE: u32 = 200;
+        let mut report = ResealReport::default();
+        let mut after = None;
+        loop {
+            let page = self.ports.factors.totp_enrolments(after, PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(report);
+            };
+            after = Some(last.member_id);
+            for enrolment in page {
+                if !self.ports.sealer.is_stale(&enrolment.sealed_secret) {
+                    report.current += 1;
+                    continue;
+                }
+                let context = seal_context(enrolment.member_id);
+                let sealer = &self.ports.sealer;
+                let Ok(plain) = sealer.open(
+                    SealPurpose::StoredSecret,
+                    &enrolment.sealed_secret,
+                    &context,
+                ) else {
+                    report.unreadable += 1;
+                    continue;
+                };
+                let to = sealer
+                    .seal(SealPurpose::StoredSecret, &plain, &context)
+                    .map_err(|e| StoreError::Other(Box::new(e)))?;
+                let mut changes = Changes::new();
+                changes.push(Change::ResealTotp {
+                    member: enrolment.member_id,
+                    from: enrolment.sealed_secret,
+                    to,
+                });
+                match self.ports.unit.apply(changes).await {
+                    Ok(()) => report.resealed += 1,
+                    Err(StoreError::NotFound) => report.changed += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
     /// Whether the member has a second factor a sign-in must pass: the authenticator app or
     /// a passkey.
     pub(super) async fn has_second_factor(&self, member: MemberId) -> Result<bool, StoreError> {
@@ -189,7 +256,11 @@ impl Membership {
         let sealed = self
             .ports
             .sealer
-            .seal(secret.as_bytes(), &seal_context(member.id))
+            .seal(
+                SealPurpose::StoredSecret,
+                secret.as_bytes(),
+                &seal_context(member.id),
+            )
             .map_err(|e| StoreError::Other(Box::new(e)))?;
         let mut changes = Changes::new();
         changes.push(Change::PutTotp(TotpEnrolment {
@@ -221,6 +292,29 @@ impl Membership {
         }
     }
 
+    /// What storage keeps of a new recovery code: its digest under the current key.
+    fn recovery_hash(&self, code: &RecoveryCode) -> RecoveryCodeHash {
+        let digests = self.ports.sealer.digests(code.as_bytes());
+        digests
+            .first()
+            .copied()
+            .map_or_else(|| code.legacy_hash(), RecoveryCodeHash::from_bytes)
+    }
+
+    /// Every form a stored recovery code may have: its digest under each key the sealer
+    /// holds, and the unsalted hash codes made before keyed digests were stored as.
+    fn recovery_hashes(&self, code: &RecoveryCode) -> Vec<RecoveryCodeHash> {
+        let mut hashes: Vec<RecoveryCodeHash> = self
+            .ports
+            .sealer
+            .digests(code.as_bytes())
+            .into_iter()
+            .map(RecoveryCodeHash::from_bytes)
+            .collect();
+        hashes.push(code.legacy_hash());
+        hashes
+    }
+
     fn setup(&self, member: &Member, secret: TotpSecret) -> TotpSetup {
         let uri = secret.otpauth_uri(&self.config.totp_issuer, member.email.as_str());
         TotpSetup { secret, uri }
@@ -230,7 +324,11 @@ impl Membership {
         let plain = self
             .ports
             .sealer
-            .open(&enrolment.sealed_secret, &seal_context(enrolment.member_id))
+            .open(
+                SealPurpose::StoredSecret,
+                &enrolment.sealed_secret,
+                &seal_context(enrolment.member_id),
+            )
             .map_err(|e| StoreError::Other(Box::new(e)))?;
         let bytes: [u8; 20] = plain
             .try_into()
@@ -344,7 +442,7 @@ impl Membership {
         let mut changes = Changes::new();
         changes.push(Change::ReplaceRecoveryCodes {
             member: member.id,
-            codes: codes.iter().map(RecoveryCode::hash).collect(),
+            codes: codes.iter().map(|c| self.recovery_hash(c)).collect(),
             at: self.now(),
         });
         self.record(
@@ -411,16 +509,14 @@ impl Membership {
             let Ok(recovery) = RecoveryCode::parse(&compact) else {
                 return Err(FactorError::MalformedCode);
             };
-            let hash = recovery.hash();
-            if !self
-                .ports
-                .factors
-                .recovery_codes(member)
-                .await?
-                .contains(&hash)
-            {
+            let stored = self.ports.factors.recovery_codes(member).await?;
+            let Some(hash) = self
+                .recovery_hashes(&recovery)
+                .into_iter()
+                .find(|h| stored.contains(h))
+            else {
                 return Err(self.code_failure(current, FactorError::WrongCode).await);
-            }
+            };
             (
                 Factor::RecoveryCode,
                 Change::UseRecoveryCode { member, code: hash },
@@ -578,7 +674,7 @@ impl Membership {
             let codes = RecoveryCode::new_set(|| self.ports.random.bytes32());
             changes.push(Change::ReplaceRecoveryCodes {
                 member: member.id,
-                codes: codes.iter().map(RecoveryCode::hash).collect(),
+                codes: codes.iter().map(|c| self.recovery_hash(c)).collect(),
                 at: now,
             });
             codes

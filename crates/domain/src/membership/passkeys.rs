@@ -15,7 +15,7 @@ use crate::passkey::{
     AssertionResponse, CEREMONY_LIFETIME, Ceremony, CeremonyPurpose, MAX_PASSKEYS, Passkey,
     PasskeyId, RegistrationResponse, counter_is_plausible, passkey_name, user_handle,
 };
-use crate::ports::Message;
+use crate::ports::{Message, SealPurpose};
 use crate::second_factor::{Assurance, Factor, RecoveryCode};
 
 /// What the browser needs to start a ceremony (the rest — relying-party name, algorithms,
@@ -47,7 +47,11 @@ impl Membership {
         let sealed = self
             .ports
             .sealer
-            .seal(&ceremony.to_bytes(), Ceremony::SEAL_CONTEXT)
+            .seal(
+                SealPurpose::VisitorToken,
+                &ceremony.to_bytes(),
+                Ceremony::SEAL_CONTEXT,
+            )
             .map_err(|e| StoreError::Other(Box::new(e)))?;
         Ok((data_encoding::BASE64URL_NOPAD.encode(&sealed), challenge))
     }
@@ -62,7 +66,11 @@ impl Membership {
         let Ok(sealed) = data_encoding::BASE64URL_NOPAD.decode(text.trim().as_bytes()) else {
             return Ok(Err(CeremonyRefused));
         };
-        let Ok(plain) = self.ports.sealer.open(&sealed, Ceremony::SEAL_CONTEXT) else {
+        let Ok(plain) =
+            self.ports
+                .sealer
+                .open(SealPurpose::VisitorToken, &sealed, Ceremony::SEAL_CONTEXT)
+        else {
             return Ok(Err(CeremonyRefused));
         };
         let Ok(ceremony) = Ceremony::from_bytes(&plain) else {

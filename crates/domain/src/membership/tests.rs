@@ -52,19 +52,48 @@ impl crate::passkey::PasskeyVerifier for RefusingVerifier {
     }
 }
 
-/// Seals by prefixing the context: enough to check that the use cases bind secrets to it.
+/// Seals by prefixing the purpose and the context: enough to check that the use cases bind
+/// secrets to them.
 struct TestSealer;
 
+fn purpose_byte(purpose: crate::ports::SealPurpose) -> u8 {
+    match purpose {
+        crate::ports::SealPurpose::StoredSecret => b's',
+        crate::ports::SealPurpose::VisitorToken => b'v',
+    }
+}
+
 impl crate::ports::Sealer for TestSealer {
-    fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::ports::SealError> {
-        Ok([context, plain].concat())
+    fn seal(
+        &self,
+        purpose: crate::ports::SealPurpose,
+        plain: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::SealError> {
+        Ok([&[purpose_byte(purpose)][..], context, plain].concat())
     }
 
-    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, crate::ports::SealError> {
+    fn open(
+        &self,
+        purpose: crate::ports::SealPurpose,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::SealError> {
         sealed
-            .strip_prefix(context)
+            .strip_prefix(&[purpose_byte(purpose)][..])
+            .and_then(|rest| rest.strip_prefix(context))
             .map(<[u8]>::to_vec)
             .ok_or(crate::ports::SealError)
+    }
+
+    fn is_stale(&self, _sealed: &[u8]) -> bool {
+        false
+    }
+
+    fn digests(&self, data: &[u8]) -> Vec<[u8; 32]> {
+        let mut digest = [1; 32];
+        digest[..data.len().min(32)].copy_from_slice(&data[..data.len().min(32)]);
+        vec![digest]
     }
 }
 
