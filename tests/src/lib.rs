@@ -52,6 +52,45 @@ pub fn binary() -> &'static Path {
     })
 }
 
+/// Adds an operator with `role` (`operator` or `admin`) and `password` through the command
+/// line, to the data folder `data_dir` (and `database`, SQLite there when `None`).
+///
+/// # Panics
+/// When the command fails.
+#[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
+pub fn add_operator(
+    data_dir: &Path,
+    database: Option<&str>,
+    email: &str,
+    role: &str,
+    password: &str,
+) {
+    use std::io::Write as _;
+    let mut command = Command::new(binary());
+    command
+        .args(["operator", "add", "--email", email, "--role", role])
+        .env_clear()
+        .env("KIKERU_DATA_DIR", data_dir)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = database {
+        command.env("KIKERU_DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("run kikeru operator add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("the password");
+    let output = child.wait_with_output().expect("kikeru operator add");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A running `kikeru serve`; killed when dropped.
 #[derive(Debug)]
 pub struct Server {

@@ -2,42 +2,14 @@
 //! allowed disclosure that the member sees, a denied one that leaves nothing, a legal order that
 //! takes two operators and may withhold notice, the export, and deletion with re-registration.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use kikeru_tests::http::Client;
-use kikeru_tests::{Server, binary, outbox};
+use kikeru_tests::{Server, add_operator, binary, outbox};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
-
-fn add_operator(data_dir: &str, database: Option<&str>, email: &str) {
-    let mut command = Command::new(binary());
-    command
-        // Disclosing is an administrator's.
-        .args(["operator", "add", "--email", email, "--role", "admin"])
-        .env_clear()
-        .env("KIKERU_DATA_DIR", data_dir)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(url) = database {
-        command.env("KIKERU_DATABASE_URL", url);
-    }
-    let mut child = command.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{OFFICE_PASSWORD}\n").as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 fn operator(server: &Server, email: &str) -> Client {
     let mut client = Client::new(&server.base);
@@ -86,8 +58,10 @@ fn member(server: &Server, mailbox: &std::path::Path, email: &str) -> (Client, V
 fn journey(database: Option<&str>) {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap().to_owned();
-    add_operator(&data_dir, database, "office@example.jp");
-    add_operator(&data_dir, database, "chief@example.jp");
+    // Disclosing is an administrator's.
+    for email in ["office@example.jp", "chief@example.jp"] {
+        add_operator(data.path(), database, email, "admin", OFFICE_PASSWORD);
+    }
     let mut settings = vec![("KIKERU_DATA_DIR", data_dir.as_str())];
     if let Some(url) = database {
         settings.push(("KIKERU_DATABASE_URL", url));

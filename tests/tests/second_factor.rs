@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kikeru_domain::second_factor::TotpSecret;
 use kikeru_tests::http::Client;
-use kikeru_tests::{Server, binary, outbox};
+use kikeru_tests::{Server, add_operator, binary, outbox};
 use kikeru_webauthn::software::SoftwareAuthenticator;
 use serde_json::json;
 
@@ -241,6 +241,187 @@ fn the_second_factor_journey_works_on_postgres() {
     let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = Server::start_with(Some(&database.url), &pairs);
     journey(&server, Some(&database.url));
+    drop(server);
+    runtime.block_on(database.drop());
+}
+
+/// Sends `n` requests at once (each from its own client, released together) and counts the
+/// statuses of the answers.
+fn burst(
+    n: usize,
+    make: impl Fn() -> Client + Sync,
+    send: impl Fn(&mut Client) -> u16 + Sync,
+) -> std::collections::BTreeMap<u16, usize> {
+    let gate = std::sync::Barrier::new(n);
+    let statuses = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (gate, make, send) = (&gate, &make, &send);
+                scope.spawn(move || {
+                    let mut client = make();
+                    gate.wait();
+                    send(&mut client)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let mut counts = std::collections::BTreeMap::new();
+    for status in statuses {
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    counts
+}
+
+const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
+
+/// Found attacking a running instance: every "5 failures, then wait" limit could be beaten by
+/// sending at once (17 member sign-ins, 29 operator sign-ins, 40 of 40 re-authentications, up to
+/// 60 codes a burst were checked). Each attempt is now counted before it is checked.
+fn bursts_are_held_to_the_limit(server: &Server, outbox: &std::path::Path) {
+    let mut member = Client::new(&server.base);
+    member.post(
+        "/api/v1/members",
+        json!({"email": EMAIL, "password": PASSWORD}),
+    );
+    let mail = outbox::last(outbox, EMAIL, "verify_email").expect("verification");
+    member.post(
+        "/api/v1/members/verify",
+        json!({"token": mail.token().unwrap()}),
+    );
+    let (signed_in, _) = sign_in(server);
+    let cookie = signed_in.cookie.clone();
+    // The server itself stays on this thread: the senders only need its address.
+    let base = server.base.clone();
+    let with_cookie = || {
+        let mut client = Client::new(&base);
+        client.cookie.clone_from(&cookie);
+        client
+    };
+
+    let reauth = burst(20, with_cookie, |c| {
+        c.post(
+            "/api/v1/sessions/current/reauthentication",
+            json!({"password": "wrong password here"}),
+        )
+        .status
+    });
+    assert_eq!(
+        reauth.get(&403),
+        Some(&5),
+        "wrong passwords checked: {reauth:?}"
+    );
+
+    let mut enrolling = with_cookie();
+    let setup = enrolling.post("/api/v1/me/totp", json!({}));
+    assert_eq!(setup.status, 201, "{setup:?}");
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(setup.json["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let secret = TotpSecret::from_bytes(bytes.try_into().unwrap());
+    let confirmed = enrolling.post(
+        "/api/v1/me/totp/confirmation",
+        json!({"code": secret.code_at(now())}),
+    );
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let (pending, _) = sign_in(server);
+    let pending_cookie = pending.cookie.clone();
+    let wrong = secret.code_at(now() + Duration::from_secs(3600));
+    let codes = burst(
+        30,
+        || {
+            let mut client = Client::new(&base);
+            client.cookie.clone_from(&pending_cookie);
+            client
+        },
+        |c| {
+            c.post(
+                "/api/v1/sessions/current/second-factor",
+                json!({"code": wrong}),
+            )
+            .status
+        },
+    );
+    assert_eq!(codes.get(&403), Some(&5), "wrong codes checked: {codes:?}");
+
+    let sign_ins = burst(
+        20,
+        || Client::new(&base),
+        |c| {
+            c.post(
+                "/api/v1/sessions",
+                json!({"email": EMAIL, "password": "wrong password here"}),
+            )
+            .status
+        },
+    );
+    assert_eq!(
+        sign_ins.get(&401),
+        Some(&5),
+        "passwords checked: {sign_ins:?}"
+    );
+    let (locked, _) = {
+        let mut client = Client::new(&server.base);
+        let reply = client.post(
+            "/api/v1/sessions",
+            json!({"email": EMAIL, "password": PASSWORD}),
+        );
+        (reply.status, client)
+    };
+    assert_eq!(locked, 429, "the right password waits too");
+
+    let office = burst(
+        30,
+        || Client::new(&base),
+        |c| {
+            c.post(
+                "/api/v1/admin/sessions",
+                json!({"email": "office@example.jp", "password": "wrong password here"}),
+            )
+            .status
+        },
+    );
+    assert_eq!(
+        office.get(&401),
+        Some(&5),
+        "operator passwords checked: {office:?}"
+    );
+}
+
+fn server_with_an_operator(database: Option<&str>) -> (Server, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    add_operator(
+        data.path(),
+        database,
+        "office@example.jp",
+        "operator",
+        OFFICE_PASSWORD,
+    );
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let mut pairs = vec![("KIKERU_DATA_DIR", data_dir.as_str())];
+    if let Some(url) = database {
+        pairs.push(("KIKERU_DATABASE_URL", url));
+    }
+    (Server::start_with(database, &pairs), data)
+}
+
+#[test]
+fn bursts_are_held_to_the_limit_on_sqlite() {
+    let (server, data) = server_with_an_operator(None);
+    bursts_are_held_to_the_limit(&server, &data.path().join("outbox"));
+}
+
+#[test]
+fn bursts_are_held_to_the_limit_on_postgres() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(kikeru_store::fixtures::postgres_database()) else {
+        return;
+    };
+    let (server, data) = server_with_an_operator(Some(&database.url));
+    bursts_are_held_to_the_limit(&server, &data.path().join("outbox"));
     drop(server);
     runtime.block_on(database.drop());
 }
