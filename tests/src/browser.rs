@@ -82,7 +82,8 @@ pub fn available() -> bool {
             reason = "say loudly that the journey did not run"
         )]
         {
-            eprintln!("SKIPPED: chromium and chromium-driver are not installed");
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            eprintln!("SKIPPED {test}: chromium and chromium-driver are not installed");
         }
     }
     found

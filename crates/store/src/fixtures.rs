@@ -126,7 +126,11 @@ fn postgres_url() -> Option<String> {
     if std::env::var_os("CI").is_some() {
         panic!("KIKERU_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites");
     }
-    eprintln!("SKIPPED (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run this test on PostgreSQL");
+    // The test harness names each test's thread after the test.
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    eprintln!(
+        "SKIPPED {test} (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run it on PostgreSQL"
+    );
     None
 }
 
