@@ -975,9 +975,10 @@ impl Membership {
         // Whoever had the old password may have asked for a new address: that ends here. A
         // verified member keeps their second factors (a stolen mailbox must not remove them);
         // an unverified one's may have been enrolled by whoever registered the address first.
-        Self::cancel_pending_links(&mut changes, member.id);
         if first_proof {
             self.secure_first_proof(&mut changes, &member).await?;
+        } else {
+            Self::cancel_pending_links(&mut changes, member.id);
         }
         self.record(
             &mut changes,

@@ -128,9 +128,7 @@ fn postgres_url() -> Option<String> {
     }
     // The test harness names each test's thread after the test.
     let test = std::thread::current().name().unwrap_or("a test").to_owned();
-    eprintln!(
-        "SKIPPED {test} (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run it on PostgreSQL"
-    );
+    eprintln!("SKIPPED {test} (PostgreSQL): set KIKERU_TEST_POSTGRES_URL to run it on PostgreSQL");
     None
 }
 

@@ -358,29 +358,34 @@ impl LegalOrders for SqlStore {
     }
 }
 
+/// Adds the processor to the register, or replaces the one with its key.
+async fn upsert_processor(db: &impl ConnectionTrait, p: &Processor) -> Result<(), StoreError> {
+    let row = processor::ActiveModel {
+        key: Set(p.key.clone()),
+        name: Set(p.name.clone()),
+        purpose: Set(p.purpose.clone()),
+        categories: Set(categories_text(&p.categories)),
+    };
+    let upsert = OnConflict::column(processor::Column::Key)
+        .update_columns([
+            processor::Column::Name,
+            processor::Column::Purpose,
+            processor::Column::Categories,
+        ])
+        .to_owned();
+    processor::Entity::insert(row)
+        .on_conflict(upsert)
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Processors for SqlStore {
     async fn save(&self, p: &Processor) -> Result<(), StoreError> {
         let _turn = self.turn().await;
-        let row = processor::ActiveModel {
-            key: Set(p.key.clone()),
-            name: Set(p.name.clone()),
-            purpose: Set(p.purpose.clone()),
-            categories: Set(categories_text(&p.categories)),
-        };
-        let upsert = OnConflict::column(processor::Column::Key)
-            .update_columns([
-                processor::Column::Name,
-                processor::Column::Purpose,
-                processor::Column::Categories,
-            ])
-            .to_owned();
-        processor::Entity::insert(row)
-            .on_conflict(upsert)
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        upsert_processor(&self.db, p).await
     }
 
     async fn all(&self) -> Result<Vec<Processor>, StoreError> {
@@ -470,24 +475,7 @@ impl Processors for SqlStore {
         if taken.rows_affected == 0 {
             return Err(StoreError::NotFound);
         }
-        let row = processor::ActiveModel {
-            key: Set(p.key.clone()),
-            name: Set(p.name.clone()),
-            purpose: Set(p.purpose.clone()),
-            categories: Set(categories_text(&p.categories)),
-        };
-        let upsert = OnConflict::column(processor::Column::Key)
-            .update_columns([
-                processor::Column::Name,
-                processor::Column::Purpose,
-                processor::Column::Categories,
-            ])
-            .to_owned();
-        processor::Entity::insert(row)
-            .on_conflict(upsert)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
+        upsert_processor(&txn, p).await?;
         txn.commit().await.map_err(store_error)
     }
 }

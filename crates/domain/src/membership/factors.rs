@@ -529,7 +529,15 @@ impl Membership {
         // A session that was waiting for the factor becomes signed in under a new token (the
         // one that travelled with the password alone ends); a signed-in one keeps its token.
         let (session, rotated) = if current.session.access() == Access::SecondFactorPending {
-            changes.push(Change::DeleteSession(current.session.id));
+            // Still there (not signed out or ended meanwhile: then the unit fails NotFound),
+            // then replaced.
+            changes
+                .push(Change::UpdateAssurance {
+                    session: current.session.id,
+                    assurance,
+                    second_factor_enrolled: true,
+                })
+                .push(Change::DeleteSession(current.session.id));
             let created = self.create_session(
                 &mut changes,
                 &current.member,

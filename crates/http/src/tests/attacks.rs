@@ -63,6 +63,27 @@ impl Fixture {
             .collect()
     }
 
+    /// Asks, in the session `cookie`, to move the account to `new`; the link mailed there.
+    async fn ask_to_move(&self, cookie: &str, new: &str) -> SessionToken {
+        self.client
+            .put("/api/v1/me/email")
+            .header("origin", super::ORIGIN)
+            .header("cookie", cookie)
+            .body_json(&json!({"password": PASSWORD, "new_email": new}))
+            .send()
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        self.harness.mail().await.last_token_to(new).unwrap()
+    }
+
+    /// Asks for a password reset for `email`; the link mailed there.
+    async fn ask_for_reset(&self, email: &str) -> SessionToken {
+        self.post("/api/v1/password-resets", json!({"email": email}), None)
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        self.harness.mail().await.last_token_to(email).unwrap()
+    }
+
     /// A session stored as it would be had it begun with the password alone when the member
     /// had no second factor, and slipped past the enrolment that ends such sessions.
     async fn stale_session(&self, email: &str) -> String {
@@ -175,15 +196,7 @@ async fn the_first_verification_ends_what_came_before_it() {
     f.register_only(HANAKO).await;
     let verify = f.harness.mail().await.last_token_to(HANAKO).unwrap();
     let (squatter, _) = f.sign_in_pending(HANAKO).await;
-    f.client
-        .put("/api/v1/me/email")
-        .header("origin", super::ORIGIN)
-        .header("cookie", &squatter)
-        .body_json(&json!({"password": PASSWORD, "new_email": MALLORY}))
-        .send()
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let move_away = f.harness.mail().await.last_token_to(MALLORY).unwrap();
+    let move_away = f.ask_to_move(&squatter, MALLORY).await;
     let member = f.member_id(HANAKO).await;
     let mut changes = Changes::new();
     changes.push(Change::PutTotp(TotpEnrolment {
@@ -229,20 +242,9 @@ async fn a_verified_members_reset_keeps_their_factors_but_ends_pending_changes()
     f.enrol(&mine).await;
     let member = f.member_id(HANAKO).await;
     // Someone with the password (and the code) asks to move the account to their address.
-    f.client
-        .put("/api/v1/me/email")
-        .header("origin", super::ORIGIN)
-        .header("cookie", &mine)
-        .body_json(&json!({"password": PASSWORD, "new_email": MALLORY}))
-        .send()
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let move_away = f.harness.mail().await.last_token_to(MALLORY).unwrap();
+    let move_away = f.ask_to_move(&mine, MALLORY).await;
 
-    f.post("/api/v1/password-resets", json!({"email": HANAKO}), None)
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let reset = f.harness.mail().await.last_token_to(HANAKO).unwrap();
+    let reset = f.ask_for_reset(HANAKO).await;
     f.post(
         "/api/v1/password-resets/confirm",
         json!({"token": reset.expose(), "new_password": NEW_PASSWORD}),
@@ -268,19 +270,8 @@ async fn a_password_change_ends_pending_address_changes_and_reset_links() {
     let f = fixture();
     f.register_and_verify(HANAKO).await;
     let mine = f.sign_in(HANAKO).await;
-    f.client
-        .put("/api/v1/me/email")
-        .header("origin", super::ORIGIN)
-        .header("cookie", &mine)
-        .body_json(&json!({"password": PASSWORD, "new_email": MALLORY}))
-        .send()
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let move_away = f.harness.mail().await.last_token_to(MALLORY).unwrap();
-    f.post("/api/v1/password-resets", json!({"email": HANAKO}), None)
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let reset = f.harness.mail().await.last_token_to(HANAKO).unwrap();
+    let move_away = f.ask_to_move(&mine, MALLORY).await;
+    let reset = f.ask_for_reset(HANAKO).await;
 
     f.client
         .put("/api/v1/me/password")
@@ -311,25 +302,9 @@ async fn a_password_change_ends_pending_address_changes_and_reset_links() {
 async fn reset_links_die_when_the_address_changes() {
     let f = fixture();
     f.register_and_verify(HANAKO).await;
-    f.post("/api/v1/password-resets", json!({"email": HANAKO}), None)
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let reset = f.harness.mail().await.last_token_to(HANAKO).unwrap();
+    let reset = f.ask_for_reset(HANAKO).await;
     let mine = f.sign_in(HANAKO).await;
-    f.client
-        .put("/api/v1/me/email")
-        .header("origin", super::ORIGIN)
-        .header("cookie", &mine)
-        .body_json(&json!({"password": PASSWORD, "new_email": "hanako@example.com"}))
-        .send()
-        .await
-        .assert_status(StatusCode::ACCEPTED);
-    let confirm = f
-        .harness
-        .mail()
-        .await
-        .last_token_to("hanako@example.com")
-        .unwrap();
+    let confirm = f.ask_to_move(&mine, "hanako@example.com").await;
     f.follow(&confirm)
         .await
         .assert_status(StatusCode::NO_CONTENT);
