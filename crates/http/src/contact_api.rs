@@ -173,7 +173,7 @@ impl From<&Inquiry> for InquiryView {
 struct AnswerBody {
     /// The answer, 1 to 10,000 characters; it is mailed to the sender in their language's
     /// template.
-    #[oai(validator(max_length = 10000, pattern = r"\S"))]
+    #[oai(validator(max_length = 10000, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     answer: JsonString,
 }
 

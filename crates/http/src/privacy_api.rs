@@ -320,7 +320,10 @@ struct DisclosureInput {
     /// Whose data.
     member_id: Uuid,
     /// To whom: `partner:KEY`, `processor:KEY` or `authority:NAME`.
-    #[oai(validator(max_length = 300, pattern = "^(partner|processor|authority):"))]
+    #[oai(validator(
+        max_length = 300,
+        pattern = r"^(partner|processor|authority):[^\x00]*$"
+    ))]
     recipient: JsonString,
     /// Which categories.
     #[oai(validator(min_items = 1, max_items = 20))]
@@ -329,7 +332,10 @@ struct DisclosureInput {
     #[oai(nullable)]
     transfer: Option<TransferKind>,
     /// `entrustment`, `consent:PURPOSE` or `legal_order:ID`.
-    #[oai(validator(max_length = 300, pattern = "^(entrustment|(consent|legal_order):.+)$"))]
+    #[oai(validator(
+        max_length = 300,
+        pattern = r"^(entrustment|(consent|legal_order):[^\x00]+)$"
+    ))]
     basis: JsonString,
 }
 
@@ -355,16 +361,16 @@ enum Disclosed {
 #[oai(skip_serializing_if_is_none)]
 struct PartnerInput {
     /// Its name (for a company, the registered name); not blank.
-    #[oai(validator(max_length = 300, pattern = r"\S"))]
+    #[oai(validator(max_length = 300, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     name: JsonString,
     /// Its address; not blank.
-    #[oai(validator(max_length = 500, pattern = r"\S"))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     address: JsonString,
     /// For a company, its representative's name.
     #[oai(nullable, validator(max_length = 300))]
     representative: Option<JsonString>,
     /// How to reach it about the data; not blank.
-    #[oai(validator(max_length = 300, pattern = r"\S"))]
+    #[oai(validator(max_length = 300, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     contact: JsonString,
 }
 
@@ -401,10 +407,10 @@ impl From<&Partner> for PartnerView {
 #[oai(skip_serializing_if_is_none)]
 struct ProcessorInput {
     /// Its name; not blank.
-    #[oai(validator(max_length = 300, pattern = r"\S"))]
+    #[oai(validator(max_length = 300, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     name: JsonString,
     /// What it does for the service; not blank.
-    #[oai(validator(max_length = 300, pattern = r"\S"))]
+    #[oai(validator(max_length = 300, pattern = r"^[^\x00]*\S[^\x00]*$"))]
     purpose: JsonString,
     /// The only categories it may receive.
     #[oai(validator(max_items = 20))]

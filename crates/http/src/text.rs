@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use poem_openapi::registry::MetaSchemaRef;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
@@ -43,8 +43,13 @@ impl Type for JsonString {
         String::name()
     }
 
+    /// A string without NUL. A field's own `pattern` replaces this one, so every such pattern
+    /// excludes NUL itself (a test walks the spec for it).
     fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(NO_NUL.to_owned()),
+            ..MetaSchema::new("string")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&String> {
@@ -63,11 +68,18 @@ impl Type for JsonString {
 impl ParseFromJSON for JsonString {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
+            Value::String(text) if text.contains('\0') => Err(ParseError::custom(
+                "the text holds a NUL character (U+0000): remove it and send again",
+            )),
             Value::String(text) => Ok(Self(text)),
             other => Err(ParseError::expected_type(other)),
         }
     }
 }
+
+/// What the schema allows: any string without NUL (U+0000), which no person's text holds and
+/// not every database stores.
+const NO_NUL: &str = r"^[^\x00]*$";
 
 impl ToJSON for JsonString {
     fn to_json(&self) -> Option<Value> {
@@ -95,5 +107,9 @@ mod tests {
             assert!(JsonString::parse_from_json(Some(other)).is_err());
         }
         assert!(JsonString::parse_from_json(None).is_err());
+        assert!(
+            JsonString::parse_from_json(Some(Value::String("a\u{0}b".to_owned()))).is_err(),
+            "PostgreSQL cannot store it: refused as the sender's mistake"
+        );
     }
 }

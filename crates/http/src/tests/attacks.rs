@@ -512,8 +512,9 @@ async fn an_inquiry_that_only_names_a_members_address_is_not_shown_as_theirs() {
     }
 }
 
-/// PostgreSQL cannot store a NUL, SQLite can: refused at the edge, a NUL is the sender's
-/// mistake on both (422), never a 500 — in the contact form and in the office's fields alike.
+/// PostgreSQL cannot store a NUL, SQLite can: refused before any rule runs, a NUL is the
+/// sender's mistake on both, never a 500 — in the API's text (its schema, `PlainText`, says so: 400)
+/// and in the site's forms (422), in the contact form and in the office's fields alike.
 #[tokio::test]
 async fn a_nul_in_any_field_is_the_senders_mistake() {
     let f = fixture();
@@ -524,7 +525,11 @@ async fn a_nul_in_any_field_is_the_senders_mistake() {
             None,
         )
         .await;
-    assert_problem(contact, StatusCode::UNPROCESSABLE_ENTITY, "invalid_text").await;
+    let problem = assert_problem(contact, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("NUL"),
+        "{problem}"
+    );
     let office = f
         .operator(
             "admin@kikeru.example",
@@ -542,7 +547,7 @@ async fn a_nul_in_any_field_is_the_senders_mistake() {
         )
         .send()
         .await;
-    assert_problem(partner, StatusCode::UNPROCESSABLE_ENTITY, "invalid_text").await;
+    assert_problem(partner, StatusCode::BAD_REQUEST, "bad_request").await;
     let (csrf_cookie, csrf) = super::form_session(&f, "/contact").await;
     let form = super::post_form(
         &f,
@@ -615,4 +620,80 @@ async fn the_console_shows_a_proposed_processor_and_only_a_second_administrator_
             .unwrap()
             .is_empty()
     );
+}
+
+/// Every string a request body may carry is documented as refusing NUL: each has a pattern,
+/// anchored at both ends, with no `.`, and every negated class in it names `\x00` — so no
+/// pattern a field sets in place of the default lets a NUL through (the contract schemathesis
+/// holds the API to).
+#[test]
+fn every_request_string_pattern_excludes_nul() {
+    fn walk(value: &serde_json::Value, path: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.get("type").and_then(|t| t.as_str()) == Some("string")
+                    && !map.contains_key("enum")
+                    && !map.contains_key("format")
+                {
+                    let pattern = map.get("pattern").and_then(|p| p.as_str()).unwrap_or("");
+                    found.push((path.to_owned(), pattern.to_owned()));
+                }
+                for (key, inner) in map {
+                    walk(inner, &format!("{path}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    walk(inner, &format!("{path}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let spec: serde_json::Value = serde_json::from_str(&crate::openapi_json()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    // The schemas a request body names (responses reuse few of them).
+    let mut requested = std::collections::BTreeSet::new();
+    for operation in spec["paths"].as_object().unwrap().values() {
+        for op in operation.as_object().unwrap().values() {
+            let body = &op["requestBody"]["content"]["application/json; charset=utf-8"]["schema"];
+            if let Some(name) = body["$ref"].as_str() {
+                requested.insert(name.rsplit('/').next().unwrap().to_owned());
+            }
+        }
+    }
+    // And every schema those name, however deep.
+    let mut queue: Vec<String> = requested.iter().cloned().collect();
+    while let Some(name) = queue.pop() {
+        let text = schemas[name.as_str()].to_string();
+        for (at, _) in text.match_indices("#/components/schemas/") {
+            let rest = &text[at + "#/components/schemas/".len()..];
+            let inner = rest.split('"').next().unwrap_or("").to_owned();
+            if requested.insert(inner.clone()) {
+                queue.push(inner);
+            }
+        }
+    }
+    assert!(requested.contains("NewPasskey"), "{requested:?}");
+    let mut strings = Vec::new();
+    for name in &requested {
+        walk(&schemas[name.as_str()], name, &mut strings);
+    }
+    assert!(strings.len() > 20, "{strings:?}");
+    for (path, pattern) in strings {
+        let negated_classes_name_nul = pattern.match_indices("[^").all(|(at, _)| {
+            pattern[at..]
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .contains(r"\x00")
+        });
+        assert!(
+            pattern.starts_with('^')
+                && pattern.ends_with('$')
+                && !pattern.contains('.')
+                && negated_classes_name_nul,
+            "{path}: {pattern:?} may let a NUL through"
+        );
+    }
 }
