@@ -264,7 +264,8 @@ fn register(
 
 /// How many members the sign-in load signs in as. Sign-in attempts are counted per address
 /// before the password is checked, so one address takes at most a handful at once: the load
-/// comes from many people, as it does from many client addresses.
+/// comes from many people, as it does from many client addresses. Each of wrk's threads seeds
+/// its own random numbers: with one seed, both threads pick the same member at the same step.
 const SIGN_IN_PEOPLE: u32 = 64;
 
 /// The members the sign-in load uses: `sign-in-N@example.jp` for N in 1..=[`SIGN_IN_PEOPLE`].
@@ -433,6 +434,14 @@ fn sign_ins(server: &Running, cores: usize, seconds: u32) -> Result<(f64, f64, f
             "wrk.method = \"POST\"\n\
              wrk.headers[\"Content-Type\"] = \"application/json\"\n\
              wrk.headers[\"Origin\"] = \"{base}\"\n\
+             local threads = 0\n\
+             setup = function(thread)\n\
+               threads = threads + 1\n\
+               thread:set(\"id\", threads)\n\
+             end\n\
+             init = function(args)\n\
+               math.randomseed(os.time() * 1000 + id)\n\
+             end\n\
              request = function()\n\
                wrk.headers[\"X-Forwarded-For\"] = \"10.\" .. math.random(0, 255) .. \".\" .. math.random(0, 255) .. \".\" .. math.random(1, 254)\n\
                wrk.body = '{{\"email\":\"sign-in-' .. math.random(1, {SIGN_IN_PEOPLE}) .. '@example.jp\",\"password\":\"{PASSWORD}\"}}'\n\
