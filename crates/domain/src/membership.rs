@@ -229,8 +229,9 @@ backend_errors!(
     FactorError
 );
 
-pub use factors::{FactorError, PassedFactor, ResealReport, SecondFactorStatus, TotpSetup};
+pub use factors::{FactorError, PassedFactor, SecondFactorStatus, TotpSetup};
 pub use passkeys::PasskeyOptions;
+pub use reseal::ResealReport;
 
 /// A request to register.
 #[derive(Debug, Clone)]
@@ -1286,5 +1287,6 @@ fn until(now: Timestamp, end: Timestamp) -> Duration {
 
 mod factors;
 mod passkeys;
+mod reseal;
 #[cfg(test)]
 mod tests;
