@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::consent::Consents;
-use crate::operators::{Operator, Role};
-use crate::ports::{Clock, Members};
+use crate::operators::{Operator, OperatorId, Role};
+use crate::ports::{Clock, Members, Random};
 use crate::privacy::{
     Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
     LegalOrder, LegalOrders, Partner, Partners, Processor, ProcessorProposal, Processors,
@@ -34,6 +34,8 @@ pub struct DisclosurePorts {
     pub partners: Arc<dyn Partners>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Randomness (the IDs of legal orders).
+    pub random: Arc<dyn Random>,
 }
 
 impl std::fmt::Debug for DisclosurePorts {
@@ -324,16 +326,20 @@ impl DisclosureDesk {
         Ok(package)
     }
 
-    /// Records a legal order; the recording operator is its first approver.
+    /// Records a legal order as an operator entered it, once [`LegalOrderDraft::check`] accepts
+    /// it; the order gets its ID here (`LO-` and a UUIDv7 from the clock and random ports) and
+    /// the recording operator is its first approver.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the ID exists.
+    /// [`LegalOrderError::Invalid`] naming what is wrong; [`LegalOrderError::Store`] when
+    /// storage fails.
     pub async fn record_legal_order(
         &self,
-        mut order: LegalOrder,
-        operator: &str,
-    ) -> Result<LegalOrder, StoreError> {
-        order.approved_by = [operator.to_owned()].into_iter().collect();
+        draft: LegalOrderDraft,
+        operator: OperatorId,
+    ) -> Result<LegalOrder, LegalOrderError> {
+        let id = crate::membership::uuid_v7(self.ports.clock.now(), &self.ports.random.bytes32());
+        let order = draft.check(&format!("LO-{}", id.simple()), operator)?;
         self.ports.legal_orders.record(&order).await?;
         Ok(order)
     }
@@ -345,9 +351,12 @@ impl DisclosureDesk {
     pub async fn approve_legal_order(
         &self,
         id: &str,
-        operator: &str,
+        operator: OperatorId,
     ) -> Result<LegalOrder, StoreError> {
-        self.ports.legal_orders.approve(id, operator).await
+        self.ports
+            .legal_orders
+            .approve(id, &operator.to_string())
+            .await
     }
 
     /// Every recorded legal order.
@@ -384,5 +393,183 @@ impl DisclosureDesk {
     /// The current time (for building requests at the edge).
     pub fn now(&self) -> Timestamp {
         self.ports.clock.now()
+    }
+}
+
+/// The longest authority, reference or legal basis, in characters.
+pub const LEGAL_ORDER_TEXT_MAX: usize = 300;
+
+/// The most members one legal order may name.
+pub const LEGAL_ORDER_MEMBERS_MAX: usize = 1000;
+
+/// A legal order as an operator entered it (over the API or in the console), not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalOrderDraft {
+    /// The authority that issued it.
+    pub authority: String,
+    /// The authority's reference.
+    pub reference: String,
+    /// The legal basis cited.
+    pub legal_basis: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// The members it concerns.
+    pub members: std::collections::BTreeSet<MemberId>,
+    /// The categories it orders disclosed.
+    pub categories: Categories,
+    /// The members are shown the ledger entry only from this time (when the order says so).
+    pub notice_withheld_until: Option<Timestamp>,
+}
+
+/// What is wrong with a [`LegalOrderDraft`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LegalOrderProblem {
+    /// The authority is blank or longer than [`LEGAL_ORDER_TEXT_MAX`] characters.
+    #[error("the authority must be 1 to 300 characters")]
+    Authority,
+    /// The reference is blank or too long.
+    #[error("the reference must be 1 to 300 characters")]
+    Reference,
+    /// The legal basis is blank or too long.
+    #[error("the legal basis must be 1 to 300 characters")]
+    LegalBasis,
+    /// No member, or more than [`LEGAL_ORDER_MEMBERS_MAX`].
+    #[error("a legal order names 1 to 1000 members")]
+    Members,
+    /// No category.
+    #[error("a legal order names at least one category of data")]
+    Categories,
+    /// The notice would be withheld until before the order was issued.
+    #[error("the notice cannot be withheld until before the order was issued")]
+    NoticeBeforeIssue,
+}
+
+/// Recording a legal order failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LegalOrderError {
+    /// The order as entered breaks a rule; nothing was recorded.
+    #[error(transparent)]
+    Invalid(#[from] LegalOrderProblem),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl LegalOrderDraft {
+    /// The order with `id`, first approved by `operator`, when every rule holds: texts trimmed,
+    /// 1 to [`LEGAL_ORDER_TEXT_MAX`] characters; 1 to [`LEGAL_ORDER_MEMBERS_MAX`] members; at
+    /// least one category; a withheld notice not before the issue.
+    ///
+    /// # Errors
+    /// The first [`LegalOrderProblem`] found.
+    pub fn check(self, id: &str, operator: OperatorId) -> Result<LegalOrder, LegalOrderProblem> {
+        fn text(value: &str, problem: LegalOrderProblem) -> Result<String, LegalOrderProblem> {
+            let value = value.trim();
+            if value.is_empty() || value.chars().count() > LEGAL_ORDER_TEXT_MAX {
+                Err(problem)
+            } else {
+                Ok(value.to_owned())
+            }
+        }
+        let authority = text(&self.authority, LegalOrderProblem::Authority)?;
+        let reference = text(&self.reference, LegalOrderProblem::Reference)?;
+        let legal_basis = text(&self.legal_basis, LegalOrderProblem::LegalBasis)?;
+        if self.members.is_empty() || self.members.len() > LEGAL_ORDER_MEMBERS_MAX {
+            return Err(LegalOrderProblem::Members);
+        }
+        if self.categories.is_empty() {
+            return Err(LegalOrderProblem::Categories);
+        }
+        if self
+            .notice_withheld_until
+            .is_some_and(|until| until < self.issued_at)
+        {
+            return Err(LegalOrderProblem::NoticeBeforeIssue);
+        }
+        Ok(LegalOrder {
+            id: id.to_owned(),
+            authority,
+            reference,
+            legal_basis,
+            issued_at: self.issued_at,
+            members: self.members,
+            categories: self.categories,
+            approved_by: [operator.to_string()].into_iter().collect(),
+            notice_withheld_until: self.notice_withheld_until,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::privacy::DataCategory;
+    use uuid::Uuid;
+
+    fn draft() -> LegalOrderDraft {
+        LegalOrderDraft {
+            authority: "  Tokyo District Court ".to_owned(),
+            reference: "令和8年(モ)第123号".to_owned(),
+            legal_basis: "CCP Art. 223".to_owned(),
+            issued_at: time::macros::datetime!(2026-03-01 0:00 UTC),
+            members: [MemberId::from_uuid(Uuid::nil())].into_iter().collect(),
+            categories: [DataCategory::EmailAddress].into_iter().collect(),
+            notice_withheld_until: None,
+        }
+    }
+
+    fn operator() -> OperatorId {
+        OperatorId::from_uuid(Uuid::from_u128(7))
+    }
+
+    #[test]
+    fn a_complete_order_is_trimmed_and_first_approved_by_its_recorder() {
+        let order = draft().check("LO-1", operator()).unwrap();
+        assert_eq!(order.id, "LO-1");
+        assert_eq!(order.authority, "Tokyo District Court");
+        assert_eq!(order.approved_by.len(), 1);
+        assert!(order.approved_by.contains(&operator().to_string()));
+    }
+
+    #[test]
+    fn every_rule_of_a_legal_order_is_checked_here_for_the_api_and_the_console_alike() {
+        type Edit = fn(&mut LegalOrderDraft);
+        let cases: [(Edit, LegalOrderProblem); 7] = [
+            (
+                |d| d.authority = " \t ".to_owned(),
+                LegalOrderProblem::Authority,
+            ),
+            (
+                |d| d.reference = "x".repeat(301),
+                LegalOrderProblem::Reference,
+            ),
+            (
+                |d| d.legal_basis = String::new(),
+                LegalOrderProblem::LegalBasis,
+            ),
+            (|d| d.members.clear(), LegalOrderProblem::Members),
+            (
+                |d| {
+                    d.members = (0..=1000u128)
+                        .map(|n| MemberId::from_uuid(Uuid::from_u128(n)))
+                        .collect();
+                },
+                LegalOrderProblem::Members,
+            ),
+            (|d| d.categories.clear(), LegalOrderProblem::Categories),
+            (
+                |d| d.notice_withheld_until = Some(time::macros::datetime!(2026-02-01 0:00 UTC)),
+                LegalOrderProblem::NoticeBeforeIssue,
+            ),
+        ];
+        for (change, problem) in cases {
+            let mut d = draft();
+            change(&mut d);
+            assert_eq!(d.check("LO-1", operator()), Err(problem));
+        }
+        // 300 characters is the limit in characters, not bytes (the console counted bytes).
+        let mut long_japanese = draft();
+        long_japanese.authority = "裁".repeat(300);
+        assert!(long_japanese.check("LO-1", operator()).is_ok());
     }
 }

@@ -14,7 +14,7 @@ use crate::order::{NotRefundable, check_refundable};
 use crate::ports::{Clock, Random};
 use crate::shop_ports::{
     Catalog, CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, Orders, PaymentGateway,
-    SandboxOutcome, WebhookError,
+    SandboxOutcome, SimulatedCheckout, WebhookError,
 };
 use crate::{
     AssetKey, EventOutcome, Member, MemberId, Order, OrderId, OrderLine, Payment, PaymentEvent,
@@ -38,6 +38,9 @@ pub struct ShopPorts {
     pub orders: Arc<dyn Orders>,
     /// The payment provider.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The test provider's checkout page, when the provider is one (the sandbox); `None` for a
+    /// real provider.
+    pub simulator: Option<Arc<dyn SimulatedCheckout>>,
     /// The register of entrusted processors (the provider is registered by its name).
     pub processors: Arc<dyn crate::privacy::Processors>,
     /// The time.
@@ -740,9 +743,14 @@ impl Shop {
             .ok_or(LookupError::NotFound)
     }
 
+    /// Whether the provider is a test one with its own checkout page (the sandbox).
+    pub fn has_test_checkout(&self) -> bool {
+        self.ports.simulator.is_some()
+    }
+
     /// Test mode only: acts out the member's choice at the sandbox checkout by delivering the
     /// provider's signed webhook through [`Shop::receive_webhook`] — the same verification path
-    /// as a real provider. `None` when the provider cannot simulate.
+    /// as a real provider. `None` when the provider is a real one.
     ///
     /// # Errors
     /// As [`Shop::receive_webhook`].
@@ -752,8 +760,11 @@ impl Shop {
         outcome: SandboxOutcome,
     ) -> Result<Option<EventOutcome>, WebhookFailure> {
         let now = self.ports.clock.now();
-        match self.ports.gateway.simulate(reference, outcome, now) {
-            Some(webhook) => self.receive_webhook(&webhook).await,
+        match &self.ports.simulator {
+            Some(simulator) => {
+                let webhook = simulator.simulate(reference, outcome, now);
+                self.receive_webhook(&webhook).await
+            }
             None => Ok(None),
         }
     }

@@ -285,13 +285,12 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// # Errors
     /// [`GatewayError`].
     async fn refund(&self, reference: &str, amount: Money) -> Result<(), GatewayError>;
+}
 
-    /// Test mode only: the signed webhook the provider would send if the member chose
-    /// `outcome` at the checkout `reference`. Real providers answer `None`.
-    fn simulate(
-        &self,
-        reference: &str,
-        outcome: SandboxOutcome,
-        now: Timestamp,
-    ) -> Option<InboundWebhook>;
+/// A test provider's own checkout page, where a tester chooses what the member does. Only test
+/// providers (the sandbox) offer it; a real provider implements [`PaymentGateway`] alone.
+pub trait SimulatedCheckout: Send + Sync + 'static {
+    /// The signed webhook the provider sends when the member chooses `outcome` at the checkout
+    /// `reference`.
+    fn simulate(&self, reference: &str, outcome: SandboxOutcome, now: Timestamp) -> InboundWebhook;
 }

@@ -3,7 +3,9 @@
 
 use crate::text::JsonString;
 use kikeru_domain::consent::{ConsentError, ConsentState};
-use kikeru_domain::disclosure::{DisclosureError, Package, RegisterChange, RegisterError};
+use kikeru_domain::disclosure::{
+    DisclosureError, LegalOrderDraft, Package, RegisterChange, RegisterError,
+};
 use kikeru_domain::privacy::{
     ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Partner, Purpose,
     Recipient, Transfer,
@@ -912,9 +914,7 @@ impl PrivacyApi {
         body: Json<LegalOrderInput>,
     ) -> ApiResult<LegalOrderRecorded> {
         let input = body.0;
-        let categories = categories_of(&input.categories);
-        let order = kikeru_domain::privacy::LegalOrder {
-            id: format!("LO-{}", Uuid::now_v7().simple()),
+        let draft = LegalOrderDraft {
             authority: input.authority.into(),
             reference: input.reference.into(),
             legal_basis: input.legal_basis.into(),
@@ -924,14 +924,13 @@ impl PrivacyApi {
                 .into_iter()
                 .map(MemberId::from_uuid)
                 .collect(),
-            categories,
-            approved_by: std::collections::BTreeSet::new(),
+            categories: categories_of(&input.categories),
             notice_withheld_until: input.notice_withheld_until,
         };
         let operator = auth.0.operator.id;
         let recorded = state
             .disclosures
-            .record_legal_order(order, &operator.to_string())
+            .record_legal_order(draft, operator)
             .await?;
         state
             .office
@@ -959,11 +958,7 @@ impl PrivacyApi {
         id: Path<String>,
     ) -> ApiResult<Json<LegalOrderView>> {
         let operator = auth.0.operator.id;
-        let approved = match state
-            .disclosures
-            .approve_legal_order(&id.0, &operator.to_string())
-            .await
-        {
+        let approved = match state.disclosures.approve_legal_order(&id.0, operator).await {
             Err(kikeru_domain::StoreError::NotFound) => {
                 return Err(ApiError::not_found(
                     "legal_order_not_found",

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use kikeru_domain::disclosure::LegalOrderError;
 use kikeru_domain::membership::{
     AuthError, BackendError, ChangeError, FactorError, RegisterError, ResetRequestError,
     SignInError, Throttled, TokenError,
@@ -430,6 +431,19 @@ impl From<ResetRequestError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         Self::store(e)
+    }
+}
+
+impl From<LegalOrderError> for ApiError {
+    fn from(e: LegalOrderError) -> Self {
+        match e {
+            LegalOrderError::Invalid(problem) => Self::unprocessable(
+                "legal_order_invalid",
+                "The legal order is not complete",
+                problem.to_string(),
+            ),
+            LegalOrderError::Store(e) => Self::store(e),
+        }
     }
 }
 

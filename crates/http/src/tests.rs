@@ -1798,6 +1798,23 @@ mod legal_orders {
         recorded.assert_status(StatusCode::CREATED);
         let recorded = json_of(recorded).await;
         assert_eq!(recorded["effective"], false);
+        assert_eq!(recorded["authority"], "Tokyo District Court");
+        // The API used to accept what the console refused (a blank authority): one rule now.
+        let blank = f
+            .client
+            .post("/api/v1/admin/legal-orders")
+            .header("origin", ORIGIN)
+            .header("cookie", &first)
+            .body_json(&json!({"authority": "   ", "reference": "R-2", "legal_basis": "CCP Art. 223",
+                               "issued_at": "2026-03-01T00:00:00Z", "member_ids": [me["id"]], "categories": ["email_address"]}))
+            .send()
+            .await;
+        assert_problem(
+            blank,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "legal_order_invalid",
+        )
+        .await;
         let id = recorded["id"].as_str().unwrap().to_owned();
         let disclose = || {
             f.client

@@ -346,6 +346,7 @@ impl Harness {
             catalog: store.clone(),
             orders: store.clone(),
             gateway: gateway.clone(),
+            simulator: Some(gateway.clone()),
             processors: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
@@ -372,7 +373,7 @@ impl Harness {
             rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
             clock: clock.clone(),
-            random,
+            random: random.clone(),
         });
         let shop_config = kikeru_domain::ShopConfig {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
@@ -408,6 +409,7 @@ impl Harness {
                     members: store_for_consents.clone(),
                     orders: store_for_consents,
                     clock: clock_for_consents,
+                    random,
                 },
             ),
         }
@@ -547,13 +549,15 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
             .push(reference.to_owned());
         Ok(())
     }
+}
 
+impl kikeru_domain::shop_ports::SimulatedCheckout for TestGateway {
     fn simulate(
         &self,
         reference: &str,
         outcome: kikeru_domain::shop_ports::SandboxOutcome,
         _now: Timestamp,
-    ) -> Option<kikeru_domain::shop_ports::InboundWebhook> {
+    ) -> kikeru_domain::shop_ports::InboundWebhook {
         use kikeru_domain::shop_ports::SandboxOutcome as O;
         let (signal, name) = match outcome {
             O::Pay => (kikeru_domain::PaymentSignal::Succeeded, "paid"),
@@ -564,10 +568,6 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(reference.to_owned(), signal);
-        Some(Self::webhook(
-            &format!("sim-{reference}-{name}"),
-            reference,
-            name,
-        ))
+        Self::webhook(&format!("sim-{reference}-{name}"), reference, name)
     }
 }

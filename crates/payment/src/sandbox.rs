@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use kikeru_domain::shop_ports::{
     Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, SandboxOutcome,
-    WebhookError,
+    SimulatedCheckout, WebhookError,
 };
 use kikeru_domain::{Money, OrderId, PaymentEvent, PaymentSignal, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -173,13 +173,10 @@ impl PaymentGateway for SandboxGateway {
             )),
         }
     }
+}
 
-    fn simulate(
-        &self,
-        reference: &str,
-        outcome: SandboxOutcome,
-        now: Timestamp,
-    ) -> Option<InboundWebhook> {
+impl SimulatedCheckout for SandboxGateway {
+    fn simulate(&self, reference: &str, outcome: SandboxOutcome, now: Timestamp) -> InboundWebhook {
         let signal = match outcome {
             SandboxOutcome::Pay => PaymentSignal::Succeeded,
             SandboxOutcome::Decline => PaymentSignal::Failed,
@@ -188,6 +185,6 @@ impl PaymentGateway for SandboxGateway {
         self.checkouts()
             .outcome
             .insert(reference.to_owned(), signal);
-        Some(self.signed_webhook(reference, signal, now))
+        self.signed_webhook(reference, signal, now)
     }
 }

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kikeru_domain::shop_ports::{
-    Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, SandboxOutcome,
-    WebhookError,
+    Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, WebhookError,
 };
 use kikeru_domain::{Language, Money, PaymentEvent, PaymentSignal, Timestamp};
 use serde::Deserialize;
@@ -325,15 +324,6 @@ impl PaymentGateway for StripeGateway {
         )
         .await?;
         Ok(())
-    }
-
-    fn simulate(
-        &self,
-        _reference: &str,
-        _outcome: SandboxOutcome,
-        _now: Timestamp,
-    ) -> Option<InboundWebhook> {
-        None
     }
 }
 

@@ -4,7 +4,9 @@
 mod fake_stripe;
 
 use kikeru_contract::gateway::ProviderDouble;
-use kikeru_domain::shop_ports::{InboundWebhook, PaymentGateway, SandboxOutcome};
+use kikeru_domain::shop_ports::{
+    InboundWebhook, PaymentGateway, SandboxOutcome, SimulatedCheckout,
+};
 use kikeru_domain::{PaymentSignal, Timestamp};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway, sign_header};
 

@@ -13,7 +13,7 @@ use kikeru_domain::inquiry::{ContactDesk, ContactLimits, ContactPorts};
 use kikeru_domain::operators::{Office, OfficePorts, Role};
 use kikeru_domain::privacy::{DataCategory, Processor};
 use kikeru_domain::session::SessionPolicy;
-use kikeru_domain::shop_ports::PaymentGateway;
+use kikeru_domain::shop_ports::{PaymentGateway, SimulatedCheckout};
 use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
@@ -693,28 +693,34 @@ fn processors(config: &Config) -> Vec<Processor> {
     ]
 }
 
-fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
+/// The configured payment provider, and its test checkout page when it is the sandbox.
+fn gateway(config: &Config) -> (Arc<dyn PaymentGateway>, Option<Arc<dyn SimulatedCheckout>>) {
     match &config.payment {
-        PaymentProvider::Sandbox { webhook_secret } => match webhook_secret {
-            Some(secret) => Arc::new(SandboxGateway::new(
-                &config.public_url,
-                secret.expose().as_bytes().to_vec(),
-            )),
-            None => Arc::new(SandboxGateway::with_random_secret(&config.public_url)),
-        },
+        PaymentProvider::Sandbox { webhook_secret } => {
+            let sandbox = Arc::new(match webhook_secret {
+                Some(secret) => {
+                    SandboxGateway::new(&config.public_url, secret.expose().as_bytes().to_vec())
+                }
+                None => SandboxGateway::with_random_secret(&config.public_url),
+            });
+            (sandbox.clone(), Some(sandbox))
+        }
         PaymentProvider::Stripe {
             secret_key,
             webhook_secrets,
             api_base,
-        } => Arc::new(StripeGateway::new(StripeConfig {
-            api_base: api_base.clone(),
-            secret_key: secret_key.expose().to_owned(),
-            webhook_secrets: webhook_secrets
-                .iter()
-                .map(|s| s.expose().to_owned())
-                .collect(),
-            timeout: Duration::from_secs(30),
-        })),
+        } => (
+            Arc::new(StripeGateway::new(StripeConfig {
+                api_base: api_base.clone(),
+                secret_key: secret_key.expose().to_owned(),
+                webhook_secrets: webhook_secrets
+                    .iter()
+                    .map(|s| s.expose().to_owned())
+                    .collect(),
+                timeout: Duration::from_secs(30),
+            })),
+            None,
+        ),
     }
 }
 
@@ -805,10 +811,12 @@ pub fn build(
         recent_authentication: config.recent_authentication,
         ..MembershipConfig::default()
     };
+    let (gateway, simulator) = gateway(config);
     let shop_ports = ShopPorts {
         catalog: store.clone(),
         orders: store.clone(),
-        gateway: gateway(config),
+        gateway,
+        simulator,
         processors: store.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
@@ -858,6 +866,7 @@ pub fn build(
             members: store.clone(),
             orders: store.clone(),
             clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
             processors: store.clone(),
             partners: store.clone(),
         }),

@@ -3,6 +3,7 @@
 //! catalogue. Every step goes to the operators' audit log, as through the office API.
 
 use askama::Template;
+use kikeru_domain::disclosure::{LegalOrderDraft, LegalOrderError};
 use kikeru_domain::inquiry::{AnswerError, InquiryId};
 use kikeru_domain::operators::{OfficeError, OperatorAuth};
 use kikeru_domain::privacy::Partner;
@@ -546,48 +547,29 @@ pub(crate) async fn record_legal_order(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    let members = fields.member_ids("members");
-    let categories = fields.categories();
     let withheld = fields.one("withheld_until");
-    let texts = [
-        fields.one("authority"),
-        fields.one("reference"),
-        fields.one("legal_basis"),
-    ];
-    let order = match (members, categories, date(fields.one("issued_on"))) {
-        (Some(members), Some(categories), Some(issued_at))
-            if !members.is_empty()
-                && !categories.is_empty()
-                && texts.iter().all(|t| !t.trim().is_empty() && t.len() <= 300)
-                && (withheld.is_empty() || date(withheld).is_some()) =>
-        {
-            kikeru_domain::privacy::LegalOrder {
-                id: format!("LO-{}", uuid::Uuid::now_v7().simple()),
-                authority: texts[0].trim().to_owned(),
-                reference: texts[1].trim().to_owned(),
-                legal_basis: texts[2].trim().to_owned(),
-                issued_at,
-                members,
-                categories,
-                approved_by: std::collections::BTreeSet::new(),
-                notice_withheld_until: date(withheld),
-            }
-        }
-        _ => {
-            let error = c.t("console.order_invalid");
-            return legal_orders_page(
-                &state,
-                &c,
-                &who,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(error),
-            )
-            .await;
-        }
+    let (Some(members), Some(categories), Some(issued_at)) = (
+        fields.member_ids("members"),
+        fields.categories(),
+        date(fields.one("issued_on")),
+    ) else {
+        return invalid_legal_order(&state, &c, &who).await;
+    };
+    if !withheld.is_empty() && date(withheld).is_none() {
+        return invalid_legal_order(&state, &c, &who).await;
+    }
+    let draft = LegalOrderDraft {
+        authority: fields.one("authority").to_owned(),
+        reference: fields.one("reference").to_owned(),
+        legal_basis: fields.one("legal_basis").to_owned(),
+        issued_at,
+        members,
+        categories,
+        notice_withheld_until: date(withheld),
     };
     match state
         .disclosures
-        .record_legal_order(order, &who.operator.id.to_string())
+        .record_legal_order(draft, who.operator.id)
         .await
     {
         Ok(recorded) => {
@@ -600,8 +582,15 @@ pub(crate) async fn record_legal_order(
             .await;
             see_other("/admin/legal-orders", &[])
         }
+        Err(LegalOrderError::Invalid(_)) => invalid_legal_order(&state, &c, &who).await,
         Err(_) => unavailable(&c),
     }
+}
+
+/// The legal-order form again, saying the order is not complete.
+async fn invalid_legal_order(state: &AppState, c: &Chrome, who: &OperatorAuth) -> Response {
+    let error = c.t("console.order_invalid");
+    legal_orders_page(state, c, who, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
 }
 
 /// The disclosure form as typed.
@@ -756,7 +745,7 @@ pub(crate) async fn approve(
     };
     match state
         .disclosures
-        .approve_legal_order(&id, &who.operator.id.to_string())
+        .approve_legal_order(&id, who.operator.id)
         .await
     {
         Ok(order) => {
