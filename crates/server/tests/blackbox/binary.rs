@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kikeru_tests::{Server, binary};
+use crate::support::{Server, binary};
 
 #[test]
 fn migrate_creates_the_database_and_exits() {
@@ -149,7 +149,7 @@ fn catalog_import_reports_every_bad_row_by_line_and_imports_a_good_file_whole() 
             ("KIKERU_DEMO_CATALOG", "false"),
         ],
     );
-    let mut client = kikeru_tests::http::Client::new(&server.base);
+    let mut client = crate::support::http::Client::new(&server.base);
     let products = client.get("/api/v1/products");
     let skus: Vec<_> = products.json["items"]
         .as_array()
@@ -197,7 +197,7 @@ fn an_operator_added_from_the_command_line_signs_in_with_the_operators_cookie() 
     assert!(!again.status.success(), "an address is one operator");
 
     let server = Server::start_with(None, &[("KIKERU_DATA_DIR", data_dir.as_str())]);
-    let mut office = kikeru_tests::http::Client::new(&server.base);
+    let mut office = crate::support::http::Client::new(&server.base);
     let signed_in = office.post("/api/v1/admin/sessions", serde_json::json!({"email": "office@example.jp", "password": "quiet office lantern harbour"}));
     assert_eq!(signed_in.status, 201, "{signed_in:?}");
     assert!(

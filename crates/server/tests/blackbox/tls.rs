@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kikeru_tests::Server;
-use kikeru_tests::http::Client;
+use crate::support::Server;
+use crate::support::http::Client;
 
 fn openssl_available() -> bool {
     Command::new("openssl")

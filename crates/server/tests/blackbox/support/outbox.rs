@@ -6,22 +6,22 @@ use std::time::{Duration, Instant};
 
 /// One mail in the outbox.
 #[derive(Debug, Clone)]
-pub struct Mail {
+pub(crate) struct Mail {
     /// The recipient.
-    pub to: String,
+    pub(crate) to: String,
     /// The `X-Kikeru-Kind` header (`verify_email`, …).
-    pub kind: String,
+    pub(crate) kind: String,
     /// The subject, decoded.
-    pub subject: String,
+    pub(crate) subject: String,
     /// The decoded text body.
-    pub body: String,
+    pub(crate) body: String,
     /// The decoded HTML body.
-    pub html: String,
+    pub(crate) html: String,
 }
 
 impl Mail {
     /// The token in the first link of the body (`…?token=…`).
-    pub fn token(&self) -> Option<String> {
+    pub(crate) fn token(&self) -> Option<String> {
         let at = self.body.find("token=")? + "token=".len();
         Some(
             self.body[at..]
@@ -37,7 +37,7 @@ impl Mail {
 /// # Panics
 /// When a file is not a well-formed MIME message.
 #[allow(clippy::expect_used, reason = "test helper")]
-pub fn read(dir: &Path) -> Vec<Mail> {
+pub(crate) fn read(dir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -74,7 +74,7 @@ pub fn read(dir: &Path) -> Vec<Mail> {
 }
 
 /// The mails of `kind` to `to`, oldest first.
-pub fn all(dir: &Path, to: &str, kind: &str) -> Vec<Mail> {
+pub(crate) fn all(dir: &Path, to: &str, kind: &str) -> Vec<Mail> {
     read(dir)
         .into_iter()
         .filter(|m| m.to == to && m.kind == kind)
@@ -82,7 +82,7 @@ pub fn all(dir: &Path, to: &str, kind: &str) -> Vec<Mail> {
 }
 
 /// The `n`-th mail (from 1) of `kind` to `to`, waiting up to 10 seconds for it to arrive.
-pub fn nth(dir: &Path, to: &str, kind: &str, n: usize) -> Option<Mail> {
+pub(crate) fn nth(dir: &Path, to: &str, kind: &str, n: usize) -> Option<Mail> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut found = all(dir, to, kind);
@@ -97,7 +97,7 @@ pub fn nth(dir: &Path, to: &str, kind: &str, n: usize) -> Option<Mail> {
 }
 
 /// The newest mail of `kind` to `to`, waiting up to 10 seconds for a first one.
-pub fn last(dir: &Path, to: &str, kind: &str) -> Option<Mail> {
+pub(crate) fn last(dir: &Path, to: &str, kind: &str) -> Option<Mail> {
     nth(dir, to, kind, 1)?;
     all(dir, to, kind).pop()
 }

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, add_operator, binary, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, add_operator, binary, outbox};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";

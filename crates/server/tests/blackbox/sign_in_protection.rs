@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::browser::{self, Browser, Options};
+use crate::support::http::Client;
+use crate::support::{Server, outbox};
 use kikeru_domain::second_factor::TotpSecret;
-use kikeru_tests::browser::{self, Browser, Options};
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, outbox};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";

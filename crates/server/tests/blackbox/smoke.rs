@@ -1,6 +1,6 @@
 //! The binary starts and answers its health checks.
 
-use kikeru_tests::Server;
+use crate::support::Server;
 
 #[test]
 fn the_binary_starts_on_its_defaults_and_is_healthy() {

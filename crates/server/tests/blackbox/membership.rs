@@ -1,7 +1,7 @@
 //! The whole membership journey against the real binary, on SQLite and on PostgreSQL.
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, outbox};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";

@@ -7,14 +7,14 @@
 
 use std::path::{Path, PathBuf};
 
-use kikeru_tests::browser::{self, Browser, Options};
-use kikeru_tests::{Server, outbox};
+use crate::support::browser::{self, Browser, Options};
+use crate::support::{Server, outbox};
 
 const PASSWORD: &str = "correct horse battery staple";
 
 fn shots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
         PathBuf::from,
     );
     target.join("screenshots")
@@ -274,7 +274,7 @@ fn the_office_console_works_in_the_browser() {
         return;
     }
     let server = Server::start(None);
-    let mut add = std::process::Command::new(kikeru_tests::binary())
+    let mut add = std::process::Command::new(crate::support::binary())
         .args(["operator", "add", "--email", "office@example.jp"])
         .env_clear()
         .env("KIKERU_DATA_DIR", server.data.path())
@@ -288,7 +288,7 @@ fn the_office_console_works_in_the_browser() {
         .write_all(b"quiet office lantern harbour\n")
         .unwrap();
     assert!(add.wait().unwrap().success());
-    let mut guest = kikeru_tests::http::Client::new(&server.base);
+    let mut guest = crate::support::http::Client::new(&server.base);
     let taken = guest.post(
         "/api/v1/inquiries",
         serde_json::json!({"email": "guest@example.jp", "subject": "領収書", "message": "再発行できますか"}),

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kikeru_tests::Server;
-use kikeru_tests::http::Client;
+use crate::support::Server;
+use crate::support::http::Client;
 
 /// A TCP proxy to PostgreSQL that can be cut (every connection closed, new ones refused).
 struct Proxy {
@@ -156,7 +156,7 @@ fn a_server_killed_during_a_burst_of_webhooks_applies_each_once_after_redelivery
         serde_json::json!({"email": email, "password": PASSWORD}),
     );
     let mail =
-        kikeru_tests::outbox::last(&data.path().join("outbox"), email, "verify_email").unwrap();
+        crate::support::outbox::last(&data.path().join("outbox"), email, "verify_email").unwrap();
     member.post(
         "/api/v1/members/verify",
         serde_json::json!({"token": mail.token().unwrap()}),

@@ -230,7 +230,7 @@ async fn the_return_from_checkout_asks_the_provider_instead_of_trusting_the_brow
     );
     // The member paid at the provider, but its webhook has not arrived yet.
     let reference = placed.payment.reference.clone().unwrap();
-    let _ = kikeru_domain::shop_ports::PaymentGateway::simulate(
+    let _ = kikeru_domain::shop_ports::SimulatedCheckout::simulate(
         &*h.gateway,
         &reference,
         SandboxOutcome::Pay,
@@ -417,6 +417,7 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         catalog: h.store.clone(),
         orders: h.store.clone(),
         gateway: h.gateway.clone(),
+        simulator: Some(h.gateway.clone()),
         processors: h.store.clone(),
         clock: h.clock.clone(),
         random: std::sync::Arc::new(kikeru_memory::testing::CountingRandom::default()),

@@ -1,55 +1,19 @@
-//! Helpers for black-box tests: start the real `kikeru` binary on a free port with its own
+//! Helpers for the black-box tests: start the real `kikeru` binary on a free port with its own
 //! data folder (and, for PostgreSQL, its own database), and talk to it over HTTP.
 
-pub mod browser;
-pub mod http;
-pub mod outbox;
+pub(crate) mod browser;
+pub(crate) mod http;
+pub(crate) mod outbox;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The `kikeru` binary, built once per test run with the same profile as the tests.
-///
-/// # Panics
-/// When it cannot be built.
-#[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-pub fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        // target/<profile>/deps/<test binary> → target/<profile>/kikeru
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "--package",
-            "kikeru-server",
-            "--bin",
-            "kikeru",
-        ]);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        assert!(
-            build.status().expect("run cargo build").success(),
-            "building kikeru failed"
-        );
-        let path = profile_dir.join(format!("kikeru{}", std::env::consts::EXE_SUFFIX));
-        assert!(path.exists(), "no binary at {}", path.display());
-        path
-    })
+/// The `kikeru` binary Cargo built for this test run, with the same profile as the tests.
+pub(crate) fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_kikeru"))
 }
 
 /// Adds an operator with `role` (`operator` or `admin`) and `password` through the command
@@ -58,7 +22,7 @@ pub fn binary() -> &'static Path {
 /// # Panics
 /// When the command fails.
 #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-pub fn add_operator(
+pub(crate) fn add_operator(
     data_dir: &Path,
     database: Option<&str>,
     email: &str,
@@ -93,12 +57,12 @@ pub fn add_operator(
 
 /// A running `kikeru serve`; killed when dropped.
 #[derive(Debug)]
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
-    pub base: String,
+    pub(crate) base: String,
     /// The data folder (outbox under `outbox/`).
-    pub data: tempfile::TempDir,
+    pub(crate) data: tempfile::TempDir,
     log: mpsc::Receiver<String>,
 }
 
@@ -108,7 +72,7 @@ impl Server {
     /// # Panics
     /// When it does not start within 30 seconds.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-    pub fn start(database_url: Option<&str>) -> Self {
+    pub(crate) fn start(database_url: Option<&str>) -> Self {
         Self::start_with(database_url, &[])
     }
 
@@ -117,7 +81,7 @@ impl Server {
     /// # Panics
     /// When it does not start within 30 seconds.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-    pub fn start_with(database_url: Option<&str>, settings: &[(&str, &str)]) -> Self {
+    pub(crate) fn start_with(database_url: Option<&str>, settings: &[(&str, &str)]) -> Self {
         Self::start_serving(&[], database_url, settings)
     }
 
@@ -126,7 +90,7 @@ impl Server {
     /// # Panics
     /// When it does not start within 30 seconds.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-    pub fn start_serving(
+    pub(crate) fn start_serving(
         args: &[&str],
         database_url: Option<&str>,
         settings: &[(&str, &str)],
@@ -193,22 +157,22 @@ impl Server {
     }
 
     /// The process ID.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// The exit status, once the process has ended.
-    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// The log lines printed so far.
-    pub fn log_lines(&self) -> Vec<String> {
+    pub(crate) fn log_lines(&self) -> Vec<String> {
         self.log.try_iter().collect()
     }
 
     /// The outbox folder.
-    pub fn outbox(&self) -> PathBuf {
+    pub(crate) fn outbox(&self) -> PathBuf {
         self.data.path().join("outbox")
     }
 }

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, binary, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, binary, outbox};
 use serde_json::json;
 
 const EMAIL: &str = "canary.buyer@example.jp";

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, binary, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, binary, outbox};
 use serde_json::json;
 
 const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/mail/tests/corpus")
+        .join("../mail/tests/corpus")
         .join(name)
 }
 
@@ -283,7 +283,7 @@ fn the_service_sends_over_smtp_when_configured() {
         .port()
         .to_string();
     let mut smtp = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/mail/tests/smtp_server.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/tests/smtp_server.py"))
         .args(["--port", &port, "--dir"])
         .arg(inbox.path())
         .stdout(Stdio::piped())

@@ -5,37 +5,37 @@ use serde_json::Value;
 
 /// A response: status, headers we care about, and the JSON body (or `Null`).
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The status code.
-    pub status: u16,
+    pub(crate) status: u16,
     /// The `Set-Cookie` header, if any.
-    pub set_cookie: Option<String>,
+    pub(crate) set_cookie: Option<String>,
     /// The `Content-Type` header.
-    pub content_type: String,
+    pub(crate) content_type: String,
     /// The `Location` header of a redirect, if any.
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// The `Content-Range` header, if any.
-    pub content_range: Option<String>,
+    pub(crate) content_range: Option<String>,
     /// The body as JSON (`Null` when empty or not JSON).
-    pub json: Value,
+    pub(crate) json: Value,
     /// The body as text.
-    pub text: String,
+    pub(crate) text: String,
     /// The body's length in bytes.
-    pub length: usize,
+    pub(crate) length: usize,
 }
 
 /// A client of one server, holding at most one session cookie.
 #[derive(Debug)]
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     base: String,
     /// `name=value` of the session cookie.
-    pub cookie: Option<String>,
+    pub(crate) cookie: Option<String>,
 }
 
 impl Client {
     /// A client of `base` (`http://127.0.0.1:PORT`).
-    pub fn new(base: &str) -> Self {
+    pub(crate) fn new(base: &str) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -48,7 +48,7 @@ impl Client {
     }
 
     /// Sends a request; keeps a new session cookie (or forgets a cleared one).
-    pub fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
         match body {
             Some(json) => self.send_raw(
                 method,
@@ -65,7 +65,7 @@ impl Client {
     /// # Panics
     /// When the server cannot be reached.
     #[allow(clippy::expect_used, reason = "test helper")]
-    pub fn send_raw(
+    pub(crate) fn send_raw(
         &mut self,
         method: &str,
         path: &str,
@@ -129,22 +129,22 @@ impl Client {
     }
 
     /// `GET`.
-    pub fn get(&mut self, path: &str) -> Reply {
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, None)
     }
 
     /// `POST` with a JSON body.
-    pub fn post(&mut self, path: &str, body: Value) -> Reply {
+    pub(crate) fn post(&mut self, path: &str, body: Value) -> Reply {
         self.send("POST", path, Some(body))
     }
 
     /// `PUT` with a JSON body.
-    pub fn put(&mut self, path: &str, body: Value) -> Reply {
+    pub(crate) fn put(&mut self, path: &str, body: Value) -> Reply {
         self.send("PUT", path, Some(body))
     }
 
     /// `DELETE`.
-    pub fn delete(&mut self, path: &str) -> Reply {
+    pub(crate) fn delete(&mut self, path: &str) -> Reply {
         self.send("DELETE", path, None)
     }
 }

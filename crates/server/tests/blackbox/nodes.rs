@@ -2,8 +2,8 @@
 //! count across both, a webhook delivered to both at once applies once, and their postmen send
 //! each mail once.
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, outbox};
 use serde_json::json;
 
 const SECRET: &str = "whsec_two_nodes";

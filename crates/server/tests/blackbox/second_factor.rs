@@ -7,9 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::http::Client;
+use crate::support::{Server, add_operator, binary, outbox};
 use kikeru_domain::second_factor::TotpSecret;
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, add_operator, binary, outbox};
 use kikeru_webauthn::software::SoftwareAuthenticator;
 use serde_json::json;
 

@@ -6,11 +6,11 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::http::Client;
+use crate::support::{Server, binary, outbox};
 use kikeru_domain::stats::Statistics;
 use kikeru_store::fixtures::text_of;
 use kikeru_store::{SqlStore, StoreConfig};
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, binary, outbox};
 use serde_json::json;
 
 const EMAIL: &str = "canary.person@example.jp";

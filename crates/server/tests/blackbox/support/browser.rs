@@ -16,7 +16,7 @@ const DRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Where axe-core's script is (`KIKERU_AXE`, or where `.ci/run` installs it).
-pub fn axe_script() -> Option<PathBuf> {
+pub(crate) fn axe_script() -> Option<PathBuf> {
     let path = std::env::var_os("KIKERU_AXE").map_or_else(
         || PathBuf::from("/var/tmp/kikeru-npm/node_modules/axe-core/axe.min.js"),
         PathBuf::from,
@@ -26,13 +26,13 @@ pub fn axe_script() -> Option<PathBuf> {
 
 /// How the browser is set up.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The browser's preferred language (`ja`, `en`).
-    pub language: &'static str,
+    pub(crate) language: &'static str,
     /// Whether cookies are allowed.
-    pub cookies: bool,
+    pub(crate) cookies: bool,
     /// The window's size.
-    pub size: (u32, u32),
+    pub(crate) size: (u32, u32),
 }
 
 impl Default for Options {
@@ -47,7 +47,7 @@ impl Default for Options {
 
 /// A browser session.
 #[derive(Debug)]
-pub struct Browser {
+pub(crate) struct Browser {
     agent: ureq::Agent,
     driver: Child,
     endpoint: String,
@@ -70,7 +70,7 @@ impl Drop for Browser {
 ///
 /// # Panics
 /// Under `CI` without Chromium and its driver.
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     let found = Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists();
     if !found {
         assert!(
@@ -95,7 +95,7 @@ impl Browser {
     /// # Panics
     /// When the driver does not start.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-    pub fn start(options: &Options) -> Self {
+    pub(crate) fn start(options: &Options) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -161,7 +161,7 @@ impl Browser {
     /// # Panics
     /// When the command fails.
     #[allow(clippy::expect_used, clippy::panic, reason = "test helper")]
-    pub fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.endpoint, self.session);
         let request = ureq::http::Request::builder()
             .method(method)
@@ -188,12 +188,12 @@ impl Browser {
     }
 
     /// Opens a URL.
-    pub fn goto(&self, url: &str) {
+    pub(crate) fn goto(&self, url: &str) {
         self.command("POST", "/url", Some(json!({"url": url})));
     }
 
     /// The current URL.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.command("GET", "/url", None)
             .as_str()
             .unwrap_or_default()
@@ -201,7 +201,7 @@ impl Browser {
     }
 
     /// The page's HTML.
-    pub fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         self.command("GET", "/source", None)
             .as_str()
             .unwrap_or_default()
@@ -213,7 +213,7 @@ impl Browser {
     /// # Panics
     /// When none appears.
     #[allow(clippy::panic, reason = "test helper")]
-    pub fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self.command(
@@ -242,7 +242,7 @@ impl Browser {
     /// # Panics
     /// When no new page loads within 10 seconds.
     #[allow(clippy::panic, reason = "test helper")]
-    pub fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let id = self.find(css);
         self.execute("window.__kikeruOldPage = true;");
         self.command("POST", &format!("/element/{id}/click"), None);
@@ -262,7 +262,7 @@ impl Browser {
     }
 
     /// Types `text` into the element matching `css`, replacing what it held.
-    pub fn fill(&self, css: &str, text: &str) {
+    pub(crate) fn fill(&self, css: &str, text: &str) {
         let id = self.find(css);
         self.command("POST", &format!("/element/{id}/clear"), None);
         self.command(
@@ -273,7 +273,7 @@ impl Browser {
     }
 
     /// The visible text of the element matching `css`.
-    pub fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         let id = self.find(css);
         self.command("GET", &format!("/element/{id}/text"), None)
             .as_str()
@@ -282,7 +282,7 @@ impl Browser {
     }
 
     /// Runs a script in the page; its result.
-    pub fn execute(&self, script: &str) -> Value {
+    pub(crate) fn execute(&self, script: &str) -> Value {
         self.command(
             "POST",
             "/execute/sync",
@@ -291,7 +291,7 @@ impl Browser {
     }
 
     /// Runs an asynchronous script, which calls `arguments[0]` with its result.
-    pub fn execute_async(&self, script: &str) -> Value {
+    pub(crate) fn execute_async(&self, script: &str) -> Value {
         self.command(
             "POST",
             "/execute/async",
@@ -300,7 +300,7 @@ impl Browser {
     }
 
     /// Resizes the window.
-    pub fn resize(&self, width: u32, height: u32) {
+    pub(crate) fn resize(&self, width: u32, height: u32) {
         self.command(
             "POST",
             "/window/rect",
@@ -313,7 +313,7 @@ impl Browser {
     /// # Panics
     /// When the picture cannot be decoded or written.
     #[allow(clippy::expect_used, reason = "test helper")]
-    pub fn screenshot(&self, path: &Path) {
+    pub(crate) fn screenshot(&self, path: &Path) {
         let encoded = self.command("GET", "/screenshot", None);
         let png = data_encoding::BASE64
             .decode(encoded.as_str().unwrap_or_default().as_bytes())
@@ -330,7 +330,7 @@ impl Browser {
     /// # Panics
     /// When axe-core cannot be read or run.
     #[allow(clippy::expect_used, reason = "test helper")]
-    pub fn accessibility_problems(&self, axe: &Path) -> Vec<String> {
+    pub(crate) fn accessibility_problems(&self, axe: &Path) -> Vec<String> {
         let source = std::fs::read_to_string(axe).expect("axe-core");
         self.execute(&source);
         let result = self.execute_async(

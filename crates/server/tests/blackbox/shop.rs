@@ -2,8 +2,8 @@
 //! checkout page, then find the purchase, the payment history and the audio — on SQLite and on
 //! PostgreSQL. Webhooks are also posted over HTTP as a provider would: twice, late, forged.
 
-use kikeru_tests::http::Client;
-use kikeru_tests::{Server, outbox};
+use crate::support::http::Client;
+use crate::support::{Server, outbox};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
