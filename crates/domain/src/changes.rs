@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::inquiry::{Answer, Inquiry, InquiryId};
+use crate::inquiry::model::{Answer, Inquiry, InquiryId};
 use crate::outbox::Envelope;
 use crate::passkey::{Passkey, PasskeyId};
 use crate::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
@@ -160,7 +160,7 @@ pub enum Change {
     /// [`StoreError::NotFound`] for an unknown incident.
     NoticeProgress {
         /// Which incident.
-        incident: crate::incident::IncidentId,
+        incident: crate::incident::model::IncidentId,
         /// Where the batch started.
         from: Option<MemberId>,
         /// The last member of the batch.

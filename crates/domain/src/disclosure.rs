@@ -338,7 +338,7 @@ impl DisclosureDesk {
         draft: LegalOrderDraft,
         operator: OperatorId,
     ) -> Result<LegalOrder, LegalOrderError> {
-        let id = crate::membership::uuid_v7(self.ports.clock.now(), &self.ports.random.bytes32());
+        let id = crate::kernel::ids::uuid_v7(self.ports.clock.now(), &self.ports.random.bytes32());
         let order = draft.check(&format!("LO-{}", id.simple()), operator)?;
         self.ports.legal_orders.record(&order).await?;
         Ok(order)

@@ -6,6 +6,36 @@
 //!
 //! Values are validated once, at construction ([`Email::parse`], [`Password::new`]), so a value
 //! inside the domain is always valid. Rules that depend on time take the time as an argument.
+//!
+//! # The front door
+//!
+//! [`Services::new`] builds every use case on one set of [`Adapters`] — a [`Store`] (every
+//! storage port), a password hasher, a sealer, a passkey verifier, a payment provider, a mailer,
+//! a clock and randomness — with one [`Settings`]. The [`prelude`] brings in what a caller
+//! needs. `cargo run -p kikeru-memory --example embed` runs a whole member's journey on the
+//! in-memory adapters plus a mailer written in the example itself.
+//!
+//! ```
+//! use kikeru_domain::prelude::*;
+//!
+//! /// Registers a member on whatever adapters the embedder wrote; the verification mail waits
+//! /// in the outbox until the postman delivers it.
+//! async fn register<S: Store>(
+//!     adapters: &Adapters<S>,
+//!     settings: Settings,
+//! ) -> Result<(), RegisterError> {
+//!     let services = Services::new(adapters, settings);
+//!     let registration = Registration {
+//!         email: Email::parse("hanako@example.jp").expect("a valid address"),
+//!         password: "correct horse battery staple".to_owned(),
+//!         language: Language::Ja,
+//!     };
+//!     let client = Client { key: "192.0.2.1".to_owned(), browser: "Firefox".to_owned() };
+//!     services.membership.register(registration, &client).await?;
+//!     services.postman.deliver_due().await?;
+//!     Ok(())
+//! }
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -18,8 +48,10 @@ pub mod changes;
 pub mod consent;
 pub mod disclosure;
 pub mod email;
+pub mod export;
 pub mod incident;
 pub mod inquiry;
+pub mod kernel;
 pub mod legal;
 pub mod member;
 pub mod membership;
@@ -30,16 +62,17 @@ pub mod outbox;
 pub mod passkey;
 pub mod password;
 pub mod ports;
+pub mod prelude;
 pub mod privacy;
 pub mod receipt;
 pub mod retention;
 pub mod second_factor;
+pub mod services;
 pub mod session;
 pub mod shop;
 pub mod shop_ports;
 pub mod stats;
 pub mod tax;
-pub mod throttle;
 pub mod token;
 
 pub use audit::{SecurityEvent, SecurityEventKind};
@@ -47,6 +80,7 @@ pub use catalog::{
     AssetKey, CatalogError, Localized, Product, ProductDraft, ProductFields, ProductId, Sku,
 };
 pub use email::{Email, EmailError};
+pub use kernel::throttle::{ThrottlePolicy, ThrottleRule};
 pub use member::{DisplayName, DisplayNameError, Language, Member, MemberId};
 pub use membership::{Membership, MembershipConfig, Ports};
 pub use money::{Currency, Money, MoneyError};
@@ -56,9 +90,9 @@ pub use order::{
 };
 pub use password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
 pub use ports::StoreError;
+pub use services::{Adapters, Services, Settings, Store};
 pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
 pub use shop::{Quote, Shop, ShopConfig, ShopPorts};
-pub use throttle::{ThrottlePolicy, ThrottleRule};
 pub use token::{OneTimeToken, TokenPurpose};
 
 /// A point in time, in UTC. The domain never reads the clock itself: see [`ports::Clock`].

@@ -8,11 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::changes::{Change, Changes, UnitOfWork};
+use crate::kernel::ids::uuid_v7;
+use crate::kernel::throttle::throttle_key;
 use crate::outbox::Envelope;
+use crate::outbox::{MAIL_PROCESSOR, mail_categories};
 use crate::ports::{
     AuditLog, Clock, HasherError, Mail, MailError, Members, Message, PasswordHasher, Random,
     RateLimits, Sealer, SecondFactors, Sessions, Tokens, Verification,
@@ -113,14 +115,6 @@ macro_rules! backend_errors {
             fn from(e: MailError) -> Self { Self::Backend(e.into()) }
         }
     )+};
-}
-
-/// The caller made too many attempts; try again after `retry_after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many attempts; retry after {retry_after:?}")]
-pub struct Throttled {
-    /// How long until the window ends.
-    pub retry_after: Duration,
 }
 
 /// Registration failed.
@@ -229,6 +223,7 @@ backend_errors!(
     FactorError
 );
 
+pub use crate::kernel::throttle::{Client, Throttled};
 pub use factors::{FactorError, PassedFactor, SecondFactorStatus, TotpSetup};
 pub use passkeys::PasskeyOptions;
 pub use reseal::ResealReport;
@@ -242,16 +237,6 @@ pub struct Registration {
     pub password: String,
     /// The language for mail and pages.
     pub language: Language,
-}
-
-/// Who is calling, for per-client rate limits: an opaque key (the client's address). It is
-/// hashed before it is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    /// The key.
-    pub key: String,
-    /// The browser label to record on a new session.
-    pub browser: String,
 }
 
 /// A signed-in member with their session.
@@ -1215,14 +1200,6 @@ impl Membership {
     }
 }
 
-/// A UUIDv7: the time from the clock port, the rest from the random port.
-pub(crate) fn uuid_v7(now: Timestamp, random: &[u8; 32]) -> Uuid {
-    let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let mut tail = [0u8; 10];
-    tail.copy_from_slice(&random[..10]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
-}
-
 /// The private result of [`Membership::throttle`], converted into each use case's error.
 enum ThrottleFailure {
     Throttled(Throttled),
@@ -1249,19 +1226,6 @@ macro_rules! from_throttle_failure {
 }
 from_throttle_failure!(RegisterError, SignInError, ResetRequestError, ChangeError);
 
-/// The register key of the mail provider.
-pub const MAIL_PROCESSOR: &str = "mail";
-
-/// What every mail hands the mail provider.
-pub fn mail_categories() -> crate::privacy::Categories {
-    [
-        crate::privacy::DataCategory::EmailAddress,
-        crate::privacy::DataCategory::MessageContent,
-    ]
-    .into_iter()
-    .collect()
-}
-
 /// The register does not entrust a category to the mail provider.
 #[derive(Debug, thiserror::Error)]
 #[error("the mail provider is not entrusted with {0}")]
@@ -1270,13 +1234,6 @@ struct NotEntrusted(&'static str);
 /// The browser label kept on a session: at most 64 characters.
 fn browser_label(browser: &str) -> String {
     browser.chars().take(64).collect()
-}
-
-/// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
-/// counters table.
-pub(crate) fn throttle_key(scope: &str, value: &str) -> String {
-    let digest = Sha256::digest(format!("{scope}\u{0}{value}").as_bytes());
-    format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
 }
 
 fn until(now: Timestamp, end: Timestamp) -> Duration {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::membership::{Client, Throttled, throttle_key, uuid_v7};
+use crate::kernel::ids::uuid_v7;
+use crate::kernel::throttle::{Client, Throttled, throttle_key};
 use crate::ports::{Clock, HasherError, PasswordHasher, Random, RateLimits, Verification};
 use crate::{
     Email, Password, PasswordAttempt, PasswordHashString, PasswordRejection, SessionToken,

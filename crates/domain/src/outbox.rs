@@ -12,10 +12,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::membership::{MAIL_PROCESSOR, mail_categories, uuid_v7};
+use crate::kernel::ids::uuid_v7;
 use crate::ports::{AuditLog, Clock, Mail, Mailer, Message, Random, Receipt, ReceiptLine};
 use crate::privacy::{Processors, not_entrusted};
 use crate::{Member, MemberId, Order, SecurityEvent, SecurityEventKind, StoreError, Timestamp};
+
+/// The register key of the mail provider.
+pub const MAIL_PROCESSOR: &str = "mail";
+
+/// What every mail hands the mail provider.
+pub fn mail_categories() -> crate::privacy::Categories {
+    [
+        crate::privacy::DataCategory::EmailAddress,
+        crate::privacy::DataCategory::MessageContent,
+    ]
+    .into_iter()
+    .collect()
+}
 
 /// A mail waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -770,6 +770,6 @@ impl Shop {
     }
 
     fn new_uuid(&self, now: Timestamp) -> Uuid {
-        crate::membership::uuid_v7(now, &self.ports.random.bytes32())
+        crate::kernel::ids::uuid_v7(now, &self.ports.random.bytes32())
     }
 }

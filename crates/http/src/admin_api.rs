@@ -303,6 +303,7 @@ impl AdminApi {
     ) -> ApiResult<OperatorCreated> {
         let caller: Client = client(req, &state.config);
         let (auth, token) = state
+            .services
             .office
             .sign_in(&body.email, &body.password, &caller)
             .await?;
@@ -326,7 +327,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: OperatorSession,
     ) -> ApiResult<OperatorSignedOut> {
-        state.office.sign_out(&auth.0).await?;
+        state.services.office.sign_out(&auth.0).await?;
         Ok(OperatorSignedOut::Done(
             state.config.operator_cookie().clear(),
         ))
@@ -352,7 +353,7 @@ impl AdminApi {
             .transpose()
             .map_err(|_| ApiError::bad_request("invalid_cursor", "The cursor is not valid"))?;
         let limit = limit.0.unwrap_or(50);
-        let products = state.shop.all_products(after, limit).await?;
+        let products = state.services.shop.all_products(after, limit).await?;
         let next = (products.len() == limit as usize)
             .then(|| products.last().map(|p| p.draft.sku.as_str().to_owned()))
             .flatten();
@@ -412,7 +413,7 @@ impl AdminApi {
                 problems.join("\n"),
             ));
         }
-        let summary = match state.shop.import(drafts).await {
+        let summary = match state.services.shop.import(drafts).await {
             Ok(summary) => summary,
             Err(ImportError::DuplicateSku(sku)) => {
                 return Err(ApiError::unprocessable(
@@ -435,6 +436,7 @@ impl AdminApi {
             summary.created, summary.updated, summary.unchanged
         );
         state
+            .services
             .office
             .audit(Some(auth.0.operator.id), "catalog.updated", &detail)
             .await?;
@@ -454,7 +456,7 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<RefundView>> {
         let order = OrderId::from_uuid(id.0);
-        match state.shop.refund(order).await {
+        match state.services.shop.refund(order).await {
             Ok(_) => {}
             Err(RefundError::NotFound) => {
                 return Err(ApiError::not_found(
@@ -476,6 +478,7 @@ impl AdminApi {
             Err(RefundError::Store(s)) => return Err(ApiError::store(s)),
         }
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -500,13 +503,14 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
         number: Path<u64>,
     ) -> ApiResult<Json<ReceiptView>> {
-        let Some(receipt) = state.receipts.by_number(number.0).await? else {
+        let Some(receipt) = state.services.receipts.by_number(number.0).await? else {
             return Err(ApiError::not_found(
                 "receipt_not_found",
                 "There is no receipt with this number",
             ));
         };
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -543,13 +547,14 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
         number: Path<u64>,
     ) -> ApiResult<Json<ReturnInvoiceView>> {
-        let Some(invoice) = state.receipts.return_by_number(number.0).await? else {
+        let Some(invoice) = state.services.receipts.return_by_number(number.0).await? else {
             return Err(ApiError::not_found(
                 "return_invoice_not_found",
                 "There is no return invoice with this number",
             ));
         };
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -586,7 +591,11 @@ impl AdminApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<Vec<OperatorEventView>>> {
         auth.0.require(Role::Admin)?;
-        let events = state.office.events(&auth.0, limit.0.unwrap_or(100)).await?;
+        let events = state
+            .services
+            .office
+            .events(&auth.0, limit.0.unwrap_or(100))
+            .await?;
         Ok(Json(
             events
                 .into_iter()

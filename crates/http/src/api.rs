@@ -407,6 +407,7 @@ impl Api {
             language: body.0.language.map_or(Language::Ja, Language::from),
         };
         state
+            .services
             .membership
             .register(registration, &client(req, &state.config))
             .await?;
@@ -420,6 +421,7 @@ impl Api {
     #[oai(path = "/members/verify", method = "post", tag = "Tag::Members")]
     async fn verify(&self, state: Data<&AppState>, body: Json<TokenBody>) -> ApiResult<Done> {
         state
+            .services
             .membership
             .verify_email(&parse_token(&body.token)?)
             .await?;
@@ -437,6 +439,7 @@ impl Api {
     ) -> ApiResult<SessionCreated> {
         let previous = state.config.cookie().token(req);
         let created = state
+            .services
             .membership
             .sign_in(
                 &body.email,
@@ -452,7 +455,7 @@ impl Api {
     /// Sign out: the session ends on the server and the cookie is cleared.
     #[oai(path = "/sessions/current", method = "delete", tag = "Tag::Sessions")]
     async fn sign_out(&self, state: Data<&AppState>, auth: PendingSession) -> ApiResult<SignedOut> {
-        state.membership.sign_out(&auth.0).await?;
+        state.services.membership.sign_out(&auth.0).await?;
         Ok(SignedOut::Done(state.config.cookie().clear()))
     }
 
@@ -480,7 +483,11 @@ impl Api {
                 .map_err(invalid_display_name)?,
             language: body.0.language.map(Language::from),
         };
-        let member = state.membership.update_profile(&auth.0, change).await?;
+        let member = state
+            .services
+            .membership
+            .update_profile(&auth.0, change)
+            .await?;
         Ok(Json(Profile::from(&member)))
     }
 
@@ -495,6 +502,7 @@ impl Api {
         body: Json<PasswordChange>,
     ) -> ApiResult<SessionRotated> {
         let created = state
+            .services
             .membership
             .change_password(
                 &auth.0,
@@ -518,6 +526,7 @@ impl Api {
     ) -> ApiResult<AcceptedResponse> {
         let new_email = parse_email(&body.new_email)?;
         state
+            .services
             .membership
             .change_email(&auth.0, &body.password, new_email)
             .await?;
@@ -539,6 +548,7 @@ impl Api {
         body: Json<AccountDeletion>,
     ) -> ApiResult<SignedOut> {
         state
+            .services
             .membership
             .delete_account(&auth.0, &body.password)
             .await?;
@@ -553,7 +563,7 @@ impl Api {
         auth: Session,
     ) -> ApiResult<Json<Vec<SessionView>>> {
         let current: &Authenticated = &auth.0;
-        let sessions = state.membership.sessions(current).await?;
+        let sessions = state.services.membership.sessions(current).await?;
         Ok(Json(
             sessions
                 .into_iter()
@@ -576,7 +586,7 @@ impl Api {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<Ended>> {
-        let ended = state.membership.sign_out_others(&auth.0).await?;
+        let ended = state.services.membership.sign_out_others(&auth.0).await?;
         Ok(Json(Ended { ended }))
     }
 
@@ -589,6 +599,7 @@ impl Api {
         id: Path<Uuid>,
     ) -> ApiResult<Done> {
         state
+            .services
             .membership
             .revoke_session(&auth.0, SessionId::from_uuid(id.0))
             .await?;
@@ -602,7 +613,11 @@ impl Api {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<Vec<SecurityEventView>>> {
-        let events = state.membership.security_events(&auth.0, 100).await?;
+        let events = state
+            .services
+            .membership
+            .security_events(&auth.0, 100)
+            .await?;
         Ok(Json(
             events
                 .into_iter()
@@ -629,6 +644,7 @@ impl Api {
     ) -> ApiResult<AcceptedResponse> {
         let email = parse_email(&body.email)?;
         state
+            .services
             .membership
             .request_password_reset(&email, &client(req, &state.config))
             .await?;
@@ -649,6 +665,7 @@ impl Api {
         body: Json<ResetConfirm>,
     ) -> ApiResult<Done> {
         state
+            .services
             .membership
             .reset_password(&parse_token(&body.token)?, &body.new_password)
             .await?;

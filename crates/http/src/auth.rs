@@ -129,9 +129,9 @@ async fn member_session(req: &Request, pending: bool) -> poem::Result<Authentica
         return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
     };
     let found = if pending {
-        state.membership.authenticate_pending(&token).await
+        state.services.membership.authenticate_pending(&token).await
     } else {
-        state.membership.authenticate(&token).await
+        state.services.membership.authenticate(&token).await
     };
     found.map_err(|e| {
         poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(e)))
@@ -226,7 +226,7 @@ impl<'a> ApiExtractor<'a> for OperatorSession {
         let Some(token) = state.config.operator_cookie().token(req) else {
             return Err(poem::Error::from_status(StatusCode::UNAUTHORIZED));
         };
-        match state.office.authenticate(&token).await {
+        match state.services.office.authenticate(&token).await {
             Ok(current) => Ok(Self(current)),
             Err(e) => Err(poem::Error::from_response(
                 poem::IntoResponse::into_response(ApiError::from(e)),

@@ -217,6 +217,7 @@ impl ContactApi {
         let email = Email::parse(&body.email).map_err(invalid_email)?;
         let member = match state.config.cookie().token(req) {
             Some(token) => state
+                .services
                 .membership
                 .authenticate(&token)
                 .await
@@ -233,6 +234,7 @@ impl ContactApi {
             honeypot: body.website.map(String::from),
         };
         state
+            .services
             .contact
             .submit(form, &client(req, &state.config), member)
             .await
@@ -257,8 +259,9 @@ impl ContactApi {
     ) -> ApiResult<Json<Vec<InquiryView>>> {
         let limit = limit.0.unwrap_or(50);
         let open = open.0.unwrap_or(false);
-        let found = state.contact.list(open, limit).await?;
+        let found = state.services.contact.list(open, limit).await?;
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -278,11 +281,13 @@ impl ContactApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<InquiryView>> {
         let inquiry = state
+            .services
             .contact
             .inquiry(InquiryId::from_uuid(id.0))
             .await?
             .ok_or_else(|| ApiError::not_found("inquiry_not_found", "No such inquiry"))?;
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -309,6 +314,7 @@ impl ContactApi {
     ) -> ApiResult<Answered> {
         let operator = &auth.0.operator;
         let answered = state
+            .services
             .contact
             .answer(
                 InquiryId::from_uuid(id.0),
@@ -329,6 +335,7 @@ impl ContactApi {
                 AnswerError::Store(e) => ApiError::store(e),
             })?;
         state
+            .services
             .office
             .audit(
                 Some(operator.id),

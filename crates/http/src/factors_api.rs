@@ -156,7 +156,11 @@ impl FactorsApi {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<SecondFactorsView>> {
-        let status = state.membership.second_factor_status(&auth.0).await?;
+        let status = state
+            .services
+            .membership
+            .second_factor_status(&auth.0)
+            .await?;
         Ok(Json(SecondFactorsView {
             totp: status.totp_since.is_some(),
             passkeys: count(status.passkeys),
@@ -170,7 +174,7 @@ impl FactorsApi {
     /// takes effect only when confirmed with a code. Needs a recent authentication.
     #[oai(path = "/me/totp", method = "post", tag = "Tag::SecondFactors")]
     async fn begin_totp(&self, state: Data<&AppState>, auth: Session) -> ApiResult<SetupCreated> {
-        let setup = state.membership.begin_totp(&auth.0).await?;
+        let setup = state.services.membership.begin_totp(&auth.0).await?;
         let qr_svg = crate::qr::svg(&setup.uri, "QR code").unwrap_or_default();
         Ok(SetupCreated::Created(Json(TotpSetupView {
             secret: setup.secret.base32(),
@@ -192,7 +196,11 @@ impl FactorsApi {
         auth: Session,
         body: Json<AppCodeBody>,
     ) -> ApiResult<Json<RecoveryCodesView>> {
-        let made = state.membership.confirm_totp(&auth.0, &body.code).await?;
+        let made = state
+            .services
+            .membership
+            .confirm_totp(&auth.0, &body.code)
+            .await?;
         Ok(Json(RecoveryCodesView {
             codes: codes(&made),
         }))
@@ -202,7 +210,7 @@ impl FactorsApi {
     /// the recovery codes go too. Needs a recent authentication.
     #[oai(path = "/me/totp", method = "delete", tag = "Tag::SecondFactors")]
     async fn remove_totp(&self, state: Data<&AppState>, auth: Session) -> ApiResult<Done> {
-        state.membership.remove_totp(&auth.0).await?;
+        state.services.membership.remove_totp(&auth.0).await?;
         Ok(Done::Done)
     }
 
@@ -214,7 +222,11 @@ impl FactorsApi {
         tag = "Tag::SecondFactors"
     )]
     async fn regenerate(&self, state: Data<&AppState>, auth: Session) -> ApiResult<CodesCreated> {
-        let made = state.membership.regenerate_recovery_codes(&auth.0).await?;
+        let made = state
+            .services
+            .membership
+            .regenerate_recovery_codes(&auth.0)
+            .await?;
         Ok(CodesCreated::Created(Json(RecoveryCodesView {
             codes: codes(&made),
         })))
@@ -236,10 +248,12 @@ impl FactorsApi {
         body: Json<CodeBody>,
     ) -> ApiResult<FactorPassed> {
         let passed = state
+            .services
             .membership
             .pass_second_factor(&auth.0, &body.code)
             .await?;
         let left = state
+            .services
             .membership
             .second_factor_status(&auth.0)
             .await?
@@ -272,6 +286,7 @@ impl FactorsApi {
         body: Json<PasswordBody>,
     ) -> ApiResult<Done> {
         state
+            .services
             .membership
             .reauthenticate_session(&auth.0, &body.password)
             .await?;

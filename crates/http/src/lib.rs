@@ -7,10 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
-use kikeru_domain::consent::ConsentDesk;
-use kikeru_domain::disclosure::DisclosureDesk;
-use kikeru_domain::operators::Office;
-use kikeru_domain::{Membership, Shop};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler, http::StatusCode, web::Data};
 use poem_openapi::OpenApiService;
 
@@ -102,22 +98,8 @@ pub struct AppState {
     pub hits: Arc<dyn HitSink>,
     /// Operators' statistics reports (daily counts).
     pub statistics: Arc<dyn kikeru_domain::stats::Statistics>,
-    /// Inquiries: the contact form and mail to the service.
-    pub contact: kikeru_domain::inquiry::ContactDesk,
-    /// The membership use cases.
-    pub membership: Membership,
-    /// The shop's use cases.
-    pub shop: Shop,
-    /// The office's use cases (operators).
-    pub office: Office,
-    /// Consent to purposes beyond the service.
-    pub consents: ConsentDesk,
-    /// Disclosures to third parties and their ledger.
-    pub disclosures: DisclosureDesk,
-    /// Receipts of paid orders.
-    pub receipts: kikeru_domain::receipt::ReceiptDesk,
-    /// Incidents: leaks, their reports and the members' notice.
-    pub incidents: kikeru_domain::incident::IncidentDesk,
+    /// Every use case (built by [`kikeru_domain::Services::new`]).
+    pub services: kikeru_domain::Services,
     /// The edge settings.
     pub config: Arc<HttpConfig>,
     /// The readiness probe.

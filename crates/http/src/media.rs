@@ -61,7 +61,7 @@ pub(crate) async fn sample(
     let Some(id) = product_id(&id) else {
         return no_such_product();
     };
-    match state.shop.sample(id).await {
+    match state.services.shop.sample(id).await {
         Ok(asset) => stream(&state, file, &asset),
         Err(e) => problem(e.into()),
     }
@@ -78,14 +78,14 @@ pub(crate) async fn audio(
     let Some(token) = state.config.cookie().token(req) else {
         return problem(ApiError::unauthorized("unauthenticated", "Sign in first"));
     };
-    let current = match state.membership.authenticate(&token).await {
+    let current = match state.services.membership.authenticate(&token).await {
         Ok(current) => current,
         Err(e) => return problem(e.into()),
     };
     let Some(id) = product_id(&id) else {
         return no_such_product();
     };
-    match state.shop.audio(current.member.id, id).await {
+    match state.services.shop.audio(current.member.id, id).await {
         Ok(asset) => stream(&state, file, &asset),
         Err(e) => problem(e.into()),
     }
@@ -101,7 +101,7 @@ pub(crate) async fn webhook(
     Path(provider): Path<String>,
     body: Body,
 ) -> Response {
-    if provider != state.shop.provider() {
+    if provider != state.services.shop.provider() {
         return problem(ApiError::not_found(
             "unknown_provider",
             "No such payment provider is configured",
@@ -126,6 +126,7 @@ pub(crate) async fn webhook(
         })
         .collect();
     match state
+        .services
         .shop
         .receive_webhook(&InboundWebhook { body, headers })
         .await

@@ -125,10 +125,10 @@ pub(crate) async fn sandbox_checkout(
     Path(reference): Path<String>,
 ) -> (StatusCode, Html<String>) {
     let lang = lang(req);
-    if !state.shop.has_test_checkout() {
+    if !state.services.shop.has_test_checkout() {
         return not_found_page(lang);
     }
-    let (order, payment) = match state.shop.checkout(&reference).await {
+    let (order, payment) = match state.services.shop.checkout(&reference).await {
         Ok(found) => found,
         Err(LookupError::NotFound) => return not_found_page(lang),
         Err(_) => return unavailable_page(lang),
@@ -211,15 +211,21 @@ pub(crate) async fn sandbox_choose(
         "cancel" => SandboxOutcome::Cancel,
         _ => return not_found_page(lang).into_response(),
     };
-    if state.shop.provider() != "sandbox" {
+    if state.services.shop.provider() != "sandbox" {
         return not_found_page(lang).into_response();
     }
-    let order_id = match state.shop.checkout(&reference).await {
+    let order_id = match state.services.shop.checkout(&reference).await {
         Ok((order, _)) => order.id,
         Err(LookupError::NotFound) => return not_found_page(lang).into_response(),
         Err(_) => return unavailable_page(lang).into_response(),
     };
-    if state.shop.simulate(&reference, outcome).await.is_err() {
+    if state
+        .services
+        .shop
+        .simulate(&reference, outcome)
+        .await
+        .is_err()
+    {
         return unavailable_page(lang).into_response();
     }
     let target = match outcome {

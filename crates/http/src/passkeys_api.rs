@@ -344,7 +344,7 @@ impl PasskeysApi {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<Vec<PasskeyView>>> {
-        let passkeys = state.membership.passkeys(&auth.0).await?;
+        let passkeys = state.services.membership.passkeys(&auth.0).await?;
         Ok(Json(passkeys.iter().map(PasskeyView::from).collect()))
     }
 
@@ -357,7 +357,11 @@ impl PasskeysApi {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<CreationStart>> {
-        let options = state.membership.begin_passkey_registration(&auth.0).await?;
+        let options = state
+            .services
+            .membership
+            .begin_passkey_registration(&auth.0)
+            .await?;
         let (handle, name, exclude) = options.user.unwrap_or_default();
         Ok(Json(CreationStart {
             ceremony: options.ceremony,
@@ -420,6 +424,7 @@ impl PasskeysApi {
             _ => return Err(refused_answer()),
         };
         let (passkey, made) = state
+            .services
             .membership
             .finish_passkey_registration(&auth.0, &body.ceremony, &response, &body.name)
             .await?;
@@ -440,10 +445,11 @@ impl PasskeysApi {
     ) -> ApiResult<Json<PasskeyView>> {
         let id = PasskeyId::from_uuid(id.0);
         state
+            .services
             .membership
             .rename_passkey(&auth.0, id, &body.name)
             .await?;
-        let passkeys = state.membership.passkeys(&auth.0).await?;
+        let passkeys = state.services.membership.passkeys(&auth.0).await?;
         let renamed = passkeys
             .iter()
             .find(|p| p.id == id)
@@ -461,6 +467,7 @@ impl PasskeysApi {
         id: Path<Uuid>,
     ) -> ApiResult<Done> {
         state
+            .services
             .membership
             .remove_passkey(&auth.0, PasskeyId::from_uuid(id.0))
             .await?;
@@ -481,6 +488,7 @@ impl PasskeysApi {
         req: &Request,
     ) -> ApiResult<Json<RequestStart>> {
         let options = state
+            .services
             .membership
             .begin_passkey_sign_in(&client(req, &state.config))
             .await?;
@@ -534,6 +542,7 @@ impl PasskeysApi {
         };
         let previous = state.config.cookie().token(req);
         let created = state
+            .services
             .membership
             .finish_passkey_sign_in(
                 &body.ceremony,

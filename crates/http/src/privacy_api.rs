@@ -634,7 +634,7 @@ impl PrivacyApi {
     /// and the member's whole consent history.
     #[oai(path = "/me/consents", method = "get", tag = "Tag::Me")]
     async fn consents(&self, state: Data<&AppState>, auth: Session) -> ApiResult<Json<Consents>> {
-        let (states, history) = state.consents.states(auth.0.member.id).await?;
+        let (states, history) = state.services.consents.states(auth.0.member.id).await?;
         Ok(Json(Consents {
             purposes: states.iter().map(ConsentView::from).collect(),
             history: history.iter().map(ConsentRecordView::from).collect(),
@@ -652,6 +652,7 @@ impl PrivacyApi {
         body: Json<ConsentChange>,
     ) -> ApiResult<Json<ConsentView>> {
         let changed = state
+            .services
             .consents
             .set(auth.0.member.id, &purpose.0, body.granted, "api")
             .await
@@ -667,7 +668,7 @@ impl PrivacyApi {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<Vec<DisclosureView>>> {
-        let entries = state.disclosures.about(auth.0.member.id).await?;
+        let entries = state.services.disclosures.about(auth.0.member.id).await?;
         Ok(Json(entries.iter().map(DisclosureView::from).collect()))
     }
 
@@ -683,10 +684,16 @@ impl PrivacyApi {
     ) -> ApiResult<Disclosed> {
         let request = disclosure_request(&body.0)?;
         let operator = Some(auth.0.operator.id);
-        match state.disclosures.disclose(&auth.0.operator, request).await {
+        match state
+            .services
+            .disclosures
+            .disclose(&auth.0.operator, request)
+            .await
+        {
             Ok((entry, package)) => {
                 let detail = format!("ledger entry {} for member {}", entry.seq, entry.member_id);
                 state
+                    .services
                     .office
                     .audit(operator, "disclosure.made", &detail)
                     .await?;
@@ -697,6 +704,7 @@ impl PrivacyApi {
             }
             Err(DisclosureError::Denied(reason)) => {
                 state
+                    .services
                     .office
                     .audit(
                         operator,
@@ -736,6 +744,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<Vec<ProcessorView>>> {
         Ok(Json(
             state
+                .services
                 .disclosures
                 .processors()
                 .await?
@@ -767,6 +776,7 @@ impl PrivacyApi {
             categories: categories_of(&body.categories),
         };
         let change = state
+            .services
             .disclosures
             .save_processor(&auth.0.operator, processor)
             .await
@@ -785,6 +795,7 @@ impl PrivacyApi {
             view.categories.join(",")
         );
         state
+            .services
             .office
             .audit(Some(auth.0.operator.id), action, &detail)
             .await?;
@@ -808,6 +819,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<Vec<ProposalView>>> {
         Ok(Json(
             state
+                .services
                 .disclosures
                 .processor_proposals()
                 .await?
@@ -833,6 +845,7 @@ impl PrivacyApi {
         key: Path<String>,
     ) -> ApiResult<Json<ProcessorView>> {
         let approved = state
+            .services
             .disclosures
             .approve_processor(&auth.0.operator, &key.0)
             .await
@@ -844,6 +857,7 @@ impl PrivacyApi {
             view.categories.join(",")
         );
         state
+            .services
             .office
             .audit(Some(auth.0.operator.id), "processor.approved", &detail)
             .await?;
@@ -860,6 +874,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<Vec<PartnerView>>> {
         Ok(Json(
             state
+                .services
                 .disclosures
                 .partners()
                 .await?
@@ -892,8 +907,9 @@ impl PrivacyApi {
                 .filter(|r| !r.is_empty()),
             contact: input.contact.trim().to_owned(),
         };
-        state.disclosures.save_partner(&partner).await?;
+        state.services.disclosures.save_partner(&partner).await?;
         state
+            .services
             .office
             .audit(
                 Some(auth.0.operator.id),
@@ -929,10 +945,12 @@ impl PrivacyApi {
         };
         let operator = auth.0.operator.id;
         let recorded = state
+            .services
             .disclosures
             .record_legal_order(draft, operator)
             .await?;
         state
+            .services
             .office
             .audit(
                 Some(operator),
@@ -958,7 +976,12 @@ impl PrivacyApi {
         id: Path<String>,
     ) -> ApiResult<Json<LegalOrderView>> {
         let operator = auth.0.operator.id;
-        let approved = match state.disclosures.approve_legal_order(&id.0, operator).await {
+        let approved = match state
+            .services
+            .disclosures
+            .approve_legal_order(&id.0, operator)
+            .await
+        {
             Err(kikeru_domain::StoreError::NotFound) => {
                 return Err(ApiError::not_found(
                     "legal_order_not_found",
@@ -968,6 +991,7 @@ impl PrivacyApi {
             other => other?,
         };
         state
+            .services
             .office
             .audit(
                 Some(operator),
@@ -987,6 +1011,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<Vec<LegalOrderView>>> {
         Ok(Json(
             state
+                .services
                 .disclosures
                 .legal_orders()
                 .await?
@@ -1005,6 +1030,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<Vec<PurposeView>>> {
         Ok(Json(
             state
+                .services
                 .consents
                 .purposes()
                 .await?
@@ -1027,7 +1053,7 @@ impl PrivacyApi {
     ) -> ApiResult<Json<PurposeView>> {
         let purpose = purpose_from(&key.0, &body.0)?;
         if let Some(recipient) = &purpose.recipient {
-            let partners = state.disclosures.partners().await?;
+            let partners = state.services.disclosures.partners().await?;
             if !partners.iter().any(|p| p.key == *recipient) {
                 return Err(ApiError::unprocessable(
                     "unknown_partner",
@@ -1038,12 +1064,13 @@ impl PrivacyApi {
                 ));
             }
         }
-        let saved = state.consents.save_purpose(purpose).await?;
+        let saved = state.services.consents.save_purpose(purpose).await?;
         let detail = format!(
             "purpose {} at notice version {}",
             saved.key, saved.notice_version
         );
         state
+            .services
             .office
             .audit(Some(auth.0.operator.id), "purpose.saved", &detail)
             .await?;

@@ -396,7 +396,7 @@ impl ShopApi {
             .transpose()
             .map_err(|_| ApiError::bad_request("invalid_cursor", "The cursor is not valid"))?;
         let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        let products = state.shop.products(after, limit).await?;
+        let products = state.services.shop.products(after, limit).await?;
         let next = (products.len() == limit as usize)
             .then(|| products.last().map(|p| p.draft.sku.as_str().to_owned()))
             .flatten();
@@ -413,7 +413,11 @@ impl ShopApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<ProductView>> {
-        let product = state.shop.product(ProductId::from_uuid(id.0)).await?;
+        let product = state
+            .services
+            .shop
+            .product(ProductId::from_uuid(id.0))
+            .await?;
         product.map(|p| Json(ProductView::from(&p))).ok_or_else(|| {
             ApiError::not_found("product_not_found", "There is no such product on sale")
         })
@@ -439,6 +443,7 @@ impl ShopApi {
             .map(ProductId::from_uuid)
             .collect();
         let placed = state
+            .services
             .shop
             .place_order(&auth.0.member, &products, idempotency_key.0.as_deref())
             .await?;
@@ -465,7 +470,7 @@ impl ShopApi {
             .into_iter()
             .map(ProductId::from_uuid)
             .collect();
-        let quote = state.shop.quote(&auth.0.member, &products).await?;
+        let quote = state.services.shop.quote(&auth.0.member, &products).await?;
         let currency = quote.total.currency();
         let lang = auth.0.member.language;
         let t = |key: &str| crate::site::i18n::t(lang, key).to_owned();
@@ -493,6 +498,7 @@ impl ShopApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<OrderView>> {
         let (order, payment) = state
+            .services
             .shop
             .reconciled_order(auth.0.member.id, OrderId::from_uuid(id.0))
             .await?;
@@ -514,7 +520,11 @@ impl ShopApi {
     ) -> ApiResult<Json<PurchasePage>> {
         let after = after.0.as_deref().map(decode_cursor).transpose()?;
         let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        let purchases = state.shop.purchases(auth.0.member.id, after, limit).await?;
+        let purchases = state
+            .services
+            .shop
+            .purchases(auth.0.member.id, after, limit)
+            .await?;
         let next = (purchases.len() == limit as usize)
             .then(|| {
                 purchases.last().map(|p| {
@@ -553,6 +563,7 @@ impl ShopApi {
     ) -> ApiResult<Json<PaymentPage>> {
         let limit = limit.0.unwrap_or(DEFAULT_PAGE);
         let payments = state
+            .services
             .shop
             .payments(auth.0.member.id, before.0.map(PaymentId::from_uuid), limit)
             .await?;
@@ -588,7 +599,7 @@ impl ShopApi {
         state: Data<&AppState>,
         auth: Session,
     ) -> ApiResult<Json<Vec<LibraryItem>>> {
-        let products = state.shop.library(auth.0.member.id).await?;
+        let products = state.services.shop.library(auth.0.member.id).await?;
         Ok(Json(
             products
                 .iter()

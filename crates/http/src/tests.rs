@@ -52,14 +52,7 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::legal::Seller>) -> 
     let state = AppState {
         hits: Arc::new(crate::NoHits),
         statistics: harness.store.clone(),
-        contact: harness.contact.clone(),
-        membership: harness.membership.clone(),
-        shop: harness.shop.clone(),
-        office: harness.office.clone(),
-        consents: harness.consents.clone(),
-        disclosures: harness.disclosures.clone(),
-        receipts: harness.receipts.clone(),
-        incidents: harness.incidents.clone(),
+        services: harness.services(),
         config: Arc::new(HttpConfig {
             public_origin: origin.into(),
             max_body_bytes: 4096,

@@ -13,8 +13,8 @@ use kikeru_domain::ports::{
     Verification,
 };
 use kikeru_domain::{
-    Email, Membership, MembershipConfig, Password, PasswordAttempt, PasswordHashString, Ports,
-    SessionToken, Timestamp,
+    Adapters, Email, Membership, MembershipConfig, Password, PasswordAttempt, PasswordHashString,
+    Services, SessionToken, Settings, Timestamp,
 };
 
 use crate::MemoryStore;
@@ -242,7 +242,25 @@ impl std::future::Future for YieldOnce {
     }
 }
 
-/// The membership use cases on in-memory adapters, with handles on each test double.
+/// The settings the harness runs with: `membership` as given, the sandbox's sample seller,
+/// Japan's tax rates, return addresses on loopback, and defaults elsewhere.
+pub fn settings(membership: MembershipConfig) -> Settings {
+    Settings {
+        membership,
+        shop: kikeru_domain::ShopConfig {
+            success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
+            cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
+            share_email_with_provider: false,
+            tax: kikeru_domain::tax::TaxRules::japan(),
+        },
+        contact: kikeru_domain::inquiry::ContactLimits::default(),
+        postman: kikeru_domain::outbox::PostmanConfig::default(),
+        seller: kikeru_domain::legal::Seller::sample(),
+    }
+}
+
+/// Every use case on in-memory adapters (built by [`Services::new`]), with handles on each
+/// test double.
 #[derive(Debug, Clone)]
 pub struct Harness {
     /// The use cases.
@@ -295,95 +313,40 @@ impl Harness {
                 .collect(),
         });
         store.register_processor(kikeru_domain::privacy::Processor {
-            key: kikeru_domain::membership::MAIL_PROCESSOR.to_owned(),
+            key: kikeru_domain::outbox::MAIL_PROCESSOR.to_owned(),
             name: "Test mail".to_owned(),
             purpose: "mail".to_owned(),
-            categories: kikeru_domain::membership::mail_categories(),
+            categories: kikeru_domain::outbox::mail_categories(),
         });
         let clock = Arc::new(ManualClock::new(now));
         let sealer = Arc::new(InsecureTestSealer::default());
         let mailer = Arc::new(RecordingMailer::default());
-        let random = Arc::new(CountingRandom::default());
-        let ports = Ports {
-            members: store.clone(),
+        let gateway = Arc::new(TestGateway::default());
+        let adapters = Adapters {
+            store: store.clone(),
             unit: store.clone(),
-            sessions: store.clone(),
-            tokens: store.clone(),
-            audit: store.clone(),
-            rate_limits: store.clone(),
             hasher: Arc::new(InsecureTestHasher),
-            factors: store.clone(),
             sealer: sealer.clone(),
             passkeys: Arc::new(kikeru_webauthn::Verifier::new(TEST_RP_ID, TEST_ORIGIN)),
-            processors: store.clone(),
-            clock: clock.clone(),
-            random: random.clone(),
-        };
-        let postman = kikeru_domain::outbox::Postman::new(
-            kikeru_domain::outbox::PostmanPorts {
-                outbox: store.clone(),
-                mailer: mailer.clone(),
-                processors: store.clone(),
-                audit: store.clone(),
-                clock: clock.clone(),
-                random: random.clone(),
-            },
-            kikeru_domain::outbox::PostmanConfig::default(),
-        );
-        let contact = kikeru_domain::inquiry::ContactDesk::new(
-            kikeru_domain::inquiry::ContactPorts {
-                inquiries: store.clone(),
-                unit: store.clone(),
-                rate_limits: store.clone(),
-                processors: store.clone(),
-                clock: clock.clone(),
-                random: random.clone(),
-            },
-            kikeru_domain::inquiry::ContactLimits::default(),
-        );
-        let gateway = Arc::new(TestGateway::default());
-        let shop_ports = kikeru_domain::ShopPorts {
-            catalog: store.clone(),
-            orders: store.clone(),
             gateway: gateway.clone(),
             simulator: Some(gateway.clone()),
-            processors: store.clone(),
+            mailer: mailer.clone(),
             clock: clock.clone(),
-            random: random.clone(),
+            random: Arc::new(CountingRandom::default()),
         };
-        let (store_for_consents, clock_for_consents) = (store.clone(), clock.clone());
-        let receipts = kikeru_domain::receipt::ReceiptDesk::new(
-            kikeru_domain::receipt::ReceiptPorts {
-                receipts: store.clone(),
-                clock: clock.clone(),
-            },
-            kikeru_domain::tax::TaxRules::japan(),
-            kikeru_domain::legal::Seller::sample(),
-        );
-        let incidents =
-            kikeru_domain::incident::IncidentDesk::new(kikeru_domain::incident::IncidentPorts {
-                incidents: store.clone(),
-                members: store.clone(),
-                unit: store.clone(),
-                clock: clock.clone(),
-                random: random.clone(),
-            });
-        let office = kikeru_domain::operators::Office::new(kikeru_domain::operators::OfficePorts {
-            operators: store.clone(),
-            rate_limits: store.clone(),
-            hasher: Arc::new(InsecureTestHasher),
-            clock: clock.clone(),
-            random: random.clone(),
-        });
-        let shop_config = kikeru_domain::ShopConfig {
-            success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
-            cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
-            share_email_with_provider: false,
-            tax: kikeru_domain::tax::TaxRules::japan(),
-        };
-        let shop = kikeru_domain::Shop::new(shop_ports, shop_config);
+        let Services {
+            membership,
+            shop,
+            receipts,
+            consents,
+            disclosures,
+            office,
+            incidents,
+            contact,
+            postman,
+        } = Services::new(&adapters, settings(config));
         Self {
-            membership: Membership::new(ports, config),
+            membership,
             store,
             clock,
             mailer,
@@ -393,25 +356,25 @@ impl Harness {
             gateway,
             sealer,
             office,
-            consents: kikeru_domain::consent::ConsentDesk::new(
-                store_for_consents.clone(),
-                clock_for_consents.clone(),
-            ),
+            consents,
             receipts,
             incidents,
-            disclosures: kikeru_domain::disclosure::DisclosureDesk::new(
-                kikeru_domain::disclosure::DisclosurePorts {
-                    ledger: store_for_consents.clone(),
-                    legal_orders: store_for_consents.clone(),
-                    processors: store_for_consents.clone(),
-                    partners: store_for_consents.clone(),
-                    consents: store_for_consents.clone(),
-                    members: store_for_consents.clone(),
-                    orders: store_for_consents,
-                    clock: clock_for_consents,
-                    random,
-                },
-            ),
+            disclosures,
+        }
+    }
+
+    /// The use cases, as one [`Services`] (for adapters that take the front door).
+    pub fn services(&self) -> Services {
+        Services {
+            membership: self.membership.clone(),
+            shop: self.shop.clone(),
+            receipts: self.receipts.clone(),
+            consents: self.consents.clone(),
+            disclosures: self.disclosures.clone(),
+            office: self.office.clone(),
+            incidents: self.incidents.clone(),
+            contact: self.contact.clone(),
+            postman: self.postman.clone(),
         }
     }
 

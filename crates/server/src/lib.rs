@@ -7,14 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kikeru_domain::consent::ConsentDesk;
-use kikeru_domain::disclosure::{DisclosureDesk, DisclosurePorts};
-use kikeru_domain::inquiry::{ContactDesk, ContactLimits, ContactPorts};
-use kikeru_domain::operators::{Office, OfficePorts, Role};
+use kikeru_domain::inquiry::ContactLimits;
+use kikeru_domain::operators::Role;
 use kikeru_domain::privacy::{DataCategory, Processor};
 use kikeru_domain::session::SessionPolicy;
 use kikeru_domain::shop_ports::{PaymentGateway, SimulatedCheckout};
-use kikeru_domain::{Membership, MembershipConfig, OrderId, Ports, Shop, ShopConfig, ShopPorts};
+use kikeru_domain::{Adapters, MembershipConfig, OrderId, Services, Settings, ShopConfig};
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
 use kikeru_store::{SqlStore, StoreConfig};
@@ -262,6 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (_, state) = prepare(&config).await?;
             let drafts = catalog::read(&file, &config.media_dir)?;
             let summary = state
+                .services
                 .shop
                 .import(drafts)
                 .await
@@ -271,6 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 summary.created, summary.updated, summary.unchanged
             );
             state
+                .services
                 .office
                 .audit(None, "catalog.updated", &detail)
                 .await
@@ -295,6 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             let (_, state) = prepare(&config).await?;
             let operator = state
+                .services
                 .office
                 .add_operator(email, password, role)
                 .await
@@ -305,11 +306,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Member(MemberCommand::Reseal) => {
             let (_, state) = prepare(&config).await?;
             let report = state
+                .services
                 .membership
                 .reseal_secrets()
                 .await
                 .context("sealing the secrets again")?;
             state
+                .services
                 .office
                 .audit(None, "secrets.resealed", &format!("{report:?}"))
                 .await
@@ -347,11 +350,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("name the member with --member or --email"),
             };
             state
+                .services
                 .membership
                 .reset_second_factor(id)
                 .await
                 .map_err(|e| anyhow::anyhow!("resetting the second factor: {e}"))?;
             state
+                .services
                 .office
                 .audit(None, "member.second_factor_reset", &format!("member {id}"))
                 .await
@@ -389,6 +394,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let (_, state) = prepare(&config).await?;
             let operator = state
+                .services
                 .office
                 .operator_by_email(&operator_email)
                 .await
@@ -401,9 +407,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 categories,
                 transfer,
                 basis,
-                at: state.disclosures.now(),
+                at: state.services.disclosures.now(),
             };
-            match state.disclosures.disclose(&operator, request).await {
+            match state
+                .services
+                .disclosures
+                .disclose(&operator, request)
+                .await
+            {
                 Ok((entry, package)) => {
                     let json = kikeru_http::package_json(&package);
                     std::fs::write(&out, format!("{json:#}\n"))
@@ -413,6 +424,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         entry.seq
                     );
                     state
+                        .services
                         .office
                         .audit(Some(operator.id), "disclosure.made", &detail)
                         .await
@@ -423,6 +435,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => {
                     let detail = format!("member {member}: {e} (command line)");
                     state
+                        .services
                         .office
                         .audit(Some(operator.id), "disclosure.refused", &detail)
                         .await
@@ -442,7 +455,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .into());
                 }
             };
-            let outcome = mail::ingest(&state.contact, config.mail_max_inbound_bytes).await?;
+            let outcome =
+                mail::ingest(&state.services.contact, config.mail_max_inbound_bytes).await?;
             tracing::info!("{outcome}");
             Ok(())
         }
@@ -451,15 +465,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (_, state) = prepare(&config).await?;
             mail::serve_lmtp(
                 listen,
-                state.contact.clone(),
+                state.services.contact.clone(),
                 mail::LmtpLimits::new(config.mail_max_inbound_bytes),
                 shutdown,
             )
             .await
         }
         Command::Mail(MailCommand::Deliver) => {
-            let (store, _) = prepare(&config).await?;
-            let postman = mail::postman(&config, &Arc::new(store))?;
+            let (_, state) = prepare(&config).await?;
+            let postman = state.services.postman.clone();
             loop {
                 let round = postman.deliver_due().await.context("delivering mail")?;
                 tracing::info!(
@@ -527,6 +541,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Verify) => {
             let (_, state) = prepare(&config).await?;
             let entries = state
+                .services
                 .disclosures
                 .verify()
                 .await
@@ -536,11 +551,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(OrderCommand::Refund { order_id }) => {
             let (_, state) = prepare(&config).await?;
             let outcome = state
+                .services
                 .shop
                 .refund(OrderId::from_uuid(order_id))
                 .await
                 .context("refunding the order")?;
             state
+                .services
                 .office
                 .audit(
                     None,
@@ -630,6 +647,7 @@ async fn seed_register(store: &SqlStore, config: &Config) -> anyhow::Result<()> 
 /// Loads the demo catalogue, with its generated audio, into an empty catalogue.
 async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
     if !state
+        .services
         .shop
         .products(None, 1)
         .await
@@ -641,7 +659,7 @@ async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
     demo::write_audio(&config.media_dir)
         .with_context(|| format!("writing demo audio to {}", config.media_dir.display()))?;
     let drafts = catalog::parse_toml(demo::CATALOG, &config.media_dir)?;
-    match state.shop.import(drafts).await {
+    match state.services.shop.import(drafts).await {
         Ok(summary) => {
             tracing::info!(products = summary.created, "demo catalogue loaded");
             Ok(())
@@ -650,6 +668,7 @@ async fn seed_demo(config: &Config, state: &AppState) -> anyhow::Result<()> {
         // import then collides with the first on the SKUs. The catalogue is loaded either way.
         Err(e)
             if !state
+                .services
                 .shop
                 .products(None, 1)
                 .await
@@ -785,112 +804,53 @@ pub fn build(
     hits: Arc<dyn kikeru_http::HitSink>,
 ) -> anyhow::Result<AppState> {
     let store = Arc::new(store.clone());
-    let unit = Arc::new(mail::WakingUnit::new(store.clone(), wake));
-    let hasher = Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?;
-    let ports = Ports {
-        members: store.clone(),
-        unit: unit.clone(),
-        sessions: store.clone(),
-        tokens: store.clone(),
-        audit: store.clone(),
-        rate_limits: store.clone(),
-        hasher: Arc::new(hasher),
-        factors: store.clone(),
+    let (gateway, simulator) = gateway(config);
+    let adapters = Adapters {
+        store: store.clone(),
+        unit: Arc::new(mail::WakingUnit::new(store.clone(), wake)),
+        hasher: Arc::new(Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?),
         sealer: Arc::new(seal::sealer_for(config)?),
         passkeys: Arc::new(passkey_verifier(config)),
-        processors: store.clone(),
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-    };
-    let membership_config = MembershipConfig {
-        sessions: SessionPolicy {
-            idle_timeout: config.session_idle_timeout,
-            absolute_lifetime: config.session_absolute_lifetime,
-            ..SessionPolicy::default()
-        },
-        recent_authentication: config.recent_authentication,
-        ..MembershipConfig::default()
-    };
-    let (gateway, simulator) = gateway(config);
-    let shop_ports = ShopPorts {
-        catalog: store.clone(),
-        orders: store.clone(),
         gateway,
         simulator,
-        processors: store.clone(),
+        mailer: mail::mailer(config)?,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     };
-    let shop_config = ShopConfig {
-        success_url: format!(
-            "{}/checkout/complete?order_id={{order_id}}",
-            config.public_url
-        ),
-        cancel_url: format!(
-            "{}/checkout/canceled?order_id={{order_id}}",
-            config.public_url
-        ),
-        share_email_with_provider: config.share_email_with_payment_provider,
-        tax: config.tax.clone(),
-    };
-    let office = Office::new(OfficePorts {
-        operators: store.clone(),
-        rate_limits: store.clone(),
-        hasher: Arc::new(Argon2Hasher::new(config.argon2).map_err(anyhow::Error::msg)?),
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-    });
-    let contact = ContactDesk::new(
-        ContactPorts {
-            inquiries: store.clone(),
-            unit: unit.clone(),
-            rate_limits: store.clone(),
-            processors: store.clone(),
-            clock: Arc::new(SystemClock),
-            random: Arc::new(OsRandom),
+    let settings = Settings {
+        membership: MembershipConfig {
+            sessions: SessionPolicy {
+                idle_timeout: config.session_idle_timeout,
+                absolute_lifetime: config.session_absolute_lifetime,
+                ..SessionPolicy::default()
+            },
+            recent_authentication: config.recent_authentication,
+            ..MembershipConfig::default()
         },
-        ContactLimits::default(),
-    );
+        shop: ShopConfig {
+            success_url: format!(
+                "{}/checkout/complete?order_id={{order_id}}",
+                config.public_url
+            ),
+            cancel_url: format!(
+                "{}/checkout/canceled?order_id={{order_id}}",
+                config.public_url
+            ),
+            share_email_with_provider: config.share_email_with_payment_provider,
+            tax: config.tax.clone(),
+        },
+        contact: ContactLimits::default(),
+        postman: config.postman,
+        // Production cannot start without the seller; the sandbox issues as the sample.
+        seller: config
+            .seller
+            .clone()
+            .unwrap_or_else(kikeru_domain::legal::Seller::sample),
+    };
     Ok(AppState {
         hits,
         statistics: store.clone(),
-        contact,
-        membership: Membership::new(ports, membership_config),
-        shop: Shop::new(shop_ports, shop_config),
-        office,
-        consents: ConsentDesk::new(store.clone(), Arc::new(SystemClock)),
-        disclosures: DisclosureDesk::new(DisclosurePorts {
-            ledger: store.clone(),
-            legal_orders: store.clone(),
-            consents: store.clone(),
-            members: store.clone(),
-            orders: store.clone(),
-            clock: Arc::new(SystemClock),
-            random: Arc::new(OsRandom),
-            processors: store.clone(),
-            partners: store.clone(),
-        }),
-        incidents: kikeru_domain::incident::IncidentDesk::new(
-            kikeru_domain::incident::IncidentPorts {
-                incidents: store.clone(),
-                members: store.clone(),
-                unit: unit.clone(),
-                clock: Arc::new(SystemClock),
-                random: Arc::new(OsRandom),
-            },
-        ),
-        receipts: kikeru_domain::receipt::ReceiptDesk::new(
-            kikeru_domain::receipt::ReceiptPorts {
-                receipts: store.clone(),
-                clock: Arc::new(SystemClock),
-            },
-            config.tax.clone(),
-            // Production cannot start without the seller; the sandbox issues as the sample.
-            config
-                .seller
-                .clone()
-                .unwrap_or_else(kikeru_domain::legal::Seller::sample),
-        ),
+        services: Services::new(&adapters, settings),
         config: Arc::new(HttpConfig {
             public_origin: config.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
@@ -1009,10 +969,10 @@ async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
     if config.demo_catalog {
         seed_demo(&config, &state).await?;
     }
-    let state_receipts = state.receipts.clone();
-    let state_incidents = state.incidents.clone();
+    let state_receipts = state.services.receipts.clone();
+    let state_incidents = state.services.incidents.clone();
+    let postman = state.services.postman.clone();
     let app = kikeru_http::app(state);
-    let postman = mail::postman(&config, &Arc::new(store.clone()))?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let delivery = tokio::spawn(mail::deliver_until_stopped(
         postman,

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use kikeru_domain::StoreError;
 use kikeru_domain::changes::{Changes, UnitOfWork};
 use kikeru_domain::inquiry::{ContactDesk, ContactError, Received};
-use kikeru_domain::outbox::{Postman, PostmanPorts};
+use kikeru_domain::outbox::Postman;
 use kikeru_domain::ports::Mailer;
 use kikeru_mail::inbound::{self, Refusal};
 use kikeru_mail::{FileOutbox, Links, SmtpConfig, SmtpMailer, parse_sender};
@@ -20,7 +20,6 @@ use kikeru_store::SqlStore;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
-use crate::adapters::{OsRandom, SystemClock};
 use crate::config::{Config, MailTransport};
 
 /// sysexits: the input data was incorrect (the MTA bounces the message).
@@ -71,24 +70,6 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
             .context("setting up SMTP")?,
         ),
     })
-}
-
-/// The postman on the configured provider.
-///
-/// # Errors
-/// As [`mailer`].
-pub fn postman(config: &Config, store: &Arc<SqlStore>) -> anyhow::Result<Postman> {
-    Ok(Postman::new(
-        PostmanPorts {
-            outbox: store.clone(),
-            mailer: mailer(config)?,
-            processors: store.clone(),
-            audit: store.clone(),
-            clock: Arc::new(SystemClock),
-            random: Arc::new(OsRandom),
-        },
-        config.postman,
-    ))
 }
 
 /// Wakes the postman when a unit of work put mail in the outbox, so mail leaves at once rather

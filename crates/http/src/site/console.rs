@@ -21,7 +21,7 @@ use crate::client::client;
 /// The signed-in operator, if the request carries a live operator session.
 async fn operator(state: &AppState, req: &Request) -> Option<OperatorAuth> {
     let token = state.config.operator_cookie().token(req)?;
-    state.office.authenticate(&token).await.ok()
+    state.services.office.authenticate(&token).await.ok()
 }
 
 /// The console's page context (`signed_in` means an operator).
@@ -33,6 +33,7 @@ fn chrome(state: &AppState, req: &Request, signed_in: bool) -> Chrome {
 
 pub(super) async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str) {
     if let Err(e) = state
+        .services
         .office
         .audit(Some(who.operator.id), action, detail)
         .await
@@ -80,17 +81,18 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
     let c = chrome(&state, req, true);
     let counts = async {
         Ok::<_, kikeru_domain::StoreError>((
-            state.contact.list(true, 1000).await?.len(),
+            state.services.contact.list(true, 1000).await?.len(),
             state
+                .services
                 .disclosures
                 .legal_orders()
                 .await?
                 .iter()
                 .filter(|o| o.approved_by.len() < 2)
                 .count(),
-            state.disclosures.processors().await?.len(),
-            state.disclosures.partners().await?.len(),
-            state.shop.all_products(None, 1000).await?.len(),
+            state.services.disclosures.processors().await?.len(),
+            state.services.disclosures.partners().await?.len(),
+            state.services.shop.all_products(None, 1000).await?.len(),
         ))
     };
     let Ok((open_inquiries, awaiting, processors, partners, products)) = counts.await else {
@@ -128,6 +130,7 @@ pub(crate) async fn login(
         Err(refusal) => return refusal,
     };
     match state
+        .services
         .office
         .sign_in(&form.email, &form.password, &client(req, &state.config))
         .await
@@ -170,7 +173,7 @@ pub(crate) async fn logout(
         return refusal;
     }
     if let Some(who) = who
-        && let Err(e) = state.office.sign_out(&who).await
+        && let Err(e) = state.services.office.sign_out(&who).await
     {
         tracing::warn!(error = %e, "an operator sign-out failed");
     }
@@ -234,7 +237,7 @@ pub(crate) async fn inquiries(
         Err(away) => return away,
     };
     let open_only = query.all.is_empty();
-    let Ok(found) = state.contact.list(open_only, 200).await else {
+    let Ok(found) = state.services.contact.list(open_only, 200).await else {
         return unavailable(&c);
     };
     audit(
@@ -297,6 +300,7 @@ async fn inquiry_page(
         .parse::<uuid::Uuid>()
         .map_err(|_| super::error_page(StatusCode::NOT_FOUND, c.lang))?;
     let found = state
+        .services
         .contact
         .inquiry(InquiryId::from_uuid(uuid))
         .await
@@ -378,6 +382,7 @@ pub(crate) async fn answer(
         return super::error_page(StatusCode::NOT_FOUND, c.lang);
     };
     match state
+        .services
         .contact
         .answer(
             InquiryId::from_uuid(uuid),
@@ -502,7 +507,7 @@ async fn legal_orders_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let Ok(orders) = state.disclosures.legal_orders().await else {
+    let Ok(orders) = state.services.disclosures.legal_orders().await else {
         return unavailable(c);
     };
     // Approvals are recorded by operator ID, as through the office API, so that one operator
@@ -568,6 +573,7 @@ pub(crate) async fn record_legal_order(
         notice_withheld_until: date(withheld),
     };
     match state
+        .services
         .disclosures
         .record_legal_order(draft, who.operator.id)
         .await
@@ -686,9 +692,14 @@ pub(crate) async fn disclose(
         categories,
         transfer: Transfer::Provision,
         basis,
-        at: state.disclosures.now(),
+        at: state.services.disclosures.now(),
     };
-    match state.disclosures.disclose(&who.operator, request).await {
+    match state
+        .services
+        .disclosures
+        .disclose(&who.operator, request)
+        .await
+    {
         Ok((entry, package)) => {
             audit(
                 &state,
@@ -744,6 +755,7 @@ pub(crate) async fn approve(
         Err(refusal) => return refusal,
     };
     match state
+        .services
         .disclosures
         .approve_legal_order(&id, who.operator.id)
         .await
@@ -795,9 +807,9 @@ async fn register_page(
     error: Option<&str>,
 ) -> Response {
     let (Ok(processors), Ok(proposals), Ok(partners)) = (
-        state.disclosures.processors().await,
-        state.disclosures.processor_proposals().await,
-        state.disclosures.partners().await,
+        state.services.disclosures.processors().await,
+        state.services.disclosures.processor_proposals().await,
+        state.services.disclosures.partners().await,
     ) else {
         return unavailable(c);
     };
@@ -865,6 +877,7 @@ pub(crate) async fn approve_processor(
         Err(refusal) => return refusal,
     };
     let (status, message) = match state
+        .services
         .disclosures
         .approve_processor(&who.operator, &key)
         .await
@@ -935,7 +948,13 @@ pub(crate) async fn save_partner(
         representative: Some(form.representative.trim().to_owned()).filter(|r| !r.is_empty()),
         contact: form.contact.trim().to_owned(),
     };
-    if state.disclosures.save_partner(&partner).await.is_err() {
+    if state
+        .services
+        .disclosures
+        .save_partner(&partner)
+        .await
+        .is_err()
+    {
         return unavailable(&c);
     }
     audit(
@@ -961,7 +980,7 @@ pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response
         Ok(pair) => pair,
         Err(away) => return away,
     };
-    let Ok(products) = state.shop.all_products(None, 1000).await else {
+    let Ok(products) = state.services.shop.all_products(None, 1000).await else {
         return unavailable(&c);
     };
     let rows = products

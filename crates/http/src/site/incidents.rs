@@ -162,10 +162,10 @@ async fn list_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let Ok(incidents) = state.incidents.all().await else {
+    let Ok(incidents) = state.services.incidents.all().await else {
         return unavailable(c);
     };
-    let now = state.incidents.now();
+    let now = state.services.incidents.now();
     let rows = incidents
         .iter()
         .map(|i| Row {
@@ -266,6 +266,7 @@ pub(crate) async fn record(
         .await;
     };
     match state
+        .services
         .incidents
         .record(draft, &who.operator.id.to_string())
         .await
@@ -315,7 +316,7 @@ async fn detail_page(
     error: Option<&str>,
 ) -> Response {
     let found = match incident_id(id) {
-        Some(id) => state.incidents.get(id).await,
+        Some(id) => state.services.incidents.get(id).await,
         None => Err(IncidentError::NotFound),
     };
     let incident = match found {
@@ -323,7 +324,7 @@ async fn detail_page(
         Err(IncidentError::NotFound) => return super::error_page(StatusCode::NOT_FOUND, c.lang),
         Err(_) => return unavailable(c),
     };
-    let now = state.incidents.now();
+    let now = state.services.incidents.now();
     let facts = &incident.facts;
     let flags = [
         (
@@ -399,7 +400,7 @@ pub(crate) async fn print_report(
         Err(away) => return away,
     };
     let found = match incident_id(&id) {
-        Some(id) => state.incidents.get(id).await,
+        Some(id) => state.services.incidents.get(id).await,
         None => Err(IncidentError::NotFound),
     };
     let incident = match found {
@@ -412,7 +413,8 @@ pub(crate) async fn print_report(
         .seller
         .clone()
         .unwrap_or_else(kikeru_domain::legal::Seller::sample);
-    let sections = kikeru_domain::incident::report(&incident, &seller, state.incidents.now());
+    let sections =
+        kikeru_domain::incident::report(&incident, &seller, state.services.incidents.now());
     audit(
         &state,
         &who,
@@ -455,7 +457,7 @@ pub(crate) async fn mark_reported(
         )
         .await;
     };
-    match state.incidents.reported(incident, stage).await {
+    match state.services.incidents.reported(incident, stage).await {
         Ok(_) => {
             audit(
                 &state,
@@ -501,6 +503,7 @@ pub(crate) async fn approve_notice(
         return super::error_page(StatusCode::NOT_FOUND, c.lang);
     };
     match state
+        .services
         .incidents
         .approve_notice(
             incident,

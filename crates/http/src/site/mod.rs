@@ -112,7 +112,7 @@ pub(crate) fn accept_language(req: &Request) -> Language {
 /// The signed-in member, if the request carries a live session.
 pub(crate) async fn current(state: &AppState, req: &Request) -> Option<Authenticated> {
     let token = state.config.cookie().token(req)?;
-    state.membership.authenticate(&token).await.ok()
+    state.services.membership.authenticate(&token).await.ok()
 }
 
 fn csrf_cookie_name(state: &AppState) -> &'static str {

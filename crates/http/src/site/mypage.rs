@@ -109,12 +109,12 @@ async fn render(
     let member = &who.member;
     let lang = c.lang;
     let gathered = async {
-        let library = state.shop.library(member.id).await?;
-        let purchases = state.shop.purchases(member.id, None, 100).await?;
-        let payments = state.shop.payments(member.id, None, 100).await?;
-        let (consents, _) = state.consents.states(member.id).await?;
-        let disclosures = state.disclosures.about(member.id).await?;
-        let inquiries = state.contact.of_member(member.id).await?;
+        let library = state.services.shop.library(member.id).await?;
+        let purchases = state.services.shop.purchases(member.id, None, 100).await?;
+        let payments = state.services.shop.payments(member.id, None, 100).await?;
+        let (consents, _) = state.services.consents.states(member.id).await?;
+        let disclosures = state.services.disclosures.about(member.id).await?;
+        let inquiries = state.services.contact.of_member(member.id).await?;
         Ok::<_, kikeru_domain::StoreError>((
             library,
             purchases,
@@ -124,12 +124,12 @@ async fn render(
             inquiries,
         ))
     };
-    let sessions = state.membership.sessions(who).await;
-    let factors = state.membership.second_factor_status(who).await;
-    let passkeys = state.membership.passkeys(who).await;
+    let sessions = state.services.membership.sessions(who).await;
+    let factors = state.services.membership.second_factor_status(who).await;
+    let passkeys = state.services.membership.passkeys(who).await;
     let receipts = async {
-        let receipts = state.receipts.of_member(member.id).await?;
-        let returns = state.receipts.returns_of_member(member.id).await?;
+        let receipts = state.services.receipts.of_member(member.id).await?;
+        let returns = state.services.receipts.returns_of_member(member.id).await?;
         Ok::<_, kikeru_domain::StoreError>((receipts, returns))
     };
     let (
@@ -379,7 +379,7 @@ pub(crate) async fn profile(
         display_name: Some(name),
         language: form.language.parse().ok(),
     };
-    match state.membership.update_profile(&who, change).await {
+    match state.services.membership.update_profile(&who, change).await {
         Ok(updated) => {
             // The new language takes effect at once, also over an earlier switch.
             let cookie = super::language_cookie(&state, updated.language);
@@ -425,6 +425,7 @@ pub(crate) async fn email(
         return failed(StatusCode::UNPROCESSABLE_ENTITY, "error.invalid_email").await;
     };
     match state
+        .services
         .membership
         .change_email(&who, &form.password, new_email)
         .await
@@ -457,6 +458,7 @@ pub(crate) async fn password(
         Err(refusal) => return refusal,
     };
     match state
+        .services
         .membership
         .change_password(
             &who,
@@ -507,6 +509,7 @@ pub(crate) async fn consent(
     };
     let granted = form.granted == "true";
     match state
+        .services
         .consents
         .set(who.member.id, &purpose, granted, "web")
         .await
@@ -537,6 +540,7 @@ pub(crate) async fn revoke(
         return super::error_page(StatusCode::NOT_FOUND, c.lang);
     };
     match state
+        .services
         .membership
         .revoke_session(&who, SessionId::from_uuid(uuid))
         .await
@@ -567,7 +571,12 @@ pub(crate) async fn delete(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    match state.membership.delete_account(&who, &form.password).await {
+    match state
+        .services
+        .membership
+        .delete_account(&who, &form.password)
+        .await
+    {
         Ok(()) => {
             let page = super::pages::MessagePage {
                 c: &c,
@@ -658,6 +667,7 @@ pub(crate) async fn reissue(
         return receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await;
     };
     match state
+        .services
         .receipts
         .reissue_to(who.member.id, n, &form.recipient)
         .await
@@ -705,10 +715,16 @@ async fn receipt_page(
         let Ok(n) = number.parse::<u64>() else {
             return Ok(None);
         };
-        let Some(sale) = state.receipts.of_member_numbered(who.member.id, n).await? else {
+        let Some(sale) = state
+            .services
+            .receipts
+            .of_member_numbered(who.member.id, n)
+            .await?
+        else {
             return Ok(None);
         };
         let returned = state
+            .services
             .receipts
             .returns_of_member(who.member.id)
             .await?
@@ -733,6 +749,7 @@ pub(crate) async fn return_invoice(
     let c = chrome(&state, req, Some(&who));
     let found = match number.parse::<u64>() {
         Ok(n) => state
+            .services
             .receipts
             .member_return_numbered(who.member.id, n)
             .await

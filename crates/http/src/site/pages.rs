@@ -107,7 +107,7 @@ struct HomePage<'a> {
 pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
     let member = current(&state, req).await;
     let c = chrome(&state, req, member.as_ref());
-    match state.shop.products(None, 100).await {
+    match state.services.shop.products(None, 100).await {
         Ok(products) => {
             let page = HomePage {
                 c: &c,
@@ -147,7 +147,13 @@ async fn product_page(
     notice: Option<&str>,
 ) -> Response {
     let found = match id.parse::<uuid::Uuid>() {
-        Ok(uuid) => state.shop.product(ProductId::from_uuid(uuid)).await,
+        Ok(uuid) => {
+            state
+                .services
+                .shop
+                .product(ProductId::from_uuid(uuid))
+                .await
+        }
         Err(_) => Ok(None),
     };
     match found {
@@ -238,6 +244,7 @@ pub(crate) async fn confirm(
         return product_page(&state, &c, &id, StatusCode::NOT_FOUND, None).await;
     };
     let quote = match state
+        .services
         .shop
         .quote(&member.member, &[ProductId::from_uuid(uuid)])
         .await
@@ -313,6 +320,7 @@ pub(crate) async fn buy(
     };
     let key = Some(form.key.as_str()).filter(|k| !k.is_empty());
     match state
+        .services
         .shop
         .place_order(&member.member, &[ProductId::from_uuid(uuid)], key)
         .await
@@ -391,6 +399,7 @@ pub(crate) async fn register_submit(
         language: form.language.parse().unwrap_or(c.lang),
     };
     match state
+        .services
         .membership
         .register(registration, &client(req, &state.config))
         .await
@@ -485,6 +494,7 @@ pub(crate) async fn login_submit(
     };
     let previous = state.config.cookie().token(req);
     match state
+        .services
         .membership
         .sign_in(
             &form.email,
@@ -528,14 +538,19 @@ pub(crate) async fn logout(
 ) -> Response {
     // A session still waiting for its second factor signs out too.
     let member = match state.config.cookie().token(req) {
-        Some(token) => state.membership.authenticate_pending(&token).await.ok(),
+        Some(token) => state
+            .services
+            .membership
+            .authenticate_pending(&token)
+            .await
+            .ok(),
         None => None,
     };
     if let Err(refusal) = posted_form(&state, req, member.as_ref(), &form.csrf) {
         return refusal;
     }
     if let Some(member) = member
-        && let Err(e) = state.membership.sign_out(&member).await
+        && let Err(e) = state.services.membership.sign_out(&member).await
     {
         tracing::warn!(error = %e, "sign-out failed");
     }
@@ -590,6 +605,7 @@ pub(crate) async fn forgot_submit(
         return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
     };
     match state
+        .services
         .membership
         .request_password_reset(&email, &client(req, &state.config))
         .await
@@ -665,7 +681,7 @@ pub(crate) async fn verify_submit(
         Err(refusal) => return refusal,
     };
     let result = match SessionToken::parse(form.token.trim()) {
-        Ok(token) => state.membership.verify_email(&token).await,
+        Ok(token) => state.services.membership.verify_email(&token).await,
         Err(_) => Err(TokenError::Invalid),
     };
     match result {
@@ -736,6 +752,7 @@ pub(crate) async fn reset_submit(
     let result = match SessionToken::parse(form.token.trim()) {
         Ok(token) => {
             state
+                .services
                 .membership
                 .reset_password(&token, &form.new_password)
                 .await
@@ -842,6 +859,7 @@ pub(crate) async fn contact_submit(
         honeypot: Some(form.website.clone()),
     };
     match state
+        .services
         .contact
         .submit(
             inquiry,
@@ -966,6 +984,7 @@ pub(crate) async fn checkout_complete(
         return super::error_page(StatusCode::NOT_FOUND, c.lang);
     };
     let order = match state
+        .services
         .shop
         .reconciled_order(member.member.id, kikeru_domain::OrderId::from_uuid(id))
         .await

@@ -45,7 +45,12 @@ pub(crate) fn second_step(back: &str) -> String {
 /// The session of the request, even one still waiting for its second factor.
 async fn pending(state: &AppState, req: &Request) -> Option<Authenticated> {
     let token = state.config.cookie().token(req)?;
-    state.membership.authenticate_pending(&token).await.ok()
+    state
+        .services
+        .membership
+        .authenticate_pending(&token)
+        .await
+        .ok()
 }
 
 /// The message for a refused code or step.
@@ -173,7 +178,12 @@ pub(crate) async fn second_factor_submit(
     let Some(who) = pending(&state, req).await else {
         return see_other("/login", &[]);
     };
-    match state.membership.pass_second_factor(&who, &form.code).await {
+    match state
+        .services
+        .membership
+        .pass_second_factor(&who, &form.code)
+        .await
+    {
         // Signed in now, under a new session token and a new form token.
         Ok(passed) => match passed.session {
             Some(new) => {
@@ -208,6 +218,7 @@ async fn reauth_page(
     error: Option<&str>,
 ) -> Response {
     let totp = state
+        .services
         .membership
         .second_factor_status(who)
         .await
@@ -252,6 +263,7 @@ pub(crate) async fn reauthenticate_password(
         Err(refusal) => return refusal,
     };
     match state
+        .services
         .membership
         .reauthenticate_session(&who, &form.password)
         .await
@@ -280,7 +292,12 @@ pub(crate) async fn reauthenticate_code(
         Ok(c) => c,
         Err(refusal) => return refusal,
     };
-    match state.membership.pass_second_factor(&who, &form.code).await {
+    match state
+        .services
+        .membership
+        .pass_second_factor(&who, &form.code)
+        .await
+    {
         Ok(_) => see_other(back, &[]),
         Err(e) => {
             let (status, key) = factor_problem(&e);
@@ -316,7 +333,7 @@ pub(crate) async fn totp_begin(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    match state.membership.begin_totp(&who).await {
+    match state.services.membership.begin_totp(&who).await {
         Ok(_) => see_other("/me/totp", &[]),
         Err(e) => refused(&c, &e),
     }
@@ -329,7 +346,7 @@ async fn setup_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    match state.membership.pending_totp(who).await {
+    match state.services.membership.pending_totp(who).await {
         Ok(setup) => {
             let page = SetupPage {
                 c,
@@ -382,7 +399,12 @@ pub(crate) async fn totp_confirm(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    match state.membership.confirm_totp(&who, &form.code).await {
+    match state
+        .services
+        .membership
+        .confirm_totp(&who, &form.code)
+        .await
+    {
         Ok(codes) if codes.is_empty() => see_other("/me?done=totp_on#security", &[]),
         Ok(codes) => codes_page(&c, Some(c.t("security.totp_on_done")), &codes),
         Err(
@@ -409,7 +431,7 @@ pub(crate) async fn totp_remove(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    match state.membership.remove_totp(&who).await {
+    match state.services.membership.remove_totp(&who).await {
         Ok(()) | Err(FactorError::NotEnrolled) => see_other("/me?done=totp_off#security", &[]),
         Err(e) => refused(&c, &e),
     }
@@ -426,7 +448,12 @@ pub(crate) async fn recovery_codes(
         Ok(pair) => pair,
         Err(refusal) => return refusal,
     };
-    match state.membership.regenerate_recovery_codes(&who).await {
+    match state
+        .services
+        .membership
+        .regenerate_recovery_codes(&who)
+        .await
+    {
         Ok(codes) => codes_page(&c, None, &codes),
         Err(e) => refused(&c, &e),
     }
@@ -468,7 +495,12 @@ pub(crate) async fn passkey_rename(
     let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };
-    match state.membership.rename_passkey(&who, id, &form.name).await {
+    match state
+        .services
+        .membership
+        .rename_passkey(&who, id, &form.name)
+        .await
+    {
         Ok(()) => see_other("/me?done=profile#passkeys", &[]),
         Err(e) => refused(&c, &e),
     }
@@ -489,7 +521,7 @@ pub(crate) async fn passkey_remove(
     let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };
-    match state.membership.remove_passkey(&who, id).await {
+    match state.services.membership.remove_passkey(&who, id).await {
         Ok(()) => see_other("/me?done=passkey_removed#passkeys", &[]),
         Err(FactorError::StepUp(StepUp::ReauthenticationRequired)) => confirm_first("/me#passkeys"),
         Err(e) => refused(&c, &e),

@@ -312,10 +312,10 @@ fn postman(
     smtp: SmtpMailer,
 ) -> Postman {
     store.register_processor(kikeru_domain::privacy::Processor {
-        key: kikeru_domain::membership::MAIL_PROCESSOR.into(),
+        key: kikeru_domain::outbox::MAIL_PROCESSOR.into(),
         name: "SMTP".into(),
         purpose: "mail".into(),
-        categories: kikeru_domain::membership::mail_categories(),
+        categories: kikeru_domain::outbox::mail_categories(),
     });
     Postman::new(
         PostmanPorts {

@@ -2,161 +2,24 @@
 //! policy says personal information is collected. Operators read and answer them; members
 //! find theirs in their data export; the retention job purges them after their period.
 
+pub(crate) mod model;
+pub(crate) mod ports;
+
+pub use model::*;
+pub use ports::*;
+
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::changes::{Change, Changes, UnitOfWork};
-use crate::membership::{
-    Client, MAIL_PROCESSOR, Throttled, mail_categories, throttle_key, uuid_v7,
-};
-use crate::outbox::Envelope;
+use crate::kernel::ids::uuid_v7;
+use crate::kernel::throttle::{Client, Throttled, throttle_key};
+use crate::outbox::{Envelope, MAIL_PROCESSOR, mail_categories};
 use crate::ports::{Clock, Mail, Message, Random, RateLimits};
 use crate::privacy::{Processors, not_entrusted};
 use crate::{Email, Language, MemberId, StoreError, ThrottleRule, Timestamp};
-
-/// An inquiry's ID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InquiryId(Uuid);
-
-impl InquiryId {
-    /// Wraps a UUID.
-    pub const fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for InquiryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// How an inquiry arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// The contact form.
-    Web,
-    /// E-mail sent to the service.
-    Mail,
-}
-
-impl Channel {
-    /// The stable name (`web`, `mail`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Mail => "mail",
-        }
-    }
-
-    /// The channel with this stable name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Web, Self::Mail]
-            .into_iter()
-            .find(|c| c.as_str() == name)
-    }
-}
-
-/// An attachment of an inquiry by mail. Attachments are not stored: the inquiry notes what
-/// came.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentNote {
-    /// Its file name, as the sender named it (empty when none).
-    pub name: String,
-    /// Its media type.
-    pub content_type: String,
-    /// Its decoded size in bytes.
-    pub size: u64,
-}
-
-/// An operator's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// Who answered (the operator's address).
-    pub operator: String,
-    /// The answer, as mailed.
-    pub body: String,
-    /// When.
-    pub at: Timestamp,
-}
-
-/// An inquiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inquiry {
-    /// Its ID.
-    pub id: InquiryId,
-    /// A short reference for people to quote (`Q-7K3M9XQA`).
-    pub reference: String,
-    /// The member who sent it while signed in, if any.
-    pub member_id: Option<MemberId>,
-    /// Where to answer.
-    pub email: Email,
-    /// The sender's name, if given.
-    pub name: Option<String>,
-    /// Its subject.
-    pub subject: String,
-    /// Its text.
-    pub body: String,
-    /// The language to answer in.
-    pub language: Language,
-    /// How it arrived.
-    pub channel: Channel,
-    /// The mail's `Message-ID`, for an inquiry by mail (a redelivery is recognised by it).
-    pub message_id: Option<String>,
-    /// What was attached to the mail (not stored).
-    pub attachments: Vec<AttachmentNote>,
-    /// When it arrived.
-    pub received_at: Timestamp,
-    /// Operators' answers, oldest first.
-    pub answers: Vec<Answer>,
-}
-
-impl Inquiry {
-    /// Whether no operator has answered yet.
-    pub fn is_open(&self) -> bool {
-        self.answers.is_empty()
-    }
-}
-
-/// Stored inquiries. New inquiries and answers are written through
-/// [`crate::changes::UnitOfWork`] with their mail.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait Inquiries: Send + Sync + 'static {
-    /// The inquiry with this ID, with its answers.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn by_id(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError>;
-
-    /// The inquiry whose mail had this `Message-ID`.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn by_message_id(&self, message_id: &str) -> Result<Option<Inquiry>, StoreError>;
-
-    /// Inquiries newest first, only the unanswered ones when `open_only`, at most `limit`.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError>;
-
-    /// The inquiries linked to the member (sent while signed in), oldest first. MUST NOT
-    /// include any other, not even one that merely carries the member's address: anyone can
-    /// type an address into a form or a `From` header.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn for_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError>;
-}
 
 /// The longest subject, in characters.
 pub const MAX_SUBJECT: usize = 200;

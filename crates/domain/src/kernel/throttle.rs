@@ -1,8 +1,35 @@
 //! Rate limits against brute force and abuse. Counters live behind the
 //! [`crate::ports::RateLimits`] port (in the database, so that every node shares them); the
-//! limits are rules here.
+//! limits, the callers they count and the keys they count under are here.
 
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+/// Who is calling, for per-client rate limits: an opaque key (the client's address). It is
+/// hashed before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The key.
+    pub key: String,
+    /// The browser label to record on a new session.
+    pub browser: String,
+}
+
+/// The caller made too many attempts; try again after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many attempts; retry after {retry_after:?}")]
+pub struct Throttled {
+    /// How long until the window ends.
+    pub retry_after: Duration,
+}
+
+/// The rate-limit key for a scope and a value: a hash, so that no address is stored in the
+/// counters table.
+pub(crate) fn throttle_key(scope: &str, value: &str) -> String {
+    let digest = Sha256::digest(format!("{scope}\u{0}{value}").as_bytes());
+    format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
+}
 
 /// A limit: at most `max` hits per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,17 @@
+//! What a caller of the domain needs in scope: the front door, the values every use case takes,
+//! and the ports an embedder implements.
+//!
+//! ```
+//! use kikeru_domain::prelude::*;
+//! ```
+
+pub use crate::changes::UnitOfWork;
+pub use crate::membership::{Client, RegisterError, Registration, SignInError, Throttled};
+pub use crate::ports::{Clock, Mailer, PasswordHasher, Random, Sealer, StoreError};
+pub use crate::services::{Adapters, Services, Settings, Store};
+pub use crate::shop::{Shop, ShopConfig};
+pub use crate::shop_ports::{PaymentGateway, SimulatedCheckout};
+pub use crate::{
+    DisplayName, Email, Language, Member, MemberId, MembershipConfig, Money, Order, OrderId,
+    Password, PaymentStatus, Product, ProductId, Purchase, Timestamp,
+};

@@ -1,0 +1,264 @@
+//! The domain's front door: every use case, built on one set of adapters by one constructor.
+//!
+//! An embedder implements the ports — one [`Store`] for every storage port, plus a password
+//! hasher, a sealer, a passkey verifier, a payment provider, a mailer, a clock and randomness —
+//! puts them in [`Adapters`], chooses [`Settings`], and calls [`Services::new`]. The server
+//! binary, the in-memory test harness and the embedding example all start here.
+
+use std::sync::Arc;
+
+use crate::changes::UnitOfWork;
+use crate::consent::{ConsentDesk, Consents};
+use crate::disclosure::{DisclosureDesk, DisclosurePorts};
+use crate::incident::{IncidentDesk, IncidentPorts, Incidents};
+use crate::inquiry::{ContactDesk, ContactLimits, ContactPorts, Inquiries};
+use crate::legal::Seller;
+use crate::membership::{Membership, MembershipConfig, Ports};
+use crate::operators::{Office, OfficePorts, Operators};
+use crate::outbox::{Outbox, Postman, PostmanConfig, PostmanPorts};
+use crate::passkey::PasskeyVerifier;
+use crate::ports::{
+    AuditLog, Clock, Mailer, Members, PasswordHasher, Random, RateLimits, Sealer, SecondFactors,
+    Sessions, Tokens,
+};
+use crate::privacy::{Ledger, LegalOrders, Partners, Processors};
+use crate::receipt::{ReceiptDesk, ReceiptPorts, Receipts};
+use crate::shop::{Shop, ShopConfig, ShopPorts};
+use crate::shop_ports::{Catalog, Orders, PaymentGateway, SimulatedCheckout};
+use crate::stats::Statistics;
+
+/// Every storage port at once: what a storage adapter implements to run the whole domain.
+/// Implemented for every type that implements each port; each port's conformance suite is in
+/// `kikeru-contract`.
+pub trait Store:
+    Members
+    + Sessions
+    + Tokens
+    + AuditLog
+    + RateLimits
+    + SecondFactors
+    + UnitOfWork
+    + Outbox
+    + Catalog
+    + Orders
+    + Receipts
+    + Consents
+    + Ledger
+    + LegalOrders
+    + Processors
+    + Partners
+    + Operators
+    + Incidents
+    + Inquiries
+    + Statistics
+{
+}
+
+impl<T> Store for T where
+    T: Members
+        + Sessions
+        + Tokens
+        + AuditLog
+        + RateLimits
+        + SecondFactors
+        + UnitOfWork
+        + Outbox
+        + Catalog
+        + Orders
+        + Receipts
+        + Consents
+        + Ledger
+        + LegalOrders
+        + Processors
+        + Partners
+        + Operators
+        + Incidents
+        + Inquiries
+        + Statistics
+{
+}
+
+/// The adapters the domain runs on.
+pub struct Adapters<S> {
+    /// Every storage port.
+    pub store: Arc<S>,
+    /// Atomic writes: usually the store itself; a server may wrap it (to wake its postman when
+    /// mail is put in the outbox, for example).
+    pub unit: Arc<dyn UnitOfWork>,
+    /// Password hashing, for members and operators.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Encryption of second-factor secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
+    /// Passkey (WebAuthn) signature checks for the site's relying party.
+    pub passkeys: Arc<dyn PasskeyVerifier>,
+    /// The payment provider.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// The test provider's checkout page, when the provider is a test one.
+    pub simulator: Option<Arc<dyn SimulatedCheckout>>,
+    /// Where the postman hands mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl<S> std::fmt::Debug for Adapters<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapters")
+            .field("provider", &self.gateway.provider())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rules an operator may tune, per feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Sessions, rate limits, recent authentication.
+    pub membership: MembershipConfig,
+    /// Where the provider sends members back, what it may receive, the tax rules.
+    pub shop: ShopConfig,
+    /// Limits of the contact form.
+    pub contact: ContactLimits,
+    /// Retries and batches of mail delivery.
+    pub postman: PostmanConfig,
+    /// The seller named on receipts (適格請求書).
+    pub seller: Seller,
+}
+
+/// Every use case of the domain, one desk per feature.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Registration, sign-in, sessions, profile, second factors.
+    pub membership: Membership,
+    /// Catalogue, orders, payments, refunds.
+    pub shop: Shop,
+    /// Receipts and return invoices.
+    pub receipts: ReceiptDesk,
+    /// Purposes and consents.
+    pub consents: ConsentDesk,
+    /// Disclosures to third parties, their ledger, legal orders, the registers.
+    pub disclosures: DisclosureDesk,
+    /// Operators, their sign-in and their log.
+    pub office: Office,
+    /// Leak incidents.
+    pub incidents: IncidentDesk,
+    /// The contact form and inquiries.
+    pub contact: ContactDesk,
+    /// Delivers the outbox.
+    pub postman: Postman,
+}
+
+impl Services {
+    /// Builds every use case on `adapters` with `settings`.
+    pub fn new<S: Store>(adapters: &Adapters<S>, settings: Settings) -> Self {
+        let Adapters {
+            store,
+            unit,
+            hasher,
+            sealer,
+            passkeys,
+            gateway,
+            simulator,
+            mailer,
+            clock,
+            random,
+        } = adapters;
+        let membership = Membership::new(
+            Ports {
+                members: store.clone(),
+                unit: unit.clone(),
+                sessions: store.clone(),
+                tokens: store.clone(),
+                audit: store.clone(),
+                rate_limits: store.clone(),
+                hasher: hasher.clone(),
+                factors: store.clone(),
+                sealer: sealer.clone(),
+                passkeys: passkeys.clone(),
+                processors: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            settings.membership,
+        );
+        let receipts = ReceiptDesk::new(
+            ReceiptPorts {
+                receipts: store.clone(),
+                clock: clock.clone(),
+            },
+            settings.shop.tax.clone(),
+            settings.seller,
+        );
+        let shop = Shop::new(
+            ShopPorts {
+                catalog: store.clone(),
+                orders: store.clone(),
+                gateway: gateway.clone(),
+                simulator: simulator.clone(),
+                processors: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            settings.shop,
+        );
+        let disclosures = DisclosureDesk::new(DisclosurePorts {
+            ledger: store.clone(),
+            consents: store.clone(),
+            members: store.clone(),
+            orders: store.clone(),
+            legal_orders: store.clone(),
+            processors: store.clone(),
+            partners: store.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+        });
+        let office = Office::new(OfficePorts {
+            operators: store.clone(),
+            rate_limits: store.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+        });
+        let incidents = IncidentDesk::new(IncidentPorts {
+            incidents: store.clone(),
+            members: store.clone(),
+            unit: unit.clone(),
+            clock: clock.clone(),
+            random: random.clone(),
+        });
+        let contact = ContactDesk::new(
+            ContactPorts {
+                inquiries: store.clone(),
+                unit: unit.clone(),
+                rate_limits: store.clone(),
+                processors: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            settings.contact,
+        );
+        let postman = Postman::new(
+            PostmanPorts {
+                outbox: store.clone(),
+                mailer: mailer.clone(),
+                processors: store.clone(),
+                audit: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            settings.postman,
+        );
+        Self {
+            membership,
+            shop,
+            receipts,
+            consents: ConsentDesk::new(store.clone(), clock.clone()),
+            disclosures,
+            office,
+            incidents,
+            contact,
+            postman,
+        }
+    }
+}
