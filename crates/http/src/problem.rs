@@ -210,17 +210,41 @@ impl ApiError {
     }
 
     /// A backing service failed: 503 when it is unavailable, otherwise an opaque 500 (the
-    /// cause goes to the log, never to the client).
+    /// cause goes to the log, never to the client), as [`failure`] decides.
     pub(crate) fn backend(e: &BackendError) -> Self {
-        if matches!(e, BackendError::Store(StoreError::Unavailable(_))) {
-            tracing::warn!(error = %error_chain(e), "backend unavailable");
+        if failure(e, "a request failed") == StatusCode::SERVICE_UNAVAILABLE {
             return Self::Unavailable(
                 Json(Problem::for_status(StatusCode::SERVICE_UNAVAILABLE)),
                 RETRY_UNAVAILABLE.as_secs(),
             );
         }
-        tracing::error!(error = %error_chain(e), "backend failure");
         Self::Internal(Json(Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)))
+    }
+}
+
+/// How the failure of a backing service is answered, decided once for the API (a problem
+/// document) and the site (a page in the reader's language): 503 when storage or the payment
+/// provider is unavailable (trying again later may work), otherwise 500. The cause chain is
+/// logged here, once, with `what` was being done; never shown to the client.
+pub(crate) fn failure(e: &(dyn std::error::Error + 'static), what: &str) -> StatusCode {
+    let unavailable = std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        matches!(
+            e.downcast_ref::<BackendError>(),
+            Some(BackendError::Store(StoreError::Unavailable(_)))
+        ) || matches!(
+            e.downcast_ref::<StoreError>(),
+            Some(StoreError::Unavailable(_))
+        ) || matches!(
+            e.downcast_ref::<GatewayError>(),
+            Some(GatewayError::Unavailable(_))
+        )
+    });
+    if unavailable {
+        tracing::warn!(error = %error_chain(e), "{what}: a backing service is unavailable");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!(error = %error_chain(e), "{what}");
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 }
 

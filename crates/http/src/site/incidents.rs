@@ -10,10 +10,11 @@ use kikeru_domain::incident::{
 };
 use kikeru_domain::operators::Role;
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Path};
+use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::console::{Fields, audit, category_names, posted, signed_in, unavailable};
+use super::console::{Fields, audit, category_names, signed_in, unavailable};
+use super::extract::OperatorForm;
 use super::mypage::when;
 use super::{Chrome, html, see_other};
 use crate::AppState;
@@ -162,8 +163,9 @@ async fn list_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let Ok(incidents) = state.services.incidents.all().await else {
-        return unavailable(c);
+    let incidents = match state.services.incidents.all().await {
+        Ok(value) => value,
+        Err(e) => return unavailable(c, &e, "a console page could not be read"),
     };
     let now = state.services.incidents.now();
     let rows = incidents
@@ -247,14 +249,9 @@ fn draft(fields: &Fields) -> Option<IncidentDraft> {
 #[handler]
 pub(crate) async fn record(
     state: Data<&AppState>,
-    req: &Request,
-    Form(fields): Form<Vec<(String, String)>>,
+    OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
 ) -> Response {
-    let fields = Fields(fields);
-    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
+    let fields = Fields(form);
     let refused = |c: &Chrome| c.t("console.incident_invalid");
     let Some(draft) = draft(&fields) else {
         return list_page(
@@ -299,7 +296,7 @@ pub(crate) async fn record(
             )
             .await
         }
-        Err(_) => unavailable(&c),
+        Err(e) => unavailable(&c, &e, "a console request failed"),
     }
 }
 
@@ -322,7 +319,7 @@ async fn detail_page(
     let incident = match found {
         Ok(incident) => incident,
         Err(IncidentError::NotFound) => return super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(_) => return unavailable(c),
+        Err(e) => return unavailable(c, &e, "a console request failed"),
     };
     let now = state.services.incidents.now();
     let facts = &incident.facts;
@@ -406,7 +403,7 @@ pub(crate) async fn print_report(
     let incident = match found {
         Ok(incident) => incident,
         Err(IncidentError::NotFound) => return super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(_) => return unavailable(&c),
+        Err(e) => return unavailable(&c, &e, "a console request failed"),
     };
     let seller = state
         .config
@@ -434,15 +431,10 @@ pub(crate) async fn print_report(
 #[handler]
 pub(crate) async fn mark_reported(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
 ) -> Response {
-    let fields = Fields(fields);
-    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
+    let fields = Fields(form);
     let admin = who.require(Role::Admin).is_ok();
     let (Some(incident), Some(stage)) = (incident_id(&id), Stage::from_name(fields.one("stage")))
     else {
@@ -469,7 +461,7 @@ pub(crate) async fn mark_reported(
             see_other(&format!("/admin/incidents/{incident}"), &[])
         }
         Err(IncidentError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(_) => unavailable(&c),
+        Err(e) => unavailable(&c, &e, "a console request failed"),
     }
 }
 
@@ -479,15 +471,9 @@ pub(crate) async fn mark_reported(
 #[handler]
 pub(crate) async fn approve_notice(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    OperatorForm { who, c, form: _ }: OperatorForm<Vec<(String, String)>>,
 ) -> Response {
-    let fields = Fields(fields);
-    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     if who.require(Role::Admin).is_err() {
         audit(
             &state,
@@ -524,9 +510,10 @@ pub(crate) async fn approve_notice(
             see_other(&format!("/admin/incidents/{incident}"), &[])
         }
         Err(IncidentError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => {
-            tracing::error!(error = %e, %incident, "an incident notice stopped; approve again to go on");
-            unavailable(&c)
-        }
+        Err(e) => unavailable(
+            &c,
+            &e,
+            &format!("incident {incident}: a notice stopped; approve again to go on"),
+        ),
     }
 }

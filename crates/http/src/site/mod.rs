@@ -12,6 +12,7 @@ use crate::AppState;
 
 pub(crate) mod assets;
 pub(crate) mod console;
+pub(crate) mod extract;
 pub(crate) mod i18n;
 pub(crate) mod incidents;
 pub(crate) mod mypage;
@@ -177,6 +178,8 @@ pub(crate) enum FormCheck {
 pub(crate) struct CsrfOnly {
     pub(crate) csrf: String,
 }
+
+extract::csrf_field!(CsrfOnly);
 
 /// Checks a posted form's CSRF token against the cookie, in constant time.
 pub(crate) fn check_form(state: &AppState, req: &Request, sent: &str) -> FormCheck {

@@ -10,9 +10,10 @@ use poem::web::{Data, Form, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::mypage::posted;
+use super::extract::{MemberForm, PublicForm};
 use super::{Chrome, CsrfOnly, chrome, current, html, local_path, see_other};
 use crate::AppState;
+super::extract::csrf_field!(CodeForm, RenameForm);
 
 /// Percent-encodes a path for a query parameter.
 fn encode(path: &str) -> String {
@@ -77,10 +78,10 @@ fn factor_problem(e: &FactorError) -> (StatusCode, &'static str) {
             "security.passkey_name_bad",
         ),
         FactorError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
-        FactorError::Backend(e) => {
-            tracing::error!(error = %e, "a second-factor step failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
-        }
+        FactorError::Backend(e) => (
+            crate::problem::failure(e, "a second-factor step failed"),
+            "error.server",
+        ),
     }
 }
 
@@ -168,12 +169,8 @@ pub(crate) async fn second_factor_page(
 pub(crate) async fn second_factor_submit(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<CodeForm>,
+    PublicForm { c, form }: PublicForm<CodeForm>,
 ) -> Response {
-    let c = match super::pages::posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
     let back = back_or_my_page(&form.back);
     let Some(who) = pending(&state, req).await else {
         return see_other("/login", &[]);
@@ -326,13 +323,8 @@ fn refused(c: &Chrome, e: &FactorError) -> Response {
 #[handler]
 pub(crate) async fn totp_begin(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CsrfOnly>,
+    MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state.services.membership.begin_totp(&who).await {
         Ok(_) => see_other("/me/totp", &[]),
         Err(e) => refused(&c, &e),
@@ -392,13 +384,8 @@ fn codes_page(c: &Chrome, flash: Option<&str>, codes: &[RecoveryCode]) -> Respon
 #[handler]
 pub(crate) async fn totp_confirm(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CodeForm>,
+    MemberForm { who, c, form }: MemberForm<CodeForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -424,13 +411,8 @@ pub(crate) async fn totp_confirm(
 #[handler]
 pub(crate) async fn totp_remove(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CsrfOnly>,
+    MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state.services.membership.remove_totp(&who).await {
         Ok(()) | Err(FactorError::NotEnrolled) => see_other("/me?done=totp_off#security", &[]),
         Err(e) => refused(&c, &e),
@@ -441,13 +423,8 @@ pub(crate) async fn totp_remove(
 #[handler]
 pub(crate) async fn recovery_codes(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CsrfOnly>,
+    MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -484,14 +461,9 @@ pub(crate) struct RenameForm {
 #[handler]
 pub(crate) async fn passkey_rename(
     state: Data<&AppState>,
-    req: &Request,
     poem::web::Path(id): poem::web::Path<String>,
-    Form(form): Form<RenameForm>,
+    MemberForm { who, c, form }: MemberForm<RenameForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };
@@ -510,14 +482,9 @@ pub(crate) async fn passkey_rename(
 #[handler]
 pub(crate) async fn passkey_remove(
     state: Data<&AppState>,
-    req: &Request,
     poem::web::Path(id): poem::web::Path<String>,
-    Form(form): Form<CsrfOnly>,
+    MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };

@@ -8,14 +8,27 @@ use askama::Template;
 use kikeru_domain::membership::{Authenticated, ChangeError, ProfileChange};
 use kikeru_domain::{DisplayName, Email, Language, SessionId, Timestamp};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Path, Query};
+use poem::web::{Data, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
+use super::extract::MemberForm;
 use super::pages::password_problem;
 use super::{Chrome, CsrfOnly, chrome, current, html, see_other};
 use crate::AppState;
 use crate::client::client;
+super::extract::csrf_field!(
+    ConsentForm,
+    DeleteForm,
+    EmailForm,
+    PasswordForm,
+    ProfileForm,
+    RecipientForm
+);
+
+mod receipts;
+
+pub(crate) use receipts::*;
 
 /// A time as members read it: Japan time, to the minute.
 pub(crate) fn when(t: Timestamp) -> String {
@@ -132,16 +145,46 @@ async fn render(
         let returns = state.services.receipts.returns_of_member(member.id).await?;
         Ok::<_, kikeru_domain::StoreError>((receipts, returns))
     };
+    let (gathered, receipts) = (gathered.await, receipts.await);
+    let what = "My Page could not be read";
+    let failed = gathered
+        .as_ref()
+        .err()
+        .map(|e| crate::problem::failure(e, what))
+        .or_else(|| {
+            sessions
+                .as_ref()
+                .err()
+                .map(|e| crate::problem::failure(e, what))
+        })
+        .or_else(|| {
+            factors
+                .as_ref()
+                .err()
+                .map(|e| crate::problem::failure(e, what))
+        })
+        .or_else(|| {
+            passkeys
+                .as_ref()
+                .err()
+                .map(|e| crate::problem::failure(e, what))
+        })
+        .or_else(|| {
+            receipts
+                .as_ref()
+                .err()
+                .map(|e| crate::problem::failure(e, what))
+        });
     let (
         Ok((library, purchases, payments, consents, disclosures, inquiries)),
         Ok(sessions),
         Ok(factors),
         Ok(passkeys),
         Ok((receipts, returns)),
-    ) = (gathered.await, sessions, factors, passkeys, receipts.await)
+    ) = (gathered, sessions, factors, passkeys, receipts)
     else {
         return html(
-            StatusCode::SERVICE_UNAVAILABLE,
+            failed.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             c,
             super::pages::MessagePage {
                 c,
@@ -334,10 +377,10 @@ fn change_problem(e: &ChangeError) -> (StatusCode, &'static str) {
         ChangeError::SameEmail => (StatusCode::UNPROCESSABLE_ENTITY, "mypage.same_email"),
         ChangeError::NotFound => (StatusCode::NOT_FOUND, "error.not_found"),
         ChangeError::StepUp(_) => (StatusCode::FORBIDDEN, "mypage.reauth_needed"),
-        ChangeError::Backend(e) => {
-            tracing::error!(error = %e, "a My Page change failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
-        }
+        ChangeError::Backend(e) => (
+            crate::problem::failure(e, "a My Page change failed"),
+            "error.server",
+        ),
     }
 }
 
@@ -352,13 +395,8 @@ pub(crate) struct ProfileForm {
 #[handler]
 pub(crate) async fn profile(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<ProfileForm>,
+    MemberForm { who, c, form }: MemberForm<ProfileForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let Ok(name) = DisplayName::parse(&form.display_name) else {
         let errors = FormErrors {
             profile: Some(c.t("mypage.display_name")),
@@ -407,13 +445,8 @@ pub(crate) struct EmailForm {
 #[handler]
 pub(crate) async fn email(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<EmailForm>,
+    MemberForm { who, c, form }: MemberForm<EmailForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let failed = |status, key: &'static str| {
         let errors = FormErrors {
             email: Some(c.t(key)),
@@ -451,12 +484,8 @@ pub(crate) struct PasswordForm {
 pub(crate) async fn password(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<PasswordForm>,
+    MemberForm { who, c, form }: MemberForm<PasswordForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -499,14 +528,9 @@ pub(crate) struct ConsentForm {
 #[handler]
 pub(crate) async fn consent(
     state: Data<&AppState>,
-    req: &Request,
     Path(purpose): Path<String>,
-    Form(form): Form<ConsentForm>,
+    MemberForm { who, c, form }: MemberForm<ConsentForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let granted = form.granted == "true";
     match state
         .services
@@ -518,24 +542,19 @@ pub(crate) async fn consent(
         Err(kikeru_domain::consent::ConsentError::UnknownPurpose) => {
             super::error_page(StatusCode::NOT_FOUND, c.lang)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "a consent could not be recorded");
-            super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
-        }
+        Err(e) => super::error_page(
+            crate::problem::failure(&e, "a consent could not be recorded"),
+            c.lang,
+        ),
     }
 }
 
 #[handler]
 pub(crate) async fn revoke(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
         return super::error_page(StatusCode::NOT_FOUND, c.lang);
     };
@@ -547,10 +566,10 @@ pub(crate) async fn revoke(
     {
         Ok(()) => see_other("/me?done=revoked#sessions", &[]),
         Err(ChangeError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => {
-            tracing::error!(error = %e, "a session could not be revoked");
-            super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang)
-        }
+        Err(e) => super::error_page(
+            crate::problem::failure(&e, "a session could not be revoked"),
+            c.lang,
+        ),
     }
 }
 
@@ -564,13 +583,8 @@ pub(crate) struct DeleteForm {
 #[handler]
 pub(crate) async fn delete(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<DeleteForm>,
+    MemberForm { who, c, form }: MemberForm<DeleteForm>,
 ) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -597,286 +611,4 @@ pub(crate) async fn delete(
             render(&state, &c, &who, status, None, errors, "").await
         }
     }
-}
-
-/// The kind of document a printable page shows.
-enum Document {
-    /// A receipt, and the number of its return invoice when the order was refunded.
-    Receipt(kikeru_domain::receipt::Receipt, Option<u64>),
-    /// A return invoice (適格返還請求書).
-    Return(kikeru_domain::receipt::ReturnInvoice),
-}
-
-#[derive(Template)]
-#[template(path = "receipt.html")]
-struct ReceiptPage<'a> {
-    c: &'a Chrome,
-    error: Option<&'a str>,
-    /// For a return invoice: its receipt's number and the date of the refund.
-    returned: Option<(u64, String)>,
-    /// For a receipt of a refunded order: its return invoice's number.
-    return_number: Option<u64>,
-    recipient: Option<String>,
-    reissues: u32,
-    number: u64,
-    issuer: String,
-    registration: Option<String>,
-    paid: String,
-    issued: String,
-    lines: Vec<(String, u32, String, u32)>,
-    rates: Vec<(String, String)>,
-    total: String,
-}
-
-/// `GET /me/receipts/{number}`: one of the member's receipts, printable (a print stylesheet
-/// leaves only the receipt).
-#[handler]
-pub(crate) async fn receipt(
-    state: Data<&AppState>,
-    req: &Request,
-    Path(number): Path<String>,
-) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
-    receipt_page(&state, &c, &who, &number, StatusCode::OK, None).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct RecipientForm {
-    csrf: String,
-    recipient: String,
-}
-
-/// `POST /me/receipts/{number}/recipient`: reissues the receipt addressed to a name (a full
-/// qualified invoice, marked 再発行).
-#[handler]
-pub(crate) async fn reissue(
-    state: Data<&AppState>,
-    req: &Request,
-    Path(number): Path<String>,
-    Form(form): Form<RecipientForm>,
-) -> Response {
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
-    let Ok(n) = number.parse::<u64>() else {
-        return receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await;
-    };
-    match state
-        .services
-        .receipts
-        .reissue_to(who.member.id, n, &form.recipient)
-        .await
-    {
-        Ok(_) => see_other(&format!("/me/receipts/{n}"), &[]),
-        Err(kikeru_domain::receipt::RecipientError::BadName) => {
-            let error = c.t("receipt.recipient_bad");
-            receipt_page(
-                &state,
-                &c,
-                &who,
-                &number,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(error),
-            )
-            .await
-        }
-        Err(kikeru_domain::receipt::RecipientError::NotFound) => {
-            receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await
-        }
-        Err(kikeru_domain::receipt::RecipientError::Store(e)) => {
-            tracing::error!(error = %e, "a receipt could not be reissued");
-            receipt_page(
-                &state,
-                &c,
-                &who,
-                &number,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(c.t("error.server")),
-            )
-            .await
-        }
-    }
-}
-
-async fn receipt_page(
-    state: &AppState,
-    c: &Chrome,
-    who: &Authenticated,
-    number: &str,
-    status: StatusCode,
-    error: Option<&str>,
-) -> Response {
-    let found = async {
-        let Ok(n) = number.parse::<u64>() else {
-            return Ok(None);
-        };
-        let Some(sale) = state
-            .services
-            .receipts
-            .of_member_numbered(who.member.id, n)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let returned = state
-            .services
-            .receipts
-            .returns_of_member(who.member.id)
-            .await?
-            .into_iter()
-            .find(|r| r.content.receipt_number == n)
-            .map(|r| r.number);
-        Ok(Some(Document::Receipt(sale, returned)))
-    };
-    document_page(c, found.await, status, error)
-}
-
-/// `GET /me/returns/{number}`: one of the member's return invoices, printable.
-#[handler]
-pub(crate) async fn return_invoice(
-    state: Data<&AppState>,
-    req: &Request,
-    Path(number): Path<String>,
-) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
-    let found = match number.parse::<u64>() {
-        Ok(n) => state
-            .services
-            .receipts
-            .member_return_numbered(who.member.id, n)
-            .await
-            .map(|r| r.map(Document::Return)),
-        Err(_) => Ok(None),
-    };
-    document_page(&c, found, StatusCode::OK, None)
-}
-
-/// A receipt or return invoice as a printable page; the not-found or unavailable page when
-/// there is none or it could not be read.
-fn document_page(
-    c: &Chrome,
-    found: Result<Option<Document>, kikeru_domain::StoreError>,
-    status: StatusCode,
-    error: Option<&str>,
-) -> Response {
-    let document = match found {
-        Ok(Some(document)) => document,
-        Ok(None) => {
-            let page = super::pages::MessagePage {
-                c,
-                title: c.t("error.not_found_title"),
-                text: c.t("error.not_found"),
-                link: Some(("/me#receipts", c.t("mypage.title"))),
-            };
-            return html(StatusCode::NOT_FOUND, c, page.render(), &[]);
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "a receipt could not be read");
-            let page = super::pages::MessagePage {
-                c,
-                title: c.t("error.server_title"),
-                text: c.t("error.server"),
-                link: None,
-            };
-            return html(StatusCode::SERVICE_UNAVAILABLE, c, page.render(), &[]);
-        }
-    };
-    let lang = c.lang;
-    let (number, issued_at, paid_at, currency, lines, per_rate, total, issuer, registration) =
-        match &document {
-            Document::Receipt(r, _) => {
-                let d = &r.content;
-                (
-                    r.number,
-                    d.issued_at,
-                    d.paid_at,
-                    d.currency,
-                    &d.lines,
-                    &d.per_rate,
-                    d.total,
-                    &d.issuer,
-                    &d.registration_number,
-                )
-            }
-            Document::Return(r) => {
-                let d = &r.content;
-                (
-                    r.number,
-                    d.issued_at,
-                    d.paid_at,
-                    d.currency,
-                    &d.lines,
-                    &d.per_rate,
-                    d.total,
-                    &d.issuer,
-                    &d.registration_number,
-                )
-            }
-        };
-    let money = |minor: i64| {
-        kikeru_domain::Money::new(minor, currency)
-            .map(|m| m.in_language(lang))
-            .unwrap_or_default()
-    };
-    let (recipient, reissues, return_number, returned) = match &document {
-        Document::Receipt(r, return_number) => (
-            r.content.recipient.clone(),
-            r.content.reissues,
-            *return_number,
-            None,
-        ),
-        Document::Return(r) => (
-            None,
-            0,
-            None,
-            Some((r.content.receipt_number, when(r.content.refunded_at))),
-        ),
-    };
-    let page = ReceiptPage {
-        c,
-        error,
-        returned,
-        return_number,
-        recipient,
-        reissues,
-        number,
-        issuer: issuer.clone(),
-        registration: registration.clone(),
-        paid: when(paid_at),
-        issued: when(issued_at),
-        lines: lines
-            .iter()
-            .map(|l| {
-                let title = match lang {
-                    Language::Ja => l.title_ja.clone(),
-                    Language::En => l.title_en.clone(),
-                };
-                (title, l.quantity, money(l.unit_price), l.rate)
-            })
-            .collect(),
-        rates: per_rate
-            .iter()
-            .map(|r| {
-                (
-                    format!("{}{}", r.rate, c.t("receipt.per_rate")),
-                    format!(
-                        "{}（{} {}）",
-                        money(r.inclusive),
-                        c.t("receipt.tax_in"),
-                        money(r.tax)
-                    ),
-                )
-            })
-            .collect(),
-        total: money(total),
-    };
-    html(status, c, page.render(), &[])
 }

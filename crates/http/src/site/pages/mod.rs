@@ -12,11 +12,17 @@ use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
+use super::extract::PublicForm;
 use super::{
     Chrome, CsrfOnly, FormCheck, check_form, chrome, current, html, local_path, see_other,
 };
 use crate::AppState;
 use crate::client::client;
+super::extract::csrf_field!(EmailForm, LoginForm, RegisterForm, TokenForm);
+
+mod account;
+
+pub(crate) use account::*;
 
 /// A page that only says something.
 #[derive(Template)]
@@ -118,15 +124,12 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
             };
             html(StatusCode::OK, &c, page.render(), &[])
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "the catalogue could not be read");
-            message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &c,
-                c.t("error.server_title"),
-                c.t("error.server"),
-            )
-        }
+        Err(e) => message(
+            crate::problem::failure(&e, "the catalogue could not be read"),
+            &c,
+            c.t("error.server_title"),
+            c.t("error.server"),
+        ),
     }
 }
 
@@ -173,8 +176,8 @@ async fn product_page(
             c.t("error.not_found_title"),
             c.t("product.not_found"),
         ),
-        Err(_) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(e) => message(
+            crate::problem::failure(&e, "a product could not be read"),
             c,
             c.t("error.server_title"),
             c.t("error.server"),
@@ -218,10 +221,10 @@ fn order_notice(e: OrderError) -> (StatusCode, &'static str) {
         OrderError::NotOnSale(_) | OrderError::BadItems => {
             (StatusCode::UNPROCESSABLE_ENTITY, "product.unavailable")
         }
-        other => {
-            tracing::warn!(error = %other, "an order could not be placed");
-            (StatusCode::SERVICE_UNAVAILABLE, "error.server")
-        }
+        other => (
+            crate::problem::failure(&other, "an order could not be placed"),
+            "error.server",
+        ),
     }
 }
 
@@ -333,463 +336,6 @@ pub(crate) async fn buy(
     }
 }
 
-#[derive(Template)]
-#[template(path = "register.html")]
-struct RegisterPage<'a> {
-    c: &'a Chrome,
-    email: &'a str,
-    error: Option<&'a str>,
-}
-
-#[handler]
-pub(crate) async fn register_page(state: Data<&AppState>, req: &Request) -> Response {
-    let c = chrome(&state, req, None);
-    let page = RegisterPage {
-        c: &c,
-        email: "",
-        error: None,
-    };
-    html(StatusCode::OK, &c, page.render(), &[])
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct RegisterForm {
-    csrf: String,
-    email: String,
-    password: String,
-    language: String,
-}
-
-/// The message for a refused password, in the page's language.
-pub(crate) fn password_problem(r: &PasswordRejection) -> &'static str {
-    match r {
-        PasswordRejection::TooShort { .. } => "password.too_short",
-        PasswordRejection::TooLong { .. } => "password.too_long",
-        PasswordRejection::Common => "password.common",
-        PasswordRejection::Personal => "password.personal",
-        PasswordRejection::TooWeak { .. } => "password.too_weak",
-    }
-}
-
-#[handler]
-pub(crate) async fn register_submit(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<RegisterForm>,
-) -> Response {
-    let c = match posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
-    let again = |status: StatusCode, error: &str| {
-        let page = RegisterPage {
-            c: &c,
-            email: &form.email,
-            error: Some(error),
-        };
-        html(status, &c, page.render(), &[])
-    };
-    let Ok(email) = Email::parse(&form.email) else {
-        return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
-    };
-    let registration = Registration {
-        email,
-        password: form.password.clone(),
-        language: form.language.parse().unwrap_or(c.lang),
-    };
-    match state
-        .services
-        .membership
-        .register(registration, &client(req, &state.config))
-        .await
-    {
-        Ok(()) => message(
-            StatusCode::OK,
-            &c,
-            c.t("register.done_title"),
-            c.t("register.done"),
-        ),
-        Err(RegisterError::Password(r)) => {
-            again(StatusCode::UNPROCESSABLE_ENTITY, c.t(password_problem(&r)))
-        }
-        Err(RegisterError::Throttled(_)) => {
-            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
-        }
-        Err(RegisterError::Backend(e)) => {
-            tracing::error!(error = %e, "registration failed");
-            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    c: &'a Chrome,
-    email: &'a str,
-    back: &'a str,
-    error: Option<&'a str>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct BackQuery {
-    back: String,
-}
-
-#[handler]
-pub(crate) async fn login_page(
-    state: Data<&AppState>,
-    req: &Request,
-    Query(query): Query<BackQuery>,
-) -> Response {
-    let c = chrome(&state, req, None);
-    let back = if local_path(&query.back) {
-        query.back.as_str()
-    } else {
-        "/me"
-    };
-    let page = LoginPage {
-        c: &c,
-        email: "",
-        back,
-        error: None,
-    };
-    html(StatusCode::OK, &c, page.render(), &[])
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct LoginForm {
-    csrf: String,
-    email: String,
-    password: String,
-    back: String,
-}
-
-#[handler]
-pub(crate) async fn login_submit(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let c = match posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
-    let back = if local_path(&form.back) {
-        form.back.as_str()
-    } else {
-        "/me"
-    };
-    let again = |status: StatusCode, error: &str| {
-        let page = LoginPage {
-            c: &c,
-            email: &form.email,
-            back,
-            error: Some(error),
-        };
-        html(status, &c, page.render(), &[])
-    };
-    let previous = state.config.cookie().token(req);
-    match state
-        .services
-        .membership
-        .sign_in(
-            &form.email,
-            &form.password,
-            &client(req, &state.config),
-            previous.as_ref(),
-        )
-        .await
-    {
-        Ok(created) => {
-            let cookie = state.config.cookie().set(
-                &created.token,
-                created.session.created_at,
-                created.session.expires_at,
-            );
-            let (_, csrf) = super::fresh_csrf(&state);
-            if created.session.access() == kikeru_domain::second_factor::Access::SecondFactorPending
-            {
-                return see_other(&super::security::second_step(back), &[cookie, csrf]);
-            }
-            see_other(back, &[cookie, csrf])
-        }
-        Err(SignInError::InvalidCredentials) => {
-            again(StatusCode::UNAUTHORIZED, c.t("login.failed"))
-        }
-        Err(SignInError::Throttled(_)) => {
-            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
-        }
-        Err(SignInError::Backend(e)) => {
-            tracing::error!(error = %e, "sign-in failed");
-            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
-        }
-    }
-}
-
-#[handler]
-pub(crate) async fn logout(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    // A session still waiting for its second factor signs out too.
-    let member = match state.config.cookie().token(req) {
-        Some(token) => state
-            .services
-            .membership
-            .authenticate_pending(&token)
-            .await
-            .ok(),
-        None => None,
-    };
-    if let Err(refusal) = posted_form(&state, req, member.as_ref(), &form.csrf) {
-        return refusal;
-    }
-    if let Some(member) = member
-        && let Err(e) = state.services.membership.sign_out(&member).await
-    {
-        tracing::warn!(error = %e, "sign-out failed");
-    }
-    see_other("/", &[state.config.cookie().clear()])
-}
-
-#[derive(Template)]
-#[template(path = "forgot.html")]
-struct ForgotPage<'a> {
-    c: &'a Chrome,
-    email: &'a str,
-    error: Option<&'a str>,
-}
-
-#[handler]
-pub(crate) async fn forgot_page(state: Data<&AppState>, req: &Request) -> Response {
-    let c = chrome(&state, req, None);
-    let page = ForgotPage {
-        c: &c,
-        email: "",
-        error: None,
-    };
-    html(StatusCode::OK, &c, page.render(), &[])
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct EmailForm {
-    csrf: String,
-    email: String,
-}
-
-#[handler]
-pub(crate) async fn forgot_submit(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<EmailForm>,
-) -> Response {
-    let c = match posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
-    let again = |status: StatusCode, error: &str| {
-        let page = ForgotPage {
-            c: &c,
-            email: &form.email,
-            error: Some(error),
-        };
-        html(status, &c, page.render(), &[])
-    };
-    let Ok(email) = Email::parse(&form.email) else {
-        return again(StatusCode::UNPROCESSABLE_ENTITY, c.t("error.invalid_email"));
-    };
-    match state
-        .services
-        .membership
-        .request_password_reset(&email, &client(req, &state.config))
-        .await
-    {
-        Ok(()) => message(StatusCode::OK, &c, c.t("forgot.title"), c.t("forgot.done")),
-        Err(kikeru_domain::membership::ResetRequestError::Throttled(_)) => {
-            again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "a reset request failed");
-            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "token_form.html")]
-struct TokenFormPage<'a> {
-    c: &'a Chrome,
-    title: &'a str,
-    intro: Option<&'a str>,
-    error: Option<&'a str>,
-    action: &'a str,
-    token: &'a str,
-    with_password: bool,
-    submit: &'a str,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct TokenQuery {
-    token: String,
-}
-
-/// The page a verification link opens: a button, so that mail scanners fetching the link do not
-/// use the token up.
-#[handler]
-pub(crate) async fn verify_page(
-    state: Data<&AppState>,
-    req: &Request,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    let c = chrome(&state, req, None);
-    let page = TokenFormPage {
-        c: &c,
-        title: c.t("verify.title"),
-        intro: Some(c.t("verify.intro")),
-        error: None,
-        action: "/verify-email",
-        token: &query.token,
-        with_password: false,
-        submit: c.t("verify.submit"),
-    };
-    html(StatusCode::OK, &c, page.render(), &[])
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct TokenForm {
-    csrf: String,
-    token: String,
-    new_password: String,
-}
-
-#[handler]
-pub(crate) async fn verify_submit(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<TokenForm>,
-) -> Response {
-    let c = match posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
-    let result = match SessionToken::parse(form.token.trim()) {
-        Ok(token) => state.services.membership.verify_email(&token).await,
-        Err(_) => Err(TokenError::Invalid),
-    };
-    match result {
-        Ok(()) => message(
-            StatusCode::OK,
-            &c,
-            c.t("verify.done_title"),
-            c.t("verify.done"),
-        ),
-        Err(TokenError::EmailTaken) => message(
-            StatusCode::CONFLICT,
-            &c,
-            c.t("verify.title"),
-            c.t("verify.taken"),
-        ),
-        Err(TokenError::Backend(e)) => {
-            tracing::error!(error = %e, "verification failed");
-            message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &c,
-                c.t("error.server_title"),
-                c.t("error.server"),
-            )
-        }
-        Err(_) => message(
-            StatusCode::BAD_REQUEST,
-            &c,
-            c.t("verify.title"),
-            c.t("verify.invalid"),
-        ),
-    }
-}
-
-fn reset_form(c: &Chrome, token: &str, status: StatusCode, error: Option<&str>) -> Response {
-    let page = TokenFormPage {
-        c,
-        title: c.t("reset.title"),
-        intro: None,
-        error,
-        action: "/reset-password",
-        token,
-        with_password: true,
-        submit: c.t("reset.submit"),
-    };
-    html(status, c, page.render(), &[])
-}
-
-#[handler]
-pub(crate) async fn reset_page(
-    state: Data<&AppState>,
-    req: &Request,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    let c = chrome(&state, req, None);
-    reset_form(&c, &query.token, StatusCode::OK, None)
-}
-
-#[handler]
-pub(crate) async fn reset_submit(
-    state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<TokenForm>,
-) -> Response {
-    let c = match posted_form(&state, req, None, &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
-    let result = match SessionToken::parse(form.token.trim()) {
-        Ok(token) => {
-            state
-                .services
-                .membership
-                .reset_password(&token, &form.new_password)
-                .await
-        }
-        Err(_) => Err(TokenError::Invalid),
-    };
-    match result {
-        Ok(()) => message(
-            StatusCode::OK,
-            &c,
-            c.t("reset.done_title"),
-            c.t("reset.done"),
-        ),
-        Err(TokenError::Password(r)) => reset_form(
-            &c,
-            &form.token,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(c.t(password_problem(&r))),
-        ),
-        Err(TokenError::Backend(e)) => {
-            tracing::error!(error = %e, "a password reset failed");
-            message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &c,
-                c.t("error.server_title"),
-                c.t("error.server"),
-            )
-        }
-        Err(_) => message(
-            StatusCode::BAD_REQUEST,
-            &c,
-            c.t("reset.title"),
-            c.t("verify.invalid"),
-        ),
-    }
-}
-
 /// The contact form's fields, as typed.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -886,10 +432,10 @@ pub(crate) async fn contact_submit(
         Err(ContactError::Throttled(_)) => {
             again(StatusCode::TOO_MANY_REQUESTS, c.t("error.throttled"))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "an inquiry could not be stored");
-            again(StatusCode::SERVICE_UNAVAILABLE, c.t("error.server"))
-        }
+        Err(e) => again(
+            crate::problem::failure(&e, "an inquiry could not be stored"),
+            c.t("error.server"),
+        ),
     }
 }
 
@@ -993,7 +539,10 @@ pub(crate) async fn checkout_complete(
         Err(kikeru_domain::shop::LookupError::NotFound) => {
             return super::error_page(StatusCode::NOT_FOUND, c.lang);
         }
-        Err(_) => return super::error_page(StatusCode::SERVICE_UNAVAILABLE, c.lang),
+        Err(e) => {
+            let status = crate::problem::failure(&e, "an order could not be read");
+            return super::error_page(status, c.lang);
+        }
     };
     let (title, text, link) = match order.status {
         P::Paid => (
