@@ -212,22 +212,26 @@ pub(crate) async fn erase_inquiries(
 
 async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), StoreError> {
     match change {
-        Change::InsertMember(m) => crate::insert_member(txn, m).await,
-        Change::UpdateMember(m) => crate::update_member(txn, m).await,
-        Change::InsertToken(t) => crate::insert_token(txn, t).await,
+        Change::InsertMember(m) => crate::membership::insert_member(txn, m).await,
+        Change::UpdateMember(m) => crate::membership::update_member(txn, m).await,
+        Change::InsertToken(t) => crate::membership::insert_token(txn, t).await,
         Change::DeleteTokens { member, purpose } => {
-            crate::delete_tokens(txn, *member, *purpose).await.map(drop)
+            crate::membership::delete_tokens(txn, *member, *purpose)
+                .await
+                .map(drop)
         }
-        Change::TakeToken(hash) => match crate::take_token(txn, hash).await? {
+        Change::TakeToken(hash) => match crate::membership::take_token(txn, hash).await? {
             true => Ok(()),
             false => Err(StoreError::NotFound),
         },
-        Change::InsertSession(s) => crate::insert_session(txn, s).await,
-        Change::DeleteSession(id) => crate::delete_session(txn, *id).await.map(drop),
+        Change::InsertSession(s) => crate::membership::insert_session(txn, s).await,
+        Change::DeleteSession(id) => crate::membership::delete_session(txn, *id).await.map(drop),
         Change::DeleteSessions { member, keep } => {
-            crate::delete_sessions(txn, *member, *keep).await.map(drop)
+            crate::membership::delete_sessions(txn, *member, *keep)
+                .await
+                .map(drop)
         }
-        Change::Record(e) => crate::record_event(txn, e).await,
+        Change::Record(e) => crate::membership::record_event(txn, e).await,
         Change::UpdateAssurance {
             session,
             assurance,
@@ -270,7 +274,7 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
             };
             factors::use_passkey(txn, *id, used).await
         }
-        Change::Erase(member) => crate::erase_member(txn, *member).await,
+        Change::Erase(member) => crate::membership::erase_member(txn, *member).await,
         Change::Send(envelope) => enqueue(txn, envelope).await,
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,
         Change::AnswerInquiry { inquiry, answer } => answer_inquiry(txn, *inquiry, answer).await,
