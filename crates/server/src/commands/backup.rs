@@ -1,0 +1,22 @@
+//! `kikeru backup FILE`: a consistent copy of the SQLite database.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::wiring::open_store;
+
+/// Writes the backup to `file`.
+///
+/// # Errors
+/// Any failure, with context.
+pub(crate) async fn run(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    store
+        .backup_to(file)
+        .await
+        .with_context(|| format!("backing up to {}", file.display()))?;
+    tracing::info!(file = %file.display(), "backup written");
+    Ok(())
+}
