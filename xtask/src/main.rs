@@ -4,7 +4,9 @@
 //!   tidy, policy, `openapi --check`, the whole test suite (failing when no PostgreSQL test
 //!   ran), schemathesis, tls, `fuzz --seconds 5`, and `cargo deny check`
 //!   (installing cargo-deny when missing). `.ci/run` installs the prerequisites and calls it.
-//! - `tidy`: every Rust file starts with a `//!` header saying what it is for.
+//! - `tidy`: every Rust file starts with a `//!` header; none outside tests is over 800 lines;
+//!   no two files of the domain import each other around a circle; no normal dependency is
+//!   used only by tests (each check is also a `#[test]`, so `cargo test` runs them).
 //! - `openapi [--check]`: writes `docs/openapi.json` from the binary (or checks it is current).
 //! - `fuzz [--seconds N]`: builds the fuzz targets in `fuzz/` with cargo-fuzz on the stable
 //!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
@@ -26,10 +28,13 @@
 
 mod api_fuzz;
 mod bench;
+mod tidy;
 mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use tidy::rust_files;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -287,47 +292,15 @@ fn deny() -> Result<(), String> {
     }
 }
 
-/// Every `.rs` file under `crates/`, `xtask/` and the fuzz targets opens with a `//!` header.
+/// The tidy checks ([`tidy::all`]): headers, file length, the domain's import cycles and
+/// test-only dependencies.
 fn tidy() -> Result<(), String> {
-    let mut missing = Vec::new();
-    for dir in ["crates", "xtask", "fuzz/fuzz_targets"] {
-        for file in rust_files(&root().join(dir)) {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            if !text.trim_start().starts_with("//!") {
-                missing.push(
-                    file.strip_prefix(root())
-                        .unwrap_or(&file)
-                        .display()
-                        .to_string(),
-                );
-            }
-        }
-    }
-    if missing.is_empty() {
+    let problems = tidy::all(&root());
+    if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "these files need a `//!` header saying what they are for:\n  {}",
-            missing.join("\n  ")
-        ))
+        Err(format!("untidy:\n  {}", problems.join("\n  ")))
     }
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
-            found.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
-    found
 }
 
 fn openapi(check: bool) -> Result<(), String> {
