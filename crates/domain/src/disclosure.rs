@@ -439,9 +439,6 @@ pub enum LegalOrderProblem {
     /// No category.
     #[error("a legal order names at least one category of data")]
     Categories,
-    /// The notice would be withheld until before the order was issued.
-    #[error("the notice cannot be withheld until before the order was issued")]
-    NoticeBeforeIssue,
 }
 
 /// Recording a legal order failed.
@@ -458,7 +455,7 @@ pub enum LegalOrderError {
 impl LegalOrderDraft {
     /// The order with `id`, first approved by `operator`, when every rule holds: texts trimmed,
     /// 1 to [`LEGAL_ORDER_TEXT_MAX`] characters; 1 to [`LEGAL_ORDER_MEMBERS_MAX`] members; at
-    /// least one category; a withheld notice not before the issue.
+    /// least one category.
     ///
     /// # Errors
     /// The first [`LegalOrderProblem`] found.
@@ -479,12 +476,6 @@ impl LegalOrderDraft {
         }
         if self.categories.is_empty() {
             return Err(LegalOrderProblem::Categories);
-        }
-        if self
-            .notice_withheld_until
-            .is_some_and(|until| until < self.issued_at)
-        {
-            return Err(LegalOrderProblem::NoticeBeforeIssue);
         }
         Ok(LegalOrder {
             id: id.to_owned(),
@@ -534,7 +525,7 @@ mod tests {
     #[test]
     fn every_rule_of_a_legal_order_is_checked_here_for_the_api_and_the_console_alike() {
         type Edit = fn(&mut LegalOrderDraft);
-        let cases: [(Edit, LegalOrderProblem); 7] = [
+        let cases: [(Edit, LegalOrderProblem); 6] = [
             (
                 |d| d.authority = " \t ".to_owned(),
                 LegalOrderProblem::Authority,
@@ -557,10 +548,6 @@ mod tests {
                 LegalOrderProblem::Members,
             ),
             (|d| d.categories.clear(), LegalOrderProblem::Categories),
-            (
-                |d| d.notice_withheld_until = Some(time::macros::datetime!(2026-02-01 0:00 UTC)),
-                LegalOrderProblem::NoticeBeforeIssue,
-            ),
         ];
         for (change, problem) in cases {
             let mut d = draft();

@@ -548,13 +548,25 @@ pub(super) fn disclosure_request(input: &DisclosureInput) -> ApiResult<Disclosur
 #[oai(skip_serializing_if_is_none)]
 pub(super) struct LegalOrderInput {
     /// The authority that issued it.
-    #[oai(validator(max_length = 300))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+    ))]
     pub(super) authority: JsonString,
     /// The authority's reference.
-    #[oai(validator(max_length = 300))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+    ))]
     pub(super) reference: JsonString,
     /// The legal basis cited.
-    #[oai(validator(max_length = 300))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+    ))]
     pub(super) legal_basis: JsonString,
     /// When it was issued.
     pub(super) issued_at: OffsetDateTime,
