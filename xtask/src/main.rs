@@ -6,7 +6,7 @@
 //!   (installing cargo-deny when missing). `.ci/run` installs the prerequisites and calls it.
 //! - `tidy`: every Rust file starts with a `//!` header; none outside tests is over 800 lines;
 //!   no two files of the domain import each other around a circle; no normal dependency is
-//!   used only by tests (each check is also a `#[test]`, so `cargo test` runs them).
+//!   used only by tests (each check is also a `#[test]`, run by `cargo xtask ci`).
 //! - `openapi [--check]`: writes `docs/openapi.json` from the binary (or checks it is current).
 //! - `fuzz [--seconds N]`: builds the fuzz targets in `fuzz/` with cargo-fuzz on the stable
 //!   toolchain (`-s none`) and runs each for N seconds (60 by default; `.ci/run` runs 5) from its
@@ -159,7 +159,9 @@ fn test_everything() -> Result<(), String> {
     use std::io::{BufRead, BufReader};
     step("cargo test (SQLite, in-memory and PostgreSQL)");
     let mut child = cargo()
-        .arg("test")
+        // The whole workspace: xtask's own tests are the tidy checks. (xtask is not a default
+        // member, so that `cargo run` on a fresh clone runs the service.)
+        .args(["test", "--workspace"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cargo test: {e}"))?;

@@ -1,5 +1,5 @@
 //! The tidy checks, each a function that lists what is wrong: `cargo xtask tidy` runs them all,
-//! and each is also a `#[test]`, so `cargo test` fails on the first untidy change.
+//! and each is also a `#[test]`, run by `cargo test --workspace` (as `cargo xtask ci` does).
 //!
 //! - every Rust file opens with a `//!` header saying what it is for;
 //! - no Rust file outside tests is longer than [`MAX_LINES`];
