@@ -2,8 +2,8 @@
 //! back by browsers: parsing never panics, and what parses shows itself unchanged.
 #![no_main]
 
-use kikeru_domain::passkey::Ceremony;
-use kikeru_domain::second_factor::{RecoveryCode, TotpSecret};
+use kikeru_domain::membership::passkey::Ceremony;
+use kikeru_domain::membership::second_factor::{RecoveryCode, TotpSecret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! plain — no query, no `@`, nothing over the limits.
 #![no_main]
 
-use kikeru_domain::stats::{BrowserClass, Hit};
+use kikeru_domain::privacy::stats::{BrowserClass, Hit};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|parts: (&str, &str, &str, &str)| {

@@ -3,7 +3,7 @@
 //! event parsing behind the signature check is reached too.
 #![no_main]
 
-use kikeru_domain::shop_ports::{InboundWebhook, PaymentGateway};
+use kikeru_domain::shop::ports::{InboundWebhook, PaymentGateway};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway, sign_header};
 use libfuzzer_sys::fuzz_target;
 

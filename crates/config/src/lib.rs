@@ -255,9 +255,9 @@ pub struct Config {
     pub passkey_origin: Option<String>,
     /// The seller's particulars for the 特定商取引法 page and receipts: all required with a
     /// real payment provider; `None` in a sandbox that configured none (sample values shown).
-    pub seller: Option<kikeru_domain::legal::Seller>,
+    pub seller: Option<kikeru_domain::shop::legal::Seller>,
     /// Consumption tax: rate periods and rounding.
-    pub tax: kikeru_domain::tax::TaxRules,
+    pub tax: kikeru_domain::shop::tax::TaxRules,
     /// The database URL (SQLite or PostgreSQL).
     pub database_url: Secret,
     /// The pool size.
@@ -277,7 +277,7 @@ pub struct Config {
     /// Where outgoing mail goes.
     pub mail_transport: MailTransport,
     /// How the postman retries.
-    pub postman: kikeru_domain::outbox::PostmanConfig,
+    pub postman: kikeru_domain::mail::postman::PostmanConfig,
     /// The largest inbound message accepted by `kikeru mail ingest` and the LMTP listener.
     pub mail_max_inbound_bytes: usize,
     /// Session idle timeout.
@@ -310,7 +310,7 @@ pub struct Config {
     /// (and `kikeru member reseal` seals it again under the current key).
     pub second_factor_previous_keys: Vec<SealKey>,
     /// How long things are kept.
-    pub retention: kikeru_domain::retention::RetentionPolicy,
+    pub retention: kikeru_domain::privacy::retention::RetentionPolicy,
     /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
     pub redirect_http_listen: Option<SocketAddr>,
     /// Whether anonymous access statistics are recorded.

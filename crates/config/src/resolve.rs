@@ -196,7 +196,7 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     };
     let registration_number = match raw.seller_registration_number.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(text) => match kikeru_domain::tax::RegistrationNumber::parse(text) {
+        Some(text) => match kikeru_domain::shop::tax::RegistrationNumber::parse(text) {
             Ok(number) => Some(number),
             Err(e) => {
                 errors.push(format!("seller_registration_number: {e}"));
@@ -215,7 +215,7 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         None
     } else {
         let text = |f: &Option<String>| f.as_deref().unwrap_or_default().trim().to_owned();
-        Some(kikeru_domain::legal::Seller {
+        Some(kikeru_domain::shop::legal::Seller {
             name: text(&raw.seller_name),
             representative: text(&raw.seller_representative),
             address: text(&raw.seller_address),
@@ -226,7 +226,7 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     };
     if !sandbox {
         let missing = seller.as_ref().map_or_else(
-            || kikeru_domain::legal::Seller::default().missing(),
+            || kikeru_domain::shop::legal::Seller::default().missing(),
             |s| s.missing(),
         );
         if !missing.is_empty() {
@@ -240,11 +240,11 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         Ok(rules) => rules,
         Err(problems) => {
             errors.extend(problems);
-            kikeru_domain::tax::TaxRules::japan()
+            kikeru_domain::shop::tax::TaxRules::japan()
         }
     };
-    let defaults = kikeru_domain::retention::RetentionPolicy::default();
-    let retention = kikeru_domain::retention::RetentionPolicy {
+    let defaults = kikeru_domain::privacy::retention::RetentionPolicy::default();
+    let retention = kikeru_domain::privacy::retention::RetentionPolicy {
         unverified_accounts: days(
             "retention_unverified_days",
             raw.retention_unverified_days,
@@ -407,9 +407,9 @@ pub(crate) fn mail_transport(raw: &FileConfig, errors: &mut Vec<String>) -> Mail
 pub(crate) fn postman(
     raw: &FileConfig,
     errors: &mut Vec<String>,
-) -> kikeru_domain::outbox::PostmanConfig {
-    let defaults = kikeru_domain::outbox::PostmanConfig::default();
-    let config = kikeru_domain::outbox::PostmanConfig {
+) -> kikeru_domain::mail::postman::PostmanConfig {
+    let defaults = kikeru_domain::mail::postman::PostmanConfig::default();
+    let config = kikeru_domain::mail::postman::PostmanConfig {
         max_attempts: raw.mail_max_attempts.unwrap_or(defaults.max_attempts),
         first_retry: raw
             .mail_first_retry_secs
@@ -478,8 +478,8 @@ pub(crate) fn check_origin(url: &str) -> Result<(), String> {
 pub(crate) fn tax_rules(
     rates: Option<&str>,
     rounding: Option<&str>,
-) -> Result<kikeru_domain::tax::TaxRules, Vec<String>> {
-    use kikeru_domain::tax::{Rounding, TaxRules};
+) -> Result<kikeru_domain::shop::tax::TaxRules, Vec<String>> {
+    use kikeru_domain::shop::tax::{Rounding, TaxRules};
     let mut problems = Vec::new();
     let rounding = match rounding.map(str::trim) {
         None => Rounding::Down,
@@ -506,7 +506,9 @@ pub(crate) fn tax_rules(
 }
 
 /// `FROM:STANDARD:REDUCED` periods separated by `;`.
-pub(crate) fn rate_periods(rates: &str) -> Result<Vec<kikeru_domain::tax::RatePeriod>, String> {
+pub(crate) fn rate_periods(
+    rates: &str,
+) -> Result<Vec<kikeru_domain::shop::tax::RatePeriod>, String> {
     let problem = || {
         "tax_rates: periods FROM:STANDARD:REDUCED separated by ';', e.g. 2019-10-01:10:8".to_owned()
     };
@@ -519,7 +521,7 @@ pub(crate) fn rate_periods(rates: &str) -> Result<Vec<kikeru_domain::tax::RatePe
         else {
             return Err(problem());
         };
-        periods.push(kikeru_domain::tax::RatePeriod {
+        periods.push(kikeru_domain::shop::tax::RatePeriod {
             from: time::Date::parse(from.trim(), &format).map_err(|_| problem())?,
             standard: standard.trim().parse().map_err(|_| problem())?,
             reduced: reduced.trim().parse().map_err(|_| problem())?,

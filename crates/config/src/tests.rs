@@ -128,7 +128,10 @@ fn tax_and_passkey_settings_are_checked_and_every_problem_named() {
     )
     .unwrap();
     assert_eq!(config.tax.periods().len(), 2);
-    assert_eq!(config.tax.rounding, kikeru_domain::tax::Rounding::HalfUp);
+    assert_eq!(
+        config.tax.rounding,
+        kikeru_domain::shop::tax::Rounding::HalfUp
+    );
     assert_eq!(config.passkey_rp_id.as_deref(), Some("example.jp"));
 }
 

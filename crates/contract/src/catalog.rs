@@ -1,6 +1,6 @@
 //! The [`Catalog`] contract.
 
-use kikeru_domain::shop_ports::Catalog;
+use kikeru_domain::shop::ports::Catalog;
 use kikeru_domain::{Sku, StoreError};
 
 use crate::fixtures::{NOW, product};

@@ -1,6 +1,6 @@
 //! The [`Consents`] contract.
 
-use kikeru_domain::consent::Consents;
+use kikeru_domain::privacy::ports::Consents;
 use kikeru_domain::privacy::{ConsentRecord, DataCategory, Purpose, Transfer};
 use kikeru_domain::{Localized, MemberId};
 

@@ -1,9 +1,9 @@
 //! The [`Erasure`] contract.
 
-use kikeru_domain::consent::Consents;
 use kikeru_domain::ports::{AuditLog, Erasure, Members, Sessions, Tokens};
 use kikeru_domain::privacy::ConsentRecord;
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::privacy::ports::Consents;
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{MemberId, SecurityEventKind, StoreError, TokenPurpose};
 
 use crate::fixtures::{NOW, event, given_members, member, order, product, session, token, uuid};
@@ -22,7 +22,7 @@ where
         + Orders
         + Erasure
         + kikeru_domain::changes::UnitOfWork
-        + kikeru_domain::inquiry::Inquiries,
+        + kikeru_domain::office::inquiry::ports::Inquiries,
 {
     given_members(store, &[1, 2]).await;
     let id = MemberId::from_uuid(uuid(1));
@@ -63,7 +63,7 @@ where
 
     store.erase(id).await.expect("erase");
     assert_eq!(
-        kikeru_domain::inquiry::Inquiries::list(store, false, 10)
+        kikeru_domain::office::inquiry::ports::Inquiries::list(store, false, 10)
             .await
             .expect("inquiries"),
         vec![others],

@@ -1,8 +1,8 @@
 //! Builders for the records the suites store. Times are whole milliseconds, the precision
 //! every adapter must keep.
 
+use kikeru_domain::membership::second_factor::{Assurance, Factor};
 use kikeru_domain::ports::Members;
-use kikeru_domain::second_factor::{Assurance, Factor};
 use kikeru_domain::{
     DisplayName, Email, Language, Member, MemberId, OneTimeToken, PasswordHashString,
     SecurityEvent, SecurityEventKind, Session, SessionId, SessionToken, Timestamp, TokenPurpose,
@@ -168,7 +168,7 @@ pub fn order(
         member_id: member,
         lines,
         total,
-        taxes: vec![kikeru_domain::tax::RateTotal {
+        taxes: vec![kikeru_domain::shop::tax::RateTotal {
             rate: 10,
             inclusive: total.minor(),
             tax,

@@ -1,7 +1,7 @@
 //! The [`PaymentGateway`] contract. A provider double plays the provider: it signs webhooks
 //! the way the provider does and can make a checkout paid.
 
-use kikeru_domain::shop_ports::{
+use kikeru_domain::shop::ports::{
     CheckoutLine, CheckoutRequest, InboundWebhook, PaymentGateway, WebhookError,
 };
 use kikeru_domain::{Currency, Language, Money, OrderId, PaymentSignal, Timestamp};

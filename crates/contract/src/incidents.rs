@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::incident::{
-    Concerned, Incident, IncidentDesk, IncidentFacts, IncidentId, IncidentPorts, Incidents,
-    NOTICE_BATCH, Stage,
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::office::incident::ports::Incidents;
+use kikeru_domain::office::incident::{
+    Concerned, Incident, IncidentDesk, IncidentFacts, IncidentId, IncidentPorts, NOTICE_BATCH,
+    Stage,
 };
-use kikeru_domain::outbox::Outbox;
 use kikeru_domain::ports::{Clock, Members, Random};
 use kikeru_domain::privacy::DataCategory;
 use kikeru_domain::{MemberId, StoreError, Timestamp};

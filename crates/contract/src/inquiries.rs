@@ -1,7 +1,8 @@
 //! The [`Inquiries`] contract.
 
 use kikeru_domain::changes::{Change, UnitOfWork};
-use kikeru_domain::inquiry::{Answer, AttachmentNote, Channel, Inquiries, Inquiry, InquiryId};
+use kikeru_domain::office::inquiry::ports::Inquiries;
+use kikeru_domain::office::inquiry::{Answer, AttachmentNote, Channel, Inquiry, InquiryId};
 use kikeru_domain::{Email, Language, MemberId, StoreError};
 
 use crate::fixtures::{NOW, uuid};

@@ -2,7 +2,8 @@
 
 use futures_util::future::join_all;
 use kikeru_domain::MemberId;
-use kikeru_domain::privacy::{Basis, DataCategory, Ledger, LedgerDraft, Recipient, first_broken};
+use kikeru_domain::privacy::ports::Ledger;
+use kikeru_domain::privacy::{Basis, DataCategory, LedgerDraft, Recipient, first_broken};
 
 use crate::fixtures::{NOW, uuid};
 

@@ -1,6 +1,7 @@
 //! The [`LegalOrders`] contract.
 
-use kikeru_domain::privacy::{DataCategory, LegalOrder, LegalOrders};
+use kikeru_domain::privacy::ports::LegalOrders;
+use kikeru_domain::privacy::{DataCategory, LegalOrder};
 use kikeru_domain::{MemberId, StoreError};
 
 use crate::fixtures::{NOW, uuid};

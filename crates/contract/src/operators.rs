@@ -1,8 +1,9 @@
 //! The [`Operators`] contract.
 
-use kikeru_domain::operators::{
-    Operator, OperatorEvent, OperatorId, OperatorSession, Operators, Role,
+use kikeru_domain::office::operators::{
+    Operator, OperatorEvent, OperatorId, OperatorSession, Role,
 };
+use kikeru_domain::office::ports::Operators;
 use kikeru_domain::ports::{Members, Sessions};
 use kikeru_domain::{Email, PasswordHashString, SessionToken, StoreError};
 

@@ -1,7 +1,7 @@
 //! The [`Orders`] contract.
 
 use futures_util::future::join_all;
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
     EventOutcome, MemberId, PaymentSignal as Sig, PaymentStatus as P, Product, PurchaseCursor,
     StoreError,
@@ -160,7 +160,7 @@ pub async fn an_event_applies_once_and_records_history_and_paid_time<
 /// MUST put the receipt in the outbox, in the same transaction, the first time the order is
 /// paid — once, however often and however concurrently the payment is reported.
 pub async fn the_first_payment_puts_one_receipt_in_the_outbox<
-    S: kikeru_domain::ports::Members + Catalog + Orders + kikeru_domain::outbox::Outbox,
+    S: kikeru_domain::ports::Members + Catalog + Orders + kikeru_domain::mail::ports::Outbox,
 >(
     store: &S,
 ) {
@@ -210,7 +210,7 @@ pub async fn a_payment_after_erasure_sends_no_receipt<
         + kikeru_domain::ports::Erasure
         + Catalog
         + Orders
-        + kikeru_domain::outbox::Outbox,
+        + kikeru_domain::mail::ports::Outbox,
 >(
     store: &S,
 ) {

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use kikeru_domain::changes::{Change, UnitOfWork};
-use kikeru_domain::outbox::{Outbox, OutboxCounts, Settlement};
+use kikeru_domain::mail::outbox::{OutboxCounts, Settlement};
+use kikeru_domain::mail::ports::Outbox;
 
 use crate::fixtures::{NOW, uuid};
 use crate::unit::envelope;

@@ -1,9 +1,8 @@
 //! The [`Processors`] and [`Partners`] contracts.
 
 use kikeru_domain::StoreError;
-use kikeru_domain::privacy::{
-    DataCategory, Partner, Partners, Processor, ProcessorProposal, Processors,
-};
+use kikeru_domain::privacy::ports::{Partners, Processors};
+use kikeru_domain::privacy::{DataCategory, Partner, Processor, ProcessorProposal};
 
 fn processor(key: &str, categories: &[DataCategory]) -> Processor {
     Processor {

@@ -1,9 +1,10 @@
 //! The [`Receipts`] contract: one gap-free sequence, one receipt per order, the member's own.
 
 use futures_util::future::join_all;
-use kikeru_domain::receipt::{ReceiptDraft, ReceiptLine, Receipts};
-use kikeru_domain::shop_ports::{Catalog, Orders};
-use kikeru_domain::tax::RateTotal;
+use kikeru_domain::shop::ports::Receipts;
+use kikeru_domain::shop::ports::{Catalog, Orders};
+use kikeru_domain::shop::receipt::{ReceiptDraft, ReceiptLine};
+use kikeru_domain::shop::tax::RateTotal;
 use kikeru_domain::{Currency, MemberId, OrderId, PaymentSignal as Sig, StoreError};
 
 use crate::fixtures::{NOW, given_members, order, payment_event, product, uuid};
@@ -238,7 +239,7 @@ where
     let (receipt, refunded_at) = &due[0];
     assert_eq!(receipt.content.order_id, refunded);
     assert_eq!(*refunded_at, NOW + time::Duration::minutes(30));
-    let content = kikeru_domain::receipt::return_of(receipt, *refunded_at, NOW);
+    let content = kikeru_domain::shop::receipt::return_of(receipt, *refunded_at, NOW);
     let invoice = store.issue_return(&content).await.expect("return");
     assert_eq!(invoice.number, 1, "return invoices have their own sequence");
     assert_eq!(invoice.content, content);
@@ -270,7 +271,7 @@ pub async fn receipts_survive_erasure_and_leave_with_their_orders<S>(store: &S)
 where
     S: kikeru_domain::ports::Members
         + kikeru_domain::ports::Erasure
-        + kikeru_domain::retention::Retention
+        + kikeru_domain::privacy::ports::Retention
         + Catalog
         + Orders
         + Receipts,
@@ -292,7 +293,7 @@ where
     refund(store, 2, 30).await;
     let (receipt, at) = store.unreturned(1).await.expect("list").remove(0);
     store
-        .issue_return(&kikeru_domain::receipt::return_of(&receipt, at, NOW))
+        .issue_return(&kikeru_domain::shop::receipt::return_of(&receipt, at, NOW))
         .await
         .expect("return");
     store.erase(member(2)).await.expect("erase");
@@ -304,7 +305,7 @@ where
     assert!(store.return_by_number(1).await.expect("read").is_some());
 
     let later = NOW + time::Duration::days(365 * 10);
-    let cutoffs = kikeru_domain::retention::RetentionPolicy::default().cutoffs(later);
+    let cutoffs = kikeru_domain::privacy::retention::RetentionPolicy::default().cutoffs(later);
     let purged = store.purge(&cutoffs).await.expect("purge");
     assert_eq!(purged.accounting_orders, 1);
     assert_eq!(store.by_number(2).await.expect("read"), None);

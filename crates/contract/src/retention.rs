@@ -1,13 +1,16 @@
 //! The [`Retention`] contract.
 
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::consent::Consents;
-use kikeru_domain::inquiry::Inquiries;
-use kikeru_domain::outbox::{Outbox, Settlement};
+use kikeru_domain::mail::outbox::Settlement;
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::office::inquiry::ports::Inquiries;
 use kikeru_domain::ports::{Erasure, Members, Sessions, Tokens};
-use kikeru_domain::privacy::{Basis, DataCategory, Ledger, LedgerDraft, Recipient};
-use kikeru_domain::retention::{Purged, Retention, RetentionPolicy};
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::privacy::ports::Consents;
+use kikeru_domain::privacy::ports::Ledger;
+use kikeru_domain::privacy::ports::Retention;
+use kikeru_domain::privacy::retention::{Purged, RetentionPolicy};
+use kikeru_domain::privacy::{Basis, DataCategory, LedgerDraft, Recipient};
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{MemberId, TokenPurpose};
 
 use crate::fixtures::{NOW, member, order, product, session, token, uuid};

@@ -3,9 +3,9 @@
 
 use futures_util::future::join_all;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::passkey::{Passkey, PasskeyId};
+use kikeru_domain::membership::passkey::{Passkey, PasskeyId};
+use kikeru_domain::membership::second_factor::{Assurance, Factor, RecoveryCode, TotpEnrolment};
 use kikeru_domain::ports::{Members, SecondFactors, Sessions};
-use kikeru_domain::second_factor::{Assurance, Factor, RecoveryCode, TotpEnrolment};
 use kikeru_domain::{MemberId, SessionId, StoreError};
 
 use crate::fixtures::{NOW, given_members, session, uuid};

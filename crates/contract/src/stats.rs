@@ -1,7 +1,8 @@
 //! The [`Statistics`] contract.
 
 use futures_util::future::join_all;
-use kikeru_domain::stats::{BrowserClass, Hit, Statistics};
+use kikeru_domain::privacy::ports::Statistics;
+use kikeru_domain::privacy::stats::{BrowserClass, Hit};
 use time::macros::{date, datetime};
 
 fn hit(at: kikeru_domain::Timestamp, path: &str, status: u16, family: &str) -> Hit {

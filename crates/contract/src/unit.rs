@@ -2,8 +2,9 @@
 
 use futures_util::future::join_all;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::inquiry::{Answer, InquiryId};
-use kikeru_domain::outbox::{Envelope, Outbox};
+use kikeru_domain::mail::outbox::Envelope;
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::office::inquiry::{Answer, InquiryId};
 use kikeru_domain::ports::{AuditLog, Mail, Members, Message, Sessions, Tokens};
 use kikeru_domain::{Language, MemberId, SecurityEventKind, StoreError, TokenPurpose};
 

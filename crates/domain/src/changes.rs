@@ -5,10 +5,10 @@
 
 use async_trait::async_trait;
 
-use crate::inquiry::model::{Answer, Inquiry, InquiryId};
-use crate::outbox::Envelope;
-use crate::passkey::{Passkey, PasskeyId};
-use crate::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
+use crate::mail::outbox::Envelope;
+use crate::membership::passkey::{Passkey, PasskeyId};
+use crate::membership::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
+use crate::office::inquiry::model::{Answer, Inquiry, InquiryId};
 use crate::{
     Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError, Timestamp,
     TokenHash, TokenPurpose,
@@ -147,7 +147,7 @@ pub enum Change {
     },
     /// Appends a security event.
     Record(SecurityEvent),
-    /// Erases the member's personal data (see [`crate::ports::Erasure::erase`]).
+    /// Erases the member's personal data (see [`crate::membership::ports::Erasure::erase`]).
     Erase(MemberId),
     /// Puts a mail in the outbox.
     Send(Envelope),
@@ -160,7 +160,7 @@ pub enum Change {
     /// [`StoreError::NotFound`] for an unknown incident.
     NoticeProgress {
         /// Which incident.
-        incident: crate::incident::model::IncidentId,
+        incident: crate::office::incident::model::IncidentId,
         /// Where the batch started.
         from: Option<MemberId>,
         /// The last member of the batch.

@@ -1,7 +1,7 @@
 //! The domain of Minna Kikeru (みんな聞ける): entities, value objects, rules, ports and use cases.
 //!
 //! This crate is pure. It performs no I/O and depends on no runtime, database or web framework;
-//! time, randomness, storage, hashing and mail reach it through the [`ports`]. Embed it with your
+//! time, randomness, storage, hashing and mail reach it through ports. Embed it with your
 //! own adapters and prove them with the conformance suites in `kikeru-contract`.
 //!
 //! Values are validated once, at construction ([`Email::parse`], [`Password::new`]), so a value
@@ -42,58 +42,36 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
-pub mod audit;
-pub mod catalog;
 pub mod changes;
-pub mod consent;
-pub mod disclosure;
-pub mod email;
-pub mod export;
-pub mod incident;
-pub mod inquiry;
 pub mod kernel;
-pub mod legal;
-pub mod member;
+pub mod mail;
 pub mod membership;
-pub mod money;
-pub mod operators;
-pub mod order;
-pub mod outbox;
-pub mod passkey;
-pub mod password;
+pub mod office;
 pub mod ports;
 pub mod prelude;
 pub mod privacy;
-pub mod receipt;
-pub mod retention;
-pub mod second_factor;
 pub mod services;
-pub mod session;
 pub mod shop;
-pub mod shop_ports;
-pub mod stats;
-pub mod tax;
-pub mod token;
 
-pub use audit::{SecurityEvent, SecurityEventKind};
-pub use catalog::{
+pub use kernel::errors::StoreError;
+pub use kernel::money::{Currency, Money, MoneyError};
+pub use kernel::throttle::{ThrottlePolicy, ThrottleRule};
+pub use membership::audit::{SecurityEvent, SecurityEventKind};
+pub use membership::email::{Email, EmailError};
+pub use membership::member::{DisplayName, DisplayNameError, Language, Member, MemberId};
+pub use membership::password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
+pub use membership::session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
+pub use membership::token::{OneTimeToken, TokenPurpose};
+pub use membership::{Membership, MembershipConfig, MembershipPorts};
+pub use services::{Adapters, Services, Settings, Store};
+pub use shop::catalog::{
     AssetKey, CatalogError, Localized, Product, ProductDraft, ProductFields, ProductId, Sku,
 };
-pub use email::{Email, EmailError};
-pub use kernel::throttle::{ThrottlePolicy, ThrottleRule};
-pub use member::{DisplayName, DisplayNameError, Language, Member, MemberId};
-pub use membership::{Membership, MembershipConfig, Ports};
-pub use money::{Currency, Money, MoneyError};
-pub use order::{
+pub use shop::order::{
     EventOutcome, Order, OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentSignal,
     PaymentStatus, Purchase, PurchaseCursor, StatusChange,
 };
-pub use password::{Password, PasswordAttempt, PasswordHashString, PasswordRejection};
-pub use ports::StoreError;
-pub use services::{Adapters, Services, Settings, Store};
-pub use session::{Session, SessionId, SessionPolicy, SessionToken, TokenHash};
 pub use shop::{Quote, Shop, ShopConfig, ShopPorts};
-pub use token::{OneTimeToken, TokenPurpose};
 
 /// A point in time, in UTC. The domain never reads the clock itself: see [`ports::Clock`].
 pub type Timestamp = time::OffsetDateTime;

@@ -12,15 +12,17 @@ use uuid::Uuid;
 
 use crate::changes::{Change, Changes, UnitOfWork};
 use crate::kernel::ids::uuid_v7;
+use crate::kernel::ports::{Clock, Random, RateLimits, Sealer};
 use crate::kernel::throttle::throttle_key;
-use crate::outbox::Envelope;
-use crate::outbox::{MAIL_PROCESSOR, mail_categories};
-use crate::ports::{
-    AuditLog, Clock, HasherError, Mail, MailError, Members, Message, PasswordHasher, Random,
-    RateLimits, Sealer, SecondFactors, Sessions, Tokens, Verification,
+use crate::mail::message::{Mail, Message};
+use crate::mail::outbox::Envelope;
+use crate::mail::outbox::{MAIL_PROCESSOR, mail_categories};
+use crate::mail::ports::MailError;
+use crate::membership::ports::{
+    AuditLog, HasherError, Members, PasswordHasher, SecondFactors, Sessions, Tokens, Verification,
 };
-use crate::second_factor::{Access, Assurance, Factor, RECENT_AUTHENTICATION, StepUp};
-use crate::session::SessionState;
+use crate::membership::second_factor::{Access, Assurance, Factor, RECENT_AUTHENTICATION, StepUp};
+use crate::membership::session::SessionState;
 use crate::{
     DisplayName, Email, Language, Member, MemberId, OneTimeToken, Password, PasswordAttempt,
     PasswordRejection, SecurityEvent, SecurityEventKind, Session, SessionId, SessionPolicy,
@@ -29,7 +31,7 @@ use crate::{
 
 /// The adapters the use cases run on.
 #[derive(Clone)]
-pub struct Ports {
+pub struct MembershipPorts {
     /// Member storage.
     pub members: Arc<dyn Members>,
     /// Atomic writes: every use case's changes, with the mail that tells about them.
@@ -49,18 +51,18 @@ pub struct Ports {
     /// Encryption of second-factor secrets at rest (and of passkey ceremonies in flight).
     pub sealer: Arc<dyn Sealer>,
     /// Passkey (WebAuthn) signature checks for the configured relying party.
-    pub passkeys: Arc<dyn crate::passkey::PasskeyVerifier>,
+    pub passkeys: Arc<dyn crate::membership::ports::PasskeyVerifier>,
     /// The register of entrusted processors (mail goes through the processor `mail`).
-    pub processors: Arc<dyn crate::privacy::Processors>,
+    pub processors: Arc<dyn crate::privacy::ports::Processors>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
 }
 
-impl std::fmt::Debug for Ports {
+impl std::fmt::Debug for MembershipPorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Ports { .. }")
+        f.write_str("MembershipPorts { .. }")
     }
 }
 
@@ -134,13 +136,13 @@ pub struct ProfileChange {
 /// The membership use cases.
 #[derive(Debug, Clone)]
 pub struct Membership {
-    ports: Ports,
+    ports: MembershipPorts,
     config: MembershipConfig,
 }
 
 impl Membership {
     /// Builds the use cases on their adapters.
-    pub fn new(ports: Ports, config: MembershipConfig) -> Self {
+    pub fn new(ports: MembershipPorts, config: MembershipConfig) -> Self {
         Self { ports, config }
     }
 
@@ -263,6 +265,16 @@ fn until(now: Timestamp, end: Timestamp) -> Duration {
         .unwrap_or(Duration::ZERO)
         .max(Duration::from_secs(1))
 }
+
+pub mod audit;
+pub mod email;
+pub mod member;
+pub mod passkey;
+pub mod password;
+pub mod ports;
+pub mod second_factor;
+pub mod session;
+pub mod token;
 
 mod account;
 mod errors;

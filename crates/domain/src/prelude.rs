@@ -6,11 +6,14 @@
 //! ```
 
 pub use crate::changes::UnitOfWork;
+pub use crate::kernel::errors::StoreError;
+pub use crate::kernel::ports::{Clock, Random, Sealer};
+pub use crate::mail::ports::Mailer;
+pub use crate::membership::ports::PasswordHasher;
 pub use crate::membership::{Client, RegisterError, Registration, SignInError, Throttled};
-pub use crate::ports::{Clock, Mailer, PasswordHasher, Random, Sealer, StoreError};
 pub use crate::services::{Adapters, Services, Settings, Store};
+pub use crate::shop::ports::{PaymentGateway, SimulatedCheckout};
 pub use crate::shop::{Shop, ShopConfig};
-pub use crate::shop_ports::{PaymentGateway, SimulatedCheckout};
 pub use crate::{
     DisplayName, Email, Language, Member, MemberId, MembershipConfig, Money, Order, OrderId,
     Password, PaymentStatus, Product, ProductId, Purchase, Timestamp,

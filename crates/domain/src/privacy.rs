@@ -704,62 +704,12 @@ pub fn not_entrusted(register: &[Processor], key: &str, sent: &Categories) -> Op
         .find(|c| entrusted.is_none_or(|e| !e.contains(c)))
 }
 
-/// Recorded legal orders and their approvals.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait::async_trait]
-pub trait LegalOrders: Send + Sync + 'static {
-    /// Records an order with its first approvals.
-    ///
-    /// # Errors
-    /// [`crate::StoreError::Conflict`] when the ID exists.
-    async fn record(&self, order: &LegalOrder) -> Result<(), crate::StoreError>;
-
-    /// Adds an operator's approval (approving twice counts once) and returns the order.
-    ///
-    /// # Errors
-    /// [`crate::StoreError::NotFound`] for an unknown order.
-    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, crate::StoreError>;
-
-    /// Every recorded order.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn all(&self) -> Result<Vec<LegalOrder>, crate::StoreError>;
-}
-
-/// The disclosure ledger: append-only, each entry chained to the one before.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait::async_trait]
-pub trait Ledger: Send + Sync + 'static {
-    /// Appends the draft after the current last entry (see [`LedgerDraft::chain`]) and returns
-    /// the stored entry. MUST give every append its own position, even when several run at once:
-    /// the chain never forks.
-    ///
-    /// # Errors
-    /// When storage fails; nothing is appended then.
-    async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, crate::StoreError>;
-
-    /// The member's entries visible at `at`, oldest first. MUST NOT include other members'
-    /// entries or entries whose notice is withheld until later.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn for_member(
-        &self,
-        member: MemberId,
-        at: Timestamp,
-    ) -> Result<Vec<LedgerEntry>, crate::StoreError>;
-
-    /// Every entry, by position (for verification).
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn all(&self) -> Result<Vec<LedgerEntry>, crate::StoreError>;
-}
-
-mod ports;
-
-pub use ports::*;
+pub mod consent;
+pub mod disclosure;
+pub mod export;
+pub mod ports;
+pub mod retention;
+pub mod stats;
 
 #[cfg(test)]
 mod tests;

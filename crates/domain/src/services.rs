@@ -8,24 +8,31 @@
 use std::sync::Arc;
 
 use crate::changes::UnitOfWork;
-use crate::consent::{ConsentDesk, Consents};
-use crate::disclosure::{DisclosureDesk, DisclosurePorts};
-use crate::incident::{IncidentDesk, IncidentPorts, Incidents};
-use crate::inquiry::{ContactDesk, ContactLimits, ContactPorts, Inquiries};
-use crate::legal::Seller;
-use crate::membership::{Membership, MembershipConfig, Ports};
-use crate::operators::{Office, OfficePorts, Operators};
-use crate::outbox::{Outbox, Postman, PostmanConfig, PostmanPorts};
-use crate::passkey::PasskeyVerifier;
-use crate::ports::{
-    AuditLog, Clock, Mailer, Members, PasswordHasher, Random, RateLimits, Sealer, SecondFactors,
-    Sessions, Tokens,
+use crate::kernel::ports::{Clock, Random, RateLimits, Sealer};
+use crate::mail::ports::Mailer;
+use crate::mail::ports::Outbox;
+use crate::mail::postman::{Postman, PostmanConfig, PostmanPorts};
+use crate::membership::ports::PasskeyVerifier;
+use crate::membership::ports::{
+    AuditLog, Members, PasswordHasher, SecondFactors, Sessions, Tokens,
 };
-use crate::privacy::{Ledger, LegalOrders, Partners, Processors};
-use crate::receipt::{ReceiptDesk, ReceiptPorts, Receipts};
+use crate::membership::{Membership, MembershipConfig, MembershipPorts};
+use crate::office::incident::ports::Incidents;
+use crate::office::incident::{IncidentDesk, IncidentPorts};
+use crate::office::inquiry::ports::Inquiries;
+use crate::office::inquiry::{ContactDesk, ContactLimits, ContactPorts};
+use crate::office::ports::Operators;
+use crate::office::service::{Office, OfficePorts};
+use crate::privacy::consent::ConsentDesk;
+use crate::privacy::disclosure::{DisclosureDesk, DisclosurePorts};
+use crate::privacy::ports::Consents;
+use crate::privacy::ports::Statistics;
+use crate::privacy::ports::{Ledger, LegalOrders, Partners, Processors};
+use crate::shop::legal::Seller;
+use crate::shop::ports::Receipts;
+use crate::shop::ports::{Catalog, Orders, PaymentGateway, SimulatedCheckout};
+use crate::shop::receipt_desk::{ReceiptDesk, ReceiptPorts};
 use crate::shop::{Shop, ShopConfig, ShopPorts};
-use crate::shop_ports::{Catalog, Orders, PaymentGateway, SimulatedCheckout};
-use crate::stats::Statistics;
 
 /// Every storage port at once: what a storage adapter implements to run the whole domain.
 /// Implemented for every type that implements each port; each port's conformance suite is in
@@ -165,7 +172,7 @@ impl Services {
             random,
         } = adapters;
         let membership = Membership::new(
-            Ports {
+            MembershipPorts {
                 members: store.clone(),
                 unit: unit.clone(),
                 sessions: store.clone(),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::order::{NotRefundable, check_refundable};
-use crate::ports::{Clock, Random};
-use crate::shop_ports::{
+use crate::kernel::ports::{Clock, Random};
+use crate::shop::order::{NotRefundable, check_refundable};
+use crate::shop::ports::{
     Catalog, CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, Orders, PaymentGateway,
     SandboxOutcome, SimulatedCheckout, WebhookError,
 };
@@ -42,7 +42,7 @@ pub struct ShopPorts {
     /// real provider.
     pub simulator: Option<Arc<dyn SimulatedCheckout>>,
     /// The register of entrusted processors (the provider is registered by its name).
-    pub processors: Arc<dyn crate::privacy::Processors>,
+    pub processors: Arc<dyn crate::privacy::ports::Processors>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -69,7 +69,7 @@ pub struct ShopConfig {
     /// refused before anything is stored or sent.
     pub share_email_with_provider: bool,
     /// Consumption tax: the rates by date and the rounding rule.
-    pub tax: crate::tax::TaxRules,
+    pub tax: crate::shop::tax::TaxRules,
 }
 
 /// The facts of an order before it is placed (the final confirmation).
@@ -80,7 +80,7 @@ pub struct Quote {
     /// The tax-inclusive total.
     pub total: crate::Money,
     /// The tax in it, per rate.
-    pub tax: crate::tax::TaxBreakdown,
+    pub tax: crate::shop::tax::TaxBreakdown,
 }
 
 /// Placing an order failed.
@@ -394,7 +394,7 @@ impl Shop {
         &self,
         member: &Member,
         products: &[ProductId],
-    ) -> Result<(Vec<OrderLine>, crate::Money, crate::tax::TaxBreakdown), OrderError> {
+    ) -> Result<(Vec<OrderLine>, crate::Money, crate::shop::tax::TaxBreakdown), OrderError> {
         let owned: HashSet<ProductId> = self
             .ports
             .orders
@@ -445,13 +445,13 @@ impl Shop {
             .now()
             .to_offset(time::macros::offset!(+9))
             .date();
-        let taxed: Vec<crate::tax::TaxLine> = lines
+        let taxed: Vec<crate::shop::tax::TaxLine> = lines
             .iter()
-            .map(|l| crate::tax::TaxLine {
+            .map(|l| crate::shop::tax::TaxLine {
                 unit_price: l.unit_price.minor(),
                 quantity: l.quantity,
                 // Audio content is standard-rated.
-                class: crate::tax::RateClass::Standard,
+                class: crate::shop::tax::RateClass::Standard,
             })
             .collect();
         let tax = self
@@ -773,3 +773,11 @@ impl Shop {
         crate::kernel::ids::uuid_v7(now, &self.ports.random.bytes32())
     }
 }
+
+pub mod catalog;
+pub mod legal;
+pub mod order;
+pub mod ports;
+pub mod receipt;
+pub mod receipt_desk;
+pub mod tax;

@@ -5,7 +5,7 @@
 use crate::text::JsonString;
 use kikeru_domain::ProductFields;
 use kikeru_domain::membership::Client;
-use kikeru_domain::operators::Role;
+use kikeru_domain::office::operators::Role;
 use kikeru_domain::shop::{ImportError, RefundError};
 use kikeru_domain::{OrderId, Sku};
 use poem::Request;
@@ -265,7 +265,7 @@ struct ReturnInvoiceView {
     total: i64,
 }
 
-fn line_views(lines: Vec<kikeru_domain::receipt::ReceiptLine>) -> Vec<ReceiptLineView> {
+fn line_views(lines: Vec<kikeru_domain::shop::receipt::ReceiptLine>) -> Vec<ReceiptLineView> {
     lines
         .into_iter()
         .map(|l| ReceiptLineView {
@@ -278,7 +278,7 @@ fn line_views(lines: Vec<kikeru_domain::receipt::ReceiptLine>) -> Vec<ReceiptLin
         .collect()
 }
 
-fn rate_views(rates: Vec<kikeru_domain::tax::RateTotal>) -> Vec<ReceiptRateView> {
+fn rate_views(rates: Vec<kikeru_domain::shop::tax::RateTotal>) -> Vec<ReceiptRateView> {
     rates
         .into_iter()
         .map(|r| ReceiptRateView {

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::{PendingSession, Session};
 use crate::client::client;
 use crate::problem::{ApiError, invalid_display_name, invalid_email};
-use kikeru_domain::second_factor::Access;
+use kikeru_domain::membership::second_factor::Access;
 
 type ApiResult<T> = Result<T, ApiError>;
 

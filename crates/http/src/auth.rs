@@ -185,7 +185,7 @@ impl<'a> ApiExtractor<'a> for PendingSession {
 /// A signed-in operator, from the operators' cookie. Operations that take it answer 401
 /// without it and 403 when the role is not enough.
 #[derive(Debug)]
-pub(crate) struct OperatorSession(pub(crate) kikeru_domain::operators::OperatorAuth);
+pub(crate) struct OperatorSession(pub(crate) kikeru_domain::office::service::OperatorAuth);
 
 impl<'a> ApiExtractor<'a> for OperatorSession {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];

@@ -85,10 +85,10 @@ pub(crate) fn browser(req: &Request) -> String {
 
 /// The browser's class for the access statistics: family, major version, OS family and device
 /// class from the User-Agent, nothing else of it.
-pub(crate) fn browser_class(req: &Request) -> kikeru_domain::stats::BrowserClass {
+pub(crate) fn browser_class(req: &Request) -> kikeru_domain::privacy::stats::BrowserClass {
     let agent = user_agent(req);
     match woothee::parser::Parser::new().parse(agent) {
-        Some(r) if r.name != "UNKNOWN" => kikeru_domain::stats::BrowserClass {
+        Some(r) if r.name != "UNKNOWN" => kikeru_domain::privacy::stats::BrowserClass {
             family: r.name.to_owned(),
             major: r.version.split('.').next().unwrap_or("").to_owned(),
             os: if r.os == "UNKNOWN" {
@@ -99,7 +99,7 @@ pub(crate) fn browser_class(req: &Request) -> kikeru_domain::stats::BrowserClass
             device: r.category.to_owned(),
         }
         .sanitized(),
-        _ => kikeru_domain::stats::BrowserClass::default().sanitized(),
+        _ => kikeru_domain::privacy::stats::BrowserClass::default().sanitized(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! read and answered. Every operator step is audited.
 
 use crate::text::JsonString;
-use kikeru_domain::inquiry::{
+use kikeru_domain::office::inquiry::{
     AnswerError, ContactError, ContactForm, Inquiry, InquiryId, MAX_BODY,
 };
 use kikeru_domain::{Email, Language};

@@ -66,7 +66,7 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
             reason = "the time of an anonymous access record, taken at the edge"
         )]
         let at = time::OffsetDateTime::now_utc();
-        hits.offer(kikeru_domain::stats::Hit::new(
+        hits.offer(kikeru_domain::privacy::stats::Hit::new(
             at,
             method.as_str(),
             &path,

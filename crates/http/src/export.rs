@@ -1,9 +1,9 @@
 //! `GET /api/v1/me/export`: everything held about the member, as one JSON document streamed a
-//! section at a time. The domain decides the sections ([`kikeru_domain::export`]); this only
+//! section at a time. The domain decides the sections ([`kikeru_domain::privacy::export`]); this only
 //! writes each as JSON.
 
 use futures_util::stream;
-use kikeru_domain::export::{Export, ExportError, Section};
+use kikeru_domain::privacy::export::{Export, ExportError, Section};
 use poem::web::Data;
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
@@ -149,10 +149,10 @@ fn text(section: &Section) -> String {
             continued(*first, "],\"payments\":[", &items)
         }
         Section::Receipts { receipts, returns } => {
-            let lines = |lines: &[kikeru_domain::receipt::ReceiptLine]| -> Vec<Value> {
+            let lines = |lines: &[kikeru_domain::shop::receipt::ReceiptLine]| -> Vec<Value> {
                 lines.iter().map(|l| json!({"title_ja": l.title_ja, "title_en": l.title_en, "unit_price": l.unit_price, "quantity": l.quantity, "rate": l.rate})).collect()
             };
-            let rates = |rates: &[kikeru_domain::tax::RateTotal]| -> Vec<Value> {
+            let rates = |rates: &[kikeru_domain::shop::tax::RateTotal]| -> Vec<Value> {
                 rates
                     .iter()
                     .map(|t| json!({"rate": t.rate, "inclusive": t.inclusive, "tax": t.tax}))

@@ -5,7 +5,7 @@
 //! answer 403 `reauthentication_required` (or `second_factor_required`), which the client
 //! resolves with `POST /sessions/current/reauthentication` and retries.
 
-use kikeru_domain::second_factor::RecoveryCode;
+use kikeru_domain::membership::second_factor::RecoveryCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};

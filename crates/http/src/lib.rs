@@ -49,7 +49,7 @@ pub struct HttpConfig {
     pub stats_min_count: u64,
     /// The seller's particulars (特定商取引法に基づく表記); `None` shows labelled samples (the
     /// sandbox: production refuses to start without them).
-    pub seller: Option<kikeru_domain::legal::Seller>,
+    pub seller: Option<kikeru_domain::shop::legal::Seller>,
 }
 
 impl HttpConfig {
@@ -73,7 +73,7 @@ impl HttpConfig {
 /// keep up drops the record and counts it.
 pub trait HitSink: Send + Sync + 'static {
     /// Offers a record.
-    fn offer(&self, hit: kikeru_domain::stats::Hit);
+    fn offer(&self, hit: kikeru_domain::privacy::stats::Hit);
 }
 
 /// A sink that keeps nothing (statistics off, and tests that do not look at them).
@@ -81,7 +81,7 @@ pub trait HitSink: Send + Sync + 'static {
 pub struct NoHits;
 
 impl HitSink for NoHits {
-    fn offer(&self, _hit: kikeru_domain::stats::Hit) {}
+    fn offer(&self, _hit: kikeru_domain::privacy::stats::Hit) {}
 }
 
 /// Whether the service's dependencies answer (`/readyz`).
@@ -97,7 +97,7 @@ pub struct AppState {
     /// Where anonymous access statistics go (buffered off the request path).
     pub hits: Arc<dyn HitSink>,
     /// Operators' statistics reports (daily counts).
-    pub statistics: Arc<dyn kikeru_domain::stats::Statistics>,
+    pub statistics: Arc<dyn kikeru_domain::privacy::ports::Statistics>,
     /// Every use case (built by [`kikeru_domain::Services::new`]).
     pub services: kikeru_domain::Services,
     /// The edge settings.

@@ -1,7 +1,7 @@
 //! Endpoints that move raw bytes: audio streamed from the media folder (with HTTP Range, never
 //! loaded whole into memory) and payment webhooks (verified against the exact bytes received).
 
-use kikeru_domain::shop_ports::InboundWebhook;
+use kikeru_domain::shop::ports::InboundWebhook;
 use kikeru_domain::{AssetKey, ProductId};
 use poem::web::{Data, Path, StaticFileRequest};
 use poem::{Body, IntoResponse, Request, Response, handler};

@@ -3,7 +3,7 @@
 //! default), deliberately unlike the site so nobody mistakes it for a real payment.
 
 use kikeru_domain::shop::LookupError;
-use kikeru_domain::shop_ports::SandboxOutcome;
+use kikeru_domain::shop::ports::SandboxOutcome;
 use poem::http::StatusCode;
 use poem::web::{Data, Html, Path, Redirect};
 use poem::{IntoResponse, Request, handler};

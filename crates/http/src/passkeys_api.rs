@@ -4,10 +4,10 @@
 //! `RegistrationResponseJSON`, …): binary values are unpadded base64url, so a page passes
 //! the browser's `toJSON()` through unchanged.
 
-use kikeru_domain::passkey::{
+use kikeru_domain::membership::passkey::{
     AssertionResponse, Passkey, PasskeyError, PasskeyId, RegistrationResponse,
 };
-use kikeru_domain::second_factor::RecoveryCode;
+use kikeru_domain::membership::second_factor::RecoveryCode;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -376,7 +376,7 @@ impl PasskeysApi {
                     display_name: name.clone(),
                     name,
                 },
-                pub_key_cred_params: kikeru_domain::passkey::ALGORITHMS
+                pub_key_cred_params: kikeru_domain::membership::passkey::ALGORITHMS
                     .iter()
                     .map(|alg| CredentialParameter {
                         kind: "public-key".to_owned(),

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use kikeru_domain::disclosure::LegalOrderError;
+use kikeru_domain::membership::second_factor::StepUp;
 use kikeru_domain::membership::{
     AuthError, BackendError, ChangeError, FactorError, RegisterError, ResetRequestError,
     SignInError, Throttled, TokenError,
 };
-use kikeru_domain::second_factor::StepUp;
+use kikeru_domain::privacy::disclosure::LegalOrderError;
+use kikeru_domain::shop::ports::GatewayError;
 use kikeru_domain::shop::{LookupError, OrderError, WebhookFailure};
-use kikeru_domain::shop_ports::GatewayError;
 use kikeru_domain::{DisplayNameError, EmailError, PasswordRejection, StoreError};
 use poem::http::StatusCode;
 use poem_openapi::{ApiResponse, Object, payload::Json};
@@ -546,9 +546,9 @@ impl From<WebhookFailure> for ApiError {
     }
 }
 
-impl From<kikeru_domain::operators::OfficeError> for ApiError {
-    fn from(e: kikeru_domain::operators::OfficeError) -> Self {
-        use kikeru_domain::operators::OfficeError as E;
+impl From<kikeru_domain::office::service::OfficeError> for ApiError {
+    fn from(e: kikeru_domain::office::service::OfficeError) -> Self {
+        use kikeru_domain::office::service::OfficeError as E;
         match e {
             E::InvalidCredentials => Self::unauthorized(
                 "invalid_credentials",

@@ -218,7 +218,7 @@ struct OrderView {
 
 /// Per-rate totals as the API shows them.
 fn tax_views(
-    per_rate: &[kikeru_domain::tax::RateTotal],
+    per_rate: &[kikeru_domain::shop::tax::RateTotal],
     currency: kikeru_domain::Currency,
 ) -> Vec<TaxView> {
     let money = |minor: i64| -> Price {

@@ -1,6 +1,6 @@
 //! Statistics reports as files for third parties: CSV and JSON, small cells already suppressed.
 
-use kikeru_domain::stats::Report;
+use kikeru_domain::privacy::stats::Report;
 use serde_json::{Value, json};
 
 /// The report as CSV: one table with a `section` column.

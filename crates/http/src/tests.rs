@@ -42,11 +42,11 @@ fn fixture_with(origin: &str) -> Fixture {
 }
 
 /// A fixture whose site is configured with `seller`'s particulars.
-fn fixture_selling(seller: kikeru_domain::legal::Seller) -> Fixture {
+fn fixture_selling(seller: kikeru_domain::shop::legal::Seller) -> Fixture {
     build_fixture(ORIGIN, Some(seller))
 }
 
-fn build_fixture(origin: &str, seller: Option<kikeru_domain::legal::Seller>) -> Fixture {
+fn build_fixture(origin: &str, seller: Option<kikeru_domain::shop::legal::Seller>) -> Fixture {
     let harness = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let media = tempfile::tempdir().unwrap();
     let state = AppState {
@@ -122,7 +122,7 @@ impl Fixture {
     }
 
     /// Creates an operator and signs them in; returns the cookie pair.
-    async fn operator(&self, email: &str, role: kikeru_domain::operators::Role) -> String {
+    async fn operator(&self, email: &str, role: kikeru_domain::office::operators::Role) -> String {
         self.harness
             .office
             .add_operator(Harness::email(email), OFFICE_PASSWORD, role)
@@ -653,7 +653,7 @@ async fn the_spec_is_served_and_documents_the_session_scheme_and_problem_respons
 async fn console_session(
     f: &Fixture,
     email: &str,
-    role: kikeru_domain::operators::Role,
+    role: kikeru_domain::office::operators::Role,
 ) -> (String, String) {
     f.harness
         .office
@@ -1162,7 +1162,7 @@ mod shop {
 
 mod admin {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     impl Fixture {
         async fn put_products(&self, cookie: &str, products: Value) -> TestResponse {
@@ -1388,7 +1388,7 @@ mod admin {
 
 mod consents {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     #[tokio::test]
     async fn members_grant_and_withdraw_consent_to_purposes_the_office_defines() {
@@ -1480,7 +1480,7 @@ mod consents {
 
 mod disclosures {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     #[tokio::test]
     async fn a_consented_disclosure_is_recorded_where_the_member_sees_it_and_a_refused_one_leaves_nothing()
@@ -1761,7 +1761,7 @@ mod deletion {
 
 mod legal_orders {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     #[tokio::test]
     async fn a_legal_order_takes_two_operators_and_can_withhold_the_members_notice() {
@@ -1863,7 +1863,7 @@ mod legal_orders {
 
 mod register {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     #[tokio::test]
     async fn narrowing_a_processors_categories_stops_that_data_from_leaving() {
@@ -1958,7 +1958,7 @@ mod register {
 
 mod inquiries {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
     use kikeru_domain::ports::Message;
     use uuid::Uuid;
 
@@ -2322,7 +2322,7 @@ mod site {
 
 mod console {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     #[tokio::test]
     async fn operators_answer_inquiries_approve_orders_and_keep_partners_from_the_console() {
@@ -2473,7 +2473,7 @@ mod console {
             "a member's session is no operator's"
         );
 
-        let audit = kikeru_domain::operators::Operators::events(&*f.harness.store, 50)
+        let audit = kikeru_domain::office::ports::Operators::events(&*f.harness.store, 50)
             .await
             .unwrap();
         let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
@@ -2490,7 +2490,7 @@ mod console {
 
 mod mypage_forms {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     async fn form(f: &Fixture, path: &str, cookie: &str, body: &str) -> TestResponse {
         f.client
@@ -2650,7 +2650,7 @@ mod mypage_forms {
 
 mod console_disclosures {
     use super::*;
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
 
     use super::post_form as post;
 

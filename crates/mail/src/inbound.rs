@@ -4,7 +4,7 @@
 //! inquiry notes their names, types and sizes.
 
 use kikeru_domain::Email;
-use kikeru_domain::inquiry::{AttachmentNote, InboundMail};
+use kikeru_domain::office::inquiry::{AttachmentNote, InboundMail};
 use mail_parser::{MessageParser, MimeHeaders};
 
 /// The largest message accepted by default (10 MiB, attachments included).

@@ -1,6 +1,6 @@
 //! What each message says, in the member's language.
 
-use kikeru_domain::ports::{Mail, Message, Receipt};
+use kikeru_domain::ports::{Mail, Message, ReceiptMail};
 use kikeru_domain::{Currency, Language, Money};
 
 /// Where links in mail point.
@@ -440,7 +440,7 @@ fn incident_notice(n: &IncidentNotice<'_>, ja: bool, links: &Links) -> (String, 
     }
 }
 
-fn render_receipt(receipt: &Receipt, ja: bool, links: &Links) -> (String, String) {
+fn render_receipt(receipt: &ReceiptMail, ja: bool, links: &Links) -> (String, String) {
     let language = if ja { Language::Ja } else { Language::En };
     let money = |minor: i64| format_money(minor, &receipt.currency, language);
     let when = japan_time(receipt.paid_at);
@@ -595,10 +595,10 @@ mod tests {
 
     #[test]
     fn the_payment_mail_points_to_the_numbered_receipt_on_my_page() {
-        let message = Message::Receipt(Receipt {
+        let message = Message::Receipt(ReceiptMail {
             order_id: uuid::Uuid::from_u128(1),
             paid_at: time::macros::datetime!(2026-11-20 01:00 UTC),
-            lines: vec![kikeru_domain::ports::ReceiptLine {
+            lines: vec![kikeru_domain::ports::ReceiptMailLine {
                 title: "朝の鳥".to_owned(),
                 unit_price_minor: 1_100,
                 quantity: 1,

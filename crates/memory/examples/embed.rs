@@ -9,12 +9,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::catalog::{AssetKey, Localized, ProductDraft, Sku};
-use kikeru_domain::export::{Export, Section};
 use kikeru_domain::ports::{Mail, MailError, Message};
 use kikeru_domain::prelude::*;
+use kikeru_domain::privacy::export::{Export, Section};
 use kikeru_domain::privacy::{DataCategory, Processor};
-use kikeru_domain::shop_ports::SandboxOutcome;
+use kikeru_domain::shop::catalog::{AssetKey, Localized, ProductDraft, Sku};
+use kikeru_domain::shop::ports::SandboxOutcome;
 use kikeru_domain::{Currency, SessionToken};
 use kikeru_memory::MemoryStore;
 use kikeru_memory::testing::{
@@ -52,10 +52,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The register of processors: mail may carry the address and the message; the test
     // payment provider receives order details only.
     store.register_processor(Processor {
-        key: kikeru_domain::outbox::MAIL_PROCESSOR.to_owned(),
+        key: kikeru_domain::mail::outbox::MAIL_PROCESSOR.to_owned(),
         name: "Printing mailer".to_owned(),
         purpose: "mail".to_owned(),
-        categories: kikeru_domain::outbox::mail_categories(),
+        categories: kikeru_domain::mail::outbox::mail_categories(),
     });
     store.register_processor(Processor {
         key: "test".to_owned(),

@@ -1,7 +1,8 @@
 //! Incidents in memory, beside the members (a notice's progress is applied in their units).
 
 use async_trait::async_trait;
-use kikeru_domain::incident::{Incident, IncidentId, Incidents, Notice, Stage};
+use kikeru_domain::office::incident::ports::Incidents;
+use kikeru_domain::office::incident::{Incident, IncidentId, Notice, Stage};
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
 use crate::MemoryStore;

@@ -14,11 +14,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kikeru_domain::passkey::Passkey;
+use kikeru_domain::membership::passkey::Passkey;
+use kikeru_domain::membership::second_factor::{RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::ports::{
     AuditLog, Erasure, Hits, Members, RateLimits, SecondFactors, Sessions, Tokens,
 };
-use kikeru_domain::second_factor::{RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::{
     Email, Member, MemberId, OneTimeToken, SecurityEvent, Session, SessionId, StoreError,
     Timestamp, TokenHash, TokenPurpose,
@@ -46,8 +46,8 @@ struct State {
     recovery_codes: HashMap<MemberId, Vec<RecoveryCodeHash>>,
     passkeys: Vec<Passkey>,
     incidents: std::collections::BTreeMap<
-        kikeru_domain::incident::IncidentId,
-        kikeru_domain::incident::Incident,
+        kikeru_domain::office::incident::IncidentId,
+        kikeru_domain::office::incident::Incident,
     >,
 }
 
@@ -328,12 +328,12 @@ impl Erasure for MemoryStore {
 }
 
 #[async_trait]
-impl kikeru_domain::retention::Retention for MemoryStore {
+impl kikeru_domain::privacy::ports::Retention for MemoryStore {
     async fn purge(
         &self,
-        cutoffs: &kikeru_domain::retention::Cutoffs,
-    ) -> Result<kikeru_domain::retention::Purged, StoreError> {
-        let mut purged = kikeru_domain::retention::Purged::default();
+        cutoffs: &kikeru_domain::privacy::retention::Cutoffs,
+    ) -> Result<kikeru_domain::privacy::retention::Purged, StoreError> {
+        let mut purged = kikeru_domain::privacy::retention::Purged::default();
         let stale: Vec<MemberId> = self
             .state()
             .members

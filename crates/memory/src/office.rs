@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::operators::{Operator, OperatorEvent, OperatorId, OperatorSession, Operators};
+use kikeru_domain::office::operators::{Operator, OperatorEvent, OperatorId, OperatorSession};
+use kikeru_domain::office::ports::Operators;
 use kikeru_domain::{Email, StoreError, TokenHash};
 use uuid::Uuid;
 

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::consent::Consents;
+use kikeru_domain::privacy::ports::Consents;
+use kikeru_domain::privacy::ports::{Ledger, LegalOrders, Partners, Processors};
 use kikeru_domain::privacy::{
-    ConsentRecord, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders, Partner, Partners,
-    Processor, ProcessorProposal, Processors, Purpose,
+    ConsentRecord, LedgerDraft, LedgerEntry, LegalOrder, Partner, Processor, ProcessorProposal,
+    Purpose,
 };
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 

@@ -4,14 +4,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::order::{Transition, decide};
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::shop::order::{Transition, decide};
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
     EventOutcome, MemberId, Order, OrderId, Payment, PaymentEvent, PaymentId, PaymentStatus,
     Product, ProductId, Purchase, PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
 };
 
-use kikeru_domain::outbox::Envelope;
+use kikeru_domain::mail::outbox::Envelope;
 
 use crate::MemoryStore;
 
@@ -22,10 +22,10 @@ pub(crate) struct State {
     orders: HashMap<OrderId, Order>,
     payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
-    receipts: Vec<kikeru_domain::receipt::Receipt>,
+    receipts: Vec<kikeru_domain::shop::receipt::Receipt>,
     /// The last receipt number given (numbers are never reused, even after a purge).
     last_receipt: u64,
-    returns: Vec<kikeru_domain::receipt::ReturnInvoice>,
+    returns: Vec<kikeru_domain::shop::receipt::ReturnInvoice>,
     last_return: u64,
 }
 
@@ -317,7 +317,7 @@ impl Orders for MemoryStore {
 }
 
 #[async_trait]
-impl kikeru_domain::receipt::Receipts for MemoryStore {
+impl kikeru_domain::shop::ports::Receipts for MemoryStore {
     async fn unreceipted(&self, limit: u32) -> Result<Vec<Order>, StoreError> {
         let state = self.shop_state();
         let mut due: Vec<&Order> = state
@@ -332,8 +332,8 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
 
     async fn issue(
         &self,
-        draft: &kikeru_domain::receipt::ReceiptDraft,
-    ) -> Result<kikeru_domain::receipt::Receipt, StoreError> {
+        draft: &kikeru_domain::shop::receipt::ReceiptDraft,
+    ) -> Result<kikeru_domain::shop::receipt::Receipt, StoreError> {
         let mut state = self.shop_state();
         if state
             .receipts
@@ -343,7 +343,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
             return Err(StoreError::Conflict);
         }
         state.last_receipt += 1;
-        let receipt = kikeru_domain::receipt::Receipt {
+        let receipt = kikeru_domain::shop::receipt::Receipt {
             number: state.last_receipt,
             content: draft.clone(),
         };
@@ -354,7 +354,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
     async fn for_member(
         &self,
         member: MemberId,
-    ) -> Result<Vec<kikeru_domain::receipt::Receipt>, StoreError> {
+    ) -> Result<Vec<kikeru_domain::shop::receipt::Receipt>, StoreError> {
         let mut found: Vec<_> = self
             .shop_state()
             .receipts
@@ -369,7 +369,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
     async fn by_number(
         &self,
         number: u64,
-    ) -> Result<Option<kikeru_domain::receipt::Receipt>, StoreError> {
+    ) -> Result<Option<kikeru_domain::shop::receipt::Receipt>, StoreError> {
         Ok(self
             .shop_state()
             .receipts
@@ -383,7 +383,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
         number: u64,
         member: MemberId,
         recipient: &str,
-    ) -> Result<kikeru_domain::receipt::Receipt, StoreError> {
+    ) -> Result<kikeru_domain::shop::receipt::Receipt, StoreError> {
         let mut state = self.shop_state();
         let receipt = state
             .receipts
@@ -398,7 +398,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
     async fn unreturned(
         &self,
         limit: u32,
-    ) -> Result<Vec<(kikeru_domain::receipt::Receipt, Timestamp)>, StoreError> {
+    ) -> Result<Vec<(kikeru_domain::shop::receipt::Receipt, Timestamp)>, StoreError> {
         let state = self.shop_state();
         let mut due: Vec<_> = state
             .receipts
@@ -429,8 +429,8 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
 
     async fn issue_return(
         &self,
-        draft: &kikeru_domain::receipt::ReturnDraft,
-    ) -> Result<kikeru_domain::receipt::ReturnInvoice, StoreError> {
+        draft: &kikeru_domain::shop::receipt::ReturnDraft,
+    ) -> Result<kikeru_domain::shop::receipt::ReturnInvoice, StoreError> {
         let mut state = self.shop_state();
         if state
             .returns
@@ -440,7 +440,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
             return Err(StoreError::Conflict);
         }
         state.last_return += 1;
-        let invoice = kikeru_domain::receipt::ReturnInvoice {
+        let invoice = kikeru_domain::shop::receipt::ReturnInvoice {
             number: state.last_return,
             content: draft.clone(),
         };
@@ -451,7 +451,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
     async fn returns_for_member(
         &self,
         member: MemberId,
-    ) -> Result<Vec<kikeru_domain::receipt::ReturnInvoice>, StoreError> {
+    ) -> Result<Vec<kikeru_domain::shop::receipt::ReturnInvoice>, StoreError> {
         let mut found: Vec<_> = self
             .shop_state()
             .returns
@@ -466,7 +466,7 @@ impl kikeru_domain::receipt::Receipts for MemoryStore {
     async fn return_by_number(
         &self,
         number: u64,
-    ) -> Result<Option<kikeru_domain::receipt::ReturnInvoice>, StoreError> {
+    ) -> Result<Option<kikeru_domain::shop::receipt::ReturnInvoice>, StoreError> {
         Ok(self
             .shop_state()
             .returns

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::stats::{DailyCount, Hit, Statistics};
+use kikeru_domain::privacy::ports::Statistics;
+use kikeru_domain::privacy::stats::{DailyCount, Hit};
 use kikeru_domain::{StoreError, Timestamp};
 use time::Date;
 

@@ -251,11 +251,11 @@ pub fn settings(membership: MembershipConfig) -> Settings {
             success_url: "http://127.0.0.1:8080/checkout/complete?order_id={order_id}".to_owned(),
             cancel_url: "http://127.0.0.1:8080/checkout/canceled?order_id={order_id}".to_owned(),
             share_email_with_provider: false,
-            tax: kikeru_domain::tax::TaxRules::japan(),
+            tax: kikeru_domain::shop::tax::TaxRules::japan(),
         },
-        contact: kikeru_domain::inquiry::ContactLimits::default(),
-        postman: kikeru_domain::outbox::PostmanConfig::default(),
-        seller: kikeru_domain::legal::Seller::sample(),
+        contact: kikeru_domain::office::inquiry::ContactLimits::default(),
+        postman: kikeru_domain::mail::postman::PostmanConfig::default(),
+        seller: kikeru_domain::shop::legal::Seller::sample(),
     }
 }
 
@@ -272,9 +272,9 @@ pub struct Harness {
     /// The mail delivered so far (see [`Harness::mail`]).
     pub mailer: Arc<RecordingMailer>,
     /// The postman delivering the outbox to `mailer`.
-    pub postman: kikeru_domain::outbox::Postman,
+    pub postman: kikeru_domain::mail::postman::Postman,
     /// Inquiries (the contact form and mail to the service), on the same store.
-    pub contact: kikeru_domain::inquiry::ContactDesk,
+    pub contact: kikeru_domain::office::inquiry::ContactDesk,
     /// The shop's use cases, on the same store.
     pub shop: kikeru_domain::Shop,
     /// The payment provider double.
@@ -282,15 +282,15 @@ pub struct Harness {
     /// The sealer (rotate its key to test re-sealing).
     pub sealer: Arc<InsecureTestSealer>,
     /// The office's use cases (operators), on the same store.
-    pub office: kikeru_domain::operators::Office,
+    pub office: kikeru_domain::office::service::Office,
     /// Consent to purposes, on the same store.
-    pub consents: kikeru_domain::consent::ConsentDesk,
+    pub consents: kikeru_domain::privacy::consent::ConsentDesk,
     /// Disclosures and the ledger, on the same store; the test provider is the one processor.
-    pub disclosures: kikeru_domain::disclosure::DisclosureDesk,
+    pub disclosures: kikeru_domain::privacy::disclosure::DisclosureDesk,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
-    pub receipts: kikeru_domain::receipt::ReceiptDesk,
+    pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.
-    pub incidents: kikeru_domain::incident::IncidentDesk,
+    pub incidents: kikeru_domain::office::incident::IncidentDesk,
 }
 
 impl Harness {
@@ -313,10 +313,10 @@ impl Harness {
                 .collect(),
         });
         store.register_processor(kikeru_domain::privacy::Processor {
-            key: kikeru_domain::outbox::MAIL_PROCESSOR.to_owned(),
+            key: kikeru_domain::mail::outbox::MAIL_PROCESSOR.to_owned(),
             name: "Test mail".to_owned(),
             purpose: "mail".to_owned(),
-            categories: kikeru_domain::outbox::mail_categories(),
+            categories: kikeru_domain::mail::outbox::mail_categories(),
         });
         let clock = Arc::new(ManualClock::new(now));
         let sealer = Arc::new(InsecureTestSealer::default());
@@ -420,8 +420,8 @@ impl TestGateway {
         id: &str,
         reference: &str,
         signal: &str,
-    ) -> kikeru_domain::shop_ports::InboundWebhook {
-        kikeru_domain::shop_ports::InboundWebhook {
+    ) -> kikeru_domain::shop::ports::InboundWebhook {
+        kikeru_domain::shop::ports::InboundWebhook {
             body: format!("id={id}&reference={reference}&signal={signal}").into_bytes(),
             headers: vec![("x-test-signature".to_owned(), "valid".to_owned())],
         }
@@ -437,17 +437,18 @@ impl TestGateway {
 }
 
 #[async_trait]
-impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
+impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
     fn provider(&self) -> &'static str {
         "test"
     }
 
     async fn create_checkout(
         &self,
-        request: &kikeru_domain::shop_ports::CheckoutRequest,
-    ) -> Result<kikeru_domain::shop_ports::Checkout, kikeru_domain::shop_ports::GatewayError> {
+        request: &kikeru_domain::shop::ports::CheckoutRequest,
+    ) -> Result<kikeru_domain::shop::ports::Checkout, kikeru_domain::shop::ports::GatewayError>
+    {
         let reference = format!("chk_{}", request.order_id);
-        Ok(kikeru_domain::shop_ports::Checkout {
+        Ok(kikeru_domain::shop::ports::Checkout {
             url: format!("https://pay.test/{reference}"),
             reference,
         })
@@ -455,11 +456,11 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
 
     fn verify_webhook(
         &self,
-        webhook: &kikeru_domain::shop_ports::InboundWebhook,
+        webhook: &kikeru_domain::shop::ports::InboundWebhook,
         _now: Timestamp,
-    ) -> Result<Option<kikeru_domain::PaymentEvent>, kikeru_domain::shop_ports::WebhookError> {
+    ) -> Result<Option<kikeru_domain::PaymentEvent>, kikeru_domain::shop::ports::WebhookError> {
         use kikeru_domain::PaymentSignal as S;
-        use kikeru_domain::shop_ports::WebhookError;
+        use kikeru_domain::shop::ports::WebhookError;
         if webhook.header("x-test-signature") != Some("valid") {
             return Err(WebhookError::BadSignature);
         }
@@ -492,7 +493,8 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
     async fn checkout_status(
         &self,
         reference: &str,
-    ) -> Result<Option<kikeru_domain::PaymentSignal>, kikeru_domain::shop_ports::GatewayError> {
+    ) -> Result<Option<kikeru_domain::PaymentSignal>, kikeru_domain::shop::ports::GatewayError>
+    {
         Ok(self
             .outcomes
             .lock()
@@ -505,7 +507,7 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
         &self,
         reference: &str,
         _amount: kikeru_domain::Money,
-    ) -> Result<(), kikeru_domain::shop_ports::GatewayError> {
+    ) -> Result<(), kikeru_domain::shop::ports::GatewayError> {
         self.refunds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -514,14 +516,14 @@ impl kikeru_domain::shop_ports::PaymentGateway for TestGateway {
     }
 }
 
-impl kikeru_domain::shop_ports::SimulatedCheckout for TestGateway {
+impl kikeru_domain::shop::ports::SimulatedCheckout for TestGateway {
     fn simulate(
         &self,
         reference: &str,
-        outcome: kikeru_domain::shop_ports::SandboxOutcome,
+        outcome: kikeru_domain::shop::ports::SandboxOutcome,
         _now: Timestamp,
-    ) -> kikeru_domain::shop_ports::InboundWebhook {
-        use kikeru_domain::shop_ports::SandboxOutcome as O;
+    ) -> kikeru_domain::shop::ports::InboundWebhook {
+        use kikeru_domain::shop::ports::SandboxOutcome as O;
         let (signal, name) = match outcome {
             O::Pay => (kikeru_domain::PaymentSignal::Succeeded, "paid"),
             O::Decline => (kikeru_domain::PaymentSignal::Failed, "failed"),

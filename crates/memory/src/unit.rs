@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::inquiry::{Inquiries, Inquiry, InquiryId};
-use kikeru_domain::outbox::{Claimed, Envelope, Outbox, OutboxCounts, Settlement};
+use kikeru_domain::mail::outbox::{Claimed, Envelope, OutboxCounts, Settlement};
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::office::inquiry::ports::Inquiries;
+use kikeru_domain::office::inquiry::{Inquiry, InquiryId};
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 use uuid::Uuid;
 
@@ -220,7 +222,10 @@ fn apply_one(
                 .iter_mut()
                 .find(|p| p.id == id)
                 .ok_or(StoreError::NotFound)?;
-            if !kikeru_domain::passkey::counter_is_plausible(passkey.sign_count, sign_count) {
+            if !kikeru_domain::membership::passkey::counter_is_plausible(
+                passkey.sign_count,
+                sign_count,
+            ) {
                 return Err(StoreError::Conflict);
             }
             passkey.sign_count = sign_count;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::shop_ports::{
+use kikeru_domain::shop::ports::{
     Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, SandboxOutcome,
     SimulatedCheckout, WebhookError,
 };

@@ -1,7 +1,7 @@
 //! Stripe's documented webhook signature scheme, shared by both adapters.
 
 use hmac::{Hmac, Mac};
-use kikeru_domain::shop_ports::WebhookError;
+use kikeru_domain::shop::ports::WebhookError;
 use sha2::Sha256;
 
 /// How far the signed time may be from now, in seconds (Stripe's default tolerance).

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kikeru_domain::shop_ports::{
+use kikeru_domain::shop::ports::{
     Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, WebhookError,
 };
 use kikeru_domain::{Language, Money, PaymentEvent, PaymentSignal, Timestamp};
@@ -330,7 +330,7 @@ impl PaymentGateway for StripeGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kikeru_domain::shop_ports::CheckoutLine;
+    use kikeru_domain::shop::ports::CheckoutLine;
     use kikeru_domain::{Currency, Email, OrderId};
 
     fn request(email: Option<&str>) -> CheckoutRequest {

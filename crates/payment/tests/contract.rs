@@ -4,7 +4,7 @@
 mod fake_stripe;
 
 use kikeru_contract::gateway::ProviderDouble;
-use kikeru_domain::shop_ports::{
+use kikeru_domain::shop::ports::{
     InboundWebhook, PaymentGateway, SandboxOutcome, SimulatedCheckout,
 };
 use kikeru_domain::{PaymentSignal, Timestamp};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use kikeru_domain::stats::{Hit, Statistics, tally};
+use kikeru_domain::privacy::ports::Statistics;
+use kikeru_domain::privacy::stats::{Hit, tally};
 use kikeru_http::HitSink;
 use tokio::sync::mpsc;
 
@@ -80,7 +81,7 @@ pub async fn write_hits(mut receiver: mpsc::Receiver<Hit>, store: Arc<dyn Statis
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kikeru_domain::stats::BrowserClass;
+    use kikeru_domain::privacy::stats::BrowserClass;
 
     #[tokio::test]
     async fn a_full_buffer_drops_and_counts_and_the_writer_stores_the_rest() {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use kikeru_domain::inquiry::ContactLimits;
+use kikeru_domain::membership::session::SessionPolicy;
+use kikeru_domain::office::inquiry::ContactLimits;
 use kikeru_domain::privacy::{DataCategory, Processor};
-use kikeru_domain::session::SessionPolicy;
-use kikeru_domain::shop_ports::{PaymentGateway, SimulatedCheckout};
+use kikeru_domain::shop::ports::{PaymentGateway, SimulatedCheckout};
 use kikeru_domain::{Adapters, MembershipConfig, Services, Settings, ShopConfig};
 use kikeru_http::{AppState, HttpConfig};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway};
@@ -37,7 +37,7 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<(SqlStore, AppSta
 /// Registers the configured processors that the register does not hold yet; what operators
 /// changed since stays as they left it.
 pub(crate) async fn seed_register(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
-    use kikeru_domain::privacy::Processors;
+    use kikeru_domain::privacy::ports::Processors;
     let held = store
         .all()
         .await
@@ -256,7 +256,7 @@ pub fn build(
         seller: config
             .seller
             .clone()
-            .unwrap_or_else(kikeru_domain::legal::Seller::sample),
+            .unwrap_or_else(kikeru_domain::shop::legal::Seller::sample),
     };
     Ok(AppState {
         hits,

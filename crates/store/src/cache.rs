@@ -181,8 +181,8 @@ mod tests {
             last_seen_at: Timestamp::UNIX_EPOCH,
             expires_at: Timestamp::UNIX_EPOCH,
             browser: String::new(),
-            assurance: kikeru_domain::second_factor::Assurance::signed_in(
-                kikeru_domain::second_factor::Factor::Password,
+            assurance: kikeru_domain::membership::second_factor::Assurance::signed_in(
+                kikeru_domain::membership::second_factor::Factor::Password,
                 Timestamp::UNIX_EPOCH,
             ),
             second_factor_enrolled: false,

@@ -3,9 +3,9 @@
 //! that two requests with one code cannot both succeed on any backend.
 
 use async_trait::async_trait;
-use kikeru_domain::passkey::{Passkey, PasskeyId};
+use kikeru_domain::membership::passkey::{Passkey, PasskeyId};
+use kikeru_domain::membership::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::ports::SecondFactors;
-use kikeru_domain::second_factor::{Assurance, RecoveryCodeHash, TotpEnrolment};
 use kikeru_domain::{MemberId, SessionId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
 use sea_orm::{

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use kikeru_domain::incident::{
-    Concerned, Incident, IncidentFacts, IncidentId, Incidents, Notice, Stage,
+use kikeru_domain::office::incident::ports::Incidents;
+use kikeru_domain::office::incident::{
+    Concerned, Incident, IncidentFacts, IncidentId, Notice, Stage,
 };
 use kikeru_domain::privacy::DataCategory;
 use kikeru_domain::{MemberId, StoreError, Timestamp};

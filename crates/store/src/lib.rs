@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kikeru_domain::membership::second_factor::{Assurance, Factor};
 use kikeru_domain::ports::{AuditLog, Erasure, Hits, Members, RateLimits, Sessions, Tokens};
-use kikeru_domain::second_factor::{Assurance, Factor};
 use kikeru_domain::{
     DisplayName, Email, Member, MemberId, OneTimeToken, PasswordHashString, SecurityEvent,
     SecurityEventKind, Session, SessionId, StoreError, Timestamp, TokenHash, TokenPurpose,

@@ -1,9 +1,10 @@
 //! Operators, their sessions and their audit log on sea-orm.
 
 use async_trait::async_trait;
-use kikeru_domain::operators::{
-    Operator, OperatorEvent, OperatorId, OperatorSession, Operators, Role,
+use kikeru_domain::office::operators::{
+    Operator, OperatorEvent, OperatorId, OperatorSession, Role,
 };
+use kikeru_domain::office::ports::Operators;
 use kikeru_domain::{Email, PasswordHashString, StoreError, TokenHash};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;

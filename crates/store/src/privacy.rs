@@ -1,11 +1,11 @@
 //! Purposes, consent histories and the disclosure ledger on sea-orm.
 
 use async_trait::async_trait;
-use kikeru_domain::consent::Consents;
+use kikeru_domain::privacy::ports::Consents;
+use kikeru_domain::privacy::ports::{Ledger, LegalOrders, Partners, Processors};
 use kikeru_domain::privacy::{
-    Basis, ConsentRecord, DataCategory, Ledger, LedgerDraft, LedgerEntry, LegalOrder, LegalOrders,
-    Partner, Partners, Processor, ProcessorProposal, Processors, Purpose, Recipient,
-    RecipientDetails, Transfer,
+    Basis, ConsentRecord, DataCategory, LedgerDraft, LedgerEntry, LegalOrder, Partner, Processor,
+    ProcessorProposal, Purpose, Recipient, RecipientDetails, Transfer,
 };
 use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;

@@ -5,10 +5,11 @@
 //! no repeat.
 
 use async_trait::async_trait;
-use kikeru_domain::receipt::{
-    Receipt, ReceiptDraft, ReceiptLine, Receipts, ReturnDraft, ReturnInvoice,
+use kikeru_domain::shop::ports::Receipts;
+use kikeru_domain::shop::receipt::{
+    Receipt, ReceiptDraft, ReceiptLine, ReturnDraft, ReturnInvoice,
 };
-use kikeru_domain::tax::RateTotal;
+use kikeru_domain::shop::tax::RateTotal;
 use kikeru_domain::{Currency, MemberId, Order, OrderId, PaymentStatus, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -227,7 +228,7 @@ impl Receipts for SqlStore {
         let mut orders = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some((order, _)) =
-                kikeru_domain::shop_ports::Orders::by_id(self, OrderId::from_uuid(id)).await?
+                kikeru_domain::shop::ports::Orders::by_id(self, OrderId::from_uuid(id)).await?
             {
                 orders.push(order);
             }
@@ -346,7 +347,7 @@ impl Receipts for SqlStore {
         for row in rows {
             let receipt = to_receipt(row)?;
             let Some((_, payment)) =
-                kikeru_domain::shop_ports::Orders::by_id(self, receipt.content.order_id).await?
+                kikeru_domain::shop::ports::Orders::by_id(self, receipt.content.order_id).await?
             else {
                 continue;
             };

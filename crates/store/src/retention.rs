@@ -19,14 +19,14 @@ impl Erasure for SqlStore {
 }
 
 #[async_trait]
-impl kikeru_domain::retention::Retention for SqlStore {
+impl kikeru_domain::privacy::ports::Retention for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn purge(
         &self,
-        c: &kikeru_domain::retention::Cutoffs,
-    ) -> Result<kikeru_domain::retention::Purged, StoreError> {
+        c: &kikeru_domain::privacy::retention::Cutoffs,
+    ) -> Result<kikeru_domain::privacy::retention::Purged, StoreError> {
         use sea_orm::{ConnectionTrait, QuerySelect, Statement};
-        let mut purged = kikeru_domain::retention::Purged::default();
+        let mut purged = kikeru_domain::privacy::retention::Purged::default();
         let stale: Vec<uuid::Uuid> = member::Entity::find()
             .select_only()
             .column(member::Column::Id)

@@ -2,7 +2,8 @@
 //! serialized through one state row, so several nodes roll each day up once.
 
 use async_trait::async_trait;
-use kikeru_domain::stats::{DailyCount, Hit, Statistics};
+use kikeru_domain::privacy::ports::Statistics;
+use kikeru_domain::privacy::stats::{DailyCount, Hit};
 use kikeru_domain::{StoreError, Timestamp};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait, Value};
 use time::Date;

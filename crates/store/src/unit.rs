@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::inquiry::{Answer, AttachmentNote, Channel, Inquiries, Inquiry, InquiryId};
-use kikeru_domain::outbox::{Claimed, Envelope, Outbox, OutboxCounts, Settlement};
+use kikeru_domain::mail::outbox::{Claimed, Envelope, OutboxCounts, Settlement};
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::office::inquiry::ports::Inquiries;
+use kikeru_domain::office::inquiry::{Answer, AttachmentNote, Channel, Inquiry, InquiryId};
 use kikeru_domain::ports::{Mail, Message};
-use kikeru_domain::retention::Cutoffs;
+use kikeru_domain::privacy::retention::Cutoffs;
 use kikeru_domain::{Email, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{

@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{
 };
 use coset::iana::{self, EnumI64 as _};
 use coset::{Algorithm, CborOrdering, CborSerializable as _, CoseKey, KeyType, Label};
-use kikeru_domain::passkey::PasskeyError;
+use kikeru_domain::membership::passkey::PasskeyError;
 use serde::de::IgnoredAny;
 
 /// The largest COSE key read: an RSA key of 8192 bits (1,024 bytes) with its exponent and

@@ -3,10 +3,10 @@
 //! by its length (one byte, or two big-endian for the CBOR parts), the signature last. Short
 //! input gives empty parts.
 
-use kikeru_domain::passkey::{
-    AssertionResponse, NewCredential, PasskeyError, PasskeyVerifier, RegistrationResponse,
-    VerifiedAssertion,
+use kikeru_domain::membership::passkey::{
+    AssertionResponse, NewCredential, PasskeyError, RegistrationResponse, VerifiedAssertion,
 };
+use kikeru_domain::membership::ports::PasskeyVerifier;
 
 use crate::Verifier;
 

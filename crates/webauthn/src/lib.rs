@@ -15,10 +15,10 @@ pub mod fuzzing;
 pub mod software;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use kikeru_domain::passkey::{
-    AssertionResponse, NewCredential, PasskeyError, PasskeyVerifier, RegistrationResponse,
-    VerifiedAssertion,
+use kikeru_domain::membership::passkey::{
+    AssertionResponse, NewCredential, PasskeyError, RegistrationResponse, VerifiedAssertion,
 };
+use kikeru_domain::membership::ports::PasskeyVerifier;
 use serde::de::IgnoredAny;
 
 use crate::cose::{MAX_DEPTH, item_len, public_key};
@@ -37,7 +37,7 @@ const ATTESTED: u8 = 0x40;
 const EXTENSIONS: u8 = 0x80;
 
 /// The COSE algorithms checked here: exactly the domain's.
-pub use kikeru_domain::passkey::ALGORITHMS;
+pub use kikeru_domain::membership::passkey::ALGORITHMS;
 
 /// The verifier for one relying party.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use ciborium::Value;
 use coset::{CborSerializable as _, CoseKeyBuilder, iana};
-use kikeru_domain::passkey::{AssertionResponse, RegistrationResponse};
+use kikeru_domain::membership::passkey::{AssertionResponse, RegistrationResponse};
 
 /// One credential on one authenticator.
 pub struct SoftwareAuthenticator {

@@ -1,5 +1,5 @@
 //! Rate limits against brute force and abuse. Counters live behind the
-//! [`crate::ports::RateLimits`] port (in the database, so that every node shares them); the
+//! [`crate::kernel::ports::RateLimits`] port (in the database, so that every node shares them); the
 //! limits, the callers they count and the keys they count under are here.
 
 use std::time::Duration;

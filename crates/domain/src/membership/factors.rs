@@ -10,8 +10,9 @@ use super::{
     StoreError, Throttled, throttle_key,
 };
 use crate::MemberId;
-use crate::ports::{Message, SealPurpose};
-use crate::second_factor::{
+use crate::kernel::ports::SealPurpose;
+use crate::mail::message::Message;
+use crate::membership::second_factor::{
     Access, Factor, RecoveryCode, RecoveryCodeHash, StepUp, TotpEnrolment, TotpError, TotpSecret,
     seal_context,
 };
@@ -63,7 +64,7 @@ pub enum FactorError {
     CeremonyInvalid,
     /// The authenticator's answer was not accepted.
     #[error(transparent)]
-    Passkey(#[from] crate::passkey::PasskeyError),
+    Passkey(#[from] crate::membership::passkey::PasskeyError),
     /// A passkey name must be 1–64 characters without control characters.
     #[error("a passkey name is 1 to 64 characters")]
     BadName,

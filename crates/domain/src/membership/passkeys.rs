@@ -11,12 +11,13 @@ use super::{
     SecurityEventKind, SignInError, StoreError, browser_label, throttle_key,
 };
 use crate::SessionToken;
-use crate::passkey::{
+use crate::kernel::ports::SealPurpose;
+use crate::mail::message::Message;
+use crate::membership::passkey::{
     AssertionResponse, CEREMONY_LIFETIME, Ceremony, CeremonyPurpose, MAX_PASSKEYS, Passkey,
     PasskeyId, RegistrationResponse, counter_is_plausible, passkey_name, user_handle,
 };
-use crate::ports::{Message, SealPurpose};
-use crate::second_factor::{Assurance, Factor, RecoveryCode};
+use crate::membership::second_factor::{Assurance, Factor, RecoveryCode};
 
 /// What the browser needs to start a ceremony (the rest — relying-party name, algorithms,
 /// timeouts — is the edge's to add).

@@ -2,8 +2,8 @@
 //! `kikeru member reseal`).
 
 use super::{Change, Changes, Membership, StoreError};
-use crate::ports::SealPurpose;
-use crate::second_factor::seal_context;
+use crate::kernel::ports::SealPurpose;
+use crate::membership::second_factor::seal_context;
 
 /// What sealing the stored secrets again did (see [`Membership::reseal_secrets`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

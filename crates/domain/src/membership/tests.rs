@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::changes::MockUnitOfWork;
-use crate::ports::{
-    Hits, MockAuditLog, MockClock, MockMembers, MockPasswordHasher, MockRandom, MockRateLimits,
-    MockSecondFactors, MockSessions, MockTokens,
+use crate::kernel::ports::{Hits, MockClock, MockRandom, MockRateLimits};
+use crate::membership::ports::{
+    MockAuditLog, MockMembers, MockPasswordHasher, MockSecondFactors, MockSessions, MockTokens,
 };
 use futures_executor::block_on;
 use time::macros::datetime;
@@ -29,7 +29,7 @@ struct Mocks {
 /// A verifier that accepts no passkey answer (these tests never reach one).
 struct RefusingVerifier;
 
-impl crate::passkey::PasskeyVerifier for RefusingVerifier {
+impl crate::membership::ports::PasskeyVerifier for RefusingVerifier {
     fn rp_id(&self) -> &str {
         "kikeru.example.jp"
     }
@@ -37,18 +37,22 @@ impl crate::passkey::PasskeyVerifier for RefusingVerifier {
     fn verify_registration(
         &self,
         _: &[u8],
-        _: &crate::passkey::RegistrationResponse,
-    ) -> Result<crate::passkey::NewCredential, crate::passkey::PasskeyError> {
-        Err(crate::passkey::PasskeyError::BadSignature)
+        _: &crate::membership::passkey::RegistrationResponse,
+    ) -> Result<crate::membership::passkey::NewCredential, crate::membership::passkey::PasskeyError>
+    {
+        Err(crate::membership::passkey::PasskeyError::BadSignature)
     }
 
     fn verify_assertion(
         &self,
         _: &[u8],
         _: &[u8],
-        _: &crate::passkey::AssertionResponse,
-    ) -> Result<crate::passkey::VerifiedAssertion, crate::passkey::PasskeyError> {
-        Err(crate::passkey::PasskeyError::BadSignature)
+        _: &crate::membership::passkey::AssertionResponse,
+    ) -> Result<
+        crate::membership::passkey::VerifiedAssertion,
+        crate::membership::passkey::PasskeyError,
+    > {
+        Err(crate::membership::passkey::PasskeyError::BadSignature)
     }
 }
 
@@ -56,34 +60,34 @@ impl crate::passkey::PasskeyVerifier for RefusingVerifier {
 /// secrets to them.
 struct TestSealer;
 
-fn purpose_byte(purpose: crate::ports::SealPurpose) -> u8 {
+fn purpose_byte(purpose: crate::kernel::ports::SealPurpose) -> u8 {
     match purpose {
-        crate::ports::SealPurpose::StoredSecret => b's',
-        crate::ports::SealPurpose::VisitorToken => b'v',
+        crate::kernel::ports::SealPurpose::StoredSecret => b's',
+        crate::kernel::ports::SealPurpose::VisitorToken => b'v',
     }
 }
 
-impl crate::ports::Sealer for TestSealer {
+impl crate::kernel::ports::Sealer for TestSealer {
     fn seal(
         &self,
-        purpose: crate::ports::SealPurpose,
+        purpose: crate::kernel::ports::SealPurpose,
         plain: &[u8],
         context: &[u8],
-    ) -> Result<Vec<u8>, crate::ports::SealError> {
+    ) -> Result<Vec<u8>, crate::kernel::ports::SealError> {
         Ok([&[purpose_byte(purpose)][..], context, plain].concat())
     }
 
     fn open(
         &self,
-        purpose: crate::ports::SealPurpose,
+        purpose: crate::kernel::ports::SealPurpose,
         sealed: &[u8],
         context: &[u8],
-    ) -> Result<Vec<u8>, crate::ports::SealError> {
+    ) -> Result<Vec<u8>, crate::kernel::ports::SealError> {
         sealed
             .strip_prefix(&[purpose_byte(purpose)][..])
             .and_then(|rest| rest.strip_prefix(context))
             .map(<[u8]>::to_vec)
-            .ok_or(crate::ports::SealError)
+            .ok_or(crate::kernel::ports::SealError)
     }
 
     fn is_stale(&self, _sealed: &[u8]) -> bool {
@@ -147,7 +151,7 @@ impl Mocks {
     fn build(self) -> Membership {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
-        let mut processors = crate::privacy::MockProcessors::new();
+        let mut processors = crate::privacy::ports::MockProcessors::new();
         let register = self.register;
         let reads = processors.expect_all();
         if let Some(times) = self.register_reads {
@@ -157,7 +161,7 @@ impl Mocks {
         let mut random = MockRandom::new();
         random.expect_bytes32().return_const([9u8; 32]);
         Membership::new(
-            Ports {
+            MembershipPorts {
                 members: Arc::new(self.members),
                 unit: Arc::new(self.unit),
                 sessions: Arc::new(self.sessions),

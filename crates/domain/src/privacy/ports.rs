@@ -1,7 +1,16 @@
-//! The storage ports of privacy: the registers of processors and partners, legal orders and
-//! the ledger.
+//! The storage ports of privacy: the registers of processors and partners, consents, legal
+//! orders and the ledger, the retention job and the anonymous statistics.
 
-use super::{Partner, Processor, ProcessorProposal};
+use async_trait::async_trait;
+use time::Date;
+
+use super::retention::{Cutoffs, Purged};
+use super::stats::{DailyCount, Hit};
+use super::{
+    ConsentRecord, LedgerDraft, LedgerEntry, LegalOrder, Partner, Processor, ProcessorProposal,
+    Purpose,
+};
+use crate::{MemberId, StoreError, Timestamp};
 
 /// The register of entrusted processors.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -56,4 +65,138 @@ pub trait Partners: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn all(&self) -> Result<Vec<Partner>, crate::StoreError>;
+}
+
+/// Purposes and consent histories.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Consents: Send + Sync + 'static {
+    /// Adds a purpose, or replaces the one with its key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn save_purpose(&self, purpose: &Purpose) -> Result<(), StoreError>;
+
+    /// Every purpose, by key.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn purposes(&self) -> Result<Vec<Purpose>, StoreError>;
+
+    /// Appends a record to a member's history. MUST NOT change or remove earlier records.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn append(&self, record: &ConsentRecord) -> Result<(), StoreError>;
+
+    /// The member's history, oldest first. MUST NOT include other members' records.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn history(&self, member: MemberId) -> Result<Vec<ConsentRecord>, StoreError>;
+}
+
+/// Recorded legal orders and their approvals.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait LegalOrders: Send + Sync + 'static {
+    /// Records an order with its first approvals.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Conflict`] when the ID exists.
+    async fn record(&self, order: &LegalOrder) -> Result<(), crate::StoreError>;
+
+    /// Adds an operator's approval (approving twice counts once) and returns the order.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::NotFound`] for an unknown order.
+    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, crate::StoreError>;
+
+    /// Every recorded order.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<LegalOrder>, crate::StoreError>;
+}
+
+/// The disclosure ledger: append-only, each entry chained to the one before.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync + 'static {
+    /// Appends the draft after the current last entry (see [`LedgerDraft::chain`]) and returns
+    /// the stored entry. MUST give every append its own position, even when several run at once:
+    /// the chain never forks.
+    ///
+    /// # Errors
+    /// When storage fails; nothing is appended then.
+    async fn append(&self, draft: LedgerDraft) -> Result<LedgerEntry, crate::StoreError>;
+
+    /// The member's entries visible at `at`, oldest first. MUST NOT include other members'
+    /// entries or entries whose notice is withheld until later.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_member(
+        &self,
+        member: MemberId,
+        at: Timestamp,
+    ) -> Result<Vec<LedgerEntry>, crate::StoreError>;
+
+    /// Every entry, by position (for verification).
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn all(&self) -> Result<Vec<LedgerEntry>, crate::StoreError>;
+}
+
+/// Removes what is past its period.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Retention: Send + Sync + 'static {
+    /// Removes: accounts never verified and created before the cutoff (with everything
+    /// personal, as [`crate::membership::ports::Erasure`]); sessions expired or last seen before the cutoff;
+    /// tokens expired by `now`; orders (and their payments) of members that no longer exist,
+    /// placed before the accounting cutoff; ledger entries made before the ledger cutoff;
+    /// inquiries that arrived before the inquiry cutoff; outbox records of mail settled (sent
+    /// or given up) before the mail cutoff — never a mail still waiting.
+    ///
+    /// MUST NOT remove anything else — in particular no verified member, no order of an
+    /// existing member, and no ledger entry newer than the cutoff. MUST be safe to run on
+    /// several nodes at once.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn purge(&self, cutoffs: &Cutoffs) -> Result<Purged, StoreError>;
+}
+
+/// The access statistics.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Statistics: Send + Sync + 'static {
+    /// Stores hits (a batch).
+    ///
+    /// # Errors
+    /// When storage fails; the batch is then dropped, never retried into duplicates.
+    async fn record(&self, hits: &[Hit]) -> Result<(), StoreError>;
+
+    /// Adds the hits of every completed day before `today` not yet rolled up to the daily
+    /// counts; returns how many days it rolled up.
+    ///
+    /// MUST count each day once, even when run again or on several nodes at once.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn roll_up(&self, today: Date) -> Result<u64, StoreError>;
+
+    /// The daily counts from `from` to `to`, both included.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn daily(&self, from: Date, to: Date) -> Result<Vec<DailyCount>, StoreError>;
+
+    /// Removes raw hits recorded before `before`; returns how many.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn purge_hits(&self, before: Timestamp) -> Result<u64, StoreError>;
 }

@@ -8,8 +8,8 @@ use types::*;
 pub use types::package_json;
 
 use kikeru_domain::MemberId;
-use kikeru_domain::disclosure::{DisclosureError, LegalOrderDraft, RegisterChange};
 use kikeru_domain::privacy::Partner;
+use kikeru_domain::privacy::disclosure::{DisclosureError, LegalOrderDraft, RegisterChange};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;

@@ -1,8 +1,8 @@
 //! The request and response bodies of the privacy API, with their conversions from the domain.
 
 use crate::text::JsonString;
-use kikeru_domain::consent::{ConsentError, ConsentState};
-use kikeru_domain::disclosure::{Package, RegisterError};
+use kikeru_domain::privacy::consent::{ConsentError, ConsentState};
+use kikeru_domain::privacy::disclosure::{Package, RegisterError};
 use kikeru_domain::privacy::{
     ClaimedBasis, ConsentRecord, DataCategory, DisclosureRequest, LedgerEntry, Partner, Purpose,
     Recipient, Transfer,

@@ -4,7 +4,7 @@
 //! so a handler begins with what it needs and nothing else.
 
 use kikeru_domain::membership::Authenticated;
-use kikeru_domain::operators::OperatorAuth;
+use kikeru_domain::office::service::OperatorAuth;
 use poem::web::Form;
 use poem::{FromRequest, Request, RequestBody};
 use serde::de::DeserializeOwned;

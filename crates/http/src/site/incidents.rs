@@ -5,10 +5,10 @@
 
 use askama::Template;
 use kikeru_domain::Timestamp;
-use kikeru_domain::incident::{
+use kikeru_domain::office::incident::{
     Concerned, Incident, IncidentDraft, IncidentError, IncidentFacts, IncidentId, Stage,
 };
-use kikeru_domain::operators::Role;
+use kikeru_domain::office::operators::Role;
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
@@ -82,7 +82,7 @@ struct ReportPage<'a> {
 
 /// How long is left until `deadline`, or that it passed.
 fn countdown(c: &Chrome, deadline: Timestamp, now: Timestamp) -> (String, bool) {
-    match kikeru_domain::incident::time_left(deadline, now) {
+    match kikeru_domain::office::incident::time_left(deadline, now) {
         Some(left) => {
             let hours = left.as_secs() / 3600;
             (
@@ -409,9 +409,9 @@ pub(crate) async fn print_report(
         .config
         .seller
         .clone()
-        .unwrap_or_else(kikeru_domain::legal::Seller::sample);
+        .unwrap_or_else(kikeru_domain::shop::legal::Seller::sample);
     let sections =
-        kikeru_domain::incident::report(&incident, &seller, state.services.incidents.now());
+        kikeru_domain::office::incident::report(&incident, &seller, state.services.incidents.now());
     audit(
         &state,
         &who,

@@ -3,8 +3,8 @@
 //! authenticator app and recovery codes on and off from My Page.
 
 use askama::Template;
+use kikeru_domain::membership::second_factor::{RecoveryCode, StepUp};
 use kikeru_domain::membership::{Authenticated, FactorError};
-use kikeru_domain::second_factor::{RecoveryCode, StepUp};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Query};
 use poem::{Request, Response, handler};
@@ -152,7 +152,7 @@ pub(crate) async fn second_factor_page(
     let Some(who) = pending(&state, req).await else {
         return see_other("/login", &[]);
     };
-    if who.session.access() == kikeru_domain::second_factor::Access::SignedIn {
+    if who.session.access() == kikeru_domain::membership::second_factor::Access::SignedIn {
         return see_other(back, &[]);
     }
     let c = chrome(&state, req, None);
@@ -464,7 +464,10 @@ pub(crate) async fn passkey_rename(
     poem::web::Path(id): poem::web::Path<String>,
     MemberForm { who, c, form }: MemberForm<RenameForm>,
 ) -> Response {
-    let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
+    let Ok(id) = id
+        .parse()
+        .map(kikeru_domain::membership::passkey::PasskeyId::from_uuid)
+    else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };
     match state
@@ -485,7 +488,10 @@ pub(crate) async fn passkey_remove(
     poem::web::Path(id): poem::web::Path<String>,
     MemberForm { who, c, form: _ }: MemberForm<CsrfOnly>,
 ) -> Response {
-    let Ok(id) = id.parse().map(kikeru_domain::passkey::PasskeyId::from_uuid) else {
+    let Ok(id) = id
+        .parse()
+        .map(kikeru_domain::membership::passkey::PasskeyId::from_uuid)
+    else {
         return refused(&c, &FactorError::NoSuchPasskey);
     };
     match state.services.membership.remove_passkey(&who, id).await {

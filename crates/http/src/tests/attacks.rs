@@ -4,8 +4,8 @@
 //! sent together are raced against the real binary in the black-box suite.
 
 use kikeru_domain::changes::{Change, Changes, UnitOfWork as _};
+use kikeru_domain::membership::second_factor::{Assurance, Factor, TotpEnrolment};
 use kikeru_domain::ports::{Members as _, Message, SecondFactors as _};
-use kikeru_domain::second_factor::{Assurance, Factor, TotpEnrolment};
 use kikeru_domain::{Session, SessionId, SessionToken};
 use kikeru_memory::testing::Harness;
 use poem::http::StatusCode;
@@ -533,7 +533,7 @@ async fn a_nul_in_any_field_is_the_senders_mistake() {
     let office = f
         .operator(
             "admin@kikeru.example",
-            kikeru_domain::operators::Role::Admin,
+            kikeru_domain::office::operators::Role::Admin,
         )
         .await;
     let partner = f
@@ -565,7 +565,7 @@ async fn a_nul_in_any_field_is_the_senders_mistake() {
 /// only when a second administrator approves, in the console as over the API.
 #[tokio::test]
 async fn the_console_shows_a_proposed_processor_and_only_a_second_administrator_approves_it() {
-    use kikeru_domain::operators::Role;
+    use kikeru_domain::office::operators::Role;
     let f = fixture();
     let first = f.operator("first@kikeru.example", Role::Admin).await;
     let proposed = f

@@ -40,7 +40,7 @@ async fn the_commerce_disclosure_is_linked_everywhere_and_labels_samples_in_the_
 
 #[tokio::test]
 async fn a_configured_seller_is_shown_as_configured() {
-    let seller = kikeru_domain::legal::Seller {
+    let seller = kikeru_domain::shop::legal::Seller {
         name: "株式会社キケル".to_owned(),
         representative: "山田 花子".to_owned(),
         address: "東京都千代田区千代田1-1".to_owned(),
@@ -250,7 +250,7 @@ async fn a_paid_order_gets_a_numbered_qualified_receipt_its_member_alone_sees() 
     let office = f
         .operator(
             "office@kikeru.example",
-            kikeru_domain::operators::Role::Operator,
+            kikeru_domain::office::operators::Role::Operator,
         )
         .await;
     let found = f
@@ -291,7 +291,7 @@ async fn a_refund_gets_a_return_invoice_for_what_was_returned() {
     let office = f
         .operator(
             "office@kikeru.example",
-            kikeru_domain::operators::Role::Operator,
+            kikeru_domain::office::operators::Role::Operator,
         )
         .await;
     f.client

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kikeru_domain::second_factor::TotpSecret;
+use kikeru_domain::membership::second_factor::TotpSecret;
 use poem::http::StatusCode;
 use serde_json::{Value, json};
 

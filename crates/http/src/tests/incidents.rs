@@ -2,7 +2,7 @@
 //! down, the report printed, the reports marked submitted, and — by an administrator — the
 //! notice mailed to each member concerned in their language. Every step is audited.
 
-use kikeru_domain::operators::Role;
+use kikeru_domain::office::operators::Role;
 use poem::http::StatusCode;
 use serde_json::json;
 
@@ -212,12 +212,13 @@ async fn a_leak_is_recorded_reported_and_each_member_concerned_is_told_once_in_t
     let away = f.client.get("/admin/incidents").send().await;
     away.assert_status(StatusCode::SEE_OTHER);
 
-    let audit: Vec<String> = kikeru_domain::operators::Operators::events(&*f.harness.store, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let audit: Vec<String> =
+        kikeru_domain::office::ports::Operators::events(&*f.harness.store, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
     for step in [
         "incident.recorded",
         "incident.report_produced",

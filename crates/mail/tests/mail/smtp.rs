@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::outbox::{Envelope, Outbox, Postman, PostmanConfig, PostmanPorts};
+use kikeru_domain::mail::outbox::Envelope;
+use kikeru_domain::mail::ports::Outbox;
+use kikeru_domain::mail::postman::{Postman, PostmanConfig, PostmanPorts};
 use kikeru_domain::ports::{AuditLog, Mail, MailError, Mailer, Message};
 use kikeru_domain::{Email, Language, MemberId, SecurityEventKind, SessionToken};
 use kikeru_mail::{Links, Security, SmtpConfig, SmtpMailer, parse_sender};
@@ -312,10 +314,10 @@ fn postman(
     smtp: SmtpMailer,
 ) -> Postman {
     store.register_processor(kikeru_domain::privacy::Processor {
-        key: kikeru_domain::outbox::MAIL_PROCESSOR.into(),
+        key: kikeru_domain::mail::outbox::MAIL_PROCESSOR.into(),
         name: "SMTP".into(),
         purpose: "mail".into(),
-        categories: kikeru_domain::outbox::mail_categories(),
+        categories: kikeru_domain::mail::outbox::mail_categories(),
     });
     Postman::new(
         PostmanPorts {

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use kikeru_domain::membership::second_factor::TotpSecret;
 use kikeru_domain::membership::{
     AuthError, ChangeError, Client, FactorError, ProfileChange, Registration, SignInError,
     TokenError,
 };
 use kikeru_domain::ports::{Clock, Members};
-use kikeru_domain::second_factor::TotpSecret;
 use kikeru_domain::{DisplayName, Language, SecurityEventKind, SessionToken};
 use kikeru_memory::testing::Harness;
 use time::macros::datetime;
@@ -696,7 +696,7 @@ async fn operator_passwords_sent_together_each_count_against_the_limit() {
         .add_operator(
             Harness::email("office@example.jp"),
             NEW_PASSWORD,
-            kikeru_domain::operators::Role::Operator,
+            kikeru_domain::office::operators::Role::Operator,
         )
         .await
         .unwrap();
@@ -717,8 +717,8 @@ async fn operator_passwords_sent_together_each_count_against_the_limit() {
     let mut checked = 0;
     while let Some(result) = burst.join_next().await {
         match result.expect("joined") {
-            Err(kikeru_domain::operators::OfficeError::InvalidCredentials) => checked += 1,
-            Err(kikeru_domain::operators::OfficeError::Throttled(_)) => {}
+            Err(kikeru_domain::office::service::OfficeError::InvalidCredentials) => checked += 1,
+            Err(kikeru_domain::office::service::OfficeError::Throttled(_)) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -826,8 +826,8 @@ async fn a_hundred_wrong_codes_in_a_row_end_the_session_and_tell_the_member() {
 #[tokio::test]
 async fn a_key_rotation_keeps_every_factor_working_and_reseals_the_secrets() {
     use kikeru_domain::changes::{Change, Changes, UnitOfWork as _};
+    use kikeru_domain::membership::second_factor::RecoveryCode;
     use kikeru_domain::ports::{Sealer as _, SecondFactors as _};
-    use kikeru_domain::second_factor::RecoveryCode;
 
     let h = harness();
     let token = verified_member(&h, "hanako@example.jp").await;

@@ -1,8 +1,8 @@
 //! Service tests: consent, disclosure and the ledger on the in-memory adapters.
 
-use kikeru_domain::disclosure::{DisclosureError, RegisterChange, RegisterError};
 use kikeru_domain::membership::{Client, Registration};
-use kikeru_domain::operators::{Operator, Role};
+use kikeru_domain::office::operators::{Operator, Role};
+use kikeru_domain::privacy::disclosure::{DisclosureError, RegisterChange, RegisterError};
 use kikeru_domain::privacy::{
     ClaimedBasis, DataCategory, Denial, DisclosureRequest, Partner, Processor, Purpose, Recipient,
     Transfer,
@@ -212,7 +212,7 @@ async fn the_ledger_verifies_and_names_nothing_broken_when_intact() {
 
 #[tokio::test]
 async fn mail_to_the_service_is_stored_once_and_never_acknowledged() {
-    use kikeru_domain::inquiry::{InboundMail, Received};
+    use kikeru_domain::office::inquiry::{InboundMail, Received};
     let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
     let mail = InboundMail {
         from: Harness::email("taro@example.ne.jp"),

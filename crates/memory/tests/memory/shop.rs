@@ -1,8 +1,8 @@
 //! Service tests: the shop's use cases on the in-memory adapters.
 
 use kikeru_domain::membership::{Client, Registration};
+use kikeru_domain::shop::ports::{InboundWebhook, SandboxOutcome};
 use kikeru_domain::shop::{ImportError, LookupError, OrderError, RefundError, WebhookFailure};
-use kikeru_domain::shop_ports::{InboundWebhook, SandboxOutcome};
 use kikeru_domain::{
     AssetKey, Currency, Language, Localized, Member, Money, PaymentStatus, ProductDraft, ProductId,
     Sku,
@@ -230,7 +230,7 @@ async fn the_return_from_checkout_asks_the_provider_instead_of_trusting_the_brow
     );
     // The member paid at the provider, but its webhook has not arrived yet.
     let reference = placed.payment.reference.clone().unwrap();
-    let _ = kikeru_domain::shop_ports::SimulatedCheckout::simulate(
+    let _ = kikeru_domain::shop::ports::SimulatedCheckout::simulate(
         &*h.gateway,
         &reference,
         SandboxOutcome::Pay,
@@ -426,7 +426,7 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         success_url: "http://x/{order_id}".into(),
         cancel_url: "http://x/{order_id}".into(),
         share_email_with_provider: true,
-        tax: kikeru_domain::tax::TaxRules::japan(),
+        tax: kikeru_domain::shop::tax::TaxRules::japan(),
     };
     let shop = kikeru_domain::Shop::new(ports, config);
     let result = shop.place_order(&hanako, &products[..1], None).await;
@@ -446,7 +446,8 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
 
 #[tokio::test]
 async fn no_mail_goes_to_a_mail_provider_not_entrusted_with_its_content() {
-    use kikeru_domain::privacy::{DataCategory, Processor, Processors};
+    use kikeru_domain::privacy::ports::Processors;
+    use kikeru_domain::privacy::{DataCategory, Processor};
     let h = harness();
     let narrowed = Processor {
         key: "mail".into(),

@@ -68,7 +68,7 @@ pub(crate) async fn deliver(config: &Config) -> anyhow::Result<()> {
 /// # Errors
 /// Any failure, with context.
 pub(crate) async fn status(config: &Config) -> anyhow::Result<()> {
-    use kikeru_domain::outbox::Outbox;
+    use kikeru_domain::mail::ports::Outbox;
     let (store, _) = prepare(config).await?;
     let counts = store.counts().await.context("counting the outbox")?;
     crate::emit(&format!(

@@ -1,7 +1,7 @@
 //! `kikeru operator add`: a new operator, their password read from standard input.
 
 use anyhow::Context;
-use kikeru_domain::operators::Role;
+use kikeru_domain::office::operators::Role;
 
 use crate::config::Config;
 use crate::wiring::prepare;

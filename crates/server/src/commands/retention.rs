@@ -20,7 +20,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
 /// Removes what is past its retention period. Safe on several nodes at once.
 pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
     use kikeru_domain::ports::Clock;
-    use kikeru_domain::retention::Retention;
+    use kikeru_domain::privacy::ports::Retention;
     let cutoffs = config.retention.cutoffs(SystemClock.now());
     let purged = store
         .purge(&cutoffs)
@@ -36,7 +36,7 @@ pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<(
         settled_mail = purged.settled_mail,
         "retention run"
     );
-    use kikeru_domain::stats::Statistics;
+    use kikeru_domain::privacy::ports::Statistics;
     let now = SystemClock.now();
     let days = store
         .roll_up(now.date())

@@ -12,7 +12,7 @@ use crate::wiring::prepare;
 /// Any failure, with context.
 pub(crate) async fn export(config: &Config, format: &str, days: u16) -> anyhow::Result<()> {
     use kikeru_domain::ports::Clock;
-    use kikeru_domain::stats::Statistics;
+    use kikeru_domain::privacy::ports::Statistics;
     if format != "csv" && format != "json" {
         anyhow::bail!("--format: use csv or json");
     }
@@ -31,7 +31,7 @@ pub(crate) async fn export(config: &Config, format: &str, days: u16) -> anyhow::
         .daily(from, to)
         .await
         .context("reading the statistics")?;
-    let report = kikeru_domain::stats::report(&counts, config.stats_min_count);
+    let report = kikeru_domain::privacy::stats::report(&counts, config.stats_min_count);
     if format == "json" {
         crate::emit(&format!("{:#}\n", kikeru_http::report_json(&report)))
     } else {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::support::http::Client;
 use crate::support::{Server, add_operator, binary, outbox};
-use kikeru_domain::second_factor::TotpSecret;
+use kikeru_domain::membership::second_factor::TotpSecret;
 use kikeru_webauthn::software::SoftwareAuthenticator;
 use serde_json::json;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::browser::{self, Browser, Options};
 use crate::support::http::Client;
 use crate::support::{Server, outbox};
-use kikeru_domain::second_factor::TotpSecret;
+use kikeru_domain::membership::second_factor::TotpSecret;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";

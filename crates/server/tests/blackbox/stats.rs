@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http::Client;
 use crate::support::{Server, binary, outbox};
-use kikeru_domain::stats::Statistics;
+use kikeru_domain::privacy::ports::Statistics;
 use kikeru_store::fixtures::text_of;
 use kikeru_store::{SqlStore, StoreConfig};
 use serde_json::json;

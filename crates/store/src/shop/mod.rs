@@ -2,9 +2,9 @@
 //! events waiting for the writer share one: group commit).
 
 use async_trait::async_trait;
-use kikeru_domain::order::{Transition, decide};
-use kikeru_domain::outbox::Envelope;
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::mail::outbox::Envelope;
+use kikeru_domain::shop::order::{Transition, decide};
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
     AssetKey, Currency, EventOutcome, Localized, MemberId, Money, Order, OrderId, OrderLine,
     Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase,
@@ -250,7 +250,7 @@ struct StoredTax {
     exclusive: i64,
 }
 
-fn taxes_json(taxes: &[kikeru_domain::tax::RateTotal]) -> Result<String, StoreError> {
+fn taxes_json(taxes: &[kikeru_domain::shop::tax::RateTotal]) -> Result<String, StoreError> {
     let stored: Vec<StoredTax> = taxes
         .iter()
         .map(|t| StoredTax {
@@ -263,11 +263,11 @@ fn taxes_json(taxes: &[kikeru_domain::tax::RateTotal]) -> Result<String, StoreEr
     serde_json::to_string(&stored).map_err(|e| StoreError::Other(Box::new(e)))
 }
 
-fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::tax::RateTotal>, StoreError> {
+fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::shop::tax::RateTotal>, StoreError> {
     let stored: Vec<StoredTax> = serde_json::from_str(json).map_err(|_| corrupt("order taxes"))?;
     Ok(stored
         .into_iter()
-        .map(|t| kikeru_domain::tax::RateTotal {
+        .map(|t| kikeru_domain::shop::tax::RateTotal {
             rate: t.rate,
             inclusive: t.inclusive,
             tax: t.tax,

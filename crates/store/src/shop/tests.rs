@@ -1,7 +1,7 @@
 //! Tests of the shop's storage that need its private parts.
 
 use kikeru_contract::fixtures::{NOW, given_members, order, payment_event, product, uuid};
-use kikeru_domain::shop_ports::{Catalog, Orders};
+use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{EventOutcome, MemberId, PaymentSignal, PaymentStatus};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 

@@ -4,7 +4,8 @@
 use kikeru_contract::fixtures::{NOW, uuid};
 use kikeru_contract::unit::envelope;
 use kikeru_domain::changes::{Change, Changes, UnitOfWork};
-use kikeru_domain::outbox::{Outbox, Settlement};
+use kikeru_domain::mail::outbox::Settlement;
+use kikeru_domain::mail::ports::Outbox;
 use kikeru_store::fixtures;
 use sea_orm::{ConnectionTrait, Statement};
 

@@ -3,10 +3,10 @@
 //! catalogue. Every step goes to the operators' audit log, as through the office API.
 
 use askama::Template;
-use kikeru_domain::disclosure::{LegalOrderDraft, LegalOrderError};
-use kikeru_domain::inquiry::{AnswerError, InquiryId};
-use kikeru_domain::operators::{OfficeError, OperatorAuth};
+use kikeru_domain::office::inquiry::{AnswerError, InquiryId};
+use kikeru_domain::office::service::{OfficeError, OperatorAuth};
 use kikeru_domain::privacy::Partner;
+use kikeru_domain::privacy::disclosure::{LegalOrderDraft, LegalOrderError};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
@@ -465,7 +465,14 @@ pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response
 /// The report of the last 30 completed days (UTC), after rolling up what is new.
 async fn report_of(
     state: &AppState,
-) -> Result<(kikeru_domain::stats::Report, time::Date, time::Date), kikeru_domain::StoreError> {
+) -> Result<
+    (
+        kikeru_domain::privacy::stats::Report,
+        time::Date,
+        time::Date,
+    ),
+    kikeru_domain::StoreError,
+> {
     #[allow(
         clippy::disallowed_methods,
         reason = "which days are complete is a question about now"
@@ -476,7 +483,7 @@ async fn report_of(
     let from = to - time::Duration::days(29);
     let counts = state.statistics.daily(from, to).await?;
     Ok((
-        kikeru_domain::stats::report(&counts, state.config.stats_min_count),
+        kikeru_domain::privacy::stats::report(&counts, state.config.stats_min_count),
         from,
         to,
     ))

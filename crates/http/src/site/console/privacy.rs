@@ -317,7 +317,7 @@ pub(crate) async fn disclose(
             )
             .await;
             let error = Some(match e {
-                kikeru_domain::disclosure::DisclosureError::NotAdministrator => {
+                kikeru_domain::privacy::disclosure::DisclosureError::NotAdministrator => {
                     c.t("console.admin_required").to_owned()
                 }
                 e => format!("{}: {e}", c.t("console.refused")),
@@ -454,7 +454,7 @@ pub(crate) async fn approve_processor(
     Path(key): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    use kikeru_domain::disclosure::RegisterError;
+    use kikeru_domain::privacy::disclosure::RegisterError;
     let (who, c) = match posted(&state, req, &form.csrf).await {
         Ok(pair) => pair,
         Err(refusal) => return refusal,

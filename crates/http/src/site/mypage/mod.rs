@@ -539,7 +539,7 @@ pub(crate) async fn consent(
         .await
     {
         Ok(_) => see_other("/me?done=consent#consents", &[]),
-        Err(kikeru_domain::consent::ConsentError::UnknownPurpose) => {
+        Err(kikeru_domain::privacy::consent::ConsentError::UnknownPurpose) => {
             super::error_page(StatusCode::NOT_FOUND, c.lang)
         }
         Err(e) => super::error_page(

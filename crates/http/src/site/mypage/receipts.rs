@@ -5,9 +5,9 @@ use super::*;
 /// The kind of document a printable page shows.
 pub(crate) enum Document {
     /// A receipt, and the number of its return invoice when the order was refunded.
-    Receipt(kikeru_domain::receipt::Receipt, Option<u64>),
+    Receipt(kikeru_domain::shop::receipt::Receipt, Option<u64>),
     /// A return invoice (適格返還請求書).
-    Return(kikeru_domain::receipt::ReturnInvoice),
+    Return(kikeru_domain::shop::receipt::ReturnInvoice),
 }
 
 #[derive(Template)]
@@ -71,7 +71,7 @@ pub(crate) async fn reissue(
         .await
     {
         Ok(_) => see_other(&format!("/me/receipts/{n}"), &[]),
-        Err(kikeru_domain::receipt::RecipientError::BadName) => {
+        Err(kikeru_domain::shop::receipt::RecipientError::BadName) => {
             let error = c.t("receipt.recipient_bad");
             receipt_page(
                 &state,
@@ -83,10 +83,10 @@ pub(crate) async fn reissue(
             )
             .await
         }
-        Err(kikeru_domain::receipt::RecipientError::NotFound) => {
+        Err(kikeru_domain::shop::receipt::RecipientError::NotFound) => {
             receipt_page(&state, &c, &who, &number, StatusCode::NOT_FOUND, None).await
         }
-        Err(kikeru_domain::receipt::RecipientError::Store(e)) => {
+        Err(kikeru_domain::shop::receipt::RecipientError::Store(e)) => {
             receipt_page(
                 &state,
                 &c,

@@ -172,7 +172,8 @@ pub(crate) async fn login_submit(
                 created.session.expires_at,
             );
             let (_, csrf) = crate::site::fresh_csrf(&state);
-            if created.session.access() == kikeru_domain::second_factor::Access::SecondFactorPending
+            if created.session.access()
+                == kikeru_domain::membership::second_factor::Access::SecondFactorPending
             {
                 return see_other(&crate::site::security::second_step(back), &[cookie, csrf]);
             }

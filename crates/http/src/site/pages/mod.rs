@@ -3,8 +3,8 @@
 //! and the language switch.
 
 use askama::Template;
-use kikeru_domain::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
+use kikeru_domain::office::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::shop::OrderError;
 use kikeru_domain::{Email, Language, PasswordRejection, Product, ProductId, SessionToken};
 use poem::http::StatusCode;
@@ -456,7 +456,7 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
 #[template(path = "tokushoho.html")]
 struct CommercePage<'a> {
     c: &'a Chrome,
-    seller: &'a kikeru_domain::legal::Seller,
+    seller: &'a kikeru_domain::shop::legal::Seller,
     registration: Option<&'a str>,
     sample: bool,
 }
@@ -467,7 +467,7 @@ struct CommercePage<'a> {
 pub(crate) async fn commerce(state: Data<&AppState>, req: &Request) -> Response {
     let member = current(&state, req).await;
     let c = chrome(&state, req, member.as_ref());
-    let sample = kikeru_domain::legal::Seller::sample();
+    let sample = kikeru_domain::shop::legal::Seller::sample();
     let (seller, is_sample) = match &state.config.seller {
         Some(seller) => (seller, false),
         None => (&sample, true),
@@ -478,7 +478,7 @@ pub(crate) async fn commerce(state: Data<&AppState>, req: &Request) -> Response 
         registration: seller
             .registration_number
             .as_ref()
-            .map(kikeru_domain::tax::RegistrationNumber::as_str),
+            .map(kikeru_domain::shop::tax::RegistrationNumber::as_str),
         sample: is_sample,
     };
     html(StatusCode::OK, &c, page.render(), &[])

@@ -3,7 +3,7 @@
 //! that decide whether it is signed in at all and whether it may make a sensitive change.
 //!
 //! Nothing here reads a clock or a random source: the time and the random bytes come from the
-//! caller (the [`crate::ports::Clock`] and [`crate::ports::Random`] ports), so every rule is
+//! caller (the [`crate::kernel::ports::Clock`] and [`crate::kernel::ports::Random`] ports), so every rule is
 //! tested with an injected clock.
 
 use std::fmt;
@@ -36,7 +36,7 @@ pub const RECOVERY_CODES: usize = 10;
 pub struct TotpSecret([u8; 20]);
 
 impl TotpSecret {
-    /// Wraps 20 random bytes (from the [`crate::ports::Random`] port, or decrypted storage).
+    /// Wraps 20 random bytes (from the [`crate::kernel::ports::Random`] port, or decrypted storage).
     pub const fn from_bytes(bytes: [u8; 20]) -> Self {
         Self(bytes)
     }
@@ -233,7 +233,7 @@ impl RecoveryCode {
         groups.join("-")
     }
 
-    /// The code's 10 bytes, for a keyed digest ([`crate::ports::Sealer::digests`]): what
+    /// The code's 10 bytes, for a keyed digest ([`crate::kernel::ports::Sealer::digests`]): what
     /// storage keeps. 80 random bits need no slow hash, but a keyed one: a copy of the
     /// database alone cannot test a guess.
     pub const fn as_bytes(&self) -> &[u8; 10] {
@@ -426,7 +426,7 @@ impl Assurance {
     }
 }
 
-/// A member's authenticator app, as stored: the secret sealed by the [`crate::ports::Sealer`]
+/// A member's authenticator app, as stored: the secret sealed by the [`crate::kernel::ports::Sealer`]
 /// (bound to the member's ID), whether enrolment was completed, and the step of the last code
 /// accepted (so that no code is accepted twice).
 #[derive(Clone, PartialEq, Eq)]

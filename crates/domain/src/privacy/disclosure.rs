@@ -4,15 +4,17 @@
 
 use std::sync::Arc;
 
-use crate::consent::Consents;
-use crate::operators::{Operator, OperatorId, Role};
-use crate::ports::{Clock, Members, Random};
+use crate::kernel::ports::{Clock, Random};
+use crate::membership::ports::Members;
+use crate::office::operators::{Operator, OperatorId, Role};
+use crate::privacy::ports::Consents;
+use crate::privacy::ports::{Ledger, LegalOrders, Partners, Processors};
 use crate::privacy::{
-    Basis, Categories, DataCategory, Denial, DisclosureRequest, Ledger, LedgerDraft, LedgerEntry,
-    LegalOrder, LegalOrders, Partner, Partners, Processor, ProcessorProposal, Processors,
-    Registers, decide, first_broken, recipient_details,
+    Basis, Categories, DataCategory, Denial, DisclosureRequest, LedgerDraft, LedgerEntry,
+    LegalOrder, Partner, Processor, ProcessorProposal, Registers, decide, first_broken,
+    recipient_details,
 };
-use crate::shop_ports::Orders;
+use crate::shop::ports::Orders;
 use crate::{MemberId, Payment, Purchase, StoreError, Timestamp};
 
 /// The adapters disclosures run on.

@@ -1,173 +1,20 @@
-//! The service's office (事務局): operator accounts, their separate sessions, and the audit of
-//! every operator action. Operators are created from the command line, sign in like members
-//! but with their own cookie and shorter sessions, and never share a session with a member.
+//! The office's use cases: creating operators, signing them in with their own throttles and
+//! sessions, checking a session's role, and the audit of every operator action.
 
+use crate::kernel::ids::uuid_v7;
+use crate::kernel::ports::{Clock, Random, RateLimits};
+use crate::kernel::throttle::{Client, Throttled, throttle_key};
+use crate::membership::ports::{HasherError, PasswordHasher, Verification};
+use crate::office::operators::{Operator, OperatorEvent, OperatorId, OperatorSession, Role};
+use crate::office::ports::Operators;
+use crate::{
+    Email, Password, PasswordAttempt, PasswordRejection, SessionToken, StoreError, ThrottleRule,
+    Timestamp,
+};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-
-use async_trait::async_trait;
 use uuid::Uuid;
-
-use crate::kernel::ids::uuid_v7;
-use crate::kernel::throttle::{Client, Throttled, throttle_key};
-use crate::ports::{Clock, HasherError, PasswordHasher, Random, RateLimits, Verification};
-use crate::{
-    Email, Password, PasswordAttempt, PasswordHashString, PasswordRejection, SessionToken,
-    StoreError, ThrottleRule, Timestamp, TokenHash,
-};
-
-/// An operator's unique ID.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OperatorId(Uuid);
-
-impl OperatorId {
-    /// Wraps a UUID.
-    pub const fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Debug for OperatorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OperatorId({})", self.0)
-    }
-}
-
-impl fmt::Display for OperatorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// What an operator may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// Day-to-day work: the catalogue, inquiries, orders.
-    Operator,
-    /// Everything an operator may, and reading the operators' audit log.
-    Admin,
-}
-
-impl Role {
-    /// The stable name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// The role with this stable name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Operator, Self::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == name)
-    }
-}
-
-/// An operator account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operator {
-    /// The ID.
-    pub id: OperatorId,
-    /// The sign-in address; unique among operators.
-    pub email: Email,
-    /// The PHC hash of the password.
-    pub password_hash: PasswordHashString,
-    /// What they may do.
-    pub role: Role,
-    /// When the account was created.
-    pub created_at: Timestamp,
-}
-
-/// An operator's session. Stored apart from members' sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorSession {
-    /// The session's ID.
-    pub id: Uuid,
-    /// Whose.
-    pub operator_id: OperatorId,
-    /// The hash of the cookie's token.
-    pub token_hash: TokenHash,
-    /// When the operator signed in.
-    pub created_at: Timestamp,
-    /// When it ends at the latest.
-    pub expires_at: Timestamp,
-}
-
-/// One audited operator action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorEvent {
-    /// The entry's ID.
-    pub id: Uuid,
-    /// When.
-    pub at: Timestamp,
-    /// Who (`None` for a failed sign-in with an unknown address).
-    pub operator_id: Option<OperatorId>,
-    /// What, e.g. `signed_in`, `catalog.imported`, `order.refunded`.
-    pub action: String,
-    /// On what, with no personal data (IDs and counts only).
-    pub detail: String,
-}
-
-/// Operator accounts, their sessions and their audit log.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait Operators: Send + Sync + 'static {
-    /// Stores a new operator. MUST refuse an address another operator has.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when the address or ID is taken.
-    async fn insert(&self, operator: &Operator) -> Result<(), StoreError>;
-
-    /// The operator with this address.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn by_email(&self, email: &Email) -> Result<Option<Operator>, StoreError>;
-
-    /// The operator with this ID.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn by_id(&self, id: OperatorId) -> Result<Option<Operator>, StoreError>;
-
-    /// Stores an operator session.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] for a repeated token hash.
-    async fn insert_session(&self, session: &OperatorSession) -> Result<(), StoreError>;
-
-    /// The operator session with this token hash. MUST NOT find members' sessions.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn session(&self, hash: &TokenHash) -> Result<Option<OperatorSession>, StoreError>;
-
-    /// Deletes an operator session.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn delete_session(&self, id: Uuid) -> Result<(), StoreError>;
-
-    /// Appends to the operators' audit log.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn record(&self, event: &OperatorEvent) -> Result<(), StoreError>;
-
-    /// The most recent audit entries, newest first, at most `limit`.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn events(&self, limit: u32) -> Result<Vec<OperatorEvent>, StoreError>;
-}
 
 /// The adapters operator work runs on.
 #[derive(Clone)]
@@ -452,18 +299,5 @@ impl Office {
 
     fn uuid(&self, now: Timestamp) -> Uuid {
         uuid_v7(now, &self.ports.random.bytes32())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admins_may_do_what_operators_may_and_more() {
-        assert!(Role::Admin > Role::Operator);
-        for role in [Role::Operator, Role::Admin] {
-            assert_eq!(Role::from_name(role.as_str()), Some(role));
-        }
     }
 }

@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 
+use crate::shop::receipt::{Receipt, ReceiptDraft, ReturnDraft, ReturnInvoice};
+
 use crate::{
     Email, EventOutcome, Language, MemberId, Money, Order, OrderId, Payment, PaymentEvent,
     PaymentId, PaymentSignal, Product, ProductId, Purchase, PurchaseCursor, Sku, StoreError,
@@ -102,12 +104,12 @@ pub trait Orders: Send + Sync + 'static {
     /// [`EventOutcome::Duplicate`] and changes nothing), finds the payment whose checkout
     /// reference or payment reference is the event's reference (and records the event's
     /// payment reference on it when it has none yet), decides
-    /// the transition with [`crate::order::decide`], and stores the new status of the payment
+    /// the transition with [`crate::shop::order::decide`], and stores the new status of the payment
     /// and the order with a history entry — all in one transaction.
     ///
     /// MUST apply an event delivered many times at once exactly once. MUST set the order's paid
     /// time the first time it becomes paid, and in the same transaction put the order's receipt
-    /// in the outbox ([`crate::outbox::Envelope::receipt`], to the member as stored then; none
+    /// in the outbox ([`crate::mail::outbox::Envelope::receipt`], to the member as stored then; none
     /// when the member no longer exists). MUST NOT record an event that names no known
     /// payment, so that its redelivery applies once the checkout is known.
     ///
@@ -293,4 +295,74 @@ pub trait SimulatedCheckout: Send + Sync + 'static {
     /// The signed webhook the provider sends when the member chooses `outcome` at the checkout
     /// `reference`.
     fn simulate(&self, reference: &str, outcome: SandboxOutcome, now: Timestamp) -> InboundWebhook;
+}
+
+/// Receipts in storage.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Receipts: Send + Sync + 'static {
+    /// Paid orders that have no receipt yet, the earliest paid first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn unreceipted(&self, limit: u32) -> Result<Vec<Order>, StoreError>;
+
+    /// Stores a receipt with the next number of the sequence. The number MUST be taken in
+    /// the same transaction as the receipt is stored: numbers are 1, 2, 3, … with no gap and no
+    /// repeat, however many nodes issue at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the order has a receipt already (nothing is numbered).
+    async fn issue(&self, draft: &ReceiptDraft) -> Result<Receipt, StoreError>;
+
+    /// The member's receipts, newest first. MUST NOT include other members'.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn for_member(&self, member: MemberId) -> Result<Vec<Receipt>, StoreError>;
+
+    /// The receipt with this number.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn by_number(&self, number: u64) -> Result<Option<Receipt>, StoreError>;
+
+    /// Reissues the member's receipt `number` addressed to `recipient`: sets the name and
+    /// counts one more reissue, nothing else (the number, items and amounts stay as issued).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the member has no receipt with this number.
+    async fn reissue(
+        &self,
+        number: u64,
+        member: MemberId,
+        recipient: &str,
+    ) -> Result<Receipt, StoreError>;
+
+    /// Receipts of refunded orders that have no return invoice yet, with when the payment was
+    /// refunded, the earliest receipt first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError>;
+
+    /// Stores a return invoice with the next number of the return invoices' sequence, taken
+    /// in the same transaction (no gap, no repeat, as for receipts).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the order has a return invoice already (nothing is
+    /// numbered).
+    async fn issue_return(&self, draft: &ReturnDraft) -> Result<ReturnInvoice, StoreError>;
+
+    /// The member's return invoices, newest first. MUST NOT include other members'.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn returns_for_member(&self, member: MemberId) -> Result<Vec<ReturnInvoice>, StoreError>;
+
+    /// The return invoice with this number.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn return_by_number(&self, number: u64) -> Result<Option<ReturnInvoice>, StoreError>;
 }

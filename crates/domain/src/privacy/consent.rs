@@ -4,40 +4,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use crate::privacy::ports::Consents;
 
-use crate::ports::Clock;
+use crate::kernel::ports::Clock;
 use crate::privacy::{ConsentRecord, Purpose, consent_at};
 use crate::{MemberId, StoreError};
-
-/// Purposes and consent histories.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait Consents: Send + Sync + 'static {
-    /// Adds a purpose, or replaces the one with its key.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn save_purpose(&self, purpose: &Purpose) -> Result<(), StoreError>;
-
-    /// Every purpose, by key.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn purposes(&self) -> Result<Vec<Purpose>, StoreError>;
-
-    /// Appends a record to a member's history. MUST NOT change or remove earlier records.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn append(&self, record: &ConsentRecord) -> Result<(), StoreError>;
-
-    /// The member's history, oldest first. MUST NOT include other members' records.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn history(&self, member: MemberId) -> Result<Vec<ConsentRecord>, StoreError>;
-}
 
 /// A purpose and where the member stands on it.
 #[derive(Debug, Clone, PartialEq, Eq)]

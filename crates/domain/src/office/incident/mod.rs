@@ -13,17 +13,19 @@
 //! days, or 60 when a malicious act is suspected.
 
 pub(crate) mod model;
-pub(crate) mod ports;
+pub mod ports;
 
 pub use model::*;
-pub use ports::*;
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::changes::{Change, Changes, UnitOfWork};
-use crate::outbox::Envelope;
-use crate::ports::{Clock, Mail, Members, Random};
+use crate::kernel::ports::{Clock, Random};
+use crate::mail::message::Mail;
+use crate::mail::outbox::Envelope;
+use crate::membership::ports::Members;
+use crate::office::incident::ports::Incidents;
 use crate::{StoreError, Timestamp};
 
 /// What the incident desk runs on.
@@ -268,8 +270,8 @@ impl IncidentDesk {
 mod tests {
     use super::*;
     use crate::MemberId;
-    use crate::legal::Seller;
     use crate::privacy::DataCategory;
+    use crate::shop::legal::Seller;
     use proptest::prelude::*;
     use std::time::Duration;
     use time::macros::datetime;

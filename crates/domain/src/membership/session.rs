@@ -6,7 +6,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::second_factor::{Access, Assurance, StepUp};
+use crate::membership::second_factor::{Access, Assurance, StepUp};
 use crate::{MemberId, Timestamp};
 
 /// The ID of a session, shown to the member so they can revoke it. Not a secret.
@@ -48,7 +48,7 @@ pub struct SessionToken([u8; 32]);
 pub struct MalformedToken;
 
 impl SessionToken {
-    /// Wraps 32 random bytes from the [`crate::ports::Random`] port.
+    /// Wraps 32 random bytes from the [`crate::kernel::ports::Random`] port.
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -226,7 +226,10 @@ mod tests {
             last_seen_at: last_seen,
             expires_at: policy.expiry_from(created),
             browser: String::new(),
-            assurance: Assurance::signed_in(crate::second_factor::Factor::Password, created),
+            assurance: Assurance::signed_in(
+                crate::membership::second_factor::Factor::Password,
+                created,
+            ),
             second_factor_enrolled: false,
         }
     }

@@ -3,10 +3,9 @@
 //! find theirs in their data export; the retention job purges them after their period.
 
 pub(crate) mod model;
-pub(crate) mod ports;
+pub mod ports;
 
 pub use model::*;
-pub use ports::*;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,10 +14,13 @@ use uuid::Uuid;
 
 use crate::changes::{Change, Changes, UnitOfWork};
 use crate::kernel::ids::uuid_v7;
+use crate::kernel::ports::{Clock, Random, RateLimits};
 use crate::kernel::throttle::{Client, Throttled, throttle_key};
-use crate::outbox::{Envelope, MAIL_PROCESSOR, mail_categories};
-use crate::ports::{Clock, Mail, Message, Random, RateLimits};
-use crate::privacy::{Processors, not_entrusted};
+use crate::mail::message::{Mail, Message};
+use crate::mail::outbox::{Envelope, MAIL_PROCESSOR, mail_categories};
+use crate::office::inquiry::ports::Inquiries;
+use crate::privacy::not_entrusted;
+use crate::privacy::ports::Processors;
 use crate::{Email, Language, MemberId, StoreError, ThrottleRule, Timestamp};
 
 /// The longest subject, in characters.

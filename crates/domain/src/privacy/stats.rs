@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use time::Date;
 
-use crate::{StoreError, Timestamp};
+use crate::Timestamp;
 
 /// The browser, as a class many people share.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -174,38 +173,6 @@ pub struct DailyCount {
     pub device: String,
     /// How many.
     pub count: u64,
-}
-
-/// The access statistics.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait Statistics: Send + Sync + 'static {
-    /// Stores hits (a batch).
-    ///
-    /// # Errors
-    /// When storage fails; the batch is then dropped, never retried into duplicates.
-    async fn record(&self, hits: &[Hit]) -> Result<(), StoreError>;
-
-    /// Adds the hits of every completed day before `today` not yet rolled up to the daily
-    /// counts; returns how many days it rolled up.
-    ///
-    /// MUST count each day once, even when run again or on several nodes at once.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn roll_up(&self, today: Date) -> Result<u64, StoreError>;
-
-    /// The daily counts from `from` to `to`, both included.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn daily(&self, from: Date, to: Date) -> Result<Vec<DailyCount>, StoreError>;
-
-    /// Removes raw hits recorded before `before`; returns how many.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn purge_hits(&self, before: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// A report: page views by path and day, browsers, status codes. Cells counting fewer than `k`

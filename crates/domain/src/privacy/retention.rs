@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-
-use crate::{StoreError, Timestamp};
+use crate::Timestamp;
 
 const DAY: u64 = 86_400;
 
@@ -116,26 +114,6 @@ pub struct Purged {
     pub inquiries: u64,
     /// Outbox records of settled mail past their period.
     pub settled_mail: u64,
-}
-
-/// Removes what is past its period.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait Retention: Send + Sync + 'static {
-    /// Removes: accounts never verified and created before the cutoff (with everything
-    /// personal, as [`crate::ports::Erasure`]); sessions expired or last seen before the cutoff;
-    /// tokens expired by `now`; orders (and their payments) of members that no longer exist,
-    /// placed before the accounting cutoff; ledger entries made before the ledger cutoff;
-    /// inquiries that arrived before the inquiry cutoff; outbox records of mail settled (sent
-    /// or given up) before the mail cutoff — never a mail still waiting.
-    ///
-    /// MUST NOT remove anything else — in particular no verified member, no order of an
-    /// existing member, and no ledger entry newer than the cutoff. MUST be safe to run on
-    /// several nodes at once.
-    ///
-    /// # Errors
-    /// When storage fails.
-    async fn purge(&self, cutoffs: &Cutoffs) -> Result<Purged, StoreError>;
 }
 
 #[cfg(test)]

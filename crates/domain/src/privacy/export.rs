@@ -3,14 +3,14 @@
 //! sections in order. Purchases and payments come a page at a time, so a long history never
 //! sits whole in memory.
 
-use crate::consent::ConsentState;
-use crate::inquiry::Inquiry;
+use crate::membership::passkey::Passkey;
 use crate::membership::{AuthError, Authenticated, FactorError, SecondFactorStatus};
-use crate::passkey::Passkey;
+use crate::office::inquiry::Inquiry;
 use crate::privacy::ConsentRecord;
 use crate::privacy::LedgerEntry;
-use crate::receipt::{Receipt, ReturnInvoice};
+use crate::privacy::consent::ConsentState;
 use crate::services::Services;
+use crate::shop::receipt::{Receipt, ReturnInvoice};
 use crate::{
     Member, Payment, PaymentId, Purchase, PurchaseCursor, SecurityEvent, Session, StoreError,
 };

@@ -3,7 +3,7 @@
 //! expires, the credential's signature counter only grows, user verification is required.
 //!
 //! The signature checks themselves (CBOR, COSE keys, ECDSA/EdDSA/RSA) are behind the
-//! [`PasskeyVerifier`] port; the shipped adapter is `kikeru-webauthn`.
+//! [`PasskeyVerifier`](crate::membership::ports::PasskeyVerifier) port; the shipped adapter is `kikeru-webauthn`.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub const CEREMONY_LIFETIME: Duration = Duration::from_secs(5 * 60);
 pub const MAX_PASSKEYS: usize = 10;
 
 /// The COSE algorithms a passkey may use, preferred first: ES256 (-7), EdDSA (-8), RS256
-/// (-257). A [`PasskeyVerifier`] must check each.
+/// (-257). A [`PasskeyVerifier`](crate::membership::ports::PasskeyVerifier) must check each.
 pub const ALGORITHMS: [i64; 3] = [-7, -8, -257];
 
 /// The longest passkey name.
@@ -161,37 +161,6 @@ pub enum PasskeyError {
     /// The signature does not verify.
     #[error("the signature does not verify")]
     BadSignature,
-}
-
-/// Verifies WebAuthn ceremonies for the configured relying party (its ID and origin).
-pub trait PasskeyVerifier: Send + Sync + 'static {
-    /// The relying-party ID (a domain, e.g. `kikeru.example.jp`).
-    fn rp_id(&self) -> &str;
-
-    /// Checks a registration answer against `challenge`: the client data (type, challenge,
-    /// origin), the authenticator data (relying-party ID hash, user present and verified,
-    /// attested credential data) and the credential's public key (a supported COSE key).
-    ///
-    /// # Errors
-    /// [`PasskeyError`] naming the first problem.
-    fn verify_registration(
-        &self,
-        challenge: &[u8],
-        response: &RegistrationResponse,
-    ) -> Result<NewCredential, PasskeyError>;
-
-    /// Checks an assertion against `challenge` and the stored `public_key`; on success, the
-    /// signature counter and backup flags the authenticator reported (a backed-up credential
-    /// must also be eligible for backup).
-    ///
-    /// # Errors
-    /// [`PasskeyError`] naming the first problem.
-    fn verify_assertion(
-        &self,
-        challenge: &[u8],
-        public_key: &[u8],
-        response: &AssertionResponse,
-    ) -> Result<VerifiedAssertion, PasskeyError>;
 }
 
 /// What a ceremony is for.

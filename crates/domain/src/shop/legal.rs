@@ -3,7 +3,7 @@
 //! invoice issuer's registration number. A store with a real payment provider may not open
 //! while any of them is missing; the sandbox shows labelled sample values instead.
 
-use crate::tax::RegistrationNumber;
+use crate::shop::tax::RegistrationNumber;
 
 /// The seller, as configured.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

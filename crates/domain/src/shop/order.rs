@@ -205,7 +205,7 @@ pub struct Order {
     pub total: Money,
     /// Per tax rate, as placed: the tax-inclusive total, the tax in it (rounded once per rate)
     /// and the amount without it. Empty for orders placed before prices carried their tax.
-    pub taxes: Vec<crate::tax::RateTotal>,
+    pub taxes: Vec<crate::shop::tax::RateTotal>,
     /// Where it stands (its payment's status).
     pub status: PaymentStatus,
     /// The client's `Idempotency-Key`, if it sent one.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::legal::Seller;
-use crate::ports::Message;
+use crate::mail::message::Message;
 use crate::privacy::{Categories, DataCategory};
+use crate::shop::legal::Seller;
 use crate::{MemberId, StoreError, Timestamp};
 
 /// The preliminary report's target: three days from discovery.
@@ -249,7 +249,7 @@ impl Incident {
 /// The longest cause an operator may write.
 pub const MAX_CAUSE_CHARS: usize = 2_000;
 
-/// What an operator records; checked by [`IncidentDesk::record`].
+/// What an operator records; checked by [`IncidentDesk::record`](crate::office::incident::IncidentDesk::record).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentDraft {
     /// The facts.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{Email, PasswordHashString, Timestamp};
 
 /// The unique ID assigned to a member at registration. Never reused: IDs are UUIDv7 values
-/// drawn from the [`crate::ports::Random`] port, and a deleted member's ID is never assigned
+/// drawn from the [`crate::kernel::ports::Random`] port, and a deleted member's ID is never assigned
 /// again.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MemberId(Uuid);
