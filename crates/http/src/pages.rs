@@ -1,6 +1,7 @@
 //! The sandbox's test-mode checkout: the page that stands in for a payment provider's own
-//! checkout page. Plain HTML, no script, in the reader's language (Accept-Language; Japanese by
-//! default), deliberately unlike the site so nobody mistakes it for a real payment.
+//! checkout page. Plain HTML, no script, in the reader's language (the site's catalogue and its
+//! reading of Accept-Language; Japanese by default), deliberately unlike the site so nobody
+//! mistakes it for a real payment.
 
 use kikeru_domain::shop::LookupError;
 use kikeru_domain::shop::ports::SandboxOutcome;
@@ -8,46 +9,11 @@ use poem::http::StatusCode;
 use poem::web::{Data, Html, Path, Redirect};
 use poem::{IntoResponse, Request, handler};
 
+use kikeru_domain::Language;
+
 use crate::AppState;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Ja,
-    En,
-}
-
-fn lang(req: &Request) -> Lang {
-    let accept = req
-        .headers()
-        .get("accept-language")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let first = accept
-        .split(',')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if first.starts_with("en") {
-        Lang::En
-    } else {
-        Lang::Ja
-    }
-}
-
-fn language_of(lang: Lang) -> kikeru_domain::Language {
-    match lang {
-        Lang::Ja => kikeru_domain::Language::Ja,
-        Lang::En => kikeru_domain::Language::En,
-    }
-}
-
-fn t(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
-}
+use crate::site::accept_language as lang;
+use crate::site::i18n::t;
 
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
@@ -65,8 +31,8 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn page(lang: Lang, title: &str, body: &str) -> Html<String> {
-    let tag = t(lang, "ja", "en");
+fn page(lang: Language, title: &str, body: &str) -> Html<String> {
+    let tag = lang.tag();
     Html(format!(
         "<!doctype html>\n<html lang=\"{tag}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -76,45 +42,33 @@ fn page(lang: Lang, title: &str, body: &str) -> Html<String> {
     ))
 }
 
-fn not_found_page(lang: Lang) -> (StatusCode, Html<String>) {
-    (
+/// A page with a title and one paragraph, both from the catalogue.
+fn message_page(
+    lang: Language,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> (StatusCode, Html<String>) {
+    let body = format!("<p>{}</p>", escape(t(lang, text)));
+    (status, page(lang, t(lang, title), &body))
+}
+
+fn not_found_page(lang: Language) -> (StatusCode, Html<String>) {
+    message_page(
+        lang,
         StatusCode::NOT_FOUND,
-        page(
-            lang,
-            t(lang, "見つかりません", "Not found"),
-            t(
-                lang,
-                "<p>お探しのページはありません。</p>",
-                "<p>There is nothing here.</p>",
-            ),
-        ),
+        "error.not_found_title",
+        "error.not_found",
     )
 }
 
-fn unavailable_page(lang: Lang) -> (StatusCode, Html<String>) {
-    (
+fn unavailable_page(lang: Language) -> (StatusCode, Html<String>) {
+    message_page(
+        lang,
         StatusCode::SERVICE_UNAVAILABLE,
-        page(
-            lang,
-            t(
-                lang,
-                "しばらくしてからお試しください",
-                "Please try again later",
-            ),
-            t(
-                lang,
-                "<p>ただいま処理できません。</p>",
-                "<p>We cannot do this right now.</p>",
-            ),
-        ),
+        "error.server_title",
+        "error.server",
     )
-}
-
-fn title_in(lang: Lang, title: &kikeru_domain::Localized) -> String {
-    escape(match lang {
-        Lang::Ja => title.ja(),
-        Lang::En => title.en(),
-    })
 }
 
 /// The sandbox's hosted checkout: clearly test mode, no card fields, three choices.
@@ -139,8 +93,8 @@ pub(crate) async fn sandbox_checkout(
         .map(|l| {
             format!(
                 "<li>{} — {}</li>",
-                title_in(lang, &l.title),
-                escape(&l.unit_price.tax_inclusive(language_of(lang)))
+                escape(l.title.get(lang)),
+                escape(&l.unit_price.tax_inclusive(lang))
             )
         })
         .collect();
@@ -153,47 +107,25 @@ pub(crate) async fn sandbox_checkout(
         };
         format!(
             "{}{}{}",
-            button("pay", t(lang, "支払う（テスト）", "Pay (test)")),
-            button(
-                "decline",
-                t(
-                    lang,
-                    "カードが拒否された場合を試す",
-                    "Simulate a declined payment"
-                )
-            ),
-            button("cancel", t(lang, "キャンセル", "Cancel")),
+            button("pay", t(lang, "sandbox.pay")),
+            button("decline", t(lang, "sandbox.decline")),
+            button("cancel", t(lang, "sandbox.cancel")),
         )
     } else {
         format!(
             "<p>{} {}</p>",
-            t(
-                lang,
-                "この決済は終了しています：",
-                "This checkout is finished:"
-            ),
+            t(lang, "sandbox.finished"),
             payment.status.as_str()
         )
     };
     let body = format!(
         "<p role=\"note\"><strong>{banner}</strong></p><h2>{summary}</h2><ul>{items}</ul><p>{total_label}: {total}</p>{choices}",
-        banner = t(
-            lang,
-            "テストモード：実際の支払いは発生しません。カード情報は入力しません。",
-            "TEST MODE: no real payment happens and no card details are asked for."
-        ),
-        summary = t(lang, "ご注文内容", "Your order"),
-        total_label = t(lang, "合計（税込）", "Total (tax included)"),
-        total = escape(&order.total.tax_inclusive(language_of(lang))),
+        banner = t(lang, "sandbox.banner"),
+        summary = t(lang, "sandbox.summary"),
+        total_label = t(lang, "sandbox.total"),
+        total = escape(&order.total.tax_inclusive(lang)),
     );
-    (
-        StatusCode::OK,
-        page(
-            lang,
-            t(lang, "サンドボックス決済", "Sandbox checkout"),
-            &body,
-        ),
-    )
+    (StatusCode::OK, page(lang, t(lang, "sandbox.title"), &body))
 }
 
 /// A choice on the sandbox checkout becomes the provider's signed webhook; then the member is

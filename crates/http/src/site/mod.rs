@@ -86,28 +86,15 @@ pub(crate) fn language(req: &Request, member: Option<&Authenticated>) -> Languag
     accept_language(req)
 }
 
-/// The first language of `Accept-Language` we speak, Japanese otherwise.
+/// The language the browser's `Accept-Language` prefers among those we speak, Japanese
+/// otherwise ([`i18n::negotiate`]).
 pub(crate) fn accept_language(req: &Request) -> Language {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    accept
-        .split(',')
-        .map(|part| {
-            part.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .find_map(|tag| match tag.split('-').next() {
-            Some("ja") => Some(Language::Ja),
-            Some("en") => Some(Language::En),
-            _ => None,
-        })
-        .unwrap_or(Language::Ja)
+    i18n::negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )
 }
 
 /// The signed-in member, if the request carries a live session.
