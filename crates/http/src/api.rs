@@ -380,7 +380,7 @@ impl Api {
         let (acceptable, code, key) =
             match kikeru_domain::Password::new(&body.password, &[&email, &local]) {
                 Ok(_) => (true, "ok", "password.ok"),
-                Err(r) => (false, r.code(), crate::site::pages::password_problem(&r)),
+                Err(r) => (false, r.code(), crate::site::password_problem(&r)),
             };
         Ok(Json(PasswordCheck {
             acceptable,

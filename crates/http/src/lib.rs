@@ -168,7 +168,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let service = api_service();
     let spec = service.spec_endpoint();
     let docs = service.rapidoc();
-    Route::new()
+    let route = Route::new()
         .at("/api/v1/products/:id/sample", get(media::sample))
         .at("/api/v1/me/library/:id/audio", get(media::audio))
         .at("/api/v1/me/export", get(export::export))
@@ -181,138 +181,17 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             "/sandbox/checkout/:reference/:action",
             poem::post(pages::sandbox_choose),
         )
-        .at("/checkout/complete", get(site::pages::checkout_complete))
-        .at("/checkout/canceled", get(site::pages::checkout_canceled))
         .nest("/api/v1", service)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", get(healthz))
-        .at("/readyz", get(readyz))
-        .at(
-            "/verify-email",
-            get(site::pages::verify_page).post(site::pages::verify_submit),
-        )
-        .at(
-            "/reset-password",
-            get(site::pages::reset_page).post(site::pages::reset_submit),
-        )
-        .at("/", get(site::pages::home))
-        .at("/products/:id", get(site::pages::product))
-        .at("/products/:id/confirm", get(site::pages::confirm))
-        .at("/products/:id/buy", poem::post(site::pages::buy))
-        .at(
-            "/register",
-            get(site::pages::register_page).post(site::pages::register_submit),
-        )
-        .at(
-            "/login",
-            get(site::pages::login_page).post(site::pages::login_submit),
-        )
-        .at("/logout", poem::post(site::pages::logout))
-        .at(
-            "/login/second-factor",
-            get(site::security::second_factor_page).post(site::security::second_factor_submit),
-        )
-        .at(
-            "/forgot-password",
-            get(site::pages::forgot_page).post(site::pages::forgot_submit),
-        )
-        .at(
-            "/contact",
-            get(site::pages::contact_page).post(site::pages::contact_submit),
-        )
-        .at("/privacy", get(site::pages::privacy))
-        .at("/tokushoho", get(site::pages::commerce))
-        .at("/lang/:tag", get(site::pages::switch_language))
-        .at("/me", get(site::mypage::show))
-        .at("/me/profile", poem::post(site::mypage::profile))
-        .at("/me/email", poem::post(site::mypage::email))
-        .at("/me/password", poem::post(site::mypage::password))
-        .at("/me/consents/:purpose", poem::post(site::mypage::consent))
-        .at("/me/sessions/:id/revoke", poem::post(site::mypage::revoke))
-        .at("/me/delete", poem::post(site::mypage::delete))
-        .at("/me/receipts/:number", get(site::mypage::receipt))
-        .at("/me/returns/:number", get(site::mypage::return_invoice))
-        .at(
-            "/me/receipts/:number/recipient",
-            poem::post(site::mypage::reissue),
-        )
-        .at(
-            "/me/reauthenticate",
-            get(site::security::reauthenticate_page).post(site::security::reauthenticate_password),
-        )
-        .at(
-            "/me/reauthenticate/code",
-            poem::post(site::security::reauthenticate_code),
-        )
-        .at("/me/totp", get(site::security::totp_page))
-        .at("/me/totp/begin", poem::post(site::security::totp_begin))
-        .at("/me/totp/confirm", poem::post(site::security::totp_confirm))
-        .at("/me/totp/remove", poem::post(site::security::totp_remove))
-        .at(
-            "/me/recovery-codes",
-            poem::post(site::security::recovery_codes),
-        )
-        .at(
-            "/me/passkeys/:id/rename",
-            poem::post(site::security::passkey_rename),
-        )
-        .at(
-            "/me/passkeys/:id/remove",
-            poem::post(site::security::passkey_remove),
-        )
-        .at("/admin", get(site::console::home))
-        .at("/admin/login", poem::post(site::console::login))
-        .at("/admin/logout", poem::post(site::console::logout))
-        .at("/admin/inquiries", get(site::console::inquiries))
-        .at("/admin/inquiries/:id", get(site::console::inquiry))
-        .at(
-            "/admin/inquiries/:id/answer",
-            poem::post(site::console::answer),
-        )
-        .at(
-            "/admin/legal-orders",
-            get(site::console::legal_orders).post(site::console::record_legal_order),
-        )
-        .at(
-            "/admin/disclosures",
-            get(site::console::disclosures).post(site::console::disclose),
-        )
-        .at(
-            "/admin/legal-orders/:id/approve",
-            poem::post(site::console::approve),
-        )
-        .at(
-            "/admin/incidents",
-            get(site::incidents::list).post(site::incidents::record),
-        )
-        .at("/admin/incidents/:id", get(site::incidents::show))
-        .at(
-            "/admin/incidents/:id/report",
-            get(site::incidents::print_report),
-        )
-        .at(
-            "/admin/incidents/:id/reported",
-            poem::post(site::incidents::mark_reported),
-        )
-        .at(
-            "/admin/incidents/:id/notice",
-            poem::post(site::incidents::approve_notice),
-        )
-        .at("/admin/register", get(site::console::register))
-        .at(
-            "/admin/processors/:key/approve",
-            poem::post(site::console::approve_processor),
-        )
-        .at("/admin/partners", poem::post(site::console::save_partner))
-        .at("/admin/catalogue", get(site::console::catalogue))
-        .at("/admin/statistics", get(site::console::statistics))
-        .at(
-            "/admin/statistics/export",
-            get(site::console::statistics_export),
-        )
-        .at("/assets/site.css", get(site::assets::css))
-        .at("/assets/site.js", get(site::assets::js))
+        .at("/readyz", get(readyz));
+    let route = site::pages::routes(route);
+    let route = site::mypage::routes(route);
+    let route = site::security::routes(route);
+    let route = site::console::routes(route);
+    let route = site::incidents::routes(route);
+    site::assets::routes(route)
         .into_endpoint()
         .around(edge::edge)
         .data(state)

@@ -1,5 +1,6 @@
 //! The site's stylesheet and script, compiled into the binary and cached by browsers for a day.
 
+use poem::Route;
 use poem::http::header;
 use poem::{Response, handler};
 
@@ -21,4 +22,12 @@ pub(crate) fn css() -> Response {
 #[handler]
 pub(crate) fn js() -> Response {
     asset("text/javascript; charset=utf-8", JS)
+}
+
+/// The site's stylesheet and script.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::get;
+    route
+        .at("/assets/site.css", get(css))
+        .at("/assets/site.js", get(js))
 }

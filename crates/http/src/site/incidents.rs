@@ -9,15 +9,16 @@ use kikeru_domain::office::incident::{
     Concerned, Incident, IncidentDraft, IncidentError, IncidentFacts, IncidentId, Stage,
 };
 use kikeru_domain::office::operators::Role;
+use poem::Route;
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
-use poem::{Request, Response, handler};
+use poem::{Response, handler};
 
-use super::console::{Fields, audit, category_names, signed_in, unavailable};
-use super::extract::OperatorForm;
-use super::mypage::when;
+use super::console::{Fields, audit, category_names, unavailable};
+use super::extract::{ConsoleUser, OperatorForm};
 use super::{Chrome, html, see_other};
 use crate::AppState;
+use crate::site::when;
 
 /// Batches of notices sent while the administrator waits; the server's background run sends
 /// the rest within seconds.
@@ -202,11 +203,7 @@ async fn list_page(
 /// `GET /admin/incidents`: every incident with its next deadline counting down, and the form
 /// to record one.
 #[handler]
-pub(crate) async fn list(state: Data<&AppState>, req: &Request) -> Response {
-    let (_, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
+pub(crate) async fn list(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Response {
     list_page(&state, &c, StatusCode::OK, None).await
 }
 
@@ -374,13 +371,9 @@ async fn detail_page(
 #[handler]
 pub(crate) async fn show(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
+    ConsoleUser { who, c }: ConsoleUser,
 ) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
     let admin = who.require(Role::Admin).is_ok();
     detail_page(&state, &c, admin, &id, StatusCode::OK, None).await
 }
@@ -389,13 +382,9 @@ pub(crate) async fn show(
 #[handler]
 pub(crate) async fn print_report(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
+    ConsoleUser { who, c }: ConsoleUser,
 ) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
     let found = match incident_id(&id) {
         Some(id) => state.services.incidents.get(id).await,
         None => Err(IncidentError::NotFound),
@@ -516,4 +505,15 @@ pub(crate) async fn approve_notice(
             &format!("incident {incident}: a notice stopped; approve again to go on"),
         ),
     }
+}
+
+/// The console's incident desk.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::{get, post};
+    route
+        .at("/admin/incidents", get(list).post(record))
+        .at("/admin/incidents/:id", get(show))
+        .at("/admin/incidents/:id/report", get(print_report))
+        .at("/admin/incidents/:id/reported", post(mark_reported))
+        .at("/admin/incidents/:id/notice", post(approve_notice))
 }

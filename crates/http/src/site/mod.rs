@@ -3,8 +3,10 @@
 //! default; every journey works without JavaScript; forms carry a CSRF token; the pages' CSS
 //! and script are files, so the Content-Security-Policy allows no inline code.
 
+use askama::Template;
 use kikeru_domain::Language;
 use kikeru_domain::membership::Authenticated;
+use kikeru_domain::{PasswordRejection, Timestamp};
 use poem::http::{StatusCode, header};
 use poem::{Request, Response};
 
@@ -72,6 +74,19 @@ pub(crate) fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
+}
+
+/// Percent-encodes a path for a query parameter.
+pub(crate) fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The language of a request: the switch's cookie, then the member's preference, then the
@@ -271,11 +286,98 @@ pub(crate) fn error_page(status: StatusCode, req_lang: Language) -> Response {
         StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST => ("error.server_title", "error.expired"),
         _ => ("error.server_title", "error.server"),
     };
-    let page = pages::MessagePage {
+    let page = MessagePage {
         c: &chrome,
         title: chrome.t(title),
         text: chrome.t(text),
         link: Some(("/", chrome.t("error.back_home"))),
     };
     html(status, &chrome, askama::Template::render(&page), &[])
+}
+
+/// A page that only says something.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage<'a> {
+    pub(crate) c: &'a Chrome,
+    pub(crate) title: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) link: Option<(&'a str, &'a str)>,
+}
+
+pub(crate) fn message(status: StatusCode, c: &Chrome, title: &str, text: &str) -> Response {
+    let page = MessagePage {
+        c,
+        title,
+        text,
+        link: Some(("/", c.t("error.back_home"))),
+    };
+    html(status, c, page.render(), &[])
+}
+
+/// The answer to a form whose token does not check out.
+pub(crate) fn refused_form(c: &Chrome, check: FormCheck) -> Response {
+    match check {
+        FormCheck::NoCookies => message(
+            StatusCode::BAD_REQUEST,
+            c,
+            c.t("cookies.title"),
+            c.t("cookies.body"),
+        ),
+        _ => message(
+            StatusCode::FORBIDDEN,
+            c,
+            c.t("error.server_title"),
+            c.t("error.expired"),
+        ),
+    }
+}
+
+/// The page context of a posted form, or the page that refuses it: cookies disabled, or a
+/// form token that does not match the browser's (an old page, or a forged form).
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the page itself, returned at once"
+)]
+pub(crate) fn posted_form(
+    state: &AppState,
+    req: &Request,
+    member: Option<&kikeru_domain::membership::Authenticated>,
+    csrf: &str,
+) -> Result<Chrome, Response> {
+    let c = chrome(state, req, member);
+    match check_form(state, req, csrf) {
+        FormCheck::Ok => Ok(c),
+        check => Err(refused_form(&c, check)),
+    }
+}
+
+/// The message for a refused password, in the page's language.
+pub(crate) fn password_problem(r: &PasswordRejection) -> &'static str {
+    match r {
+        PasswordRejection::TooShort { .. } => "password.too_short",
+        PasswordRejection::TooLong { .. } => "password.too_long",
+        PasswordRejection::Common => "password.common",
+        PasswordRejection::Personal => "password.personal",
+        PasswordRejection::TooWeak { .. } => "password.too_weak",
+    }
+}
+
+/// A time as members read it: Japan time, to the minute.
+pub(crate) fn when(t: Timestamp) -> String {
+    t.to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
+        .unwrap_or_default()
+}
+
+/// Sends the member to confirm it is them, and back to `back` afterwards.
+pub(crate) fn confirm_first(back: &str) -> Response {
+    see_other(&format!("/me/reauthenticate?back={}", encode(back)), &[])
+}
+
+/// The second step of signing in, for a session that passed the password.
+pub(crate) fn second_step(back: &str) -> String {
+    format!("/login/second-factor?back={}", encode(back))
 }

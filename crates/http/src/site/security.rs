@@ -2,45 +2,25 @@
 //! "confirm it is you" page that sensitive changes send members to, and turning the
 //! authenticator app and recovery codes on and off from My Page.
 
+use crate::site::confirm_first;
 use askama::Template;
 use kikeru_domain::membership::second_factor::{RecoveryCode, StepUp};
 use kikeru_domain::membership::{Authenticated, FactorError};
+use poem::Route;
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Query};
+use poem::web::{Data, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::extract::{MemberForm, PublicForm};
+use super::encode;
+use super::extract::{MemberForm, PublicForm, SignedIn};
 use super::{Chrome, CsrfOnly, chrome, current, html, local_path, see_other};
 use crate::AppState;
-super::extract::csrf_field!(CodeForm, RenameForm);
-
-/// Percent-encodes a path for a query parameter.
-fn encode(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+super::extract::csrf_field!(CodeForm, PasswordForm, RenameForm);
 
 /// Where to go after a step, when `back` is one of our own paths; My Page otherwise.
 fn back_or_my_page(back: &str) -> &str {
     if local_path(back) { back } else { "/me" }
-}
-
-/// Sends the member to confirm it is them, and back to `back` afterwards.
-pub(crate) fn confirm_first(back: &str) -> Response {
-    see_other(&format!("/me/reauthenticate?back={}", encode(back)), &[])
-}
-
-/// The second step of signing in, for a session that passed the password.
-pub(crate) fn second_step(back: &str) -> String {
-    format!("/login/second-factor?back={}", encode(back))
 }
 
 /// The session of the request, even one still waiting for its second factor.
@@ -248,17 +228,9 @@ pub(crate) async fn reauthenticate_page(
 #[handler]
 pub(crate) async fn reauthenticate_password(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<PasswordForm>,
+    MemberForm { who, c, form }: MemberForm<PasswordForm>,
 ) -> Response {
     let back = back_or_my_page(&form.back);
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login", &[]);
-    };
-    let c = match super::pages::posted_form(&state, req, Some(&who), &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -278,17 +250,9 @@ pub(crate) async fn reauthenticate_password(
 #[handler]
 pub(crate) async fn reauthenticate_code(
     state: Data<&AppState>,
-    req: &Request,
-    Form(form): Form<CodeForm>,
+    MemberForm { who, c, form }: MemberForm<CodeForm>,
 ) -> Response {
     let back = back_or_my_page(&form.back);
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login", &[]);
-    };
-    let c = match super::pages::posted_form(&state, req, Some(&who), &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
     match state
         .services
         .membership
@@ -310,7 +274,7 @@ fn refused(c: &Chrome, e: &FactorError) -> Response {
         return confirm_first("/me#security");
     }
     let (status, key) = factor_problem(e);
-    let page = super::pages::MessagePage {
+    let page = crate::site::MessagePage {
         c,
         title: c.t("security.title"),
         text: c.t(key),
@@ -357,11 +321,7 @@ async fn setup_page(
 
 /// `GET /me/totp`: the pending secret as a QR code and as text, and the code form.
 #[handler]
-pub(crate) async fn totp_page(state: Data<&AppState>, req: &Request) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me/totp", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
+pub(crate) async fn totp_page(state: Data<&AppState>, SignedIn { who, c }: SignedIn) -> Response {
     setup_page(&state, &c, &who, StatusCode::OK, None).await
 }
 
@@ -434,6 +394,28 @@ pub(crate) async fn recovery_codes(
         Ok(codes) => codes_page(&c, None, &codes),
         Err(e) => refused(&c, &e),
     }
+}
+
+/// Stronger sign-in: the second step, re-authentication, the authenticator app, recovery codes, passkeys.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::{get, post};
+    route
+        .at(
+            "/login/second-factor",
+            get(second_factor_page).post(second_factor_submit),
+        )
+        .at(
+            "/me/reauthenticate",
+            get(reauthenticate_page).post(reauthenticate_password),
+        )
+        .at("/me/reauthenticate/code", post(reauthenticate_code))
+        .at("/me/totp", get(totp_page))
+        .at("/me/totp/begin", post(totp_begin))
+        .at("/me/totp/confirm", post(totp_confirm))
+        .at("/me/totp/remove", post(totp_remove))
+        .at("/me/recovery-codes", post(recovery_codes))
+        .at("/me/passkeys/:id/rename", post(passkey_rename))
+        .at("/me/passkeys/:id/remove", post(passkey_remove))
 }
 
 #[cfg(test)]

@@ -2,40 +2,29 @@
 //! inquiries, approve legal orders, keep the partner register and see the processors and the
 //! catalogue. Every step goes to the operators' audit log, as through the office API.
 
+use crate::site::extract::{console_chrome, console_operator as operator};
 use askama::Template;
 use kikeru_domain::office::inquiry::{AnswerError, InquiryId};
 use kikeru_domain::office::service::{OfficeError, OperatorAuth};
 use kikeru_domain::privacy::Partner;
 use kikeru_domain::privacy::disclosure::{LegalOrderDraft, LegalOrderError};
+use poem::Route;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::extract::{OperatorForm, PublicForm};
-use super::mypage::when;
-use super::pages::posted_form;
+use super::extract::{ConsoleUser, OperatorForm, PublicForm};
 use super::{Chrome, CsrfOnly, html, see_other};
 use crate::AppState;
 use crate::client::client;
+use crate::site::posted_form;
+use crate::site::when;
 super::extract::csrf_field!(AnswerForm, LoginForm, PartnerForm);
 
 mod privacy;
 
 pub(crate) use privacy::*;
-
-/// The signed-in operator, if the request carries a live operator session.
-async fn operator(state: &AppState, req: &Request) -> Option<OperatorAuth> {
-    let token = state.config.operator_cookie().token(req)?;
-    state.services.office.authenticate(&token).await.ok()
-}
-
-/// The console's page context (`signed_in` means an operator).
-fn chrome(state: &AppState, req: &Request, signed_in: bool) -> Chrome {
-    let mut c = super::chrome(state, req, None);
-    c.signed_in = signed_in;
-    c
-}
 
 pub(super) async fn audit(state: &AppState, who: &OperatorAuth, action: &str, detail: &str) {
     if let Err(e) = state
@@ -80,7 +69,7 @@ struct HomePage<'a> {
 #[handler]
 pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
     let Some(who) = operator(&state, req).await else {
-        let c = chrome(&state, req, false);
+        let c = console_chrome(&state, req, false);
         let page = LoginPage {
             c: &c,
             email: "",
@@ -88,7 +77,7 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
         };
         return html(StatusCode::OK, &c, page.render(), &[]);
     };
-    let c = chrome(&state, req, true);
+    let c = console_chrome(&state, req, true);
     let counts = async {
         Ok::<_, kikeru_domain::StoreError>((
             state.services.contact.list(true, 1000).await?.len(),
@@ -187,29 +176,6 @@ pub(crate) async fn logout(
     see_other("/admin", &[state.config.operator_cookie().clear()])
 }
 
-/// The operator of a console request, or the way to the sign-in form.
-pub(super) async fn signed_in(
-    state: &AppState,
-    req: &Request,
-) -> Result<(OperatorAuth, Chrome), Response> {
-    match operator(state, req).await {
-        Some(who) => Ok((who, chrome(state, req, true))),
-        None => Err(see_other("/admin", &[])),
-    }
-}
-
-/// The operator of a posted console form, or the response refusing it.
-pub(super) async fn posted(
-    state: &AppState,
-    req: &Request,
-    csrf: &str,
-) -> Result<(OperatorAuth, Chrome), Response> {
-    let (who, _) = signed_in(state, req).await?;
-    let mut c = posted_form(state, req, None, csrf)?;
-    c.signed_in = true;
-    Ok((who, c))
-}
-
 struct InquiryRow {
     id: String,
     reference: String,
@@ -236,13 +202,9 @@ pub(crate) struct ListQuery {
 #[handler]
 pub(crate) async fn inquiries(
     state: Data<&AppState>,
-    req: &Request,
     Query(query): Query<ListQuery>,
+    ConsoleUser { who, c }: ConsoleUser,
 ) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
     let open_only = query.all.is_empty();
     let found = match state.services.contact.list(open_only, 200).await {
         Ok(value) => value,
@@ -346,13 +308,9 @@ async fn inquiry_page(
 #[handler]
 pub(crate) async fn inquiry(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
+    ConsoleUser { who, c }: ConsoleUser,
 ) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
     match inquiry_page(&state, &c, &id, StatusCode::OK, None).await {
         Ok(page) => {
             audit(
@@ -426,11 +384,10 @@ struct CataloguePage<'a> {
 }
 
 #[handler]
-pub(crate) async fn catalogue(state: Data<&AppState>, req: &Request) -> Response {
-    let (_, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
+pub(crate) async fn catalogue(
+    state: Data<&AppState>,
+    ConsoleUser { c, .. }: ConsoleUser,
+) -> Response {
     let products = match state.services.shop.all_products(None, 1000).await {
         Ok(value) => value,
         Err(e) => return unavailable(&c, &e, "a console page could not be read"),
@@ -503,11 +460,10 @@ struct StatisticsPage<'a> {
 }
 
 #[handler]
-pub(crate) async fn statistics(state: Data<&AppState>, req: &Request) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
+pub(crate) async fn statistics(
+    state: Data<&AppState>,
+    ConsoleUser { who, c }: ConsoleUser,
+) -> Response {
     let (report, from, to) = match report_of(&state).await {
         Ok(value) => value,
         Err(e) => return unavailable(&c, &e, "a console page could not be read"),
@@ -545,13 +501,9 @@ pub(crate) struct ExportQuery {
 #[handler]
 pub(crate) async fn statistics_export(
     state: Data<&AppState>,
-    req: &Request,
     Query(query): Query<ExportQuery>,
+    ConsoleUser { who, c }: ConsoleUser,
 ) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
     let (report, from, to) = match report_of(&state).await {
         Ok(value) => value,
         Err(e) => return unavailable(&c, &e, "a console page could not be read"),
@@ -580,4 +532,28 @@ pub(crate) async fn statistics_export(
         )
         .header("cache-control", "no-store")
         .body(body)
+}
+
+/// The office console: sign-in, inquiries, legal orders, disclosures, the registers, the catalogue, statistics.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::{get, post};
+    route
+        .at("/admin", get(home))
+        .at("/admin/login", post(login))
+        .at("/admin/logout", post(logout))
+        .at("/admin/inquiries", get(inquiries))
+        .at("/admin/inquiries/:id", get(inquiry))
+        .at("/admin/inquiries/:id/answer", post(answer))
+        .at(
+            "/admin/legal-orders",
+            get(legal_orders).post(record_legal_order),
+        )
+        .at("/admin/disclosures", get(disclosures).post(disclose))
+        .at("/admin/legal-orders/:id/approve", post(approve))
+        .at("/admin/register", get(register))
+        .at("/admin/processors/:key/approve", post(approve_processor))
+        .at("/admin/partners", post(save_partner))
+        .at("/admin/catalogue", get(catalogue))
+        .at("/admin/statistics", get(statistics))
+        .at("/admin/statistics/export", get(statistics_export))
 }

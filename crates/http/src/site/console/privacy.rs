@@ -76,11 +76,10 @@ pub(crate) fn date(text: &str) -> Option<kikeru_domain::Timestamp> {
 }
 
 #[handler]
-pub(crate) async fn legal_orders(state: Data<&AppState>, req: &Request) -> Response {
-    let (who, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
+pub(crate) async fn legal_orders(
+    state: Data<&AppState>,
+    ConsoleUser { who, c }: ConsoleUser,
+) -> Response {
     legal_orders_page(&state, &c, &who, StatusCode::OK, None).await
 }
 
@@ -203,11 +202,7 @@ pub(crate) struct DisclosePage<'a> {
 }
 
 #[handler]
-pub(crate) async fn disclosures(state: Data<&AppState>, req: &Request) -> Response {
-    let (_, c) = match signed_in(&state, req).await {
-        Ok(pair) => pair,
-        Err(away) => return away,
-    };
+pub(crate) async fn disclosures(ConsoleUser { c, .. }: ConsoleUser) -> Response {
     let page = DisclosePage {
         c: &c,
         form: DisclosureFields::default(),
@@ -223,15 +218,10 @@ pub(crate) async fn disclosures(state: Data<&AppState>, req: &Request) -> Respon
 #[handler]
 pub(crate) async fn disclose(
     state: Data<&AppState>,
-    req: &Request,
-    Form(fields): Form<Vec<(String, String)>>,
+    OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
 ) -> Response {
     use kikeru_domain::privacy::{ClaimedBasis, DisclosureRequest, Recipient, Transfer};
-    let fields = Fields(fields);
-    let (who, c) = match posted(&state, req, fields.one("csrf")).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
+    let fields = Fields(form);
     let form = DisclosureFields {
         member: fields.one("member").trim().to_owned(),
         recipient: fields.one("recipient").trim().to_owned(),
@@ -296,7 +286,7 @@ pub(crate) async fn disclose(
             let summary = format!(
                 "#{} {} → {} ({})",
                 entry.seq,
-                crate::site::mypage::when(entry.at),
+                crate::site::when(entry.at),
                 entry.recipient_details.name,
                 entry.basis.to_text()
             );
@@ -417,7 +407,7 @@ pub(crate) async fn register_page(
                     p.processor.name.clone(),
                     items(&p.processor.categories),
                     p.proposed_by.clone(),
-                    crate::site::mypage::when(p.proposed_at),
+                    crate::site::when(p.proposed_at),
                 )
             })
             .collect(),
@@ -438,11 +428,11 @@ pub(crate) async fn register_page(
 }
 
 #[handler]
-pub(crate) async fn register(state: Data<&AppState>, req: &Request) -> Response {
-    match signed_in(&state, req).await {
-        Ok((_, c)) => register_page(&state, &c, StatusCode::OK, None).await,
-        Err(away) => away,
-    }
+pub(crate) async fn register(
+    state: Data<&AppState>,
+    ConsoleUser { c, .. }: ConsoleUser,
+) -> Response {
+    register_page(&state, &c, StatusCode::OK, None).await
 }
 
 /// `POST /admin/processors/{key}/approve`: a second administrator puts a proposed change to
@@ -450,15 +440,10 @@ pub(crate) async fn register(state: Data<&AppState>, req: &Request) -> Response 
 #[handler]
 pub(crate) async fn approve_processor(
     state: Data<&AppState>,
-    req: &Request,
     Path(key): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    OperatorForm { who, c, .. }: OperatorForm<CsrfOnly>,
 ) -> Response {
     use kikeru_domain::privacy::disclosure::RegisterError;
-    let (who, c) = match posted(&state, req, &form.csrf).await {
-        Ok(pair) => pair,
-        Err(refusal) => return refusal,
-    };
     let (status, message) = match state
         .services
         .disclosures

@@ -4,19 +4,21 @@
 //! Each form posts to its own path and comes back here with a notice, or re-renders the page
 //! with the error beside the form and the input kept (never a password).
 
+use crate::site::when;
 use askama::Template;
 use kikeru_domain::membership::{Authenticated, ChangeError, ProfileChange};
-use kikeru_domain::{DisplayName, Email, Language, SessionId, Timestamp};
+use kikeru_domain::{DisplayName, Email, Language, SessionId};
+use poem::Route;
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::extract::MemberForm;
-use super::pages::password_problem;
-use super::{Chrome, CsrfOnly, chrome, current, html, see_other};
+use super::extract::{MemberForm, SignedIn};
+use super::{Chrome, CsrfOnly, html, see_other};
 use crate::AppState;
 use crate::client::client;
+use crate::site::password_problem;
 super::extract::csrf_field!(
     ConsentForm,
     DeleteForm,
@@ -29,15 +31,6 @@ super::extract::csrf_field!(
 mod receipts;
 
 pub(crate) use receipts::*;
-
-/// A time as members read it: Japan time, to the minute.
-pub(crate) fn when(t: Timestamp) -> String {
-    t.to_offset(time::macros::offset!(+9))
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]"
-        ))
-        .unwrap_or_default()
-}
 
 /// Errors shown beside their forms.
 #[derive(Debug, Default)]
@@ -186,7 +179,7 @@ async fn render(
         return html(
             failed.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             c,
-            super::pages::MessagePage {
+            crate::site::MessagePage {
                 c,
                 title: c.t("error.server_title"),
                 text: c.t("error.server"),
@@ -335,13 +328,9 @@ fn done_message(done: &str) -> Option<&'static str> {
 #[handler]
 pub(crate) async fn show(
     state: Data<&AppState>,
-    req: &Request,
+    SignedIn { who, c }: SignedIn,
     Query(query): Query<DoneQuery>,
 ) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
     let flash = done_message(&query.done).map(|key| c.t(key));
     render(
         &state,
@@ -353,20 +342,6 @@ pub(crate) async fn show(
         "",
     )
     .await
-}
-
-/// The signed-in member and the page context of a posted My Page form, or the response that
-/// refuses it.
-pub(crate) async fn posted(
-    state: &AppState,
-    req: &Request,
-    csrf: &str,
-) -> Result<(Authenticated, Chrome), Response> {
-    let Some(who) = current(state, req).await else {
-        return Err(see_other("/login?back=/me", &[]));
-    };
-    let c = super::pages::posted_form(state, req, Some(&who), csrf)?;
-    Ok((who, c))
 }
 
 fn change_problem(e: &ChangeError) -> (StatusCode, &'static str) {
@@ -464,7 +439,7 @@ pub(crate) async fn email(
         .await
     {
         Ok(()) => see_other("/me?done=email#profile", &[]),
-        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#profile"),
+        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#profile"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             failed(status, key).await
@@ -506,7 +481,7 @@ pub(crate) async fn password(
             );
             see_other("/me?done=password#profile", &[cookie])
         }
-        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#profile"),
+        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#profile"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {
@@ -592,7 +567,7 @@ pub(crate) async fn delete(
         .await
     {
         Ok(()) => {
-            let page = super::pages::MessagePage {
+            let page = crate::site::MessagePage {
                 c: &c,
                 title: c.t("mypage.deleted_title"),
                 text: c.t("mypage.deleted"),
@@ -601,7 +576,7 @@ pub(crate) async fn delete(
             let clear = state.config.cookie().clear();
             html(StatusCode::OK, &c, page.render(), &[("set-cookie", clear)])
         }
-        Err(ChangeError::StepUp(_)) => super::security::confirm_first("/me#delete"),
+        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#delete"),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {
@@ -611,4 +586,20 @@ pub(crate) async fn delete(
             render(&state, &c, &who, status, None, errors, "").await
         }
     }
+}
+
+/// My Page and the member's receipts.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::{get, post};
+    route
+        .at("/me", get(show))
+        .at("/me/profile", post(profile))
+        .at("/me/email", post(email))
+        .at("/me/password", post(password))
+        .at("/me/consents/:purpose", post(consent))
+        .at("/me/sessions/:id/revoke", post(revoke))
+        .at("/me/delete", post(delete))
+        .at("/me/receipts/:number", get(receipt))
+        .at("/me/returns/:number", get(return_invoice))
+        .at("/me/receipts/:number/recipient", post(reissue))
 }

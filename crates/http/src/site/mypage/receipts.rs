@@ -1,6 +1,8 @@
 //! Receipts and return invoices on My Page: the documents as printed, and the recipient name a member may have a receipt reissued to.
 
 use super::*;
+use crate::site::extract::SignedIn;
+use crate::site::when;
 
 /// The kind of document a printable page shows.
 pub(crate) enum Document {
@@ -36,13 +38,9 @@ pub(crate) struct ReceiptPage<'a> {
 #[handler]
 pub(crate) async fn receipt(
     state: Data<&AppState>,
-    req: &Request,
+    SignedIn { who, c }: SignedIn,
     Path(number): Path<String>,
 ) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
     receipt_page(&state, &c, &who, &number, StatusCode::OK, None).await
 }
 
@@ -137,13 +135,9 @@ pub(crate) async fn receipt_page(
 #[handler]
 pub(crate) async fn return_invoice(
     state: Data<&AppState>,
-    req: &Request,
+    SignedIn { who, c }: SignedIn,
     Path(number): Path<String>,
 ) -> Response {
-    let Some(who) = current(&state, req).await else {
-        return see_other("/login?back=/me", &[]);
-    };
-    let c = chrome(&state, req, Some(&who));
     let found = match number.parse::<u64>() {
         Ok(n) => state
             .services
@@ -167,7 +161,7 @@ pub(crate) fn document_page(
     let document = match found {
         Ok(Some(document)) => document,
         Ok(None) => {
-            let page = crate::site::pages::MessagePage {
+            let page = crate::site::MessagePage {
                 c,
                 title: c.t("error.not_found_title"),
                 text: c.t("error.not_found"),
@@ -177,7 +171,7 @@ pub(crate) fn document_page(
         }
         Err(e) => {
             let status = crate::problem::failure(&e, "a receipt could not be read");
-            let page = crate::site::pages::MessagePage {
+            let page = crate::site::MessagePage {
                 c,
                 title: c.t("error.server_title"),
                 text: c.t("error.server"),

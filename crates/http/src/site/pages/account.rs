@@ -1,6 +1,7 @@
 //! The account pages anyone can reach: registration, sign-in and out, the forgotten password, and the mailed links that verify an address or reset a password.
 
 use super::*;
+use crate::site::{message, password_problem, posted_form};
 
 #[derive(Template)]
 #[template(path = "register.html")]
@@ -28,17 +29,6 @@ pub(crate) struct RegisterForm {
     pub(crate) email: String,
     pub(crate) password: String,
     pub(crate) language: String,
-}
-
-/// The message for a refused password, in the page's language.
-pub(crate) fn password_problem(r: &PasswordRejection) -> &'static str {
-    match r {
-        PasswordRejection::TooShort { .. } => "password.too_short",
-        PasswordRejection::TooLong { .. } => "password.too_long",
-        PasswordRejection::Common => "password.common",
-        PasswordRejection::Personal => "password.personal",
-        PasswordRejection::TooWeak { .. } => "password.too_weak",
-    }
 }
 
 #[handler]
@@ -175,7 +165,7 @@ pub(crate) async fn login_submit(
             if created.session.access()
                 == kikeru_domain::membership::second_factor::Access::SecondFactorPending
             {
-                return see_other(&crate::site::security::second_step(back), &[cookie, csrf]);
+                return see_other(&crate::site::second_step(back), &[cookie, csrf]);
             }
             see_other(back, &[cookie, csrf])
         }

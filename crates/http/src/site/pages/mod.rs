@@ -2,84 +2,35 @@
 //! links (verification, password reset), sign-in and out, the contact form, the privacy policy
 //! and the language switch.
 
+use crate::site::MessagePage;
+use crate::site::message;
 use askama::Template;
 use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
 use kikeru_domain::office::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::shop::OrderError;
-use kikeru_domain::{Email, Language, PasswordRejection, Product, ProductId, SessionToken};
+use kikeru_domain::{Email, Language, Product, ProductId, SessionToken};
+use poem::Route;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::extract::PublicForm;
-use super::{
-    Chrome, CsrfOnly, FormCheck, check_form, chrome, current, html, local_path, see_other,
-};
+use super::extract::{PublicForm, VisitorForm};
+use super::{Chrome, CsrfOnly, chrome, current, html, local_path, see_other};
 use crate::AppState;
 use crate::client::client;
-super::extract::csrf_field!(EmailForm, LoginForm, RegisterForm, TokenForm);
+super::extract::csrf_field!(
+    BuyForm,
+    ContactFields,
+    EmailForm,
+    LoginForm,
+    RegisterForm,
+    TokenForm
+);
 
 mod account;
 
 pub(crate) use account::*;
-
-/// A page that only says something.
-#[derive(Template)]
-#[template(path = "message.html")]
-pub(crate) struct MessagePage<'a> {
-    pub(crate) c: &'a Chrome,
-    pub(crate) title: &'a str,
-    pub(crate) text: &'a str,
-    pub(crate) link: Option<(&'a str, &'a str)>,
-}
-
-fn message(status: StatusCode, c: &Chrome, title: &str, text: &str) -> Response {
-    let page = MessagePage {
-        c,
-        title,
-        text,
-        link: Some(("/", c.t("error.back_home"))),
-    };
-    html(status, c, page.render(), &[])
-}
-
-/// The answer to a form whose token does not check out.
-pub(crate) fn refused_form(c: &Chrome, check: FormCheck) -> Response {
-    match check {
-        FormCheck::NoCookies => message(
-            StatusCode::BAD_REQUEST,
-            c,
-            c.t("cookies.title"),
-            c.t("cookies.body"),
-        ),
-        _ => message(
-            StatusCode::FORBIDDEN,
-            c,
-            c.t("error.server_title"),
-            c.t("error.expired"),
-        ),
-    }
-}
-
-/// The page context of a posted form, or the page that refuses it: cookies disabled, or a
-/// form token that does not match the browser's (an old page, or a forged form).
-#[allow(
-    clippy::result_large_err,
-    reason = "the refusal is the page itself, returned at once"
-)]
-pub(crate) fn posted_form(
-    state: &AppState,
-    req: &Request,
-    member: Option<&kikeru_domain::membership::Authenticated>,
-    csrf: &str,
-) -> Result<Chrome, Response> {
-    let c = chrome(state, req, member);
-    match check_form(state, req, csrf) {
-        FormCheck::Ok => Ok(c),
-        check => Err(refused_form(&c, check)),
-    }
-}
 
 /// A product as pages show it.
 pub(crate) struct ProductCard {
@@ -306,15 +257,13 @@ pub(crate) struct BuyForm {
 #[handler]
 pub(crate) async fn buy(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(form): Form<BuyForm>,
+    VisitorForm {
+        who: member,
+        c,
+        form,
+    }: VisitorForm<BuyForm>,
 ) -> Response {
-    let member = current(&state, req).await;
-    let c = match posted_form(&state, req, member.as_ref(), &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
     let Some(member) = member else {
         return see_other(&format!("/login?back=/products/{id}"), &[]);
     };
@@ -378,13 +327,12 @@ pub(crate) async fn contact_page(state: Data<&AppState>, req: &Request) -> Respo
 pub(crate) async fn contact_submit(
     state: Data<&AppState>,
     req: &Request,
-    Form(form): Form<ContactFields>,
+    VisitorForm {
+        who: member,
+        c,
+        form,
+    }: VisitorForm<ContactFields>,
 ) -> Response {
-    let member = current(&state, req).await;
-    let c = match posted_form(&state, req, member.as_ref(), &form.csrf) {
-        Ok(c) => c,
-        Err(refusal) => return refusal,
-    };
     let again = |status: StatusCode, error: &str| {
         let page = ContactPage {
             c: &c,
@@ -585,4 +533,26 @@ pub(crate) async fn checkout_canceled(state: Data<&AppState>, req: &Request) -> 
         c.t("checkout.canceled_title"),
         c.t("checkout.canceled"),
     )
+}
+
+/// The public pages: the catalogue, buying, registration, signing in, contact, the legal pages.
+pub(crate) fn routes(route: Route) -> Route {
+    use poem::{get, post};
+    route
+        .at("/checkout/complete", get(checkout_complete))
+        .at("/checkout/canceled", get(checkout_canceled))
+        .at("/verify-email", get(verify_page).post(verify_submit))
+        .at("/reset-password", get(reset_page).post(reset_submit))
+        .at("/", get(home))
+        .at("/products/:id", get(product))
+        .at("/products/:id/confirm", get(confirm))
+        .at("/products/:id/buy", post(buy))
+        .at("/register", get(register_page).post(register_submit))
+        .at("/login", get(login_page).post(login_submit))
+        .at("/logout", post(logout))
+        .at("/forgot-password", get(forgot_page).post(forgot_submit))
+        .at("/contact", get(contact_page).post(contact_submit))
+        .at("/privacy", get(privacy))
+        .at("/tokushoho", get(commerce))
+        .at("/lang/:tag", get(switch_language))
 }
