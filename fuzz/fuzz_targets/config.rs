@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (&str, &str, u8)| {
     let (file, value, key) = input;
-    let keys = kikeru_config::ENV_KEYS;
+    let keys = kikeru_config::env_keys();
     let variable = format!(
         "KIKERU_{}",
         keys[usize::from(key) % keys.len()].to_ascii_uppercase()

@@ -11,8 +11,8 @@ use serde::Deserialize;
 mod env;
 mod resolve;
 
-pub use env::ENV_KEYS;
-use env::overlay_env;
+pub use env::env_keys;
+use env::env_table;
 use resolve::resolve;
 
 /// The cost of argon2id password hashing.
@@ -361,20 +361,54 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let mut errors = Vec::new();
-        let mut raw = match file {
-            Some((name, text)) => toml::from_str::<FileConfig>(text).unwrap_or_else(|e| {
-                errors.push(format!("{name}: {}", e.message()));
-                FileConfig::default()
+        let mut table = match file {
+            Some((name, text)) => text.parse::<toml::Table>().unwrap_or_else(|e| {
+                errors.push(file_problem(name, text, &e));
+                toml::Table::new()
             }),
-            None => FileConfig::default(),
+            None => toml::Table::new(),
         };
-        overlay_env(&mut raw, env, &mut errors);
+        let env = env_table(env, &mut errors);
+        table.extend(env.clone());
+        let raw = match toml::Value::Table(table).try_into::<FileConfig>() {
+            Ok(raw) => raw,
+            Err(merged) => {
+                // Each environment value was checked alone, so the file is at fault: reading
+                // it alone names the problem and its line. The environment still counts.
+                let problem = file
+                    .and_then(|(name, text)| {
+                        let e = toml::from_str::<FileConfig>(text).err()?;
+                        Some(file_problem(name, text, &e))
+                    })
+                    .unwrap_or_else(|| merged.message().to_owned());
+                errors.push(problem);
+                toml::Value::Table(env).try_into().unwrap_or_default()
+            }
+        };
         let config = resolve(raw, &mut errors);
         if errors.is_empty() {
             Ok(config)
         } else {
             Err(ConfigError(errors))
         }
+    }
+}
+
+/// A problem of the file, with the line it is on and the key it names.
+fn file_problem(name: &str, text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return format!("{name}: {}", e.message());
+    };
+    let before = text.get(..span.start).unwrap_or_default();
+    let number = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |at| at + 1);
+    let line = text.get(start..).unwrap_or_default();
+    let line = line.split('\n').next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() && key.trim().chars().count() <= 64 => {
+            format!("{name} line {number} ({}): {}", key.trim(), e.message())
+        }
+        _ => format!("{name} line {number}: {}", e.message()),
     }
 }
 

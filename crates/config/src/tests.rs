@@ -333,12 +333,12 @@ proptest::proptest! {
     #[test]
     fn no_file_or_environment_makes_loading_panic(
         lines in proptest::collection::vec(
-            (proptest::sample::select(ENV_KEYS.to_vec()), "[ -~]{0,40}"),
+            (proptest::sample::select(env_keys().to_vec()), "[ -~]{0,40}"),
             0..8,
         ),
         text in "\\PC{0,200}",
         env_value in "\\PC{0,40}",
-        key in proptest::sample::select(ENV_KEYS.to_vec()),
+        key in proptest::sample::select(env_keys().to_vec()),
     ) {
         let file: String = lines
             .iter()
@@ -382,7 +382,78 @@ fn a_period_of_more_than_a_hundred_years_is_refused_not_wrapped() {
         &[("KIKERU_STATS_RETENTION_DAYS", "18446744073709551615")],
     )
     .unwrap_err();
-    assert!(error.to_string().contains("stats_retention_days"));
+    // Larger than any TOML integer, so the variable cannot be read at all.
+    assert!(
+        error.to_string().contains("KIKERU_STATS_RETENTION_DAYS"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_environments_keys_are_the_files_keys_and_take_their_types() {
+    let keys = env_keys();
+    assert!(keys.len() > 60, "{keys:?}");
+    for key in [
+        "listen",
+        "smtp_port",
+        "second_factor_key",
+        "stats_min_count",
+    ] {
+        assert!(keys.contains(&key), "{key}");
+    }
+    // A text key takes digits as text; a number or truth key refuses words.
+    let config = load(
+        None,
+        &[
+            ("KIKERU_SELLER_PHONE", "0312345678"),
+            ("KIKERU_SMTP_PASSWORD", "123456"),
+            ("KIKERU_SESSION_CACHE_MS", " 250 "),
+            ("KIKERU_STATS_ENABLED", "false"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.session_cache_ms, 250);
+    assert!(!config.stats_enabled);
+    let problems = load(
+        None,
+        &[
+            ("KIKERU_SMTP_PORT", "70000"),
+            ("KIKERU_STATS_ENABLED", "yes"),
+            ("KIKERU_MAX_BODY_BYTES", "-1"),
+        ],
+    )
+    .unwrap_err()
+    .0;
+    for variable in [
+        "KIKERU_SMTP_PORT",
+        "KIKERU_STATS_ENABLED",
+        "KIKERU_MAX_BODY_BYTES",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(variable)),
+            "{problems:?}"
+        );
+    }
+}
+
+#[test]
+fn the_environment_still_counts_when_the_file_is_wrong() {
+    let problems = load(
+        Some("listen = 5\n"),
+        &[("KIKERU_RETENTION_LEDGER_DAYS", "30")],
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        problems.iter().any(|p| p.contains("listen")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("retention_ledger_days")),
+        "{problems:?}"
+    );
 }
 
 #[test]
