@@ -174,6 +174,32 @@ struct FileConfig {
     stats_min_count: Option<u64>,
 }
 
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host (port 25 on loopback).
+    None,
+}
+
+impl SmtpSecurity {
+    /// Reads `starttls`, `tls` or `none`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// The largest inbound mail read by default (10 MiB).
+pub const DEFAULT_MAX_INBOUND_BYTES: usize = 10 * 1024 * 1024;
+
 /// The log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -228,7 +254,7 @@ pub struct Smtp {
     /// Its port (587 for STARTTLS, 465 for TLS, 25 for none, by default).
     pub port: u16,
     /// `starttls`, `tls` or `none`.
-    pub security: kikeru_mail::Security,
+    pub security: SmtpSecurity,
     /// The user name, when the server wants one.
     pub username: Option<String>,
     /// Its password.

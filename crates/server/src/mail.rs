@@ -15,12 +15,12 @@ use kikeru_domain::mail::postman::Postman;
 use kikeru_domain::office::inquiry::{ContactDesk, ContactError, Received};
 use kikeru_domain::ports::Mailer;
 use kikeru_mail::inbound::{self, Refusal};
-use kikeru_mail::{FileOutbox, Links, SmtpConfig, SmtpMailer, parse_sender};
+use kikeru_mail::{FileOutbox, Links, Security, SmtpConfig, SmtpMailer, parse_sender};
 use kikeru_store::SqlStore;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
-use crate::config::{Config, MailTransport};
+use crate::config::{Config, ConfigError, MailTransport, SmtpSecurity};
 
 /// sysexits: the input data was incorrect (the MTA bounces the message).
 pub const EX_DATAERR: u8 = 65;
@@ -42,7 +42,12 @@ pub struct Exit {
 /// # Errors
 /// When the outbox folder cannot be created or SMTP's TLS setup fails.
 pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
-    let from = parse_sender(&config.mail_from).map_err(anyhow::Error::msg)?;
+    let from = parse_sender(&config.mail_from).map_err(|problem| {
+        ConfigError(vec![format!(
+            "mail_from: {:?} is {problem}",
+            config.mail_from
+        )])
+    })?;
     let links = Links::new(&config.public_url);
     Ok(match &config.mail_transport {
         MailTransport::Outbox => Arc::new(
@@ -57,7 +62,11 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
             SmtpMailer::new(SmtpConfig {
                 host: smtp.host.clone(),
                 port: smtp.port,
-                security: smtp.security,
+                security: match smtp.security {
+                    SmtpSecurity::StartTls => Security::StartTls,
+                    SmtpSecurity::Tls => Security::Tls,
+                    SmtpSecurity::None => Security::None,
+                },
                 credentials: smtp
                     .username
                     .clone()

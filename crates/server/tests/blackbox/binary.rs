@@ -68,6 +68,22 @@ fn a_bad_configuration_lists_every_problem_and_exits_78() {
 }
 
 #[test]
+fn a_sender_address_the_mailer_cannot_read_stops_the_binary_with_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .args(["serve"])
+        .env_clear()
+        .env("KIKERU_DATA_DIR", dir.path())
+        .env("KIKERU_LISTEN", "127.0.0.1:0")
+        .env("KIKERU_MAIL_FROM", "Minna <no-reply@@kikeru.example>")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("mail_from"), "{stderr}");
+}
+
+#[test]
 fn the_openapi_command_prints_the_spec() {
     let output = Command::new(binary())
         .arg("openapi")
