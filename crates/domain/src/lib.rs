@@ -12,7 +12,7 @@
 //! [`Services::new`] builds every use case on one set of [`Adapters`] — a [`Store`] (every
 //! storage port), a password hasher, a sealer, a passkey verifier, a payment provider, a mailer,
 //! a clock and randomness — with one [`Settings`]. The [`prelude`] brings in what a caller
-//! needs. `cargo run -p kikeru-memory --example embed` runs a whole member's journey on the
+//! needs. `cargo run -p kikeru-testkit --example embed` runs a whole member's journey on the
 //! in-memory adapters plus a mailer written in the example itself.
 //!
 //! ```

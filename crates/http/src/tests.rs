@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use kikeru_memory::testing::Harness;
+use kikeru_testkit::Harness;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
@@ -848,7 +848,7 @@ async fn form_session(f: &Fixture, path: &str) -> (String, String) {
 mod shop {
     use super::*;
     use kikeru_domain::{AssetKey, Currency, Localized, Money, ProductDraft, Sku};
-    use kikeru_memory::testing::TestGateway;
+    use kikeru_testkit::TestGateway;
 
     impl Fixture {
         /// Two products with audio files in the media folder; returns their IDs.
@@ -1358,7 +1358,7 @@ mod admin {
             .next()
             .unwrap()
             .to_owned();
-        let webhook = kikeru_memory::testing::TestGateway::webhook("evt-1", &reference, "paid");
+        let webhook = kikeru_testkit::TestGateway::webhook("evt-1", &reference, "paid");
         f.client
             .post("/api/v1/payments/webhooks/test")
             .header("x-test-signature", "valid")
@@ -2291,7 +2291,7 @@ mod site {
         let reference = checkout.rsplit('/').next().unwrap().to_owned();
         f.harness
             .shop
-            .receive_webhook(&kikeru_memory::testing::TestGateway::webhook(
+            .receive_webhook(&kikeru_testkit::TestGateway::webhook(
                 "evt-1", &reference, "paid",
             ))
             .await

@@ -6,7 +6,6 @@ mod office;
 mod privacy;
 mod shop;
 mod stats;
-pub mod testing;
 mod unit;
 
 use std::collections::HashMap;

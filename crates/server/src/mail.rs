@@ -493,7 +493,7 @@ mod tests {
     }
 
     fn contact() -> ContactDesk {
-        kikeru_memory::testing::Harness::new(time::macros::datetime!(2026-04-01 09:00 UTC)).contact
+        kikeru_testkit::Harness::new(time::macros::datetime!(2026-04-01 09:00 UTC)).contact
     }
 
     async fn reply(socket: &mut tokio::net::TcpStream) -> String {

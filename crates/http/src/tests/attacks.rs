@@ -7,7 +7,7 @@ use kikeru_domain::changes::{Change, Changes, UnitOfWork as _};
 use kikeru_domain::membership::second_factor::{Assurance, Factor, TotpEnrolment};
 use kikeru_domain::ports::{Members as _, Message, SecondFactors as _};
 use kikeru_domain::{Session, SessionId, SessionToken};
-use kikeru_memory::testing::Harness;
+use kikeru_testkit::Harness;
 use poem::http::StatusCode;
 use serde_json::json;
 

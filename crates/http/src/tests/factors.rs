@@ -647,7 +647,7 @@ mod site {
 
 mod passkeys {
     use super::*;
-    use kikeru_memory::testing::{TEST_ORIGIN, TEST_RP_ID};
+    use kikeru_testkit::{TEST_ORIGIN, TEST_RP_ID};
     use kikeru_webauthn::software::SoftwareAuthenticator;
 
     fn b64(bytes: &[u8]) -> String {
@@ -973,7 +973,7 @@ mod passkeys {
             .assert_status(StatusCode::CREATED);
         let member = kikeru_domain::ports::Members::by_email(
             &*f.harness.store,
-            &kikeru_memory::testing::Harness::email(HANAKO),
+            &kikeru_testkit::Harness::email(HANAKO),
         )
         .await
         .unwrap()

@@ -17,7 +17,7 @@ use kikeru_domain::ports::{AuditLog, Mail, MailError, Mailer, Message};
 use kikeru_domain::{Email, Language, MemberId, SecurityEventKind, SessionToken};
 use kikeru_mail::{Links, Security, SmtpConfig, SmtpMailer, parse_sender};
 use kikeru_memory::MemoryStore;
-use kikeru_memory::testing::{CountingRandom, ManualClock};
+use kikeru_testkit::{CountingRandom, ManualClock};
 
 struct SmtpServer {
     child: Child,

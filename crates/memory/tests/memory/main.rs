@@ -1,6 +1,3 @@
-//! The in-memory adapter's tests, in one binary: the contract suites, and the use cases journey by journey on in-memory adapters.
+//! The in-memory adapter's tests: the storage contract suites, run on `MemoryStore`.
 
 mod contract;
-mod membership;
-mod privacy;
-mod shop;

@@ -9,7 +9,7 @@ use kikeru_domain::membership::{
 };
 use kikeru_domain::ports::{Clock, Members};
 use kikeru_domain::{DisplayName, Language, SecurityEventKind, SessionToken};
-use kikeru_memory::testing::Harness;
+use kikeru_testkit::Harness;
 use time::macros::datetime;
 
 const PASSWORD: &str = "correct horse battery staple";

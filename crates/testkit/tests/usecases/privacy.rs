@@ -8,7 +8,7 @@ use kikeru_domain::privacy::{
     Transfer,
 };
 use kikeru_domain::{Language, Localized, Member};
-use kikeru_memory::testing::Harness;
+use kikeru_testkit::Harness;
 use time::macros::datetime;
 
 async fn member(h: &Harness, email: &str) -> Member {

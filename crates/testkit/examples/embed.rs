@@ -3,7 +3,7 @@
 //! prints. A member registers, verifies their address from the mail, buys a piece in the test
 //! checkout, reads their purchase history and downloads their data export.
 //!
-//! Run it with `cargo run -p kikeru-memory --example embed`. Replace any adapter with your own:
+//! Run it with `cargo run -p kikeru-testkit --example embed`. Replace any adapter with your own:
 //! each port's conformance suite is in `kikeru-contract`.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,7 +17,7 @@ use kikeru_domain::shop::catalog::{AssetKey, Localized, ProductDraft, Sku};
 use kikeru_domain::shop::ports::SandboxOutcome;
 use kikeru_domain::{Currency, SessionToken};
 use kikeru_memory::MemoryStore;
-use kikeru_memory::testing::{
+use kikeru_testkit::{
     CountingRandom, InsecureTestHasher, InsecureTestSealer, ManualClock, TEST_ORIGIN, TEST_RP_ID,
     TestGateway, settings,
 };

@@ -1,6 +1,11 @@
-//! Fast, deterministic stand-ins for the non-storage ports, for tests only: a clock you can
-//! move, counting randomness, a mailer that keeps what it sends, and a hasher that does no
-//! real work. Never wire these into a running service.
+//! `kikeru-testkit`: what a test of Minna Kikeru needs besides storage — fast, deterministic
+//! stand-ins for the non-storage ports (a clock you can move, counting randomness, a mailer that
+//! keeps what it sends, a hasher that does no real work, a sealer with a fixed key, a payment
+//! gateway that records its calls), sample settings, and a [`Harness`] of every use case built
+//! by `Services::new` on the in-memory storage adapter. Never wire these into a running service.
+//!
+//! `cargo run -p kikeru-testkit --example embed` embeds the domain the same way, with one
+//! adapter written in the example itself.
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,7 +22,7 @@ use kikeru_domain::{
     Services, SessionToken, Settings, Timestamp,
 };
 
-use crate::MemoryStore;
+use kikeru_memory::MemoryStore;
 
 /// A clock that stands still until moved.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use kikeru_domain::{
     AssetKey, Currency, Language, Localized, Member, Money, PaymentStatus, ProductDraft, ProductId,
     Sku,
 };
-use kikeru_memory::testing::{Harness, TestGateway};
+use kikeru_testkit::{Harness, TestGateway};
 use time::macros::datetime;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -420,7 +420,7 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         simulator: Some(h.gateway.clone()),
         processors: h.store.clone(),
         clock: h.clock.clone(),
-        random: std::sync::Arc::new(kikeru_memory::testing::CountingRandom::default()),
+        random: std::sync::Arc::new(kikeru_testkit::CountingRandom::default()),
     };
     let config = kikeru_domain::ShopConfig {
         success_url: "http://x/{order_id}".into(),
