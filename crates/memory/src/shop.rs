@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use kikeru_domain::shop::order::{Transition, decide};
+use kikeru_domain::shop::order::{Step, step};
 use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
     EventOutcome, MemberId, Order, OrderId, Payment, PaymentEvent, PaymentId, PaymentStatus,
@@ -219,14 +219,19 @@ impl Orders for MemoryStore {
         if payment.payment_ref.is_none() {
             payment.payment_ref.clone_from(&event.payment_ref);
         }
-        let status = match decide(payment.status, event.signal) {
-            Transition::Unchanged => {
-                return Ok(EventOutcome::Unchanged {
-                    order_id,
-                    status: payment.status,
-                });
-            }
-            Transition::To(status) => status,
+        let order_paid = state
+            .orders
+            .get(&order_id)
+            .is_some_and(|o| o.paid_at.is_some());
+        let Step::Moved {
+            status,
+            first_paid_at,
+        } = step(payment.status, order_paid, event.signal, at)
+        else {
+            return Ok(EventOutcome::Unchanged {
+                order_id,
+                status: payment.status,
+            });
         };
         payment.status = status;
         payment.history.push(StatusChange {
@@ -236,11 +241,11 @@ impl Orders for MemoryStore {
         });
         if let Some(order) = state.orders.get_mut(&order_id) {
             order.status = status;
-            if status == PaymentStatus::Paid && order.paid_at.is_none() {
-                order.paid_at = Some(at);
+            if let Some(paid_at) = first_paid_at {
+                order.paid_at = Some(paid_at);
                 let mut members = self.state();
                 if let Some(member) = members.members.get(&order.member_id) {
-                    let receipt = Envelope::receipt(order, member, at);
+                    let receipt = Envelope::receipt(order, member, paid_at);
                     members.mail.enqueue(receipt)?;
                 }
             }

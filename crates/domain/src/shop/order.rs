@@ -159,6 +159,43 @@ pub const fn decide(current: PaymentStatus, signal: PaymentSignal) -> Transition
     }
 }
 
+/// What one provider event does to a payment and its order, as every store must persist it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing changes (the store still learns the payment's provider reference).
+    Unchanged,
+    /// The payment and its order move.
+    Moved {
+        /// The new status of the payment, and of its order.
+        status: PaymentStatus,
+        /// The first time the order is paid: its paid time, and its receipt goes out in the
+        /// same transaction (to the member as stored then; none if the member is gone).
+        /// `None` on every later move, so no order is paid twice or receipted twice.
+        first_paid_at: Option<Timestamp>,
+    },
+}
+
+/// The payment transition, decided once for every store: `signal` arrives at `at` for a
+/// payment in status `current` whose order was already paid once (`order_paid`) or never.
+/// Stores persist the step and decide nothing themselves.
+pub const fn step(
+    current: PaymentStatus,
+    order_paid: bool,
+    signal: PaymentSignal,
+    at: Timestamp,
+) -> Step {
+    match decide(current, signal) {
+        Transition::Unchanged => Step::Unchanged,
+        Transition::To(status) => Step::Moved {
+            status,
+            first_paid_at: match status {
+                PaymentStatus::Paid if !order_paid => Some(at),
+                _ => None,
+            },
+        },
+    }
+}
+
 /// An operator asked to refund a payment that was never taken (or was already refunded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("only a paid order can be refunded; this one is {0:?}")]
@@ -354,6 +391,49 @@ mod tests {
         check(P::Canceled, S::Failed, Transition::Unchanged);
         check(P::Refunded, S::Succeeded, Transition::Unchanged);
         check(P::Refunded, S::Refunded, Transition::Unchanged);
+    }
+
+    #[test]
+    fn only_the_first_payment_of_an_order_stamps_its_paid_time_and_sends_a_receipt() {
+        let at = time::macros::datetime!(2026-04-01 09:00 UTC);
+        assert_eq!(
+            step(P::Open, false, S::Succeeded, at),
+            Step::Moved {
+                status: P::Paid,
+                first_paid_at: Some(at)
+            }
+        );
+        // Expired, then paid after all: still the first payment.
+        assert_eq!(
+            step(P::Expired, false, S::Succeeded, at),
+            Step::Moved {
+                status: P::Paid,
+                first_paid_at: Some(at)
+            }
+        );
+        // An order paid before is never stamped or receipted again.
+        assert_eq!(
+            step(P::Failed, true, S::Succeeded, at),
+            Step::Moved {
+                status: P::Paid,
+                first_paid_at: None
+            }
+        );
+        assert_eq!(
+            step(P::Paid, true, S::Refunded, at),
+            Step::Moved {
+                status: P::Refunded,
+                first_paid_at: None
+            }
+        );
+        assert_eq!(step(P::Paid, true, S::Succeeded, at), Step::Unchanged);
+        assert_eq!(
+            step(P::Open, false, S::Expired, at),
+            Step::Moved {
+                status: P::Expired,
+                first_paid_at: None
+            }
+        );
     }
 
     #[test]

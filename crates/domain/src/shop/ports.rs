@@ -103,15 +103,16 @@ pub trait Orders: Send + Sync + 'static {
     /// Applies a provider event exactly once, atomically: records its ID (a known ID is a
     /// [`EventOutcome::Duplicate`] and changes nothing), finds the payment whose checkout
     /// reference or payment reference is the event's reference (and records the event's
-    /// payment reference on it when it has none yet), decides
-    /// the transition with [`crate::shop::order::decide`], and stores the new status of the payment
-    /// and the order with a history entry — all in one transaction.
+    /// payment reference on it when it has none yet), asks [`crate::shop::order::step`] what the
+    /// event does — given the payment's status and whether its order was paid before — and
+    /// persists exactly that: the new status of the payment and the order with a history entry
+    /// and, when the step says it is the first payment, the order's paid time and its receipt
+    /// in the outbox ([`crate::mail::outbox::Envelope::receipt`], to the member as stored then;
+    /// none when the member no longer exists) — all in one transaction. The store decides
+    /// nothing itself.
     ///
-    /// MUST apply an event delivered many times at once exactly once. MUST set the order's paid
-    /// time the first time it becomes paid, and in the same transaction put the order's receipt
-    /// in the outbox ([`crate::mail::outbox::Envelope::receipt`], to the member as stored then; none
-    /// when the member no longer exists). MUST NOT record an event that names no known
-    /// payment, so that its redelivery applies once the checkout is known.
+    /// MUST apply an event delivered many times at once exactly once. MUST NOT record an event
+    /// that names no known payment, so that its redelivery applies once the checkout is known.
     ///
     /// # Errors
     /// When storage fails; then nothing of the event is kept, so a redelivery applies it.

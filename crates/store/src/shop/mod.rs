@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use kikeru_domain::mail::outbox::Envelope;
-use kikeru_domain::shop::order::{Transition, decide};
+use kikeru_domain::shop::order::{Step, step};
 use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
     AssetKey, Currency, EventOutcome, Localized, MemberId, Money, Order, OrderId, OrderLine,
@@ -572,12 +572,15 @@ pub(super) struct NamedPayment {
     payment_id: Uuid,
     order_uuid: Uuid,
     current: PaymentStatus,
+    /// Whether its order was paid before.
+    order_paid: bool,
     /// The event's provider payment reference, when the payment does not know one yet.
     new_ref: Option<String>,
 }
 
-/// Reads a record-and-read row (`fresh`, then the payment's `id`, `order_id`, `status` and
-/// `payment_ref`, null when none has the reference).
+/// Reads a record-and-read row (`fresh`, then the payment's `id`, `order_id`, `status`,
+/// `payment_ref` and whether its order was paid before, `order_paid`; null when none has the
+/// reference).
 pub(super) fn named_payment(
     read: &sea_orm::QueryResult,
     event: &PaymentEvent,
@@ -596,6 +599,10 @@ pub(super) fn named_payment(
         payment_id,
         order_uuid: read.try_get("", "order_id").map_err(store_error)?,
         current: status(&read.try_get::<String>("", "status").map_err(store_error)?)?,
+        order_paid: read
+            .try_get::<Option<bool>>("", "order_paid")
+            .map_err(store_error)?
+            .ok_or_else(|| corrupt("the payment's order"))?,
         new_ref: event.payment_ref.clone().filter(|_| known_ref.is_none()),
     }))
 }

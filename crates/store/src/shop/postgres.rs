@@ -27,6 +27,7 @@ pub(super) const PG_RECORD_AND_READ_SQL: &str = "\
         SELECT id, order_id, status, payment_ref FROM by_checkout \
         UNION ALL SELECT id, order_id, status, payment_ref FROM by_payment) \
     SELECT (SELECT COUNT(*) FROM recorded) AS fresh, found.*, \
+        (SELECT paid_at IS NOT NULL FROM orders WHERE id = found.order_id) AS order_paid, \
         o.id AS o_id, o.member_id AS o_member_id, o.status AS o_status, \
         o.total_minor AS o_total_minor, o.currency AS o_currency, \
         o.idempotency_key AS o_idempotency_key, o.created_at AS o_created_at, \
@@ -42,30 +43,28 @@ pub(super) const PG_RECORD_AND_READ_SQL: &str = "\
     LEFT JOIN orders o ON o.id = found.order_id AND o.paid_at IS NULL \
     LEFT JOIN members m ON m.id = o.member_id";
 
-/// Moves a payment and its order in one statement: the payment's status (and its provider
-/// reference when first known), the numbered change, and the order's status — stamping
-/// `paid_at` when this is the first payment, and then putting the receipt given in `$8`…`$17`
-/// in the outbox, provided its member still has that address. Answers the order's ID; no row
-/// when the order is missing. Parameters: payment, status, time, event, payment reference,
-/// order, the name of the paid status, and the receipt's outbox row (all null when there is
-/// none).
+/// Moves a payment and its order in one statement, as the domain's step decided: the payment's
+/// status (and its provider reference when first known), the numbered change, and the order's
+/// status — stamping `paid_at` with `$7` when the step says this is the first payment, and then
+/// putting the receipt given in `$8`…`$17` in the outbox, provided its member still has that
+/// address. Answers the order's ID; no row when the order is missing. Parameters: payment,
+/// status, time, event, payment reference, order, first paid time (null when this is not the
+/// first payment), and the receipt's outbox row (all null when there is none).
 pub(super) const PG_WRITE_SQL: &str = concat!(
     "WITH moved AS ( \
         UPDATE payments SET status = $2, payment_ref = COALESCE(payment_ref, $5) WHERE id = $1), \
     numbered AS ( \
         INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
         SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1), \
-    before AS (SELECT paid_at IS NULL AND $2 = $7 AS first FROM orders WHERE id = $6), \
     placed AS ( \
-        UPDATE orders SET status = $2, \
-            paid_at = CASE WHEN paid_at IS NULL AND $2 = $7 THEN $3 ELSE paid_at END \
+        UPDATE orders SET status = $2, paid_at = COALESCE($7, paid_at) \
         WHERE id = $6 RETURNING id), \
     receipt AS ( \
         INSERT INTO outbox (",
     crate::unit::outbox_columns!(),
     ") \
-        SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM before \
-        WHERE before.first AND $8::uuid IS NOT NULL \
+        SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+        WHERE $8::uuid IS NOT NULL \
         AND EXISTS (SELECT 1 FROM members WHERE id = $9 AND email = $11)) \
     SELECT id FROM placed"
 );
@@ -166,25 +165,27 @@ pub(super) async fn apply_on_postgres(
         payment_id,
         order_uuid,
         current,
+        order_paid,
         new_ref,
     } = named;
     let order_id = OrderId::from_uuid(order_uuid);
-    let next = match decide(current, event.signal) {
-        Transition::Unchanged => {
-            learn_payment_ref(&txn, payment_id, new_ref).await?;
-            txn.commit().await.map_err(store_error)?;
-            return Ok(EventOutcome::Unchanged {
-                order_id,
-                status: current,
-            });
-        }
-        Transition::To(next) => next,
+    let Step::Moved {
+        status: next,
+        first_paid_at,
+    } = step(current, order_paid, event.signal, at)
+    else {
+        learn_payment_ref(&txn, payment_id, new_ref).await?;
+        txn.commit().await.map_err(store_error)?;
+        return Ok(EventOutcome::Unchanged {
+            order_id,
+            status: current,
+        });
     };
-    // Should this event pay the order for the first time, its receipt goes out in the same
-    // statement (none when the member is gone).
-    let receipt = match next {
-        PaymentStatus::Paid => receipt_of_unpaid(&read, at)?,
-        _ => None,
+    // The first payment: its receipt goes out in the same statement (none when the member is
+    // gone).
+    let receipt = match first_paid_at {
+        Some(paid_at) => receipt_of_unpaid(&read, paid_at)?,
+        None => None,
     };
     let mut values = vec![
         payment_id.into(),
@@ -193,7 +194,7 @@ pub(super) async fn apply_on_postgres(
         event.event_id.clone().into(),
         new_ref.into(),
         order_uuid.into(),
-        PaymentStatus::Paid.as_str().into(),
+        first_paid_at.map(millis).into(),
     ];
     match &receipt {
         Some(envelope) => values.extend(crate::unit::outbox_values(envelope)?),

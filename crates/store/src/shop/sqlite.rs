@@ -12,30 +12,32 @@ pub(super) const RECORD_AND_READ_SQL: &str = "\
     SELECT changes() AS fresh, \
         COALESCE(a.id, b.id) AS id, COALESCE(a.order_id, b.order_id) AS order_id, \
         COALESCE(a.status, b.status) AS status, \
-        CASE WHEN a.id IS NULL THEN b.payment_ref ELSE a.payment_ref END AS payment_ref \
+        CASE WHEN a.id IS NULL THEN b.payment_ref ELSE a.payment_ref END AS payment_ref, \
+        (SELECT paid_at IS NOT NULL FROM orders WHERE id = COALESCE(a.order_id, b.order_id)) \
+            AS order_paid \
     FROM (SELECT 1) AS one \
     LEFT JOIN payments AS a ON a.provider = $1 AND a.reference = $4 \
     LEFT JOIN payments AS b ON a.id IS NULL AND b.provider = $1 AND b.payment_ref = $4";
 
 /// Writes a payment's new status (and its provider reference when first known), numbers the
-/// change, and moves the order: the second script of [`apply_in`]. When this is
-/// the first payment, the order comes back (`part = 'order'`) with its lines and member, for
-/// the receipt. Parameters: payment, status, time, event, payment reference, order, and the
-/// name of the paid status.
+/// change, and moves the order: the second script of [`apply_in`]. When the domain's step says
+/// this is the first payment (`$7`, its paid time, is not null), the order is stamped paid and
+/// comes back (`part = 'order'`) with its lines and member, for the receipt. Parameters:
+/// payment, status, time, event, payment reference, order, first paid time.
 pub(super) const WRITE_SQL: &str = "\
     UPDATE payments SET status = $2, payment_ref = COALESCE(payment_ref, $5) WHERE id = $1; \
     INSERT INTO payment_status_changes (payment_id, seq, status, at, event_id) \
         SELECT $1, COUNT(*), $2, $3, $4 FROM payment_status_changes WHERE payment_id = $1; \
-    UPDATE orders SET status = $2, paid_at = $3 \
-        WHERE id = $6 AND $2 = $7 AND paid_at IS NULL \
+    UPDATE orders SET status = $2, paid_at = $7 \
+        WHERE id = $6 AND $7 IS NOT NULL \
         RETURNING 'order' AS part, id, member_id, status, total_minor, currency, \
             idempotency_key, created_at, paid_at, taxes; \
     UPDATE orders SET status = $2 WHERE id = $6 AND status <> $2; \
     SELECT 'line' AS part, order_id, line, product_id, sku, title_ja, title_en, \
         unit_price_minor, currency, quantity, tax_rate \
-        FROM order_lines WHERE order_id = $6 AND $2 = $7 ORDER BY line; \
+        FROM order_lines WHERE order_id = $6 AND $7 IS NOT NULL ORDER BY line; \
     SELECT 'member' AS part, members.* FROM members \
-        JOIN orders ON orders.member_id = members.id WHERE orders.id = $6 AND $2 = $7";
+        JOIN orders ON orders.member_id = members.id WHERE orders.id = $6 AND $7 IS NOT NULL";
 
 /// A payment event waiting for SQLite's writer, with the way back to its caller.
 #[derive(Debug)]
@@ -53,7 +55,7 @@ impl SqlStore {
     /// whichever waiting caller gets the writer's turn first applies every queued event in one
     /// transaction, with one durable commit (`synchronous=FULL`: one `fsync`) for all of them,
     /// and hands each caller its own outcome. Each event is still decided by the domain's
-    /// [`decide`], in order, seeing the events before it; a duplicate within one batch is a
+    /// [`step`], in order, seeing the events before it; a duplicate within one batch is a
     /// duplicate. When the shared transaction fails, each event is applied again on its own,
     /// so one event's failure is never another's.
     pub(super) async fn apply_event_in_turn(
@@ -151,7 +153,7 @@ pub(super) async fn apply_alone(
 /// round trips to the connection's thread instead of a dozen: sqlx runs each SQLite statement
 /// on the connection's own thread, and each trip costs more than the SQL itself. A script of
 /// several statements is one trip (`$N` parameters name the same values in each). The
-/// transition itself is still the domain's [`decide`], between the two scripts. The receipt of
+/// transition itself is still the domain's [`step`], between the two scripts. The receipt of
 /// a first payment comes back for the caller to put in the outbox before it commits, so a batch
 /// enqueues all its receipts in one statement.
 pub(super) async fn apply_in(
@@ -190,19 +192,21 @@ pub(super) async fn apply_in(
         payment_id,
         order_uuid,
         current,
+        order_paid,
         new_ref,
     } = named;
     let order_id = OrderId::from_uuid(order_uuid);
-    let next = match decide(current, event.signal) {
-        Transition::Unchanged => {
-            learn_payment_ref(txn, payment_id, new_ref).await?;
-            let unchanged = EventOutcome::Unchanged {
-                order_id,
-                status: current,
-            };
-            return Ok((unchanged, None));
-        }
-        Transition::To(next) => next,
+    let Step::Moved {
+        status: next,
+        first_paid_at,
+    } = step(current, order_paid, event.signal, at)
+    else {
+        learn_payment_ref(txn, payment_id, new_ref).await?;
+        let unchanged = EventOutcome::Unchanged {
+            order_id,
+            status: current,
+        };
+        return Ok((unchanged, None));
     };
     let rows = txn
         .query_all_raw(Statement::from_sql_and_values(
@@ -215,7 +219,7 @@ pub(super) async fn apply_in(
                 event.event_id.clone().into(),
                 new_ref.into(),
                 order_uuid.into(),
-                PaymentStatus::Paid.as_str().into(),
+                first_paid_at.map(millis).into(),
             ],
         ))
         .await
@@ -240,8 +244,8 @@ pub(super) async fn apply_in(
             _ => return Err(corrupt("paid order")),
         }
     }
-    // Paid for the first time: the receipt goes out in this transaction (unless the member
-    // has gone).
+    // The first payment: the receipt goes out in this transaction (unless the member has
+    // gone).
     let receipt = match (paid, member) {
         (Some(placed), Some(member)) => {
             let member = crate::to_member(member)?;
