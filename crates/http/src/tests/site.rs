@@ -1,0 +1,157 @@
+//! The member web site: every page in both languages, the language choice, and buying through forms.
+
+use super::*;
+
+async fn page(f: &Fixture, path: &str, cookie: &str) -> (StatusCode, String) {
+    let response = f.client.get(path).header("cookie", cookie).send().await;
+    let status = response.0.status();
+    let csp = header(&response, "content-security-policy");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{path}: {csp}"
+    );
+    (status, text_of(response).await)
+}
+
+#[tokio::test]
+async fn every_page_renders_in_both_languages_with_every_message() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let session = f.sign_in("hanako@example.jp").await;
+    for lang in ["ja", "en"] {
+        let cookie = format!("kikeru_lang={lang}; {session}");
+        for path in [
+            "/".to_owned(),
+            format!("/products/{}", products[0]),
+            "/register".to_owned(),
+            "/login".to_owned(),
+            "/forgot-password".to_owned(),
+            "/contact".to_owned(),
+            "/privacy".to_owned(),
+            "/tokushoho".to_owned(),
+            "/me".to_owned(),
+            "/verify-email?token=x".to_owned(),
+            "/reset-password?token=x".to_owned(),
+        ] {
+            let (status, html) = page(&f, &path, &cookie).await;
+            assert_eq!(status, StatusCode::OK, "{path} ({lang})");
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{path}");
+            assert!(
+                !html.contains(crate::site::i18n::MISSING),
+                "{path} ({lang}) lacks a message"
+            );
+            assert!(
+                html.contains("<main id=\"main\""),
+                "{path}: a main landmark"
+            );
+            assert!(!html.contains(" style="), "{path}: no inline style");
+        }
+        let (status, html) = page(&f, "/nowhere", &cookie).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!html.contains(crate::site::i18n::MISSING));
+    }
+}
+
+#[tokio::test]
+async fn the_language_follows_the_switch_then_the_member_then_the_browser() {
+    let f = fixture();
+    let (_, html) = page(&f, "/", "").await;
+    assert!(html.contains("<html lang=\"ja\">"), "Japanese by default");
+    let english = f
+        .client
+        .get("/")
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await;
+    assert!(text_of(english).await.contains("<html lang=\"en\">"));
+    let switch = f.client.get("/lang/en?back=/privacy").send().await;
+    switch.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(header(&switch, "location"), "/privacy");
+    assert!(header(&switch, "set-cookie").starts_with("kikeru_lang=en;"));
+    let away = f.client.get("/lang/en?back=//evil.example").send().await;
+    assert_eq!(header(&away, "location"), "/", "never away from the site");
+}
+
+#[tokio::test]
+async fn a_member_signs_in_buys_and_finds_the_purchase_on_my_page_through_forms() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let (cookie, csrf) = form_session(&f, "/login").await;
+    let wrong = f
+        .client
+        .post("/login")
+        .header("origin", ORIGIN)
+        .header("cookie", &cookie)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&email=hanako%40example.jp&password=wrong&back=%2Fme"
+        ))
+        .send()
+        .await;
+    wrong.assert_status(StatusCode::UNAUTHORIZED);
+    let html = text_of(wrong).await;
+    assert!(html.contains("hanako@example.jp") && !html.contains("value=\"wrong\""));
+    let signed_in = f
+        .client
+        .post("/login")
+        .header("origin", ORIGIN)
+        .header("cookie", &cookie)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&email=hanako%40example.jp&password={}&back=%2Fme",
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await;
+    signed_in.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(header(&signed_in, "location"), "/me");
+    let session = header(&signed_in, "set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let both = format!("{cookie}; {session}");
+    let bought = f
+        .client
+        .post(format!("/products/{}/buy", products[1]))
+        .header("origin", ORIGIN)
+        .header("cookie", &both)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&key=page-1"))
+        .send()
+        .await;
+    bought.assert_status(StatusCode::SEE_OTHER);
+    let checkout = header(&bought, "location");
+    assert!(checkout.starts_with("https://pay.test/"), "{checkout}");
+    let reference = checkout.rsplit('/').next().unwrap().to_owned();
+    f.harness
+        .shop
+        .receive_webhook(&kikeru_testkit::TestGateway::webhook(
+            "evt-1", &reference, "paid",
+        ))
+        .await
+        .unwrap();
+    let (status, mypage) = page(&f, "/me", &both).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        mypage.contains("1,100円（税込）"),
+        "the purchase at its tax-inclusive price"
+    );
+    assert!(mypage.contains(&format!("/api/v1/me/library/{}/audio", products[1])));
+    assert!(mypage.contains("支払い済み"));
+    let again = f
+        .client
+        .post(format!("/products/{}/buy", products[1]))
+        .header("origin", ORIGIN)
+        .header("cookie", &both)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&key=page-2"))
+        .send()
+        .await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert!(text_of(again).await.contains("購入済みです"));
+    let anonymous = f.client.get("/me").send().await;
+    anonymous.assert_status(StatusCode::SEE_OTHER);
+}
