@@ -42,3 +42,16 @@ pub async fn events_of_other_members_are_not_listed(port: &dyn AuditLog) {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].member_id, Some(member(1)));
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `audit`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! audit_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, audit: [
+            recorded_events_read_back_newest_first_within_the_limit,
+            events_of_other_members_are_not_listed,
+        ]);
+    };
+}

@@ -88,3 +88,19 @@ pub async fn all_lists_every_product_by_sku(port: &dyn Catalog) {
         .expect("all");
     assert_eq!(rest[0].draft.sku.as_str(), "KK-002");
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `catalog`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! catalog_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, catalog: [
+            saved_products_read_back_by_id_and_sku,
+            save_all_replaces_products_by_id,
+            a_sku_of_another_product_is_a_conflict_and_nothing_is_saved,
+            active_lists_only_products_on_sale_by_sku_page_by_page,
+            all_lists_every_product_by_sku,
+        ]);
+    };
+}

@@ -76,3 +76,16 @@ pub async fn the_history_is_append_only_oldest_first_and_per_member(port: &dyn C
         vec![]
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `consents`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! consents_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, consents: [
+            purposes_are_saved_and_replaced_by_key,
+            the_history_is_append_only_oldest_first_and_per_member,
+        ]);
+    };
+}

@@ -102,3 +102,15 @@ where
     let result = store.erase(MemberId::from_uuid(uuid(99))).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `erasure`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! erasure_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, erasure: [
+            erasure_removes_personal_data_and_keeps_accounting_records,
+        ]);
+    };
+}

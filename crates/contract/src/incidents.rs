@@ -263,3 +263,15 @@ where
     let pending = store.counts().await.expect("counts").pending;
     assert_eq!(u128::from(pending), count + 2);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `incidents`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! incidents_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, incidents: [
+            incidents_read_back_and_keep_their_first_times,
+        ]);
+    };
+}

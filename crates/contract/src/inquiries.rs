@@ -110,3 +110,17 @@ pub async fn a_members_inquiries_are_those_they_sent_signed_in<S: UnitOfWork + I
     let mine = store.for_member(me).await.expect("for member");
     assert_eq!(mine, vec![linked]);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `inquiries`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! inquiries_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, inquiries: [
+            inquiries_read_back_with_their_answers,
+            a_known_message_id_is_a_conflict,
+            a_members_inquiries_are_those_they_sent_signed_in,
+        ]);
+    };
+}

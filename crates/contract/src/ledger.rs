@@ -71,3 +71,17 @@ pub async fn members_see_their_own_entries_once_visible(port: &dyn Ledger) {
         .expect("entries");
     assert_eq!(later.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 3]);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `ledger`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! ledger_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, ledger: [
+            appended_entries_form_an_unbroken_chain,
+            concurrent_appends_never_fork_the_chain,
+            members_see_their_own_entries_once_visible,
+        ]);
+    };
+}

@@ -43,3 +43,15 @@ pub async fn legal_orders_record_and_collect_distinct_approvals(port: &dyn Legal
         Err(StoreError::NotFound)
     ));
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `legal_orders`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! legal_orders_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, legal_orders: [
+            legal_orders_record_and_collect_distinct_approvals,
+        ]);
+    };
+}

@@ -109,3 +109,21 @@ pub async fn update_to_another_members_email_is_a_conflict(port: &dyn Members) {
         "got {result:?}"
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `members`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! members_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, members: [
+            inserted_member_reads_back_equal_by_id_and_by_email,
+            unknown_member_is_none,
+            second_member_with_the_same_email_is_a_conflict,
+            concurrent_inserts_of_one_email_store_exactly_one,
+            update_replaces_every_field,
+            update_of_a_missing_member_is_not_found,
+            update_to_another_members_email_is_a_conflict,
+        ]);
+    };
+}

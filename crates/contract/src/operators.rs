@@ -92,3 +92,17 @@ pub async fn the_operators_audit_log_reads_back_newest_first(port: &dyn Operator
     assert_eq!(events[0].operator_id, Some(admin.id));
     assert_eq!(events[1].operator_id, None);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `operators`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! operators_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, operators: [
+            operators_read_back_and_addresses_are_unique,
+            operator_sessions_are_their_own_scope,
+            the_operators_audit_log_reads_back_newest_first,
+        ]);
+    };
+}

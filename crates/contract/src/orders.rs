@@ -548,3 +548,28 @@ pub async fn an_event_for_a_checkout_not_yet_known_applies_when_redelivered<
         }
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `orders`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! orders_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, orders: [
+            created_orders_read_back_with_their_payment,
+            a_repeated_idempotency_key_stores_one_order_even_at_once,
+            attaching_a_checkout_to_an_unknown_payment_is_not_found,
+            an_event_applies_once_and_records_history_and_paid_time,
+            the_first_payment_puts_one_receipt_in_the_outbox,
+            a_payment_after_erasure_sends_no_receipt,
+            concurrent_deliveries_of_one_event_apply_once,
+            concurrent_events_of_many_orders_each_get_their_own_outcome,
+            late_stale_and_unknown_events_follow_the_state_machine,
+            purchases_are_the_members_paid_items_newest_first_page_by_page,
+            payments_are_the_members_attempts_newest_first_with_history,
+            owned_products_are_those_of_paid_orders,
+            later_events_may_name_the_payment_instead_of_the_checkout,
+            an_event_for_a_checkout_not_yet_known_applies_when_redelivered,
+        ]);
+    };
+}

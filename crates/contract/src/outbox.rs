@@ -189,3 +189,18 @@ pub async fn sent_mails_are_settled_together_only_when_held<S: UnitOfWork + Outb
         .expect("claim");
     assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [uuid(1003)]);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `outbox`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! outbox_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, outbox: [
+            mails_are_claimed_oldest_first_and_sent_once,
+            concurrent_claims_never_share_a_mail,
+            sent_mails_are_settled_together_only_when_held,
+            retries_wait_and_expired_leases_pass_on,
+        ]);
+    };
+}

@@ -119,3 +119,17 @@ pub async fn partners_are_saved_and_replaced_by_key(port: &dyn Partners) {
     port.save(&moved).await.expect("save again");
     assert_eq!(port.all().await.expect("all"), vec![broker, moved]);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `processors`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! processors_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, processors: [
+            processors_are_saved_and_replaced_by_key,
+            a_proposal_is_in_force_only_once_adopted,
+            partners_are_saved_and_replaced_by_key,
+        ]);
+    };
+}

@@ -59,3 +59,19 @@ pub async fn keys_are_independent(port: &dyn RateLimits) {
     assert_eq!(port.hit("b", WINDOW, NOW).await.expect("hit").count, 1);
     assert_eq!(port.peek("a", NOW).await.expect("peek").count, 2);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `rate_limits`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! rate_limits_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, rate_limits: [
+            hits_count_up_within_a_window_and_restart_after_it,
+            peek_does_not_count,
+            reset_forgets_the_window,
+            concurrent_hits_return_distinct_counts,
+            keys_are_independent,
+        ]);
+    };
+}

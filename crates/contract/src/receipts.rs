@@ -317,3 +317,18 @@ where
     let next = store.issue(&draft(3, 1)).await.expect("issue");
     assert_eq!(next.number, 3, "a purged number is not given again");
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `receipts`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! receipts_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, receipts: [
+            receipts_are_numbered_without_gaps_or_repeats_even_at_once,
+            unreceipted_lists_paid_orders_without_a_receipt,
+            refunds_get_one_return_invoice_from_their_own_sequence,
+            receipts_survive_erasure_and_leave_with_their_orders,
+        ]);
+    };
+}

@@ -180,3 +180,15 @@ where
         Purged::default()
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `retention`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! retention_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, retention: [
+            retention_removes_only_what_is_past_its_period,
+        ]);
+    };
+}

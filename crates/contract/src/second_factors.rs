@@ -651,3 +651,22 @@ where
         b"new"
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `second_factors`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! second_factors_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, second_factors: [
+            a_totp_enrolment_reads_back_is_confirmed_and_replaced,
+            a_totp_step_is_used_once_even_at_once,
+            recovery_codes_are_replaced_as_a_set_and_each_used_once,
+            a_sessions_assurance_is_updated_in_a_unit,
+            erasure_removes_every_second_factor,
+            passkeys_read_back_per_member_and_credentials_are_unique,
+            a_passkey_counter_only_grows_even_at_once,
+            enrolments_are_paged_and_a_secret_is_resealed_only_if_unchanged,
+        ]);
+    };
+}

@@ -125,3 +125,21 @@ pub async fn duplicate_token_hash_is_a_conflict<S: Members + Sessions>(store: &S
         "got {result:?}"
     );
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `sessions`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! sessions_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, sessions: [
+            inserted_session_is_found_by_its_token_hash_only,
+            touch_records_last_use,
+            touch_of_a_missing_session_is_not_found,
+            for_member_lists_only_that_members_sessions_newest_first,
+            delete_makes_the_token_unusable_at_once,
+            delete_for_member_keeps_the_named_session_and_other_members,
+            duplicate_token_hash_is_a_conflict,
+        ]);
+    };
+}

@@ -102,3 +102,16 @@ pub async fn raw_hits_are_purged_and_counts_stay<S: Statistics>(store: &S) {
         .expect("daily");
     assert_eq!(counts.iter().map(|c| c.count).sum::<u64>(), 2);
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `stats`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! stats_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, stats: [
+            completed_days_are_rolled_up_once,
+            raw_hits_are_purged_and_counts_stay,
+        ]);
+    };
+}

@@ -70,3 +70,18 @@ pub async fn delete_for_member_removes_only_that_purpose_of_that_member<S: Membe
     assert_eq!(port.find(&reset.hash).await.expect("find"), Some(reset));
     assert_eq!(port.find(&others.hash).await.expect("find"), Some(others));
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `tokens`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! tokens_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, tokens: [
+            inserted_token_is_found_without_being_used_up,
+            take_returns_the_token_once,
+            concurrent_takes_return_the_token_to_one_caller,
+            delete_for_member_removes_only_that_purpose_of_that_member,
+        ]);
+    };
+}

@@ -170,3 +170,18 @@ where
     let unknown = store.apply(vec![answer].into()).await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 }
+
+/// Every case of this suite as a named `#[tokio::test]`, in a module `unit`, for an adapter
+/// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
+/// A new case is its function above and its name here.
+#[macro_export]
+macro_rules! unit_contract_tests {
+    ($setup:path, $teardown:path) => {
+        $crate::storage_contract_tests!(@suite $setup, $teardown, unit: [
+            a_unit_applies_every_change,
+            a_failing_change_leaves_nothing_of_its_unit,
+            a_token_is_taken_by_one_unit_only,
+            erasure_and_answers_in_a_unit_follow_their_rules,
+        ]);
+    };
+}
