@@ -7,7 +7,9 @@ use super::*;
 /// Records an event and reads the payment it names, locked until the transaction ends: by
 /// checkout reference, else by payment reference (two indexed lookups). One row always:
 /// `fresh` is 0 for an event recorded before (and then no payment is read), and the payment's
-/// columns are null when no payment has the reference. While the payment's order is unpaid,
+/// columns are null when no payment has the reference. `order_paid` says whether the order was
+/// paid before; the payment's lock covers it, since an order has one payment
+/// (`payments.order_id` is unique) and only that payment's events pay it. While the order is unpaid,
 /// the row also carries what its receipt needs should this event pay it: the order (`o_`
 /// columns), its lines (JSON) and its member's address and language. Parameters: provider,
 /// reference, event, time.
