@@ -4,7 +4,9 @@
 //! - every Rust file opens with a `//!` header saying what it is for;
 //! - no Rust file outside tests is longer than [`MAX_LINES`];
 //! - no two files of the domain import each other, directly or around a circle;
-//! - no crate has a normal dependency that only its tests use.
+//! - no crate has a normal dependency that only its tests use;
+//! - the store reaches the database through its helpers (`crates/store/src/write.rs`): no
+//!   writer's turn, `map_err` of a driver error or transaction begun anywhere else.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,6 +20,36 @@ pub(crate) fn all(root: &Path) -> Vec<String> {
     problems.extend(long_files(root));
     problems.extend(domain_cycles(root));
     problems.extend(test_only_dependencies(root));
+    problems.extend(store_access(root));
+    problems
+}
+
+/// Lines of the store that reach the database around its helpers: taking the writer's turn,
+/// translating a driver error by hand, or beginning a transaction. Allowed in the helpers
+/// themselves, in tests, and in the SQLite group commit and PostgreSQL event path, whose
+/// transactions run inside a write the helpers began.
+pub(crate) fn store_access(root: &Path) -> Vec<String> {
+    const AROUND: [&str; 3] = [".turn().await", "map_err(store_error)", ".begin().await"];
+    const ALLOWED: [&str; 3] = ["write.rs", "shop/sqlite.rs", "shop/postgres.rs"];
+    let mut problems = Vec::new();
+    for file in rust_files(&root.join("crates/store/src")) {
+        let name = relative(&root.join("crates/store/src"), &file);
+        if is_test_file(&file) || ALLOWED.contains(&name.as_str()) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if let Some(found) = AROUND.iter().find(|a| line.contains(*a)) {
+                problems.push(format!(
+                    "{}:{}: `{found}` outside the store's write helpers",
+                    relative(root, &file),
+                    n + 1
+                ));
+            }
+        }
+    }
     problems
 }
 
@@ -335,6 +367,11 @@ mod tests {
     #[test]
     fn no_normal_dependency_is_used_only_by_tests() {
         assert_none(test_only_dependencies(&root()));
+    }
+
+    #[test]
+    fn the_store_reaches_the_database_through_its_helpers() {
+        assert_none(store_access(&root()));
     }
 
     #[test]

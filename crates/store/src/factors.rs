@@ -14,9 +14,9 @@ use sea_orm::{
 };
 
 use crate::entity::{passkey, recovery_code, session, totp_enrolment};
-use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+use crate::{Result, SqlStore, corrupt, from_millis, millis};
 
-fn to_enrolment(row: totp_enrolment::Model) -> Result<TotpEnrolment, StoreError> {
+fn to_enrolment(row: totp_enrolment::Model) -> Result<TotpEnrolment> {
     Ok(TotpEnrolment {
         member_id: MemberId::from_uuid(row.member_id),
         sealed_secret: row.sealed_secret,
@@ -27,10 +27,7 @@ fn to_enrolment(row: totp_enrolment::Model) -> Result<TotpEnrolment, StoreError>
 }
 
 /// Stores the member's enrolment, replacing any earlier one.
-pub(crate) async fn put_totp(
-    db: &impl ConnectionTrait,
-    e: &TotpEnrolment,
-) -> Result<(), StoreError> {
+pub(crate) async fn put_totp(db: &impl ConnectionTrait, e: &TotpEnrolment) -> Result<()> {
     delete_totp(db, e.member_id).await?;
     let row = totp_enrolment::ActiveModel {
         member_id: Set(*e.member_id.as_uuid()),
@@ -39,10 +36,7 @@ pub(crate) async fn put_totp(
         confirmed_at: Set(e.confirmed_at.map(millis)),
         last_used_step: Set(e.last_used_step),
     };
-    totp_enrolment::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    totp_enrolment::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
@@ -52,7 +46,7 @@ pub(crate) async fn reseal_totp(
     member: MemberId,
     from: &[u8],
     to: &[u8],
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = totp_enrolment::Entity::update_many()
         .col_expr(
             totp_enrolment::Column::SealedSecret,
@@ -61,10 +55,9 @@ pub(crate) async fn reseal_totp(
         .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
         .filter(totp_enrolment::Column::SealedSecret.eq(from.to_vec()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
@@ -75,16 +68,15 @@ pub(crate) async fn confirm_totp(
     member: MemberId,
     at: Timestamp,
     step: i64,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = totp_enrolment::Entity::update_many()
         .col_expr(totp_enrolment::Column::ConfirmedAt, Expr::value(millis(at)))
         .col_expr(totp_enrolment::Column::LastUsedStep, Expr::value(step))
         .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
@@ -95,7 +87,7 @@ pub(crate) async fn use_totp_step(
     db: &impl ConnectionTrait,
     member: MemberId,
     step: i64,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let confirmed = Condition::all()
         .add(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
         .add(totp_enrolment::Column::ConfirmedAt.is_not_null());
@@ -108,33 +100,28 @@ pub(crate) async fn use_totp_step(
                 .add(totp_enrolment::Column::LastUsedStep.lt(step)),
         )
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected > 0 {
         return Ok(());
     }
     let exists = totp_enrolment::Entity::find()
         .filter(confirmed)
         .count(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Err(if exists > 0 {
         StoreError::Conflict
     } else {
         StoreError::NotFound
-    })
+    }
+    .into())
 }
 
 /// Removes the member's authenticator app.
-pub(crate) async fn delete_totp(
-    db: &impl ConnectionTrait,
-    member: MemberId,
-) -> Result<(), StoreError> {
+pub(crate) async fn delete_totp(db: &impl ConnectionTrait, member: MemberId) -> Result<()> {
     totp_enrolment::Entity::delete_many()
         .filter(totp_enrolment::Column::MemberId.eq(*member.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(())
 }
 
@@ -144,7 +131,7 @@ pub(crate) async fn replace_recovery_codes(
     member: MemberId,
     codes: &[RecoveryCodeHash],
     at: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     delete_recovery_codes(db, member).await?;
     if codes.is_empty() {
         return Ok(());
@@ -154,10 +141,7 @@ pub(crate) async fn replace_recovery_codes(
         code_hash: Set(code.as_bytes().to_vec()),
         created_at: Set(millis(at)),
     });
-    recovery_code::Entity::insert_many(rows)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    recovery_code::Entity::insert_many(rows).exec(db).await?;
     Ok(())
 }
 
@@ -166,15 +150,14 @@ pub(crate) async fn use_recovery_code(
     db: &impl ConnectionTrait,
     member: MemberId,
     code: &RecoveryCodeHash,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
         .filter(recovery_code::Column::CodeHash.eq(code.as_bytes().to_vec()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
@@ -183,12 +166,11 @@ pub(crate) async fn use_recovery_code(
 pub(crate) async fn delete_recovery_codes(
     db: &impl ConnectionTrait,
     member: MemberId,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(())
 }
 
@@ -198,7 +180,7 @@ pub(crate) async fn update_assurance(
     id: SessionId,
     assurance: &Assurance,
     second_factor_enrolled: bool,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = session::Entity::update_many()
         .col_expr(
             session::Column::FirstFactor,
@@ -218,15 +200,14 @@ pub(crate) async fn update_assurance(
         )
         .filter(session::Column::Id.eq(*id.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
 
-fn to_passkey(row: passkey::Model) -> Result<Passkey, StoreError> {
+fn to_passkey(row: passkey::Model) -> Result<Passkey> {
     Ok(Passkey {
         id: PasskeyId::from_uuid(row.id),
         member_id: MemberId::from_uuid(row.member_id),
@@ -242,10 +223,7 @@ fn to_passkey(row: passkey::Model) -> Result<Passkey, StoreError> {
 }
 
 /// Stores a new passkey.
-pub(crate) async fn insert_passkey(
-    db: &impl ConnectionTrait,
-    p: &Passkey,
-) -> Result<(), StoreError> {
+pub(crate) async fn insert_passkey(db: &impl ConnectionTrait, p: &Passkey) -> Result<()> {
     let row = passkey::ActiveModel {
         id: Set(*p.id.as_uuid()),
         member_id: Set(*p.member_id.as_uuid()),
@@ -258,10 +236,7 @@ pub(crate) async fn insert_passkey(
         backup_eligible: Set(p.backup_eligible),
         backed_up: Set(p.backed_up),
     };
-    passkey::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    passkey::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
@@ -277,15 +252,14 @@ pub(crate) async fn rename_passkey(
     member: MemberId,
     id: PasskeyId,
     name: &str,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = passkey::Entity::update_many()
         .col_expr(passkey::Column::Name, Expr::value(name))
         .filter(members_passkey(member, id))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
@@ -295,28 +269,23 @@ pub(crate) async fn delete_passkey(
     db: &impl ConnectionTrait,
     member: MemberId,
     id: PasskeyId,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let result = passkey::Entity::delete_many()
         .filter(members_passkey(member, id))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
 
 /// Removes every passkey of the member.
-pub(crate) async fn delete_passkeys(
-    db: &impl ConnectionTrait,
-    member: MemberId,
-) -> Result<(), StoreError> {
+pub(crate) async fn delete_passkeys(db: &impl ConnectionTrait, member: MemberId) -> Result<()> {
     passkey::Entity::delete_many()
         .filter(passkey::Column::MemberId.eq(*member.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(())
 }
 
@@ -336,7 +305,7 @@ pub(crate) async fn use_passkey(
     db: &impl ConnectionTrait,
     id: PasskeyId,
     used: PasskeyUse,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let PasskeyUse {
         sign_count,
         at,
@@ -360,24 +329,21 @@ pub(crate) async fn use_passkey(
         .filter(passkey::Column::Id.eq(*id.as_uuid()))
         .filter(plausible)
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected > 0 {
         return Ok(());
     }
-    let exists = passkey::Entity::find_by_id(*id.as_uuid())
-        .count(db)
-        .await
-        .map_err(store_error)?;
+    let exists = passkey::Entity::find_by_id(*id.as_uuid()).count(db).await?;
     Err(if exists > 0 {
         StoreError::Conflict
     } else {
         StoreError::NotFound
-    })
+    }
+    .into())
 }
 
 /// Removes every second factor of a member being erased.
-pub(crate) async fn erase(db: &impl ConnectionTrait, member: MemberId) -> Result<(), StoreError> {
+pub(crate) async fn erase(db: &impl ConnectionTrait, member: MemberId) -> Result<()> {
     delete_totp(db, member).await?;
     delete_recovery_codes(db, member).await?;
     delete_passkeys(db, member).await
@@ -387,12 +353,14 @@ pub(crate) async fn erase(db: &impl ConnectionTrait, member: MemberId) -> Result
 impl SecondFactors for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn totp(&self, member: MemberId) -> Result<Option<TotpEnrolment>, StoreError> {
-        totp_enrolment::Entity::find_by_id(*member.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .map(to_enrolment)
-            .transpose()
+        self.read(async {
+            totp_enrolment::Entity::find_by_id(*member.as_uuid())
+                .one(&self.db)
+                .await?
+                .map(to_enrolment)
+                .transpose()
+        })
+        .await
     }
 
     async fn totp_enrolments(
@@ -400,51 +368,57 @@ impl SecondFactors for SqlStore {
         after: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<TotpEnrolment>, StoreError> {
-        let mut query = totp_enrolment::Entity::find();
-        if let Some(after) = after {
-            query = query.filter(totp_enrolment::Column::MemberId.gt(*after.as_uuid()));
-        }
-        query
-            .order_by_asc(totp_enrolment::Column::MemberId)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_enrolment)
-            .collect()
+        self.read(async {
+            let mut query = totp_enrolment::Entity::find();
+            if let Some(after) = after {
+                query = query.filter(totp_enrolment::Column::MemberId.gt(*after.as_uuid()));
+            }
+            query
+                .order_by_asc(totp_enrolment::Column::MemberId)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_enrolment)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn recovery_codes(&self, member: MemberId) -> Result<Vec<RecoveryCodeHash>, StoreError> {
-        recovery_code::Entity::find()
-            .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| {
-                let bytes: [u8; 32] = row
-                    .code_hash
-                    .try_into()
-                    .map_err(|_| corrupt("recovery code hash"))?;
-                Ok(RecoveryCodeHash::from_bytes(bytes))
-            })
-            .collect()
+        self.read(async {
+            recovery_code::Entity::find()
+                .filter(recovery_code::Column::MemberId.eq(*member.as_uuid()))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    let bytes: [u8; 32] = row
+                        .code_hash
+                        .try_into()
+                        .map_err(|_| corrupt("recovery code hash"))?;
+                    Ok(RecoveryCodeHash::from_bytes(bytes))
+                })
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn passkeys(&self, member: MemberId) -> Result<Vec<Passkey>, StoreError> {
-        passkey::Entity::find()
-            .filter(passkey::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_asc(passkey::Column::CreatedAt)
-            .order_by_asc(passkey::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_passkey)
-            .collect()
+        self.read(async {
+            passkey::Entity::find()
+                .filter(passkey::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_asc(passkey::Column::CreatedAt)
+                .order_by_asc(passkey::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_passkey)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -452,12 +426,14 @@ impl SecondFactors for SqlStore {
         &self,
         credential_id: &[u8],
     ) -> Result<Option<Passkey>, StoreError> {
-        passkey::Entity::find()
-            .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .map(to_passkey)
-            .transpose()
+        self.read(async {
+            passkey::Entity::find()
+                .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
+                .one(&self.db)
+                .await?
+                .map(to_passkey)
+                .transpose()
+        })
+        .await
     }
 }

@@ -19,7 +19,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{incident, member};
-use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
 
 /// The facts as stored.
 #[derive(Serialize, Deserialize)]
@@ -33,7 +33,7 @@ struct StoredFacts {
     malicious_suspected: bool,
 }
 
-fn to_model(i: &Incident) -> Result<incident::ActiveModel, StoreError> {
+fn to_model(i: &Incident) -> Result<incident::ActiveModel> {
     let facts = StoredFacts {
         categories: i
             .facts
@@ -71,11 +71,11 @@ fn to_model(i: &Incident) -> Result<incident::ActiveModel, StoreError> {
     })
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Other(Box::new(e)))
+fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::other)
 }
 
-fn to_incident(row: incident::Model) -> Result<Incident, StoreError> {
+fn to_incident(row: incident::Model) -> Result<Incident> {
     let facts: StoredFacts =
         serde_json::from_str(&row.facts).map_err(|_| corrupt("incident facts"))?;
     let categories = facts
@@ -134,7 +134,7 @@ pub(crate) async fn notice_progress(
     to: Option<MemberId>,
     sent: u64,
     done: bool,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let at_cursor = match from {
         Some(cursor) => incident::Column::NoticeCursor.eq(*cursor.as_uuid()),
         None => incident::Column::NoticeCursor.is_null(),
@@ -155,29 +155,28 @@ pub(crate) async fn notice_progress(
         .filter(incident::Column::NoticeDone.eq(false))
         .filter(at_cursor)
         .exec(db)
-        .await
-        .map_err(store_error)?
+        .await?
         .rows_affected;
     if moved == 1 {
         return Ok(());
     }
     let exists = incident::Entity::find_by_id(*id.as_uuid())
         .one(db)
-        .await
-        .map_err(store_error)?
+        .await?
         .is_some();
     Err(if exists {
         StoreError::Conflict
     } else {
         StoreError::NotFound
-    })
+    }
+    .into())
 }
 
 impl SqlStore {
-    async fn incident(&self, id: IncidentId) -> Result<Incident, StoreError> {
+    async fn incident(&self, id: IncidentId) -> Result<Incident> {
         Incidents::by_id(self, id)
             .await?
-            .ok_or(StoreError::NotFound)
+            .ok_or_else(|| StoreError::NotFound.into())
     }
 }
 
@@ -185,35 +184,40 @@ impl SqlStore {
 impl Incidents for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, incident: &Incident) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        incident::Entity::insert(to_model(incident)?)
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.write(Stale::Nothing, async {
+            incident::Entity::insert(to_model(incident)?)
+                .exec(&self.db)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn all(&self) -> Result<Vec<Incident>, StoreError> {
-        incident::Entity::find()
-            .order_by_desc(incident::Column::DiscoveredAt)
-            .order_by_desc(incident::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_incident)
-            .collect()
+        self.read(async {
+            incident::Entity::find()
+                .order_by_desc(incident::Column::DiscoveredAt)
+                .order_by_desc(incident::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_incident)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
-        incident::Entity::find_by_id(*id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .map(to_incident)
-            .transpose()
+        self.read(async {
+            incident::Entity::find_by_id(*id.as_uuid())
+                .one(&self.db)
+                .await?
+                .map(to_incident)
+                .transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -227,18 +231,18 @@ impl Incidents for SqlStore {
             Stage::Preliminary => incident::Column::PreliminaryReportedAt,
             Stage::Final => incident::Column::FinalReportedAt,
         };
-        {
-            let _turn = self.turn().await;
+        self.write(Stale::Nothing, async {
             // The first time stays: only an empty field is set.
             incident::Entity::update_many()
                 .col_expr(column, Expr::value(millis(at)))
                 .filter(incident::Column::Id.eq(*id.as_uuid()))
                 .filter(column.is_null())
                 .exec(&self.db)
-                .await
-                .map_err(store_error)?;
-        }
-        self.incident(id).await
+                .await?;
+            Ok(())
+        })
+        .await?;
+        self.read(self.incident(id)).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -248,18 +252,18 @@ impl Incidents for SqlStore {
         by: &str,
         at: Timestamp,
     ) -> Result<Incident, StoreError> {
-        {
-            let _turn = self.turn().await;
+        self.write(Stale::Nothing, async {
             incident::Entity::update_many()
                 .col_expr(incident::Column::NoticeApprovedBy, Expr::value(by))
                 .col_expr(incident::Column::NoticeApprovedAt, Expr::value(millis(at)))
                 .filter(incident::Column::Id.eq(*id.as_uuid()))
                 .filter(incident::Column::NoticeApprovedAt.is_null())
                 .exec(&self.db)
-                .await
-                .map_err(store_error)?;
-        }
-        self.incident(id).await
+                .await?;
+            Ok(())
+        })
+        .await?;
+        self.read(self.incident(id)).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -269,20 +273,19 @@ impl Incidents for SqlStore {
         registered_before: Timestamp,
         limit: u32,
     ) -> Result<Vec<MemberId>, StoreError> {
-        let mut query = member::Entity::find()
-            .select_only()
-            .column(member::Column::Id)
-            .filter(member::Column::CreatedAt.lt(millis(registered_before)))
-            .order_by_asc(member::Column::Id)
-            .limit(u64::from(limit));
-        if let Some(after) = after {
-            query = query.filter(member::Column::Id.gt(*after.as_uuid()));
-        }
-        let ids: Vec<uuid::Uuid> = query
-            .into_tuple()
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(ids.into_iter().map(MemberId::from_uuid).collect())
+        self.read(async {
+            let mut query = member::Entity::find()
+                .select_only()
+                .column(member::Column::Id)
+                .filter(member::Column::CreatedAt.lt(millis(registered_before)))
+                .order_by_asc(member::Column::Id)
+                .limit(u64::from(limit));
+            if let Some(after) = after {
+                query = query.filter(member::Column::Id.gt(*after.as_uuid()));
+            }
+            let ids: Vec<uuid::Uuid> = query.into_tuple().all(&self.db).await?;
+            Ok(ids.into_iter().map(MemberId::from_uuid).collect())
+        })
+        .await
     }
 }

@@ -15,12 +15,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr, Statement,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
 mod cache;
 mod entity;
+mod error;
 mod factors;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
@@ -34,10 +35,13 @@ mod retention;
 mod shop;
 mod stats;
 mod unit;
+mod write;
 
 use cache::ReadCache;
 use entity::{member, rate_limit, security_event, session, token};
+pub(crate) use error::{Error, Result, corrupt};
 pub use migration::Migrator;
+pub(crate) use write::Stale;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -80,14 +84,11 @@ pub struct SqlStore {
     /// SQLite has one writer: writes take turns here, in order, instead of colliding in the
     /// database, where a loser sleeps in SQLite's busy handler (1 ms, 2 ms, 5 ms, …) while
     /// others get ahead. `None` on PostgreSQL, whose writers lock rows, not the database.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    pub(crate) writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// SQLite: payment events waiting for the writer's turn, applied together in one
     /// transaction by whichever of their callers gets the turn first (group commit).
     pub(crate) waiting_events: Arc<std::sync::Mutex<Vec<shop::WaitingEvent>>>,
 }
-
-/// A writer's turn on SQLite (nothing on PostgreSQL); the write is over when it is dropped.
-pub(crate) type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// A backup was not made.
 #[derive(Debug, thiserror::Error)]
@@ -144,14 +145,6 @@ impl SqlStore {
         })
     }
 
-    /// Waits for this writer's turn (see [`SqlStore`]); hold it until the write is committed.
-    pub(crate) async fn turn(&self) -> Turn {
-        match &self.writer {
-            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
-            None => None,
-        }
-    }
-
     /// Applies every pending migration.
     ///
     /// # Errors
@@ -192,7 +185,7 @@ impl SqlStore {
                 [target.into()],
             ))
             .await
-            .map_err(|e| BackupError::Store(store_error(e)))?;
+            .map_err(|e| BackupError::Store(Error::from(e).into()))?;
         Ok(())
     }
 
@@ -210,56 +203,21 @@ impl SqlStore {
     }
 }
 
-/// Translates driver errors portably: unique and foreign-key violations become conflicts,
-/// connection trouble becomes unavailability.
-pub(crate) fn store_error(e: DbErr) -> StoreError {
-    if let Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)) =
-        e.sql_err()
-    {
-        return StoreError::Conflict;
-    }
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(Box::new(e)),
-        DbErr::Exec(RuntimeErr::SqlxError(ref s)) | DbErr::Query(RuntimeErr::SqlxError(ref s))
-            if is_transient(s) =>
-        {
-            StoreError::Unavailable(Box::new(e))
-        }
-        other => StoreError::Other(Box::new(other)),
-    }
-}
-
-fn is_transient(e: &sea_orm::sqlx::Error) -> bool {
-    use sea_orm::sqlx::Error as E;
-    matches!(
-        e,
-        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_)
-    )
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("corrupt {0} in storage")]
-struct Corrupt(&'static str);
-
-pub(crate) fn corrupt(what: &'static str) -> StoreError {
-    StoreError::Other(Box::new(Corrupt(what)))
-}
-
 pub(crate) fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn from_millis(ms: i64) -> Result<Timestamp> {
     Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| corrupt("time"))
 }
 
-pub(crate) fn hash_bytes(bytes: &[u8]) -> Result<TokenHash, StoreError> {
+pub(crate) fn hash_bytes(bytes: &[u8]) -> Result<TokenHash> {
     <[u8; 32]>::try_from(bytes)
         .map(TokenHash::from_bytes)
         .map_err(|_| corrupt("token hash"))
 }
 
-pub(crate) fn to_member(row: member::Model) -> Result<Member, StoreError> {
+pub(crate) fn to_member(row: member::Model) -> Result<Member> {
     Ok(Member {
         id: MemberId::from_uuid(row.id),
         email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,

@@ -16,31 +16,24 @@ fn member_row(m: &Member) -> member::ActiveModel {
 }
 
 /// The writes the ports and units of work share, on a pool or inside a transaction.
-pub(crate) async fn insert_member(db: &impl ConnectionTrait, m: &Member) -> Result<(), StoreError> {
-    member::Entity::insert(member_row(m))
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+pub(crate) async fn insert_member(db: &impl ConnectionTrait, m: &Member) -> Result<()> {
+    member::Entity::insert(member_row(m)).exec(db).await?;
     Ok(())
 }
 
-pub(crate) async fn update_member(db: &impl ConnectionTrait, m: &Member) -> Result<(), StoreError> {
+pub(crate) async fn update_member(db: &impl ConnectionTrait, m: &Member) -> Result<()> {
     let result = member::Entity::update_many()
         .set(member_row(m))
         .filter(member::Column::Id.eq(*m.id.as_uuid()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
 
-pub(crate) async fn insert_session(
-    db: &impl ConnectionTrait,
-    s: &Session,
-) -> Result<(), StoreError> {
+pub(crate) async fn insert_session(db: &impl ConnectionTrait, s: &Session) -> Result<()> {
     let row = session::ActiveModel {
         id: Set(*s.id.as_uuid()),
         member_id: Set(*s.member_id.as_uuid()),
@@ -54,21 +47,14 @@ pub(crate) async fn insert_session(
         authenticated_at: Set(millis(s.assurance.authenticated_at)),
         second_factor_enrolled: Set(s.second_factor_enrolled),
     };
-    session::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    session::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
-pub(crate) async fn delete_session(
-    db: &impl ConnectionTrait,
-    id: SessionId,
-) -> Result<bool, StoreError> {
+pub(crate) async fn delete_session(db: &impl ConnectionTrait, id: SessionId) -> Result<bool> {
     let result = session::Entity::delete_by_id(*id.as_uuid())
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(result.rows_affected > 0)
 }
 
@@ -76,19 +62,16 @@ pub(crate) async fn delete_sessions(
     db: &impl ConnectionTrait,
     member: MemberId,
     keep: Option<SessionId>,
-) -> Result<u64, StoreError> {
+) -> Result<u64> {
     let mut query =
         session::Entity::delete_many().filter(session::Column::MemberId.eq(*member.as_uuid()));
     if let Some(keep) = keep {
         query = query.filter(session::Column::Id.ne(*keep.as_uuid()));
     }
-    Ok(query.exec(db).await.map_err(store_error)?.rows_affected)
+    Ok(query.exec(db).await?.rows_affected)
 }
 
-pub(crate) async fn insert_token(
-    db: &impl ConnectionTrait,
-    t: &OneTimeToken,
-) -> Result<(), StoreError> {
+pub(crate) async fn insert_token(db: &impl ConnectionTrait, t: &OneTimeToken) -> Result<()> {
     let row = token::ActiveModel {
         hash: Set(t.hash.as_bytes().to_vec()),
         member_id: Set(*t.member_id.as_uuid()),
@@ -97,22 +80,15 @@ pub(crate) async fn insert_token(
         created_at: Set(millis(t.created_at)),
         expires_at: Set(millis(t.expires_at)),
     };
-    token::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    token::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
 /// Deletes the token; whether this call removed it (only one caller does).
-pub(crate) async fn take_token(
-    db: &impl ConnectionTrait,
-    hash: &TokenHash,
-) -> Result<bool, StoreError> {
+pub(crate) async fn take_token(db: &impl ConnectionTrait, hash: &TokenHash) -> Result<bool> {
     let deleted = token::Entity::delete_by_id(hash.as_bytes().to_vec())
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(deleted.rows_affected == 1)
 }
 
@@ -120,20 +96,16 @@ pub(crate) async fn delete_tokens(
     db: &impl ConnectionTrait,
     member: MemberId,
     purpose: TokenPurpose,
-) -> Result<u64, StoreError> {
+) -> Result<u64> {
     let result = token::Entity::delete_many()
         .filter(token::Column::MemberId.eq(*member.as_uuid()))
         .filter(token::Column::Purpose.eq(purpose.as_str()))
         .exec(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(result.rows_affected)
 }
 
-pub(crate) async fn record_event(
-    db: &impl ConnectionTrait,
-    e: &SecurityEvent,
-) -> Result<(), StoreError> {
+pub(crate) async fn record_event(db: &impl ConnectionTrait, e: &SecurityEvent) -> Result<()> {
     let row = security_event::ActiveModel {
         id: Set(e.id),
         at: Set(millis(e.at)),
@@ -141,10 +113,7 @@ pub(crate) async fn record_event(
         session_id: Set(e.session_id.map(|s| *s.as_uuid())),
         kind: Set(e.kind.as_str().to_owned()),
     };
-    security_event::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    security_event::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
@@ -152,44 +121,33 @@ pub(crate) async fn record_event(
 pub(crate) async fn erase_member(
     txn: &sea_orm::DatabaseTransaction,
     member: MemberId,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let id = *member.as_uuid();
     // A write first: on SQLite it takes the write lock before anything is read.
     entity::consent_record::Entity::delete_many()
         .filter(entity::consent_record::Column::MemberId.eq(id))
         .exec(txn)
-        .await
-        .map_err(store_error)?;
-    let Some(row) = member::Entity::find_by_id(id)
-        .one(txn)
-        .await
-        .map_err(store_error)?
-    else {
-        return Err(StoreError::NotFound);
+        .await?;
+    let Some(row) = member::Entity::find_by_id(id).one(txn).await? else {
+        return Err(StoreError::NotFound.into());
     };
     security_event::Entity::delete_many()
         .filter(security_event::Column::MemberId.eq(id))
         .exec(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     session::Entity::delete_many()
         .filter(session::Column::MemberId.eq(id))
         .exec(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     token::Entity::delete_many()
         .filter(token::Column::MemberId.eq(id))
         .exec(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     factors::erase(txn, member).await?;
     unit::erase_inquiries(txn, member, &row.email).await?;
-    let removed = member::Entity::delete_by_id(id)
-        .exec(txn)
-        .await
-        .map_err(store_error)?;
+    let removed = member::Entity::delete_by_id(id).exec(txn).await?;
     if removed.rows_affected == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     Ok(())
 }
@@ -198,47 +156,51 @@ pub(crate) async fn erase_member(
 impl Members for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, m: &Member) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        insert_member(&self.db, m).await
+        self.write(Stale::Nothing, async { insert_member(&self.db, m).await })
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
-        if let Some(member) = self.cache.member(id) {
-            return Ok(Some(member));
-        }
-        let ticket = self.cache.ticket();
-        let row = member::Entity::find_by_id(*id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        let member = row.map(to_member).transpose()?;
-        if let Some(member) = &member {
-            self.cache.keep_member(ticket, member);
-        }
-        Ok(member)
+        self.read(async {
+            if let Some(member) = self.cache.member(id) {
+                return Ok(Some(member));
+            }
+            let ticket = self.cache.ticket();
+            let row = member::Entity::find_by_id(*id.as_uuid())
+                .one(&self.db)
+                .await?;
+            let member = row.map(to_member).transpose()?;
+            if let Some(member) = &member {
+                self.cache.keep_member(ticket, member);
+            }
+            Ok(member)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_email(&self, email: &Email) -> Result<Option<Member>, StoreError> {
-        let row = member::Entity::find()
-            .filter(member::Column::Email.eq(email.as_str()))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        row.map(to_member).transpose()
+        self.read(async {
+            let row = member::Entity::find()
+                .filter(member::Column::Email.eq(email.as_str()))
+                .one(&self.db)
+                .await?;
+            row.map(to_member).transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn update(&self, m: &Member) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let result = update_member(&self.db, m).await;
-        self.cache.forget_member(m.id);
-        result
+        self.write(Stale::Member(m.id), async {
+            update_member(&self.db, m).await
+        })
+        .await
     }
 }
 
-fn to_session(row: session::Model) -> Result<Session, StoreError> {
+fn to_session(row: session::Model) -> Result<Session> {
     Ok(Session {
         id: SessionId::from_uuid(row.id),
         member_id: MemberId::from_uuid(row.member_id),
@@ -263,64 +225,68 @@ fn to_session(row: session::Model) -> Result<Session, StoreError> {
 impl Sessions for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, s: &Session) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        insert_session(&self.db, s).await
+        self.write(Stale::Nothing, async { insert_session(&self.db, s).await })
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_token_hash(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
-        if let Some(session) = self.cache.session(hash) {
-            return Ok(Some(session));
-        }
-        let ticket = self.cache.ticket();
-        let row = session::Entity::find()
-            .filter(session::Column::TokenHash.eq(hash.as_bytes().to_vec()))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        let session = row.map(to_session).transpose()?;
-        if let Some(session) = &session {
-            self.cache.keep_session(ticket, session);
-        }
-        Ok(session)
+        self.read(async {
+            if let Some(session) = self.cache.session(hash) {
+                return Ok(Some(session));
+            }
+            let ticket = self.cache.ticket();
+            let row = session::Entity::find()
+                .filter(session::Column::TokenHash.eq(hash.as_bytes().to_vec()))
+                .one(&self.db)
+                .await?;
+            let session = row.map(to_session).transpose()?;
+            if let Some(session) = &session {
+                self.cache.keep_session(ticket, session);
+            }
+            Ok(session)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn touch(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let result = session::Entity::update_many()
-            .col_expr(session::Column::LastSeenAt, Expr::value(millis(at)))
-            .filter(session::Column::Id.eq(*id.as_uuid()))
-            .exec(&self.db)
-            .await;
-        self.cache.forget_session(id);
-        let result = result.map_err(store_error)?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.write(Stale::Session(id), async {
+            let result = session::Entity::update_many()
+                .col_expr(session::Column::LastSeenAt, Expr::value(millis(at)))
+                .filter(session::Column::Id.eq(*id.as_uuid()))
+                .exec(&self.db)
+                .await?;
+            if result.rows_affected == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn for_member(&self, member: MemberId) -> Result<Vec<Session>, StoreError> {
-        session::Entity::find()
-            .filter(session::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_desc(session::Column::CreatedAt)
-            .order_by_desc(session::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_session)
-            .collect()
+        self.read(async {
+            session::Entity::find()
+                .filter(session::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_desc(session::Column::CreatedAt)
+                .order_by_desc(session::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_session)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn delete(&self, id: SessionId) -> Result<bool, StoreError> {
-        let _turn = self.turn().await;
-        let result = delete_session(&self.db, id).await;
-        self.cache.forget_session(id);
-        result
+        self.write(Stale::Session(id), async {
+            delete_session(&self.db, id).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -329,14 +295,14 @@ impl Sessions for SqlStore {
         member: MemberId,
         keep: Option<SessionId>,
     ) -> Result<u64, StoreError> {
-        let _turn = self.turn().await;
-        let result = delete_sessions(&self.db, member, keep).await;
-        self.cache.forget_member(member);
-        result
+        self.write(Stale::Member(member), async {
+            delete_sessions(&self.db, member, keep).await
+        })
+        .await
     }
 }
 
-fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
+fn to_token(row: token::Model) -> Result<OneTimeToken> {
     Ok(OneTimeToken {
         hash: hash_bytes(&row.hash)?,
         member_id: MemberId::from_uuid(row.member_id),
@@ -356,26 +322,30 @@ fn to_token(row: token::Model) -> Result<OneTimeToken, StoreError> {
 impl Tokens for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        insert_token(&self.db, t).await
+        self.write(Stale::Nothing, async { insert_token(&self.db, t).await })
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn find(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
-        let row = token::Entity::find_by_id(hash.as_bytes().to_vec())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        row.map(to_token).transpose()
+        self.read(async {
+            let row = token::Entity::find_by_id(hash.as_bytes().to_vec())
+                .one(&self.db)
+                .await?;
+            row.map(to_token).transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn take(&self, hash: &TokenHash) -> Result<Option<OneTimeToken>, StoreError> {
-        let _turn = self.turn().await;
-        let Some(found) = self.find(hash).await? else {
-            return Ok(None);
-        };
-        Ok(take_token(&self.db, hash).await?.then_some(found))
+        self.write(Stale::Nothing, async {
+            let Some(found) = self.find(hash).await? else {
+                return Ok(None);
+            };
+            Ok(take_token(&self.db, hash).await?.then_some(found))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -384,8 +354,10 @@ impl Tokens for SqlStore {
         member: MemberId,
         purpose: TokenPurpose,
     ) -> Result<u64, StoreError> {
-        let _turn = self.turn().await;
-        delete_tokens(&self.db, member, purpose).await
+        self.write(Stale::Nothing, async {
+            delete_tokens(&self.db, member, purpose).await
+        })
+        .await
     }
 }
 
@@ -393,8 +365,8 @@ impl Tokens for SqlStore {
 impl AuditLog for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn record(&self, e: &SecurityEvent) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        record_event(&self.db, e).await
+        self.write(Stale::Nothing, async { record_event(&self.db, e).await })
+            .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -403,26 +375,28 @@ impl AuditLog for SqlStore {
         member: MemberId,
         limit: u32,
     ) -> Result<Vec<SecurityEvent>, StoreError> {
-        security_event::Entity::find()
-            .filter(security_event::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_desc(security_event::Column::At)
-            .order_by_desc(security_event::Column::Id)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| {
-                Ok(SecurityEvent {
-                    id: row.id,
-                    at: from_millis(row.at)?,
-                    member_id: row.member_id.map(MemberId::from_uuid),
-                    session_id: row.session_id.map(SessionId::from_uuid),
-                    kind: SecurityEventKind::from_name(&row.kind)
-                        .ok_or_else(|| corrupt("event kind"))?,
+        self.read(async {
+            security_event::Entity::find()
+                .filter(security_event::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_desc(security_event::Column::At)
+                .order_by_desc(security_event::Column::Id)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    Ok(SecurityEvent {
+                        id: row.id,
+                        at: from_millis(row.at)?,
+                        member_id: row.member_id.map(MemberId::from_uuid),
+                        session_id: row.session_id.map(SessionId::from_uuid),
+                        kind: SecurityEventKind::from_name(&row.kind)
+                            .ok_or_else(|| corrupt("event kind"))?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 }
 
@@ -434,7 +408,7 @@ const HIT_SQL: &str = "INSERT INTO rate_limits (bucket, hits, window_ends_at) VA
      window_ends_at = CASE WHEN rate_limits.window_ends_at > $3 THEN rate_limits.window_ends_at ELSE $2 END \
      RETURNING hits, window_ends_at";
 
-fn to_hits(hits: i64, window_ends_at: i64) -> Result<Hits, StoreError> {
+fn to_hits(hits: i64, window_ends_at: i64) -> Result<Hits> {
     Ok(Hits {
         count: u32::try_from(hits).map_err(|_| corrupt("hit count"))?,
         window_ends_at: from_millis(window_ends_at)?,
@@ -445,47 +419,53 @@ fn to_hits(hits: i64, window_ends_at: i64) -> Result<Hits, StoreError> {
 impl RateLimits for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn hit(&self, key: &str, window: Duration, now: Timestamp) -> Result<Hits, StoreError> {
-        let _turn = self.turn().await;
-        let backend = self.db.get_database_backend();
-        let ends = millis(now + window);
-        let statement = Statement::from_sql_and_values(
-            backend,
-            HIT_SQL,
-            [key.into(), ends.into(), millis(now).into()],
-        );
-        let row = self
-            .db
-            .query_one_raw(statement)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| corrupt("hit"))?;
-        let hits: i64 = row.try_get_by_index(0).map_err(store_error)?;
-        let window_ends_at: i64 = row.try_get_by_index(1).map_err(store_error)?;
-        to_hits(hits, window_ends_at)
+        self.write(Stale::Nothing, async {
+            let backend = self.db.get_database_backend();
+            let ends = millis(now + window);
+            let statement = Statement::from_sql_and_values(
+                backend,
+                HIT_SQL,
+                [key.into(), ends.into(), millis(now).into()],
+            );
+            let row = self
+                .db
+                .query_one_raw(statement)
+                .await?
+                .ok_or_else(|| corrupt("hit"))?;
+            let hits: i64 = row.try_get_by_index(0)?;
+            let window_ends_at: i64 = row.try_get_by_index(1)?;
+            to_hits(hits, window_ends_at)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn peek(&self, key: &str, now: Timestamp) -> Result<Hits, StoreError> {
-        let row = rate_limit::Entity::find_by_id(key.to_owned())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        match row {
-            Some(row) if row.window_ends_at > millis(now) => to_hits(row.hits, row.window_ends_at),
-            _ => Ok(Hits {
-                count: 0,
-                window_ends_at: now,
-            }),
-        }
+        self.read(async {
+            let row = rate_limit::Entity::find_by_id(key.to_owned())
+                .one(&self.db)
+                .await?;
+            match row {
+                Some(row) if row.window_ends_at > millis(now) => {
+                    to_hits(row.hits, row.window_ends_at)
+                }
+                _ => Ok(Hits {
+                    count: 0,
+                    window_ends_at: now,
+                }),
+            }
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        rate_limit::Entity::delete_by_id(key.to_owned())
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.write(Stale::Nothing, async {
+            rate_limit::Entity::delete_by_id(key.to_owned())
+                .exec(&self.db)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -14,12 +14,11 @@ use kikeru_domain::{Currency, MemberId, Order, OrderId, PaymentStatus, StoreErro
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{order, receipt, receipt_sequence, return_invoice};
-use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
 
 #[derive(Serialize, Deserialize)]
 struct StoredLine {
@@ -117,7 +116,7 @@ fn rates_of(stored: Vec<StoredRate>) -> Vec<RateTotal> {
         .collect()
 }
 
-fn currency_of(code: &str) -> Result<Currency, StoreError> {
+fn currency_of(code: &str) -> Result<Currency> {
     code.parse::<Currency>()
         .map_err(|_| corrupt("receipt currency"))
 }
@@ -136,7 +135,7 @@ fn to_stored(d: &ReceiptDraft) -> Stored {
     }
 }
 
-fn to_receipt(row: receipt::Model) -> Result<Receipt, StoreError> {
+fn to_receipt(row: receipt::Model) -> Result<Receipt> {
     let stored: Stored =
         serde_json::from_str(&row.content).map_err(|_| corrupt("receipt content"))?;
     Ok(Receipt {
@@ -158,7 +157,7 @@ fn to_receipt(row: receipt::Model) -> Result<Receipt, StoreError> {
     })
 }
 
-fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice, StoreError> {
+fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice> {
     let stored: StoredReturn =
         serde_json::from_str(&row.content).map_err(|_| corrupt("return invoice content"))?;
     let number = |n: i64| u64::try_from(n).map_err(|_| corrupt("return invoice number"));
@@ -187,7 +186,7 @@ const RECEIPTS: i32 = 1;
 const RETURNS: i32 = 2;
 
 /// Takes the next number of `sequence` in `txn`.
-async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Result<i64, StoreError> {
+async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Result<i64> {
     receipt_sequence::Entity::update_many()
         .col_expr(
             receipt_sequence::Column::LastNumber,
@@ -195,12 +194,10 @@ async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Resul
         )
         .filter(receipt_sequence::Column::Id.eq(sequence))
         .exec(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(receipt_sequence::Entity::find_by_id(sequence)
         .one(txn)
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| corrupt("receipt sequence"))?
         .last_number)
 }
@@ -209,71 +206,71 @@ async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Resul
 impl Receipts for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn unreceipted(&self, limit: u32) -> Result<Vec<Order>, StoreError> {
-        let issued = receipt::Entity::find()
-            .select_only()
-            .column(receipt::Column::OrderId)
-            .into_query();
-        let ids: Vec<uuid::Uuid> = order::Entity::find()
-            .select_only()
-            .column(order::Column::Id)
-            .filter(order::Column::PaidAt.is_not_null())
-            .filter(order::Column::Id.not_in_subquery(issued))
-            .order_by_asc(order::Column::PaidAt)
-            .order_by_asc(order::Column::Id)
-            .limit(u64::from(limit))
-            .into_tuple()
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        let mut orders = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some((order, _)) =
-                kikeru_domain::shop::ports::Orders::by_id(self, OrderId::from_uuid(id)).await?
-            {
-                orders.push(order);
+        self.read(async {
+            let issued = receipt::Entity::find()
+                .select_only()
+                .column(receipt::Column::OrderId)
+                .into_query();
+            let ids: Vec<uuid::Uuid> = order::Entity::find()
+                .select_only()
+                .column(order::Column::Id)
+                .filter(order::Column::PaidAt.is_not_null())
+                .filter(order::Column::Id.not_in_subquery(issued))
+                .order_by_asc(order::Column::PaidAt)
+                .order_by_asc(order::Column::Id)
+                .limit(u64::from(limit))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            let mut orders = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some((order, _)) =
+                    kikeru_domain::shop::ports::Orders::by_id(self, OrderId::from_uuid(id)).await?
+                {
+                    orders.push(order);
+                }
             }
-        }
-        Ok(orders)
+            Ok(orders)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn issue(&self, draft: &ReceiptDraft) -> Result<Receipt, StoreError> {
-        let content =
-            serde_json::to_string(&to_stored(draft)).map_err(|e| StoreError::Other(Box::new(e)))?;
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let number = next_number(&txn, RECEIPTS).await?;
-        let row = receipt::ActiveModel {
-            number: Set(number),
-            order_id: Set(*draft.order_id.as_uuid()),
-            member_id: Set(*draft.member_id.as_uuid()),
-            issued_at: Set(millis(draft.issued_at)),
-            content: Set(content),
-        };
-        // A second receipt for the order is a conflict; dropping the transaction rolls the
-        // number back with it.
-        receipt::Entity::insert(row)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)?;
-        Ok(Receipt {
-            number: u64::try_from(number).map_err(|_| corrupt("receipt number"))?,
-            content: draft.clone(),
+        self.transaction(Stale::Nothing, async |txn| {
+            let content = serde_json::to_string(&to_stored(draft)).map_err(Error::other)?;
+            let number = next_number(txn, RECEIPTS).await?;
+            let row = receipt::ActiveModel {
+                number: Set(number),
+                order_id: Set(*draft.order_id.as_uuid()),
+                member_id: Set(*draft.member_id.as_uuid()),
+                issued_at: Set(millis(draft.issued_at)),
+                content: Set(content),
+            };
+            // A second receipt for the order is a conflict; dropping the transaction rolls the
+            // number back with it.
+            receipt::Entity::insert(row).exec(txn).await?;
+            Ok(Receipt {
+                number: u64::try_from(number).map_err(|_| corrupt("receipt number"))?,
+                content: draft.clone(),
+            })
         })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn for_member(&self, member: MemberId) -> Result<Vec<Receipt>, StoreError> {
-        receipt::Entity::find()
-            .filter(receipt::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_desc(receipt::Column::Number)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_receipt)
-            .collect()
+        self.read(async {
+            receipt::Entity::find()
+                .filter(receipt::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_desc(receipt::Column::Number)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_receipt)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -283,145 +280,149 @@ impl Receipts for SqlStore {
         member: MemberId,
         recipient: &str,
     ) -> Result<Receipt, StoreError> {
-        let Ok(key) = i64::try_from(number) else {
-            return Err(StoreError::NotFound);
-        };
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        // Locks the row on PostgreSQL, so two reissues at once count two.
-        let row = receipt::Entity::find_by_id(key)
-            .filter(receipt::Column::MemberId.eq(*member.as_uuid()))
-            .lock_exclusive()
-            .one(&txn)
-            .await
-            .map_err(store_error)?
-            .ok_or(StoreError::NotFound)?;
-        let mut receipt = to_receipt(row)?;
-        receipt.content.recipient = Some(recipient.to_owned());
-        receipt.content.reissues += 1;
-        let content = serde_json::to_string(&to_stored(&receipt.content))
-            .map_err(|e| StoreError::Other(Box::new(e)))?;
-        receipt::Entity::update_many()
-            .col_expr(receipt::Column::Content, Expr::value(content))
-            .filter(receipt::Column::Number.eq(key))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)?;
-        Ok(receipt)
+        self.transaction(Stale::Nothing, async |txn| {
+            let Ok(key) = i64::try_from(number) else {
+                return Err(StoreError::NotFound.into());
+            };
+            // Locks the row on PostgreSQL, so two reissues at once count two.
+            let row = receipt::Entity::find_by_id(key)
+                .filter(receipt::Column::MemberId.eq(*member.as_uuid()))
+                .lock_exclusive()
+                .one(txn)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let mut receipt = to_receipt(row)?;
+            receipt.content.recipient = Some(recipient.to_owned());
+            receipt.content.reissues += 1;
+            let content =
+                serde_json::to_string(&to_stored(&receipt.content)).map_err(Error::other)?;
+            receipt::Entity::update_many()
+                .col_expr(receipt::Column::Content, Expr::value(content))
+                .filter(receipt::Column::Number.eq(key))
+                .exec(txn)
+                .await?;
+            Ok(receipt)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_number(&self, number: u64) -> Result<Option<Receipt>, StoreError> {
-        let Ok(number) = i64::try_from(number) else {
-            return Ok(None);
-        };
-        receipt::Entity::find_by_id(number)
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .map(to_receipt)
-            .transpose()
+        self.read(async {
+            let Ok(number) = i64::try_from(number) else {
+                return Ok(None);
+            };
+            receipt::Entity::find_by_id(number)
+                .one(&self.db)
+                .await?
+                .map(to_receipt)
+                .transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError> {
-        let refunded = order::Entity::find()
-            .select_only()
-            .column(order::Column::Id)
-            .filter(order::Column::Status.eq(PaymentStatus::Refunded.as_str()))
-            .into_query();
-        let returned = return_invoice::Entity::find()
-            .select_only()
-            .column(return_invoice::Column::OrderId)
-            .into_query();
-        let rows = receipt::Entity::find()
-            .filter(receipt::Column::OrderId.in_subquery(refunded))
-            .filter(receipt::Column::OrderId.not_in_subquery(returned))
-            .order_by_asc(receipt::Column::Number)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        let mut due = Vec::with_capacity(rows.len());
-        for row in rows {
-            let receipt = to_receipt(row)?;
-            let Some((_, payment)) =
-                kikeru_domain::shop::ports::Orders::by_id(self, receipt.content.order_id).await?
-            else {
-                continue;
-            };
-            let refunded_at = payment
-                .history
-                .iter()
-                .rev()
-                .find(|c| c.status == PaymentStatus::Refunded)
-                .map_or(payment.created_at, |c| c.at);
-            due.push((receipt, refunded_at));
-        }
-        Ok(due)
+        self.read(async {
+            let refunded = order::Entity::find()
+                .select_only()
+                .column(order::Column::Id)
+                .filter(order::Column::Status.eq(PaymentStatus::Refunded.as_str()))
+                .into_query();
+            let returned = return_invoice::Entity::find()
+                .select_only()
+                .column(return_invoice::Column::OrderId)
+                .into_query();
+            let rows = receipt::Entity::find()
+                .filter(receipt::Column::OrderId.in_subquery(refunded))
+                .filter(receipt::Column::OrderId.not_in_subquery(returned))
+                .order_by_asc(receipt::Column::Number)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in rows {
+                let receipt = to_receipt(row)?;
+                let Some((_, payment)) =
+                    kikeru_domain::shop::ports::Orders::by_id(self, receipt.content.order_id)
+                        .await?
+                else {
+                    continue;
+                };
+                let refunded_at = payment
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|c| c.status == PaymentStatus::Refunded)
+                    .map_or(payment.created_at, |c| c.at);
+                due.push((receipt, refunded_at));
+            }
+            Ok(due)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn issue_return(&self, draft: &ReturnDraft) -> Result<ReturnInvoice, StoreError> {
-        let stored = StoredReturn {
-            refunded_at: millis(draft.refunded_at),
-            paid_at: millis(draft.paid_at),
-            currency: draft.currency.code().to_owned(),
-            lines: stored_lines(&draft.lines),
-            per_rate: stored_rates(&draft.per_rate),
-            total: draft.total,
-            issuer: draft.issuer.clone(),
-            registration_number: draft.registration_number.clone(),
-        };
-        let content = serde_json::to_string(&stored).map_err(|e| StoreError::Other(Box::new(e)))?;
-        let receipt_number =
-            i64::try_from(draft.receipt_number).map_err(|_| StoreError::NotFound)?;
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let number = next_number(&txn, RETURNS).await?;
-        let row = return_invoice::ActiveModel {
-            number: Set(number),
-            order_id: Set(*draft.order_id.as_uuid()),
-            receipt_number: Set(receipt_number),
-            member_id: Set(*draft.member_id.as_uuid()),
-            issued_at: Set(millis(draft.issued_at)),
-            content: Set(content),
-        };
-        return_invoice::Entity::insert(row)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)?;
-        Ok(ReturnInvoice {
-            number: u64::try_from(number).map_err(|_| corrupt("return invoice number"))?,
-            content: draft.clone(),
+        self.transaction(Stale::Nothing, async |txn| {
+            let stored = StoredReturn {
+                refunded_at: millis(draft.refunded_at),
+                paid_at: millis(draft.paid_at),
+                currency: draft.currency.code().to_owned(),
+                lines: stored_lines(&draft.lines),
+                per_rate: stored_rates(&draft.per_rate),
+                total: draft.total,
+                issuer: draft.issuer.clone(),
+                registration_number: draft.registration_number.clone(),
+            };
+            let content = serde_json::to_string(&stored).map_err(Error::other)?;
+            let receipt_number =
+                i64::try_from(draft.receipt_number).map_err(|_| StoreError::NotFound)?;
+            let number = next_number(txn, RETURNS).await?;
+            let row = return_invoice::ActiveModel {
+                number: Set(number),
+                order_id: Set(*draft.order_id.as_uuid()),
+                receipt_number: Set(receipt_number),
+                member_id: Set(*draft.member_id.as_uuid()),
+                issued_at: Set(millis(draft.issued_at)),
+                content: Set(content),
+            };
+            return_invoice::Entity::insert(row).exec(txn).await?;
+            Ok(ReturnInvoice {
+                number: u64::try_from(number).map_err(|_| corrupt("return invoice number"))?,
+                content: draft.clone(),
+            })
         })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn returns_for_member(&self, member: MemberId) -> Result<Vec<ReturnInvoice>, StoreError> {
-        return_invoice::Entity::find()
-            .filter(return_invoice::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_desc(return_invoice::Column::Number)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_return)
-            .collect()
+        self.read(async {
+            return_invoice::Entity::find()
+                .filter(return_invoice::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_desc(return_invoice::Column::Number)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_return)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn return_by_number(&self, number: u64) -> Result<Option<ReturnInvoice>, StoreError> {
-        let Ok(number) = i64::try_from(number) else {
-            return Ok(None);
-        };
-        return_invoice::Entity::find_by_id(number)
-            .one(&self.db)
-            .await
-            .map_err(store_error)?
-            .map(to_return)
-            .transpose()
+        self.read(async {
+            let Ok(number) = i64::try_from(number) else {
+                return Ok(None);
+            };
+            return_invoice::Entity::find_by_id(number)
+                .one(&self.db)
+                .await?
+                .map(to_return)
+                .transpose()
+        })
+        .await
     }
 }

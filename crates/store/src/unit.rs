@@ -15,30 +15,24 @@ use kikeru_domain::{Email, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
 use crate::entity::{inquiry, inquiry_answer, outbox_mail};
-use crate::{SqlStore, corrupt, factors, from_millis, millis, store_error};
+use crate::{Result, SqlStore, Stale, corrupt, factors, from_millis, millis};
 
 const PENDING: &str = "pending";
 const SENT: &str = "sent";
 const FAILED: &str = "failed";
 
 /// Puts a mail in the outbox.
-pub(crate) async fn enqueue(
-    db: &impl ConnectionTrait,
-    envelope: &Envelope,
-) -> Result<(), StoreError> {
+pub(crate) async fn enqueue(db: &impl ConnectionTrait, envelope: &Envelope) -> Result<()> {
     enqueue_all(db, std::slice::from_ref(envelope)).await
 }
 
 /// Puts several mails in the outbox in one statement (none when `envelopes` is empty).
-pub(crate) async fn enqueue_all(
-    db: &impl ConnectionTrait,
-    envelopes: &[Envelope],
-) -> Result<(), StoreError> {
+pub(crate) async fn enqueue_all(db: &impl ConnectionTrait, envelopes: &[Envelope]) -> Result<()> {
     if envelopes.is_empty() {
         return Ok(());
     }
@@ -48,14 +42,13 @@ pub(crate) async fn enqueue_all(
         .collect::<Result<Vec<_>, _>>()?;
     outbox_mail::Entity::insert_many(rows)
         .exec_without_returning(db)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(())
 }
 
 /// The columns of a pending outbox row for `envelope`, in the order of [`outbox_columns!`], for
 /// statements that insert it themselves.
-pub(crate) fn outbox_values(envelope: &Envelope) -> Result<[sea_orm::Value; 10], StoreError> {
+pub(crate) fn outbox_values(envelope: &Envelope) -> Result<[sea_orm::Value; 10]> {
     let payload =
         serde_json::to_string(&envelope.mail.message).map_err(|e| StoreError::Other(e.into()))?;
     Ok([
@@ -83,7 +76,7 @@ macro_rules! outbox_columns {
 pub(crate) use outbox_columns;
 
 /// A pending outbox row for `envelope`.
-fn outbox_row(envelope: &Envelope) -> Result<outbox_mail::ActiveModel, StoreError> {
+fn outbox_row(envelope: &Envelope) -> Result<outbox_mail::ActiveModel> {
     let payload =
         serde_json::to_string(&envelope.mail.message).map_err(|e| StoreError::Other(e.into()))?;
     Ok(outbox_mail::ActiveModel {
@@ -111,7 +104,7 @@ struct StoredAttachment {
     size: u64,
 }
 
-async fn insert_inquiry(db: &impl ConnectionTrait, i: &Inquiry) -> Result<(), StoreError> {
+async fn insert_inquiry(db: &impl ConnectionTrait, i: &Inquiry) -> Result<()> {
     let attachments: Vec<StoredAttachment> = i
         .attachments
         .iter()
@@ -137,10 +130,7 @@ async fn insert_inquiry(db: &impl ConnectionTrait, i: &Inquiry) -> Result<(), St
         ),
         received_at: Set(millis(i.received_at)),
     };
-    inquiry::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    inquiry::Entity::insert(row).exec(db).await?;
     for (seq, answer) in i.answers.iter().enumerate() {
         insert_answer(db, i.id, seq, answer).await?;
     }
@@ -152,7 +142,7 @@ async fn insert_answer(
     id: InquiryId,
     seq: usize,
     answer: &Answer,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let row = inquiry_answer::ActiveModel {
         inquiry_id: Set(*id.as_uuid()),
         seq: Set(i32::try_from(seq).map_err(|_| corrupt("answer position"))?),
@@ -160,30 +150,21 @@ async fn insert_answer(
         body: Set(answer.body.clone()),
         at: Set(millis(answer.at)),
     };
-    inquiry_answer::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(store_error)?;
+    inquiry_answer::Entity::insert(row).exec(db).await?;
     Ok(())
 }
 
-async fn answer_inquiry(
-    txn: &DatabaseTransaction,
-    id: InquiryId,
-    answer: &Answer,
-) -> Result<(), StoreError> {
+async fn answer_inquiry(txn: &DatabaseTransaction, id: InquiryId, answer: &Answer) -> Result<()> {
     let exists = inquiry::Entity::find_by_id(*id.as_uuid())
         .count(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     if exists == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound.into());
     }
     let seq = inquiry_answer::Entity::find()
         .filter(inquiry_answer::Column::InquiryId.eq(*id.as_uuid()))
         .count(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     insert_answer(
         txn,
         id,
@@ -199,7 +180,7 @@ pub(crate) async fn erase_inquiries(
     txn: &DatabaseTransaction,
     member: MemberId,
     email: &str,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     inquiry::Entity::delete_many()
         .filter(
             Condition::any()
@@ -207,12 +188,11 @@ pub(crate) async fn erase_inquiries(
                 .add(inquiry::Column::Email.eq(email)),
         )
         .exec(txn)
-        .await
-        .map_err(store_error)?;
+        .await?;
     Ok(())
 }
 
-async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), StoreError> {
+async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
     match change {
         Change::InsertMember(m) => crate::membership::insert_member(txn, m).await,
         Change::UpdateMember(m) => crate::membership::update_member(txn, m).await,
@@ -224,7 +204,7 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
         }
         Change::TakeToken(hash) => match crate::membership::take_token(txn, hash).await? {
             true => Ok(()),
-            false => Err(StoreError::NotFound),
+            false => Err(StoreError::NotFound.into()),
         },
         Change::InsertSession(s) => crate::membership::insert_session(txn, s).await,
         Change::DeleteSession(id) => crate::membership::delete_session(txn, *id).await.map(drop),
@@ -294,36 +274,34 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<(), Sto
 impl UnitOfWork for SqlStore {
     #[tracing::instrument(skip_all, fields(changes = changes.as_slice().len()))]
     async fn apply(&self, changes: Changes) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let result = apply_all(txn, &changes).await;
-        // Once the transaction is over (whatever its outcome), cached reads it may have changed
-        // are forgotten.
-        for change in changes.as_slice() {
-            match change {
-                Change::UpdateMember(m) => self.cache.forget_member(m.id),
+        // Once the transaction is over (whatever its outcome), the cached reads it may have
+        // changed are forgotten.
+        let stale = changes
+            .as_slice()
+            .iter()
+            .filter_map(|change| match change {
+                Change::UpdateMember(m) => Some(Stale::Member(m.id)),
                 Change::DeleteSession(id) | Change::UpdateAssurance { session: id, .. } => {
-                    self.cache.forget_session(*id);
+                    Some(Stale::Session(*id))
                 }
                 Change::DeleteSessions { member, .. } | Change::Erase(member) => {
-                    self.cache.forget_member(*member);
+                    Some(Stale::Member(*member))
                 }
-                _ => {}
+                _ => None,
+            })
+            .collect();
+        self.transaction(Stale::Each(stale), async |txn| {
+            // An error drops the transaction, which rolls every change back.
+            for change in changes.as_slice() {
+                apply_one(txn, change).await?;
             }
-        }
-        result
+            Ok(())
+        })
+        .await
     }
 }
 
-async fn apply_all(txn: DatabaseTransaction, changes: &Changes) -> Result<(), StoreError> {
-    for change in changes.as_slice() {
-        // Dropping the transaction on an error rolls every change back.
-        apply_one(&txn, change).await?;
-    }
-    txn.commit().await.map_err(store_error)
-}
-
-fn to_claimed(row: outbox_mail::Model) -> Result<Claimed, StoreError> {
+fn to_claimed(row: outbox_mail::Model) -> Result<Claimed> {
     let payload = row.payload.ok_or_else(|| corrupt("outbox payload"))?;
     let message: Message = serde_json::from_str(&payload).map_err(|_| corrupt("outbox payload"))?;
     let to = row.to_address.ok_or_else(|| corrupt("outbox address"))?;
@@ -375,45 +353,41 @@ impl Outbox for SqlStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let _turn = self.turn().await;
-        let backend = self.db.get_database_backend();
-        let statement = Statement::from_sql_and_values(
-            backend,
-            claim_sql(backend),
-            [
-                claim.into(),
-                millis(now + lease).into(),
-                millis(now).into(),
-                i64::from(limit).into(),
-            ],
-        );
-        let claimed = self
-            .db
-            .query_all_raw(statement)
-            .await
-            .map_err(store_error)?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = claimed
-            .iter()
-            .map(|row| row.try_get_by_index::<Uuid>(0))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(store_error)?;
-        // By primary key: the table keeps settled mail (without content) for the retention
-        // period, so anything else would read all of it on every claim.
-        outbox_mail::Entity::find()
-            .filter(outbox_mail::Column::Id.is_in(ids))
-            .filter(outbox_mail::Column::Claim.eq(claim))
-            .filter(outbox_mail::Column::Status.eq(PENDING))
-            .order_by_asc(outbox_mail::Column::CreatedAt)
-            .order_by_asc(outbox_mail::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_claimed)
-            .collect()
+        self.write(Stale::Nothing, async {
+            let backend = self.db.get_database_backend();
+            let statement = Statement::from_sql_and_values(
+                backend,
+                claim_sql(backend),
+                [
+                    claim.into(),
+                    millis(now + lease).into(),
+                    millis(now).into(),
+                    i64::from(limit).into(),
+                ],
+            );
+            let claimed = self.db.query_all_raw(statement).await?;
+            if claimed.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = claimed
+                .iter()
+                .map(|row| row.try_get_by_index::<Uuid>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            // By primary key: the table keeps settled mail (without content) for the retention
+            // period, so anything else would read all of it on every claim.
+            outbox_mail::Entity::find()
+                .filter(outbox_mail::Column::Id.is_in(ids))
+                .filter(outbox_mail::Column::Claim.eq(claim))
+                .filter(outbox_mail::Column::Status.eq(PENDING))
+                .order_by_asc(outbox_mail::Column::CreatedAt)
+                .order_by_asc(outbox_mail::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_claimed)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -424,41 +398,42 @@ impl Outbox for SqlStore {
         settlement: Settlement,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let _turn = self.turn().await;
-        let mut update = outbox_mail::Entity::update_many()
-            .col_expr(
-                outbox_mail::Column::Claim,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                outbox_mail::Column::ClaimedUntil,
-                Expr::value(Option::<i64>::None),
-            );
-        let no_text = Expr::value(Option::<String>::None);
-        update = match settlement {
-            Settlement::Sent => update
-                .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
-                .col_expr(outbox_mail::Column::Payload, no_text.clone())
-                .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
-                .col_expr(outbox_mail::Column::LastError, no_text)
-                .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
-            Settlement::Retry { at, error } => update
-                .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(millis(at)))
-                .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
-            Settlement::Failed { error } => update
-                .col_expr(outbox_mail::Column::Status, Expr::value(FAILED))
-                .col_expr(outbox_mail::Column::Payload, no_text)
-                .col_expr(outbox_mail::Column::LastError, Expr::value(error))
-                .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
-        };
-        let result = update
-            .filter(outbox_mail::Column::Id.eq(id))
-            .filter(outbox_mail::Column::Claim.eq(claim))
-            .filter(outbox_mail::Column::Status.eq(PENDING))
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected == 1)
+        self.write(Stale::Nothing, async {
+            let mut update = outbox_mail::Entity::update_many()
+                .col_expr(
+                    outbox_mail::Column::Claim,
+                    Expr::value(Option::<Uuid>::None),
+                )
+                .col_expr(
+                    outbox_mail::Column::ClaimedUntil,
+                    Expr::value(Option::<i64>::None),
+                );
+            let no_text = Expr::value(Option::<String>::None);
+            update = match settlement {
+                Settlement::Sent => update
+                    .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
+                    .col_expr(outbox_mail::Column::Payload, no_text.clone())
+                    .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
+                    .col_expr(outbox_mail::Column::LastError, no_text)
+                    .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
+                Settlement::Retry { at, error } => update
+                    .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(millis(at)))
+                    .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
+                Settlement::Failed { error } => update
+                    .col_expr(outbox_mail::Column::Status, Expr::value(FAILED))
+                    .col_expr(outbox_mail::Column::Payload, no_text)
+                    .col_expr(outbox_mail::Column::LastError, Expr::value(error))
+                    .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now))),
+            };
+            let result = update
+                .filter(outbox_mail::Column::Id.eq(id))
+                .filter(outbox_mail::Column::Claim.eq(claim))
+                .filter(outbox_mail::Column::Status.eq(PENDING))
+                .exec(&self.db)
+                .await?;
+            Ok(result.rows_affected == 1)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -468,88 +443,83 @@ impl Outbox for SqlStore {
         claim: Uuid,
         now: Timestamp,
     ) -> Result<Vec<Uuid>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let _turn = self.turn().await;
-        let no_text = Expr::value(Option::<String>::None);
-        let settled: Vec<Uuid> = outbox_mail::Entity::update_many()
-            .col_expr(
-                outbox_mail::Column::Claim,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                outbox_mail::Column::ClaimedUntil,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
-            .col_expr(outbox_mail::Column::Payload, no_text.clone())
-            .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
-            .col_expr(outbox_mail::Column::LastError, no_text)
-            .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now)))
-            .filter(outbox_mail::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_mail::Column::Claim.eq(claim))
-            .filter(outbox_mail::Column::Status.eq(PENDING))
-            .exec_with_returning(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| row.id)
-            .collect();
-        Ok(settled)
+        self.write(Stale::Nothing, async {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let no_text = Expr::value(Option::<String>::None);
+            let settled: Vec<Uuid> = outbox_mail::Entity::update_many()
+                .col_expr(
+                    outbox_mail::Column::Claim,
+                    Expr::value(Option::<Uuid>::None),
+                )
+                .col_expr(
+                    outbox_mail::Column::ClaimedUntil,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(outbox_mail::Column::Status, Expr::value(SENT))
+                .col_expr(outbox_mail::Column::Payload, no_text.clone())
+                .col_expr(outbox_mail::Column::ToAddress, no_text.clone())
+                .col_expr(outbox_mail::Column::LastError, no_text)
+                .col_expr(outbox_mail::Column::SettledAt, Expr::value(millis(now)))
+                .filter(outbox_mail::Column::Id.is_in(ids.iter().copied()))
+                .filter(outbox_mail::Column::Claim.eq(claim))
+                .filter(outbox_mail::Column::Status.eq(PENDING))
+                .exec_with_returning(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| row.id)
+                .collect();
+            Ok(settled)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn counts(&self) -> Result<OutboxCounts, StoreError> {
-        let rows: Vec<(String, i64)> = outbox_mail::Entity::find()
-            .select_only()
-            .column(outbox_mail::Column::Status)
-            .column_as(outbox_mail::Column::Id.count(), "n")
-            .group_by(outbox_mail::Column::Status)
-            .into_tuple()
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        let mut counts = OutboxCounts::default();
-        for (status, n) in rows {
-            let n = u64::try_from(n).map_err(|_| corrupt("count"))?;
-            match status.as_str() {
-                PENDING => counts.pending = n,
-                SENT => counts.sent = n,
-                FAILED => counts.failed = n,
-                _ => return Err(corrupt("outbox status")),
+        self.read(async {
+            let rows: Vec<(String, i64)> = outbox_mail::Entity::find()
+                .select_only()
+                .column(outbox_mail::Column::Status)
+                .column_as(outbox_mail::Column::Id.count(), "n")
+                .group_by(outbox_mail::Column::Status)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            let mut counts = OutboxCounts::default();
+            for (status, n) in rows {
+                let n = u64::try_from(n).map_err(|_| corrupt("count"))?;
+                match status.as_str() {
+                    PENDING => counts.pending = n,
+                    SENT => counts.sent = n,
+                    FAILED => counts.failed = n,
+                    _ => return Err(corrupt("outbox status")),
+                }
             }
-        }
-        Ok(counts)
+            Ok(counts)
+        })
+        .await
     }
 }
 
 /// Removes settled mail and inquiries past their periods; returns how many of each.
-pub(crate) async fn purge(
-    db: &impl ConnectionTrait,
-    c: &Cutoffs,
-) -> Result<(u64, u64), StoreError> {
+pub(crate) async fn purge(db: &impl ConnectionTrait, c: &Cutoffs) -> Result<(u64, u64)> {
     let mail = outbox_mail::Entity::delete_many()
         .filter(outbox_mail::Column::Status.ne(PENDING))
         .filter(outbox_mail::Column::SettledAt.lt(millis(c.mail_settled_before)))
         .exec(db)
-        .await
-        .map_err(store_error)?
+        .await?
         .rows_affected;
     // Answers go with their inquiry (ON DELETE CASCADE).
     let inquiries = inquiry::Entity::delete_many()
         .filter(inquiry::Column::ReceivedAt.lt(millis(c.inquiries_before)))
         .exec(db)
-        .await
-        .map_err(store_error)?
+        .await?
         .rows_affected;
     Ok((mail, inquiries))
 }
 
-fn to_inquiry(
-    row: inquiry::Model,
-    answers: Vec<inquiry_answer::Model>,
-) -> Result<Inquiry, StoreError> {
+fn to_inquiry(row: inquiry::Model, answers: Vec<inquiry_answer::Model>) -> Result<Inquiry> {
     let attachments: Vec<StoredAttachment> =
         serde_json::from_str(&row.attachments).map_err(|_| corrupt("attachments"))?;
     Ok(Inquiry {
@@ -581,13 +551,13 @@ fn to_inquiry(
                     at: from_millis(a.at)?,
                 })
             })
-            .collect::<Result<_, StoreError>>()?,
+            .collect::<Result<_>>()?,
     })
 }
 
 impl SqlStore {
     /// The inquiries of these rows, each with its answers, in the rows' order.
-    async fn with_answers(&self, rows: Vec<inquiry::Model>) -> Result<Vec<Inquiry>, StoreError> {
+    async fn with_answers(&self, rows: Vec<inquiry::Model>) -> Result<Vec<Inquiry>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -597,8 +567,7 @@ impl SqlStore {
             .order_by_asc(inquiry_answer::Column::InquiryId)
             .order_by_asc(inquiry_answer::Column::Seq)
             .all(&self.db)
-            .await
-            .map_err(store_error)?;
+            .await?;
         rows.into_iter()
             .map(|row| {
                 let (own, rest): (Vec<_>, Vec<_>) =
@@ -614,56 +583,64 @@ impl SqlStore {
 impl Inquiries for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: InquiryId) -> Result<Option<Inquiry>, StoreError> {
-        let rows = inquiry::Entity::find_by_id(*id.as_uuid())
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(self.with_answers(rows).await?.pop())
+        self.read(async {
+            let rows = inquiry::Entity::find_by_id(*id.as_uuid())
+                .all(&self.db)
+                .await?;
+            Ok(self.with_answers(rows).await?.pop())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_message_id(&self, message_id: &str) -> Result<Option<Inquiry>, StoreError> {
-        let rows = inquiry::Entity::find()
-            .filter(inquiry::Column::MessageId.eq(message_id))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(self.with_answers(rows).await?.pop())
+        self.read(async {
+            let rows = inquiry::Entity::find()
+                .filter(inquiry::Column::MessageId.eq(message_id))
+                .all(&self.db)
+                .await?;
+            Ok(self.with_answers(rows).await?.pop())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn list(&self, open_only: bool, limit: u32) -> Result<Vec<Inquiry>, StoreError> {
-        let mut query = inquiry::Entity::find();
-        if open_only {
-            query = query.filter(
-                Expr::col((inquiry::Entity, inquiry::Column::Id)).not_in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(inquiry_answer::Column::InquiryId)
-                        .from(inquiry_answer::Entity)
-                        .to_owned(),
-                ),
-            );
-        }
-        let rows = query
-            .order_by_desc(inquiry::Column::ReceivedAt)
-            .order_by_desc(inquiry::Column::Id)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.with_answers(rows).await
+        self.read(async {
+            let mut query = inquiry::Entity::find();
+            if open_only {
+                query = query.filter(
+                    Expr::col((inquiry::Entity, inquiry::Column::Id)).not_in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(inquiry_answer::Column::InquiryId)
+                            .from(inquiry_answer::Entity)
+                            .to_owned(),
+                    ),
+                );
+            }
+            let rows = query
+                .order_by_desc(inquiry::Column::ReceivedAt)
+                .order_by_desc(inquiry::Column::Id)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?;
+            self.with_answers(rows).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn for_member(&self, member: MemberId) -> Result<Vec<Inquiry>, StoreError> {
-        let rows = inquiry::Entity::find()
-            .filter(inquiry::Column::MemberId.eq(*member.as_uuid()))
-            .order_by_asc(inquiry::Column::ReceivedAt)
-            .order_by_asc(inquiry::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.with_answers(rows).await
+        self.read(async {
+            let rows = inquiry::Entity::find()
+                .filter(inquiry::Column::MemberId.eq(*member.as_uuid()))
+                .order_by_asc(inquiry::Column::ReceivedAt)
+                .order_by_asc(inquiry::Column::Id)
+                .all(&self.db)
+                .await?;
+            self.with_answers(rows).await
+        })
+        .await
     }
 }
 

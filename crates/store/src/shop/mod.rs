@@ -18,23 +18,23 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{order, order_line, payment, payment_change, payment_event, product};
-use crate::{SqlStore, corrupt, from_millis, millis, store_error};
+use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
 
 mod postgres;
 mod sqlite;
 
 pub(crate) use sqlite::WaitingEvent;
 
-fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
+fn money(minor: i64, currency: &str) -> Result<Money> {
     let currency: Currency = currency.parse().map_err(|_| corrupt("currency"))?;
     Money::new(minor, currency).map_err(|_| corrupt("amount"))
 }
 
-fn status(name: &str) -> Result<PaymentStatus, StoreError> {
+fn status(name: &str) -> Result<PaymentStatus> {
     PaymentStatus::from_name(name).ok_or_else(|| corrupt("payment status"))
 }
 
-fn to_product(row: product::Model) -> Result<Product, StoreError> {
+fn to_product(row: product::Model) -> Result<Product> {
     let bad = |_| corrupt("product");
     Ok(Product {
         id: ProductId::from_uuid(row.id),
@@ -81,114 +81,119 @@ fn product_row(p: &Product) -> product::ActiveModel {
 impl Catalog for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn save_all(&self, products: &[Product]) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        for p in products {
-            let upsert = OnConflict::column(product::Column::Id)
-                .update_columns([
-                    product::Column::Sku,
-                    product::Column::TitleJa,
-                    product::Column::TitleEn,
-                    product::Column::DescriptionJa,
-                    product::Column::DescriptionEn,
-                    product::Column::PriceMinor,
-                    product::Column::Currency,
-                    product::Column::Active,
-                    product::Column::Audio,
-                    product::Column::Sample,
-                    product::Column::UpdatedAt,
-                ])
-                .to_owned();
-            product::Entity::insert(product_row(p))
-                .on_conflict(upsert)
-                .exec(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        txn.commit().await.map_err(store_error)
+        self.transaction(Stale::Nothing, async |txn| {
+            for p in products {
+                let upsert = OnConflict::column(product::Column::Id)
+                    .update_columns([
+                        product::Column::Sku,
+                        product::Column::TitleJa,
+                        product::Column::TitleEn,
+                        product::Column::DescriptionJa,
+                        product::Column::DescriptionEn,
+                        product::Column::PriceMinor,
+                        product::Column::Currency,
+                        product::Column::Active,
+                        product::Column::Audio,
+                        product::Column::Sample,
+                        product::Column::UpdatedAt,
+                    ])
+                    .to_owned();
+                product::Entity::insert(product_row(p))
+                    .on_conflict(upsert)
+                    .exec(txn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        let row = product::Entity::find_by_id(*id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        row.map(to_product).transpose()
+        self.read(async {
+            let row = product::Entity::find_by_id(*id.as_uuid())
+                .one(&self.db)
+                .await?;
+            row.map(to_product).transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_sku(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
-        let row = product::Entity::find()
-            .filter(product::Column::Sku.eq(sku.as_str()))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        row.map(to_product).transpose()
+        self.read(async {
+            let row = product::Entity::find()
+                .filter(product::Column::Sku.eq(sku.as_str()))
+                .one(&self.db)
+                .await?;
+            row.map(to_product).transpose()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn active(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError> {
-        let mut query = product::Entity::find().filter(product::Column::Active.eq(true));
-        if let Some(after) = after {
-            query = query.filter(product::Column::Sku.gt(after.as_str()));
-        }
-        query
-            .order_by_asc(product::Column::Sku)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_product)
-            .collect()
+        self.read(async {
+            let mut query = product::Entity::find().filter(product::Column::Active.eq(true));
+            if let Some(after) = after {
+                query = query.filter(product::Column::Sku.gt(after.as_str()));
+            }
+            query
+                .order_by_asc(product::Column::Sku)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_product)
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn all(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError> {
-        let mut query = product::Entity::find();
-        if let Some(after) = after {
-            query = query.filter(product::Column::Sku.gt(after.as_str()));
-        }
-        query
-            .order_by_asc(product::Column::Sku)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(to_product)
-            .collect()
+        self.read(async {
+            let mut query = product::Entity::find();
+            if let Some(after) = after {
+                query = query.filter(product::Column::Sku.gt(after.as_str()));
+            }
+            query
+                .order_by_asc(product::Column::Sku)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(to_product)
+                .collect()
+        })
+        .await
     }
 }
 
 impl SqlStore {
-    async fn load(&self, row: order::Model) -> Result<(Order, Payment), StoreError> {
+    async fn load(&self, row: order::Model) -> Result<(Order, Payment)> {
         let lines = order_line::Entity::find()
             .filter(order_line::Column::OrderId.eq(row.id))
             .order_by_asc(order_line::Column::Line)
             .all(&self.db)
-            .await
-            .map_err(store_error)?;
+            .await?;
         let pay = payment::Entity::find()
             .filter(payment::Column::OrderId.eq(row.id))
             .one(&self.db)
-            .await
-            .map_err(store_error)?
+            .await?
             .ok_or_else(|| corrupt("order without payment"))?;
         let mut payments = self.with_history(vec![pay]).await?;
         let payment = payments.pop().ok_or_else(|| corrupt("payment"))?;
         Ok((to_order(row, lines)?, payment))
     }
 
-    async fn with_history(&self, rows: Vec<payment::Model>) -> Result<Vec<Payment>, StoreError> {
+    async fn with_history(&self, rows: Vec<payment::Model>) -> Result<Vec<Payment>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let changes = payment_change::Entity::find()
             .filter(payment_change::Column::PaymentId.is_in(ids))
             .order_by_asc(payment_change::Column::Seq)
             .all(&self.db)
-            .await
-            .map_err(store_error)?;
+            .await?;
         rows.into_iter()
             .map(|row| {
                 let history = changes
@@ -201,7 +206,7 @@ impl SqlStore {
                             event_id: c.event_id.clone(),
                         })
                     })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Payment {
                     id: PaymentId::from_uuid(row.id),
                     order_id: OrderId::from_uuid(row.order_id),
@@ -219,10 +224,7 @@ impl SqlStore {
             .collect()
     }
 
-    async fn load_one(
-        &self,
-        row: Option<order::Model>,
-    ) -> Result<Option<(Order, Payment)>, StoreError> {
+    async fn load_one(&self, row: Option<order::Model>) -> Result<Option<(Order, Payment)>> {
         match row {
             Some(row) => Ok(Some(self.load(row).await?)),
             None => Ok(None),
@@ -230,7 +232,7 @@ impl SqlStore {
     }
 }
 
-fn to_line(row: &order_line::Model) -> Result<OrderLine, StoreError> {
+fn to_line(row: &order_line::Model) -> Result<OrderLine> {
     Ok(OrderLine {
         product_id: ProductId::from_uuid(row.product_id),
         sku: Sku::parse(&row.sku).map_err(|_| corrupt("sku"))?,
@@ -250,7 +252,7 @@ struct StoredTax {
     exclusive: i64,
 }
 
-fn taxes_json(taxes: &[kikeru_domain::shop::tax::RateTotal]) -> Result<String, StoreError> {
+fn taxes_json(taxes: &[kikeru_domain::shop::tax::RateTotal]) -> Result<String> {
     let stored: Vec<StoredTax> = taxes
         .iter()
         .map(|t| StoredTax {
@@ -260,10 +262,10 @@ fn taxes_json(taxes: &[kikeru_domain::shop::tax::RateTotal]) -> Result<String, S
             exclusive: t.exclusive,
         })
         .collect();
-    serde_json::to_string(&stored).map_err(|e| StoreError::Other(Box::new(e)))
+    serde_json::to_string(&stored).map_err(Error::other)
 }
 
-fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::shop::tax::RateTotal>, StoreError> {
+fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::shop::tax::RateTotal>> {
     let stored: Vec<StoredTax> = serde_json::from_str(json).map_err(|_| corrupt("order taxes"))?;
     Ok(stored
         .into_iter()
@@ -276,7 +278,7 @@ fn taxes_of(json: &str) -> Result<Vec<kikeru_domain::shop::tax::RateTotal>, Stor
         .collect())
 }
 
-fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order, StoreError> {
+fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order> {
     Ok(Order {
         id: OrderId::from_uuid(row.id),
         member_id: MemberId::from_uuid(row.member_id),
@@ -310,85 +312,78 @@ const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sk
 impl Orders for SqlStore {
     #[tracing::instrument(skip_all)]
     async fn create(&self, o: &Order, p: &Payment) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let txn = self.db.begin().await.map_err(store_error)?;
-        let order_row = order::ActiveModel {
-            id: Set(*o.id.as_uuid()),
-            member_id: Set(*o.member_id.as_uuid()),
-            status: Set(o.status.as_str().to_owned()),
-            total_minor: Set(o.total.minor()),
-            currency: Set(o.total.currency().code().to_owned()),
-            idempotency_key: Set(o.idempotency_key.clone()),
-            created_at: Set(millis(o.created_at)),
-            paid_at: Set(o.paid_at.map(millis)),
-            taxes: Set(taxes_json(&o.taxes)?),
-        };
-        order::Entity::insert(order_row)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let lines = o
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| order_line::ActiveModel {
-                order_id: Set(*o.id.as_uuid()),
-                line: Set(i as i32),
-                product_id: Set(*l.product_id.as_uuid()),
-                sku: Set(l.sku.as_str().to_owned()),
-                title_ja: Set(l.title.ja().to_owned()),
-                title_en: Set(l.title.en().to_owned()),
-                unit_price_minor: Set(l.unit_price.minor()),
-                currency: Set(l.unit_price.currency().code().to_owned()),
-                quantity: Set(l.quantity as i32),
-                tax_rate: Set(i32::try_from(l.tax_rate).unwrap_or(i32::MAX)),
-            });
-        order_line::Entity::insert_many(lines)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let payment_row = payment::ActiveModel {
-            id: Set(*p.id.as_uuid()),
-            order_id: Set(*p.order_id.as_uuid()),
-            member_id: Set(*p.member_id.as_uuid()),
-            provider: Set(p.provider.clone()),
-            reference: Set(p.reference.clone()),
-            checkout_url: Set(p.checkout_url.clone()),
-            payment_ref: Set(p.payment_ref.clone()),
-            amount_minor: Set(p.amount.minor()),
-            currency: Set(p.amount.currency().code().to_owned()),
-            status: Set(p.status.as_str().to_owned()),
-            created_at: Set(millis(p.created_at)),
-        };
-        payment::Entity::insert(payment_row)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let changes = p
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, c)| payment_change::ActiveModel {
-                payment_id: Set(*p.id.as_uuid()),
-                seq: Set(i as i32),
-                status: Set(c.status.as_str().to_owned()),
-                at: Set(millis(c.at)),
-                event_id: Set(c.event_id.clone()),
-            });
-        payment_change::Entity::insert_many(changes)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)
+        self.transaction(Stale::Nothing, async |txn| {
+            let order_row = order::ActiveModel {
+                id: Set(*o.id.as_uuid()),
+                member_id: Set(*o.member_id.as_uuid()),
+                status: Set(o.status.as_str().to_owned()),
+                total_minor: Set(o.total.minor()),
+                currency: Set(o.total.currency().code().to_owned()),
+                idempotency_key: Set(o.idempotency_key.clone()),
+                created_at: Set(millis(o.created_at)),
+                paid_at: Set(o.paid_at.map(millis)),
+                taxes: Set(taxes_json(&o.taxes)?),
+            };
+            order::Entity::insert(order_row).exec(txn).await?;
+            let lines = o
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| order_line::ActiveModel {
+                    order_id: Set(*o.id.as_uuid()),
+                    line: Set(i as i32),
+                    product_id: Set(*l.product_id.as_uuid()),
+                    sku: Set(l.sku.as_str().to_owned()),
+                    title_ja: Set(l.title.ja().to_owned()),
+                    title_en: Set(l.title.en().to_owned()),
+                    unit_price_minor: Set(l.unit_price.minor()),
+                    currency: Set(l.unit_price.currency().code().to_owned()),
+                    quantity: Set(l.quantity as i32),
+                    tax_rate: Set(i32::try_from(l.tax_rate).unwrap_or(i32::MAX)),
+                });
+            order_line::Entity::insert_many(lines).exec(txn).await?;
+            let payment_row = payment::ActiveModel {
+                id: Set(*p.id.as_uuid()),
+                order_id: Set(*p.order_id.as_uuid()),
+                member_id: Set(*p.member_id.as_uuid()),
+                provider: Set(p.provider.clone()),
+                reference: Set(p.reference.clone()),
+                checkout_url: Set(p.checkout_url.clone()),
+                payment_ref: Set(p.payment_ref.clone()),
+                amount_minor: Set(p.amount.minor()),
+                currency: Set(p.amount.currency().code().to_owned()),
+                status: Set(p.status.as_str().to_owned()),
+                created_at: Set(millis(p.created_at)),
+            };
+            payment::Entity::insert(payment_row).exec(txn).await?;
+            let changes = p
+                .history
+                .iter()
+                .enumerate()
+                .map(|(i, c)| payment_change::ActiveModel {
+                    payment_id: Set(*p.id.as_uuid()),
+                    seq: Set(i as i32),
+                    status: Set(c.status.as_str().to_owned()),
+                    at: Set(millis(c.at)),
+                    event_id: Set(c.event_id.clone()),
+                });
+            payment_change::Entity::insert_many(changes)
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_id(&self, id: OrderId) -> Result<Option<(Order, Payment)>, StoreError> {
-        let row = order::Entity::find_by_id(*id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.load_one(row).await
+        self.read(async {
+            let row = order::Entity::find_by_id(*id.as_uuid())
+                .one(&self.db)
+                .await?;
+            self.load_one(row).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -397,13 +392,15 @@ impl Orders for SqlStore {
         member: MemberId,
         key: &str,
     ) -> Result<Option<(Order, Payment)>, StoreError> {
-        let row = order::Entity::find()
-            .filter(order::Column::MemberId.eq(*member.as_uuid()))
-            .filter(order::Column::IdempotencyKey.eq(key))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.load_one(row).await
+        self.read(async {
+            let row = order::Entity::find()
+                .filter(order::Column::MemberId.eq(*member.as_uuid()))
+                .filter(order::Column::IdempotencyKey.eq(key))
+                .one(&self.db)
+                .await?;
+            self.load_one(row).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -412,18 +409,19 @@ impl Orders for SqlStore {
         provider: &str,
         reference: &str,
     ) -> Result<Option<(Order, Payment)>, StoreError> {
-        let found = payment::Entity::find()
-            .filter(payment::Column::Provider.eq(provider))
-            .filter(payment::Column::Reference.eq(reference))
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        let Some(found) = found else { return Ok(None) };
-        let row = order::Entity::find_by_id(found.order_id)
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.load_one(row).await
+        self.read(async {
+            let found = payment::Entity::find()
+                .filter(payment::Column::Provider.eq(provider))
+                .filter(payment::Column::Reference.eq(reference))
+                .one(&self.db)
+                .await?;
+            let Some(found) = found else { return Ok(None) };
+            let row = order::Entity::find_by_id(found.order_id)
+                .one(&self.db)
+                .await?;
+            self.load_one(row).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -433,18 +431,19 @@ impl Orders for SqlStore {
         reference: &str,
         url: &str,
     ) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let result = payment::Entity::update_many()
-            .col_expr(payment::Column::Reference, Expr::value(reference))
-            .col_expr(payment::Column::CheckoutUrl, Expr::value(url))
-            .filter(payment::Column::Id.eq(*id.as_uuid()))
-            .exec(&self.db)
-            .await
-            .map_err(store_error)?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.write(Stale::Nothing, async {
+            let result = payment::Entity::update_many()
+                .col_expr(payment::Column::Reference, Expr::value(reference))
+                .col_expr(payment::Column::CheckoutUrl, Expr::value(url))
+                .filter(payment::Column::Id.eq(*id.as_uuid()))
+                .exec(&self.db)
+                .await?;
+            if result.rows_affected == 0 {
+                return Err(StoreError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -456,7 +455,8 @@ impl Orders for SqlStore {
         if self.db.get_database_backend() == DbBackend::Sqlite {
             return self.apply_event_in_turn(event, at).await;
         }
-        postgres::apply_on_postgres(&self.db, event, at).await
+        let apply = postgres::apply_on_postgres(&self.db, event, at);
+        self.write(Stale::Nothing, apply).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -466,49 +466,51 @@ impl Orders for SqlStore {
         after: Option<PurchaseCursor>,
         limit: u32,
     ) -> Result<Vec<Purchase>, StoreError> {
-        let (paid, order, line) = match after {
-            Some(c) => (millis(c.paid_at), *c.order_id.as_uuid(), i64::from(c.line)),
-            None => (i64::MAX, Uuid::max(), i64::MAX),
-        };
-        let values: [Value; 5] = [
-            (*member.as_uuid()).into(),
-            paid.into(),
-            order.into(),
-            i64::from(limit).into(),
-            line.into(),
-        ];
-        let statement =
-            Statement::from_sql_and_values(self.db.get_database_backend(), PURCHASES_SQL, values);
-        let rows = self
-            .db
-            .query_all_raw(statement)
-            .await
-            .map_err(store_error)?;
-        rows.iter()
-            .map(|r| {
-                let get_i64 = |c: &str| r.try_get::<i64>("", c).map_err(store_error);
-                let get_text = |c: &str| r.try_get::<String>("", c).map_err(store_error);
-                let line = order_line::Model {
-                    order_id: r.try_get("", "order_id").map_err(store_error)?,
-                    line: r.try_get("", "line").map_err(store_error)?,
-                    product_id: r.try_get("", "product_id").map_err(store_error)?,
-                    sku: get_text("sku")?,
-                    title_ja: get_text("title_ja")?,
-                    title_en: get_text("title_en")?,
-                    unit_price_minor: get_i64("unit_price_minor")?,
-                    currency: get_text("currency")?,
-                    quantity: r.try_get("", "quantity").map_err(store_error)?,
-                    tax_rate: r.try_get("", "tax_rate").map_err(store_error)?,
-                };
-                Ok(Purchase {
-                    order_id: OrderId::from_uuid(line.order_id),
-                    line: u32::try_from(line.line).map_err(|_| corrupt("line"))?,
-                    item: to_line(&line)?,
-                    paid_at: from_millis(get_i64("paid_at")?)?,
-                    status: status(&get_text("status")?)?,
+        self.read(async {
+            let (paid, order, line) = match after {
+                Some(c) => (millis(c.paid_at), *c.order_id.as_uuid(), i64::from(c.line)),
+                None => (i64::MAX, Uuid::max(), i64::MAX),
+            };
+            let values: [Value; 5] = [
+                (*member.as_uuid()).into(),
+                paid.into(),
+                order.into(),
+                i64::from(limit).into(),
+                line.into(),
+            ];
+            let statement = Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                PURCHASES_SQL,
+                values,
+            );
+            let rows = self.db.query_all_raw(statement).await?;
+            rows.iter()
+                .map(|r| {
+                    let get_i64 = |c: &str| r.try_get::<i64>("", c);
+                    let get_text = |c: &str| r.try_get::<String>("", c);
+                    let line = order_line::Model {
+                        order_id: r.try_get("", "order_id")?,
+                        line: r.try_get("", "line")?,
+                        product_id: r.try_get("", "product_id")?,
+                        sku: get_text("sku")?,
+                        title_ja: get_text("title_ja")?,
+                        title_en: get_text("title_en")?,
+                        unit_price_minor: get_i64("unit_price_minor")?,
+                        currency: get_text("currency")?,
+                        quantity: r.try_get("", "quantity")?,
+                        tax_rate: r.try_get("", "tax_rate")?,
+                    };
+                    Ok(Purchase {
+                        order_id: OrderId::from_uuid(line.order_id),
+                        line: u32::try_from(line.line).map_err(|_| corrupt("line"))?,
+                        item: to_line(&line)?,
+                        paid_at: from_millis(get_i64("paid_at")?)?,
+                        status: status(&get_text("status")?)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -518,42 +520,45 @@ impl Orders for SqlStore {
         before: Option<PaymentId>,
         limit: u32,
     ) -> Result<Vec<Payment>, StoreError> {
-        let mut query =
-            payment::Entity::find().filter(payment::Column::MemberId.eq(*member.as_uuid()));
-        if let Some(before) = before {
-            query = query.filter(payment::Column::Id.lt(*before.as_uuid()));
-        }
-        let rows = query
-            .order_by_desc(payment::Column::Id)
-            .limit(u64::from(limit))
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        self.with_history(rows).await
+        self.read(async {
+            let mut query =
+                payment::Entity::find().filter(payment::Column::MemberId.eq(*member.as_uuid()));
+            if let Some(before) = before {
+                query = query.filter(payment::Column::Id.lt(*before.as_uuid()));
+            }
+            let rows = query
+                .order_by_desc(payment::Column::Id)
+                .limit(u64::from(limit))
+                .all(&self.db)
+                .await?;
+            self.with_history(rows).await
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
-        let paid = order::Entity::find()
-            .select_only()
-            .column(order::Column::Id)
-            .filter(order::Column::MemberId.eq(*member.as_uuid()))
-            .filter(order::Column::Status.eq(PaymentStatus::Paid.as_str()))
-            .into_tuple::<Uuid>()
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        let mut products: Vec<Uuid> = order_line::Entity::find()
-            .select_only()
-            .column(order_line::Column::ProductId)
-            .filter(order_line::Column::OrderId.is_in(paid))
-            .into_tuple::<Uuid>()
-            .all(&self.db)
-            .await
-            .map_err(store_error)?;
-        products.sort();
-        products.dedup();
-        Ok(products.into_iter().map(ProductId::from_uuid).collect())
+        self.read(async {
+            let paid = order::Entity::find()
+                .select_only()
+                .column(order::Column::Id)
+                .filter(order::Column::MemberId.eq(*member.as_uuid()))
+                .filter(order::Column::Status.eq(PaymentStatus::Paid.as_str()))
+                .into_tuple::<Uuid>()
+                .all(&self.db)
+                .await?;
+            let mut products: Vec<Uuid> = order_line::Entity::find()
+                .select_only()
+                .column(order_line::Column::ProductId)
+                .filter(order_line::Column::OrderId.is_in(paid))
+                .into_tuple::<Uuid>()
+                .all(&self.db)
+                .await?;
+            products.sort();
+            products.dedup();
+            Ok(products.into_iter().map(ProductId::from_uuid).collect())
+        })
+        .await
     }
 }
 
@@ -581,27 +586,20 @@ pub(super) struct NamedPayment {
 /// Reads a record-and-read row (`fresh`, then the payment's `id`, `order_id`, `status`,
 /// `payment_ref` and whether its order was paid before, `order_paid`; null when none has the
 /// reference).
-pub(super) fn named_payment(
-    read: &sea_orm::QueryResult,
-    event: &PaymentEvent,
-) -> Result<Read, StoreError> {
-    if read.try_get::<i64>("", "fresh").map_err(store_error)? == 0 {
+pub(super) fn named_payment(read: &sea_orm::QueryResult, event: &PaymentEvent) -> Result<Read> {
+    if read.try_get::<i64>("", "fresh")? == 0 {
         return Ok(Read::Duplicate);
     }
-    let Some(payment_id) = read
-        .try_get::<Option<Uuid>>("", "id")
-        .map_err(store_error)?
-    else {
+    let Some(payment_id) = read.try_get::<Option<Uuid>>("", "id")? else {
         return Ok(Read::Unknown);
     };
-    let known_ref: Option<String> = read.try_get("", "payment_ref").map_err(store_error)?;
+    let known_ref: Option<String> = read.try_get("", "payment_ref")?;
     Ok(Read::Payment(NamedPayment {
         payment_id,
-        order_uuid: read.try_get("", "order_id").map_err(store_error)?,
-        current: status(&read.try_get::<String>("", "status").map_err(store_error)?)?,
+        order_uuid: read.try_get("", "order_id")?,
+        current: status(&read.try_get::<String>("", "status")?)?,
         order_paid: read
-            .try_get::<Option<bool>>("", "order_paid")
-            .map_err(store_error)?
+            .try_get::<Option<bool>>("", "order_paid")?
             .ok_or_else(|| corrupt("the payment's order"))?,
         new_ref: event.payment_ref.clone().filter(|_| known_ref.is_none()),
     }))
@@ -613,14 +611,13 @@ pub(super) async fn learn_payment_ref(
     txn: &sea_orm::DatabaseTransaction,
     payment_id: Uuid,
     new_ref: Option<String>,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     if let Some(payment_ref) = new_ref {
         payment::Entity::update_many()
             .col_expr(payment::Column::PaymentRef, Expr::value(payment_ref))
             .filter(payment::Column::Id.eq(payment_id))
             .exec(txn)
-            .await
-            .map_err(store_error)?;
+            .await?;
     }
     Ok(())
 }

@@ -90,15 +90,15 @@ pub(super) struct JsonLine {
 pub(super) fn receipt_of_unpaid(
     read: &sea_orm::QueryResult,
     at: Timestamp,
-) -> Result<Option<Envelope>, StoreError> {
-    let unpaid: Option<Uuid> = read.try_get("", "o_id").map_err(store_error)?;
-    let email: Option<String> = read.try_get("", "member_email").map_err(store_error)?;
-    let language: Option<String> = read.try_get("", "member_language").map_err(store_error)?;
+) -> Result<Option<Envelope>> {
+    let unpaid: Option<Uuid> = read.try_get("", "o_id")?;
+    let email: Option<String> = read.try_get("", "member_email")?;
+    let language: Option<String> = read.try_get("", "member_language")?;
     let (Some(order_uuid), Some(email), Some(language)) = (unpaid, email, language) else {
         return Ok(None);
     };
-    let placed = order::Model::from_query_result(read, "o_").map_err(store_error)?;
-    let json: Option<String> = read.try_get("", "lines_json").map_err(store_error)?;
+    let placed = order::Model::from_query_result(read, "o_")?;
+    let json: Option<String> = read.try_get("", "lines_json")?;
     let lines: Vec<JsonLine> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
         .map_err(|_| corrupt("order lines"))?;
     let lines: Vec<order_line::Model> = lines
@@ -135,8 +135,8 @@ pub(super) async fn apply_on_postgres(
     db: &sea_orm::DatabaseConnection,
     event: &PaymentEvent,
     at: Timestamp,
-) -> Result<EventOutcome, StoreError> {
-    let txn = db.begin().await.map_err(store_error)?;
+) -> Result<EventOutcome> {
+    let txn = db.begin().await?;
     let read = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -148,17 +148,16 @@ pub(super) async fn apply_on_postgres(
                 millis(at).into(),
             ],
         ))
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| corrupt("event lookup"))?;
     let named = match named_payment(&read, event)? {
         Read::Duplicate => {
-            txn.rollback().await.map_err(store_error)?;
+            txn.rollback().await?;
             return Ok(EventOutcome::Duplicate);
         }
         Read::Unknown => {
             // Not recorded: a redelivery once the checkout is known must still apply.
-            txn.rollback().await.map_err(store_error)?;
+            txn.rollback().await?;
             return Ok(EventOutcome::UnknownReference);
         }
         Read::Payment(named) => named,
@@ -177,7 +176,7 @@ pub(super) async fn apply_on_postgres(
     } = step(current, order_paid, event.signal, at)
     else {
         learn_payment_ref(&txn, payment_id, new_ref).await?;
-        txn.commit().await.map_err(store_error)?;
+        txn.commit().await?;
         return Ok(EventOutcome::Unchanged {
             order_id,
             status: current,
@@ -218,10 +217,9 @@ pub(super) async fn apply_on_postgres(
         PG_WRITE_SQL,
         values,
     ))
-    .await
-    .map_err(store_error)?
+    .await?
     .ok_or_else(|| corrupt("the paid order"))?;
-    txn.commit().await.map_err(store_error)?;
+    txn.commit().await?;
     Ok(EventOutcome::Applied {
         order_id,
         status: next,

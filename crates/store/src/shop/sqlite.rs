@@ -44,7 +44,7 @@ pub(super) const WRITE_SQL: &str = "\
 pub(crate) struct WaitingEvent {
     event: PaymentEvent,
     at: Timestamp,
-    reply: tokio::sync::oneshot::Sender<Result<EventOutcome, StoreError>>,
+    reply: tokio::sync::oneshot::Sender<Result<EventOutcome>>,
 }
 
 /// At most this many events share one transaction.
@@ -69,51 +69,53 @@ impl SqlStore {
             at,
             reply,
         });
-        let _turn = self.turn().await;
-        loop {
-            match outcome.try_recv() {
-                // Applied by an earlier turn's holder, or by this one below.
-                Ok(result) => return result,
-                // Taken by a holder that was cancelled before it answered: apply it alone (an
-                // event applied already is recognised as a duplicate).
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
-                    return apply_alone(&self.db, event, at).await;
+        // The turn is held across the loop; the transactions inside are this write's own.
+        self.write(Stale::Nothing, async {
+            loop {
+                match outcome.try_recv() {
+                    // Applied by an earlier turn's holder, or by this one below.
+                    Ok(result) => return result,
+                    // Taken by a holder that was cancelled before it answered: apply it alone (an
+                    // event applied already is recognised as a duplicate).
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                        return apply_alone(&self.db, event, at).await;
+                    }
+                    // Still queued (only a turn's holder takes from the queue): lead a batch.
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
                 }
-                // Still queued (only a turn's holder takes from the queue): lead a batch.
-                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
-            }
-            let batch: Vec<WaitingEvent> = {
-                let mut waiting = self.waiting()?;
-                let take = waiting.len().min(MOST_EVENTS_PER_COMMIT);
-                waiting.drain(..take).collect()
-            };
-            if batch.is_empty() {
-                return Err(StoreError::Other(
-                    "a payment event left its queue unanswered".into(),
-                ));
-            }
-            match apply_together(&self.db, &batch).await {
-                Ok(outcomes) => {
-                    for (waiting, outcome) in batch.into_iter().zip(outcomes) {
-                        let _gone = waiting.reply.send(Ok(outcome));
+                let batch: Vec<WaitingEvent> = {
+                    let mut waiting = self.waiting()?;
+                    let take = waiting.len().min(MOST_EVENTS_PER_COMMIT);
+                    waiting.drain(..take).collect()
+                };
+                if batch.is_empty() {
+                    return Err(StoreError::Other(
+                        "a payment event left its queue unanswered".into(),
+                    )
+                    .into());
+                }
+                match apply_together(&self.db, &batch).await {
+                    Ok(outcomes) => {
+                        for (waiting, outcome) in batch.into_iter().zip(outcomes) {
+                            let _gone = waiting.reply.send(Ok(outcome));
+                        }
+                    }
+                    Err(_) => {
+                        for waiting in batch {
+                            let result = apply_alone(&self.db, &waiting.event, waiting.at).await;
+                            let _gone = waiting.reply.send(result);
+                        }
                     }
                 }
-                Err(_) => {
-                    for waiting in batch {
-                        let result = apply_alone(&self.db, &waiting.event, waiting.at).await;
-                        let _gone = waiting.reply.send(result);
-                    }
-                }
             }
-        }
+        })
+        .await
     }
 
-    pub(super) fn waiting(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, Vec<WaitingEvent>>, StoreError> {
+    pub(super) fn waiting(&self) -> Result<std::sync::MutexGuard<'_, Vec<WaitingEvent>>> {
         self.waiting_events
             .lock()
-            .map_err(|_| StoreError::Other("the payment event queue is poisoned".into()))
+            .map_err(|_| StoreError::Other("the payment event queue is poisoned".into()).into())
     }
 }
 
@@ -122,8 +124,8 @@ impl SqlStore {
 pub(super) async fn apply_together(
     db: &sea_orm::DatabaseConnection,
     batch: &[WaitingEvent],
-) -> Result<Vec<EventOutcome>, StoreError> {
-    let txn = db.begin().await.map_err(store_error)?;
+) -> Result<Vec<EventOutcome>> {
+    let txn = db.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut receipts = Vec::new();
     for waiting in batch {
@@ -132,7 +134,7 @@ pub(super) async fn apply_together(
         receipts.extend(receipt);
     }
     crate::unit::enqueue_all(&txn, &receipts).await?;
-    txn.commit().await.map_err(store_error)?;
+    txn.commit().await?;
     Ok(outcomes)
 }
 
@@ -141,11 +143,11 @@ pub(super) async fn apply_alone(
     db: &sea_orm::DatabaseConnection,
     event: &PaymentEvent,
     at: Timestamp,
-) -> Result<EventOutcome, StoreError> {
-    let txn = db.begin().await.map_err(store_error)?;
+) -> Result<EventOutcome> {
+    let txn = db.begin().await?;
     let (outcome, receipt) = apply_in(&txn, event, at).await?;
     crate::unit::enqueue_all(&txn, receipt.as_slice()).await?;
-    txn.commit().await.map_err(store_error)?;
+    txn.commit().await?;
     Ok(outcome)
 }
 
@@ -160,7 +162,7 @@ pub(super) async fn apply_in(
     txn: &sea_orm::DatabaseTransaction,
     event: &PaymentEvent,
     at: Timestamp,
-) -> Result<(EventOutcome, Option<Envelope>), StoreError> {
+) -> Result<(EventOutcome, Option<Envelope>)> {
     let read = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
@@ -172,8 +174,7 @@ pub(super) async fn apply_in(
                 event.reference.clone().into(),
             ],
         ))
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| corrupt("event lookup"))?;
     let named = match named_payment(&read, event)? {
         Read::Duplicate => return Ok((EventOutcome::Duplicate, None)),
@@ -182,8 +183,7 @@ pub(super) async fn apply_in(
             // event is not kept as seen.
             payment_event::Entity::delete_by_id((event.provider.clone(), event.event_id.clone()))
                 .exec(txn)
-                .await
-                .map_err(store_error)?;
+                .await?;
             return Ok((EventOutcome::UnknownReference, None));
         }
         Read::Payment(named) => named,
@@ -222,24 +222,14 @@ pub(super) async fn apply_in(
                 first_paid_at.map(millis).into(),
             ],
         ))
-        .await
-        .map_err(store_error)?;
+        .await?;
     let (mut paid, mut lines, mut member) = (None, Vec::new(), None);
     for row in &rows {
-        match row
-            .try_get::<String>("", "part")
-            .map_err(store_error)?
-            .as_str()
-        {
-            "order" => paid = Some(order::Model::from_query_result(row, "").map_err(store_error)?),
-            "line" => {
-                lines.push(order_line::Model::from_query_result(row, "").map_err(store_error)?)
-            }
+        match row.try_get::<String>("", "part")?.as_str() {
+            "order" => paid = Some(order::Model::from_query_result(row, "")?),
+            "line" => lines.push(order_line::Model::from_query_result(row, "")?),
             "member" => {
-                member = Some(
-                    crate::entity::member::Model::from_query_result(row, "")
-                        .map_err(store_error)?,
-                );
+                member = Some(crate::entity::member::Model::from_query_result(row, "")?);
             }
             _ => return Err(corrupt("paid order")),
         }
