@@ -21,6 +21,11 @@ pub fn uuid(n: u128) -> Uuid {
     Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
 }
 
+/// The operator numbered `n` (an ID no member of the fixtures has).
+pub fn operator(n: u128) -> kikeru_domain::office::operators::OperatorId {
+    kikeru_domain::office::operators::OperatorId::from_uuid(uuid(0x9e7a_0000 + n))
+}
+
 /// A member numbered `n` with the address `email`.
 ///
 /// # Panics

@@ -15,7 +15,7 @@ use kikeru_domain::ports::{Clock, Members, Random};
 use kikeru_domain::privacy::DataCategory;
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
-use crate::fixtures::{NOW, given_members, uuid};
+use crate::fixtures::{NOW, given_members, operator, uuid};
 
 fn incident(n: u128, concerned: Concerned, days_ago: i64) -> Incident {
     Incident {
@@ -34,7 +34,7 @@ fn incident(n: u128, concerned: Concerned, days_ago: i64) -> Incident {
         },
         concerned,
         recorded_at: NOW + time::Duration::minutes(1),
-        recorded_by: "operator-1".to_owned(),
+        recorded_by: operator(9),
         preliminary_reported_at: None,
         final_reported_at: None,
         notice: None,
@@ -110,20 +110,20 @@ where
         .await;
     assert!(matches!(early, Err(StoreError::Conflict)), "got {early:?}");
     let approved = store
-        .approve_notice(older.id, "admin-1", first)
+        .approve_notice(older.id, operator(1), first)
         .await
         .expect("approve");
     let notice = approved.notice.expect("approved");
     assert_eq!(
-        (notice.approved_by.as_str(), notice.approved_at),
-        ("admin-1", first)
+        (notice.approved_by, notice.approved_at),
+        (operator(1), first)
     );
     assert_eq!((notice.cursor, notice.sent, notice.done), (None, 0, false));
     let later = store
-        .approve_notice(older.id, "admin-2", first + time::Duration::hours(1))
+        .approve_notice(older.id, operator(2), first + time::Duration::hours(1))
         .await
         .expect("approve again");
-    assert_eq!(later.notice.expect("approved").approved_by, "admin-1");
+    assert_eq!(later.notice.expect("approved").approved_by, operator(1));
 
     let step = |from: Option<MemberId>, to: Option<MemberId>, sent: u64, done: bool| {
         Changes::from(vec![Change::NoticeProgress {
@@ -220,8 +220,8 @@ where
     let leak = incident(3, Concerned::Everyone, 2);
     Incidents::insert(&*store, &leak).await.expect("insert");
     let runs = futures_util::future::join_all([
-        desk.approve_notice(leak.id, "admin-1", u32::MAX),
-        desk.approve_notice(leak.id, "admin-2", u32::MAX),
+        desk.approve_notice(leak.id, operator(1), u32::MAX),
+        desk.approve_notice(leak.id, operator(2), u32::MAX),
     ])
     .await;
     for outcome in runs {
@@ -242,7 +242,7 @@ where
     Incidents::insert(&*store, &few).await.expect("insert");
     // Approved with no batch sent at once: the background run finishes it.
     let approved = desk
-        .approve_notice(few.id, "admin-1", 0)
+        .approve_notice(few.id, operator(1), 0)
         .await
         .expect("approve");
     assert_eq!(

@@ -4,7 +4,7 @@ use kikeru_domain::privacy::ports::LegalOrders;
 use kikeru_domain::privacy::{DataCategory, LegalOrder};
 use kikeru_domain::{MemberId, StoreError};
 
-use crate::fixtures::{NOW, uuid};
+use crate::fixtures::{NOW, operator, uuid};
 
 fn order(id: &str) -> LegalOrder {
     LegalOrder {
@@ -19,7 +19,7 @@ fn order(id: &str) -> LegalOrder {
         categories: [DataCategory::EmailAddress, DataCategory::PurchaseHistory]
             .into_iter()
             .collect(),
-        approved_by: ["operator-a".to_owned()].into_iter().collect(),
+        approved_by: [operator(1)].into_iter().collect(),
         notice_withheld_until: Some(NOW + time::Duration::days(90)),
     }
 }
@@ -33,13 +33,13 @@ pub async fn legal_orders_record_and_collect_distinct_approvals(port: &dyn Legal
         port.record(&order("LO-1")).await,
         Err(StoreError::Conflict)
     ));
-    let again = port.approve("LO-1", "operator-a").await.expect("approve");
+    let again = port.approve("LO-1", operator(1)).await.expect("approve");
     assert_eq!(again.approved_by.len(), 1, "approving twice counts once");
-    let approved = port.approve("LO-1", "operator-b").await.expect("approve");
+    let approved = port.approve("LO-1", operator(2)).await.expect("approve");
     assert_eq!(approved.approved_by.len(), 2);
     assert_eq!(port.all().await.expect("all")[0].approved_by.len(), 2);
     assert!(matches!(
-        port.approve("LO-9", "operator-b").await,
+        port.approve("LO-9", operator(2)).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -4,6 +4,8 @@ use kikeru_domain::StoreError;
 use kikeru_domain::privacy::ports::{Partners, Processors};
 use kikeru_domain::privacy::{DataCategory, Partner, Processor, ProcessorProposal};
 
+use crate::fixtures::operator;
+
 fn processor(key: &str, categories: &[DataCategory]) -> Processor {
     Processor {
         key: key.to_owned(),
@@ -53,7 +55,7 @@ pub async fn a_proposal_is_in_force_only_once_adopted(port: &dyn Processors) {
             "stripe",
             &[DataCategory::OrderDetails, DataCategory::EmailAddress],
         ),
-        proposed_by: "admin-1".to_owned(),
+        proposed_by: operator(1),
         proposed_at: at,
     };
     port.propose(&first).await.expect("propose");
@@ -69,7 +71,7 @@ pub async fn a_proposal_is_in_force_only_once_adopted(port: &dyn Processors) {
             "stripe",
             &[DataCategory::OrderDetails, DataCategory::MemberId],
         ),
-        proposed_by: "admin-2".to_owned(),
+        proposed_by: operator(2),
         proposed_at: at + time::Duration::minutes(1),
     };
     port.propose(&second).await.expect("propose again");
@@ -81,7 +83,7 @@ pub async fn a_proposal_is_in_force_only_once_adopted(port: &dyn Processors) {
 
     let new = ProcessorProposal {
         processor: processor("courier", &[DataCategory::DisplayName]),
-        proposed_by: "admin-1".to_owned(),
+        proposed_by: operator(1),
         proposed_at: at,
     };
     port.propose(&new).await.expect("propose a new processor");

@@ -14,6 +14,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use crate::office::operators::OperatorId;
 use crate::{Localized, MemberId, Timestamp};
 
 /// A category of personal data the service holds.
@@ -91,7 +92,7 @@ pub struct ProcessorProposal {
     /// The processor as it would be.
     pub processor: Processor,
     /// The administrator who proposed it (an operator ID); another must approve it.
-    pub proposed_by: String,
+    pub proposed_by: OperatorId,
     /// When.
     pub proposed_at: Timestamp,
 }
@@ -243,7 +244,7 @@ pub struct LegalOrder {
     /// The categories it orders disclosed.
     pub categories: Categories,
     /// The operators who approved it; it takes two distinct ones.
-    pub approved_by: BTreeSet<String>,
+    pub approved_by: BTreeSet<OperatorId>,
     /// The member is shown the ledger entry only from this date (when the order says so).
     pub notice_withheld_until: Option<Timestamp>,
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use kikeru_domain::office::incident::ports::Incidents;
 use kikeru_domain::office::incident::{Incident, IncidentId, Notice, Stage};
+use kikeru_domain::office::operators::OperatorId;
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 
 use crate::MemoryStore;
@@ -47,13 +48,13 @@ impl Incidents for MemoryStore {
     async fn approve_notice(
         &self,
         id: IncidentId,
-        by: &str,
+        by: OperatorId,
         at: Timestamp,
     ) -> Result<Incident, StoreError> {
         let mut state = self.state();
         let incident = state.incidents.get_mut(&id).ok_or(StoreError::NotFound)?;
-        incident.notice.get_or_insert_with(|| Notice {
-            approved_by: by.to_owned(),
+        incident.notice.get_or_insert(Notice {
+            approved_by: by,
             approved_at: at,
             cursor: None,
             sent: 0,

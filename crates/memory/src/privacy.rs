@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use kikeru_domain::office::operators::OperatorId;
 use kikeru_domain::privacy::ports::Consents;
 use kikeru_domain::privacy::ports::{Ledger, LegalOrders, Partners, Processors};
 use kikeru_domain::privacy::{
@@ -118,10 +119,10 @@ impl LegalOrders for MemoryStore {
         Ok(())
     }
 
-    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, StoreError> {
+    async fn approve(&self, id: &str, operator: OperatorId) -> Result<LegalOrder, StoreError> {
         let mut state = self.privacy();
         let order = state.legal_orders.get_mut(id).ok_or(StoreError::NotFound)?;
-        order.approved_by.insert(operator.to_owned());
+        order.approved_by.insert(operator);
         Ok(order.clone())
     }
 

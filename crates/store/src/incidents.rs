@@ -19,7 +19,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{incident, member};
-use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
+use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis, operator_id};
+use kikeru_domain::office::operators::OperatorId;
 
 /// The facts as stored.
 #[derive(Serialize, Deserialize)]
@@ -57,13 +58,13 @@ fn to_model(i: &Incident) -> Result<incident::ActiveModel> {
         id: Set(*i.id.as_uuid()),
         discovered_at: Set(millis(i.facts.discovered_at)),
         recorded_at: Set(millis(i.recorded_at)),
-        recorded_by: Set(i.recorded_by.clone()),
+        recorded_by: Set(i.recorded_by.to_string()),
         facts: Set(json(&facts)?),
         everyone: Set(everyone),
         members: Set(json(&members)?),
         preliminary_reported_at: Set(i.preliminary_reported_at.map(millis)),
         final_reported_at: Set(i.final_reported_at.map(millis)),
-        notice_approved_by: Set(notice.map(|n| n.approved_by.clone())),
+        notice_approved_by: Set(notice.map(|n| n.approved_by.to_string())),
         notice_approved_at: Set(notice.map(|n| millis(n.approved_at))),
         notice_cursor: Set(notice.and_then(|n| n.cursor).map(|c| *c.as_uuid())),
         notice_sent: Set(notice.map_or(0, |n| i64::try_from(n.sent).unwrap_or(i64::MAX))),
@@ -96,7 +97,7 @@ fn to_incident(row: incident::Model) -> Result<Incident> {
     };
     let notice = match (row.notice_approved_by, row.notice_approved_at) {
         (Some(approved_by), Some(at)) => Some(Notice {
-            approved_by,
+            approved_by: operator_id(&approved_by)?,
             approved_at: from_millis(at)?,
             cursor: row.notice_cursor.map(MemberId::from_uuid),
             sent: u64::try_from(row.notice_sent).map_err(|_| corrupt("notice count"))?,
@@ -118,7 +119,7 @@ fn to_incident(row: incident::Model) -> Result<Incident> {
         },
         concerned,
         recorded_at: from_millis(row.recorded_at)?,
-        recorded_by: row.recorded_by,
+        recorded_by: operator_id(&row.recorded_by)?,
         preliminary_reported_at: row.preliminary_reported_at.map(from_millis).transpose()?,
         final_reported_at: row.final_reported_at.map(from_millis).transpose()?,
         notice,
@@ -249,12 +250,15 @@ impl Incidents for SqlStore {
     async fn approve_notice(
         &self,
         id: IncidentId,
-        by: &str,
+        by: OperatorId,
         at: Timestamp,
     ) -> Result<Incident, StoreError> {
         self.write(Stale::Nothing, async {
             incident::Entity::update_many()
-                .col_expr(incident::Column::NoticeApprovedBy, Expr::value(by))
+                .col_expr(
+                    incident::Column::NoticeApprovedBy,
+                    Expr::value(by.to_string()),
+                )
                 .col_expr(incident::Column::NoticeApprovedAt, Expr::value(millis(at)))
                 .filter(incident::Column::Id.eq(*id.as_uuid()))
                 .filter(incident::Column::NoticeApprovedAt.is_null())

@@ -211,6 +211,13 @@ pub(crate) fn from_millis(ms: i64) -> Result<Timestamp> {
     Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| corrupt("time"))
 }
 
+/// An operator's ID as stored (the UUID's text).
+pub(crate) fn operator_id(text: &str) -> Result<kikeru_domain::office::operators::OperatorId> {
+    text.parse()
+        .map(kikeru_domain::office::operators::OperatorId::from_uuid)
+        .map_err(|_| corrupt("operator ID"))
+}
+
 pub(crate) fn hash_bytes(bytes: &[u8]) -> Result<TokenHash> {
     <[u8; 32]>::try_from(bytes)
         .map(TokenHash::from_bytes)

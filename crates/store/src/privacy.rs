@@ -18,7 +18,8 @@ use crate::entity::{
     consent_record, ledger_entry, legal_order, legal_order_approval, partner, processor,
     processor_proposal, purpose,
 };
-use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
+use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis, operator_id};
+use kikeru_domain::office::operators::OperatorId;
 
 /// Category names, comma-separated, as stored.
 fn categories_text(categories: &kikeru_domain::privacy::Categories) -> String {
@@ -275,7 +276,7 @@ impl LegalOrders for SqlStore {
             for operator in &o.approved_by {
                 let approval = legal_order_approval::ActiveModel {
                     order_id: Set(o.id.clone()),
-                    operator: Set(operator.clone()),
+                    operator: Set(operator.to_string()),
                 };
                 legal_order_approval::Entity::insert(approval)
                     .exec(txn)
@@ -286,11 +287,11 @@ impl LegalOrders for SqlStore {
         .await
     }
 
-    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, StoreError> {
+    async fn approve(&self, id: &str, operator: OperatorId) -> Result<LegalOrder, StoreError> {
         self.write(Stale::Nothing, async {
             let approval = legal_order_approval::ActiveModel {
                 order_id: Set(id.to_owned()),
-                operator: Set(operator.to_owned()),
+                operator: Set(operator.to_string()),
             };
             match legal_order_approval::Entity::insert(approval)
                 .exec(&self.db)
@@ -335,8 +336,8 @@ impl LegalOrders for SqlStore {
                         approved_by: approvals
                             .iter()
                             .filter(|a| a.order_id == row.id)
-                            .map(|a| a.operator.clone())
-                            .collect(),
+                            .map(|a| operator_id(&a.operator))
+                            .collect::<Result<_>>()?,
                         id: row.id,
                         authority: row.authority,
                         reference: row.reference,
@@ -415,7 +416,7 @@ impl Processors for SqlStore {
                 name: Set(p.name.clone()),
                 purpose: Set(p.purpose.clone()),
                 categories: Set(categories_text(&p.categories)),
-                proposed_by: Set(proposal.proposed_by.clone()),
+                proposed_by: Set(proposal.proposed_by.to_string()),
                 proposed_at: Set(millis(proposal.proposed_at)),
             };
             let upsert = OnConflict::column(processor_proposal::Column::Key)
@@ -451,7 +452,7 @@ impl Processors for SqlStore {
                             name: row.name,
                             purpose: row.purpose,
                         },
-                        proposed_by: row.proposed_by,
+                        proposed_by: operator_id(&row.proposed_by)?,
                         proposed_at: from_millis(row.proposed_at)?,
                     })
                 })
@@ -470,7 +471,7 @@ impl Processors for SqlStore {
                 .filter(processor_proposal::Column::Name.eq(p.name.as_str()))
                 .filter(processor_proposal::Column::Purpose.eq(p.purpose.as_str()))
                 .filter(processor_proposal::Column::Categories.eq(categories_text(&p.categories)))
-                .filter(processor_proposal::Column::ProposedBy.eq(proposal.proposed_by.as_str()))
+                .filter(processor_proposal::Column::ProposedBy.eq(proposal.proposed_by.to_string()))
                 .filter(processor_proposal::Column::ProposedAt.eq(millis(proposal.proposed_at)))
                 .exec(txn)
                 .await?;

@@ -167,7 +167,7 @@ impl DisclosureDesk {
         if widens {
             let proposal = ProcessorProposal {
                 processor,
-                proposed_by: by.id.to_string(),
+                proposed_by: by.id,
                 proposed_at: self.ports.clock.now(),
             };
             self.ports.processors.propose(&proposal).await?;
@@ -206,7 +206,7 @@ impl DisclosureDesk {
             .into_iter()
             .find(|p| p.processor.key == key)
             .ok_or(RegisterError::NoProposal)?;
-        if proposal.proposed_by == by.id.to_string() {
+        if proposal.proposed_by == by.id {
             return Err(RegisterError::SameAdministrator);
         }
         match self.ports.processors.adopt(&proposal).await {
@@ -355,10 +355,7 @@ impl DisclosureDesk {
         id: &str,
         operator: OperatorId,
     ) -> Result<LegalOrder, StoreError> {
-        self.ports
-            .legal_orders
-            .approve(id, &operator.to_string())
-            .await
+        self.ports.legal_orders.approve(id, operator).await
     }
 
     /// Every recorded legal order.
@@ -487,7 +484,7 @@ impl LegalOrderDraft {
             issued_at: self.issued_at,
             members: self.members,
             categories: self.categories,
-            approved_by: [operator.to_string()].into_iter().collect(),
+            approved_by: [operator].into_iter().collect(),
             notice_withheld_until: self.notice_withheld_until,
         })
     }
@@ -521,7 +518,7 @@ mod tests {
         assert_eq!(order.id, "LO-1");
         assert_eq!(order.authority, "Tokyo District Court");
         assert_eq!(order.approved_by.len(), 1);
-        assert!(order.approved_by.contains(&operator().to_string()));
+        assert!(order.approved_by.contains(&operator()));
     }
 
     #[test]

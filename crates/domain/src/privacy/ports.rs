@@ -110,7 +110,11 @@ pub trait LegalOrders: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`crate::StoreError::NotFound`] for an unknown order.
-    async fn approve(&self, id: &str, operator: &str) -> Result<LegalOrder, crate::StoreError>;
+    async fn approve(
+        &self,
+        id: &str,
+        operator: crate::office::operators::OperatorId,
+    ) -> Result<LegalOrder, crate::StoreError>;
 
     /// Every recorded order.
     ///

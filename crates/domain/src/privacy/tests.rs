@@ -72,7 +72,7 @@ fn consent(n: u128, purpose: &str, granted: bool, version: u32, minutes: i64) ->
     }
 }
 
-fn order(approvals: &[&str]) -> LegalOrder {
+fn order(approvals: &[u128]) -> LegalOrder {
     LegalOrder {
         id: "LO-1".into(),
         authority: "Tokyo District Court".into(),
@@ -81,7 +81,10 @@ fn order(approvals: &[&str]) -> LegalOrder {
         issued_at: T0,
         members: [member(1)].into_iter().collect(),
         categories: cats(&[DataCategory::EmailAddress, DataCategory::PurchaseHistory]),
-        approved_by: approvals.iter().map(|a| (*a).to_owned()).collect(),
+        approved_by: approvals
+            .iter()
+            .map(|a| crate::office::operators::OperatorId::from_uuid(Uuid::from_u128(*a)))
+            .collect(),
         notice_withheld_until: None,
     }
 }
@@ -346,7 +349,7 @@ fn a_sale_needs_consent_to_exactly_that_sale() {
             1,
         ),
         &sold,
-        &[order(&["a", "b"])],
+        &[order(&[1, 2])],
         Err(Denial::TransferNotConsented),
     );
 }
@@ -355,7 +358,7 @@ fn a_sale_needs_consent_to_exactly_that_sale() {
 fn a_legal_order_needs_two_approvals_and_covers_only_its_scope() {
     let court = || Recipient::Authority("Tokyo District Court".into());
     let basis = || ClaimedBasis::LegalOrder("LO-1".into());
-    let approved = [order(&["operator-a", "operator-b"])];
+    let approved = [order(&[1, 2])];
     check(
         request(
             court(),
@@ -371,7 +374,7 @@ fn a_legal_order_needs_two_approvals_and_covers_only_its_scope() {
     check(
         request(court(), &[Email], Transfer::Provision, basis(), 1),
         &[],
-        &[order(&["operator-a"])],
+        &[order(&[1])],
         Err(Denial::NotApproved),
     );
     check(
@@ -527,11 +530,11 @@ proptest! {
     fn nothing_is_ever_disclosed_without_a_valid_basis(
         request in arbitrary_request(),
         history in arbitrary_history(),
-        approvals in proptest::collection::btree_set(prop_oneof![Just("a"), Just("b"), Just("c")], 0..3),
+        approvals in proptest::collection::btree_set(1u128..=3, 0..3),
     ) {
         let processors = processors();
         let purposes = purposes();
-        let approvals: Vec<&str> = approvals.into_iter().collect();
+        let approvals: Vec<u128> = approvals.into_iter().collect();
         let orders = [order(&approvals)];
         let partners = partners();
         let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &orders };

@@ -463,7 +463,7 @@ impl From<&kikeru_domain::privacy::ProcessorProposal> for ProposalView {
     fn from(p: &kikeru_domain::privacy::ProcessorProposal) -> Self {
         Self {
             processor: ProcessorView::from(&p.processor),
-            proposed_by: p.proposed_by.clone(),
+            proposed_by: p.proposed_by.to_string(),
             proposed_at: p.proposed_at,
         }
     }
@@ -617,7 +617,7 @@ impl From<&kikeru_domain::privacy::LegalOrder> for LegalOrderView {
             issued_at: o.issued_at,
             member_ids: o.members.iter().map(|m| *m.as_uuid()).collect(),
             categories: o.categories.iter().map(|c| c.as_str().to_owned()).collect(),
-            approved_by: o.approved_by.iter().cloned().collect(),
+            approved_by: o.approved_by.iter().map(ToString::to_string).collect(),
             effective: o.approved_by.len() >= 2,
             notice_withheld_until: o.notice_withheld_until,
         }

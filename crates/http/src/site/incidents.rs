@@ -262,7 +262,7 @@ pub(crate) async fn record(
     match state
         .services
         .incidents
-        .record(draft, &who.operator.id.to_string())
+        .record(draft, who.operator.id)
         .await
     {
         Ok(incident) => {
@@ -480,11 +480,7 @@ pub(crate) async fn approve_notice(
     match state
         .services
         .incidents
-        .approve_notice(
-            incident,
-            &who.operator.id.to_string(),
-            NOTICE_BATCHES_AT_ONCE,
-        )
+        .approve_notice(incident, who.operator.id, NOTICE_BATCHES_AT_ONCE)
         .await
     {
         Ok(done) => {

@@ -26,6 +26,7 @@ use crate::mail::message::Mail;
 use crate::mail::outbox::Envelope;
 use crate::membership::ports::Members;
 use crate::office::incident::ports::Incidents;
+use crate::office::operators::OperatorId;
 use crate::{StoreError, Timestamp};
 
 /// What the incident desk runs on.
@@ -74,7 +75,11 @@ impl IncidentDesk {
     /// # Errors
     /// [`IncidentError::Invalid`] when it was discovered in the future, concerns no one or no
     /// category, or its cause is empty or longer than [`MAX_CAUSE_CHARS`].
-    pub async fn record(&self, draft: IncidentDraft, by: &str) -> Result<Incident, IncidentError> {
+    pub async fn record(
+        &self,
+        draft: IncidentDraft,
+        by: OperatorId,
+    ) -> Result<Incident, IncidentError> {
         let now = self.ports.clock.now();
         let facts = IncidentFacts {
             cause: draft.facts.cause.trim().to_owned(),
@@ -104,7 +109,7 @@ impl IncidentDesk {
             facts,
             concerned: draft.concerned,
             recorded_at: now,
-            recorded_by: by.to_owned(),
+            recorded_by: by,
             preliminary_reported_at: None,
             final_reported_at: None,
             notice: None,
@@ -161,7 +166,7 @@ impl IncidentDesk {
     pub async fn approve_notice(
         &self,
         id: IncidentId,
-        by: &str,
+        by: OperatorId,
         batches: u32,
     ) -> Result<Incident, IncidentError> {
         let now = self.ports.clock.now();
@@ -347,7 +352,7 @@ mod tests {
             facts,
             concerned: Concerned::Everyone,
             recorded_at: datetime!(2026-11-26 11:00 UTC),
-            recorded_by: "operator".to_owned(),
+            recorded_by: OperatorId::from_uuid(Uuid::from_u128(1)),
             preliminary_reported_at: None,
             final_reported_at: None,
             notice: None,
@@ -408,7 +413,7 @@ mod tests {
         assert!(item(&first, "報告期限").contains("2026年12月26日 19時00分"));
         leak.preliminary_reported_at = Some(now);
         leak.notice = Some(Notice {
-            approved_by: "admin".to_owned(),
+            approved_by: OperatorId::from_uuid(Uuid::from_u128(2)),
             approved_at: now,
             cursor: None,
             sent: 1_432,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::mail::message::Message;
+use crate::office::operators::OperatorId;
 use crate::privacy::{Categories, DataCategory};
 use crate::shop::legal::Seller;
 use crate::{MemberId, StoreError, Timestamp};
@@ -197,7 +198,7 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// The administrator who approved them.
-    pub approved_by: String,
+    pub approved_by: OperatorId,
     /// When.
     pub approved_at: Timestamp,
     /// The last member (in ID order) whose notice is in the outbox: the next batch starts
@@ -221,7 +222,7 @@ pub struct Incident {
     /// When it was recorded.
     pub recorded_at: Timestamp,
     /// The operator who recorded it.
-    pub recorded_by: String,
+    pub recorded_by: OperatorId,
     /// When the preliminary report was submitted.
     pub preliminary_reported_at: Option<Timestamp>,
     /// When the final report was submitted.

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::model::{Incident, IncidentId, Stage};
+use crate::office::operators::OperatorId;
 use crate::{MemberId, StoreError, Timestamp};
 
 /// Incidents in storage.
@@ -47,7 +48,7 @@ pub trait Incidents: Send + Sync + 'static {
     async fn approve_notice(
         &self,
         id: IncidentId,
-        by: &str,
+        by: OperatorId,
         at: Timestamp,
     ) -> Result<Incident, StoreError>;
 

@@ -96,7 +96,7 @@ pub(crate) async fn legal_orders_page(
     };
     // Approvals are recorded by operator ID, as through the office API, so that one operator
     // can never count twice.
-    let me = who.operator.id.to_string();
+    let me = who.operator.id;
     let rows = orders
         .iter()
         .map(|o| {
@@ -106,7 +106,12 @@ pub(crate) async fn legal_orders_page(
                 id: o.id.clone(),
                 authority: o.authority.clone(),
                 reference: o.reference.clone(),
-                approvals: o.approved_by.iter().cloned().collect::<Vec<_>>().join(", "),
+                approvals: o
+                    .approved_by
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 can_approve: !approved && !mine,
                 state: if approved {
                     c.t("console.effective")
@@ -406,7 +411,7 @@ pub(crate) async fn register_page(
                     p.processor.key.clone(),
                     p.processor.name.clone(),
                     items(&p.processor.categories),
-                    p.proposed_by.clone(),
+                    p.proposed_by.to_string(),
                     crate::site::when(p.proposed_at),
                 )
             })
