@@ -10,13 +10,13 @@ use kikeru_domain::office::incident::{
 };
 use kikeru_domain::office::operators::Role;
 use poem::Route;
+use poem::handler;
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
-use poem::{Response, handler};
 
-use super::console::{Fields, audit, category_names, unavailable};
+use super::console::{Fields, audit, category_names};
 use super::extract::{ConsoleUser, OperatorForm};
-use super::{Chrome, html, see_other};
+use super::{Chrome, OrPage, Page, PageError, html, see_other};
 use crate::AppState;
 use crate::site::when;
 
@@ -158,16 +158,13 @@ fn people(c: &Chrome, facts: &IncidentFacts) -> String {
     }
 }
 
-async fn list_page(
-    state: &AppState,
-    c: &Chrome,
-    status: StatusCode,
-    error: Option<&str>,
-) -> Response {
-    let incidents = match state.services.incidents.all().await {
-        Ok(value) => value,
-        Err(e) => return unavailable(c, &e, "a console page could not be read"),
-    };
+async fn list_page(state: &AppState, c: &Chrome, status: StatusCode, error: Option<&str>) -> Page {
+    let incidents = state
+        .services
+        .incidents
+        .all()
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     let now = state.services.incidents.now();
     let rows = incidents
         .iter()
@@ -197,13 +194,13 @@ async fn list_page(
         categories: category_names(),
         error,
     };
-    html(status, c, page.render(), &[])
+    Ok(html(status, c, page.render(), &[]))
 }
 
 /// `GET /admin/incidents`: every incident with its next deadline counting down, and the form
 /// to record one.
 #[handler]
-pub(crate) async fn list(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Response {
+pub(crate) async fn list(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Page {
     list_page(&state, &c, StatusCode::OK, None).await
 }
 
@@ -247,7 +244,7 @@ fn draft(fields: &Fields) -> Option<IncidentDraft> {
 pub(crate) async fn record(
     state: Data<&AppState>,
     OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
-) -> Response {
+) -> Page {
     let fields = Fields(form);
     let refused = |c: &Chrome| c.t("console.incident_invalid");
     let Some(draft) = draft(&fields) else {
@@ -282,7 +279,7 @@ pub(crate) async fn record(
                 ),
             )
             .await;
-            see_other(&format!("/admin/incidents/{}", incident.id), &[])
+            Ok(see_other(&format!("/admin/incidents/{}", incident.id), &[]))
         }
         Err(IncidentError::Invalid(_)) => {
             list_page(
@@ -293,7 +290,7 @@ pub(crate) async fn record(
             )
             .await
         }
-        Err(e) => unavailable(&c, &e, "a console request failed"),
+        Err(e) => Err(PageError::failed(c.lang, &e, "a console request failed")),
     }
 }
 
@@ -308,15 +305,15 @@ async fn detail_page(
     id: &str,
     status: StatusCode,
     error: Option<&str>,
-) -> Response {
+) -> Page {
     let found = match incident_id(id) {
         Some(id) => state.services.incidents.get(id).await,
         None => Err(IncidentError::NotFound),
     };
     let incident = match found {
         Ok(incident) => incident,
-        Err(IncidentError::NotFound) => return super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => return unavailable(c, &e, "a console request failed"),
+        Err(IncidentError::NotFound) => return Err(PageError::new(StatusCode::NOT_FOUND, c.lang)),
+        Err(e) => return Err(PageError::failed(c.lang, &e, "a console request failed")),
     };
     let now = state.services.incidents.now();
     let facts = &incident.facts;
@@ -364,7 +361,7 @@ async fn detail_page(
         admin,
         error,
     };
-    html(status, c, page.render(), &[])
+    Ok(html(status, c, page.render(), &[]))
 }
 
 /// `GET /admin/incidents/{id}`: the incident, its deadlines, and its actions.
@@ -373,7 +370,7 @@ pub(crate) async fn show(
     state: Data<&AppState>,
     Path(id): Path<String>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
+) -> Page {
     let admin = who.require(Role::Admin).is_ok();
     detail_page(&state, &c, admin, &id, StatusCode::OK, None).await
 }
@@ -384,15 +381,15 @@ pub(crate) async fn print_report(
     state: Data<&AppState>,
     Path(id): Path<String>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
+) -> Page {
     let found = match incident_id(&id) {
         Some(id) => state.services.incidents.get(id).await,
         None => Err(IncidentError::NotFound),
     };
     let incident = match found {
         Ok(incident) => incident,
-        Err(IncidentError::NotFound) => return super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => return unavailable(&c, &e, "a console request failed"),
+        Err(IncidentError::NotFound) => return Err(PageError::new(StatusCode::NOT_FOUND, c.lang)),
+        Err(e) => return Err(PageError::failed(c.lang, &e, "a console request failed")),
     };
     let seller = state
         .config
@@ -413,7 +410,7 @@ pub(crate) async fn print_report(
         id: incident.id.to_string(),
         sections,
     };
-    html(StatusCode::OK, &c, page.render(), &[])
+    Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
 
 /// `POST /admin/incidents/{id}/reported`: records that a report was submitted now.
@@ -422,7 +419,7 @@ pub(crate) async fn mark_reported(
     state: Data<&AppState>,
     Path(id): Path<String>,
     OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
-) -> Response {
+) -> Page {
     let fields = Fields(form);
     let admin = who.require(Role::Admin).is_ok();
     let (Some(incident), Some(stage)) = (incident_id(&id), Stage::from_name(fields.one("stage")))
@@ -447,10 +444,10 @@ pub(crate) async fn mark_reported(
                 &format!("incident {incident}: {} report submitted", stage.as_str()),
             )
             .await;
-            see_other(&format!("/admin/incidents/{incident}"), &[])
+            Ok(see_other(&format!("/admin/incidents/{incident}"), &[]))
         }
-        Err(IncidentError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => unavailable(&c, &e, "a console request failed"),
+        Err(IncidentError::NotFound) => Err(PageError::new(StatusCode::NOT_FOUND, c.lang)),
+        Err(e) => Err(PageError::failed(c.lang, &e, "a console request failed")),
     }
 }
 
@@ -462,7 +459,7 @@ pub(crate) async fn approve_notice(
     state: Data<&AppState>,
     Path(id): Path<String>,
     OperatorForm { who, c, form: _ }: OperatorForm<Vec<(String, String)>>,
-) -> Response {
+) -> Page {
     if who.require(Role::Admin).is_err() {
         audit(
             &state,
@@ -475,7 +472,7 @@ pub(crate) async fn approve_notice(
         return detail_page(&state, &c, false, &id, StatusCode::FORBIDDEN, Some(error)).await;
     }
     let Some(incident) = incident_id(&id) else {
-        return super::error_page(StatusCode::NOT_FOUND, c.lang);
+        return Err(PageError::new(StatusCode::NOT_FOUND, c.lang));
     };
     match state
         .services
@@ -492,14 +489,13 @@ pub(crate) async fn approve_notice(
                 &format!("incident {incident}: {sent} notices in the outbox"),
             )
             .await;
-            see_other(&format!("/admin/incidents/{incident}"), &[])
+            Ok(see_other(&format!("/admin/incidents/{incident}"), &[]))
         }
-        Err(IncidentError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(e) => unavailable(
-            &c,
-            &e,
-            &format!("incident {incident}: a notice stopped; approve again to go on"),
-        ),
+        Err(IncidentError::NotFound) => Err(PageError::new(StatusCode::NOT_FOUND, c.lang)),
+        Err(e) => {
+            let what = format!("incident {incident}: a notice stopped; approve again to go on");
+            Err(PageError::failed(c.lang, &e, &what))
+        }
     }
 }
 

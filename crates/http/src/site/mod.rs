@@ -268,6 +268,65 @@ pub(crate) fn language_cookie(state: &AppState, lang: Language) -> String {
     )
 }
 
+/// A page that cannot be made, answered with the error page for its status in the reader's
+/// language. Handlers return [`Page`] and use `?`; [`OrPage::or_page`] turns a use case's
+/// failure into one, classified (and logged with its causes) once, by
+/// [`crate::problem::failure`], as the API's problem documents are.
+#[derive(Debug)]
+pub(crate) struct PageError {
+    status: StatusCode,
+    lang: Language,
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the page answered {}", self.status)
+    }
+}
+
+impl std::error::Error for PageError {}
+
+impl PageError {
+    /// The error page for `status`.
+    pub(crate) const fn new(status: StatusCode, lang: Language) -> Self {
+        Self { status, lang }
+    }
+
+    /// The page for a use case that failed for a reason the reader cannot fix.
+    pub(crate) fn failed(
+        lang: Language,
+        e: &(dyn std::error::Error + 'static),
+        what: &str,
+    ) -> Self {
+        Self::new(crate::problem::failure(e, what), lang)
+    }
+}
+
+impl poem::error::ResponseError for PageError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        error_page(self.status, self.lang)
+    }
+}
+
+/// What a page handler answers: the page, or the error page.
+pub(crate) type Page = Result<Response, PageError>;
+
+/// `?` on a use case's result in a page handler.
+pub(crate) trait OrPage<T> {
+    /// The value, or the error page for the failure (`what` names the step, for the log).
+    fn or_page(self, lang: Language, what: &str) -> Result<T, PageError>;
+}
+
+impl<T, E: std::error::Error + 'static> OrPage<T> for Result<T, E> {
+    fn or_page(self, lang: Language, what: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError::failed(lang, &e, what))
+    }
+}
+
 /// The error page for a status, in the request's language (for the edge, which turns errors on
 /// site paths into pages rather than problem documents).
 pub(crate) fn error_page(status: StatusCode, req_lang: Language) -> Response {

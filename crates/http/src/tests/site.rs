@@ -155,3 +155,43 @@ async fn a_member_signs_in_buys_and_finds_the_purchase_on_my_page_through_forms(
     let anonymous = f.client.get("/me").send().await;
     anonymous.assert_status(StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_page_that_fails_is_the_error_page_in_the_readers_language_with_the_apis_status() {
+    use crate::site::{OrPage, PageError};
+    use kikeru_domain::Language;
+    use poem::error::ResponseError;
+    let down: Result<(), _> = Err(kikeru_domain::StoreError::Unavailable("gone".into()));
+    let unavailable = down.or_page(Language::En, "a test page").unwrap_err();
+    assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let broken: Result<(), _> = Err(kikeru_domain::StoreError::Other("bug".into()));
+    let broken = broken.or_page(Language::Ja, "a test page").unwrap_err();
+    assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    for (error, lang, text) in [
+        (
+            unavailable,
+            "en",
+            crate::site::i18n::t(Language::En, "error.server"),
+        ),
+        (
+            PageError::new(StatusCode::NOT_FOUND, Language::Ja),
+            "ja",
+            crate::site::i18n::t(Language::Ja, "error.not_found"),
+        ),
+    ] {
+        let response = error.as_response();
+        let status = response.status();
+        let html = response.into_body().into_string().await.unwrap();
+        assert_eq!(status, error.status());
+        assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{html}");
+        assert!(html.contains(&escape_html(text)), "{text} in {html}");
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}

@@ -15,7 +15,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::extract::{ConsoleUser, OperatorForm, PublicForm};
-use super::{Chrome, CsrfOnly, html, see_other};
+use super::{Chrome, CsrfOnly, OrPage, Page, PageError, html, see_other};
 use crate::AppState;
 use crate::client::client;
 use crate::site::posted_form;
@@ -35,14 +35,6 @@ pub(super) async fn audit(state: &AppState, who: &OperatorAuth, action: &str, de
     {
         tracing::error!(error = %e, action, "an operator action could not be audited");
     }
-}
-
-pub(super) fn unavailable(
-    c: &Chrome,
-    e: &(dyn std::error::Error + 'static),
-    what: &str,
-) -> Response {
-    super::error_page(crate::problem::failure(e, what), c.lang)
 }
 
 #[derive(Template)]
@@ -67,7 +59,7 @@ struct HomePage<'a> {
 }
 
 #[handler]
-pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
+pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Page {
     let Some(who) = operator(&state, req).await else {
         let c = console_chrome(&state, req, false);
         let page = LoginPage {
@@ -75,7 +67,7 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
             email: "",
             error: None,
         };
-        return html(StatusCode::OK, &c, page.render(), &[]);
+        return Ok(html(StatusCode::OK, &c, page.render(), &[]));
     };
     let c = console_chrome(&state, req, true);
     let counts = async {
@@ -94,10 +86,9 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
             state.services.shop.all_products(None, 1000).await?.len(),
         ))
     };
-    let (open_inquiries, awaiting, processors, partners, products) = match counts.await {
-        Ok(value) => value,
-        Err(e) => return unavailable(&c, &e, "a console page could not be read"),
-    };
+    let (open_inquiries, awaiting, processors, partners, products) = counts
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     let page = HomePage {
         c: &c,
         operator: who.operator.email.as_str().to_owned(),
@@ -108,7 +99,7 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
         partners,
         products,
     };
-    html(StatusCode::OK, &c, page.render(), &[])
+    Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,12 +195,14 @@ pub(crate) async fn inquiries(
     state: Data<&AppState>,
     Query(query): Query<ListQuery>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
+) -> Page {
     let open_only = query.all.is_empty();
-    let found = match state.services.contact.list(open_only, 200).await {
-        Ok(value) => value,
-        Err(e) => return unavailable(&c, &e, "a console page could not be read"),
-    };
+    let found = state
+        .services
+        .contact
+        .list(open_only, 200)
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     audit(
         &state,
         &who,
@@ -240,7 +233,7 @@ pub(crate) async fn inquiries(
         open_only,
         rows,
     };
-    html(StatusCode::OK, &c, page.render(), &[])
+    Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
 
 #[derive(Template)]
@@ -265,17 +258,17 @@ async fn inquiry_page(
     id: &str,
     status: StatusCode,
     error: Option<&str>,
-) -> Result<Response, Response> {
+) -> Page {
     let uuid = id
         .parse::<uuid::Uuid>()
-        .map_err(|_| super::error_page(StatusCode::NOT_FOUND, c.lang))?;
+        .map_err(|_| PageError::new(StatusCode::NOT_FOUND, c.lang))?;
     let found = state
         .services
         .contact
         .inquiry(InquiryId::from_uuid(uuid))
         .await
-        .map_err(|e| unavailable(c, &e, "an inquiry could not be read"))?
-        .ok_or_else(|| super::error_page(StatusCode::NOT_FOUND, c.lang))?;
+        .or_page(c.lang, "an inquiry could not be read")?
+        .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, c.lang))?;
     let from = match &found.name {
         Some(name) => format!("{name} <{}>", found.email),
         None => found.email.as_str().to_owned(),
@@ -310,20 +303,16 @@ pub(crate) async fn inquiry(
     state: Data<&AppState>,
     Path(id): Path<String>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
-    match inquiry_page(&state, &c, &id, StatusCode::OK, None).await {
-        Ok(page) => {
-            audit(
-                &state,
-                &who,
-                "inquiry.read",
-                &format!("inquiry {id} (console)"),
-            )
-            .await;
-            page
-        }
-        Err(refusal) => refusal,
-    }
+) -> Page {
+    let page = inquiry_page(&state, &c, &id, StatusCode::OK, None).await?;
+    audit(
+        &state,
+        &who,
+        "inquiry.read",
+        &format!("inquiry {id} (console)"),
+    )
+    .await;
+    Ok(page)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,9 +327,9 @@ pub(crate) async fn answer(
     state: Data<&AppState>,
     Path(id): Path<String>,
     OperatorForm { who, c, form }: OperatorForm<AnswerForm>,
-) -> Response {
+) -> Page {
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return super::error_page(StatusCode::NOT_FOUND, c.lang);
+        return Err(PageError::new(StatusCode::NOT_FOUND, c.lang));
     };
     match state
         .services
@@ -360,19 +349,14 @@ pub(crate) async fn answer(
                 &format!("inquiry {} (console)", answered.reference),
             )
             .await;
-            see_other(&format!("/admin/inquiries/{id}"), &[])
+            Ok(see_other(&format!("/admin/inquiries/{id}"), &[]))
         }
-        Err(AnswerError::NotFound) => super::error_page(StatusCode::NOT_FOUND, c.lang),
-        Err(AnswerError::Invalid) => inquiry_page(
-            &state,
-            &c,
-            &id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(c.t("contact.bad_message")),
-        )
-        .await
-        .unwrap_or_else(|refusal| refusal),
-        Err(e) => unavailable(&c, &e, "an answer could not be sent"),
+        Err(AnswerError::NotFound) => Err(PageError::new(StatusCode::NOT_FOUND, c.lang)),
+        Err(AnswerError::Invalid) => {
+            let again = Some(c.t("contact.bad_message"));
+            inquiry_page(&state, &c, &id, StatusCode::UNPROCESSABLE_ENTITY, again).await
+        }
+        Err(e) => Err(PageError::failed(c.lang, &e, "an answer could not be sent")),
     }
 }
 
@@ -384,14 +368,13 @@ struct CataloguePage<'a> {
 }
 
 #[handler]
-pub(crate) async fn catalogue(
-    state: Data<&AppState>,
-    ConsoleUser { c, .. }: ConsoleUser,
-) -> Response {
-    let products = match state.services.shop.all_products(None, 1000).await {
-        Ok(value) => value,
-        Err(e) => return unavailable(&c, &e, "a console page could not be read"),
-    };
+pub(crate) async fn catalogue(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Page {
+    let products = state
+        .services
+        .shop
+        .all_products(None, 1000)
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     let rows = products
         .iter()
         .map(|p| {
@@ -407,7 +390,7 @@ pub(crate) async fn catalogue(
             )
         })
         .collect();
-    html(
+    Ok(html(
         StatusCode::OK,
         &c,
         CataloguePage {
@@ -416,7 +399,7 @@ pub(crate) async fn catalogue(
         }
         .render(),
         &[],
-    )
+    ))
 }
 
 /// The report of the last 30 completed days (UTC), after rolling up what is new.
@@ -463,11 +446,10 @@ struct StatisticsPage<'a> {
 pub(crate) async fn statistics(
     state: Data<&AppState>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
-    let (report, from, to) = match report_of(&state).await {
-        Ok(value) => value,
-        Err(e) => return unavailable(&c, &e, "a console page could not be read"),
-    };
+) -> Page {
+    let (report, from, to) = report_of(&state)
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     audit(
         &state,
         &who,
@@ -489,7 +471,7 @@ pub(crate) async fn statistics(
         browsers: report.browsers.clone(),
         statuses: report.statuses.clone(),
     };
-    html(StatusCode::OK, &c, page.render(), &[])
+    Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -503,11 +485,10 @@ pub(crate) async fn statistics_export(
     state: Data<&AppState>,
     Query(query): Query<ExportQuery>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
-    let (report, from, to) = match report_of(&state).await {
-        Ok(value) => value,
-        Err(e) => return unavailable(&c, &e, "a console page could not be read"),
-    };
+) -> Page {
+    let (report, from, to) = report_of(&state)
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     audit(
         &state,
         &who,
@@ -524,14 +505,14 @@ pub(crate) async fn statistics_export(
     } else {
         ("text/csv; charset=utf-8", "csv", crate::report_csv(&report))
     };
-    Response::builder()
+    Ok(Response::builder()
         .content_type(content_type)
         .header(
             "content-disposition",
             format!("attachment; filename=\"kikeru-statistics-{from}-{to}.{extension}\""),
         )
         .header("cache-control", "no-store")
-        .body(body)
+        .body(body))
 }
 
 /// The office console: sign-in, inquiries, legal orders, disclosures, the registers, the catalogue, statistics.

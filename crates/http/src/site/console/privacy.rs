@@ -79,7 +79,7 @@ pub(crate) fn date(text: &str) -> Option<kikeru_domain::Timestamp> {
 pub(crate) async fn legal_orders(
     state: Data<&AppState>,
     ConsoleUser { who, c }: ConsoleUser,
-) -> Response {
+) -> Page {
     legal_orders_page(&state, &c, &who, StatusCode::OK, None).await
 }
 
@@ -89,11 +89,13 @@ pub(crate) async fn legal_orders_page(
     who: &OperatorAuth,
     status: StatusCode,
     error: Option<&str>,
-) -> Response {
-    let orders = match state.services.disclosures.legal_orders().await {
-        Ok(value) => value,
-        Err(e) => return unavailable(c, &e, "a console page could not be read"),
-    };
+) -> Page {
+    let orders = state
+        .services
+        .disclosures
+        .legal_orders()
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
     // Approvals are recorded by operator ID, as through the office API, so that one operator
     // can never count twice.
     let me = who.operator.id;
@@ -127,14 +129,14 @@ pub(crate) async fn legal_orders_page(
         categories: category_names(),
         error,
     };
-    html(status, c, page.render(), &[])
+    Ok(html(status, c, page.render(), &[]))
 }
 
 #[handler]
 pub(crate) async fn record_legal_order(
     state: Data<&AppState>,
     OperatorForm { who, c, form }: OperatorForm<Vec<(String, String)>>,
-) -> Response {
+) -> Page {
     let fields = Fields(form);
     let withheld = fields.one("withheld_until");
     let (Some(members), Some(categories), Some(issued_at)) = (
@@ -170,19 +172,15 @@ pub(crate) async fn record_legal_order(
                 &format!("legal order {} (console)", recorded.id),
             )
             .await;
-            see_other("/admin/legal-orders", &[])
+            Ok(see_other("/admin/legal-orders", &[]))
         }
         Err(LegalOrderError::Invalid(_)) => invalid_legal_order(&state, &c, &who).await,
-        Err(e) => unavailable(&c, &e, "a console request failed"),
+        Err(e) => Err(PageError::failed(c.lang, &e, "a console request failed")),
     }
 }
 
 /// The legal-order form again, saying the order is not complete.
-pub(crate) async fn invalid_legal_order(
-    state: &AppState,
-    c: &Chrome,
-    who: &OperatorAuth,
-) -> Response {
+pub(crate) async fn invalid_legal_order(state: &AppState, c: &Chrome, who: &OperatorAuth) -> Page {
     let error = c.t("console.order_invalid");
     legal_orders_page(state, c, who, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
 }
@@ -327,7 +325,7 @@ pub(crate) async fn approve(
     state: Data<&AppState>,
     Path(id): Path<String>,
     OperatorForm { who, c, form: _ }: OperatorForm<CsrfOnly>,
-) -> Response {
+) -> Page {
     match state
         .services
         .disclosures
@@ -346,12 +344,12 @@ pub(crate) async fn approve(
                 ),
             )
             .await;
-            see_other("/admin/legal-orders", &[])
+            Ok(see_other("/admin/legal-orders", &[]))
         }
         Err(kikeru_domain::StoreError::NotFound) => {
-            crate::site::error_page(StatusCode::NOT_FOUND, c.lang)
+            Err(PageError::new(StatusCode::NOT_FOUND, c.lang))
         }
-        Err(e) => unavailable(&c, &e, "a console request failed"),
+        Err(e) => Err(PageError::failed(c.lang, &e, "a console request failed")),
     }
 }
 
@@ -379,7 +377,7 @@ pub(crate) async fn register_page(
     c: &Chrome,
     status: StatusCode,
     error: Option<&str>,
-) -> Response {
+) -> Page {
     let read = async {
         Ok::<_, kikeru_domain::StoreError>((
             state.services.disclosures.processors().await?,
@@ -387,10 +385,9 @@ pub(crate) async fn register_page(
             state.services.disclosures.partners().await?,
         ))
     };
-    let (processors, proposals, partners) = match read.await {
-        Ok(registers) => registers,
-        Err(e) => return unavailable(c, &e, "the registers could not be read"),
-    };
+    let (processors, proposals, partners) = read
+        .await
+        .or_page(c.lang, "the registers could not be read")?;
     let page = RegisterPage {
         c,
         processors: processors
@@ -429,14 +426,11 @@ pub(crate) async fn register_page(
             .collect(),
         error,
     };
-    html(status, c, page.render(), &[])
+    Ok(html(status, c, page.render(), &[]))
 }
 
 #[handler]
-pub(crate) async fn register(
-    state: Data<&AppState>,
-    ConsoleUser { c, .. }: ConsoleUser,
-) -> Response {
+pub(crate) async fn register(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Page {
     register_page(&state, &c, StatusCode::OK, None).await
 }
 
@@ -447,7 +441,7 @@ pub(crate) async fn approve_processor(
     state: Data<&AppState>,
     Path(key): Path<String>,
     OperatorForm { who, c, .. }: OperatorForm<CsrfOnly>,
-) -> Response {
+) -> Page {
     use kikeru_domain::privacy::disclosure::RegisterError;
     let (status, message) = match state
         .services
@@ -467,13 +461,17 @@ pub(crate) async fn approve_processor(
                 ),
             )
             .await;
-            return see_other("/admin/register", &[]);
+            return Ok(see_other("/admin/register", &[]));
         }
         Err(RegisterError::NotAdministrator) => (StatusCode::FORBIDDEN, "console.admin_required"),
         Err(RegisterError::SameAdministrator) => (StatusCode::CONFLICT, "console.second_admin"),
         Err(RegisterError::NoProposal) => (StatusCode::NOT_FOUND, "console.no_proposal"),
         Err(RegisterError::Store(e)) => {
-            return unavailable(&c, &e, "the processor register could not be changed");
+            return Err(PageError::failed(
+                c.lang,
+                &e,
+                "the processor register could not be changed",
+            ));
         }
     };
     register_page(&state, &c, status, Some(c.t(message))).await
@@ -494,7 +492,7 @@ pub(crate) struct PartnerForm {
 pub(crate) async fn save_partner(
     state: Data<&AppState>,
     OperatorForm { who, c, form }: OperatorForm<PartnerForm>,
-) -> Response {
+) -> Page {
     let key_ok = !form.key.is_empty()
         && form.key.len() <= 64
         && form
@@ -519,7 +517,11 @@ pub(crate) async fn save_partner(
         contact: form.contact.trim().to_owned(),
     };
     if let Err(e) = state.services.disclosures.save_partner(&partner).await {
-        return unavailable(&c, &e, "a partner could not be saved");
+        return Err(PageError::failed(
+            c.lang,
+            &e,
+            "a partner could not be saved",
+        ));
     }
     audit(
         &state,
@@ -528,5 +530,5 @@ pub(crate) async fn save_partner(
         &format!("partner {} ({}) (console)", partner.key, partner.name),
     )
     .await;
-    see_other("/admin/register", &[])
+    Ok(see_other("/admin/register", &[]))
 }

@@ -15,7 +15,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::extract::{MemberForm, SignedIn};
-use super::{Chrome, CsrfOnly, html, see_other};
+use super::{Chrome, CsrfOnly, OrPage, Page, html, see_other};
 use crate::AppState;
 use crate::client::client;
 use crate::site::password_problem;
@@ -111,7 +111,7 @@ async fn render(
     flash: Option<&str>,
     errors: FormErrors,
     new_email: &str,
-) -> Response {
+) -> Page {
     let member = &who.member;
     let lang = c.lang;
     let gathered = async {
@@ -140,55 +140,12 @@ async fn render(
     };
     let (gathered, receipts) = (gathered.await, receipts.await);
     let what = "My Page could not be read";
-    let failed = gathered
-        .as_ref()
-        .err()
-        .map(|e| crate::problem::failure(e, what))
-        .or_else(|| {
-            sessions
-                .as_ref()
-                .err()
-                .map(|e| crate::problem::failure(e, what))
-        })
-        .or_else(|| {
-            factors
-                .as_ref()
-                .err()
-                .map(|e| crate::problem::failure(e, what))
-        })
-        .or_else(|| {
-            passkeys
-                .as_ref()
-                .err()
-                .map(|e| crate::problem::failure(e, what))
-        })
-        .or_else(|| {
-            receipts
-                .as_ref()
-                .err()
-                .map(|e| crate::problem::failure(e, what))
-        });
-    let (
-        Ok((library, purchases, payments, consents, disclosures, inquiries)),
-        Ok(sessions),
-        Ok(factors),
-        Ok(passkeys),
-        Ok((receipts, returns)),
-    ) = (gathered, sessions, factors, passkeys, receipts)
-    else {
-        return html(
-            failed.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            c,
-            crate::site::MessagePage {
-                c,
-                title: c.t("error.server_title"),
-                text: c.t("error.server"),
-                link: None,
-            }
-            .render(),
-            &[],
-        );
-    };
+    let (library, purchases, payments, consents, disclosures, inquiries) =
+        gathered.or_page(lang, what)?;
+    let sessions = sessions.or_page(lang, what)?;
+    let factors = factors.or_page(lang, what)?;
+    let passkeys = passkeys.or_page(lang, what)?;
+    let (receipts, returns) = receipts.or_page(lang, what)?;
     let page = MyPage {
         c,
         flash,
@@ -303,7 +260,7 @@ async fn render(
                 .collect(),
         },
     };
-    html(status, c, page.render(), &[])
+    Ok(html(status, c, page.render(), &[]))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -330,7 +287,7 @@ pub(crate) async fn show(
     state: Data<&AppState>,
     SignedIn { who, c }: SignedIn,
     Query(query): Query<DoneQuery>,
-) -> Response {
+) -> Page {
     let flash = done_message(&query.done).map(|key| c.t(key));
     render(
         &state,
@@ -371,7 +328,7 @@ pub(crate) struct ProfileForm {
 pub(crate) async fn profile(
     state: Data<&AppState>,
     MemberForm { who, c, form }: MemberForm<ProfileForm>,
-) -> Response {
+) -> Page {
     let Ok(name) = DisplayName::parse(&form.display_name) else {
         let errors = FormErrors {
             profile: Some(c.t("mypage.display_name")),
@@ -396,7 +353,7 @@ pub(crate) async fn profile(
         Ok(updated) => {
             // The new language takes effect at once, also over an earlier switch.
             let cookie = super::language_cookie(&state, updated.language);
-            see_other("/me?done=profile#profile", &[cookie])
+            Ok(see_other("/me?done=profile#profile", &[cookie]))
         }
         Err(e) => {
             let (status, key) = change_problem(&e);
@@ -421,7 +378,7 @@ pub(crate) struct EmailForm {
 pub(crate) async fn email(
     state: Data<&AppState>,
     MemberForm { who, c, form }: MemberForm<EmailForm>,
-) -> Response {
+) -> Page {
     let failed = |status, key: &'static str| {
         let errors = FormErrors {
             email: Some(c.t(key)),
@@ -438,8 +395,8 @@ pub(crate) async fn email(
         .change_email(&who, &form.password, new_email)
         .await
     {
-        Ok(()) => see_other("/me?done=email#profile", &[]),
-        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#profile"),
+        Ok(()) => Ok(see_other("/me?done=email#profile", &[])),
+        Err(ChangeError::StepUp(_)) => Ok(crate::site::confirm_first("/me#profile")),
         Err(e) => {
             let (status, key) = change_problem(&e);
             failed(status, key).await
@@ -460,7 +417,7 @@ pub(crate) async fn password(
     state: Data<&AppState>,
     req: &Request,
     MemberForm { who, c, form }: MemberForm<PasswordForm>,
-) -> Response {
+) -> Page {
     match state
         .services
         .membership
@@ -479,9 +436,9 @@ pub(crate) async fn password(
                 created.session.created_at,
                 created.session.expires_at,
             );
-            see_other("/me?done=password#profile", &[cookie])
+            Ok(see_other("/me?done=password#profile", &[cookie]))
         }
-        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#profile"),
+        Err(ChangeError::StepUp(_)) => Ok(crate::site::confirm_first("/me#profile")),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {
@@ -559,7 +516,7 @@ pub(crate) struct DeleteForm {
 pub(crate) async fn delete(
     state: Data<&AppState>,
     MemberForm { who, c, form }: MemberForm<DeleteForm>,
-) -> Response {
+) -> Page {
     match state
         .services
         .membership
@@ -574,9 +531,14 @@ pub(crate) async fn delete(
                 link: Some(("/", c.t("error.back_home"))),
             };
             let clear = state.config.cookie().clear();
-            html(StatusCode::OK, &c, page.render(), &[("set-cookie", clear)])
+            Ok(html(
+                StatusCode::OK,
+                &c,
+                page.render(),
+                &[("set-cookie", clear)],
+            ))
         }
-        Err(ChangeError::StepUp(_)) => crate::site::confirm_first("/me#delete"),
+        Err(ChangeError::StepUp(_)) => Ok(crate::site::confirm_first("/me#delete")),
         Err(e) => {
             let (status, key) = change_problem(&e);
             let errors = FormErrors {
