@@ -16,6 +16,9 @@ pub trait ProviderDouble: Send + Sync {
     fn webhook(&self, reference: &str, signal: PaymentSignal, at: Timestamp) -> InboundWebhook;
     /// Makes the provider consider the checkout paid, as if the member had paid.
     fn pay(&self, reference: &str);
+    /// The provider's reference of the payment behind a paid checkout, when it names one apart
+    /// (Stripe's PaymentIntent); `None` for a provider whose events name the checkout alone.
+    fn payment_ref(&self, reference: &str) -> Option<String>;
 }
 
 /// A checkout request for order `n`.
@@ -133,12 +136,16 @@ pub async fn reconciliation_reports_open_then_paid(double: &dyn ProviderDouble) 
         None
     );
     double.pay(&checkout.reference);
+    let state = gateway
+        .checkout_status(&checkout.reference)
+        .await
+        .expect("status")
+        .expect("no longer open");
+    assert_eq!(state.signal, PaymentSignal::Succeeded);
     assert_eq!(
-        gateway
-            .checkout_status(&checkout.reference)
-            .await
-            .expect("status"),
-        Some(PaymentSignal::Succeeded)
+        state.payment_ref,
+        double.payment_ref(&checkout.reference),
+        "reconciliation names the payment as the completion event does"
     );
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::kernel::ports::{Clock, Random};
 use crate::shop::order::{NotRefundable, check_refundable};
 use crate::shop::ports::{
-    Catalog, CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, Orders, PaymentGateway,
-    SandboxOutcome, SimulatedCheckout, WebhookError,
+    Catalog, CheckoutLine, CheckoutRequest, InboundWebhook, Orders, PaymentGateway, SandboxOutcome,
+    SimulatedCheckout,
 };
 use crate::{
     AssetKey, EventOutcome, Member, MemberId, Order, OrderId, OrderLine, Payment, PaymentEvent,
@@ -28,6 +28,10 @@ pub const MAX_ITEMS: usize = 20;
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// The most products one import may hold.
 pub const MAX_IMPORT: usize = 10_000;
+
+pub use errors::{ImportError, LookupError, OrderError, RefundError, WebhookFailure};
+
+mod errors;
 
 /// The adapters the shop runs on.
 #[derive(Clone)]
@@ -83,87 +87,6 @@ pub struct Quote {
     pub tax: crate::shop::tax::TaxBreakdown,
 }
 
-/// Placing an order failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OrderError {
-    /// Only members with a verified address can buy.
-    #[error("verify your e-mail address before buying")]
-    NotVerified,
-    /// No products, too many, or one twice.
-    #[error("an order holds 1 to {MAX_ITEMS} different products")]
-    BadItems,
-    /// The idempotency key is empty or too long.
-    #[error("the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")]
-    BadIdempotencyKey,
-    /// A product does not exist or is not on sale.
-    #[error("product {0} is not on sale")]
-    NotOnSale(ProductId),
-    /// The member owns a product already.
-    #[error("you already own product {0}")]
-    AlreadyOwned(ProductId),
-    /// The products are priced in different currencies.
-    #[error("the products are priced in different currencies")]
-    MixedCurrencies,
-    /// The checkout would send the payment processor a category it is not entrusted with.
-    #[error("the payment processor is not entrusted with {0}")]
-    NotEntrusted(&'static str),
-    /// The same idempotency key was used for a different order.
-    #[error("this Idempotency-Key was used for a different order")]
-    KeyReused,
-    /// The payment provider failed; the order stays pending and a retry with the same key
-    /// resumes it.
-    #[error(transparent)]
-    Gateway(#[from] GatewayError),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A webhook was not applied.
-#[derive(Debug, thiserror::Error)]
-pub enum WebhookFailure {
-    /// Refused: bad signature, stale, or malformed. Nothing changed.
-    #[error(transparent)]
-    Refused(#[from] WebhookError),
-    /// Storage failed; nothing was kept, so the provider's redelivery will apply it.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Reading or reconciling an order failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    /// No such order, or another member's (the two are indistinguishable).
-    #[error("no such order")]
-    NotFound,
-    /// The member does not own the product.
-    #[error("you do not own this product")]
-    NotOwned,
-    /// The provider could not be asked.
-    #[error(transparent)]
-    Gateway(#[from] GatewayError),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A refund failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RefundError {
-    /// No such order.
-    #[error("no such order")]
-    NotFound,
-    /// The order is not paid.
-    #[error(transparent)]
-    NotRefundable(#[from] NotRefundable),
-    /// The provider refused or failed.
-    #[error(transparent)]
-    Gateway(#[from] GatewayError),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// An order placed (or found again by its idempotency key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacedOrder {
@@ -184,20 +107,6 @@ pub struct ImportSummary {
     pub updated: usize,
     /// Products already as described.
     pub unchanged: usize,
-}
-
-/// An import was refused whole; nothing was changed.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    /// More than [`MAX_IMPORT`] products, or none.
-    #[error("an import holds 1 to {MAX_IMPORT} products")]
-    Size,
-    /// A SKU appears twice.
-    #[error("SKU {0} appears more than once")]
-    DuplicateSku(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// The shop's use cases.
@@ -343,6 +252,7 @@ impl Shop {
             return self.resume(member, order, payment, products).await;
         }
         let (lines, total, tax) = self.lines_for(member, products).await?;
+        self.check_amount(total)?;
         let now = self.ports.clock.now();
         let order = Order {
             id: OrderId::from_uuid(self.new_uuid(now)),
@@ -485,7 +395,24 @@ impl Shop {
             return Err(OrderError::BadItems);
         }
         let (lines, total, tax) = self.lines_for(member, products).await?;
+        self.check_amount(total)?;
         Ok(Quote { lines, total, tax })
+    }
+
+    /// The total must be within what the provider takes in one payment (checked before the
+    /// order is stored or the provider called, so the member hears it at once).
+    fn check_amount(&self, total: crate::Money) -> Result<(), OrderError> {
+        match self.ports.gateway.amount_limits(total.currency()) {
+            Some(limits) if total.minor() < limits.min || total.minor() > limits.max => {
+                Err(OrderError::AmountOutOfRange {
+                    total: total.minor(),
+                    min: limits.min,
+                    max: limits.max,
+                    currency: total.currency(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// What a checkout sends the payment processor must be within what the register entrusts
@@ -601,15 +528,15 @@ impl Shop {
         let Some(reference) = payment.reference.clone() else {
             return Ok((order, payment));
         };
-        let Some(signal) = self.ports.gateway.checkout_status(&reference).await? else {
+        let Some(state) = self.ports.gateway.checkout_status(&reference).await? else {
             return Ok((order, payment));
         };
         let event = PaymentEvent {
-            event_id: format!("reconcile:{reference}:{}", signal.as_str()),
+            event_id: format!("reconcile:{reference}:{}", state.signal.as_str()),
             provider: payment.provider.clone(),
             reference,
-            payment_ref: None,
-            signal,
+            payment_ref: state.payment_ref,
+            signal: state.signal,
         };
         self.ports
             .orders

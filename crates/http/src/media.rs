@@ -3,13 +3,15 @@
 
 use kikeru_domain::shop::ports::InboundWebhook;
 use kikeru_domain::{AssetKey, ProductId};
+use poem::http::StatusCode;
 use poem::web::{Data, Path, StaticFileRequest};
 use poem::{Body, IntoResponse, Request, Response, handler};
+use poem_openapi::payload::Json;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 
 fn problem(e: ApiError) -> Response {
     e.into_response()
@@ -131,6 +133,20 @@ pub(crate) async fn webhook(
         .receive_webhook(&InboundWebhook { body, headers })
         .await
     {
+        // An event about a payment the shop does not know yet (its checkout's own event is
+        // still on its way, or the provider reports the payment by a reference reconciliation
+        // has not learned) is not recorded: a 409 makes the provider deliver it again (Stripe
+        // retries for three days), by when the payment is known. A 2xx would lose it.
+        Ok(Some(kikeru_domain::EventOutcome::UnknownReference)) => {
+            problem(ApiError::Conflict(Json(
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "unknown_payment",
+                    "No payment has this reference yet",
+                )
+                .detail("The event was not recorded; deliver it again once its payment is known"),
+            )))
+        }
         Ok(outcome) => {
             let outcome = match outcome {
                 None => "ignored",

@@ -511,6 +511,11 @@ impl From<OrderError> for ApiError {
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different order",
             ),
+            OrderError::AmountOutOfRange { .. } => Self::unprocessable(
+                "amount_out_of_range",
+                "The total is outside what the payment provider takes in one payment",
+                e.to_string(),
+            ),
             OrderError::Gateway(g) => Self::gateway(&g),
             OrderError::Store(s) => Self::store(s),
         }

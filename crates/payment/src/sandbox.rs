@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use kikeru_domain::shop::ports::{
-    Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, SandboxOutcome,
-    SimulatedCheckout, WebhookError,
+    AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
+    PaymentGateway, SandboxOutcome, SimulatedCheckout, WebhookError,
 };
 use kikeru_domain::{Money, OrderId, PaymentEvent, PaymentSignal, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -152,11 +152,23 @@ impl PaymentGateway for SandboxGateway {
         }))
     }
 
+    fn amount_limits(&self, currency: kikeru_domain::Currency) -> Option<AmountLimits> {
+        Some(crate::stripe_limits(currency))
+    }
+
     async fn checkout_status(
         &self,
         reference: &str,
-    ) -> Result<Option<PaymentSignal>, GatewayError> {
-        Ok(self.checkouts().outcome.get(reference).copied())
+    ) -> Result<Option<CheckoutState>, GatewayError> {
+        // The sandbox's events name the checkout itself: it has no payment reference apart.
+        Ok(self
+            .checkouts()
+            .outcome
+            .get(reference)
+            .map(|&signal| CheckoutState {
+                signal,
+                payment_ref: None,
+            }))
     }
 
     async fn refund(&self, reference: &str, _amount: Money) -> Result<(), GatewayError> {

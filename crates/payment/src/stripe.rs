@@ -1,16 +1,28 @@
 //! Stripe Checkout. Sessions are created with form-encoded requests carrying line items built
 //! from the order, `client_reference_id`, metadata and an `Idempotency-Key`; webhooks are
 //! verified from `Stripe-Signature`; reconciliation retrieves the session.
+//!
+//! Idempotency follows Stripe's rules: a key may only be reused with the very same parameters,
+//! and Stripe keeps (and replays for 24 hours) whatever a request with that key answered once
+//! it began, a 500 included. So each attempt's key is derived from what it asks (the order or
+//! payment and a digest of the parameters: a changed language or address is a new attempt, a
+//! retry of the same request is the same one), and after a 5xx the next attempt of the same
+//! request takes a fresh key. A 409 (the same key still in flight) and a 429 or 5xx are worth
+//! retrying; any other 4xx is final.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use kikeru_domain::shop::ports::{
-    Checkout, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, WebhookError,
+    AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
+    PaymentGateway, WebhookError,
 };
 use kikeru_domain::{Language, Money, PaymentEvent, PaymentSignal, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::signature;
 
@@ -46,6 +58,9 @@ pub struct StripeGateway {
     config: StripeConfig,
     secrets: Vec<Vec<u8>>,
     agent: ureq::Agent,
+    /// Keys whose request Stripe answered with a 5xx, and how many times: the next attempt of
+    /// that request takes a fresh key, since Stripe would replay the failure for 24 hours.
+    spoiled: Mutex<HashMap<String, u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,17 +106,78 @@ impl StripeGateway {
             config,
             secrets,
             agent,
+            spoiled: Mutex::default(),
         }
     }
 
-    /// Calls the API on the blocking pool: `form` is sent form-encoded (POST), or the request
-    /// is a GET when it is `None`.
+    /// The `Idempotency-Key` of an attempt: what it is for (`checkout-<order>`), a digest of its
+    /// parameters, and a generation that moves on after each 5xx answered to that key.
+    fn idempotency_key(&self, purpose: &str, form: &[(String, String)]) -> String {
+        let mut digest = Sha256::new();
+        for (key, value) in form {
+            digest.update(key.as_bytes());
+            digest.update([0]);
+            digest.update(value.as_bytes());
+            digest.update([0]);
+        }
+        let digest = data_encoding::HEXLOWER.encode(&digest.finalize()[..12]);
+        let base = format!("kikeru-{purpose}-{digest}");
+        match self.spoiled().get(&base) {
+            Some(generation) => format!("{base}-{generation}"),
+            None => base,
+        }
+    }
+
+    /// Notes that Stripe answered the attempt behind `key` with a 5xx.
+    fn spoil(&self, key: &str) {
+        let base = key
+            .rsplit_once('-')
+            .filter(|(_, g)| g.parse::<u32>().is_ok());
+        let base = base.map_or(key, |(base, _)| base);
+        *self.spoiled().entry(base.to_owned()).or_default() += 1;
+    }
+
+    fn spoiled(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        // A map of counters stays whole even if a holder panicked.
+        self.spoiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A POST whose key is derived from `purpose` and `form` (see the module's documentation).
+    async fn post(
+        &self,
+        path: &str,
+        purpose: &str,
+        form: Vec<(String, String)>,
+    ) -> Result<Value, GatewayError> {
+        let key = self.idempotency_key(purpose, &form);
+        let (status, json) = self.send(path, Some(form), Some(key.clone())).await?;
+        if status >= 500 {
+            self.spoil(&key);
+        }
+        answer(status, json)
+    }
+
+    /// Calls the API and reads its answer (see [`answer`]).
     async fn call(
         &self,
         path: &str,
         form: Option<Vec<(String, String)>>,
         idempotency_key: Option<String>,
     ) -> Result<Value, GatewayError> {
+        let (status, json) = self.send(path, form, idempotency_key).await?;
+        answer(status, json)
+    }
+
+    /// Sends a request on the blocking pool: `form` form-encoded (POST), or a GET when it is
+    /// `None`. Answers Stripe's status and body; only a failure to talk to Stripe is an error.
+    async fn send(
+        &self,
+        path: &str,
+        form: Option<Vec<(String, String)>>,
+        idempotency_key: Option<String>,
+    ) -> Result<(u16, Value), GatewayError> {
         let url = format!("{}{path}", self.config.api_base.trim_end_matches('/'));
         let agent = self.agent.clone();
         let auth = format!("Bearer {}", self.config.secret_key);
@@ -135,20 +211,7 @@ impl StripeGateway {
             .await
             .map_err(|e| GatewayError::Unavailable(Box::new(e)))?
             .map_err(|e| GatewayError::Unavailable(Box::new(Transport(e))))?;
-        let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        match status {
-            200..=299 => Ok(json),
-            400..=499 if status != 429 => {
-                let message = json["error"]["message"]
-                    .as_str()
-                    .unwrap_or("request refused")
-                    .to_owned();
-                Err(GatewayError::Rejected(message))
-            }
-            _ => Err(GatewayError::Unavailable(Box::new(Transport(format!(
-                "Stripe answered {status}"
-            ))))),
-        }
+        Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
     }
 
     async fn session(&self, id: &str) -> Result<Session, GatewayError> {
@@ -157,6 +220,24 @@ impl StripeGateway {
             .await?;
         serde_json::from_value(json)
             .map_err(|e| GatewayError::Rejected(format!("unexpected session: {e}")))
+    }
+}
+
+/// What Stripe's answer means: 2xx is the object; 409 (a request with this key is still being
+/// handled), 429 (too many requests) and 5xx are worth retrying; any other 4xx is final.
+fn answer(status: u16, json: Value) -> Result<Value, GatewayError> {
+    match status {
+        200..=299 => Ok(json),
+        400..=499 if status != 409 && status != 429 => {
+            let message = json["error"]["message"]
+                .as_str()
+                .unwrap_or("request refused")
+                .to_owned();
+            Err(GatewayError::Rejected(message))
+        }
+        _ => Err(GatewayError::Unavailable(Box::new(Transport(format!(
+            "Stripe answered {status}"
+        ))))),
     }
 }
 
@@ -218,13 +299,9 @@ impl PaymentGateway for StripeGateway {
 
     #[tracing::instrument(skip_all)]
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError> {
-        let key = format!("kikeru-checkout-{}", request.order_id);
+        let purpose = format!("checkout-{}", request.order_id);
         let json = self
-            .call(
-                "/v1/checkout/sessions",
-                Some(checkout_form(request)),
-                Some(key),
-            )
+            .post("/v1/checkout/sessions", &purpose, checkout_form(request))
             .await?;
         let session: Session = serde_json::from_value(json)
             .map_err(|e| GatewayError::Rejected(format!("unexpected session: {e}")))?;
@@ -282,9 +359,13 @@ impl PaymentGateway for StripeGateway {
             }
             _ => return Ok(None),
         };
-        let reference = reference.ok_or_else(|| {
-            WebhookError::Malformed(format!("{} without an object reference", event.kind))
-        })?;
+        let Some(reference) = reference else {
+            // Genuine (the signature holds) but naming nothing the shop keeps, such as a refund
+            // of a charge made without a PaymentIntent: acknowledged and logged, since a 400
+            // would only make Stripe deliver it again for days.
+            tracing::warn!(event = %event.id, kind = %event.kind, "a payment event without the reference it needs was ignored");
+            return Ok(None);
+        };
         let payment_ref = if event.kind.starts_with("checkout.session.") {
             text("payment_intent")
         } else {
@@ -299,12 +380,20 @@ impl PaymentGateway for StripeGateway {
         }))
     }
 
+    fn amount_limits(&self, currency: kikeru_domain::Currency) -> Option<AmountLimits> {
+        Some(crate::stripe_limits(currency))
+    }
+
     #[tracing::instrument(skip_all)]
     async fn checkout_status(
         &self,
         reference: &str,
-    ) -> Result<Option<PaymentSignal>, GatewayError> {
-        Ok(signal_of(&self.session(reference).await?))
+    ) -> Result<Option<CheckoutState>, GatewayError> {
+        let session = self.session(reference).await?;
+        Ok(signal_of(&session).map(|signal| CheckoutState {
+            signal,
+            payment_ref: session.payment_intent,
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -317,12 +406,8 @@ impl PaymentGateway for StripeGateway {
             ("payment_intent".to_owned(), intent),
             ("amount".to_owned(), amount.minor().to_string()),
         ];
-        self.call(
-            "/v1/refunds",
-            Some(form),
-            Some(format!("kikeru-refund-{reference}")),
-        )
-        .await?;
+        self.post("/v1/refunds", &format!("refund-{reference}"), form)
+            .await?;
         Ok(())
     }
 }

@@ -28,6 +28,10 @@ impl ProviderDouble for Sandbox {
             kikeru_contract::fixtures::NOW,
         );
     }
+
+    fn payment_ref(&self, _reference: &str) -> Option<String> {
+        None
+    }
 }
 
 mod sandbox {
@@ -39,6 +43,108 @@ mod sandbox {
         )))
     }
     kikeru_contract::gateway_contract_tests!(setup);
+
+    use kikeru_domain::shop::ports::{CheckoutLine, CheckoutRequest, GatewayError};
+    use kikeru_domain::{Currency, Language, Money, OrderId};
+    use poem::http::StatusCode;
+
+    async fn started() -> (StripeGateway, fake_stripe::FakeStripe) {
+        let server = fake_stripe::FakeStripe::start().await;
+        let gateway = StripeGateway::new(StripeConfig {
+            api_base: server.base.clone(),
+            secret_key: fake_stripe::SECRET_KEY.to_owned(),
+            webhook_secrets: vec![WEBHOOK_SECRET.to_owned()],
+            timeout: std::time::Duration::from_secs(10),
+        });
+        (gateway, server)
+    }
+
+    fn request(language: Language) -> CheckoutRequest {
+        CheckoutRequest {
+            order_id: OrderId::from_uuid(uuid::Uuid::from_u128(7)),
+            lines: vec![CheckoutLine {
+                title: "朝の音".into(),
+                unit_price: Money::new(1100, Currency::Jpy).unwrap(),
+                quantity: 1,
+            }],
+            total: Money::new(1100, Currency::Jpy).unwrap(),
+            customer_email: None,
+            language,
+            success_url: "https://kikeru.example/checkout/done".into(),
+            cancel_url: "https://kikeru.example/checkout/canceled".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_attempt_is_one_session_and_a_changed_one_is_a_new_attempt() {
+        let (gateway, server) = started().await;
+        let first = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let again = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        assert_eq!(first, again, "a retry of the same request is replayed");
+        // With one key per order, Stripe refuses the changed language (idempotency_error).
+        let english = gateway
+            .create_checkout(&request(Language::En))
+            .await
+            .unwrap();
+        assert_ne!(english.reference, first.reference);
+        let keys = server.keys();
+        assert_eq!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2]);
+        assert!(
+            keys.iter()
+                .all(|k| k.len() <= 255 && k.starts_with("kikeru-checkout-"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_409_is_worth_retrying_and_the_retry_goes_through() {
+        let (gateway, server) = started().await;
+        server.fail_next(StatusCode::CONFLICT);
+        let busy = gateway.create_checkout(&request(Language::Ja)).await;
+        assert!(
+            matches!(busy, Err(GatewayError::Unavailable(_))),
+            "{busy:?}"
+        );
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let keys = server.keys();
+        assert_eq!(
+            keys[0], keys[1],
+            "a 409 is not kept: the same key may retry"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_500_is_not_replayed_to_the_next_attempt() {
+        let (gateway, server) = started().await;
+        server.fail_next(StatusCode::INTERNAL_SERVER_ERROR);
+        let failed = gateway.create_checkout(&request(Language::Ja)).await;
+        assert!(
+            matches!(failed, Err(GatewayError::Unavailable(_))),
+            "{failed:?}"
+        );
+        // Stripe keeps the 500 under its key for 24 hours: the next attempt takes a new key.
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let keys = server.keys();
+        assert_ne!(keys[0], keys[1]);
+        // And that attempt, retried, is the same session again.
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        assert_eq!(server.keys()[2], keys[1]);
+    }
 }
 
 const WEBHOOK_SECRET: &str = "whsec_contract";
@@ -100,6 +206,10 @@ impl ProviderDouble for Stripe {
     fn pay(&self, reference: &str) {
         self.server.pay(reference);
     }
+
+    fn payment_ref(&self, reference: &str) -> Option<String> {
+        Some(self.server.payment_intent(reference))
+    }
 }
 
 mod stripe {
@@ -115,4 +225,106 @@ mod stripe {
         Box::new(Stripe { gateway, server })
     }
     kikeru_contract::gateway_contract_tests!(setup);
+
+    use kikeru_domain::shop::ports::{CheckoutLine, CheckoutRequest, GatewayError};
+    use kikeru_domain::{Currency, Language, Money, OrderId};
+    use poem::http::StatusCode;
+
+    async fn started() -> (StripeGateway, fake_stripe::FakeStripe) {
+        let server = fake_stripe::FakeStripe::start().await;
+        let gateway = StripeGateway::new(StripeConfig {
+            api_base: server.base.clone(),
+            secret_key: fake_stripe::SECRET_KEY.to_owned(),
+            webhook_secrets: vec![WEBHOOK_SECRET.to_owned()],
+            timeout: std::time::Duration::from_secs(10),
+        });
+        (gateway, server)
+    }
+
+    fn request(language: Language) -> CheckoutRequest {
+        CheckoutRequest {
+            order_id: OrderId::from_uuid(uuid::Uuid::from_u128(7)),
+            lines: vec![CheckoutLine {
+                title: "朝の音".into(),
+                unit_price: Money::new(1100, Currency::Jpy).unwrap(),
+                quantity: 1,
+            }],
+            total: Money::new(1100, Currency::Jpy).unwrap(),
+            customer_email: None,
+            language,
+            success_url: "https://kikeru.example/checkout/done".into(),
+            cancel_url: "https://kikeru.example/checkout/canceled".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_attempt_is_one_session_and_a_changed_one_is_a_new_attempt() {
+        let (gateway, server) = started().await;
+        let first = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let again = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        assert_eq!(first, again, "a retry of the same request is replayed");
+        // With one key per order, Stripe refuses the changed language (idempotency_error).
+        let english = gateway
+            .create_checkout(&request(Language::En))
+            .await
+            .unwrap();
+        assert_ne!(english.reference, first.reference);
+        let keys = server.keys();
+        assert_eq!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2]);
+        assert!(
+            keys.iter()
+                .all(|k| k.len() <= 255 && k.starts_with("kikeru-checkout-"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_409_is_worth_retrying_and_the_retry_goes_through() {
+        let (gateway, server) = started().await;
+        server.fail_next(StatusCode::CONFLICT);
+        let busy = gateway.create_checkout(&request(Language::Ja)).await;
+        assert!(
+            matches!(busy, Err(GatewayError::Unavailable(_))),
+            "{busy:?}"
+        );
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let keys = server.keys();
+        assert_eq!(
+            keys[0], keys[1],
+            "a 409 is not kept: the same key may retry"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_500_is_not_replayed_to_the_next_attempt() {
+        let (gateway, server) = started().await;
+        server.fail_next(StatusCode::INTERNAL_SERVER_ERROR);
+        let failed = gateway.create_checkout(&request(Language::Ja)).await;
+        assert!(
+            matches!(failed, Err(GatewayError::Unavailable(_))),
+            "{failed:?}"
+        );
+        // Stripe keeps the 500 under its key for 24 hours: the next attempt takes a new key.
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        let keys = server.keys();
+        assert_ne!(keys[0], keys[1]);
+        // And that attempt, retried, is the same session again.
+        gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        assert_eq!(server.keys()[2], keys[1]);
+    }
 }

@@ -412,11 +412,15 @@ impl Harness {
 
 /// A payment provider double for tests: checkouts at `https://pay.test/{reference}`, webhooks
 /// "signed" with the header `x-test-signature: valid` carrying `reference`, `signal` and `id`
-/// as a query-like body (`id=…&reference=…&signal=paid`). Insecure by design.
+/// as a query-like body (`id=…&reference=…&signal=paid`, and `payment_ref=…` when the event
+/// names the payment behind the checkout, as Stripe's completion names its PaymentIntent).
+/// Insecure by design.
 #[derive(Debug, Default)]
 pub struct TestGateway {
     outcomes: Mutex<std::collections::HashMap<String, kikeru_domain::PaymentSignal>>,
     refunds: Mutex<Vec<String>>,
+    limits: Mutex<Option<kikeru_domain::shop::ports::AmountLimits>>,
+    checkouts: std::sync::atomic::AtomicU32,
 }
 
 impl TestGateway {
@@ -430,6 +434,16 @@ impl TestGateway {
             body: format!("id={id}&reference={reference}&signal={signal}").into_bytes(),
             headers: vec![("x-test-signature".to_owned(), "valid".to_owned())],
         }
+    }
+
+    /// From now on the provider takes only amounts within `limits` in one payment.
+    pub fn limit_amounts(&self, limits: kikeru_domain::shop::ports::AmountLimits) {
+        *self.limits.lock().unwrap_or_else(PoisonError::into_inner) = Some(limits);
+    }
+
+    /// How many checkouts were opened.
+    pub fn checkouts_opened(&self) -> u32 {
+        self.checkouts.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The checkouts refunded so far.
@@ -452,11 +466,20 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
         request: &kikeru_domain::shop::ports::CheckoutRequest,
     ) -> Result<kikeru_domain::shop::ports::Checkout, kikeru_domain::shop::ports::GatewayError>
     {
+        self.checkouts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let reference = format!("chk_{}", request.order_id);
         Ok(kikeru_domain::shop::ports::Checkout {
             url: format!("https://pay.test/{reference}"),
             reference,
         })
+    }
+
+    fn amount_limits(
+        &self,
+        _currency: kikeru_domain::Currency,
+    ) -> Option<kikeru_domain::shop::ports::AmountLimits> {
+        *self.limits.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn verify_webhook(
@@ -490,7 +513,7 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
             event_id: field("id").ok_or_else(malformed)?,
             provider: "test".to_owned(),
             reference: field("reference").ok_or_else(malformed)?,
-            payment_ref: None,
+            payment_ref: field("payment_ref"),
             signal,
         }))
     }
@@ -498,14 +521,22 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
     async fn checkout_status(
         &self,
         reference: &str,
-    ) -> Result<Option<kikeru_domain::PaymentSignal>, kikeru_domain::shop::ports::GatewayError>
-    {
+    ) -> Result<
+        Option<kikeru_domain::shop::ports::CheckoutState>,
+        kikeru_domain::shop::ports::GatewayError,
+    > {
+        // Like Stripe, a paid checkout names its payment apart (`pay-<reference>`), which later
+        // events about the payment alone name.
         Ok(self
             .outcomes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(reference)
-            .copied())
+            .map(|&signal| kikeru_domain::shop::ports::CheckoutState {
+                signal,
+                payment_ref: (signal == kikeru_domain::PaymentSignal::Succeeded)
+                    .then(|| format!("pay-{reference}")),
+            }))
     }
 
     async fn refund(

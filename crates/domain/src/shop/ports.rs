@@ -185,6 +185,28 @@ pub struct CheckoutRequest {
     pub cancel_url: String,
 }
 
+/// The smallest and the largest amount a provider takes in one payment, in the currency's
+/// minor unit (Stripe: ¥50 to ¥99,999,999, eight digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmountLimits {
+    /// The least.
+    pub min: i64,
+    /// The most.
+    pub max: i64,
+}
+
+/// What a provider says about a checkout that is no longer open (see
+/// [`PaymentGateway::checkout_status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutState {
+    /// What happened to it.
+    pub signal: PaymentSignal,
+    /// The provider's reference of the payment behind it, when it names one (Stripe's
+    /// PaymentIntent): later events about the payment (a refund, a dispute) name it alone, so
+    /// reconciliation must learn it as the completion event would have.
+    pub payment_ref: Option<String>,
+}
+
 /// A hosted checkout the member is sent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkout {
@@ -264,6 +286,13 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// [`GatewayError`].
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, GatewayError>;
 
+    /// What the provider takes in one payment in `currency`: an order outside it is refused
+    /// before anything is stored or sent. `None` when the provider sets no limit.
+    fn amount_limits(&self, currency: crate::Currency) -> Option<AmountLimits> {
+        let _ = currency;
+        None
+    }
+
     /// Verifies a webhook's signature against the raw body and parses it. `Ok(None)` is a
     /// genuine event of a kind the shop does not act on.
     ///
@@ -281,7 +310,7 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// # Errors
     /// [`GatewayError`].
     async fn checkout_status(&self, reference: &str)
-    -> Result<Option<PaymentSignal>, GatewayError>;
+    -> Result<Option<CheckoutState>, GatewayError>;
 
     /// Refunds a checkout's payment in full.
     ///

@@ -244,6 +244,85 @@ async fn unverified_members_and_bad_orders_get_clear_errors() {
 }
 
 #[tokio::test]
+async fn an_order_the_provider_cannot_take_is_a_clear_422_before_the_provider_is_called() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let hanako = f.sign_in("hanako@example.jp").await;
+    f.harness
+        .gateway
+        .limit_amounts(kikeru_domain::shop::ports::AmountLimits {
+            min: 50,
+            max: 1_000,
+        });
+    // ¥330 and ¥1,100 together come to ¥1,430.
+    let refused = f.order(&hanako, &[&products[0], &products[1]], None).await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "amount_out_of_range",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("50 to 1000 JPY"),
+        "{problem}"
+    );
+    assert_eq!(f.harness.gateway.checkouts_opened(), 0);
+    f.order(&hanako, &[&products[0]], None)
+        .await
+        .assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_refund_that_arrives_before_its_payment_is_delivered_again_not_lost() {
+    let f = fixture();
+    let products = f.catalogue().await;
+    f.register_and_verify("hanako@example.jp").await;
+    let hanako = f.sign_in("hanako@example.jp").await;
+    let order = json_of(f.order(&hanako, &[&products[0]], None).await).await;
+    let reference = order["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deliver = |body: String| {
+        f.client
+            .post("/api/v1/payments/webhooks/test")
+            .header("x-test-signature", "valid")
+            .content_type("application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    // The provider reports the refund by the payment, before the checkout's own event told
+    // the shop which payment that is.
+    let refund = format!("id=evt-refund&reference=pay-{reference}&signal=refunded");
+    let early = deliver(refund.clone()).await;
+    assert_problem(early, StatusCode::CONFLICT, "unknown_payment").await;
+    let paid = format!("id=evt-paid&reference={reference}&signal=paid&payment_ref=pay-{reference}");
+    deliver(paid).await.assert_status_is_ok();
+    // The provider delivers the refund again: now it applies, once.
+    let again = json_of(deliver(refund.clone()).await).await;
+    assert_eq!(again["outcome"], "applied");
+    let twice = json_of(deliver(refund).await).await;
+    assert_eq!(twice["outcome"], "duplicate");
+    let id = order["id"].as_str().unwrap();
+    let seen = json_of(
+        f.client
+            .get(format!("/api/v1/orders/{id}"))
+            .header("cookie", &hanako)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(seen["status"], "refunded");
+}
+
+#[tokio::test]
 async fn webhooks_with_bad_signatures_or_for_other_providers_are_refused() {
     let f = fixture();
     let forged = f

@@ -14,12 +14,23 @@ use serde_json::{Value, json};
 
 pub(crate) const SECRET_KEY: &str = "sk_test_contract";
 
+/// The API version the adapter was written against (and the webhook endpoint must be created
+/// with): `API_VERSION` in `src/stripe.rs`.
+const PINNED_VERSION: &str = "2024-06-20";
+
+/// What a request with an idempotency key was, and what it was answered.
+type Kept = (Vec<(String, String)>, StatusCode, Value);
+
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<String, Value>,
-    /// Idempotency key → (request parameters, response).
-    idempotency: HashMap<String, (Vec<(String, String)>, Value)>,
+    /// Idempotency key → (request parameters, status, response).
+    idempotency: HashMap<String, Kept>,
     refunds: Vec<String>,
+    /// The status the next POST answers instead of its own work (a test's fault).
+    fault: Option<StatusCode>,
+    /// Every idempotency key received, in order.
+    pub(crate) keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,6 +62,17 @@ impl FakeStripe {
         }
     }
 
+    /// The next POST answers `status` as Stripe does: a 500 is kept under its idempotency key
+    /// and replayed to every later request with that key; a 409 (the key in flight) is not.
+    pub(crate) fn fail_next(&self, status: StatusCode) {
+        self.state.0.lock().unwrap().fault = Some(status);
+    }
+
+    /// The idempotency keys received so far.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        self.state.0.lock().unwrap().keys.clone()
+    }
+
     pub(crate) fn pay(&self, id: &str) {
         let mut state = self.state.0.lock().unwrap();
         let session = state
@@ -59,7 +81,16 @@ impl FakeStripe {
             .expect("a session the adapter created");
         session["status"] = json!("complete");
         session["payment_status"] = json!("paid");
-        session["payment_intent"] = json!(format!("pi_{}", &id[3..]));
+        session["payment_intent"] = json!(Self::intent_of(id));
+    }
+
+    /// The PaymentIntent behind a paid session.
+    pub(crate) fn payment_intent(&self, id: &str) -> String {
+        Self::intent_of(id)
+    }
+
+    fn intent_of(id: &str) -> String {
+        format!("pi_{}", &id[3..])
     }
 }
 
@@ -71,7 +102,12 @@ fn error(message: &str) -> Response {
 }
 
 fn ok(body: &Value) -> Response {
+    answer(StatusCode::OK, body)
+}
+
+fn answer(status: StatusCode, body: &Value) -> Response {
     Response::builder()
+        .status(status)
         .content_type("application/json")
         .body(body.to_string())
 }
@@ -92,8 +128,10 @@ fn check_headers(req: &Request, post: bool) -> Result<(), Response> {
             .status(StatusCode::UNAUTHORIZED)
             .body("{\"error\":{\"message\":\"Invalid API Key provided\"}}"));
     }
-    if header("stripe-version").is_empty() {
-        return Err(error("the adapter must pin Stripe-Version"));
+    if header("stripe-version") != PINNED_VERSION {
+        return Err(error(
+            "the adapter must pin Stripe-Version to the version it was written against",
+        ));
     }
     if post {
         if !header("content-type").starts_with("application/x-www-form-urlencoded") {
@@ -135,11 +173,27 @@ fn decode(text: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// Replays an idempotent response, or refuses a key reused with other parameters.
-fn replay(state: &State, key: &str, form: &[(String, String)]) -> Option<Response> {
-    state.idempotency.get(key).map(|(params, response)| {
-        if params == form { ok(response) } else { error("Keys for idempotent requests can only be used with the same parameters they were first used with") }
-    })
+/// Replays an idempotent response, or refuses a key reused with other parameters; else answers
+/// a fault a test asked for (a 500 kept under the key, as Stripe keeps it).
+fn replay(state: &mut State, key: &str, form: &[(String, String)]) -> Option<Response> {
+    state.keys.push(key.to_owned());
+    if let Some((params, status, response)) = state.idempotency.get(key) {
+        return Some(if params == form {
+            answer(*status, response)
+        } else {
+            error(
+                "Keys for idempotent requests can only be used with the same parameters they were first used with",
+            )
+        });
+    }
+    let status = state.fault.take()?;
+    let body = json!({"error": {"type": "api_error", "message": "fault"}});
+    if status.is_server_error() {
+        state
+            .idempotency
+            .insert(key.to_owned(), (form.to_vec(), status, body.clone()));
+    }
+    Some(answer(status, &body))
 }
 
 fn validate_session(form: &HashMap<&str, &str>) -> Result<(), String> {
@@ -231,7 +285,7 @@ async fn create_session(req: &Request, body: String, state: Data<&Shared>) -> Re
         .unwrap_or("")
         .to_owned();
     let mut state = state.0.0.lock().unwrap();
-    if let Some(response) = replay(&state, &key, &form) {
+    if let Some(response) = replay(&mut state, &key, &form) {
         return response;
     }
     let map: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -249,7 +303,9 @@ async fn create_session(req: &Request, body: String, state: Data<&Shared>) -> Re
         "client_reference_id": map["client_reference_id"],
     });
     state.sessions.insert(id, session.clone());
-    state.idempotency.insert(key, (form, session.clone()));
+    state
+        .idempotency
+        .insert(key, (form, StatusCode::OK, session.clone()));
     ok(&session)
 }
 

@@ -209,6 +209,70 @@ async fn a_badly_signed_webhook_changes_nothing() {
 }
 
 #[tokio::test]
+async fn an_amount_the_provider_cannot_take_is_refused_before_anything_is_stored_or_sent() {
+    let h = harness();
+    catalogue(&h).await;
+    let all = h.shop.products(None, 10).await.unwrap();
+    let priced = |yen: i64| {
+        all.iter()
+            .find(|p| p.draft.price.minor() == yen)
+            .unwrap()
+            .id
+    };
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    h.gateway
+        .limit_amounts(kikeru_domain::shop::ports::AmountLimits {
+            min: 400,
+            max: 1_000,
+        });
+    let refused = |e: &OrderError| {
+        matches!(
+            e,
+            OrderError::AmountOutOfRange {
+                min: 400,
+                max: 1_000,
+                ..
+            }
+        )
+    };
+    // ¥330 is under the least, ¥1,100 over the most; ¥550 is within.
+    for product in [priced(330), priced(1_100)] {
+        let quoted = h.shop.quote(&hanako, &[product]).await.unwrap_err();
+        assert!(refused(&quoted), "{quoted:?}");
+        let placed = h
+            .shop
+            .place_order(&hanako, &[product], None)
+            .await
+            .unwrap_err();
+        assert!(refused(&placed), "{placed:?}");
+    }
+    assert_eq!(
+        h.gateway.checkouts_opened(),
+        0,
+        "the provider was never called"
+    );
+    assert!(
+        h.shop
+            .purchases(hanako.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        h.shop
+            .payments(hanako.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.shop
+        .place_order(&hanako, &[priced(550)], None)
+        .await
+        .unwrap();
+    assert_eq!(h.gateway.checkouts_opened(), 1);
+}
+
+#[tokio::test]
 async fn the_return_from_checkout_asks_the_provider_instead_of_trusting_the_browser() {
     let h = harness();
     let products = catalogue(&h).await;
@@ -252,12 +316,31 @@ async fn the_return_from_checkout_asks_the_provider_instead_of_trusting_the_brow
             .unwrap()
             .starts_with("reconcile:")
     );
+    assert_eq!(
+        payment.payment_ref.as_deref(),
+        Some(format!("pay-{reference}").as_str()),
+        "reconciliation learned the payment behind the checkout"
+    );
     // The late webhook then changes nothing more.
     let late = h.shop.receive_webhook(&paid(&reference)).await.unwrap();
     assert!(matches!(
         late,
         Some(kikeru_domain::EventOutcome::Unchanged { .. })
     ));
+    // A refund the provider reports by the payment alone finds it, though no completion event
+    // ever told the shop that payment's reference.
+    let refunded = TestGateway::webhook("evt-refund", &format!("pay-{reference}"), "refunded");
+    let outcome = h.shop.receive_webhook(&refunded).await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Some(kikeru_domain::EventOutcome::Applied {
+                status: PaymentStatus::Refunded,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]

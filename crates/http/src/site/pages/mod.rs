@@ -172,6 +172,10 @@ fn order_notice(e: OrderError) -> (StatusCode, &'static str) {
         OrderError::NotOnSale(_) | OrderError::BadItems => {
             (StatusCode::UNPROCESSABLE_ENTITY, "product.unavailable")
         }
+        OrderError::AmountOutOfRange { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "product.amount_out_of_range",
+        ),
         other => (
             crate::problem::failure(&other, "an order could not be placed"),
             "error.server",
