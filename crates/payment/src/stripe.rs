@@ -435,6 +435,16 @@ mod tests {
     }
 
     #[test]
+    fn yen_are_sent_as_they_are_since_the_yen_has_no_minor_unit() {
+        let form = checkout_form(&request(None));
+        let field = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        // ¥1,100 is `unit_amount=1100` in `jpy`: Stripe reads JPY amounts in whole yen.
+        assert_eq!(field("line_items[0][price_data][unit_amount]"), Some("1100"));
+        assert_eq!(field("line_items[0][price_data][currency]"), Some("jpy"));
+        assert_eq!(field("line_items[0][quantity]"), Some("1"));
+    }
+
+    #[test]
     fn only_the_entrusted_categories_are_sent_to_stripe() {
         let form = checkout_form(&request(None));
         let keys: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
