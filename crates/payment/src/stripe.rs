@@ -439,7 +439,10 @@ mod tests {
         let form = checkout_form(&request(None));
         let field = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         // ¥1,100 is `unit_amount=1100` in `jpy`: Stripe reads JPY amounts in whole yen.
-        assert_eq!(field("line_items[0][price_data][unit_amount]"), Some("1100"));
+        assert_eq!(
+            field("line_items[0][price_data][unit_amount]"),
+            Some("1100")
+        );
         assert_eq!(field("line_items[0][price_data][currency]"), Some("jpy"));
         assert_eq!(field("line_items[0][quantity]"), Some("1"));
     }

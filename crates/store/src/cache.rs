@@ -155,12 +155,12 @@ impl ReadCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use kikeru_domain::{DisplayName, Email, Language, PasswordHashString, Timestamp};
     use uuid::Uuid;
 
-    fn member() -> Member {
+    pub(crate) fn member() -> Member {
         Member {
             id: MemberId::from_uuid(Uuid::from_u128(1)),
             email: Email::parse("a@example.jp").unwrap(),

@@ -11,7 +11,7 @@ use kikeru_domain::{MemberId, SessionId, StoreError};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use crate::SqlStore;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The cached reads a write may change.
 #[derive(Debug, Clone)]
@@ -47,11 +47,10 @@ impl SqlStore {
         stale: Stale,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T, StoreError> {
-        let turn = self.turn().await;
-        let result = work.await;
-        self.forget(&stale);
-        drop(turn);
-        Ok(result?)
+        let _turn = self.turn().await;
+        // Dropped before the turn, even when this write is cancelled midway.
+        let _forget = Forget { store: self, stale };
+        Ok(work.await?)
     }
 
     /// A write in one transaction: committed when `work` succeeds, rolled back when it fails
@@ -61,17 +60,14 @@ impl SqlStore {
         stale: Stale,
         work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
     ) -> Result<T, StoreError> {
-        let turn = self.turn().await;
-        let result: Result<T> = async {
-            let txn = self.db.begin().await?;
-            let value = work(&txn).await?;
-            txn.commit().await?;
-            Ok(value)
-        }
-        .await;
-        self.forget(&stale);
-        drop(turn);
-        Ok(result?)
+        let _turn = self.turn().await;
+        // Dropped before the turn (and after the transaction), even when this write is
+        // cancelled midway.
+        let _forget = Forget { store: self, stale };
+        let txn = self.db.begin().await.map_err(Error::from)?;
+        let value = work(&txn).await?;
+        txn.commit().await.map_err(Error::from)?;
+        Ok(value)
     }
 
     /// Waits for this writer's turn (see [`SqlStore`]); hold it until the write is committed.
@@ -91,5 +87,57 @@ impl SqlStore {
             Stale::Each(each) => each.iter().for_each(|stale| self.forget(stale)),
             Stale::Everything => self.cache.forget_all(),
         }
+    }
+}
+
+/// Forgets the cached reads a write may have changed when the write is over, however it ends.
+struct Forget<'s> {
+    store: &'s SqlStore,
+    stale: Stale,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.store.forget(&self.stale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::StoreConfig;
+
+    #[tokio::test]
+    async fn a_write_forgets_what_it_names_however_it_ends() {
+        let store = SqlStore::connect(&StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let member = crate::cache::tests::member();
+        let cached = |store: &SqlStore| store.cache.member(member.id).is_some();
+        store.cache.keep_member(store.cache.ticket(), &member);
+        assert!(cached(&store));
+        // Cancelled midway (a client gone, a timeout): what it may have changed is forgotten.
+        let never = store.write(
+            Stale::Member(member.id),
+            std::future::pending::<Result<()>>(),
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), never)
+                .await
+                .is_err()
+        );
+        assert!(!cached(&store));
+        // A failed transaction, likewise, and the turn is free again afterwards.
+        store.cache.keep_member(store.cache.ticket(), &member);
+        let failed = store
+            .transaction(Stale::Member(member.id), async |_| {
+                Err::<(), _>(crate::corrupt("test"))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert!(!cached(&store));
+        store.write(Stale::Nothing, async { Ok(()) }).await.unwrap();
     }
 }
