@@ -26,6 +26,9 @@ use sha2::{Digest, Sha256};
 
 use crate::signature;
 
+/// The most requests whose 5xx answers are remembered (see [`StripeGateway::spoil`]).
+const MOST_SPOILED: usize = 10_000;
+
 /// The API version the adapter was written against.
 pub(crate) const API_VERSION: &str = "2024-06-20";
 
@@ -111,8 +114,9 @@ impl StripeGateway {
     }
 
     /// The `Idempotency-Key` of an attempt: what it is for (`checkout-<order>`), a digest of its
-    /// parameters, and a generation that moves on after each 5xx answered to that key.
-    fn idempotency_key(&self, purpose: &str, form: &[(String, String)]) -> String {
+    /// parameters, and a generation that moves on after each 5xx answered to that request.
+    /// Answers the request's own name (without the generation) and the key.
+    fn idempotency_key(&self, purpose: &str, form: &[(String, String)]) -> (String, String) {
         let mut digest = Sha256::new();
         for (key, value) in form {
             digest.update(key.as_bytes());
@@ -121,20 +125,23 @@ impl StripeGateway {
             digest.update([0]);
         }
         let digest = data_encoding::HEXLOWER.encode(&digest.finalize()[..12]);
-        let base = format!("kikeru-{purpose}-{digest}");
-        match self.spoiled().get(&base) {
-            Some(generation) => format!("{base}-{generation}"),
-            None => base,
-        }
+        let request = format!("kikeru-{purpose}-{digest}");
+        let key = match self.spoiled().get(&request) {
+            Some(generation) => format!("{request}-{generation}"),
+            None => request.clone(),
+        };
+        (request, key)
     }
 
-    /// Notes that Stripe answered the attempt behind `key` with a 5xx.
-    fn spoil(&self, key: &str) {
-        let base = key
-            .rsplit_once('-')
-            .filter(|(_, g)| g.parse::<u32>().is_ok());
-        let base = base.map_or(key, |(base, _)| base);
-        *self.spoiled().entry(base.to_owned()).or_default() += 1;
+    /// Notes that Stripe answered `request` with a 5xx, so its next attempt takes a new key.
+    /// The notes are bounded: past [`MOST_SPOILED`] they start afresh (an attempt may then meet
+    /// a replayed 5xx once more, and moves on again).
+    fn spoil(&self, request: &str) {
+        let mut spoiled = self.spoiled();
+        if spoiled.len() >= MOST_SPOILED {
+            spoiled.clear();
+        }
+        *spoiled.entry(request.to_owned()).or_default() += 1;
     }
 
     fn spoiled(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
@@ -151,10 +158,10 @@ impl StripeGateway {
         purpose: &str,
         form: Vec<(String, String)>,
     ) -> Result<Value, GatewayError> {
-        let key = self.idempotency_key(purpose, &form);
-        let (status, json) = self.send(path, Some(form), Some(key.clone())).await?;
+        let (request, key) = self.idempotency_key(purpose, &form);
+        let (status, json) = self.send(path, Some(form), Some(key)).await?;
         if status >= 500 {
-            self.spoil(&key);
+            self.spoil(&request);
         }
         answer(status, json)
     }
