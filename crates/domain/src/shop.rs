@@ -642,7 +642,11 @@ impl Shop {
             .ok_or(RefundError::NotRefundable(NotRefundable(payment.status)))?;
         self.ports
             .gateway
-            .refund(&reference, payment.amount)
+            .refund(&crate::shop::ports::RefundRequest {
+                order_id: id,
+                reference: reference.clone(),
+                amount: payment.amount,
+            })
             .await?;
         let event = PaymentEvent {
             event_id: format!("refund:{reference}"),

@@ -9,9 +9,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use kikeru_domain::shop::ports::{
     AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
-    PaymentGateway, SandboxOutcome, SimulatedCheckout, WebhookError,
+    PaymentGateway, RefundRequest, SandboxOutcome, SimulatedCheckout, WebhookError,
 };
-use kikeru_domain::{Money, OrderId, PaymentEvent, PaymentSignal, Timestamp};
+use kikeru_domain::{OrderId, PaymentEvent, PaymentSignal, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::signature;
@@ -171,13 +171,13 @@ impl PaymentGateway for SandboxGateway {
             }))
     }
 
-    async fn refund(&self, reference: &str, _amount: Money) -> Result<(), GatewayError> {
+    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError> {
         let mut checkouts = self.checkouts();
-        match checkouts.outcome.get(reference) {
+        match checkouts.outcome.get(&request.reference) {
             Some(PaymentSignal::Succeeded) => {
                 checkouts
                     .outcome
-                    .insert(reference.to_owned(), PaymentSignal::Refunded);
+                    .insert(request.reference.clone(), PaymentSignal::Refunded);
                 Ok(())
             }
             _ => Err(GatewayError::Rejected(

@@ -17,9 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kikeru_domain::shop::ports::{
     AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
-    PaymentGateway, WebhookError,
+    PaymentGateway, RefundRequest, WebhookError,
 };
-use kikeru_domain::{Language, Money, PaymentEvent, PaymentSignal, Timestamp};
+use kikeru_domain::{Language, PaymentEvent, PaymentSignal, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -248,6 +248,20 @@ fn answer(status: u16, json: Value) -> Result<Value, GatewayError> {
     }
 }
 
+/// The form Stripe's API reference documents for a refund: the PaymentIntent, the amount, why
+/// (an operator refunds at the member's request) and our order in the metadata.
+pub(crate) fn refund_form(request: &RefundRequest, intent: String) -> Vec<(String, String)> {
+    vec![
+        ("payment_intent".to_owned(), intent),
+        ("amount".to_owned(), request.amount.minor().to_string()),
+        ("reason".to_owned(), "requested_by_customer".to_owned()),
+        (
+            "metadata[order_id]".to_owned(),
+            request.order_id.to_string(),
+        ),
+    ]
+}
+
 /// The form Stripe's API reference documents for a payment-mode Checkout Session.
 pub(crate) fn checkout_form(request: &CheckoutRequest) -> Vec<(String, String)> {
     let order = request.order_id.to_string();
@@ -404,16 +418,13 @@ impl PaymentGateway for StripeGateway {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn refund(&self, reference: &str, amount: Money) -> Result<(), GatewayError> {
-        let session = self.session(reference).await?;
+    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError> {
+        let session = self.session(&request.reference).await?;
         let intent = session.payment_intent.ok_or_else(|| {
             GatewayError::Rejected("the session has no payment to refund".to_owned())
         })?;
-        let form = vec![
-            ("payment_intent".to_owned(), intent),
-            ("amount".to_owned(), amount.minor().to_string()),
-        ];
-        self.post("/v1/refunds", &format!("refund-{reference}"), form)
+        let purpose = format!("refund-{}", request.order_id);
+        self.post("/v1/refunds", &purpose, refund_form(request, intent))
             .await?;
         Ok(())
     }
@@ -423,7 +434,7 @@ impl PaymentGateway for StripeGateway {
 mod tests {
     use super::*;
     use kikeru_domain::shop::ports::CheckoutLine;
-    use kikeru_domain::{Currency, Email, OrderId};
+    use kikeru_domain::{Currency, Email, Money, OrderId};
 
     fn request(email: Option<&str>) -> CheckoutRequest {
         CheckoutRequest {

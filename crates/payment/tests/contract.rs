@@ -183,6 +183,43 @@ mod stripe {
     }
 
     #[tokio::test]
+    async fn a_refund_names_its_order_and_why_and_is_asked_once() {
+        use kikeru_domain::shop::ports::RefundRequest;
+        let (gateway, server) = started().await;
+        let checkout = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        server.pay(&checkout.reference);
+        let refund = RefundRequest {
+            order_id: request(Language::Ja).order_id,
+            reference: checkout.reference.clone(),
+            amount: Money::new(1100, Currency::Jpy).unwrap(),
+        };
+        gateway.refund(&refund).await.unwrap();
+        // A retry (the answer was lost) is the same refund, not a second one.
+        gateway.refund(&refund).await.unwrap();
+        let asked = server.refunds();
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        let field = |key: &str| {
+            asked[0]
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            field("payment_intent"),
+            Some(server.payment_intent(&checkout.reference))
+        );
+        assert_eq!(field("amount").as_deref(), Some("1100"));
+        assert_eq!(field("reason").as_deref(), Some("requested_by_customer"));
+        assert_eq!(
+            field("metadata[order_id]"),
+            Some(refund.order_id.to_string())
+        );
+    }
+
+    #[tokio::test]
     async fn a_409_is_worth_retrying_and_the_retry_goes_through() {
         let (gateway, server) = started().await;
         server.fail_next(StatusCode::CONFLICT);

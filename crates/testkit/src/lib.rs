@@ -541,13 +541,12 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
 
     async fn refund(
         &self,
-        reference: &str,
-        _amount: kikeru_domain::Money,
+        request: &kikeru_domain::shop::ports::RefundRequest,
     ) -> Result<(), kikeru_domain::shop::ports::GatewayError> {
         self.refunds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(reference.to_owned());
+            .push(request.reference.clone());
         Ok(())
     }
 }

@@ -195,6 +195,17 @@ pub struct AmountLimits {
     pub max: i64,
 }
 
+/// A refund the shop asks of the provider: an operator's decision, for the member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// The order refunded (sent along, so the provider's records name it).
+    pub order_id: OrderId,
+    /// The checkout whose payment is refunded.
+    pub reference: String,
+    /// How much.
+    pub amount: Money,
+}
+
 /// What a provider says about a checkout that is no longer open (see
 /// [`PaymentGateway::checkout_status`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,11 +323,11 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn checkout_status(&self, reference: &str)
     -> Result<Option<CheckoutState>, GatewayError>;
 
-    /// Refunds a checkout's payment in full.
+    /// Refunds a checkout's payment (the shop asks for the full amount).
     ///
     /// # Errors
     /// [`GatewayError`].
-    async fn refund(&self, reference: &str, amount: Money) -> Result<(), GatewayError>;
+    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError>;
 }
 
 /// A test provider's own checkout page, where a tester chooses what the member does. Only test

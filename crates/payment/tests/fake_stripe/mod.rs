@@ -26,7 +26,8 @@ struct State {
     sessions: HashMap<String, Value>,
     /// Idempotency key → (request parameters, status, response).
     idempotency: HashMap<String, Kept>,
-    refunds: Vec<String>,
+    /// Every refund's parameters, in order.
+    refunds: Vec<Vec<(String, String)>>,
     /// The status the next POST answers instead of its own work (a test's fault).
     fault: Option<StatusCode>,
     /// Every idempotency key received, in order.
@@ -66,6 +67,11 @@ impl FakeStripe {
     /// and replayed to every later request with that key; a 409 (the key in flight) is not.
     pub(crate) fn fail_next(&self, status: StatusCode) {
         self.state.0.lock().unwrap().fault = Some(status);
+    }
+
+    /// The parameters of every refund asked so far.
+    pub(crate) fn refunds(&self) -> Vec<Vec<(String, String)>> {
+        self.state.0.lock().unwrap().refunds.clone()
     }
 
     /// The idempotency keys received so far.
@@ -272,6 +278,34 @@ fn validate_session(form: &HashMap<&str, &str>) -> Result<(), String> {
     Ok(())
 }
 
+/// A refund as Stripe's API reference documents its parameters (those the adapter may send).
+fn validate_refund(form: &HashMap<&str, &str>) -> Result<(), String> {
+    if !form
+        .get("payment_intent")
+        .is_some_and(|v| v.starts_with("pi_"))
+    {
+        return Err("Missing required param: payment_intent".into());
+    }
+    if let Some(amount) = form.get("amount")
+        && amount.parse::<u64>().map_or(true, |a| a == 0)
+    {
+        return Err("amount must be a positive integer".into());
+    }
+    if let Some(reason) = form.get("reason")
+        && !["duplicate", "fraudulent", "requested_by_customer"].contains(reason)
+    {
+        return Err(format!("Invalid reason: {reason}"));
+    }
+    let known = |k: &str| {
+        k.starts_with("metadata[")
+            || ["payment_intent", "amount", "reason", "instructions_email"].contains(&k)
+    };
+    if let Some(unknown) = form.keys().find(|k| !known(k)) {
+        return Err(format!("Received unknown parameter: {unknown}"));
+    }
+    Ok(())
+}
+
 #[handler]
 async fn create_session(req: &Request, body: String, state: Data<&Shared>) -> Response {
     if let Err(refusal) = check_headers(req, true) {
@@ -328,14 +362,33 @@ async fn create_refund(req: &Request, body: String, state: Data<&Shared>) -> Res
         return refusal;
     }
     let form = parse_form(&body);
-    let intent = form
-        .iter()
-        .find(|(k, _)| k == "payment_intent")
-        .map(|(_, v)| v.clone());
-    let Some(intent) = intent.filter(|v| v.starts_with("pi_")) else {
-        return error("Missing required param: payment_intent");
-    };
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let mut state = state.0.0.lock().unwrap();
-    state.refunds.push(intent.clone());
-    ok(&json!({"id": "re_1", "object": "refund", "payment_intent": intent, "status": "succeeded"}))
+    if let Some(response) = replay(&mut state, &key, &form) {
+        return response;
+    }
+    let map: HashMap<&str, &str> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Err(message) = validate_refund(&map) {
+        return error(&message);
+    }
+    let intent = map["payment_intent"].to_owned();
+    let refund = json!({
+        "id": format!("re_{}", state.refunds.len() + 1),
+        "object": "refund",
+        "payment_intent": intent,
+        "amount": map.get("amount").and_then(|a| a.parse::<u64>().ok()),
+        "reason": map.get("reason"),
+        "metadata": {"order_id": map.get("metadata[order_id]")},
+        "status": "succeeded",
+    });
+    state.refunds.push(form.clone());
+    state
+        .idempotency
+        .insert(key, (form, StatusCode::OK, refund.clone()));
+    ok(&refund)
 }
