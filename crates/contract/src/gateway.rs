@@ -2,7 +2,8 @@
 //! the way the provider does and can make a checkout paid.
 
 use kikeru_domain::shop::ports::{
-    CheckoutLine, CheckoutRequest, InboundWebhook, PaymentGateway, WebhookError,
+    CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, RefundRequest,
+    WebhookError,
 };
 use kikeru_domain::{Currency, Language, Money, OrderId, PaymentSignal, Timestamp};
 
@@ -149,6 +150,35 @@ pub async fn reconciliation_reports_open_then_paid(double: &dyn ProviderDouble) 
     );
 }
 
+/// Only a paid checkout is refunded; the provider refuses to refund one never paid.
+pub async fn only_a_paid_checkout_is_refunded(double: &dyn ProviderDouble) {
+    let gateway = double.gateway();
+    let order = request(2);
+    let checkout = gateway.create_checkout(&order).await.expect("checkout");
+    let refund = RefundRequest {
+        order_id: order.order_id,
+        reference: checkout.reference.clone(),
+        amount: order.total,
+    };
+    assert!(
+        matches!(
+            gateway.refund(&refund).await,
+            Err(GatewayError::Rejected(_))
+        ),
+        "nothing was paid yet"
+    );
+    double.pay(&checkout.reference);
+    gateway.refund(&refund).await.expect("refund");
+}
+
+/// The amounts a provider names, if any, make a range that holds an ordinary price (¥1,100).
+pub async fn amount_limits_hold_an_ordinary_price(double: &dyn ProviderDouble) {
+    if let Some(limits) = double.gateway().amount_limits(Currency::Jpy) {
+        assert!(0 < limits.min && limits.min <= limits.max, "{limits:?}");
+        assert!((limits.min..=limits.max).contains(&request(1).total.minor()));
+    }
+}
+
 /// Expands every gateway case into a `#[tokio::test]` for the double `$setup` returns.
 #[macro_export]
 macro_rules! gateway_contract_tests {
@@ -159,6 +189,8 @@ macro_rules! gateway_contract_tests {
             a_tampered_or_unsigned_webhook_is_refused,
             a_replayed_webhook_is_refused_as_stale,
             reconciliation_reports_open_then_paid,
+            only_a_paid_checkout_is_refunded,
+            amount_limits_hold_an_ordinary_price,
         ]);
     };
     (@cases $setup:path, [$($case:ident),+ $(,)?]) => {

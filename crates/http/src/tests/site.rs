@@ -184,14 +184,6 @@ async fn a_page_that_fails_is_the_error_page_in_the_readers_language_with_the_ap
         let html = response.into_body().into_string().await.unwrap();
         assert_eq!(status, error.status());
         assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{html}");
-        assert!(html.contains(&escape_html(text)), "{text} in {html}");
+        assert!(html.contains(text), "{text} in {html}");
     }
-}
-
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
 }
