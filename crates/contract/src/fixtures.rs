@@ -194,6 +194,7 @@ pub fn order(
         payment_ref: None,
         amount: total,
         status: PaymentStatus::Open,
+        cases: Vec::new(),
         history: vec![StatusChange {
             status: PaymentStatus::Open,
             at: created_at,
@@ -215,6 +216,56 @@ pub fn payment_event(
         provider: "sandbox".to_owned(),
         reference: reference.to_owned(),
         payment_ref: None,
-        signal,
+        news: signal.into(),
+    }
+}
+
+/// A provider event reporting `case` of the payment `reference`.
+pub fn case_event(
+    id: &str,
+    reference: &str,
+    case: kikeru_domain::Case,
+) -> kikeru_domain::PaymentEvent {
+    kikeru_domain::PaymentEvent {
+        event_id: id.to_owned(),
+        provider: "sandbox".to_owned(),
+        reference: reference.to_owned(),
+        payment_ref: None,
+        news: kikeru_domain::News::Case(case),
+    }
+}
+
+/// A refund of `yen` in `state`, the provider's refund `reference`.
+///
+/// # Panics
+/// Never.
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn refund_case(
+    reference: &str,
+    state: kikeru_domain::RefundState,
+    yen: i64,
+) -> kikeru_domain::Case {
+    kikeru_domain::Case {
+        reference: reference.to_owned(),
+        state: kikeru_domain::CaseState::Refund(state),
+        amount: kikeru_domain::Money::new(yen, kikeru_domain::Currency::Jpy).unwrap(),
+        reason: None,
+        respond_by: None,
+    }
+}
+
+/// A dispute of ¥1,100 in `state`, the provider's dispute `reference`, to be answered by the
+/// end of 2026-12-20.
+///
+/// # Panics
+/// Never.
+#[allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+pub fn dispute_case(reference: &str, state: kikeru_domain::DisputeState) -> kikeru_domain::Case {
+    kikeru_domain::Case {
+        reference: reference.to_owned(),
+        state: kikeru_domain::CaseState::Dispute(state),
+        amount: kikeru_domain::Money::new(1100, kikeru_domain::Currency::Jpy).unwrap(),
+        reason: Some("fraudulent".to_owned()),
+        respond_by: Some(time::macros::datetime!(2026-12-20 23:59:59 UTC)),
     }
 }

@@ -5,7 +5,10 @@ use kikeru_domain::shop::ports::{
     CheckoutLine, CheckoutRequest, GatewayError, InboundWebhook, PaymentGateway, RefundRequest,
     WebhookError,
 };
-use kikeru_domain::{Currency, Language, Money, OrderId, PaymentSignal, Timestamp};
+use kikeru_domain::{
+    Case, CaseState, Currency, DisputeState, Language, Money, News, OrderId, PaymentSignal,
+    RefundState, Timestamp,
+};
 
 use crate::fixtures::{NOW, uuid};
 
@@ -20,6 +23,9 @@ pub trait ProviderDouble: Send + Sync {
     /// The provider's reference of the payment behind a paid checkout, when it names one apart
     /// (Stripe's PaymentIntent); `None` for a provider whose events name the checkout alone.
     fn payment_ref(&self, reference: &str) -> Option<String>;
+    /// The webhook the provider would send reporting `case` of the payment `payment`, signed
+    /// at `at`; `None` for a provider that reports no such case by webhook.
+    fn case_webhook(&self, payment: &str, case: &Case, at: Timestamp) -> Option<InboundWebhook>;
 }
 
 /// A checkout request for order `n`.
@@ -73,15 +79,21 @@ pub async fn a_genuine_webhook_verifies_into_its_event(double: &dyn ProviderDoub
         .create_checkout(&request(1))
         .await
         .expect("checkout");
-    for signal in [PaymentSignal::Succeeded, PaymentSignal::Expired] {
+    // Paid at once; an asynchronous payment (completed unpaid, then settled or failed); expired.
+    for signal in [
+        PaymentSignal::Succeeded,
+        PaymentSignal::Processing,
+        PaymentSignal::Failed,
+        PaymentSignal::Expired,
+    ] {
         let webhook = double.webhook(&checkout.reference, signal, NOW);
         let event = gateway
             .verify_webhook(&webhook, NOW)
             .expect("verified")
             .expect("an event the shop acts on");
         assert_eq!(
-            (event.reference.as_str(), event.signal),
-            (checkout.reference.as_str(), signal)
+            (event.reference.as_str(), &event.news),
+            (checkout.reference.as_str(), &signal.into())
         );
         assert_eq!(event.provider, gateway.provider());
         assert!(!event.event_id.is_empty());
@@ -159,6 +171,7 @@ pub async fn only_a_paid_checkout_is_refunded(double: &dyn ProviderDouble) {
         order_id: order.order_id,
         reference: checkout.reference.clone(),
         amount: order.total,
+        attempt: 0,
     };
     assert!(
         matches!(
@@ -168,7 +181,84 @@ pub async fn only_a_paid_checkout_is_refunded(double: &dyn ProviderDouble) {
         "nothing was paid yet"
     );
     double.pay(&checkout.reference);
-    gateway.refund(&refund).await.expect("refund");
+    let answered = gateway.refund(&refund).await.expect("refund");
+    assert!(!answered.reference.is_empty());
+    assert_eq!(answered.amount, order.total);
+    assert!(
+        matches!(answered.state, CaseState::Refund(_)),
+        "{answered:?}"
+    );
+    assert_eq!(
+        gateway.refund(&refund).await.expect("retried"),
+        answered,
+        "a retried request is the same refund"
+    );
+}
+
+/// The provider's reports of refunds and disputes verify into their cases, whatever state
+/// they report, naming the payment.
+pub async fn refund_and_dispute_reports_verify_into_their_cases(double: &dyn ProviderDouble) {
+    let gateway = double.gateway();
+    let checkout = gateway
+        .create_checkout(&request(3))
+        .await
+        .expect("checkout");
+    double.pay(&checkout.reference);
+    let payment = double
+        .payment_ref(&checkout.reference)
+        .unwrap_or_else(|| checkout.reference.clone());
+    let yen = |n| Money::new(n, Currency::Jpy).expect("yen");
+    // Providers state deadlines to the second.
+    let deadline =
+        Timestamp::from_unix_timestamp(NOW.unix_timestamp() + 10 * 86_400).expect("a deadline");
+    let mut reports: Vec<Case> = [
+        RefundState::Pending,
+        RefundState::RequiresAction,
+        RefundState::Succeeded,
+        RefundState::Failed,
+        RefundState::Canceled,
+    ]
+    .into_iter()
+    .map(|state| Case {
+        reference: "re_1".to_owned(),
+        state: CaseState::Refund(state),
+        amount: yen(500),
+        reason: None,
+        respond_by: None,
+    })
+    .collect();
+    reports.extend(
+        [DisputeState::Open, DisputeState::Won, DisputeState::Lost]
+            .into_iter()
+            .map(|state| Case {
+                reference: "du_1".to_owned(),
+                state: CaseState::Dispute(state),
+                amount: yen(1100),
+                reason: Some("fraudulent".to_owned()),
+                respond_by: (state == DisputeState::Open).then_some(deadline),
+            }),
+    );
+    for case in reports {
+        let Some(webhook) = double.case_webhook(&payment, &case, NOW) else {
+            continue;
+        };
+        let event = gateway
+            .verify_webhook(&webhook, NOW)
+            .expect("verified")
+            .expect("an event the shop acts on");
+        assert_eq!(event.reference, payment);
+        let News::Case(reported) = event.news else {
+            panic!("not a case: {:?}", event.news);
+        };
+        assert_eq!(
+            (reported.reference.as_str(), reported.state, reported.amount),
+            (case.reference.as_str(), case.state, case.amount)
+        );
+        if case.state == CaseState::Dispute(DisputeState::Open) {
+            assert_eq!(reported.reason, case.reason);
+            assert_eq!(reported.respond_by, case.respond_by);
+        }
+    }
 }
 
 /// The amounts a provider names, if any, make a range that holds an ordinary price (¥1,100).
@@ -190,6 +280,7 @@ macro_rules! gateway_contract_tests {
             a_replayed_webhook_is_refused_as_stale,
             reconciliation_reports_open_then_paid,
             only_a_paid_checkout_is_refunded,
+            refund_and_dispute_reports_verify_into_their_cases,
             amount_limits_hold_an_ordinary_price,
         ]);
     };

@@ -64,11 +64,12 @@ pub use membership::session::{Session, SessionId, SessionPolicy, SessionToken, T
 pub use membership::token::{OneTimeToken, TokenPurpose};
 pub use membership::{Membership, MembershipConfig, MembershipPorts};
 pub use services::{Adapters, Services, Settings, Store};
+pub use shop::case::{Case, CaseState, DisputeState, RefundState};
 pub use shop::catalog::{
     AssetKey, CatalogError, Localized, Product, ProductDraft, ProductFields, ProductId, Sku,
 };
 pub use shop::order::{
-    EventOutcome, Order, OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentSignal,
+    EventOutcome, News, Order, OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentSignal,
     PaymentStatus, Purchase, PurchaseCursor, StatusChange,
 };
 pub use shop::{Quote, Shop, ShopConfig, ShopPorts};

@@ -275,6 +275,7 @@ impl Shop {
             payment_ref: None,
             amount: total,
             status: PaymentStatus::Open,
+            cases: Vec::new(),
             history: vec![StatusChange {
                 status: PaymentStatus::Open,
                 at: now,
@@ -536,7 +537,7 @@ impl Shop {
             provider: payment.provider.clone(),
             reference,
             payment_ref: state.payment_ref,
-            signal: state.signal,
+            news: state.signal.into(),
         };
         self.ports
             .orders
@@ -605,7 +606,8 @@ impl Shop {
     ///
     /// # Errors
     /// [`LookupError::NotFound`] for an unknown product; [`LookupError::NotOwned`] when the
-    /// member has not bought it (or it was refunded).
+    /// member has not bought it (or it was refunded or charged back);
+    /// [`LookupError::Disputed`] while its payment is disputed.
     pub async fn audio(
         &self,
         member: MemberId,
@@ -618,17 +620,22 @@ impl Shop {
             .await?
             .ok_or(LookupError::NotFound)?;
         if !self.ports.orders.owned(member).await?.contains(&product) {
+            if self.ports.orders.withheld(member).await?.contains(&product) {
+                return Err(LookupError::Disputed);
+            }
             return Err(LookupError::NotOwned);
         }
         Ok(found.draft.audio)
     }
 
-    /// Refunds a paid order in full at the provider (an operator's action). The order becomes
-    /// refunded when the provider's event arrives (or at once, from the provider's answer).
+    /// Refunds a paid order in full at the provider (an operator's action), records the refund
+    /// as the provider answered it, and answers the order's status then: a refund that settled at once makes the order
+    /// refunded; one still pending makes it `RefundPending` until the provider's events settle
+    /// it (refunded) or report its failure (paid again, and refundable again).
     ///
     /// # Errors
     /// [`RefundError`].
-    pub async fn refund(&self, id: OrderId) -> Result<EventOutcome, RefundError> {
+    pub async fn refund(&self, id: OrderId) -> Result<PaymentStatus, RefundError> {
         let (_, payment) = self
             .ports
             .orders
@@ -640,26 +647,60 @@ impl Shop {
             .reference
             .clone()
             .ok_or(RefundError::NotRefundable(NotRefundable(payment.status)))?;
-        self.ports
+        let attempt = payment
+            .cases
+            .iter()
+            .filter(|c| c.state.kind() == "refund")
+            .count();
+        let refund = self
+            .ports
             .gateway
             .refund(&crate::shop::ports::RefundRequest {
                 order_id: id,
                 reference: reference.clone(),
                 amount: payment.amount,
+                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             })
             .await?;
         let event = PaymentEvent {
-            event_id: format!("refund:{reference}"),
+            // The answer is the provider's report of the refund as it was created: the same
+            // refund answered twice (a retried request) is one report.
+            event_id: format!("refund:{}:{}", refund.reference, refund.state.state()),
             provider: payment.provider,
             reference,
             payment_ref: None,
-            signal: crate::PaymentSignal::Refunded,
+            news: crate::News::Case(refund),
         };
-        Ok(self
+        match self
             .ports
             .orders
             .apply_event(&event, self.ports.clock.now())
-            .await?)
+            .await?
+        {
+            EventOutcome::Applied { status, .. } | EventOutcome::Unchanged { status, .. } => {
+                Ok(status)
+            }
+            // The provider's answer was applied before (a retried request): as it stands now.
+            EventOutcome::Duplicate | EventOutcome::UnknownReference => Ok(self
+                .ports
+                .orders
+                .by_id(id)
+                .await?
+                .map_or(payment.status, |(_, p)| p.status)),
+        }
+    }
+
+    /// Refunds and disputes the operators must look at (open disputes with their deadlines,
+    /// failed or canceled refunds, refunds waiting for the member), with their orders, the most
+    /// recently reported first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn cases_needing_attention(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, crate::Case)>, StoreError> {
+        self.ports.orders.cases_needing_attention(limit).await
     }
 
     /// The sandbox's checkout: the order behind a checkout reference (for the test-mode page).
@@ -705,10 +746,12 @@ impl Shop {
     }
 }
 
+pub mod case;
 pub mod catalog;
 pub mod legal;
 pub mod order;
 pub mod ports;
 pub mod receipt;
 pub mod receipt_desk;
+pub mod standing;
 pub mod tax;

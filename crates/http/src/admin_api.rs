@@ -155,7 +155,9 @@ struct ImportSummaryView {
 struct RefundView {
     /// The order.
     order_id: Uuid,
-    /// Its status (`refunded`).
+    /// Its status: `refunded` when the provider settled the refund at once, `refund_pending`
+    /// while it has not (the provider's events settle it, or return the order to `paid` when
+    /// it fails).
     status: String,
 }
 
@@ -456,8 +458,8 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<RefundView>> {
         let order = OrderId::from_uuid(id.0);
-        match state.services.shop.refund(order).await {
-            Ok(_) => {}
+        let status = match state.services.shop.refund(order).await {
+            Ok(status) => status,
             Err(RefundError::NotFound) => {
                 return Err(ApiError::not_found(
                     "order_not_found",
@@ -476,7 +478,7 @@ impl AdminApi {
             }
             Err(RefundError::Gateway(g)) => return Err(ApiError::gateway(&g)),
             Err(RefundError::Store(s)) => return Err(ApiError::store(s)),
-        }
+        };
         state
             .services
             .office
@@ -488,7 +490,7 @@ impl AdminApi {
             .await?;
         Ok(Json(RefundView {
             order_id: id.0,
-            status: "refunded".to_owned(),
+            status: status.as_str().to_owned(),
         }))
     }
 

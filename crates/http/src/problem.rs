@@ -529,6 +529,10 @@ impl From<LookupError> for ApiError {
             LookupError::NotOwned => {
                 Self::forbidden("not_owned", "You have not bought this product")
             }
+            LookupError::Disputed => Self::forbidden(
+                "payment_disputed",
+                "This purchase is withheld while its payment is disputed",
+            ),
             LookupError::Gateway(g) => Self::gateway(&g),
             LookupError::Store(s) => Self::store(s),
         }

@@ -199,7 +199,9 @@ struct QuoteView {
 struct OrderView {
     /// The order's ID.
     id: Uuid,
-    /// `pending`, `paid`, `failed`, `expired`, `canceled` or `refunded`.
+    /// `pending`, `paid`, `failed`, `expired`, `canceled`, `refund_pending` (a refund asked,
+    /// not settled), `refunded`, `disputed` (the purchase withheld while the cardholder's
+    /// dispute is open) or `charged_back` (a dispute lost).
     status: String,
     /// What it buys.
     lines: Vec<OrderLineView>,
@@ -261,7 +263,7 @@ struct PurchaseView {
     item: OrderLineView,
     /// When it was paid.
     paid_at: OffsetDateTime,
-    /// `paid` or `refunded`.
+    /// `paid`, `refund_pending`, `refunded`, `disputed` or `charged_back`.
     status: String,
 }
 
@@ -303,6 +305,21 @@ struct PaymentView {
     created_at: OffsetDateTime,
     /// Every status change, oldest first.
     history: Vec<StatusChangeView>,
+    /// Its refunds and disputes, as the provider last reported each.
+    cases: Vec<CaseView>,
+}
+
+/// A refund or a dispute of a payment.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+struct CaseView {
+    /// `refund` or `dispute`.
+    kind: String,
+    /// A refund: `requires_action`, `pending`, `succeeded`, `failed` or `canceled`; a
+    /// dispute: `open`, `won` or `lost`.
+    state: String,
+    /// The amount refunded or disputed.
+    amount: Price,
 }
 
 /// A page of payments, newest first.
@@ -585,6 +602,15 @@ impl ShopApi {
                     .map(|h| StatusChangeView {
                         status: h.status.as_str().to_owned(),
                         at: h.at,
+                    })
+                    .collect(),
+                cases: p
+                    .cases
+                    .iter()
+                    .map(|c| CaseView {
+                        kind: c.state.kind().to_owned(),
+                        state: c.state.state().to_owned(),
+                        amount: c.amount.into(),
                     })
                     .collect(),
             })

@@ -6,9 +6,11 @@ use std::sync::{MutexGuard, PoisonError};
 use async_trait::async_trait;
 use kikeru_domain::shop::order::{Step, step};
 use kikeru_domain::shop::ports::{Catalog, Orders};
+use kikeru_domain::shop::standing::{CaseStep, step_case};
 use kikeru_domain::{
-    EventOutcome, MemberId, Order, OrderId, Payment, PaymentEvent, PaymentId, PaymentStatus,
-    Product, ProductId, Purchase, PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
+    Case, EventOutcome, MemberId, News, Order, OrderId, Payment, PaymentEvent, PaymentId,
+    PaymentStatus, Product, ProductId, Purchase, PurchaseCursor, Sku, StatusChange, StoreError,
+    Timestamp,
 };
 
 use kikeru_domain::mail::outbox::Envelope;
@@ -22,6 +24,8 @@ pub(crate) struct State {
     orders: HashMap<OrderId, Order>,
     payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
+    /// When each case (by provider and reference) was last reported.
+    case_times: HashMap<(String, String), Timestamp>,
     receipts: Vec<kikeru_domain::shop::receipt::Receipt>,
     /// The last receipt number given (numbers are never reused, even after a purge).
     last_receipt: u64,
@@ -30,6 +34,21 @@ pub(crate) struct State {
 }
 
 impl MemoryStore {
+    /// The products of the member's orders in `status`, each once.
+    fn products_in(&self, member: MemberId, status: PaymentStatus) -> Vec<ProductId> {
+        let state = self.shop_state();
+        let mut products: Vec<ProductId> = state
+            .orders
+            .values()
+            .filter(|o| o.member_id == member && o.status == status)
+            .flat_map(|o| o.lines.iter().map(|l| l.product_id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        products.sort();
+        products
+    }
+
     /// Removes orders (with their payments) of members not in `existing`, placed before `before`.
     pub(crate) fn purge_accounting(&self, existing: &HashSet<MemberId>, before: Timestamp) -> u64 {
         let mut state = self.shop_state();
@@ -223,10 +242,35 @@ impl Orders for MemoryStore {
             .orders
             .get(&order_id)
             .is_some_and(|o| o.paid_at.is_some());
+        let moved = match &event.news {
+            News::Checkout(signal) => step(payment.status, order_paid, *signal, at),
+            News::Case(report) => {
+                let CaseStep { case, step } = step_case(
+                    payment.status,
+                    order_paid,
+                    payment.amount,
+                    &payment.cases,
+                    report,
+                    at,
+                );
+                state
+                    .case_times
+                    .insert((event.provider.clone(), case.reference.clone()), at);
+                match payment
+                    .cases
+                    .iter_mut()
+                    .find(|c| c.reference == case.reference)
+                {
+                    Some(kept) => *kept = case,
+                    None => payment.cases.push(case),
+                }
+                step
+            }
+        };
         let Step::Moved {
             status,
             first_paid_at,
-        } = step(payment.status, order_paid, event.signal, at)
+        } = moved
         else {
             return Ok(EventOutcome::Unchanged {
                 order_id,
@@ -263,10 +307,7 @@ impl Orders for MemoryStore {
         let mut found: Vec<Purchase> = state
             .orders
             .values()
-            .filter(|o| {
-                o.member_id == member
-                    && matches!(o.status, PaymentStatus::Paid | PaymentStatus::Refunded)
-            })
+            .filter(|o| o.member_id == member && o.status.was_paid())
             .filter_map(|o| o.paid_at.map(|paid_at| (o, paid_at)))
             .flat_map(|(o, paid_at)| {
                 o.lines.iter().enumerate().map(move |(i, line)| Purchase {
@@ -307,17 +348,41 @@ impl Orders for MemoryStore {
     }
 
     async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
+        Ok(self.products_in(member, PaymentStatus::Paid))
+    }
+
+    async fn withheld(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
+        Ok(self.products_in(member, PaymentStatus::Disputed))
+    }
+
+    async fn cases_needing_attention(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, Case)>, StoreError> {
         let state = self.shop_state();
-        let mut owned: Vec<ProductId> = state
-            .orders
+        let mut found: Vec<(Timestamp, OrderId, Case)> = state
+            .payments
             .values()
-            .filter(|o| o.member_id == member && o.status.grants_access())
-            .flat_map(|o| o.lines.iter().map(|l| l.product_id))
-            .collect::<HashSet<_>>()
-            .into_iter()
+            .flat_map(|p| p.cases.iter().map(move |c| (p, c)))
+            .filter(|(_, c)| c.state.needs_attention())
+            .map(|(p, c)| {
+                let at = state
+                    .case_times
+                    .get(&(p.provider.clone(), c.reference.clone()))
+                    .copied()
+                    .unwrap_or(p.created_at);
+                (at, p.order_id, c.clone())
+            })
             .collect();
-        owned.sort();
-        Ok(owned)
+        found.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.2.reference.cmp(&b.2.reference))
+        });
+        found.truncate(limit as usize);
+        Ok(found
+            .into_iter()
+            .map(|(_, order, case)| (order, case))
+            .collect())
     }
 }
 
@@ -418,12 +483,8 @@ impl kikeru_domain::shop::ports::Receipts for MemoryStore {
                 let payment = state
                     .payments
                     .values()
-                    .find(|p| p.order_id == r.content.order_id)?;
-                let refunded = payment
-                    .history
-                    .iter()
-                    .rev()
-                    .find(|c| c.status == PaymentStatus::Refunded)?;
+                    .find(|p| p.order_id == r.content.order_id && p.status.returned())?;
+                let refunded = payment.history.iter().rev().find(|c| c.status.returned())?;
                 Some((r.clone(), refunded.at))
             })
             .collect();

@@ -11,7 +11,9 @@ use kikeru_domain::shop::ports::{
     AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
     PaymentGateway, RefundRequest, SandboxOutcome, SimulatedCheckout, WebhookError,
 };
-use kikeru_domain::{OrderId, PaymentEvent, PaymentSignal, Timestamp};
+use kikeru_domain::{
+    Case, CaseState, OrderId, PaymentEvent, PaymentSignal, RefundState, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::signature;
@@ -32,6 +34,8 @@ pub struct SandboxGateway {
 struct Checkouts {
     by_order: HashMap<OrderId, String>,
     outcome: HashMap<String, PaymentSignal>,
+    /// Each refund asked, by checkout and attempt.
+    refunds: HashMap<(String, u32), Case>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -148,7 +152,7 @@ impl PaymentGateway for SandboxGateway {
             provider: self.provider().to_owned(),
             reference: event.reference,
             payment_ref: None,
-            signal,
+            news: signal.into(),
         }))
     }
 
@@ -171,14 +175,28 @@ impl PaymentGateway for SandboxGateway {
             }))
     }
 
-    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError> {
+    async fn refund(&self, request: &RefundRequest) -> Result<Case, GatewayError> {
         let mut checkouts = self.checkouts();
+        let attempt = (request.reference.clone(), request.attempt);
+        if let Some(refund) = checkouts.refunds.get(&attempt) {
+            // The same attempt again: the same refund.
+            return Ok(refund.clone());
+        }
         match checkouts.outcome.get(&request.reference) {
             Some(PaymentSignal::Succeeded) => {
+                // The sandbox's refunds settle at once.
+                let refund = Case {
+                    reference: format!("re_sbx_{}", random_hex(12)),
+                    state: CaseState::Refund(RefundState::Succeeded),
+                    amount: request.amount,
+                    reason: None,
+                    respond_by: None,
+                };
                 checkouts
                     .outcome
                     .insert(request.reference.clone(), PaymentSignal::Refunded);
-                Ok(())
+                checkouts.refunds.insert(attempt, refund.clone());
+                Ok(refund)
             }
             _ => Err(GatewayError::Rejected(
                 "the sandbox has no payment to refund for this checkout".to_owned(),

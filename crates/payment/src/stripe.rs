@@ -19,7 +19,10 @@ use kikeru_domain::shop::ports::{
     AmountLimits, Checkout, CheckoutRequest, CheckoutState, GatewayError, InboundWebhook,
     PaymentGateway, RefundRequest, WebhookError,
 };
-use kikeru_domain::{Language, PaymentEvent, PaymentSignal, Timestamp};
+use kikeru_domain::{
+    Case, CaseState, Currency, DisputeState, Language, Money, News, PaymentEvent, PaymentSignal,
+    RefundState, Timestamp,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -29,8 +32,12 @@ use crate::signature;
 /// The most requests whose 5xx answers are remembered (see [`StripeGateway::spoil`]).
 const MOST_SPOILED: usize = 10_000;
 
-/// The API version the adapter was written against.
-pub(crate) const API_VERSION: &str = "2024-06-20";
+/// The API version the adapter was written against: `2024-10-28.acacia`, the first in which
+/// Stripe sends `refund.created`, `refund.updated` and `refund.failed` for refunds of charges
+/// (before it, a refund made in the Dashboard was only announced by `charge.refunded`, whose
+/// charge object names no refund). The fields the adapter sends and reads did not change
+/// between `2024-06-20` and this version.
+pub(crate) const API_VERSION: &str = "2024-10-28.acacia";
 
 /// How to reach Stripe.
 #[derive(Clone)]
@@ -248,6 +255,91 @@ fn answer(status: u16, json: Value) -> Result<Value, GatewayError> {
     }
 }
 
+impl StripeGateway {
+    /// The event of a refund or dispute report: about the PaymentIntent it names. A genuine
+    /// report that cannot be read (no PaymentIntent, a state this adapter does not know) is
+    /// acknowledged and logged: a 400 would only make Stripe deliver it again for days.
+    fn case_event(&self, event: &Event, case: Option<Case>) -> Option<PaymentEvent> {
+        let intent = event
+            .data
+            .object
+            .get("payment_intent")
+            .and_then(Value::as_str);
+        let (Some(case), Some(intent)) = (case, intent) else {
+            tracing::warn!(event = %event.id, kind = %event.kind, "a refund or dispute report this adapter cannot read was ignored");
+            return None;
+        };
+        Some(PaymentEvent {
+            event_id: event.id.clone(),
+            provider: self.provider().to_owned(),
+            reference: intent.to_owned(),
+            payment_ref: None,
+            news: News::Case(case),
+        })
+    }
+}
+
+/// An amount as Stripe writes it: minor units and a lower-case currency code.
+fn amount_of(object: &Value) -> Option<Money> {
+    let currency: Currency = object
+        .get("currency")?
+        .as_str()?
+        .to_ascii_uppercase()
+        .parse()
+        .ok()?;
+    Money::new(object.get("amount")?.as_i64()?, currency).ok()
+}
+
+/// A Refund object as a case.
+fn refund_case(object: &Value) -> Option<Case> {
+    let state = match object.get("status")?.as_str()? {
+        "pending" => RefundState::Pending,
+        "requires_action" => RefundState::RequiresAction,
+        "succeeded" => RefundState::Succeeded,
+        "failed" => RefundState::Failed,
+        "canceled" => RefundState::Canceled,
+        _ => return None,
+    };
+    Some(Case {
+        reference: object.get("id")?.as_str()?.to_owned(),
+        state: CaseState::Refund(state),
+        amount: amount_of(object)?,
+        reason: object
+            .get("failure_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        respond_by: None,
+    })
+}
+
+/// A Dispute object as a case: `won`, and an inquiry closed without a chargeback
+/// (`warning_closed`), give the purchase back; `lost` ends it; every other status is open.
+fn dispute_case(object: &Value) -> Option<Case> {
+    let state = match object.get("status")?.as_str()? {
+        "won" | "warning_closed" => DisputeState::Won,
+        "lost" => DisputeState::Lost,
+        "needs_response" | "under_review" | "warning_needs_response" | "warning_under_review" => {
+            DisputeState::Open
+        }
+        _ => return None,
+    };
+    let respond_by = object
+        .get("evidence_details")
+        .and_then(|d| d.get("due_by"))
+        .and_then(Value::as_i64)
+        .and_then(|s| Timestamp::from_unix_timestamp(s).ok());
+    Some(Case {
+        reference: object.get("id")?.as_str()?.to_owned(),
+        state: CaseState::Dispute(state),
+        amount: amount_of(object)?,
+        reason: object
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        respond_by,
+    })
+}
+
 /// The form Stripe's API reference documents for a refund: the PaymentIntent, the amount, why
 /// (an operator refunds at the member's request) and our order in the metadata.
 pub(crate) fn refund_form(request: &RefundRequest, intent: String) -> Vec<(String, String)> {
@@ -368,15 +460,11 @@ impl PaymentGateway for StripeGateway {
             "checkout.session.async_payment_succeeded" => (text("id"), PaymentSignal::Succeeded),
             "checkout.session.async_payment_failed" => (text("id"), PaymentSignal::Failed),
             "checkout.session.expired" => (text("id"), PaymentSignal::Expired),
-            "charge.refunded" => {
-                let full = object
-                    .get("refunded")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                if !full {
-                    return Ok(None);
-                }
-                (text("payment_intent"), PaymentSignal::Refunded)
+            "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+                return Ok(self.case_event(&event, refund_case(object)));
+            }
+            "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
+                return Ok(self.case_event(&event, dispute_case(object)));
             }
             _ => return Ok(None),
         };
@@ -387,17 +475,12 @@ impl PaymentGateway for StripeGateway {
             tracing::warn!(event = %event.id, kind = %event.kind, "a payment event without the reference it needs was ignored");
             return Ok(None);
         };
-        let payment_ref = if event.kind.starts_with("checkout.session.") {
-            text("payment_intent")
-        } else {
-            None
-        };
         Ok(Some(PaymentEvent {
             event_id: event.id,
             provider: self.provider().to_owned(),
             reference,
-            payment_ref,
-            signal,
+            payment_ref: text("payment_intent"),
+            news: signal.into(),
         }))
     }
 
@@ -418,15 +501,20 @@ impl PaymentGateway for StripeGateway {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError> {
+    async fn refund(&self, request: &RefundRequest) -> Result<Case, GatewayError> {
         let session = self.session(&request.reference).await?;
         let intent = session.payment_intent.ok_or_else(|| {
             GatewayError::Rejected("the session has no payment to refund".to_owned())
         })?;
-        let purpose = format!("refund-{}", request.order_id);
-        self.post("/v1/refunds", &purpose, refund_form(request, intent))
+        // One key per attempt: a retry of this attempt is the same refund, the attempt after a
+        // failed refund is a new one (Stripe would otherwise replay the failed one for 24 h).
+        let purpose = format!("refund-{}-{}", request.order_id, request.attempt);
+        let answered = self
+            .post("/v1/refunds", &purpose, refund_form(request, intent))
             .await?;
-        Ok(())
+        refund_case(&answered).ok_or_else(|| {
+            GatewayError::Rejected("Stripe answered a refund this adapter cannot read".to_owned())
+        })
     }
 }
 

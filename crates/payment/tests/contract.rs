@@ -7,7 +7,7 @@ use kikeru_contract::gateway::ProviderDouble;
 use kikeru_domain::shop::ports::{
     InboundWebhook, PaymentGateway, SandboxOutcome, SimulatedCheckout,
 };
-use kikeru_domain::{PaymentSignal, Timestamp};
+use kikeru_domain::{Case, CaseState, DisputeState, PaymentSignal, RefundState, Timestamp};
 use kikeru_payment::{SandboxGateway, StripeConfig, StripeGateway, sign_header};
 
 struct Sandbox(SandboxGateway);
@@ -30,6 +30,11 @@ impl ProviderDouble for Sandbox {
     }
 
     fn payment_ref(&self, _reference: &str) -> Option<String> {
+        None
+    }
+
+    fn case_webhook(&self, _payment: &str, _case: &Case, _at: Timestamp) -> Option<InboundWebhook> {
+        // The sandbox's refunds settle in its answer; it has no disputes.
         None
     }
 }
@@ -84,21 +89,47 @@ impl ProviderDouble for Stripe {
                 serde_json::json!({"id": "ch_1", "object": "charge", "payment_intent": reference, "refunded": true}),
             ),
         };
-        let body = serde_json::json!({
-            "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
-            "object": "event",
-            "api_version": "2024-06-20",
-            "created": at.unix_timestamp(),
-            "type": kind,
-            "data": {"object": object},
-        })
-        .to_string()
-        .into_bytes();
-        let header = sign_header(WEBHOOK_SECRET.as_bytes(), at.unix_timestamp(), &body);
-        InboundWebhook {
-            body,
-            headers: vec![("stripe-signature".to_owned(), header)],
-        }
+        signed_event(kind, &object, at)
+    }
+
+    fn case_webhook(&self, payment: &str, case: &Case, at: Timestamp) -> Option<InboundWebhook> {
+        let amount = case.amount.minor();
+        let (kind, object) = match case.state {
+            CaseState::Refund(state) => {
+                let (kind, status) = match state {
+                    RefundState::Pending => ("refund.created", "pending"),
+                    RefundState::RequiresAction => ("refund.created", "requires_action"),
+                    RefundState::Succeeded => ("refund.updated", "succeeded"),
+                    RefundState::Failed => ("refund.failed", "failed"),
+                    RefundState::Canceled => ("charge.refund.updated", "canceled"),
+                };
+                let object = serde_json::json!({
+                    "id": case.reference, "object": "refund", "amount": amount,
+                    "currency": "jpy", "payment_intent": payment, "status": status,
+                    "charge": "ch_1", "reason": "requested_by_customer",
+                    "failure_reason": (state == RefundState::Failed).then_some("expired_or_canceled_card"),
+                });
+                (kind, object)
+            }
+            CaseState::Dispute(state) => {
+                let (kind, status) = match state {
+                    DisputeState::Open => ("charge.dispute.created", "needs_response"),
+                    DisputeState::Won => ("charge.dispute.closed", "won"),
+                    DisputeState::Lost => ("charge.dispute.closed", "lost"),
+                };
+                let object = serde_json::json!({
+                    "id": case.reference, "object": "dispute", "amount": amount,
+                    "currency": "jpy", "payment_intent": payment, "charge": "ch_1",
+                    "status": status, "reason": case.reason,
+                    "evidence_details": {
+                        "due_by": case.respond_by.map(|t| t.unix_timestamp()),
+                        "has_evidence": false, "past_due": false, "submission_count": 0,
+                    },
+                });
+                (kind, object)
+            }
+        };
+        Some(signed_event(kind, &object, at))
     }
 
     fn pay(&self, reference: &str) {
@@ -107,6 +138,25 @@ impl ProviderDouble for Stripe {
 
     fn payment_ref(&self, reference: &str) -> Option<String> {
         Some(self.server.payment_intent(reference))
+    }
+}
+
+/// A Stripe event of `kind` about `object`, signed at `at` as Stripe signs it.
+fn signed_event(kind: &str, object: &serde_json::Value, at: Timestamp) -> InboundWebhook {
+    let body = serde_json::json!({
+        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        "object": "event",
+        "api_version": "2024-10-28.acacia",
+        "created": at.unix_timestamp(),
+        "type": kind,
+        "data": {"object": object},
+    })
+    .to_string()
+    .into_bytes();
+    let header = sign_header(WEBHOOK_SECRET.as_bytes(), at.unix_timestamp(), &body);
+    InboundWebhook {
+        body,
+        headers: vec![("stripe-signature".to_owned(), header)],
     }
 }
 
@@ -195,12 +245,20 @@ mod stripe {
             order_id: request(Language::Ja).order_id,
             reference: checkout.reference.clone(),
             amount: Money::new(1100, Currency::Jpy).unwrap(),
+            attempt: 0,
         };
         gateway.refund(&refund).await.unwrap();
         // A retry (the answer was lost) is the same refund, not a second one.
         gateway.refund(&refund).await.unwrap();
         let asked = server.refunds();
         assert_eq!(asked.len(), 1, "{asked:?}");
+        // The attempt after a failed refund is a new refund, under a new key.
+        let next = RefundRequest {
+            attempt: 1,
+            ..refund.clone()
+        };
+        gateway.refund(&next).await.unwrap();
+        assert_eq!(server.refunds().len(), 2);
         let field = |key: &str| {
             asked[0]
                 .iter()
@@ -262,4 +320,132 @@ mod stripe {
             .unwrap();
         assert_eq!(server.keys()[2], keys[1]);
     }
+
+    #[tokio::test]
+    async fn a_refund_answered_pending_or_requiring_action_is_reported_so() {
+        use kikeru_domain::shop::ports::RefundRequest;
+        let (gateway, server) = started().await;
+        let checkout = gateway
+            .create_checkout(&request(Language::Ja))
+            .await
+            .unwrap();
+        server.pay(&checkout.reference);
+        for (attempt, (answered, state)) in [
+            ("pending", RefundState::Pending),
+            ("requires_action", RefundState::RequiresAction),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            server.answer_refunds(answered);
+            let refund = gateway
+                .refund(&RefundRequest {
+                    order_id: request(Language::Ja).order_id,
+                    reference: checkout.reference.clone(),
+                    amount: Money::new(1100, Currency::Jpy).unwrap(),
+                    attempt: u32::try_from(attempt).unwrap(),
+                })
+                .await
+                .unwrap();
+            assert_eq!(refund.state, CaseState::Refund(state));
+            assert_eq!(refund.amount.minor(), 1100);
+            assert!(refund.reference.starts_with("re_"));
+        }
+    }
+
+    #[tokio::test]
+    async fn charge_refunded_is_acknowledged_and_left_to_the_refund_events() {
+        let (gateway, _server) = started().await;
+        for refunded in [true, false] {
+            let object = serde_json::json!({
+                "id": "ch_1", "object": "charge", "payment_intent": "pi_1",
+                "amount": 1100, "amount_refunded": if refunded { 1100 } else { 100 },
+                "refunded": refunded,
+            });
+            let webhook = signed_event("charge.refunded", &object, kikeru_contract::fixtures::NOW);
+            assert_eq!(
+                gateway
+                    .verify_webhook(&webhook, kikeru_contract::fixtures::NOW)
+                    .unwrap(),
+                None,
+                "full or partial, the refund events carry each refund"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_report_without_a_payment_intent_is_acknowledged_not_refused() {
+        let (gateway, _server) = started().await;
+        let object = serde_json::json!({
+            "id": "re_9", "object": "refund", "amount": 100, "currency": "jpy",
+            "payment_intent": null, "status": "succeeded",
+        });
+        let webhook = signed_event("refund.created", &object, kikeru_contract::fixtures::NOW);
+        assert_eq!(
+            gateway
+                .verify_webhook(&webhook, kikeru_contract::fixtures::NOW)
+                .unwrap(),
+            None
+        );
+    }
+}
+
+/// The checked-in extract of Stripe's schemas refuses what Stripe refuses.
+#[test]
+fn the_extract_refuses_what_stripe_refuses() {
+    let form = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let session = "POST /v1/checkout/sessions";
+    let good = [
+        ("mode", "payment"),
+        ("success_url", "https://x.example/"),
+        ("line_items[0][quantity]", "1"),
+        ("line_items[0][price_data][currency]", "jpy"),
+        ("line_items[0][price_data][unit_amount]", "1100"),
+        ("line_items[0][price_data][product_data][name]", "朝の音"),
+        ("metadata[order_id]", "anything"),
+        ("locale", "ja"),
+    ];
+    assert_eq!(fake_stripe::schema::check(session, &form(&good)), Ok(()));
+    for (bad, why) in [
+        (
+            ("line_items[0][price_data][unit_amount_yen]", "1100"),
+            "unknown",
+        ),
+        (("line_items[0][quantity]", "one"), "Invalid integer"),
+        (("locale", "jp"), "one of"),
+        (("mode", "free"), "one of"),
+        (("line_items[x][quantity]", "1"), "index"),
+    ] {
+        let mut sent = form(&good);
+        sent.retain(|(k, _)| k != bad.0);
+        sent.push((bad.0.to_owned(), bad.1.to_owned()));
+        let refused = fake_stripe::schema::check(session, &sent).expect_err(bad.0);
+        assert!(refused.contains(why), "{refused}");
+    }
+    let no_name: Vec<_> = form(&good)
+        .into_iter()
+        .map(|(k, v)| (k.replace("[name]", "[description]"), v))
+        .collect();
+    assert!(
+        fake_stripe::schema::check(session, &no_name)
+            .unwrap_err()
+            .contains("Missing required param")
+    );
+    let refunds = "POST /v1/refunds";
+    assert_eq!(
+        fake_stripe::schema::check(
+            refunds,
+            &form(&[
+                ("payment_intent", "pi_1"),
+                ("reason", "requested_by_customer")
+            ])
+        ),
+        Ok(())
+    );
+    assert!(fake_stripe::schema::check(refunds, &form(&[("reason", "because")])).is_err());
 }

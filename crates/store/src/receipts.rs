@@ -327,7 +327,14 @@ impl Receipts for SqlStore {
             let refunded = order::Entity::find()
                 .select_only()
                 .column(order::Column::Id)
-                .filter(order::Column::Status.eq(PaymentStatus::Refunded.as_str()))
+                .filter(
+                    order::Column::Status.is_in(
+                        PaymentStatus::ALL
+                            .into_iter()
+                            .filter(|s| s.returned())
+                            .map(PaymentStatus::as_str),
+                    ),
+                )
                 .into_query();
             let returned = return_invoice::Entity::find()
                 .select_only()
@@ -353,7 +360,7 @@ impl Receipts for SqlStore {
                     .history
                     .iter()
                     .rev()
-                    .find(|c| c.status == PaymentStatus::Refunded)
+                    .find(|c| c.status.returned())
                     .map_or(payment.created_at, |c| c.at);
                 due.push((receipt, refunded_at));
             }

@@ -419,6 +419,7 @@ impl Harness {
 pub struct TestGateway {
     outcomes: Mutex<std::collections::HashMap<String, kikeru_domain::PaymentSignal>>,
     refunds: Mutex<Vec<String>>,
+    refund_state: Mutex<Option<kikeru_domain::RefundState>>,
     limits: Mutex<Option<kikeru_domain::shop::ports::AmountLimits>>,
     checkouts: std::sync::atomic::AtomicU32,
 }
@@ -434,6 +435,42 @@ impl TestGateway {
             body: format!("id={id}&reference={reference}&signal={signal}").into_bytes(),
             headers: vec![("x-test-signature".to_owned(), "valid".to_owned())],
         }
+    }
+
+    /// A webhook reporting `case` of the payment `payment`, with event ID `id`
+    /// (`signal=case&case=refund&state=pending&case_ref=…&amount=…`, and `reason` and
+    /// `respond_by` in Unix seconds when the case has them).
+    pub fn case_webhook(
+        id: &str,
+        payment: &str,
+        case: &kikeru_domain::Case,
+    ) -> kikeru_domain::shop::ports::InboundWebhook {
+        let mut body = format!(
+            "id={id}&reference={payment}&signal=case&case={}&state={}&case_ref={}&amount={}",
+            case.state.kind(),
+            case.state.state(),
+            case.reference,
+            case.amount.minor()
+        );
+        if let Some(reason) = &case.reason {
+            body.push_str(&format!("&reason={reason}"));
+        }
+        if let Some(by) = case.respond_by {
+            body.push_str(&format!("&respond_by={}", by.unix_timestamp()));
+        }
+        kikeru_domain::shop::ports::InboundWebhook {
+            body: body.into_bytes(),
+            headers: vec![("x-test-signature".to_owned(), "valid".to_owned())],
+        }
+    }
+
+    /// From now on refunds are answered in `state` (they settle at once, `Succeeded`, until
+    /// this is called).
+    pub fn answer_refunds(&self, state: kikeru_domain::RefundState) {
+        *self
+            .refund_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(state);
     }
 
     /// From now on the provider takes only amounts within `limits` in one payment.
@@ -501,12 +538,32 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
         };
         let malformed =
             || WebhookError::Malformed("id, reference and signal are required".to_owned());
-        let signal = match field("signal").ok_or_else(malformed)?.as_str() {
-            "paid" => S::Succeeded,
-            "failed" => S::Failed,
-            "expired" => S::Expired,
-            "canceled" => S::Canceled,
-            "refunded" => S::Refunded,
+        let news = match field("signal").ok_or_else(malformed)?.as_str() {
+            "case" => {
+                let state = kikeru_domain::CaseState::from_names(
+                    &field("case").unwrap_or_default(),
+                    &field("state").unwrap_or_default(),
+                )
+                .ok_or_else(|| WebhookError::Malformed("an unknown case state".to_owned()))?;
+                let amount = field("amount")
+                    .and_then(|a| a.parse().ok())
+                    .and_then(|a| kikeru_domain::Money::new(a, kikeru_domain::Currency::Jpy).ok())
+                    .ok_or_else(|| WebhookError::Malformed("a case needs its amount".to_owned()))?;
+                kikeru_domain::News::Case(kikeru_domain::Case {
+                    reference: field("case_ref").ok_or_else(malformed)?,
+                    state,
+                    amount,
+                    reason: field("reason"),
+                    respond_by: field("respond_by")
+                        .and_then(|s| s.parse().ok())
+                        .and_then(|s| Timestamp::from_unix_timestamp(s).ok()),
+                })
+            }
+            "paid" => S::Succeeded.into(),
+            "failed" => S::Failed.into(),
+            "expired" => S::Expired.into(),
+            "canceled" => S::Canceled.into(),
+            "refunded" => S::Refunded.into(),
             _ => return Ok(None),
         };
         Ok(Some(kikeru_domain::PaymentEvent {
@@ -514,7 +571,7 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
             provider: "test".to_owned(),
             reference: field("reference").ok_or_else(malformed)?,
             payment_ref: field("payment_ref"),
-            signal,
+            news,
         }))
     }
 
@@ -542,12 +599,23 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
     async fn refund(
         &self,
         request: &kikeru_domain::shop::ports::RefundRequest,
-    ) -> Result<(), kikeru_domain::shop::ports::GatewayError> {
+    ) -> Result<kikeru_domain::Case, kikeru_domain::shop::ports::GatewayError> {
         self.refunds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(request.reference.clone());
-        Ok(())
+        let state = self
+            .refund_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or(kikeru_domain::RefundState::Succeeded);
+        Ok(kikeru_domain::Case {
+            reference: format!("re-{}-{}", request.reference, request.attempt),
+            state: kikeru_domain::CaseState::Refund(state),
+            amount: request.amount,
+            reason: None,
+            respond_by: None,
+        })
     }
 }
 

@@ -76,6 +76,10 @@ pub enum LookupError {
     /// The member does not own the product.
     #[error("you do not own this product")]
     NotOwned,
+    /// The member bought the product, but the payment is disputed: it is withheld until the
+    /// dispute closes.
+    #[error("this purchase is withheld while its payment is disputed")]
+    Disputed,
     /// The provider could not be asked.
     #[error(transparent)]
     Gateway(#[from] GatewayError),

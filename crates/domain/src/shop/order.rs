@@ -67,17 +67,27 @@ pub enum PaymentStatus {
     Canceled,
     /// The money was given back.
     Refunded,
+    /// A refund was asked and has not settled yet (it may still fail: then the order is paid
+    /// again).
+    RefundPending,
+    /// The cardholder disputed the payment: the purchase is withheld until the dispute closes.
+    Disputed,
+    /// A dispute was lost: the price was taken back by the card issuer, the purchase ends.
+    ChargedBack,
 }
 
 impl PaymentStatus {
     /// Every status.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::Open,
         Self::Paid,
         Self::Failed,
         Self::Expired,
         Self::Canceled,
         Self::Refunded,
+        Self::RefundPending,
+        Self::Disputed,
+        Self::ChargedBack,
     ];
 
     /// The stable name used in storage and the API.
@@ -89,6 +99,9 @@ impl PaymentStatus {
             Self::Expired => "expired",
             Self::Canceled => "canceled",
             Self::Refunded => "refunded",
+            Self::RefundPending => "refund_pending",
+            Self::Disputed => "disputed",
+            Self::ChargedBack => "charged_back",
         }
     }
 
@@ -100,6 +113,21 @@ impl PaymentStatus {
     /// Whether the member owns what the order bought.
     pub const fn grants_access(self) -> bool {
         matches!(self, Self::Paid)
+    }
+
+    /// Whether the provider took the money at some point (the order is a purchase, shown in
+    /// the member's history, whatever happened after).
+    pub const fn was_paid(self) -> bool {
+        matches!(
+            self,
+            Self::Paid | Self::Refunded | Self::RefundPending | Self::Disputed | Self::ChargedBack
+        )
+    }
+
+    /// Whether the price went back, in full, to the member or through the card issuer: a
+    /// return invoice is due.
+    pub const fn returned(self) -> bool {
+        matches!(self, Self::Refunded | Self::ChargedBack)
     }
 }
 
@@ -148,8 +176,10 @@ pub const fn decide(current: PaymentStatus, signal: PaymentSignal) -> Transition
     use PaymentSignal as S;
     use PaymentStatus as P;
     match (current, signal) {
-        (P::Refunded, _) => Transition::Unchanged,
+        (P::Refunded | P::ChargedBack, _) => Transition::Unchanged,
         (_, S::Refunded) => Transition::To(P::Refunded),
+        // Refunds under way and disputes move by their cases alone.
+        (P::RefundPending | P::Disputed, _) => Transition::Unchanged,
         (P::Paid, _) => Transition::Unchanged,
         (_, S::Succeeded) => Transition::To(P::Paid),
         (P::Open, S::Failed) => Transition::To(P::Failed),
@@ -288,6 +318,8 @@ pub struct Payment {
     pub status: PaymentStatus,
     /// Every change, oldest first (the first is the creation, `Open`).
     pub history: Vec<StatusChange>,
+    /// Its refunds and disputes, each as it stands, in the order they were first reported.
+    pub cases: Vec<crate::shop::case::Case>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -306,7 +338,23 @@ pub struct PaymentEvent {
     /// PaymentIntent); stored so that later events naming only the payment find it.
     pub payment_ref: Option<String>,
     /// What it reports.
-    pub signal: PaymentSignal,
+    pub news: News,
+}
+
+/// What a provider's event reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum News {
+    /// What became of the checkout and its payment; [`step`] decides what it does.
+    Checkout(PaymentSignal),
+    /// Where a refund or a dispute of the payment stands; the payment's status is then the
+    /// [`crate::shop::standing::standing`] of all its cases.
+    Case(crate::shop::case::Case),
+}
+
+impl From<PaymentSignal> for News {
+    fn from(signal: PaymentSignal) -> Self {
+        Self::Checkout(signal)
+    }
 }
 
 /// What applying an event did.

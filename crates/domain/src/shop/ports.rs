@@ -111,6 +111,11 @@ pub trait Orders: Send + Sync + 'static {
     /// none when the member no longer exists) — all in one transaction. The store decides
     /// nothing itself.
     ///
+    /// An event whose news is a refund or a dispute ([`crate::News::Case`]) is decided by
+    /// [`crate::shop::standing::step_case`] instead, given the payment's cases kept before: the
+    /// store keeps the case it answers (one per provider reference of the case, replaced as a
+    /// whole) and persists its step the same way.
+    ///
     /// MUST apply an event delivered many times at once exactly once. MUST NOT record an event
     /// that names no known payment, so that its redelivery applies once the checkout is known.
     ///
@@ -151,6 +156,23 @@ pub trait Orders: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError>;
+
+    /// The products of the member's disputed orders, each once: bought, but withheld until the
+    /// dispute closes.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn withheld(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError>;
+
+    /// Refunds and disputes the operators must look at ([`crate::CaseState::needs_attention`]),
+    /// with their orders, the most recently reported first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn cases_needing_attention(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, crate::Case)>, StoreError>;
 }
 
 /// One line of a hosted checkout.
@@ -204,6 +226,10 @@ pub struct RefundRequest {
     pub reference: String,
     /// How much.
     pub amount: Money,
+    /// How many refunds of this payment were asked before (each failed or was canceled, or the
+    /// payment would not be refundable): a retry of the same attempt is the same refund at the
+    /// provider, a new attempt is a new one.
+    pub attempt: u32,
 }
 
 /// What a provider says about a checkout that is no longer open (see
@@ -323,11 +349,13 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn checkout_status(&self, reference: &str)
     -> Result<Option<CheckoutState>, GatewayError>;
 
-    /// Refunds a checkout's payment (the shop asks for the full amount).
+    /// Refunds a checkout's payment (the shop asks for the full amount) and answers the refund
+    /// as the provider reports it: its reference and state (often `Pending` at first; it
+    /// settles or fails later, reported by events).
     ///
     /// # Errors
     /// [`GatewayError`].
-    async fn refund(&self, request: &RefundRequest) -> Result<(), GatewayError>;
+    async fn refund(&self, request: &RefundRequest) -> Result<crate::Case, GatewayError>;
 }
 
 /// A test provider's own checkout page, where a tester chooses what the member does. Only test

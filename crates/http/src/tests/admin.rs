@@ -222,3 +222,145 @@ async fn operators_refund_paid_orders_only() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn refunds_that_pend_or_fail_and_open_disputes_are_shown_to_members_and_operators() {
+    use kikeru_domain::{Case, CaseState, Currency, DisputeState, Money, RefundState};
+    let f = fixture();
+    std::fs::create_dir_all(f.media.path().join("audio")).unwrap();
+    std::fs::write(f.media.path().join("audio/a.wav"), b"RIFF").unwrap();
+    let operator = f.operator("office@example.jp", Role::Operator).await;
+    f.put_products(&operator, json!([{"sku": "A-1", "title_ja": "朝", "title_en": "Morning", "price": 330, "audio": "audio/a.wav"}])).await.assert_status_is_ok();
+    let product = json_of(f.client.get("/api/v1/products").send().await).await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    f.register_and_verify("hanako@example.jp").await;
+    let hanako = f.sign_in("hanako@example.jp").await;
+    let order = json_of(
+        f.client
+            .post("/api/v1/orders")
+            .header("origin", ORIGIN)
+            .header("cookie", &hanako)
+            .body_json(&json!({"product_ids": [product]}))
+            .send()
+            .await,
+    )
+    .await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let reference = order["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deliver = |webhook: kikeru_domain::shop::ports::InboundWebhook| {
+        f.client
+            .post("/api/v1/payments/webhooks/test")
+            .header("x-test-signature", "valid")
+            .body(webhook.body)
+            .send()
+    };
+    deliver(kikeru_testkit::TestGateway::webhook(
+        "evt-paid", &reference, "paid",
+    ))
+    .await
+    .assert_status_is_ok();
+    let status = || async {
+        json_of(
+            f.client
+                .get(format!("/api/v1/orders/{id}"))
+                .header("cookie", &hanako)
+                .send()
+                .await,
+        )
+        .await["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Asked, answered pending; then it fails.
+    f.harness.gateway.answer_refunds(RefundState::Pending);
+    let asked = f
+        .client
+        .post(format!("/api/v1/admin/orders/{id}/refund"))
+        .header("origin", ORIGIN)
+        .header("cookie", &operator)
+        .send()
+        .await;
+    asked.assert_status_is_ok();
+    assert_eq!(json_of(asked).await["status"], "refund_pending");
+    let page = text_of(f.client.get("/me").header("cookie", &hanako).send().await).await;
+    assert!(
+        page.contains("返金手続き中"),
+        "My Page names the pending refund"
+    );
+    let yen = Money::new(330, Currency::Jpy).unwrap();
+    let refund = Case {
+        reference: format!("re-{reference}-0"),
+        state: CaseState::Refund(RefundState::Failed),
+        amount: yen,
+        reason: Some("expired_or_canceled_card".to_owned()),
+        respond_by: None,
+    };
+    deliver(kikeru_testkit::TestGateway::case_webhook(
+        "evt-failed",
+        &reference,
+        &refund,
+    ))
+    .await
+    .assert_status_is_ok();
+    assert_eq!(status().await, "paid");
+
+    // Then the cardholder disputes it: the audio is withheld with its reason.
+    let due = time::macros::datetime!(2026-04-20 14:59:59 UTC);
+    let dispute = Case {
+        reference: "du-1".to_owned(),
+        state: CaseState::Dispute(DisputeState::Open),
+        amount: yen,
+        reason: Some("fraudulent".to_owned()),
+        respond_by: Some(due),
+    };
+    deliver(kikeru_testkit::TestGateway::case_webhook(
+        "evt-dispute",
+        &reference,
+        &dispute,
+    ))
+    .await
+    .assert_status_is_ok();
+    assert_eq!(status().await, "disputed");
+    assert_problem(
+        f.client
+            .get(format!("/api/v1/me/library/{product}/audio"))
+            .header("cookie", &hanako)
+            .send()
+            .await,
+        StatusCode::FORBIDDEN,
+        "payment_disputed",
+    )
+    .await;
+    let page = text_of(f.client.get("/me").header("cookie", &hanako).send().await).await;
+    assert!(page.contains("確認中"), "My Page names the dispute");
+
+    // The operators see both: the failed refund and the dispute with its deadline (Japan time).
+    let console = text_of(
+        f.client
+            .get("/admin/payments")
+            .header("cookie", &operator)
+            .send()
+            .await,
+    )
+    .await;
+    for expected in [
+        id.as_str(),
+        "返金: 失敗",
+        "expired_or_canceled_card",
+        "チャージバック: 申し立て中",
+        "fraudulent",
+        "2026-04-20 23:59",
+    ] {
+        assert!(console.contains(expected), "{expected}: {console}");
+    }
+}

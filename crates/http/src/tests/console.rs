@@ -59,6 +59,7 @@ async fn operators_answer_inquiries_approve_orders_and_keep_partners_from_the_co
         "/admin/legal-orders",
         "/admin/register",
         "/admin/catalogue",
+        "/admin/payments",
     ] {
         for lang in ["ja", "en"] {
             let page = f

@@ -7,6 +7,10 @@
 
 mod support;
 
+/// The payment contract's stand-in for Stripe's API, shared with this suite.
+#[path = "../../../payment/tests/fake_stripe/mod.rs"]
+mod fake_stripe;
+
 mod binary;
 mod faults;
 mod mail;
@@ -20,4 +24,5 @@ mod sign_in_protection;
 mod site;
 mod smoke;
 mod stats;
+mod stripe;
 mod tls;

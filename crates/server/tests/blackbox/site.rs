@@ -322,6 +322,7 @@ fn the_office_console_works_in_the_browser() {
         "/admin/legal-orders",
         "/admin/register",
         "/admin/catalogue",
+        "/admin/payments",
     ] {
         browser.goto(&format!("{}{path}", server.base));
         inspect(

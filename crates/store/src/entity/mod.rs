@@ -21,6 +21,7 @@ pub(crate) mod outbox_mail;
 pub(crate) mod partner;
 pub(crate) mod passkey;
 pub(crate) mod payment;
+pub(crate) mod payment_case;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;
 pub(crate) mod processor;

@@ -21,6 +21,7 @@ mod m0016_incidents;
 mod m0017_order_taxes;
 mod m0018_passkey_backup;
 mod m0019_processor_proposals;
+mod m0020_payment_cases;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_order_taxes::Migration),
             Box::new(m0018_passkey_backup::Migration),
             Box::new(m0019_processor_proposals::Migration),
+            Box::new(m0020_payment_cases::Migration),
         ]
     }
 }

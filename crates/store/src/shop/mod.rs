@@ -6,7 +6,7 @@ use kikeru_domain::mail::outbox::Envelope;
 use kikeru_domain::shop::order::{Step, step};
 use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
-    AssetKey, Currency, EventOutcome, Localized, MemberId, Money, Order, OrderId, OrderLine,
+    AssetKey, Currency, EventOutcome, Localized, MemberId, Money, News, Order, OrderId, OrderLine,
     Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase,
     PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
 };
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::entity::{order, order_line, payment, payment_change, payment_event, product};
 use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
 
+mod cases;
 mod postgres;
 mod sqlite;
 
@@ -187,13 +188,36 @@ impl SqlStore {
         Ok((to_order(row, lines)?, payment))
     }
 
+    /// The products of the member's orders in `status`, each once.
+    async fn products_in(&self, member: MemberId, status: PaymentStatus) -> Result<Vec<ProductId>> {
+        let orders = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .filter(order::Column::MemberId.eq(*member.as_uuid()))
+            .filter(order::Column::Status.eq(status.as_str()))
+            .into_tuple::<Uuid>()
+            .all(&self.db)
+            .await?;
+        let mut products: Vec<Uuid> = order_line::Entity::find()
+            .select_only()
+            .column(order_line::Column::ProductId)
+            .filter(order_line::Column::OrderId.is_in(orders))
+            .into_tuple::<Uuid>()
+            .all(&self.db)
+            .await?;
+        products.sort();
+        products.dedup();
+        Ok(products.into_iter().map(ProductId::from_uuid).collect())
+    }
+
     async fn with_history(&self, rows: Vec<payment::Model>) -> Result<Vec<Payment>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let changes = payment_change::Entity::find()
-            .filter(payment_change::Column::PaymentId.is_in(ids))
+            .filter(payment_change::Column::PaymentId.is_in(ids.clone()))
             .order_by_asc(payment_change::Column::Seq)
             .all(&self.db)
             .await?;
+        let cases = cases::cases_of(&self.db, ids).await?;
         rows.into_iter()
             .map(|row| {
                 let history = changes
@@ -217,6 +241,11 @@ impl SqlStore {
                     payment_ref: row.payment_ref,
                     amount: money(row.amount_minor, &row.currency)?,
                     status: status(&row.status)?,
+                    cases: cases
+                        .iter()
+                        .filter(|c| c.payment_id == row.id)
+                        .map(cases::to_case)
+                        .collect::<Result<Vec<_>>>()?,
                     history,
                     created_at: from_millis(row.created_at)?,
                 })
@@ -301,7 +330,8 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> Result<Order> {
 const PURCHASES_SQL: &str = "SELECT o.id AS order_id, l.line, l.product_id, l.sku, l.title_ja, l.title_en, \
      l.unit_price_minor, l.currency, l.quantity, l.tax_rate, o.paid_at, o.status \
      FROM (SELECT id, paid_at, status FROM orders \
-           WHERE member_id = $1 AND paid_at IS NOT NULL AND status IN ('paid', 'refunded') \
+           WHERE member_id = $1 AND paid_at IS NOT NULL AND status IN \
+               ('paid', 'refunded', 'refund_pending', 'disputed', 'charged_back') \
            AND paid_at <= $2 AND (paid_at, id) <= ($2, $3) \
            ORDER BY paid_at DESC, id DESC LIMIT $4 + 1) o \
      JOIN order_lines l ON l.order_id = o.id \
@@ -538,27 +568,22 @@ impl Orders for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn owned(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
-        self.read(async {
-            let paid = order::Entity::find()
-                .select_only()
-                .column(order::Column::Id)
-                .filter(order::Column::MemberId.eq(*member.as_uuid()))
-                .filter(order::Column::Status.eq(PaymentStatus::Paid.as_str()))
-                .into_tuple::<Uuid>()
-                .all(&self.db)
-                .await?;
-            let mut products: Vec<Uuid> = order_line::Entity::find()
-                .select_only()
-                .column(order_line::Column::ProductId)
-                .filter(order_line::Column::OrderId.is_in(paid))
-                .into_tuple::<Uuid>()
-                .all(&self.db)
-                .await?;
-            products.sort();
-            products.dedup();
-            Ok(products.into_iter().map(ProductId::from_uuid).collect())
-        })
-        .await
+        self.read(self.products_in(member, PaymentStatus::Paid))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn withheld(&self, member: MemberId) -> Result<Vec<ProductId>, StoreError> {
+        self.read(self.products_in(member, PaymentStatus::Disputed))
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn cases_needing_attention(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(OrderId, kikeru_domain::Case)>, StoreError> {
+        self.read(cases::needing_attention(&self.db, limit)).await
     }
 }
 

@@ -162,6 +162,15 @@ pub(super) async fn apply_on_postgres(
         }
         Read::Payment(named) => named,
     };
+    let signal = match &event.news {
+        News::Checkout(signal) => *signal,
+        News::Case(report) => {
+            let (outcome, receipt) = cases::apply_case_in(&txn, event, named, report, at).await?;
+            crate::unit::enqueue_all(&txn, receipt.as_slice()).await?;
+            txn.commit().await?;
+            return Ok(outcome);
+        }
+    };
     let NamedPayment {
         payment_id,
         order_uuid,
@@ -173,7 +182,7 @@ pub(super) async fn apply_on_postgres(
     let Step::Moved {
         status: next,
         first_paid_at,
-    } = step(current, order_paid, event.signal, at)
+    } = step(current, order_paid, signal, at)
     else {
         learn_payment_ref(&txn, payment_id, new_ref).await?;
         txn.commit().await?;

@@ -188,6 +188,10 @@ pub(super) async fn apply_in(
         }
         Read::Payment(named) => named,
     };
+    let signal = match &event.news {
+        News::Checkout(signal) => *signal,
+        News::Case(report) => return cases::apply_case_in(txn, event, named, report, at).await,
+    };
     let NamedPayment {
         payment_id,
         order_uuid,
@@ -199,7 +203,7 @@ pub(super) async fn apply_in(
     let Step::Moved {
         status: next,
         first_paid_at,
-    } = step(current, order_paid, event.signal, at)
+    } = step(current, order_paid, signal, at)
     else {
         learn_payment_ref(txn, payment_id, new_ref).await?;
         let unchanged = EventOutcome::Unchanged {

@@ -56,6 +56,7 @@ struct HomePage<'a> {
     processors: usize,
     partners: usize,
     products: usize,
+    payment_cases: usize,
 }
 
 #[handler]
@@ -84,9 +85,15 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Page {
             state.services.disclosures.processors().await?.len(),
             state.services.disclosures.partners().await?.len(),
             state.services.shop.all_products(None, 1000).await?.len(),
+            state
+                .services
+                .shop
+                .cases_needing_attention(500)
+                .await?
+                .len(),
         ))
     };
-    let (open_inquiries, awaiting, processors, partners, products) = counts
+    let (open_inquiries, awaiting, processors, partners, products, payment_cases) = counts
         .await
         .or_page(c.lang, "a console page could not be read")?;
     let page = HomePage {
@@ -98,6 +105,7 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Page {
         processors,
         partners,
         products,
+        payment_cases,
     };
     Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
@@ -361,6 +369,53 @@ pub(crate) async fn answer(
 }
 
 #[derive(Template)]
+#[template(path = "console_payments.html")]
+struct PaymentsPage<'a> {
+    c: &'a Chrome,
+    /// Order, what (kind and state), amount, reason, deadline to respond.
+    cases: Vec<(String, String, String, String, String)>,
+}
+
+/// Refunds and disputes that need the operators: open disputes with the deadline to answer
+/// them, refunds that failed or were canceled (the member's money is not back: refund again),
+/// refunds waiting for the member's action.
+#[handler]
+pub(crate) async fn payments(state: Data<&AppState>, ConsoleUser { c, .. }: ConsoleUser) -> Page {
+    let cases = state
+        .services
+        .shop
+        .cases_needing_attention(500)
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
+    let rows = cases
+        .iter()
+        .map(|(order, case)| {
+            (
+                order.to_string(),
+                format!(
+                    "{}: {}",
+                    c.t(&format!("console.case_{}", case.state.kind())),
+                    c.t(&format!(
+                        "console.case_{}_{}",
+                        case.state.kind(),
+                        case.state.state()
+                    ))
+                ),
+                case.amount.to_string(),
+                case.reason.clone().unwrap_or_default(),
+                case.respond_by.map(crate::site::when).unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(html(
+        StatusCode::OK,
+        &c,
+        PaymentsPage { c: &c, cases: rows }.render(),
+        &[],
+    ))
+}
+
+#[derive(Template)]
 #[template(path = "console_catalogue.html")]
 struct CataloguePage<'a> {
     c: &'a Chrome,
@@ -535,6 +590,7 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/admin/processors/:key/approve", post(approve_processor))
         .at("/admin/partners", post(save_partner))
         .at("/admin/catalogue", get(catalogue))
+        .at("/admin/payments", get(payments))
         .at("/admin/statistics", get(statistics))
         .at("/admin/statistics/export", get(statistics_export))
 }

@@ -512,7 +512,22 @@ pub(crate) async fn checkout_complete(
             "checkout.refunded",
             ("/me#payments", "mypage.payments"),
         ),
-        _ => (
+        P::RefundPending => (
+            "checkout.refund_pending_title",
+            "checkout.refund_pending",
+            ("/me#payments", "mypage.payments"),
+        ),
+        P::Disputed => (
+            "checkout.disputed_title",
+            "checkout.disputed",
+            ("/me#payments", "mypage.payments"),
+        ),
+        P::ChargedBack => (
+            "checkout.charged_back_title",
+            "checkout.charged_back",
+            ("/me#payments", "mypage.payments"),
+        ),
+        P::Failed | P::Expired | P::Canceled => (
             "checkout.failed_title",
             "checkout.failed",
             ("/", "error.back_home"),
