@@ -172,6 +172,7 @@ pub async fn only_a_paid_checkout_is_refunded(double: &dyn ProviderDouble) {
         reference: checkout.reference.clone(),
         amount: order.total,
         attempt: 0,
+        email: None,
     };
     assert!(
         matches!(

@@ -204,6 +204,7 @@ impl Services {
                 gateway: gateway.clone(),
                 simulator: simulator.clone(),
                 processors: store.clone(),
+                members: store.clone(),
                 clock: clock.clone(),
                 random: random.clone(),
             },

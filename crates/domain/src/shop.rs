@@ -47,6 +47,8 @@ pub struct ShopPorts {
     pub simulator: Option<Arc<dyn SimulatedCheckout>>,
     /// The register of entrusted processors (the provider is registered by its name).
     pub processors: Arc<dyn crate::privacy::ports::Processors>,
+    /// The members (a refund's instructions go to the member's address, where entrusted).
+    pub members: Arc<dyn crate::membership::ports::Members>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -416,6 +418,23 @@ impl Shop {
         }
     }
 
+    /// The address a refund's instructions may go to: the member's, only when the shop shares
+    /// addresses with the provider and the register entrusts them to it (as for a checkout);
+    /// none when the member is gone.
+    async fn refund_email(&self, member: MemberId) -> Result<Option<crate::Email>, StoreError> {
+        if !self.config.share_email_with_provider {
+            return Ok(None);
+        }
+        let sent: crate::privacy::Categories = [crate::privacy::DataCategory::EmailAddress]
+            .into_iter()
+            .collect();
+        let register = self.ports.processors.all().await?;
+        if crate::privacy::not_entrusted(&register, self.provider(), &sent).is_some() {
+            return Ok(None);
+        }
+        Ok(self.ports.members.by_id(member).await?.map(|m| m.email))
+    }
+
     /// What a checkout sends the payment processor must be within what the register entrusts
     /// to it.
     async fn check_entrusted(&self) -> Result<(), OrderError> {
@@ -652,6 +671,7 @@ impl Shop {
             .iter()
             .filter(|c| c.state.kind() == "refund")
             .count();
+        let email = self.refund_email(payment.member_id).await?;
         let refund = self
             .ports
             .gateway
@@ -660,6 +680,7 @@ impl Shop {
                 reference: reference.clone(),
                 amount: payment.amount,
                 attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+                email,
             })
             .await?;
         let event = PaymentEvent {

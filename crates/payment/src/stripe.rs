@@ -228,6 +228,21 @@ impl StripeGateway {
         Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
     }
 
+    /// The payment method a PaymentIntent was paid with (`card`, `konbini`, …), from its latest
+    /// charge.
+    async fn paid_with(&self, intent: &str) -> Result<Option<String>, GatewayError> {
+        let json = self
+            .call(
+                &format!("/v1/payment_intents/{intent}?expand%5B%5D=latest_charge"),
+                None,
+                None,
+            )
+            .await?;
+        Ok(json["latest_charge"]["payment_method_details"]["type"]
+            .as_str()
+            .map(str::to_owned))
+    }
+
     async fn session(&self, id: &str) -> Result<Session, GatewayError> {
         let json = self
             .call(&format!("/v1/checkout/sessions/{id}"), None, None)
@@ -342,9 +357,9 @@ fn dispute_case(object: &Value) -> Option<Case> {
 
 /// The form Stripe's API reference documents for a refund: the PaymentIntent, the amount, why
 /// (an operator refunds at the member's request) and our order in the metadata.
-pub(crate) fn refund_form(request: &RefundRequest, intent: String) -> Vec<(String, String)> {
+pub(crate) fn refund_form(request: &RefundRequest, intent: &str) -> Vec<(String, String)> {
     vec![
-        ("payment_intent".to_owned(), intent),
+        ("payment_intent".to_owned(), intent.to_owned()),
         ("amount".to_owned(), request.amount.minor().to_string()),
         ("reason".to_owned(), "requested_by_customer".to_owned()),
         (
@@ -509,9 +524,15 @@ impl PaymentGateway for StripeGateway {
         // One key per attempt: a retry of this attempt is the same refund, the attempt after a
         // failed refund is a new one (Stripe would otherwise replay the failed one for 24 h).
         let purpose = format!("refund-{}-{}", request.order_id, request.attempt);
-        let answered = self
-            .post("/v1/refunds", &purpose, refund_form(request, intent))
-            .await?;
+        let mut form = refund_form(request, &intent);
+        // A konbini payment is refunded to a bank account the member gives Stripe, asked by
+        // mail: only then, and only when the address is entrusted, is it sent.
+        if let Some(email) = &request.email
+            && self.paid_with(&intent).await?.as_deref() == Some("konbini")
+        {
+            form.push(("instructions_email".to_owned(), email.as_str().to_owned()));
+        }
+        let answered = self.post("/v1/refunds", &purpose, form).await?;
         refund_case(&answered).ok_or_else(|| {
             GatewayError::Rejected("Stripe answered a refund this adapter cannot read".to_owned())
         })

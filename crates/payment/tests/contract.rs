@@ -246,6 +246,7 @@ mod stripe {
             reference: checkout.reference.clone(),
             amount: Money::new(1100, Currency::Jpy).unwrap(),
             attempt: 0,
+            email: None,
         };
         gateway.refund(&refund).await.unwrap();
         // A retry (the answer was lost) is the same refund, not a second one.
@@ -344,6 +345,7 @@ mod stripe {
                     reference: checkout.reference.clone(),
                     amount: Money::new(1100, Currency::Jpy).unwrap(),
                     attempt: u32::try_from(attempt).unwrap(),
+                    email: None,
                 })
                 .await
                 .unwrap();
@@ -351,6 +353,44 @@ mod stripe {
             assert_eq!(refund.amount.minor(), 1100);
             assert!(refund.reference.starts_with("re_"));
         }
+    }
+
+    #[tokio::test]
+    async fn konbini_refund_instructions_go_to_the_entrusted_address_only() {
+        use kikeru_domain::shop::ports::RefundRequest;
+        let (gateway, server) = started().await;
+        let email = kikeru_domain::Email::parse("hanako@example.jp").unwrap();
+        let mut sent = Vec::new();
+        for (n, method, address) in [
+            (1, "konbini", Some(email.clone())),
+            (2, "card", Some(email.clone())),
+            (3, "konbini", None),
+        ] {
+            let mut order = request(Language::Ja);
+            order.order_id = OrderId::from_uuid(uuid::Uuid::from_u128(100 + n));
+            let checkout = gateway.create_checkout(&order).await.unwrap();
+            server.pay_with(&checkout.reference, method);
+            gateway
+                .refund(&RefundRequest {
+                    order_id: order.order_id,
+                    reference: checkout.reference,
+                    amount: order.total,
+                    attempt: 0,
+                    email: address,
+                })
+                .await
+                .unwrap();
+            let asked = server.refunds();
+            sent.push(
+                asked
+                    .last()
+                    .unwrap()
+                    .iter()
+                    .find(|(k, _)| k == "instructions_email")
+                    .map(|(_, v)| v.clone()),
+            );
+        }
+        assert_eq!(sent, [Some("hanako@example.jp".to_owned()), None, None]);
     }
 
     #[tokio::test]

@@ -419,6 +419,7 @@ impl Harness {
 pub struct TestGateway {
     outcomes: Mutex<std::collections::HashMap<String, kikeru_domain::PaymentSignal>>,
     refunds: Mutex<Vec<String>>,
+    refund_emails: Mutex<Vec<Option<Email>>>,
     refund_state: Mutex<Option<kikeru_domain::RefundState>>,
     limits: Mutex<Option<kikeru_domain::shop::ports::AmountLimits>>,
     checkouts: std::sync::atomic::AtomicU32,
@@ -481,6 +482,14 @@ impl TestGateway {
     /// How many checkouts were opened.
     pub fn checkouts_opened(&self) -> u32 {
         self.checkouts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The address each refund asked so far carried for the refund's instructions.
+    pub fn refund_emails(&self) -> Vec<Option<Email>> {
+        self.refund_emails
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The checkouts refunded so far.
@@ -604,6 +613,10 @@ impl kikeru_domain::shop::ports::PaymentGateway for TestGateway {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(request.reference.clone());
+        self.refund_emails
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request.email.clone());
         let state = self
             .refund_state
             .lock()

@@ -230,6 +230,10 @@ pub struct RefundRequest {
     /// payment would not be refundable): a retry of the same attempt is the same refund at the
     /// provider, a new attempt is a new one.
     pub attempt: u32,
+    /// The member's address, only when it may be entrusted to the provider: where a provider
+    /// sends the instructions of a refund the member must act on (Stripe: konbini payments,
+    /// refunded to a bank account the member gives). `None` otherwise.
+    pub email: Option<Email>,
 }
 
 /// What a provider says about a checkout that is no longer open (see

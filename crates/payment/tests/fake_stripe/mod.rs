@@ -32,6 +32,8 @@ type Kept = (Vec<(String, String)>, StatusCode, Value);
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<String, Value>,
+    /// The payment method each paid PaymentIntent was paid with.
+    methods: HashMap<String, String>,
     /// Idempotency key → (request parameters, status, response).
     idempotency: HashMap<String, Kept>,
     /// Every refund's parameters, in order.
@@ -60,6 +62,7 @@ impl FakeStripe {
             .at("/v1/checkout/sessions", post(create_session))
             .at("/v1/checkout/sessions/:id", get(retrieve_session))
             .at("/v1/refunds", post(create_refund))
+            .at("/v1/payment_intents/:id", get(retrieve_intent))
             .data(state.clone());
         let acceptor = TcpListener::bind("127.0.0.1:0")
             .into_acceptor()
@@ -96,7 +99,13 @@ impl FakeStripe {
     }
 
     pub(crate) fn pay(&self, id: &str) {
+        self.pay_with(id, "card");
+    }
+
+    /// The member pays the session `id` with `method` (`card`, `konbini`, …).
+    pub(crate) fn pay_with(&self, id: &str, method: &str) {
         let mut state = self.state.0.lock().unwrap();
+        state.methods.insert(Self::intent_of(id), method.to_owned());
         let session = state
             .sessions
             .get_mut(id)
@@ -343,6 +352,34 @@ async fn retrieve_session(req: &Request, Path(id): Path<String>, state: Data<&Sh
             .status(StatusCode::NOT_FOUND)
             .body("{\"error\":{\"message\":\"No such checkout.session\"}}"),
     }
+}
+
+/// A PaymentIntent; its latest charge is an ID unless expanded (`expand[]=latest_charge`),
+/// as Stripe answers.
+#[handler]
+async fn retrieve_intent(req: &Request, Path(id): Path<String>, state: Data<&Shared>) -> Response {
+    if let Err(refusal) = check_headers(req, false) {
+        return refusal;
+    }
+    let expanded = parse_form(req.uri().query().unwrap_or(""))
+        .iter()
+        .any(|(k, v)| k == "expand[]" && v == "latest_charge");
+    let state = state.0.0.lock().unwrap();
+    let Some(method) = state.methods.get(&id) else {
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("{\"error\":{\"message\":\"No such payment_intent\"}}");
+    };
+    let charge = format!("ch_{}", &id[3..]);
+    let latest_charge = if expanded {
+        json!({"id": charge, "object": "charge", "payment_method_details": {"type": method}})
+    } else {
+        json!(charge)
+    };
+    ok(
+        &json!({"id": id, "object": "payment_intent", "status": "succeeded",
+               "latest_charge": latest_charge}),
+    )
 }
 
 #[handler]

@@ -502,6 +502,7 @@ async fn a_checkout_never_sends_the_processor_a_category_it_is_not_entrusted_wit
         gateway: h.gateway.clone(),
         simulator: Some(h.gateway.clone()),
         processors: h.store.clone(),
+        members: h.store.clone(),
         clock: h.clock.clone(),
         random: std::sync::Arc::new(kikeru_testkit::CountingRandom::default()),
     };
@@ -593,4 +594,61 @@ async fn a_paid_order_mails_one_receipt_at_the_price_paid() {
     assert_eq!(receipts[0].order_id, *placed.order.id.as_uuid());
     let titles: Vec<_> = receipts[0].lines.iter().map(|l| l.title.as_str()).collect();
     assert_eq!(titles, ["A の音", "B の音"], "in the member's language");
+}
+
+#[tokio::test]
+async fn a_refund_carries_the_members_address_only_where_the_register_entrusts_it() {
+    use kikeru_domain::privacy::ports::Processors;
+    use kikeru_domain::privacy::{DataCategory, Processor};
+    let h = harness();
+    let products = catalogue(&h).await;
+    let hanako = member(&h, "hanako@example.jp", true).await;
+    let shop = |share: bool| {
+        let ports = kikeru_domain::ShopPorts {
+            catalog: h.store.clone(),
+            orders: h.store.clone(),
+            gateway: h.gateway.clone(),
+            simulator: Some(h.gateway.clone()),
+            processors: h.store.clone(),
+            members: h.store.clone(),
+            clock: h.clock.clone(),
+            random: std::sync::Arc::new(kikeru_testkit::CountingRandom::default()),
+        };
+        kikeru_domain::Shop::new(
+            ports,
+            kikeru_domain::ShopConfig {
+                success_url: "http://x/{order_id}".into(),
+                cancel_url: "http://x/{order_id}".into(),
+                share_email_with_provider: share,
+                tax: kikeru_domain::shop::tax::TaxRules::japan(),
+            },
+        )
+    };
+    let widened = Processor {
+        key: "test".into(),
+        name: "Test payments".into(),
+        purpose: "payment".into(),
+        categories: [DataCategory::OrderDetails, DataCategory::EmailAddress]
+            .into_iter()
+            .collect(),
+    };
+    // Shared, but the register entrusts order details only; then entrusted, but not shared;
+    // then shared and entrusted.
+    for (n, share, widen) in [(0, true, false), (1, false, true), (2, true, false)] {
+        if widen {
+            h.store.save(&widened).await.unwrap();
+        }
+        let placed = h
+            .shop
+            .place_order(&hanako, &products[n..=n], None)
+            .await
+            .unwrap();
+        let reference = placed.payment.reference.clone().unwrap();
+        h.shop.receive_webhook(&paid(&reference)).await.unwrap();
+        shop(share).refund(placed.order.id).await.unwrap();
+    }
+    assert_eq!(
+        h.gateway.refund_emails(),
+        [None, None, Some(Harness::email("hanako@example.jp"))]
+    );
 }
