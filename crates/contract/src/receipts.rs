@@ -4,7 +4,7 @@ use futures_util::future::join_all;
 use kikeru_domain::shop::ports::Receipts;
 use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::shop::receipt::{ReceiptDraft, ReceiptLine};
-use kikeru_domain::shop::tax::RateTotal;
+use kikeru_domain::shop::tax::{RateTotal, TaxRules};
 use kikeru_domain::{Currency, MemberId, OrderId, PaymentSignal as Sig, StoreError};
 
 use crate::fixtures::{NOW, given_members, order, payment_event, product, uuid};
@@ -236,10 +236,14 @@ where
     refund(store, 2, 30).await;
     let due = store.unreturned(10).await.expect("list");
     assert_eq!(due.len(), 1);
-    let (receipt, refunded_at) = &due[0];
-    assert_eq!(receipt.content.order_id, refunded);
-    assert_eq!(*refunded_at, NOW + time::Duration::minutes(30));
-    let content = kikeru_domain::shop::receipt::return_of(receipt, *refunded_at, NOW);
+    let whole = &due[0];
+    assert_eq!(whole.receipt.content.order_id, refunded);
+    assert_eq!(whole.returned_at, NOW + time::Duration::minutes(30));
+    assert_eq!(
+        (whole.case.as_deref(), whole.amount),
+        (None, whole.receipt.content.total)
+    );
+    let content = kikeru_domain::shop::receipt::return_of(whole, &TaxRules::japan(), NOW);
     let invoice = store.issue_return(&content).await.expect("return");
     assert_eq!(invoice.number, 1, "return invoices have their own sequence");
     assert_eq!(invoice.content, content);
@@ -291,9 +295,13 @@ where
         store.issue(&d).await.expect("receipt");
     }
     refund(store, 2, 30).await;
-    let (receipt, at) = store.unreturned(1).await.expect("list").remove(0);
+    let due = store.unreturned(1).await.expect("list").remove(0);
     store
-        .issue_return(&kikeru_domain::shop::receipt::return_of(&receipt, at, NOW))
+        .issue_return(&kikeru_domain::shop::receipt::return_of(
+            &due,
+            &TaxRules::japan(),
+            NOW,
+        ))
         .await
         .expect("return");
     store.erase(member(2)).await.expect("erase");
@@ -318,6 +326,98 @@ where
     assert_eq!(next.number, 3, "a purged number is not given again");
 }
 
+/// Each settled refund and each lost dispute gets its own return invoice for its amount: a
+/// partial refund, then the refund of the rest (no whole-order return besides), a lost
+/// dispute of another order; each once.
+pub async fn each_settled_refund_and_lost_dispute_gets_its_own_return_invoice<S>(store: &S)
+where
+    S: kikeru_domain::ports::Members + Catalog + Orders + Receipts,
+{
+    use crate::fixtures::{case_event, dispute_case, refund_case};
+    use kikeru_domain::{DisputeState, RefundState};
+    given_members(store, &[1]).await;
+    let partly = paid_order(store, 1, member(1), 1).await;
+    let disputed = paid_order(store, 2, member(1), 2).await;
+    for (n, id) in [(1, partly), (2, disputed)] {
+        let mut d = draft(n, 1);
+        d.order_id = id;
+        store.issue(&d).await.expect("receipt");
+    }
+    let at = |minutes| NOW + time::Duration::minutes(minutes);
+    let report = |id: &'static str, reference: &'static str, case, minutes| async move {
+        store
+            .apply_event(&case_event(id, reference, case), at(minutes))
+            .await
+            .expect("case")
+    };
+    report(
+        "c1",
+        "ref-1",
+        refund_case("re_a", RefundState::Pending, 100),
+        10,
+    )
+    .await;
+    assert!(
+        store.unreturned(10).await.expect("list").is_empty(),
+        "not settled yet"
+    );
+    report(
+        "c2",
+        "ref-1",
+        refund_case("re_a", RefundState::Succeeded, 100),
+        20,
+    )
+    .await;
+    let due = store.unreturned(10).await.expect("list");
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].case.as_deref(), due[0].amount, due[0].returned_at),
+        (Some("re_a"), 100, at(20))
+    );
+    let rules = TaxRules::japan();
+    let first = kikeru_domain::shop::receipt::return_of(&due[0], &rules, NOW);
+    assert_eq!((first.total, first.per_rate[0].tax), (100, 9));
+    store.issue_return(&first).await.expect("return");
+    assert!(matches!(
+        store.issue_return(&first).await,
+        Err(StoreError::Conflict)
+    ));
+    // The rest refunded: its own return invoice, and none for the whole order.
+    report(
+        "c3",
+        "ref-1",
+        refund_case("re_b", RefundState::Succeeded, 1000),
+        30,
+    )
+    .await;
+    report("c4", "ref-2", dispute_case("du_1", DisputeState::Open), 40).await;
+    report("c5", "ref-2", dispute_case("du_1", DisputeState::Lost), 50).await;
+    let due = store.unreturned(10).await.expect("list");
+    let seen: Vec<_> = due
+        .iter()
+        .map(|d| (d.receipt.content.order_id, d.case.as_deref(), d.amount))
+        .collect();
+    assert_eq!(
+        seen,
+        [(partly, Some("re_b"), 1000), (disputed, Some("du_1"), 1100)]
+    );
+    for d in &due {
+        store
+            .issue_return(&kikeru_domain::shop::receipt::return_of(d, &rules, NOW))
+            .await
+            .expect("return");
+    }
+    assert!(store.unreturned(10).await.expect("list").is_empty());
+    let returned: i64 = store
+        .returns_for_member(member(1))
+        .await
+        .expect("list")
+        .iter()
+        .map(|r| r.content.total)
+        .sum();
+    assert_eq!(returned, 100 + 1000 + 1100, "no more than was refunded");
+}
+
 /// Every case of this suite as a named `#[tokio::test]`, in a module `receipts`, for an adapter
 /// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
 /// A new case is its function above and its name here.
@@ -329,6 +429,7 @@ macro_rules! receipts_contract_tests {
             unreceipted_lists_paid_orders_without_a_receipt,
             refunds_get_one_return_invoice_from_their_own_sequence,
             receipts_survive_erasure_and_leave_with_their_orders,
+            each_settled_refund_and_lost_dispute_gets_its_own_return_invoice,
         ]);
     };
 }

@@ -468,29 +468,66 @@ impl kikeru_domain::shop::ports::Receipts for MemoryStore {
     async fn unreturned(
         &self,
         limit: u32,
-    ) -> Result<Vec<(kikeru_domain::shop::receipt::Receipt, Timestamp)>, StoreError> {
+    ) -> Result<Vec<kikeru_domain::shop::receipt::DueReturn>, StoreError> {
+        use kikeru_domain::shop::receipt::DueReturn;
+        use kikeru_domain::{CaseState, DisputeState, RefundState};
         let state = self.shop_state();
-        let mut due: Vec<_> = state
-            .receipts
-            .iter()
-            .filter(|r| {
-                !state
-                    .returns
-                    .iter()
-                    .any(|x| x.content.order_id == r.content.order_id)
-            })
-            .filter_map(|r| {
-                let payment = state
-                    .payments
-                    .values()
-                    .find(|p| p.order_id == r.content.order_id && p.status.returned())?;
-                let refunded = payment.history.iter().rev().find(|c| c.status.returned())?;
-                Some((r.clone(), refunded.at))
-            })
-            .collect();
-        due.sort_by_key(|(r, _)| r.number);
+        let returned = |order: OrderId, case: Option<&str>| {
+            state
+                .returns
+                .iter()
+                .any(|x| x.content.order_id == order && x.content.case.as_deref() == case)
+        };
+        let mut due: Vec<(u64, usize, DueReturn)> = Vec::new();
+        for r in &state.receipts {
+            let order = r.content.order_id;
+            let Some(payment) = state.payments.values().find(|p| p.order_id == order) else {
+                continue;
+            };
+            for (position, case) in payment.cases.iter().enumerate() {
+                let returning = matches!(
+                    case.state,
+                    CaseState::Refund(RefundState::Succeeded)
+                        | CaseState::Dispute(DisputeState::Lost)
+                );
+                if returning && !returned(order, Some(&case.reference)) {
+                    let at = state
+                        .case_times
+                        .get(&(payment.provider.clone(), case.reference.clone()))
+                        .copied()
+                        .unwrap_or(payment.created_at);
+                    due.push((
+                        r.number,
+                        position,
+                        DueReturn {
+                            receipt: r.clone(),
+                            case: Some(case.reference.clone()),
+                            amount: case.amount.minor(),
+                            returned_at: at,
+                        },
+                    ));
+                }
+            }
+            if payment.cases.is_empty() && payment.status.returned() && !returned(order, None) {
+                let Some(change) = payment.history.iter().rev().find(|c| c.status.returned())
+                else {
+                    continue;
+                };
+                due.push((
+                    r.number,
+                    0,
+                    DueReturn {
+                        receipt: r.clone(),
+                        case: None,
+                        amount: r.content.total,
+                        returned_at: change.at,
+                    },
+                ));
+            }
+        }
+        due.sort_by_key(|(number, position, _)| (*number, *position));
         due.truncate(limit as usize);
-        Ok(due)
+        Ok(due.into_iter().map(|(_, _, d)| d).collect())
     }
 
     async fn issue_return(
@@ -501,7 +538,7 @@ impl kikeru_domain::shop::ports::Receipts for MemoryStore {
         if state
             .returns
             .iter()
-            .any(|r| r.content.order_id == draft.order_id)
+            .any(|r| r.content.order_id == draft.order_id && r.content.case == draft.case)
         {
             return Err(StoreError::Conflict);
         }

@@ -7,13 +7,14 @@
 use async_trait::async_trait;
 use kikeru_domain::shop::ports::Receipts;
 use kikeru_domain::shop::receipt::{
-    Receipt, ReceiptDraft, ReceiptLine, ReturnDraft, ReturnInvoice,
+    DueReturn, Receipt, ReceiptDraft, ReceiptLine, ReturnDraft, ReturnInvoice,
 };
 use kikeru_domain::shop::tax::RateTotal;
-use kikeru_domain::{Currency, MemberId, Order, OrderId, PaymentStatus, StoreError, Timestamp};
+use kikeru_domain::{Currency, MemberId, Order, OrderId, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
 };
 use serde::{Deserialize, Serialize};
 
@@ -176,9 +177,37 @@ fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice> {
             total: stored.total,
             issuer: stored.issuer,
             registration_number: stored.registration_number,
+            case: (!row.case_ref.is_empty()).then_some(row.case_ref),
         },
     })
 }
+
+/// Returns due a return invoice, by their receipt: settled refunds and lost disputes without
+/// one (`case_ref` the case), then orders refunded or charged back without a case and without
+/// one (`case_ref` null). Parameter: how many.
+const UNRETURNED_SQL: &str = "\
+    SELECT * FROM ( \
+        SELECT r.number AS receipt_number, c.reference AS case_ref, c.amount_minor AS amount, \
+            c.updated_at AS returned_at, c.reported_at AS reported_at \
+        FROM payment_cases c \
+        JOIN payments p ON p.id = c.payment_id \
+        JOIN receipts r ON r.order_id = p.order_id \
+        WHERE ((c.kind = 'refund' AND c.state = 'succeeded') \
+            OR (c.kind = 'dispute' AND c.state = 'lost')) \
+        AND NOT EXISTS (SELECT 1 FROM return_invoices x \
+            WHERE x.order_id = p.order_id AND x.case_ref = c.reference) \
+        UNION ALL \
+        SELECT r.number, NULL, o.total_minor, \
+            (SELECT MAX(h.at) FROM payment_status_changes h \
+             WHERE h.payment_id = p.id AND h.status IN ('refunded', 'charged_back')), 0 \
+        FROM receipts r \
+        JOIN orders o ON o.id = r.order_id \
+        JOIN payments p ON p.order_id = o.id \
+        WHERE o.status IN ('refunded', 'charged_back') \
+        AND NOT EXISTS (SELECT 1 FROM payment_cases c WHERE c.payment_id = p.id) \
+        AND NOT EXISTS (SELECT 1 FROM return_invoices x \
+            WHERE x.order_id = o.id AND x.case_ref = '') \
+    ) due ORDER BY receipt_number, reported_at, case_ref LIMIT $1";
 
 /// Which `receipt_sequence` row numbers receipts.
 const RECEIPTS: i32 = 1;
@@ -322,47 +351,30 @@ impl Receipts for SqlStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError> {
+    async fn unreturned(&self, limit: u32) -> Result<Vec<DueReturn>, StoreError> {
         self.read(async {
-            let refunded = order::Entity::find()
-                .select_only()
-                .column(order::Column::Id)
-                .filter(
-                    order::Column::Status.is_in(
-                        PaymentStatus::ALL
-                            .into_iter()
-                            .filter(|s| s.returned())
-                            .map(PaymentStatus::as_str),
-                    ),
-                )
-                .into_query();
-            let returned = return_invoice::Entity::find()
-                .select_only()
-                .column(return_invoice::Column::OrderId)
-                .into_query();
-            let rows = receipt::Entity::find()
-                .filter(receipt::Column::OrderId.in_subquery(refunded))
-                .filter(receipt::Column::OrderId.not_in_subquery(returned))
-                .order_by_asc(receipt::Column::Number)
-                .limit(u64::from(limit))
-                .all(&self.db)
+            let rows = self
+                .db
+                .query_all_raw(Statement::from_sql_and_values(
+                    self.db.get_database_backend(),
+                    UNRETURNED_SQL,
+                    [i64::from(limit).into()],
+                ))
                 .await?;
             let mut due = Vec::with_capacity(rows.len());
             for row in rows {
-                let receipt = to_receipt(row)?;
-                let Some((_, payment)) =
-                    kikeru_domain::shop::ports::Orders::by_id(self, receipt.content.order_id)
-                        .await?
-                else {
-                    continue;
-                };
-                let refunded_at = payment
-                    .history
-                    .iter()
-                    .rev()
-                    .find(|c| c.status.returned())
-                    .map_or(payment.created_at, |c| c.at);
-                due.push((receipt, refunded_at));
+                let number: i64 = row.try_get("", "receipt_number")?;
+                let receipt = receipt::Entity::find_by_id(number)
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| corrupt("a due return's receipt"))?;
+                let returned_at: Option<i64> = row.try_get("", "returned_at")?;
+                due.push(DueReturn {
+                    receipt: to_receipt(receipt)?,
+                    case: row.try_get("", "case_ref")?,
+                    amount: row.try_get("", "amount")?,
+                    returned_at: from_millis(returned_at.ok_or_else(|| corrupt("return time"))?)?,
+                });
             }
             Ok(due)
         })
@@ -389,6 +401,7 @@ impl Receipts for SqlStore {
             let row = return_invoice::ActiveModel {
                 number: Set(number),
                 order_id: Set(*draft.order_id.as_uuid()),
+                case_ref: Set(draft.case.clone().unwrap_or_default()),
                 receipt_number: Set(receipt_number),
                 member_id: Set(*draft.member_id.as_uuid()),
                 issued_at: Set(millis(draft.issued_at)),

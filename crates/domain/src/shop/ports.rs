@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::shop::receipt::{Receipt, ReceiptDraft, ReturnDraft, ReturnInvoice};
+use crate::shop::receipt::{DueReturn, Receipt, ReceiptDraft, ReturnDraft, ReturnInvoice};
 
 use crate::{
     Email, EventOutcome, Language, MemberId, Money, Order, OrderId, Payment, PaymentEvent,
@@ -412,19 +412,22 @@ pub trait Receipts: Send + Sync + 'static {
         recipient: &str,
     ) -> Result<Receipt, StoreError>;
 
-    /// Receipts of refunded orders that have no return invoice yet, with when the payment was
-    /// refunded, the earliest receipt first, at most `limit`.
+    /// Returns due a return invoice, whose sale has a receipt and that have no return invoice
+    /// yet, the earliest receipt first, at most `limit`: each refund settled and each dispute
+    /// lost (by the case's reference, its amount, and when it reached that state), and each
+    /// order refunded or charged back whose payment has no case (the whole sale, `case: None`,
+    /// returned when the payment last became so).
     ///
     /// # Errors
     /// When storage fails.
-    async fn unreturned(&self, limit: u32) -> Result<Vec<(Receipt, Timestamp)>, StoreError>;
+    async fn unreturned(&self, limit: u32) -> Result<Vec<DueReturn>, StoreError>;
 
     /// Stores a return invoice with the next number of the return invoices' sequence, taken
     /// in the same transaction (no gap, no repeat, as for receipts).
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the order has a return invoice already (nothing is
-    /// numbered).
+    /// [`StoreError::Conflict`] when the order has a return invoice for this case (or, for
+    /// `case: None`, one without a case) already (nothing is numbered).
     async fn issue_return(&self, draft: &ReturnDraft) -> Result<ReturnInvoice, StoreError>;
 
     /// The member's return invoices, newest first. MUST NOT include other members'.

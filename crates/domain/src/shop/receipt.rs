@@ -9,8 +9,10 @@
 //!
 //! A refund gets a return invoice (適格返還請求書) the same way, from its own gap-free sequence:
 //! the issuer and its registration number, the date of the refund and of the original sale,
-//! the items returned, and per tax rate the amount returned and the tax in it. Refunds are of
-//! whole orders, so a return invoice returns exactly what its receipt sold.
+//! the items the return relates to, and per tax rate the amount returned and the tax in it. A
+//! return invoice is due for each settled refund and each lost dispute (the provider's case,
+//! by its reference), and for a whole refund a provider reports without a case: a whole return
+//! repeats what the receipt sold; a partial one apportions its amount over the receipt's rates.
 //!
 //! Receipts and return invoices are accounting records: they name the member only by ID,
 //! survive the member's account deletion, and go with the order's payment records when the
@@ -101,6 +103,23 @@ pub struct ReturnDraft {
     pub issuer: String,
     /// The issuer's registration number, when registered.
     pub registration_number: Option<String>,
+    /// The provider's case it returns (a settled refund, a lost dispute), `None` for a whole
+    /// refund reported without one. One return invoice per order and case.
+    pub case: Option<String>,
+}
+
+/// A return due a return invoice: what was returned of the sale `receipt` records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueReturn {
+    /// The receipt of the sale.
+    pub receipt: Receipt,
+    /// The provider's case (a settled refund, a lost dispute); `None` for a whole refund
+    /// reported without one.
+    pub case: Option<String>,
+    /// The tax-inclusive amount returned, in minor units.
+    pub amount: i64,
+    /// When it was returned.
+    pub returned_at: Timestamp,
 }
 
 /// An issued return invoice: its draft and its number.
@@ -112,24 +131,62 @@ pub struct ReturnInvoice {
     pub content: ReturnDraft,
 }
 
-/// The return invoice of a whole refund of the order `receipt` was issued for, refunded at
-/// `refunded_at`, issued at `now`: the receipt's items and per-rate amounts, returned.
-pub fn return_of(receipt: &Receipt, refunded_at: Timestamp, now: Timestamp) -> ReturnDraft {
-    let sale = &receipt.content;
+/// The return invoice of `due`, issued at `now`: the receipt's items (the goods the return
+/// relates to) and, per rate, the amount returned and the tax in it. A return of the whole sale
+/// repeats the receipt's per-rate amounts; a partial one apportions its amount over the rates
+/// in proportion to what each sold (the last rate takes the remainder), with the tax in each
+/// part rounded once under `rules`.
+pub fn return_of(due: &DueReturn, rules: &TaxRules, now: Timestamp) -> ReturnDraft {
+    let sale = &due.receipt.content;
+    let amount = due.amount.clamp(0, sale.total);
+    let per_rate = if amount == sale.total {
+        sale.per_rate.clone()
+    } else {
+        apportion(&sale.per_rate, sale.total, amount, rules)
+    };
     ReturnDraft {
-        receipt_number: receipt.number,
+        receipt_number: due.receipt.number,
         order_id: sale.order_id,
         member_id: sale.member_id,
         issued_at: now,
-        refunded_at,
+        refunded_at: due.returned_at,
         paid_at: sale.paid_at,
         currency: sale.currency,
         lines: sale.lines.clone(),
-        per_rate: sale.per_rate.clone(),
-        total: sale.total,
+        per_rate,
+        total: amount,
         issuer: sale.issuer.clone(),
         registration_number: sale.registration_number.clone(),
+        case: due.case.clone(),
     }
+}
+
+/// `amount` of a sale of `total` spread over its rates in proportion to what each sold.
+fn apportion(per_rate: &[RateTotal], total: i64, amount: i64, rules: &TaxRules) -> Vec<RateTotal> {
+    let mut left = amount;
+    let last = per_rate.len().saturating_sub(1);
+    per_rate
+        .iter()
+        .enumerate()
+        .map(|(i, sold)| {
+            let share = if i == last {
+                left
+            } else {
+                let part =
+                    i128::from(amount) * i128::from(sold.inclusive) / i128::from(total.max(1));
+                i64::try_from(part).unwrap_or(0).min(left)
+            };
+            left -= share;
+            let tax = rules.tax_in(share, sold.rate);
+            RateTotal {
+                rate: sold.rate,
+                inclusive: share,
+                tax,
+                exclusive: share - tax,
+            }
+        })
+        .filter(|r| r.inclusive > 0)
+        .collect()
 }
 
 /// The longest recipient name.
@@ -217,4 +274,68 @@ pub fn draft(
         recipient: None,
         reissues: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sold(per_rate: Vec<RateTotal>) -> DueReturn {
+        let total = per_rate.iter().map(|r| r.inclusive).sum();
+        DueReturn {
+            receipt: Receipt {
+                number: 7,
+                content: ReceiptDraft {
+                    order_id: OrderId::from_uuid(uuid::Uuid::nil()),
+                    member_id: MemberId::from_uuid(uuid::Uuid::nil()),
+                    issued_at: time::macros::datetime!(2026-04-01 09:00 UTC),
+                    paid_at: time::macros::datetime!(2026-04-01 09:00 UTC),
+                    currency: Currency::Jpy,
+                    lines: Vec::new(),
+                    per_rate,
+                    total,
+                    issuer: "キケル".to_owned(),
+                    registration_number: None,
+                    recipient: None,
+                    reissues: 0,
+                },
+            },
+            case: Some("re_1".to_owned()),
+            amount: total,
+            returned_at: time::macros::datetime!(2026-04-02 09:00 UTC),
+        }
+    }
+
+    fn rate(rate: u32, inclusive: i64, tax: i64) -> RateTotal {
+        RateTotal {
+            rate,
+            inclusive,
+            tax,
+            exclusive: inclusive - tax,
+        }
+    }
+
+    #[test]
+    fn a_whole_return_repeats_the_sale_and_a_partial_one_is_spread_over_its_rates() {
+        let rules = TaxRules::japan();
+        let now = time::macros::datetime!(2026-04-03 09:00 UTC);
+        let mut due = sold(vec![rate(8, 1080, 80), rate(10, 2200, 200)]);
+        let whole = return_of(&due, &rules, now);
+        assert_eq!(whole.per_rate, due.receipt.content.per_rate);
+        assert_eq!((whole.total, whole.case.as_deref()), (3280, Some("re_1")));
+
+        due.amount = 1640;
+        let half = return_of(&due, &rules, now);
+        assert_eq!(half.total, 1640);
+        assert_eq!(
+            half.per_rate,
+            [rate(8, 540, 40), rate(10, 1100, 100)],
+            "in proportion, the tax in each part rounded once"
+        );
+        assert_eq!(half.per_rate.iter().map(|r| r.inclusive).sum::<i64>(), 1640);
+
+        // Never more than was sold.
+        due.amount = 99_999;
+        assert_eq!(return_of(&due, &rules, now).total, 3280);
+    }
 }

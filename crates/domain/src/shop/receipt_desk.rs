@@ -61,8 +61,8 @@ impl ReceiptDesk {
         // A refund's return invoice follows its receipt: an order refunded before its receipt
         // was issued gets both, in this order, in one run.
         let mut returns = 0;
-        for (receipt, refunded_at) in self.ports.receipts.unreturned(limit).await? {
-            let content = return_of(&receipt, refunded_at, self.ports.clock.now());
+        for due in self.ports.receipts.unreturned(limit).await? {
+            let content = return_of(&due, &self.rules, self.ports.clock.now());
             match self.ports.receipts.issue_return(&content).await {
                 Ok(_) => returns += 1,
                 Err(StoreError::Conflict) => {}

@@ -7,8 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub number: i64,
-    #[sea_orm(unique)]
     pub order_id: Uuid,
+    /// The provider's case returned, `''` for a whole refund without one; unique with the order.
+    pub case_ref: String,
     pub receipt_number: i64,
     pub member_id: Uuid,
     pub issued_at: i64,

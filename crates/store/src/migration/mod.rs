@@ -22,6 +22,7 @@ mod m0017_order_taxes;
 mod m0018_passkey_backup;
 mod m0019_processor_proposals;
 mod m0020_payment_cases;
+mod m0021_return_invoices_per_case;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_passkey_backup::Migration),
             Box::new(m0019_processor_proposals::Migration),
             Box::new(m0020_payment_cases::Migration),
+            Box::new(m0021_return_invoices_per_case::Migration),
         ]
     }
 }
