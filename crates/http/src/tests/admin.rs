@@ -152,9 +152,15 @@ async fn operators_update_the_catalogue_all_or_none_and_every_change_is_audited(
     assert!(actions.contains(&"signed_in".to_owned()), "{actions:?}");
 }
 
-#[tokio::test]
-async fn operators_refund_paid_orders_only() {
-    let f = fixture();
+/// An operator, a product of ¥330 with its audio, and the member who ordered it (unpaid).
+struct Ordered {
+    operator: String,
+    hanako: String,
+    product: String,
+    order: Value,
+}
+
+async fn ordered(f: &Fixture) -> Ordered {
     std::fs::create_dir_all(f.media.path().join("audio")).unwrap();
     std::fs::write(f.media.path().join("audio/a.wav"), b"RIFF").unwrap();
     let operator = f.operator("office@example.jp", Role::Operator).await;
@@ -175,6 +181,23 @@ async fn operators_refund_paid_orders_only() {
             .await,
     )
     .await;
+    Ordered {
+        operator,
+        hanako,
+        product,
+        order,
+    }
+}
+
+#[tokio::test]
+async fn operators_refund_paid_orders_only() {
+    let f = fixture();
+    let Ordered {
+        operator,
+        hanako,
+        order,
+        ..
+    } = ordered(&f).await;
     let id = order["id"].as_str().unwrap();
     let refund = |cookie: String| {
         f.client
@@ -227,26 +250,12 @@ async fn operators_refund_paid_orders_only() {
 async fn refunds_that_pend_or_fail_and_open_disputes_are_shown_to_members_and_operators() {
     use kikeru_domain::{Case, CaseState, Currency, DisputeState, Money, RefundState};
     let f = fixture();
-    std::fs::create_dir_all(f.media.path().join("audio")).unwrap();
-    std::fs::write(f.media.path().join("audio/a.wav"), b"RIFF").unwrap();
-    let operator = f.operator("office@example.jp", Role::Operator).await;
-    f.put_products(&operator, json!([{"sku": "A-1", "title_ja": "朝", "title_en": "Morning", "price": 330, "audio": "audio/a.wav"}])).await.assert_status_is_ok();
-    let product = json_of(f.client.get("/api/v1/products").send().await).await["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    f.register_and_verify("hanako@example.jp").await;
-    let hanako = f.sign_in("hanako@example.jp").await;
-    let order = json_of(
-        f.client
-            .post("/api/v1/orders")
-            .header("origin", ORIGIN)
-            .header("cookie", &hanako)
-            .body_json(&json!({"product_ids": [product]}))
-            .send()
-            .await,
-    )
-    .await;
+    let Ordered {
+        operator,
+        hanako,
+        product,
+        order,
+    } = ordered(&f).await;
     let id = order["id"].as_str().unwrap().to_owned();
     let reference = order["checkout_url"]
         .as_str()

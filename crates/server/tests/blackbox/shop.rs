@@ -23,6 +23,11 @@ fn signed(reference: &str, kind: &str, id: &str) -> (Vec<u8>, String) {
 }
 
 fn member(server: &Server, email: &str) -> Client {
+    member_in(server, &server.outbox(), email)
+}
+
+/// A member registered, verified (the mail read from `mailbox`) and signed in.
+pub(crate) fn member_in(server: &Server, mailbox: &std::path::Path, email: &str) -> Client {
     let mut client = Client::new(&server.base);
     assert_eq!(
         client
@@ -33,7 +38,7 @@ fn member(server: &Server, email: &str) -> Client {
             .status,
         202
     );
-    let mail = outbox::last(&server.outbox(), email, "verify_email").expect("a verification mail");
+    let mail = outbox::last(mailbox, email, "verify_email").expect("a verification mail");
     assert_eq!(
         client
             .post(

@@ -5,11 +5,11 @@
 //! and on PostgreSQL.
 
 use crate::fake_stripe::{FakeStripe, SECRET_KEY};
+use crate::shop::member_in;
 use crate::support::http::{Client, Reply};
-use crate::support::{Server, add_operator, outbox};
+use crate::support::{Server, add_operator};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
 const OFFICE_PASSWORD: &str = "quiet office lantern harbour";
 const WEBHOOK_SECRET: &str = "whsec_blackbox_stripe";
 
@@ -62,35 +62,6 @@ impl Stripe {
             .unwrap_or_default()
             .to_owned()
     }
-}
-
-fn member(server: &Server, mailbox: &std::path::Path, email: &str) -> Client {
-    let mut client = Client::new(&server.base);
-    let registered = client.post(
-        "/api/v1/members",
-        json!({"email": email, "password": PASSWORD}),
-    );
-    assert_eq!(registered.status, 202, "{registered:?}");
-    let mail = outbox::last(mailbox, email, "verify_email").expect("a verification mail");
-    assert_eq!(
-        client
-            .post(
-                "/api/v1/members/verify",
-                json!({"token": mail.token().unwrap()})
-            )
-            .status,
-        204
-    );
-    assert_eq!(
-        client
-            .post(
-                "/api/v1/sessions",
-                json!({"email": email, "password": PASSWORD})
-            )
-            .status,
-        201
-    );
-    client
 }
 
 /// Orders `product` and pays at the (fake) hosted checkout; Stripe then reports the completed
@@ -183,7 +154,7 @@ fn journey(database: Option<&str>) {
         client: Client::new(&server.base),
         sent: 0,
     };
-    let mut hanako = member(&server, &data.path().join("outbox"), "hanako@example.jp");
+    let mut hanako = member_in(&server, &data.path().join("outbox"), "hanako@example.jp");
     let products = hanako.get("/api/v1/products");
     let (ids, prices): (Vec<String>, Vec<i64>) = products.json["items"]
         .as_array()
