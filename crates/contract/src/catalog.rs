@@ -89,6 +89,73 @@ pub async fn all_lists_every_product_by_sku(port: &dyn Catalog) {
     assert_eq!(rest[0].draft.sku.as_str(), "KK-002");
 }
 
+/// A product numbered `n` with these titles and descriptions.
+fn titled(n: u128, ja: &str, en: &str, about: &str, active: bool) -> kikeru_domain::Product {
+    let mut p = product(n, 1100, active);
+    p.draft.title = kikeru_domain::Localized::title(ja, en).expect("a title");
+    p.draft.description =
+        kikeru_domain::Localized::description(about, "About").expect("a description");
+    p
+}
+
+fn query(text: &str) -> kikeru_domain::shop::search::SearchQuery {
+    kikeru_domain::shop::search::SearchQuery::parse(text).expect("a query")
+}
+
+async fn skus(port: &dyn Catalog, text: &str) -> Vec<String> {
+    port.search(&query(text), 20)
+        .await
+        .expect("search")
+        .iter()
+        .map(|p| p.draft.sku.as_str().to_owned())
+        .collect()
+}
+
+/// Search finds a word inside a Japanese title, full-width Latin letters, the other kana, a
+/// query of one or two characters; titles rank before descriptions, the earlier match first;
+/// products off sale are never found; a product saved again is found by its new words only.
+pub async fn search_finds_japanese_as_it_is_written(port: &dyn Catalog) {
+    port.save_all(&[
+        titled(1, "夕凪の子守唄", "Yuunagi Lullaby", "波の音", true),
+        titled(2, "ララバイ", "Lullaby", "やさしい歌", true),
+        titled(3, "朝の鐘", "Morning Bell", "子守唄のように静かな鐘", true),
+        titled(4, "子守唄", "Cradle Song", "古い歌", true),
+        titled(5, "夜の子守唄", "Night Lullaby", "売り切れ", false),
+        titled(6, "50%の雨", "Rain_50", "割引ではない", true),
+    ])
+    .await
+    .expect("save");
+    assert_eq!(
+        skus(port, "子守唄").await,
+        ["KK-004", "KK-001", "KK-003"],
+        "at the start of a title, then inside one, then in a description; never off sale"
+    );
+    assert_eq!(skus(port, "ＹＵＵＮＡＧＩ").await, ["KK-001"]);
+    assert_eq!(skus(port, "ららばい").await, ["KK-002"]);
+    assert_eq!(skus(port, "lullaby").await, ["KK-002", "KK-001"]);
+    assert_eq!(skus(port, "鐘").await, ["KK-003"], "one character");
+    assert_eq!(skus(port, "夕凪").await, ["KK-001"], "two characters");
+    assert_eq!(
+        skus(port, "50%").await,
+        ["KK-006"],
+        "LIKE's characters match as they are"
+    );
+    assert_eq!(skus(port, "n_5").await, ["KK-006"]);
+    assert!(skus(port, "存在しない言葉").await.is_empty());
+    port.save_all(&[titled(1, "夕暮れ", "Dusk", "風", true)])
+        .await
+        .expect("save again");
+    assert_eq!(skus(port, "子守唄").await, ["KK-004", "KK-003"]);
+    assert_eq!(skus(port, "夕暮").await, ["KK-001"]);
+    assert_eq!(
+        port.search(&query("子守唄"), 1)
+            .await
+            .expect("search")
+            .len(),
+        1
+    );
+}
+
 /// Every case of this suite as a named `#[tokio::test]`, in a module `catalog`, for an adapter
 /// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
 /// A new case is its function above and its name here.
@@ -101,6 +168,7 @@ macro_rules! catalog_contract_tests {
             a_sku_of_another_product_is_a_conflict_and_nothing_is_saved,
             active_lists_only_products_on_sale_by_sku_page_by_page,
             all_lists_every_product_by_sku,
+            search_finds_japanese_as_it_is_written,
         ]);
     };
 }

@@ -141,6 +141,18 @@ impl Shop {
         self.ports.catalog.active(after, limit).await
     }
 
+    /// Products on sale matching `query` (see [`search`]), best first, at most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn search(
+        &self,
+        query: &search::SearchQuery,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError> {
+        self.ports.catalog.search(query, limit).await
+    }
+
     /// Every product, on sale or not (for operators), by SKU.
     ///
     /// # Errors
@@ -774,5 +786,6 @@ pub mod order;
 pub mod ports;
 pub mod receipt;
 pub mod receipt_desk;
+pub mod search;
 pub mod standing;
 pub mod tax;

@@ -394,7 +394,12 @@ pub(crate) struct ShopApi;
 
 #[OpenApi]
 impl ShopApi {
-    /// Products on sale, by SKU, a page at a time.
+    /// Products on sale, by SKU, a page at a time; with `q`, those matching it, best first.
+    ///
+    /// A search matches titles and descriptions in both languages, a word inside a Japanese
+    /// title too; query and text are folded alike (NFKC, case, katakana as hiragana). Title
+    /// matches come first, then the earlier match, then the shorter title. A search answers one
+    /// page of at most `limit` and no `next`.
     #[oai(path = "/products", method = "get", tag = "Tag::Catalog")]
     async fn products(
         &self,
@@ -405,7 +410,28 @@ impl ShopApi {
         /// Page size (1–100, default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
+        /// Words to search for (1–100 characters).
+        #[oai(validator(min_length = 1, max_length = 100))]
+        q: Query<Option<String>>,
     ) -> ApiResult<Json<ProductPage>> {
+        if let Some(text) = q.0.as_deref() {
+            let query = kikeru_domain::shop::search::SearchQuery::parse(text).map_err(|e| {
+                ApiError::unprocessable(
+                    "invalid_query",
+                    "The search words are not valid",
+                    e.to_string(),
+                )
+            })?;
+            let found = state
+                .services
+                .shop
+                .search(&query, limit.0.unwrap_or(DEFAULT_PAGE))
+                .await?;
+            return Ok(Json(ProductPage {
+                items: found.iter().map(ProductView::from).collect(),
+                next: None,
+            }));
+        }
         let after = after
             .0
             .as_deref()

@@ -133,6 +133,27 @@ impl Catalog for MemoryStore {
         found.truncate(limit as usize);
         Ok(found)
     }
+
+    async fn search(
+        &self,
+        query: &kikeru_domain::shop::search::SearchQuery,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError> {
+        use kikeru_domain::shop::search::{keys, rank};
+        let state = self.shop_state();
+        let mut found: Vec<_> = state
+            .products
+            .values()
+            .filter(|p| p.draft.active)
+            .filter_map(|p| rank(&keys(&p.draft), query).map(|r| (r, p)))
+            .collect();
+        found.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.draft.sku.cmp(&b.1.draft.sku))
+        });
+        found.truncate(limit as usize);
+        Ok(found.into_iter().map(|(_, p)| p.clone()).collect())
+    }
 }
 
 #[async_trait]

@@ -47,6 +47,19 @@ pub trait Catalog: Send + Sync + 'static {
     /// # Errors
     /// When storage fails.
     async fn all(&self, after: Option<Sku>, limit: u32) -> Result<Vec<Product>, StoreError>;
+
+    /// Active products whose titles or descriptions, folded ([`crate::shop::search::keys`]),
+    /// contain the folded `query`, ranked by [`crate::shop::search::rank`] (title matches first,
+    /// then the earlier match, then the shorter title) and then by SKU, at most `limit`. MUST
+    /// find a query of one or two characters too. MUST NOT list inactive products.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn search(
+        &self,
+        query: &crate::shop::search::SearchQuery,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError>;
 }
 
 /// Orders and their payment attempts.

@@ -391,3 +391,114 @@ async fn no_operation_or_schema_of_the_api_has_a_field_for_card_data() {
         }
     }
 }
+
+/// Percent-encodes `text` for a query string.
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn japanese_is_found_as_it_is_written_on_the_api_and_the_site() {
+    let f = fixture();
+    let piece = |sku: &str, ja: &str, en: &str, about: &str| ProductDraft {
+        sku: Sku::parse(sku).unwrap(),
+        title: Localized::title(ja, en).unwrap(),
+        description: Localized::description(about, "About").unwrap(),
+        price: Money::new(330, Currency::Jpy).unwrap(),
+        active: true,
+        audio: AssetKey::parse(&format!("audio/{sku}.wav")).unwrap(),
+        sample: None,
+    };
+    f.harness
+        .shop
+        .import(vec![
+            piece("A", "夕凪の子守唄", "Yuunagi Lullaby", "波の音"),
+            piece("B", "ララバイ", "Lullaby", "やさしい歌"),
+            piece("C", "朝の鐘", "Morning Bell", "子守唄のように静かな鐘"),
+        ])
+        .await
+        .unwrap();
+    let skus = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["sku"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (words, expected) in [
+        ("子守唄", vec!["A", "C"]),
+        ("ＹＵＵＮＡＧＩ", vec!["A"]),
+        ("ららばい", vec!["B"]),
+        ("鐘", vec!["C"]),
+        ("見つからない", vec![]),
+    ] {
+        let found = f
+            .client
+            .get(format!("/api/v1/products?q={}", encoded(words)))
+            .send()
+            .await;
+        found.assert_status_is_ok();
+        let page = json_of(found).await;
+        assert_eq!(skus(page.clone()), expected, "{words}");
+        assert!(page.get("next").is_none_or(Value::is_null), "one page");
+    }
+    f.client
+        .get(format!("/api/v1/products?q={}", "あ".repeat(101)))
+        .send()
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+
+    // The site: every page has the search box; results mark the words found.
+    let home = text_of(f.client.get("/").send().await).await;
+    assert!(home.contains("role=\"search\""), "{home}");
+    let results = text_of(
+        f.client
+            .get(format!("/?q={}", encoded("子守唄")))
+            .header("cookie", "kikeru_lang=ja")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(results.contains("「子守唄」の検索結果"), "{results}");
+    assert!(results.contains("夕凪の<mark>子守唄</mark>"), "{results}");
+    assert!(results.contains("<mark>子守唄</mark>のように"), "{results}");
+    assert!(!results.contains("ララバイ"), "only what matched");
+    let katakana = text_of(
+        f.client
+            .get(format!("/?q={}", encoded("ららばい")))
+            .header("cookie", "kikeru_lang=ja")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(katakana.contains("<mark>ララバイ</mark>"), "{katakana}");
+    let nothing = text_of(
+        f.client
+            .get(format!("/?q={}", encoded("見つからない")))
+            .header("cookie", "kikeru_lang=en")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(nothing.contains("No work matches"), "{nothing}");
+    assert!(
+        nothing.contains("<a href=\"/\">Browse all works</a>"),
+        "{nothing}"
+    );
+    let long = text_of(
+        f.client
+            .get(format!("/?q={}", encoded(&"あ".repeat(101))))
+            .send()
+            .await,
+    )
+    .await;
+    assert!(long.contains("100"), "the page says why: {long}");
+}

@@ -20,6 +20,10 @@ pub struct Model {
     pub sample: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Both titles, folded for search.
+    pub search_title: String,
+    /// Both descriptions, folded for search.
+    pub search_body: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ mod m0018_passkey_backup;
 mod m0019_processor_proposals;
 mod m0020_payment_cases;
 mod m0021_return_invoices_per_case;
+mod m0022_product_search;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_processor_proposals::Migration),
             Box::new(m0020_payment_cases::Migration),
             Box::new(m0021_return_invoices_per_case::Migration),
+            Box::new(m0022_product_search::Migration),
         ]
     }
 }

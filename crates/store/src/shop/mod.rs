@@ -22,6 +22,7 @@ use crate::{Error, Result, SqlStore, Stale, corrupt, from_millis, millis};
 
 mod cases;
 mod postgres;
+mod search;
 mod sqlite;
 
 pub(crate) use sqlite::WaitingEvent;
@@ -61,6 +62,7 @@ fn to_product(row: product::Model) -> Result<Product> {
 
 fn product_row(p: &Product) -> product::ActiveModel {
     let d = &p.draft;
+    let keys = kikeru_domain::shop::search::keys(d);
     product::ActiveModel {
         id: Set(*p.id.as_uuid()),
         sku: Set(d.sku.as_str().to_owned()),
@@ -75,6 +77,8 @@ fn product_row(p: &Product) -> product::ActiveModel {
         sample: Set(d.sample.as_ref().map(|s| s.as_str().to_owned())),
         created_at: Set(millis(p.created_at)),
         updated_at: Set(millis(p.updated_at)),
+        search_title: Set(keys.title),
+        search_body: Set(keys.body),
     }
 }
 
@@ -97,6 +101,8 @@ impl Catalog for SqlStore {
                         product::Column::Audio,
                         product::Column::Sample,
                         product::Column::UpdatedAt,
+                        product::Column::SearchTitle,
+                        product::Column::SearchBody,
                     ])
                     .to_owned();
                 product::Entity::insert(product_row(p))
@@ -104,6 +110,7 @@ impl Catalog for SqlStore {
                     .exec(txn)
                     .await?;
             }
+            search::index(txn, products).await?;
             Ok(())
         })
         .await
@@ -168,6 +175,15 @@ impl Catalog for SqlStore {
                 .collect()
         })
         .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn search(
+        &self,
+        query: &kikeru_domain::shop::search::SearchQuery,
+        limit: u32,
+    ) -> Result<Vec<Product>, StoreError> {
+        self.read(search::find(&self.db, query, limit)).await
     }
 }
 

@@ -8,6 +8,7 @@ use askama::Template;
 use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
 use kikeru_domain::office::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::shop::OrderError;
+use kikeru_domain::shop::search::{SearchError, SearchQuery};
 use kikeru_domain::{Email, Language, Product, ProductId, SessionToken};
 use poem::Route;
 use poem::http::StatusCode;
@@ -39,14 +40,31 @@ pub(crate) struct ProductCard {
     pub(crate) description: String,
     pub(crate) price: String,
     pub(crate) has_sample: bool,
+    /// The title in runs, those matching a search marked (one unmarked run otherwise).
+    pub(crate) title_marks: Vec<(String, bool)>,
+    /// The description likewise.
+    pub(crate) description_marks: Vec<(String, bool)>,
 }
 
 impl ProductCard {
     fn of(p: &Product, lang: Language) -> Self {
+        Self::found(p, lang, None)
+    }
+
+    /// A card whose words matching `query` are marked.
+    fn found(p: &Product, lang: Language, query: Option<&SearchQuery>) -> Self {
+        let title = p.draft.title.get(lang).to_owned();
+        let description = p.draft.description.get(lang).to_owned();
+        let runs = |text: &str| match query {
+            Some(query) => kikeru_domain::shop::search::marks(text, query),
+            None => vec![(text.to_owned(), false)],
+        };
         Self {
             id: p.id.to_string(),
-            title: p.draft.title.get(lang).to_owned(),
-            description: p.draft.description.get(lang).to_owned(),
+            title_marks: runs(&title),
+            description_marks: runs(&description),
+            title,
+            description,
             price: p.draft.price.tax_inclusive(lang),
             has_sample: p.draft.sample.is_some(),
         }
@@ -58,20 +76,53 @@ impl ProductCard {
 struct HomePage<'a> {
     c: &'a Chrome,
     products: Vec<ProductCard>,
+    /// The heading of a search's results (naming the member's words), when this is one.
+    searched: Option<String>,
+    /// Why the words could not be searched for.
+    refused: Option<&'a str>,
 }
 
+/// `GET /?q=…`: the search words.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct HomeQuery {
+    q: Option<String>,
+}
+
+/// `GET /`: the catalogue; with `q`, the products matching it (best first, the matching words
+/// marked), or a note that nothing matched and a way back to the catalogue.
 #[handler]
-pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Response {
+pub(crate) async fn home(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(query): Query<HomeQuery>,
+) -> Response {
     let member = current(&state, req).await;
     let c = chrome(&state, req, member.as_ref());
-    match state.services.shop.products(None, 100).await {
+    let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let parsed = words.map(SearchQuery::parse);
+    let (found, refused) = match &parsed {
+        None => (state.services.shop.products(None, 100).await, None),
+        Some(Ok(query)) => (state.services.shop.search(query, 100).await, None),
+        Some(Err(e)) => (
+            Ok(Vec::new()),
+            Some(match e {
+                SearchError::TooLong => "search.too_long",
+                SearchError::Empty => "search.empty",
+            }),
+        ),
+    };
+    let marked = parsed.as_ref().and_then(|p| p.as_ref().ok());
+    match found {
         Ok(products) => {
             let page = HomePage {
                 c: &c,
                 products: products
                     .iter()
-                    .map(|p| ProductCard::of(p, c.lang))
+                    .map(|p| ProductCard::found(p, c.lang, marked))
                     .collect(),
+                searched: words
+                    .map(|w| kikeru_i18n::fill(c.t("search.results_for"), &[("words", w)])),
+                refused: refused.map(|key| c.t(key)),
             };
             html(StatusCode::OK, &c, page.render(), &[])
         }
