@@ -415,18 +415,25 @@ impl ShopApi {
         q: Query<Option<String>>,
     ) -> ApiResult<Json<ProductPage>> {
         if let Some(text) = q.0.as_deref() {
-            let query = kikeru_domain::shop::search::SearchQuery::parse(text).map_err(|e| {
-                ApiError::unprocessable(
-                    "invalid_query",
-                    "The search words are not valid",
-                    e.to_string(),
-                )
-            })?;
-            let found = state
-                .services
-                .shop
-                .search(&query, limit.0.unwrap_or(DEFAULT_PAGE))
-                .await?;
+            use kikeru_domain::shop::search::{SearchError, SearchQuery};
+            let found = match SearchQuery::parse(text) {
+                Ok(query) => {
+                    state
+                        .services
+                        .shop
+                        .search(&query, limit.0.unwrap_or(DEFAULT_PAGE))
+                        .await?
+                }
+                // Only spaces or control characters: no words, so nothing is found.
+                Err(SearchError::Empty) => Vec::new(),
+                Err(e @ SearchError::TooLong) => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_query",
+                        "The search words are not valid",
+                        e.to_string(),
+                    ));
+                }
+            };
             return Ok(Json(ProductPage {
                 items: found.iter().map(ProductView::from).collect(),
                 next: None,

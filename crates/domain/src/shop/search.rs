@@ -96,9 +96,10 @@ impl SearchQuery {
         if trimmed.chars().count() > MAX_QUERY_CHARS {
             return Err(SearchError::TooLong);
         }
-        let folded = fold(trimmed);
+        // Control characters are no one's words: they are dropped, not searched for.
+        let folded: String = fold(trimmed).chars().filter(|c| !c.is_control()).collect();
         let folded = folded.trim();
-        if folded.is_empty() || folded.chars().any(char::is_control) {
+        if folded.is_empty() {
             return Err(SearchError::Empty);
         }
         Ok(Self {
@@ -228,6 +229,8 @@ mod tests {
             Err(SearchError::TooLong)
         );
         assert_eq!(q(" 子守唄 ").folded(), "子守唄");
+        assert_eq!(q("&\u{8C}").folded(), "&", "control characters are dropped");
+        assert_eq!(SearchQuery::parse("\u{8C}"), Err(SearchError::Empty));
     }
 
     #[test]
