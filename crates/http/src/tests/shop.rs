@@ -451,7 +451,11 @@ async fn japanese_is_found_as_it_is_written_on_the_api_and_the_site() {
         assert!(page.get("next").is_none_or(Value::is_null), "one page");
     }
     let controls = json_of(f.client.get("/api/v1/products?q=%0B%C2%8C").send().await).await;
-    assert_eq!(skus(controls), Vec::<String>::new(), "no words, nothing found");
+    assert_eq!(
+        skus(controls),
+        Vec::<String>::new(),
+        "no words, nothing found"
+    );
     f.client
         .get(format!("/api/v1/products?q={}", "あ".repeat(101)))
         .send()
