@@ -26,6 +26,62 @@ struct Row {
     audio: String,
     #[serde(default)]
     sample: Option<String>,
+    /// The Japanese title's reading, in kana.
+    #[serde(default)]
+    reading: Option<String>,
+    #[serde(default)]
+    creator_key: Option<String>,
+    #[serde(default)]
+    creator_ja: Option<String>,
+    #[serde(default)]
+    creator_en: Option<String>,
+    /// A list in TOML; in CSV one cell, the tags separated by `|`.
+    #[serde(default)]
+    tags: TagList,
+    /// A PNG, JPEG or WebP image under the media folder.
+    #[serde(default)]
+    cover: Option<String>,
+}
+
+/// Tags as a TOML array or as one CSV cell (`a|b|c`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+enum TagList {
+    #[default]
+    None,
+    Many(Vec<String>),
+    Cell(String),
+}
+
+impl TagList {
+    fn words(&self) -> Vec<String> {
+        match self {
+            Self::None => Vec::new(),
+            Self::Many(words) => words.clone(),
+            Self::Cell(cell) => cell
+                .split('|')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// The size in pixels of the image at `key` under `media_dir`, when it is a PNG, JPEG or WebP
+/// image whose header can be read.
+pub fn image_size(media_dir: &Path, key: &str) -> Option<(u32, u32)> {
+    let key = kikeru_domain::AssetKey::parse(key).ok()?;
+    let size = imagesize::size(media_dir.join(key.as_str())).ok()?;
+    Some((
+        u32::try_from(size.width).ok()?,
+        u32::try_from(size.height).ok()?,
+    ))
+}
+
+/// Empty cells of an optional CSV column read as absent.
+fn given(cell: Option<&String>) -> Option<&str> {
+    cell.map(|c| c.trim()).filter(|c| !c.is_empty())
 }
 
 fn default_currency() -> String {
@@ -137,6 +193,8 @@ fn validate(
 }
 
 fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
+    let tags = row.tags.words();
+    let cover = given(row.cover.as_ref());
     let fields = ProductFields {
         sku: &row.sku,
         title_ja: &row.title_ja,
@@ -147,7 +205,14 @@ fn draft(row: Row, media_dir: &Path) -> Result<ProductDraft, Vec<String>> {
         currency: &row.currency,
         active: row.active,
         audio: &row.audio,
-        sample: row.sample.as_deref(),
+        sample: given(row.sample.as_ref()),
+        reading: given(row.reading.as_ref()),
+        creator_key: given(row.creator_key.as_ref()),
+        creator_ja: given(row.creator_ja.as_ref()),
+        creator_en: given(row.creator_en.as_ref()),
+        tags: &tags,
+        cover,
+        cover_size: cover.and_then(|key| image_size(media_dir, key)),
     };
     let missing = fields.missing_media(|key| media_dir.join(key.as_str()).is_file());
     match ProductDraft::from_fields(&fields) {
@@ -222,6 +287,46 @@ mod tests {
         assert!(errors[0].starts_with("line "), "{errors:?}");
         assert!(parse_toml("[[product]\n", dir.path()).is_err());
         assert!(parse_toml("", dir.path()).is_err());
+    }
+
+    #[test]
+    fn creators_tags_readings_and_covers_are_read_from_both_forms() {
+        let dir = media();
+        std::fs::create_dir_all(dir.path().join("covers")).unwrap();
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        png.extend(300_u32.to_be_bytes());
+        png.extend(200_u32.to_be_bytes());
+        png.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        std::fs::write(dir.path().join("covers/a.png"), png).unwrap();
+        let toml = "[[product]]\nsku = \"A-1\"\ntitle_ja = \"夕凪\"\ntitle_en = \"Yuunagi\"\nprice = 1100\naudio = \"audio/a.wav\"\nreading = \"ゆうなぎ\"\ncreator_key = \"nagi\"\ncreator_ja = \"凪\"\ncreator_en = \"Nagi\"\ntags = [\"夜\", \"Sleep\"]\ncover = \"covers/a.png\"\n";
+        let drafts = parse_toml(toml, dir.path()).unwrap();
+        let d = &drafts[0];
+        assert_eq!(d.reading.as_ref().unwrap().as_str(), "ゆうなぎ");
+        assert_eq!(d.creator.as_ref().unwrap().name.en(), "Nagi");
+        let tags: Vec<&str> = d.tags.iter().map(|t| t.as_str()).collect();
+        assert_eq!(tags, ["夜", "sleep"]);
+        let cover = d.cover.as_ref().unwrap();
+        assert_eq!((cover.width, cover.height), (300, 200));
+
+        let csv = "sku,title_ja,title_en,price,audio,creator_key,creator_ja,creator_en,tags,cover\nA-1,夕凪,Yuunagi,1100,audio/a.wav,nagi,凪,Nagi,夜|Sleep,covers/a.png\nB-1,昼,Noon,550,audio/b.wav,,,,,\n";
+        let drafts = parse_csv(csv, dir.path()).unwrap();
+        assert_eq!(drafts[0].tags.len(), 2);
+        assert!(drafts[0].cover.is_some());
+        assert!(
+            drafts[1].creator.is_none() && drafts[1].tags.is_empty() && drafts[1].cover.is_none()
+        );
+
+        std::fs::write(dir.path().join("covers/b.png"), b"not an image").unwrap();
+        let bad = "sku,title_ja,title_en,price,audio,creator_key,tags,cover\nA-1,夕凪,Yuunagi,1100,audio/a.wav,nagi,a/b,covers/b.png\n";
+        let errors = parse_csv(bad, dir.path()).unwrap_err().0;
+        for field in ["creator", "tags", "cover"] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("line 2: {field}"))),
+                "{field}: {errors:?}"
+            );
+        }
     }
 
     #[test]

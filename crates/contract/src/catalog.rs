@@ -111,6 +111,54 @@ async fn skus(port: &dyn Catalog, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A product's creator, tags, reading and cover read back as saved, and a save without them
+/// clears them.
+pub async fn creators_tags_readings_and_covers_read_back(port: &dyn Catalog) {
+    use kikeru_domain::{AssetKey, Cover, Creator, Reading, Tag};
+    let mut a = product(1, 1100, true);
+    a.draft.creator = Some(Creator::new("nagi", "凪", "Nagi").expect("valid"));
+    a.draft.tags = vec![
+        Tag::parse("夜").expect("valid"),
+        Tag::parse("sleep").expect("valid"),
+    ];
+    a.draft.reading = Some(Reading::parse("おとのふうけい").expect("valid"));
+    a.draft.cover =
+        Some(Cover::new(AssetKey::parse("covers/a.png").expect("valid"), 600, 400).expect("valid"));
+    port.save_all(&[a.clone()]).await.expect("save");
+    assert_eq!(port.by_id(a.id).await.expect("by_id"), Some(a.clone()));
+    a.draft.creator = None;
+    a.draft.tags.clear();
+    a.draft.reading = None;
+    a.draft.cover = None;
+    port.save_all(&[a.clone()]).await.expect("save again");
+    assert_eq!(port.by_id(a.id).await.expect("by_id"), Some(a));
+}
+
+/// The catalogue's version moves with every save and never goes back; a refused save leaves it.
+pub async fn the_version_moves_with_every_save(port: &dyn Catalog) {
+    let before = port.version().await.expect("version");
+    assert_eq!(
+        port.version().await.expect("version"),
+        before,
+        "reading moves nothing"
+    );
+    port.save_all(&[product(1, 1100, true)])
+        .await
+        .expect("save");
+    let after = port.version().await.expect("version");
+    assert!(after > before, "{after} after {before}");
+    let mut clash = product(2, 550, true);
+    clash.draft.sku = product(1, 1100, true).draft.sku;
+    assert!(port.save_all(&[clash]).await.is_err());
+    assert_eq!(
+        port.version().await.expect("version"),
+        after,
+        "a refused save moves nothing"
+    );
+    port.save_all(&[product(3, 550, true)]).await.expect("save");
+    assert!(port.version().await.expect("version") > after);
+}
+
 /// Search finds a word inside a Japanese title, full-width Latin letters, the other kana, a
 /// query of one or two characters; titles rank before descriptions, the earlier match first;
 /// products off sale are never found; a product saved again is found by its new words only.
@@ -169,6 +217,8 @@ macro_rules! catalog_contract_tests {
             active_lists_only_products_on_sale_by_sku_page_by_page,
             all_lists_every_product_by_sku,
             search_finds_japanese_as_it_is_written,
+            creators_tags_readings_and_covers_read_back,
+            the_version_moves_with_every_save,
         ]);
     };
 }

@@ -132,6 +132,10 @@ pub fn product(n: u128, yen: i64, active: bool) -> kikeru_domain::Product {
             sample: n
                 .is_multiple_of(2)
                 .then(|| AssetKey::parse(&format!("samples/kk-{n:03}.wav")).unwrap()),
+            reading: None,
+            creator: None,
+            tags: Vec::new(),
+            cover: None,
         },
         created_at: NOW,
         updated_at: NOW,

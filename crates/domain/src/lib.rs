@@ -68,6 +68,7 @@ pub use shop::case::{Case, CaseState, DisputeState, RefundState};
 pub use shop::catalog::{
     AssetKey, CatalogError, Localized, Product, ProductDraft, ProductFields, ProductId, Sku,
 };
+pub use shop::collection::{Cover, Creator, CreatorKey, Reading, Tag};
 pub use shop::order::{
     EventOutcome, News, Order, OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentSignal,
     PaymentStatus, Purchase, PurchaseCursor, StatusChange,

@@ -140,6 +140,8 @@ pub struct Services {
     pub membership: Membership,
     /// Catalogue, orders, payments, refunds.
     pub shop: Shop,
+    /// The public catalogue in memory (shared by every clone of the services).
+    pub storefront: Arc<crate::shop::storefront::Storefront>,
     /// Receipts and return invoices.
     pub receipts: ReceiptDesk,
     /// Purposes and consents.
@@ -259,6 +261,7 @@ impl Services {
         );
         Self {
             membership,
+            storefront: shop.storefront(),
             shop,
             receipts,
             consents: ConsentDesk::new(store.clone(), clock.clone()),

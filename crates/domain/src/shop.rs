@@ -116,12 +116,26 @@ pub struct ImportSummary {
 pub struct Shop {
     ports: ShopPorts,
     config: ShopConfig,
+    storefront: Arc<storefront::Storefront>,
 }
 
 impl Shop {
     /// Builds the use cases on their adapters.
     pub fn new(ports: ShopPorts, config: ShopConfig) -> Self {
-        Self { ports, config }
+        let storefront = Arc::new(storefront::Storefront::new(
+            ports.catalog.clone(),
+            ports.clock.clone(),
+        ));
+        Self {
+            ports,
+            config,
+            storefront,
+        }
+    }
+
+    /// The public catalogue in memory, refreshed after every import made here.
+    pub fn storefront(&self) -> Arc<storefront::Storefront> {
+        self.storefront.clone()
     }
 
     /// The payment provider's name.
@@ -139,18 +153,6 @@ impl Shop {
         limit: u32,
     ) -> Result<Vec<Product>, StoreError> {
         self.ports.catalog.active(after, limit).await
-    }
-
-    /// Products on sale matching `query` (see [`search`]), best first, at most `limit`.
-    ///
-    /// # Errors
-    /// When storage fails.
-    pub async fn search(
-        &self,
-        query: &search::SearchQuery,
-        limit: u32,
-    ) -> Result<Vec<Product>, StoreError> {
-        self.ports.catalog.search(query, limit).await
     }
 
     /// Every product, on sale or not (for operators), by SKU.
@@ -231,6 +233,8 @@ impl Shop {
         }
         if !changed.is_empty() {
             self.ports.catalog.save_all(&changed).await?;
+            // Shown here at once; should this refresh fail, the next timed one catches up.
+            self.storefront.refresh().await.ok();
         }
         Ok(summary)
     }
@@ -781,11 +785,15 @@ impl Shop {
 
 pub mod case;
 pub mod catalog;
+pub mod collection;
 pub mod legal;
 pub mod order;
 pub mod ports;
 pub mod receipt;
 pub mod receipt_desk;
 pub mod search;
+pub mod shelf;
 pub mod standing;
+pub mod storefront;
 pub mod tax;
+pub mod values;

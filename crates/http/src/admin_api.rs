@@ -81,6 +81,8 @@ struct AdminProduct {
     audio: String,
     /// The public sample, relative to the media folder.
     sample: Option<String>,
+    /// The cover image, relative to the media folder.
+    cover_image: Option<String>,
 }
 
 /// A page of products, on sale or not.
@@ -126,6 +128,25 @@ struct ProductInput {
     /// The public sample, relative to the media folder; it must exist.
     #[oai(nullable, validator(max_length = 512))]
     sample: Option<JsonString>,
+    /// How the Japanese title is read, in kana (orders titles in 五十音 order).
+    #[oai(nullable, validator(max_length = 800))]
+    reading: Option<JsonString>,
+    /// The creator's key in addresses: 1–64 lower-case letters, digits and `-`. Give it with
+    /// both names, or none of the three.
+    #[oai(nullable, validator(max_length = 64))]
+    creator_key: Option<JsonString>,
+    /// The creator's Japanese name.
+    #[oai(nullable, validator(max_length = 400))]
+    creator_ja: Option<JsonString>,
+    /// The creator's English name.
+    #[oai(nullable, validator(max_length = 400))]
+    creator_en: Option<JsonString>,
+    /// Tags (at most 10, each 1–30 characters).
+    #[oai(default, validator(max_items = 10))]
+    tags: Vec<JsonString>,
+    /// The cover art: a PNG, JPEG or WebP image relative to the media folder; it must exist.
+    #[oai(nullable, validator(max_length = 512))]
+    cover: Option<JsonString>,
 }
 
 /// Products to add or update, all or none.
@@ -366,6 +387,7 @@ impl AdminApi {
                 active: p.draft.active,
                 audio: p.draft.audio.as_str().to_owned(),
                 sample: p.draft.sample.as_ref().map(|s| s.as_str().to_owned()),
+                cover_image: p.draft.cover.as_ref().map(|c| c.image.as_str().to_owned()),
             })
             .collect();
         Ok(Json(AdminProductPage { items, next }))
@@ -383,6 +405,7 @@ impl AdminApi {
         let mut drafts = Vec::new();
         let mut problems = Vec::new();
         for (i, input) in body.0.products.iter().enumerate() {
+            let tags: Vec<String> = input.tags.iter().map(|t| t.0.clone()).collect();
             let fields = ProductFields {
                 sku: &input.sku,
                 title_ja: &input.title_ja,
@@ -394,6 +417,16 @@ impl AdminApi {
                 active: input.active.unwrap_or(true),
                 audio: &input.audio,
                 sample: input.sample.as_deref(),
+                reading: input.reading.as_deref(),
+                creator_key: input.creator_key.as_deref(),
+                creator_ja: input.creator_ja.as_deref(),
+                creator_en: input.creator_en.as_deref(),
+                tags: &tags,
+                cover: input.cover.as_deref(),
+                cover_size: input
+                    .cover
+                    .as_deref()
+                    .and_then(|key| kikeru_catalog::image_size(&state.config.media_dir, key)),
             };
             let mut missing =
                 fields.missing_media(|key| state.config.media_dir.join(key.as_str()).is_file());

@@ -170,6 +170,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let docs = service.rapidoc();
     let route = Route::new()
         .at("/api/v1/products/:id/sample", get(media::sample))
+        .at("/covers/:id", get(media::cover))
         .at("/api/v1/me/library/:id/audio", get(media::audio))
         .at("/api/v1/me/export", get(export::export))
         .at(

@@ -28,16 +28,21 @@ fn no_such_product() -> Response {
     ))
 }
 
-/// Streams an asset from the media folder. The key was validated to stay inside it.
-fn stream(state: &AppState, file: StaticFileRequest, asset: &AssetKey) -> Response {
+/// Streams an asset from the media folder, cached as `cache` says. The key was validated to
+/// stay inside it.
+fn stream_cached(
+    state: &AppState,
+    file: StaticFileRequest,
+    asset: &AssetKey,
+    cache: &'static str,
+) -> Response {
     let path = state.config.media_dir.join(asset.as_str());
     match file.create_response(&path, false, false) {
         Ok(response) => {
             let mut response = response.into_response();
-            response.headers_mut().insert(
-                "cache-control",
-                poem::http::HeaderValue::from_static("private, no-store"),
-            );
+            response
+                .headers_mut()
+                .insert("cache-control", poem::http::HeaderValue::from_static(cache));
             response
         }
         Err(e) => {
@@ -45,11 +50,59 @@ fn stream(state: &AppState, file: StaticFileRequest, asset: &AssetKey) -> Respon
             if status == poem::http::StatusCode::NOT_FOUND {
                 tracing::error!(
                     asset = asset.as_str(),
-                    "an audio file of the catalogue is missing"
+                    "a media file of the catalogue is missing"
                 );
             }
             poem::Error::from(e).into_response()
         }
+    }
+}
+
+/// Streams audio: never kept by any cache.
+fn stream(state: &AppState, file: StaticFileRequest, asset: &AssetKey) -> Response {
+    stream_cached(state, file, asset, "private, no-store")
+}
+
+/// The address of a product's cover: it names the product's last change, so that a changed
+/// cover is a new address and the old one may be cached for a year.
+pub(crate) fn cover_url(product: &kikeru_domain::Product) -> Option<String> {
+    product.draft.cover.as_ref().map(|_| {
+        format!(
+            "/covers/{}?v={}",
+            product.id,
+            product.updated_at.unix_timestamp()
+        )
+    })
+}
+
+/// `GET /covers/{id}`: a product's cover art, for anyone, cached for a year (its address
+/// changes with the product, see [`cover_url`]).
+#[handler]
+pub(crate) async fn cover(
+    state: Data<&AppState>,
+    Path(id): Path<String>,
+    file: StaticFileRequest,
+) -> Response {
+    let shelf = state.services.storefront.shelf();
+    let cover = product_id(&id)
+        .and_then(|id| shelf.by_id(id))
+        .and_then(|p| p.draft.cover.as_ref());
+    match cover {
+        Some(cover) => {
+            let mut response = stream_cached(
+                &state,
+                file,
+                &cover.image,
+                "public, max-age=31536000, immutable",
+            );
+            if response.status().is_success()
+                && let Ok(value) = poem::http::HeaderValue::from_str(cover.media_type())
+            {
+                response.headers_mut().insert("content-type", value);
+            }
+            response
+        }
+        None => no_such_product(),
     }
 }
 

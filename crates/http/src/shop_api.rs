@@ -84,6 +84,34 @@ pub(crate) struct ProductView {
     price: Price,
     /// Where anyone can play the public sample, if there is one.
     sample_url: Option<String>,
+    /// How the Japanese title is read, in kana, when the operator gave it.
+    reading: Option<String>,
+    /// Who made it.
+    creator: Option<CreatorView>,
+    /// What it is grouped by.
+    tags: Vec<String>,
+    /// The cover art, if there is one.
+    cover: Option<CoverView>,
+}
+
+/// Who made a product.
+#[derive(Debug, Object)]
+pub(crate) struct CreatorView {
+    /// The key of the creator's page (`/creators/{key}` on the site).
+    key: String,
+    /// The name in both languages.
+    name: Text,
+}
+
+/// A product's cover art.
+#[derive(Debug, Object)]
+pub(crate) struct CoverView {
+    /// Where the image is (cached for a year; the address changes with the product).
+    url: String,
+    /// Width in pixels.
+    width: u32,
+    /// Height in pixels.
+    height: u32,
 }
 
 impl From<&Product> for ProductView {
@@ -99,6 +127,19 @@ impl From<&Product> for ProductView {
                 .sample
                 .as_ref()
                 .map(|_| format!("/api/v1/products/{}/sample", p.id)),
+            reading: p.draft.reading.as_ref().map(|r| r.as_str().to_owned()),
+            creator: p.draft.creator.as_ref().map(|c| CreatorView {
+                key: c.key.as_str().to_owned(),
+                name: (&c.name).into(),
+            }),
+            tags: p.draft.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            cover: p.draft.cover.as_ref().and_then(|c| {
+                Some(CoverView {
+                    url: crate::media::cover_url(p)?,
+                    width: c.width,
+                    height: c.height,
+                })
+            }),
         }
     }
 }
@@ -107,10 +148,45 @@ impl From<&Product> for ProductView {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub(crate) struct ProductPage {
-    /// The products, by SKU.
+    /// The products.
     pub(crate) items: Vec<ProductView>,
+    /// How many products the whole list holds.
+    pub(crate) total: usize,
     /// Pass as `after` for the next page; absent on the last.
     pub(crate) next: Option<String>,
+}
+
+/// The order of a list of products.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub(crate) enum ProductSort {
+    /// By SKU.
+    Sku,
+    /// Newest first.
+    New,
+    /// Cheapest first.
+    Price,
+    /// Dearest first.
+    PriceDesc,
+    /// Japanese titles in 五十音 order (by their reading when they have one).
+    TitleJa,
+    /// English titles, alphabetically.
+    TitleEn,
+}
+
+impl ProductSort {
+    fn sort(self) -> kikeru_domain::shop::shelf::Sort {
+        use kikeru_domain::Language;
+        use kikeru_domain::shop::shelf::Sort;
+        match self {
+            Self::Sku => Sort::Sku,
+            Self::New => Sort::New,
+            Self::Price => Sort::PriceLow,
+            Self::PriceDesc => Sort::PriceHigh,
+            Self::TitleJa => Sort::Title(Language::Ja),
+            Self::TitleEn => Sort::Title(Language::En),
+        }
+    }
 }
 
 /// An order to place.
@@ -394,18 +470,20 @@ pub(crate) struct ShopApi;
 
 #[OpenApi]
 impl ShopApi {
-    /// Products on sale, by SKU, a page at a time; with `q`, those matching it, best first.
+    /// Products on sale, a page at a time: by SKU unless `sort` says otherwise; with `q`, those
+    /// matching it, best first unless `sort` is given; with `creator` or `tag`, only theirs.
     ///
     /// A search matches titles and descriptions in both languages, a word inside a Japanese
     /// title too; query and text are folded alike (NFKC, case, katakana as hiragana). Title
-    /// matches come first, then the earlier match, then the shorter title. A search answers one
-    /// page of at most `limit` and no `next`.
+    /// matches come first, then the earlier match, then the shorter title. Pages are answered
+    /// from the catalogue held in memory; a change of the catalogue shows within seconds.
     #[oai(path = "/products", method = "get", tag = "Tag::Catalog")]
+    #[allow(clippy::too_many_arguments)]
     async fn products(
         &self,
         state: Data<&AppState>,
-        /// The `next` of the previous page (a SKU).
-        #[oai(validator(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+        /// The `next` of the previous page.
+        #[oai(validator(pattern = r"^[A-Za-z0-9._~-]{1,80}$"))]
         after: Query<Option<String>>,
         /// Page size (1–100, default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -413,45 +491,89 @@ impl ShopApi {
         /// Words to search for (1–100 characters).
         #[oai(validator(min_length = 1, max_length = 100))]
         q: Query<Option<String>>,
+        /// The order.
+        sort: Query<Option<ProductSort>>,
+        /// Only this creator's pieces (a creator's key).
+        #[oai(validator(max_length = 64))]
+        creator: Query<Option<String>>,
+        /// Only pieces with this tag.
+        #[oai(validator(max_length = 100))]
+        tag: Query<Option<String>>,
     ) -> ApiResult<Json<ProductPage>> {
-        if let Some(text) = q.0.as_deref() {
-            use kikeru_domain::shop::search::{SearchError, SearchQuery};
-            let found = match SearchQuery::parse(text) {
-                Ok(query) => {
-                    state
-                        .services
-                        .shop
-                        .search(&query, limit.0.unwrap_or(DEFAULT_PAGE))
-                        .await?
-                }
-                // Only spaces or control characters: no words, so nothing is found.
-                Err(SearchError::Empty) => Vec::new(),
-                Err(e @ SearchError::TooLong) => {
-                    return Err(ApiError::unprocessable(
-                        "invalid_query",
-                        "The search words are not valid",
-                        e.to_string(),
-                    ));
-                }
-            };
-            return Ok(Json(ProductPage {
-                items: found.iter().map(ProductView::from).collect(),
+        use kikeru_domain::shop::search::{SearchError, SearchQuery};
+        use kikeru_domain::shop::shelf::{Cursor, Filter};
+        use kikeru_domain::{CreatorKey, Tag};
+        let shelf = state.services.storefront.shelf();
+        let nothing = || {
+            Ok(Json(ProductPage {
+                items: Vec::new(),
+                total: 0,
                 next: None,
-            }));
-        }
-        let after = after
-            .0
-            .as_deref()
-            .map(Sku::parse)
-            .transpose()
-            .map_err(|_| ApiError::bad_request("invalid_cursor", "The cursor is not valid"))?;
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        let products = state.services.shop.products(after, limit).await?;
-        let next = (products.len() == limit as usize)
-            .then(|| products.last().map(|p| p.draft.sku.as_str().to_owned()))
-            .flatten();
+            }))
+        };
+        let query = match q.0.as_deref().map(SearchQuery::parse) {
+            None => None,
+            Some(Ok(query)) => Some(query),
+            // Only spaces or control characters: no words, so nothing is found.
+            Some(Err(SearchError::Empty)) => return nothing(),
+            Some(Err(e @ SearchError::TooLong)) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_query",
+                    "The search words are not valid",
+                    e.to_string(),
+                ));
+            }
+        };
+        // An unknown creator or tag has no pieces: an empty page, as for any filter.
+        let creator = match creator.0.as_deref().map(CreatorKey::parse) {
+            Some(Err(_)) => return nothing(),
+            other => other.and_then(Result::ok),
+        };
+        let tag = match tag.0.as_deref().map(Tag::parse) {
+            Some(Err(_)) => return nothing(),
+            other => other.and_then(Result::ok),
+        };
+        let sort = sort.0.map(ProductSort::sort);
+        // Browsing is by SKU unless a sort is asked for; a search is best first.
+        let sort = sort.or_else(|| {
+            query
+                .is_none()
+                .then_some(kikeru_domain::shop::shelf::Sort::Sku)
+        });
+        let filter = Filter {
+            creator: creator.as_ref(),
+            tag: tag.as_ref(),
+            query: query.as_ref(),
+        };
+        let list = shelf.select(&filter, sort);
+        let start = match after.0.as_deref() {
+            None => 0,
+            Some(text) => {
+                let cursor = Cursor::parse(text)
+                    .or_else(|| Sku::parse(text).ok().map(|sku| Cursor { offset: 0, sku }));
+                let cursor = cursor.ok_or_else(|| {
+                    ApiError::bad_request("invalid_cursor", "The cursor is not valid")
+                })?;
+                shelf.resume(&list, sort, &cursor)
+            }
+        };
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE) as usize;
+        let end = (start + limit).min(list.len());
+        let plain = sort == Some(kikeru_domain::shop::shelf::Sort::Sku) && query.is_none();
+        let next = shelf.cursor(&list, end).map(|cursor| {
+            // By SKU the cursor is the SKU, as it always was.
+            if plain {
+                cursor.sku.as_str().to_owned()
+            } else {
+                cursor.to_string()
+            }
+        });
         Ok(Json(ProductPage {
-            items: products.iter().map(ProductView::from).collect(),
+            items: list[start..end]
+                .iter()
+                .map(|&i| ProductView::from(shelf.at(i)))
+                .collect(),
+            total: list.len(),
             next,
         }))
     }
@@ -463,12 +585,9 @@ impl ShopApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
     ) -> ApiResult<Json<ProductView>> {
-        let product = state
-            .services
-            .shop
-            .product(ProductId::from_uuid(id.0))
-            .await?;
-        product.map(|p| Json(ProductView::from(&p))).ok_or_else(|| {
+        let shelf = state.services.storefront.shelf();
+        let product = shelf.by_id(ProductId::from_uuid(id.0));
+        product.map(|p| Json(ProductView::from(p))).ok_or_else(|| {
             ApiError::not_found("product_not_found", "There is no such product on sale")
         })
     }

@@ -15,6 +15,7 @@ use super::*;
 
 mod admin;
 mod attacks;
+mod catalogue;
 mod commerce;
 mod consents;
 mod console;

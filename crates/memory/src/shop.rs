@@ -21,6 +21,8 @@ use crate::MemoryStore;
 #[derive(Debug, Default)]
 pub(crate) struct State {
     products: HashMap<ProductId, Product>,
+    /// Moves with every save of the catalogue.
+    catalog_version: u64,
     orders: HashMap<OrderId, Order>,
     payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
@@ -92,7 +94,12 @@ impl Catalog for MemoryStore {
             return Err(StoreError::Conflict);
         }
         state.products = after;
+        state.catalog_version += 1;
         Ok(())
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(self.shop_state().catalog_version)
     }
 
     async fn by_id(&self, id: ProductId) -> Result<Option<Product>, StoreError> {

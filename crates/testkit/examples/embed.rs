@@ -93,6 +93,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             active: true,
             audio: AssetKey::parse("audio/yuunagi.flac")?,
             sample: None,
+            reading: None,
+            creator: None,
+            tags: Vec::new(),
+            cover: None,
         }])
         .await?;
 

@@ -282,6 +282,8 @@ pub struct Harness {
     pub contact: kikeru_domain::office::inquiry::ContactDesk,
     /// The shop's use cases, on the same store.
     pub shop: kikeru_domain::Shop,
+    /// The public catalogue in memory, over the same store.
+    pub storefront: Arc<kikeru_domain::shop::storefront::Storefront>,
     /// The payment provider double.
     pub gateway: Arc<TestGateway>,
     /// The sealer (rotate its key to test re-sealing).
@@ -342,6 +344,7 @@ impl Harness {
         let Services {
             membership,
             shop,
+            storefront,
             receipts,
             consents,
             disclosures,
@@ -358,6 +361,7 @@ impl Harness {
             postman,
             contact,
             shop,
+            storefront,
             gateway,
             sealer,
             office,
@@ -373,6 +377,7 @@ impl Harness {
         Services {
             membership: self.membership.clone(),
             shop: self.shop.clone(),
+            storefront: self.storefront.clone(),
             receipts: self.receipts.clone(),
             consents: self.consents.clone(),
             disclosures: self.disclosures.clone(),

@@ -4,6 +4,7 @@
 //! noisy, so absolute numbers mean little and ratios a lot. Writes `docs/benchmarks.md` and
 //! `docs/benchmarks.svg`, and fails when a target does not hold.
 
+mod catalogue;
 mod load;
 mod orders;
 mod server;
@@ -77,7 +78,8 @@ fn run(
     let cookie = session(&server)?;
     let base = server.base.clone();
     if webhooks_only {
-        return webhooks(name, binary, &server, &cookie, &mut row, bars);
+        catalogue::import(binary, &server, PURCHASES)?;
+        return webhooks(name, &server, &cookie, &mut row, bars);
     }
 
     // Statistics on (this server) and off (a second one), measured first, while both servers
@@ -146,8 +148,12 @@ fn run(
     );
     bars.push((name, "POST /api/v1/sessions".to_owned(), signins));
 
-    // 10,000 products, 10,000 orders, 10,000 webhook events: the history and the webhook rate.
-    webhooks(name, binary, &server, &cookie, &mut row, bars)?;
+    // 10,000 pieces imported while the service runs, then the catalogue's pages and searches.
+    let timings = catalogue::import(binary, &server, PURCHASES)?;
+    catalogue::pages(name, &server, seconds, timings, &mut row, bars)?;
+
+    // 10,000 orders of those pieces, 10,000 webhook events: the history and the webhook rate.
+    webhooks(name, &server, &cookie, &mut row, bars)?;
 
     // The postman sends the 10,000 receipts after their events: let it finish first, so the
     // history is measured on its own.

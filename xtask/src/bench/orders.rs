@@ -1,7 +1,6 @@
 //! The commerce side of the benchmark: 10,000 products, orders placed in parallel, their signed
 //! webhook events delivered (twice), the purchase history, and a million stored sessions.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,25 +41,8 @@ pub(super) fn fan_out(
     Ok(began.elapsed())
 }
 
-/// Imports [`PURCHASES`] products with the binary's own catalogue import; their IDs.
-pub(super) fn seed_products(binary: &Path, server: &Running) -> Result<Vec<String>, String> {
-    let file = server.data.path().join("bench-catalogue.csv");
-    let mut csv = String::from("sku,title_ja,title_en,price,audio\n");
-    for n in 0..PURCHASES {
-        let _ = writeln!(csv, "BENCH-{n:05},作品 {n},Piece {n},330,demo/demo-001.wav");
-    }
-    std::fs::write(&file, csv).map_err(|e| e.to_string())?;
-    let status = Command::new(binary)
-        .args(["catalog", "import"])
-        .arg(&file)
-        .env_clear()
-        .envs(server.env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("the catalogue import failed".to_owned());
-    }
+/// The IDs of the [`PURCHASES`] bench products (imported by [`super::catalogue::import`]).
+pub(super) fn seed_products(server: &Running) -> Result<Vec<String>, String> {
     let agent = agent();
     let mut ids = Vec::new();
     let mut after = String::from("BENCH-");
@@ -281,14 +263,13 @@ pub(super) fn million_sessions(server: &Running, backend: &Backend) -> Result<Du
 /// delivers every event again: the webhook rate, each event applied exactly once.
 pub(super) fn webhooks(
     name: &'static str,
-    binary: &Path,
     server: &Running,
     cookie: &str,
     row: &mut impl FnMut(&str, String, &str, bool),
     bars: &mut Vec<Bar>,
 ) -> Result<(), String> {
     let base = server.base.clone();
-    let products = seed_products(binary, server)?;
+    let products = seed_products(server)?;
     let references = std::sync::Mutex::new(vec![String::new(); PURCHASES]);
     let order_url = format!("{base}/api/v1/orders");
     let placing = fan_out(PURCHASES, 8, |i| {

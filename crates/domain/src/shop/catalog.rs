@@ -5,7 +5,9 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::{Language, Money, Timestamp};
+use crate::shop::collection::{Cover, Creator, Reading, Tag};
+pub use crate::shop::values::{AssetKey, CatalogError, Localized, Sku};
+use crate::{Money, Timestamp};
 
 /// A product's unique ID.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,146 +37,6 @@ impl fmt::Display for ProductId {
     }
 }
 
-/// Why a catalogue value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CatalogError {
-    /// A SKU must be 1–64 letters, digits, `.`, `_` or `-`.
-    #[error("a SKU must be 1-64 letters, digits, '.', '_' or '-'")]
-    Sku,
-    /// A title must be 1–200 characters without control characters.
-    #[error("the {0} title must be 1-200 characters without line breaks")]
-    Title(&'static str),
-    /// A description may have at most 5,000 characters.
-    #[error("the {0} description must be at most 5000 characters")]
-    Description(&'static str),
-    /// An asset key must be a relative path of safe characters, without `..`.
-    #[error(
-        "an audio file must be a relative path of letters, digits, '.', '_', '-' and '/', without '..'"
-    )]
-    Asset,
-}
-
-/// A stock-keeping unit: the operator's stable name for a product.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sku(String);
-
-impl Sku {
-    /// Validates a SKU.
-    ///
-    /// # Errors
-    /// [`CatalogError::Sku`].
-    pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        let ok = (1..=64).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if ok {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(CatalogError::Sku)
-        }
-    }
-
-    /// The SKU.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A text in both languages of the service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Localized {
-    ja: String,
-    en: String,
-}
-
-impl Localized {
-    /// A title: both texts 1–200 characters, no control characters.
-    ///
-    /// # Errors
-    /// [`CatalogError::Title`] naming the language.
-    pub fn title(ja: &str, en: &str) -> Result<Self, CatalogError> {
-        let ok = |t: &str| {
-            (1..=200).contains(&t.trim().chars().count()) && !t.chars().any(char::is_control)
-        };
-        if !ok(ja) {
-            return Err(CatalogError::Title("Japanese"));
-        }
-        if !ok(en) {
-            return Err(CatalogError::Title("English"));
-        }
-        Ok(Self {
-            ja: ja.trim().to_owned(),
-            en: en.trim().to_owned(),
-        })
-    }
-
-    /// A description: at most 5,000 characters each (line breaks allowed).
-    ///
-    /// # Errors
-    /// [`CatalogError::Description`] naming the language.
-    pub fn description(ja: &str, en: &str) -> Result<Self, CatalogError> {
-        if ja.chars().count() > 5000 {
-            return Err(CatalogError::Description("Japanese"));
-        }
-        if en.chars().count() > 5000 {
-            return Err(CatalogError::Description("English"));
-        }
-        Ok(Self {
-            ja: ja.trim().to_owned(),
-            en: en.trim().to_owned(),
-        })
-    }
-
-    /// The text in `language`.
-    pub fn get(&self, language: Language) -> &str {
-        match language {
-            Language::Ja => &self.ja,
-            Language::En => &self.en,
-        }
-    }
-
-    /// The Japanese text.
-    pub fn ja(&self) -> &str {
-        &self.ja
-    }
-
-    /// The English text.
-    pub fn en(&self) -> &str {
-        &self.en
-    }
-}
-
-/// Where an audio file lives: a relative path under the media folder, or an object key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AssetKey(String);
-
-impl AssetKey {
-    /// Validates a key: 1–512 bytes of letters, digits, `.`, `_`, `-` and `/`; not absolute,
-    /// no empty, `.` or `..` segments (so it can never leave the media folder).
-    ///
-    /// # Errors
-    /// [`CatalogError::Asset`].
-    pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        let charset = text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));
-        let segments = text
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..");
-        if (1..=512).contains(&text.len()) && charset && segments {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(CatalogError::Asset)
-        }
-    }
-
-    /// The key.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A product as the operator describes it (imported or edited); the catalogue gives it an ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductDraft {
@@ -192,6 +54,14 @@ pub struct ProductDraft {
     pub audio: AssetKey,
     /// A public sample anyone may play.
     pub sample: Option<AssetKey>,
+    /// How the Japanese title is read (for 五十音 order), when it is not written in kana.
+    pub reading: Option<Reading>,
+    /// Who made it.
+    pub creator: Option<Creator>,
+    /// What it is grouped by.
+    pub tags: Vec<Tag>,
+    /// Its cover art.
+    pub cover: Option<Cover>,
 }
 
 /// A product of the catalogue.
@@ -207,43 +77,8 @@ pub struct Product {
     pub updated_at: Timestamp,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skus_titles_and_asset_keys_are_validated() {
-        assert!(Sku::parse("KK-001_a.v2").is_ok());
-        for bad in ["", "has space", "スラッシュ", &"x".repeat(65)] {
-            assert_eq!(Sku::parse(bad), Err(CatalogError::Sku), "{bad:?}");
-        }
-        assert!(Localized::title("朝の音", "Morning sounds").is_ok());
-        assert_eq!(
-            Localized::title("", "x"),
-            Err(CatalogError::Title("Japanese"))
-        );
-        assert_eq!(
-            Localized::title("x", "a\nb"),
-            Err(CatalogError::Title("English"))
-        );
-        assert!(AssetKey::parse("audio/kk-001.wav").is_ok());
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../secret.wav",
-            "a/../b",
-            "a//b",
-            "a/./b",
-            "a b.wav",
-            "a\\b",
-        ] {
-            assert_eq!(AssetKey::parse(bad), Err(CatalogError::Asset), "{bad:?}");
-        }
-    }
-}
-
 /// A product as an operator writes it (a catalogue file row, an API body), before validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProductFields<'a> {
     /// The SKU.
     pub sku: &'a str,
@@ -265,18 +100,37 @@ pub struct ProductFields<'a> {
     pub audio: &'a str,
     /// The sample's asset key.
     pub sample: Option<&'a str>,
+    /// The reading of the Japanese title, in kana.
+    pub reading: Option<&'a str>,
+    /// The creator's key.
+    pub creator_key: Option<&'a str>,
+    /// The creator's Japanese name.
+    pub creator_ja: Option<&'a str>,
+    /// The creator's English name.
+    pub creator_en: Option<&'a str>,
+    /// The tags.
+    pub tags: &'a [String],
+    /// The cover image's asset key.
+    pub cover: Option<&'a str>,
+    /// The cover image's size in pixels, as the adapter that read the file found it (`None`
+    /// when it is not an image it could read).
+    pub cover_size: Option<(u32, u32)>,
 }
 
 impl ProductFields<'_> {
     /// The audio files named here that `exists` says are missing, as `field: key` problems
     /// (the caller knows where the media live; the domain does no I/O).
     pub fn missing_media(&self, exists: impl Fn(&AssetKey) -> bool) -> Vec<String> {
-        [("audio", Some(self.audio)), ("sample", self.sample)]
-            .into_iter()
-            .filter_map(|(field, key)| Some((field, AssetKey::parse(key?).ok()?)))
-            .filter(|(_, key)| !exists(key))
-            .map(|(field, key)| format!("{field}: {} is not in the media folder", key.as_str()))
-            .collect()
+        [
+            ("audio", Some(self.audio)),
+            ("sample", self.sample),
+            ("cover", self.cover),
+        ]
+        .into_iter()
+        .filter_map(|(field, key)| Some((field, AssetKey::parse(key?).ok()?)))
+        .filter(|(_, key)| !exists(key))
+        .map(|(field, key)| format!("{field}: {} is not in the media folder", key.as_str()))
+        .collect()
     }
 }
 
@@ -311,18 +165,64 @@ impl ProductDraft {
                 .ok(),
             None => Some(None),
         };
-        match (sku, title, description, price, audio, sample) {
-            (Some(sku), Some(title), Some(description), Some(price), Some(audio), Some(sample)) => {
-                Ok(Self {
-                    sku,
-                    title,
-                    description,
-                    price,
-                    active: f.active,
-                    audio,
-                    sample,
-                })
+        let reading = f
+            .reading
+            .filter(|r| !r.trim().is_empty())
+            .map(Reading::parse)
+            .transpose()
+            .map_err(|e| keep("reading", &e))
+            .ok();
+        let creator = match (f.creator_key, f.creator_ja, f.creator_en) {
+            (None, None, None) => Some(None),
+            (Some(key), Some(ja), Some(en)) => Creator::new(key, ja, en)
+                .map(Some)
+                .map_err(|e| keep("creator", &e))
+                .ok(),
+            _ => {
+                keep(
+                    "creator",
+                    &"give the creator's key with both names, or none of them",
+                );
+                None
             }
+        };
+        let tags = crate::shop::collection::tags(f.tags)
+            .map_err(|e| keep("tags", &e))
+            .ok();
+        let cover = match f.cover {
+            None => Some(None),
+            Some(key) => AssetKey::parse(key)
+                .and_then(|image| {
+                    crate::shop::collection::media_type(&image).ok_or(CatalogError::Cover)?;
+                    let (width, height) = f.cover_size.ok_or(CatalogError::Cover)?;
+                    Cover::new(image, width, height)
+                })
+                .map(Some)
+                .map_err(|e| keep("cover", &e))
+                .ok(),
+        };
+        match (
+            (sku, title, description, price),
+            (audio, sample, reading, creator),
+            (tags, cover),
+        ) {
+            (
+                (Some(sku), Some(title), Some(description), Some(price)),
+                (Some(audio), Some(sample), Some(reading), Some(creator)),
+                (Some(tags), Some(cover)),
+            ) => Ok(Self {
+                sku,
+                title,
+                description,
+                price,
+                active: f.active,
+                audio,
+                sample,
+                reading,
+                creator,
+                tags,
+                cover,
+            }),
             _ => Err(problems),
         }
     }
@@ -345,12 +245,20 @@ mod field_tests {
             active: true,
             audio: "../x.wav",
             sample: Some("/abs.wav"),
+            creator_key: Some("only-a-key"),
+            cover: Some("covers/a.png"),
+            ..ProductFields::default()
         };
         let problems = ProductDraft::from_fields(&fields).unwrap_err();
         let fields: Vec<_> = problems
             .iter()
             .map(|p| p.split(':').next().unwrap())
             .collect();
-        assert_eq!(fields, ["sku", "title", "price", "audio", "sample"]);
+        assert_eq!(
+            fields,
+            [
+                "sku", "title", "price", "audio", "sample", "creator", "cover"
+            ]
+        );
     }
 }

@@ -60,6 +60,13 @@ pub trait Catalog: Send + Sync + 'static {
         query: &crate::shop::search::SearchQuery,
         limit: u32,
     ) -> Result<Vec<Product>, StoreError>;
+    /// A number that changes with every change of the catalogue, made by any process sharing
+    /// the storage (so that a [`crate::shop::storefront::Storefront`] notices it). MUST change
+    /// in the same transaction as the change ([`Catalog::save_all`]) and MUST never go back.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn version(&self) -> Result<u64, StoreError>;
 }
 
 /// Orders and their payment attempts.

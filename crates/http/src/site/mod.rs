@@ -232,6 +232,71 @@ pub(crate) fn html(
     builder.body(body)
 }
 
+/// A page of the public catalogue, with an `ETag` of its bytes: a browser that already holds
+/// these bytes (`If-None-Match`) gets `304 Not Modified` and no body. A visitor's browser may
+/// keep the page but must ask again each time (`private, no-cache`); a member's pages are still
+/// never stored.
+pub(crate) fn revalidated(
+    req: &Request,
+    status: StatusCode,
+    chrome: &Chrome,
+    body: Result<String, askama::Error>,
+) -> Response {
+    let Ok(body) = body else {
+        return html(status, chrome, body, &[]);
+    };
+    let tag = etag(body.as_bytes());
+    let cache = if chrome.signed_in {
+        "no-store"
+    } else {
+        "private, no-cache"
+    };
+    let matches = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|candidate| {
+            let candidate = candidate.trim();
+            candidate == "*" || candidate.trim_start_matches("W/") == tag
+        });
+    if matches && status == StatusCode::OK {
+        let mut builder = Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, tag.as_str())
+            .header(header::CACHE_CONTROL, cache)
+            .header(header::VARY, "Cookie, Accept-Language");
+        for cookie in &chrome.cookies {
+            builder = builder.header(header::SET_COOKIE, cookie.as_str());
+        }
+        return builder.finish();
+    }
+    let mut response = html(
+        status,
+        chrome,
+        Ok(body),
+        &[
+            ("etag", tag),
+            ("vary", "Cookie, Accept-Language".to_owned()),
+        ],
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        poem::http::HeaderValue::from_static(cache),
+    );
+    response
+}
+
+/// A strong entity tag for `bytes`: their length and a 64-bit hash (SipHash with fixed keys, the
+/// same in every process of one build), enough that two versions of one page never share one.
+fn etag(bytes: &[u8]) -> String {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(bytes);
+    format!("\"{:x}-{:016x}\"", bytes.len(), hasher.finish())
+}
+
 /// A `303 See Other` to a path of ours, with cookies.
 pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     let mut builder = Response::builder()

@@ -4,7 +4,7 @@ use super::*;
 use kikeru_domain::office::operators::Role;
 
 impl Fixture {
-    async fn put_products(&self, cookie: &str, products: Value) -> TestResponse {
+    pub(super) async fn put_products(&self, cookie: &str, products: Value) -> TestResponse {
         self.client
             .put("/api/v1/admin/products")
             .header("origin", ORIGIN)

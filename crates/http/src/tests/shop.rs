@@ -25,6 +25,10 @@ impl Fixture {
                 active: true,
                 audio: AssetKey::parse(&format!("audio/{sku}.wav")).unwrap(),
                 sample: Some(AssetKey::parse(&format!("audio/{sku}-sample.wav")).unwrap()),
+                reading: None,
+                creator: None,
+                tags: Vec::new(),
+                cover: None,
             });
         }
         self.harness.shop.import(drafts).await.unwrap();
@@ -415,6 +419,10 @@ async fn japanese_is_found_as_it_is_written_on_the_api_and_the_site() {
         active: true,
         audio: AssetKey::parse(&format!("audio/{sku}.wav")).unwrap(),
         sample: None,
+        reading: None,
+        creator: None,
+        tags: Vec::new(),
+        cover: None,
     };
     f.harness
         .shop

@@ -12,6 +12,10 @@ use crate::config::Config;
 use crate::wiring::{build, open_store, seed_demo, seed_register};
 use crate::{mail, stats, tls};
 
+/// How often the catalogue's version is read to notice changes made by other processes or
+/// nodes (a change shows everywhere within this and the time a rebuild takes).
+const SHELF_POLL: Duration = Duration::from_secs(1);
+
 pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     if config.migrate_on_start {
@@ -74,6 +78,29 @@ pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Resu
     if config.demo_catalog {
         seed_demo(&config, &state).await?;
     }
+    // The public catalogue is served from memory: built before the first request, then
+    // rebuilt within a second of any change, whichever process or node made it.
+    let storefront = state.services.storefront.clone();
+    storefront
+        .refresh()
+        .await
+        .context("reading the catalogue")?;
+    let shelf = tokio::spawn(async move {
+        let mut every = tokio::time::interval(SHELF_POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match storefront.refresh().await {
+                Ok(false) => {}
+                Ok(true) => tracing::info!(
+                    version = storefront.shelf().version(),
+                    pieces = storefront.shelf().len(),
+                    "the catalogue changed; its shelf was rebuilt"
+                ),
+                Err(e) => tracing::warn!(error = %e, "reading the catalogue failed; retrying"),
+            }
+        }
+    });
     let state_receipts = state.services.receipts.clone();
     let state_incidents = state.services.incidents.clone();
     let postman = state.services.postman.clone();
@@ -121,6 +148,7 @@ pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Resu
         .context("serving")?;
     retention.abort();
     receipts.abort();
+    shelf.abort();
     if let Some(redirect) = redirect {
         redirect.abort();
     }

@@ -24,6 +24,17 @@ pub struct Model {
     pub search_title: String,
     /// Both descriptions, folded for search.
     pub search_body: String,
+    /// How the Japanese title is read, in kana.
+    pub title_reading: Option<String>,
+    pub creator_key: Option<String>,
+    pub creator_ja: Option<String>,
+    pub creator_en: Option<String>,
+    /// One tag per line.
+    pub tags: String,
+    /// The cover image's asset key, and its size in pixels.
+    pub cover: Option<String>,
+    pub cover_width: Option<i32>,
+    pub cover_height: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,7 @@ mod m0019_processor_proposals;
 mod m0020_payment_cases;
 mod m0021_return_invoices_per_case;
 mod m0022_product_search;
+mod m0023_collections;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_payment_cases::Migration),
             Box::new(m0021_return_invoices_per_case::Migration),
             Box::new(m0022_product_search::Migration),
+            Box::new(m0023_collections::Migration),
         ]
     }
 }

@@ -6,9 +6,9 @@ use kikeru_domain::mail::outbox::Envelope;
 use kikeru_domain::shop::order::{Step, step};
 use kikeru_domain::shop::ports::{Catalog, Orders};
 use kikeru_domain::{
-    AssetKey, Currency, EventOutcome, Localized, MemberId, Money, News, Order, OrderId, OrderLine,
-    Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft, ProductId, Purchase,
-    PurchaseCursor, Sku, StatusChange, StoreError, Timestamp,
+    AssetKey, Cover, Creator, Currency, EventOutcome, Localized, MemberId, Money, News, Order,
+    OrderId, OrderLine, Payment, PaymentEvent, PaymentId, PaymentStatus, Product, ProductDraft,
+    ProductId, Purchase, PurchaseCursor, Reading, Sku, StatusChange, StoreError, Tag, Timestamp,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -54,6 +54,30 @@ fn to_product(row: product::Model) -> Result<Product> {
                 .map(AssetKey::parse)
                 .transpose()
                 .map_err(bad)?,
+            reading: row
+                .title_reading
+                .as_deref()
+                .map(Reading::parse)
+                .transpose()
+                .map_err(bad)?,
+            creator: match (&row.creator_key, &row.creator_ja, &row.creator_en) {
+                (Some(key), Some(ja), Some(en)) => Some(Creator::new(key, ja, en).map_err(bad)?),
+                _ => None,
+            },
+            tags: row
+                .tags
+                .lines()
+                .map(Tag::parse)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            cover: match (&row.cover, row.cover_width, row.cover_height) {
+                (Some(key), Some(w), Some(h)) => {
+                    let side = |n: i32| u32::try_from(n).map_err(|_| corrupt("cover"));
+                    let image = AssetKey::parse(key).map_err(bad)?;
+                    Some(Cover::new(image, side(w)?, side(h)?).map_err(bad)?)
+                }
+                _ => None,
+            },
         },
         created_at: from_millis(row.created_at)?,
         updated_at: from_millis(row.updated_at)?,
@@ -79,6 +103,19 @@ fn product_row(p: &Product) -> product::ActiveModel {
         updated_at: Set(millis(p.updated_at)),
         search_title: Set(keys.title),
         search_body: Set(keys.body),
+        title_reading: Set(d.reading.as_ref().map(|r| r.as_str().to_owned())),
+        creator_key: Set(d.creator.as_ref().map(|c| c.key.as_str().to_owned())),
+        creator_ja: Set(d.creator.as_ref().map(|c| c.name.ja().to_owned())),
+        creator_en: Set(d.creator.as_ref().map(|c| c.name.en().to_owned())),
+        tags: Set(d
+            .tags
+            .iter()
+            .map(Tag::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")),
+        cover: Set(d.cover.as_ref().map(|c| c.image.as_str().to_owned())),
+        cover_width: Set(d.cover.as_ref().and_then(|c| i32::try_from(c.width).ok())),
+        cover_height: Set(d.cover.as_ref().and_then(|c| i32::try_from(c.height).ok())),
     }
 }
 
@@ -103,6 +140,14 @@ impl Catalog for SqlStore {
                         product::Column::UpdatedAt,
                         product::Column::SearchTitle,
                         product::Column::SearchBody,
+                        product::Column::TitleReading,
+                        product::Column::CreatorKey,
+                        product::Column::CreatorJa,
+                        product::Column::CreatorEn,
+                        product::Column::Tags,
+                        product::Column::Cover,
+                        product::Column::CoverWidth,
+                        product::Column::CoverHeight,
                     ])
                     .to_owned();
                 product::Entity::insert(product_row(p))
@@ -111,7 +156,28 @@ impl Catalog for SqlStore {
                     .await?;
             }
             search::index(txn, products).await?;
+            // Every storefront sharing this database notices the change by this version.
+            txn.execute_unprepared("UPDATE catalog_state SET version = version + 1 WHERE id = 1")
+                .await?;
             Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn version(&self) -> Result<u64, StoreError> {
+        self.read(async {
+            let backend = self.db.get_database_backend();
+            let row = self
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "SELECT version FROM catalog_state WHERE id = 1",
+                ))
+                .await?
+                .ok_or_else(|| corrupt("catalogue version"))?;
+            let version: i64 = row.try_get("", "version")?;
+            u64::try_from(version).map_err(|_| corrupt("catalogue version"))
         })
         .await
     }

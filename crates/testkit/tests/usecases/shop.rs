@@ -25,6 +25,10 @@ fn draft(sku: &str, yen: i64) -> ProductDraft {
         active: true,
         audio: AssetKey::parse(&format!("audio/{sku}.wav")).unwrap(),
         sample: None,
+        reading: None,
+        creator: None,
+        tags: Vec::new(),
+        cover: None,
     }
 }
 

@@ -8,8 +8,7 @@ use askama::Template;
 use kikeru_domain::membership::{RegisterError, Registration, SignInError, TokenError};
 use kikeru_domain::office::inquiry::{ContactError, ContactForm, InquiryProblem};
 use kikeru_domain::shop::OrderError;
-use kikeru_domain::shop::search::{SearchError, SearchQuery};
-use kikeru_domain::{Email, Language, Product, ProductId, SessionToken};
+use kikeru_domain::{Email, Language, ProductId, SessionToken};
 use poem::Route;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
@@ -30,110 +29,10 @@ super::extract::csrf_field!(
 );
 
 mod account;
+mod catalogue;
 
 pub(crate) use account::*;
-
-/// A product as pages show it.
-pub(crate) struct ProductCard {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) description: String,
-    pub(crate) price: String,
-    pub(crate) has_sample: bool,
-    /// The title in runs, those matching a search marked (one unmarked run otherwise).
-    pub(crate) title_marks: Vec<(String, bool)>,
-    /// The description likewise.
-    pub(crate) description_marks: Vec<(String, bool)>,
-}
-
-impl ProductCard {
-    fn of(p: &Product, lang: Language) -> Self {
-        Self::found(p, lang, None)
-    }
-
-    /// A card whose words matching `query` are marked.
-    fn found(p: &Product, lang: Language, query: Option<&SearchQuery>) -> Self {
-        let title = p.draft.title.get(lang).to_owned();
-        let description = p.draft.description.get(lang).to_owned();
-        let runs = |text: &str| match query {
-            Some(query) => kikeru_domain::shop::search::marks(text, query),
-            None => vec![(text.to_owned(), false)],
-        };
-        Self {
-            id: p.id.to_string(),
-            title_marks: runs(&title),
-            description_marks: runs(&description),
-            title,
-            description,
-            price: p.draft.price.tax_inclusive(lang),
-            has_sample: p.draft.sample.is_some(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    c: &'a Chrome,
-    products: Vec<ProductCard>,
-    /// The heading of a search's results (naming the member's words), when this is one.
-    searched: Option<String>,
-    /// Why the words could not be searched for.
-    refused: Option<&'a str>,
-}
-
-/// `GET /?q=…`: the search words.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct HomeQuery {
-    q: Option<String>,
-}
-
-/// `GET /`: the catalogue; with `q`, the products matching it (best first, the matching words
-/// marked), or a note that nothing matched and a way back to the catalogue.
-#[handler]
-pub(crate) async fn home(
-    state: Data<&AppState>,
-    req: &Request,
-    Query(query): Query<HomeQuery>,
-) -> Response {
-    let member = current(&state, req).await;
-    let c = chrome(&state, req, member.as_ref());
-    let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let parsed = words.map(SearchQuery::parse);
-    let (found, refused) = match &parsed {
-        None => (state.services.shop.products(None, 100).await, None),
-        Some(Ok(query)) => (state.services.shop.search(query, 100).await, None),
-        Some(Err(e)) => (
-            Ok(Vec::new()),
-            Some(match e {
-                SearchError::TooLong => "search.too_long",
-                SearchError::Empty => "search.empty",
-            }),
-        ),
-    };
-    let marked = parsed.as_ref().and_then(|p| p.as_ref().ok());
-    match found {
-        Ok(products) => {
-            let page = HomePage {
-                c: &c,
-                products: products
-                    .iter()
-                    .map(|p| ProductCard::found(p, c.lang, marked))
-                    .collect(),
-                searched: words
-                    .map(|w| kikeru_i18n::fill(c.t("search.results_for"), &[("words", w)])),
-                refused: refused.map(|key| c.t(key)),
-            };
-            html(StatusCode::OK, &c, page.render(), &[])
-        }
-        Err(e) => message(
-            crate::problem::failure(&e, "the catalogue could not be read"),
-            &c,
-            c.t("error.server_title"),
-            c.t("error.server"),
-        ),
-    }
-}
+pub(crate) use catalogue::*;
 
 #[derive(Template)]
 #[template(path = "product.html")]
@@ -142,47 +41,54 @@ struct ProductPage<'a> {
     p: ProductCard,
     notice: Option<&'a str>,
     order_key: String,
+    /// The tags with their pages' addresses.
+    tag_links: Vec<(String, String)>,
 }
 
-async fn product_page(
+/// A product on sale, from the shelf in memory.
+fn product_page(
     state: &AppState,
+    req: &Request,
     c: &Chrome,
     id: &str,
     status: StatusCode,
     notice: Option<&str>,
 ) -> Response {
-    let found = match id.parse::<uuid::Uuid>() {
-        Ok(uuid) => {
-            state
-                .services
-                .shop
-                .product(ProductId::from_uuid(uuid))
-                .await
-        }
-        Err(_) => Ok(None),
-    };
+    let shelf = state.services.storefront.shelf();
+    let found = id
+        .parse::<uuid::Uuid>()
+        .ok()
+        .and_then(|uuid| shelf.by_id(ProductId::from_uuid(uuid)));
     match found {
-        Ok(Some(shown)) => {
+        Some(shown) => {
             let page = ProductPage {
                 c,
-                p: ProductCard::of(&shown, c.lang),
+                p: ProductCard::of(shown, c.lang),
                 notice,
-                // One key per page view: pressing Buy twice makes one order.
-                order_key: uuid::Uuid::new_v4().simple().to_string(),
+                // One key per page view of a member: pressing Buy twice makes one order.
+                order_key: if c.signed_in {
+                    uuid::Uuid::new_v4().simple().to_string()
+                } else {
+                    String::new()
+                },
+                tag_links: shown
+                    .draft
+                    .tags
+                    .iter()
+                    .map(|t| (t.as_str().to_owned(), tag_href(t)))
+                    .collect(),
             };
-            html(status, c, page.render(), &[])
+            if status == StatusCode::OK && notice.is_none() {
+                super::revalidated(req, status, c, page.render())
+            } else {
+                html(status, c, page.render(), &[])
+            }
         }
-        Ok(None) => message(
+        None => message(
             StatusCode::NOT_FOUND,
             c,
             c.t("error.not_found_title"),
             c.t("product.not_found"),
-        ),
-        Err(e) => message(
-            crate::problem::failure(&e, "a product could not be read"),
-            c,
-            c.t("error.server_title"),
-            c.t("error.server"),
         ),
     }
 }
@@ -195,7 +101,7 @@ pub(crate) async fn product(
 ) -> Response {
     let member = current(&state, req).await;
     let c = chrome(&state, req, member.as_ref());
-    product_page(&state, &c, &id, StatusCode::OK, None).await
+    product_page(&state, req, &c, &id, StatusCode::OK, None)
 }
 
 #[derive(Template)]
@@ -250,7 +156,7 @@ pub(crate) async fn confirm(
     };
     let c = chrome(&state, req, Some(&member));
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return product_page(&state, &c, &id, StatusCode::NOT_FOUND, None).await;
+        return product_page(&state, req, &c, &id, StatusCode::NOT_FOUND, None);
     };
     let quote = match state
         .services
@@ -261,7 +167,7 @@ pub(crate) async fn confirm(
         Ok(quote) => quote,
         Err(e) => {
             let (status, notice) = order_notice(e);
-            return product_page(&state, &c, &id, status, Some(c.t(notice))).await;
+            return product_page(&state, req, &c, &id, status, Some(c.t(notice)));
         }
     };
     let lang = c.lang;
@@ -312,6 +218,7 @@ pub(crate) struct BuyForm {
 #[handler]
 pub(crate) async fn buy(
     state: Data<&AppState>,
+    req: &Request,
     Path(id): Path<String>,
     VisitorForm {
         who: member,
@@ -323,7 +230,7 @@ pub(crate) async fn buy(
         return see_other(&format!("/login?back=/products/{id}"), &[]);
     };
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return product_page(&state, &c, &id, StatusCode::NOT_FOUND, None).await;
+        return product_page(&state, req, &c, &id, StatusCode::NOT_FOUND, None);
     };
     let key = Some(form.key.as_str()).filter(|k| !k.is_empty());
     match state
@@ -335,7 +242,7 @@ pub(crate) async fn buy(
         Ok(placed) => see_other(&placed.checkout_url, &[]),
         Err(e) => {
             let (status, notice) = order_notice(e);
-            product_page(&state, &c, &id, status, Some(c.t(notice))).await
+            product_page(&state, req, &c, &id, status, Some(c.t(notice)))
         }
     }
 }
@@ -614,6 +521,9 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/verify-email", get(verify_page).post(verify_submit))
         .at("/reset-password", get(reset_page).post(reset_submit))
         .at("/", get(home))
+        .at("/creators", get(creators))
+        .at("/creators/:key", get(by_creator))
+        .at("/tags/:tag", get(tagged))
         .at("/products/:id", get(product))
         .at("/products/:id/confirm", get(confirm))
         .at("/products/:id/buy", post(buy))
