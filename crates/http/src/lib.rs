@@ -26,6 +26,8 @@ mod problem;
 mod qr;
 mod shop_api;
 mod site;
+
+pub use site::PageCache;
 mod stats_report;
 mod text;
 
@@ -104,6 +106,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
+    /// Catalogue pages rendered for visitors, per shelf version.
+    pub pages: Arc<site::PageCache>,
 }
 
 impl std::fmt::Debug for AppState {

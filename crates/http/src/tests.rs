@@ -76,6 +76,7 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::shop::legal::Seller
             stats_min_count: 5,
             seller,
         }),
+        pages: Arc::default(),
         readiness: Arc::new(Ready),
     };
     Fixture {

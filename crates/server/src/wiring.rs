@@ -270,6 +270,7 @@ pub fn build(
             seller: config.seller.clone(),
             stats_min_count: config.stats_min_count,
         }),
+        pages: Arc::default(),
         readiness: Arc::new(StoreReadiness((*store).clone())),
     })
 }

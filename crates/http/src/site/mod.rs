@@ -18,8 +18,11 @@ pub(crate) mod extract;
 pub(crate) mod i18n;
 pub(crate) mod incidents;
 pub(crate) mod mypage;
+mod page_cache;
 pub(crate) mod pages;
 pub(crate) mod security;
+
+pub use page_cache::PageCache;
 
 /// The language cookie (set by the switch); it holds `ja` or `en`, nothing personal.
 const LANG_COOKIE: &str = "kikeru_lang";
@@ -232,20 +235,60 @@ pub(crate) fn html(
     builder.body(body)
 }
 
+/// The address a visitor's catalogue page is kept under: its path and query.
+fn address(req: &Request) -> &str {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path(), |p| p.as_str())
+}
+
+/// The catalogue page at this request's address as rendered before from shelf `version`, for a
+/// visitor who is not signed in ([`PageCache`]).
+pub(crate) fn kept_page(
+    state: &AppState,
+    req: &Request,
+    chrome: &Chrome,
+    version: Option<u64>,
+) -> Option<Response> {
+    if chrome.signed_in {
+        return None;
+    }
+    let page = state.pages.get(version, chrome.lang, address(req))?;
+    Some(tagged(
+        req,
+        StatusCode::OK,
+        chrome,
+        page.body.clone(),
+        &page.etag,
+    ))
+}
+
 /// A page of the public catalogue, with an `ETag` of its bytes: a browser that already holds
 /// these bytes (`If-None-Match`) gets `304 Not Modified` and no body. A visitor's browser may
 /// keep the page but must ask again each time (`private, no-cache`); a member's pages are still
-/// never stored.
-pub(crate) fn revalidated(
+/// never stored. A visitor's page is kept for the next visitor ([`kept_page`]).
+pub(crate) fn catalogue_page(
+    state: &AppState,
     req: &Request,
     status: StatusCode,
     chrome: &Chrome,
+    version: Option<u64>,
     body: Result<String, askama::Error>,
 ) -> Response {
-    let Ok(body) = body else {
-        return html(status, chrome, body, &[]);
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return html(status, chrome, Err(e), &[]),
     };
-    let tag = etag(body.as_bytes());
+    if chrome.signed_in || status != StatusCode::OK {
+        let tag = etag(body.as_bytes());
+        return tagged(req, status, chrome, body, &tag);
+    }
+    let page = state.pages.put(version, chrome.lang, address(req), body);
+    tagged(req, status, chrome, page.body.clone(), &page.etag)
+}
+
+/// `body` with its entity tag `tag`, or `304` when the browser holds it already.
+fn tagged(req: &Request, status: StatusCode, chrome: &Chrome, body: String, tag: &str) -> Response {
     let cache = if chrome.signed_in {
         "no-store"
     } else {
@@ -264,7 +307,7 @@ pub(crate) fn revalidated(
     if matches && status == StatusCode::OK {
         let mut builder = Response::builder()
             .status(StatusCode::NOT_MODIFIED)
-            .header(header::ETAG, tag.as_str())
+            .header(header::ETAG, tag)
             .header(header::CACHE_CONTROL, cache)
             .header(header::VARY, "Cookie, Accept-Language");
         for cookie in &chrome.cookies {
@@ -277,7 +320,7 @@ pub(crate) fn revalidated(
         chrome,
         Ok(body),
         &[
-            ("etag", tag),
+            ("etag", tag.to_owned()),
             ("vary", "Cookie, Accept-Language".to_owned()),
         ],
     );

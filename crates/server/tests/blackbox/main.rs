@@ -12,6 +12,7 @@ mod support;
 mod fake_stripe;
 
 mod binary;
+mod catalogue;
 mod faults;
 mod mail;
 mod membership;

@@ -21,7 +21,7 @@ fn shots() -> PathBuf {
 }
 
 /// Checks the page with axe-core (when installed; CI installs it) and photographs it.
-fn inspect(browser: &Browser, name: &str) {
+pub(crate) fn inspect(browser: &Browser, name: &str) {
     if let Some(axe) = browser::axe_script() {
         let problems = browser.accessibility_problems(&axe);
         assert!(

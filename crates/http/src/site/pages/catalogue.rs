@@ -13,7 +13,7 @@ use poem::web::{Data, Path, Query};
 use poem::{Request, Response, handler};
 
 use crate::AppState;
-use crate::site::{Chrome, chrome, current, message, revalidated};
+use crate::site::{Chrome, catalogue_page, chrome, current, kept_page, message};
 
 /// Pieces on one page.
 pub(crate) const PER_PAGE: usize = 24;
@@ -191,12 +191,16 @@ struct List<'a> {
 
 /// Renders a page of `list`, or the error the query earns.
 fn listing(
+    state: &AppState,
     req: &Request,
     c: &Chrome,
     shelf: &Shelf,
     list: List<'_>,
     query: &ListQuery,
 ) -> Response {
+    if let Some(kept) = kept_page(state, req, c, shelf.version()) {
+        return kept;
+    }
     let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let parsed = words.map(SearchQuery::parse);
     let refused = match &parsed {
@@ -307,7 +311,7 @@ fn listing(
         next: (page < pages).then(|| link(page + 1)),
     }
     .render();
-    revalidated(req, StatusCode::OK, c, body)
+    catalogue_page(state, req, StatusCode::OK, c, shelf.version(), body)
 }
 
 fn no_page(c: &Chrome) -> Response {
@@ -346,7 +350,7 @@ pub(crate) async fn home(
         creator: None,
         tag: None,
     };
-    listing(req, &c, &shelf, list, &query)
+    listing(&state, req, &c, &shelf, list, &query)
 }
 
 /// `GET /creators/{key}`: a creator's pieces.
@@ -375,7 +379,7 @@ pub(crate) async fn by_creator(
         creator: Some(&key),
         tag: None,
     };
-    listing(req, &c, &shelf, list, &query)
+    listing(&state, req, &c, &shelf, list, &query)
 }
 
 /// `GET /tags/{tag}`: the pieces with a tag.
@@ -400,7 +404,7 @@ pub(crate) async fn tagged(
         creator: None,
         tag: Some(&tag),
     };
-    listing(req, &c, &shelf, list, &query)
+    listing(&state, req, &c, &shelf, list, &query)
 }
 
 #[derive(Template)]
@@ -441,7 +445,7 @@ pub(crate) async fn creators(state: Data<&AppState>, req: &Request) -> Response 
             .collect(),
     }
     .render();
-    revalidated(req, StatusCode::OK, &c, body)
+    catalogue_page(&state, req, StatusCode::OK, &c, shelf.version(), body)
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ fn product_page(
     notice: Option<&str>,
 ) -> Response {
     let shelf = state.services.storefront.shelf();
+    if status == StatusCode::OK
+        && notice.is_none()
+        && let Some(kept) = super::kept_page(state, req, c, shelf.version())
+    {
+        return kept;
+    }
     let found = id
         .parse::<uuid::Uuid>()
         .ok()
@@ -79,7 +85,7 @@ fn product_page(
                     .collect(),
             };
             if status == StatusCode::OK && notice.is_none() {
-                super::revalidated(req, status, c, page.render())
+                super::catalogue_page(state, req, status, c, shelf.version(), page.render())
             } else {
                 html(status, c, page.render(), &[])
             }
