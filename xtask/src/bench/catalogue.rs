@@ -63,23 +63,32 @@ pub(super) fn file(count: usize) -> String {
     csv
 }
 
+/// How many pieces the API lists.
+fn listed(server: &Running) -> Result<u64, String> {
+    let (_, page) = call(
+        &agent(),
+        "GET",
+        &format!("{}/api/v1/products?limit=1", server.base),
+        &[],
+        None,
+    )?;
+    page["total"]
+        .as_u64()
+        .ok_or_else(|| format!("no total in {page}"))
+}
+
 /// Waits until the API lists `expected` pieces; how long that took.
-fn visible(server: &Running, expected: usize) -> Result<Duration, String> {
-    let agent = agent();
+fn visible(server: &Running, expected: u64) -> Result<Duration, String> {
     let began = Instant::now();
     loop {
-        let (_, page) = call(
-            &agent,
-            "GET",
-            &format!("{}/api/v1/products?limit=1", server.base),
-            &[],
-            None,
-        )?;
-        if page["total"].as_u64() == u64::try_from(expected).ok() {
+        let total = listed(server)?;
+        if total == expected {
             return Ok(began.elapsed());
         }
         if began.elapsed() > Duration::from_secs(60) {
-            return Err(format!("the import was not visible after a minute: {page}"));
+            return Err(format!(
+                "the import was not visible after a minute: {total} of {expected} listed"
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -92,6 +101,7 @@ pub(super) fn import(
     server: &Running,
     count: usize,
 ) -> Result<(Duration, Duration), String> {
+    let before = listed(server)?;
     let path = server.data.path().join("bench-catalogue.csv");
     std::fs::write(&path, file(count)).map_err(|e| e.to_string())?;
     let began = Instant::now();
@@ -107,7 +117,8 @@ pub(super) fn import(
         return Err("the catalogue import failed".to_owned());
     }
     let imported = began.elapsed();
-    Ok((imported, visible(server, count)?))
+    let expected = before + u64::try_from(count).map_err(|e| e.to_string())?;
+    Ok((imported, visible(server, expected)?))
 }
 
 /// The catalogue's pages against `/healthz`, with 10,000 pieces on the shelf.

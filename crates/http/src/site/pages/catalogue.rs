@@ -121,6 +121,8 @@ struct CataloguePage<'a> {
     /// Why the words could not be searched for.
     refused: Option<&'a str>,
     products: Vec<ProductCard>,
+    /// How many pieces the list holds, and that said as a sentence.
+    total: usize,
     count: String,
     page_of: Option<String>,
     sorts: Vec<SortLink>,
@@ -287,6 +289,7 @@ fn listing(
         searched: words.is_some(),
         refused,
         products,
+        total,
         count: kikeru_i18n::fill(c.t("browse.count"), &[("count", &count)]),
         page_of: (pages > 1).then(|| {
             kikeru_i18n::fill(
