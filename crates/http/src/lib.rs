@@ -13,6 +13,7 @@ use poem_openapi::OpenApiService;
 mod admin_api;
 mod api;
 mod auth;
+mod catalogue_cache;
 mod client;
 mod contact_api;
 mod edge;
@@ -186,7 +187,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
             "/sandbox/checkout/:reference/:action",
             poem::post(pages::sandbox_choose),
         )
-        .nest("/api/v1", service)
+        .nest("/api/v1", service.around(catalogue_cache::around))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", get(healthz))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::Bar;
 use super::load::{memory, wrk};
-use super::server::{Running, agent, call};
+use super::server::{Running, agent, call, free_port};
 
 /// Words the titles are made of: a search for one of the second list finds one piece in ten.
 const SCENES: [&str; 10] = [
@@ -124,6 +124,7 @@ pub(super) fn import(
 /// The catalogue's pages against `/healthz`, with 10,000 pieces on the shelf.
 pub(super) fn pages(
     name: &'static str,
+    binary: &Path,
     server: &Running,
     seconds: u32,
     timings: (Duration, Duration),
@@ -206,12 +207,74 @@ pub(super) fn pages(
         );
         bars.push((name, what.replace('`', ""), load.rps));
     }
-    let (resident, _) = memory(server.child.id());
+    // The memory a node needs for such a catalogue: a second node of the same database,
+    // started now, serving the same pages and searches.
+    let node = Node::start(binary, server)?;
+    let paths = [
+        "/".to_owned(),
+        "/api/v1/products".to_owned(),
+        format!("/products/{product}"),
+        format!("/?q={search_words}&page=2"),
+        format!("/api/v1/products?q={search_words}&sort=price"),
+        "/?sort=title".to_owned(),
+    ];
+    for path in &paths {
+        wrk(&format!("{}{path}", node.base), 64, 2, None)?;
+    }
+    let (resident, _) = memory(node.child.id());
     row(
-        "resident memory with 10,000 pieces on the shelf (after the loads above)",
+        "resident memory of a node serving 10,000 pieces (a second node of the same database, after its pages and searches were loaded)",
         format!("{resident:.1} MiB"),
         "< 128 MiB",
         resident < 128.0,
     );
     Ok(())
+}
+
+/// A second node of the bench server's database, stopped when dropped.
+struct Node {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Node {
+    fn start(binary: &Path, server: &Running) -> Result<Self, String> {
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let child = Command::new(binary)
+            .arg("serve")
+            .env_clear()
+            .envs(
+                server
+                    .env
+                    .iter()
+                    .filter(|(k, _)| k != "KIKERU_LISTEN")
+                    .map(|(k, v)| (k, v)),
+            )
+            .env("KIKERU_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let node = Self { child, base };
+        let began = Instant::now();
+        while call(&agent(), "GET", &format!("{}/readyz", node.base), &[], None)
+            .map(|(status, _)| status)
+            .ok()
+            != Some(200)
+        {
+            if began.elapsed() > Duration::from_secs(30) {
+                return Err("the second node did not start".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(node)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

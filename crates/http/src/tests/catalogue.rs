@@ -280,6 +280,32 @@ async fn catalogue_pages_answer_304_to_a_browser_that_already_has_them() {
     again.assert_status(StatusCode::NOT_MODIFIED);
     again.assert_header("etag", etag.as_str());
     assert!(text_of(again).await.is_empty());
+    // The API's catalogue answers likewise.
+    let api = f.client.get("/api/v1/products?sort=new").send().await;
+    api.assert_status_is_ok();
+    let api_tag = api
+        .0
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let first_json = json_of(api).await;
+    let again = f
+        .client
+        .get("/api/v1/products?sort=new")
+        .header("if-none-match", &api_tag)
+        .send()
+        .await;
+    again.assert_status(StatusCode::NOT_MODIFIED);
+    let kept = f.client.get("/api/v1/products?sort=new").send().await;
+    kept.assert_header("etag", api_tag.as_str());
+    assert_eq!(
+        json_of(kept).await,
+        first_json,
+        "the kept answer is the answer"
+    );
     // A change of the catalogue is a new page.
     f.put_products(&operator, json!([{"sku": "P-000", "title_ja": "新しい題", "title_en": "New title", "price": 100, "audio": "audio/a.wav"}]))
         .await
@@ -292,4 +318,12 @@ async fn catalogue_pages_answer_304_to_a_browser_that_already_has_them() {
         .await;
     changed.assert_status_is_ok();
     assert!(text_of(changed).await.contains("新しい題"));
+    let changed = f
+        .client
+        .get("/api/v1/products?sort=new")
+        .header("if-none-match", &api_tag)
+        .send()
+        .await;
+    changed.assert_status_is_ok();
+    assert!(json_of(changed).await.to_string().contains("新しい題"));
 }
