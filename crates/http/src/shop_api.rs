@@ -648,7 +648,7 @@ impl ShopApi {
             total: quote.total.into(),
             taxes: tax_views(&quote.tax.per_rate, currency),
             terms: TermsView {
-                payment: t("confirm.payment"),
+                payment: crate::site::payment_terms(state.services.shop.provider(), lang),
                 delivery: t("confirm.delivery"),
                 cancellation: t("confirm.cancel"),
                 legal_notice_url: format!("{}/tokushoho", state.config.public_origin),

@@ -219,7 +219,13 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             (own("subject").to_owned(), body)
         }
     };
-    let body = format!("{body}{}", text("mail.signature"));
+    // Every mail ends with the office and where to reach it (a mail the member did not expect
+    // may be a sign of someone else's doing: they are asked to tell us, not to ignore it).
+    let signature = fill(
+        text("mail.signature"),
+        &[("contact", &links.url("contact"))],
+    );
+    let body = format!("{body}{signature}");
     Rendered {
         subject: format!("{}{subject}", text("mail.prefix")),
         html: html_of(&body, lang),
@@ -401,7 +407,13 @@ mod tests {
                     );
                 }
                 let signature = kikeru_i18n::t(language, "mail.signature");
-                assert!(rendered.body.ends_with(signature), "{message:?}");
+                let (_, tail) = signature.split_once("{contact}").unwrap();
+                assert!(rendered.body.ends_with(tail), "{message:?}");
+                assert!(rendered.body.contains("/contact"), "{message:?}");
+                assert!(!rendered.body.contains("破棄してください"), "{message:?}");
+                if language == Language::Ja {
+                    assert!(!rendered.body.contains("Minna Kikeru"), "{message:?}");
+                }
             }
         }
     }

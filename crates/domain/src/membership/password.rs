@@ -43,6 +43,10 @@ pub enum PasswordRejection {
     /// It contains the member's own e-mail address or the service's name.
     #[error("the password contains your e-mail address or the name of the service")]
     Personal,
+    /// It is built on a pattern guessers try first in Japan: the same kana over and over, the
+    /// kana in 五十音 or いろは order, or a well-known word in romaji.
+    #[error("the password follows a pattern that is easy to guess")]
+    Predictable,
     /// It would be guessed quickly (strength score below [`MIN_SCORE`]).
     #[error("the password is too easy to guess")]
     TooWeak {
@@ -59,6 +63,7 @@ impl PasswordRejection {
             Self::TooLong { .. } => "password_too_long",
             Self::Common => "password_common",
             Self::Personal => "password_personal",
+            Self::Predictable => "password_predictable",
             Self::TooWeak { .. } => "password_too_weak",
         }
     }
@@ -99,6 +104,9 @@ impl Password {
                 return Err(PasswordRejection::Personal);
             }
         }
+        if predictable(raw) {
+            return Err(PasswordRejection::Predictable);
+        }
         let mut inputs: Vec<&str> = context.to_vec();
         inputs.extend_from_slice(SERVICE_WORDS);
         let estimate = zxcvbn::zxcvbn(raw, &inputs);
@@ -122,6 +130,113 @@ impl Password {
     pub(crate) fn verified_for_rehash(attempt: PasswordAttempt) -> Self {
         Self(attempt.0)
     }
+}
+
+/// The kana in 五十音 order and in いろは order: runs of either are guessed first.
+const KANA_ORDERS: [&str; 2] = [
+    "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん",
+    "いろはにほへとちりぬるをわかよたれそつねならむうゐのおくやまけふこえてあさきゆめみしゑひもせすん",
+];
+
+/// Words well known enough in Japan that a password made of one of them (with digits or
+/// marks) is guessed early, whatever the breached-password list says.
+const ROMAJI_WORDS: &[&str] = &[
+    "aishiteru",
+    "arigatou",
+    "arigato",
+    "daisuki",
+    "doraemon",
+    "ganbare",
+    "ganbatte",
+    "himitsu",
+    "kawaii",
+    "konnichiwa",
+    "ohayou",
+    "pokemon",
+    "sakura",
+    "sayonara",
+    "naruto",
+    "nippon",
+    "tanjoubi",
+    "tokyo",
+    "yamato",
+    "yoroshiku",
+    "iroha",
+    "aiueo",
+];
+
+/// Whether `raw` is built on a pattern guessed first in Japan (see
+/// [`PasswordRejection::Predictable`]): after folding katakana to hiragana and dropping spaces,
+/// the same few kana repeated (「ああいいうう…」, 「あいあいあい…」), kana mostly in 五十音 or
+/// いろは order (either way), or one well-known word in romaji with only digits and marks
+/// besides.
+fn predictable(raw: &str) -> bool {
+    let kana: Vec<char> = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(u32::from(c) - 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    let mut distinct = kana.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // Three characters or fewer however long, a short unit over and over, or doubled kana.
+    if distinct.len() <= 3 || repeats(&kana) {
+        return true;
+    }
+    // Kana in one of the orders: count characters that continue a run of the order.
+    for order in KANA_ORDERS {
+        let order: Vec<char> = order.chars().collect();
+        let position = |c: char| order.iter().position(|&o| o == c);
+        let mut in_runs = 0;
+        let mut run = 1;
+        for pair in kana.windows(2) {
+            let step = position(pair[0])
+                .zip(position(pair[1]))
+                .is_some_and(|(a, b)| a + 1 == b || b + 1 == a);
+            if step {
+                run += 1;
+            } else {
+                if run >= 4 {
+                    in_runs += run;
+                }
+                run = 1;
+            }
+        }
+        if run >= 4 {
+            in_runs += run;
+        }
+        if in_runs * 2 > kana.len() {
+            return true;
+        }
+    }
+    let letters: String = raw
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let rest = raw.chars().filter(|c| !c.is_ascii_alphabetic());
+    let plain = rest
+        .clone()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_punctuation() || c == ' ');
+    plain
+        && (ROMAJI_WORDS.contains(&letters.as_str())
+            || ROMAJI_WORDS.iter().any(|w| *w.repeat(2) == letters))
+}
+
+/// Whether `text` is each character doubled (「ああいいうう…」) or a unit of at most four
+/// characters over and over.
+fn repeats(text: &[char]) -> bool {
+    let doubled = text.len() >= 4
+        && text
+            .chunks(2)
+            .all(|pair| pair.len() == 2 && pair[0] == pair[1]);
+    let cycled = (1..=4).any(|unit| {
+        text.len() >= unit * 3 && text.iter().enumerate().all(|(i, c)| *c == text[i % unit])
+    });
+    doubled || cycled
 }
 
 /// The password is common when the estimator found it, whole, in its list of breached
@@ -220,10 +335,19 @@ mod tests {
     #[test]
     fn the_password_policy_accepts_long_unguessable_passwords_and_explains_refusals() {
         check("short", Err(PasswordRejection::TooShort { min: 12 }));
-        check(
+        for predictable in [
             "ああいいううええおおかか",
-            Err(PasswordRejection::TooWeak { score: 0 }).or(Ok(())),
-        );
+            "いろはにほへとちりぬるをわか",
+            "あいうえおかきくけこさし",
+            "アイウエオカキクケコサシ",
+            "んをわろれるりらよゆやもめ",
+            "あいあいあいあいあいあい",
+            "さくらさくらさくらさくら",
+            "aishiteru2024",
+            "Doraemon1234!",
+        ] {
+            check(predictable, Err(PasswordRejection::Predictable));
+        }
         check(
             &"x".repeat(129),
             Err(PasswordRejection::TooLong { max: 128 }),
@@ -232,10 +356,7 @@ mod tests {
         check("minnakikeru2024", Err(PasswordRejection::Personal));
         check("1qaz2wsx3edc", Err(PasswordRejection::Common));
         check("LeaveMeAlone", Err(PasswordRejection::Common));
-        check(
-            "aaaaaaaaaaaaaaaa",
-            Err(PasswordRejection::TooWeak { score: 0 }),
-        );
+        check("aaaaaaaaaaaaaaaa", Err(PasswordRejection::Predictable));
         check("correct horse battery staple", Ok(()));
         check("静かな朝に猫とラジオを聴く", Ok(()));
         check("Tr0ub4dor&3-violet-lantern", Ok(()));

@@ -527,6 +527,7 @@ pub(crate) fn password_problem(r: &PasswordRejection) -> &'static str {
         PasswordRejection::Common => "password.common",
         PasswordRejection::Personal => "password.personal",
         PasswordRejection::TooWeak { .. } => "password.too_weak",
+        PasswordRejection::Predictable => "password.predictable",
     }
 }
 
@@ -537,6 +538,43 @@ pub(crate) fn when(t: Timestamp) -> String {
             "[year]-[month]-[day] [hour]:[minute]"
         ))
         .unwrap_or_default()
+}
+
+/// A time as members read it, in Japan time and saying so: 「2026年4月1日 9:05（日本時間）」,
+/// "1 April 2026, 09:05 (Japan time)".
+pub(crate) fn when_in(t: Timestamp, lang: Language) -> String {
+    let local = t.to_offset(time::macros::offset!(+9));
+    let text = match lang {
+        Language::Ja => local.format(time::macros::format_description!(
+            "[year]年[month padding:none]月[day padding:none]日 [hour padding:none]:[minute]"
+        )),
+        Language::En => local.format(time::macros::format_description!(
+            "[day padding:none] [month repr:long] [year], [hour]:[minute]"
+        )),
+    }
+    .unwrap_or_default();
+    kikeru_i18n::fill(i18n::t(lang, "site.japan_time"), &[("when", &text)])
+}
+
+/// How an order is paid, naming the provider whose page takes the payment.
+pub(crate) fn payment_terms(provider: &str, lang: Language) -> String {
+    let name =
+        kikeru_i18n::lookup(lang, &format!("confirm.provider_{provider}")).unwrap_or(provider);
+    kikeru_i18n::fill(i18n::t(lang, "confirm.payment"), &[("provider", name)])
+}
+
+/// A day as members read it (in Japan): 「2026年4月1日」, "1 April 2026".
+pub(crate) fn day_in(t: Timestamp, lang: Language) -> String {
+    let local = t.to_offset(time::macros::offset!(+9));
+    match lang {
+        Language::Ja => local.format(time::macros::format_description!(
+            "[year]年[month padding:none]月[day padding:none]日"
+        )),
+        Language::En => local.format(time::macros::format_description!(
+            "[day padding:none] [month repr:long] [year]"
+        )),
+    }
+    .unwrap_or_default()
 }
 
 /// Sends the member to confirm it is them, and back to `back` afterwards.

@@ -86,6 +86,8 @@ async fn the_final_confirmation_shows_the_facts_and_only_its_button_orders() {
                 "<td>100円</td>",
                 "返品",
                 "/tokushoho",
+                // The provider is named (the test double's name here).
+                "決済代行会社（test）のお支払いページ",
             ],
         ),
         (
@@ -96,6 +98,7 @@ async fn the_final_confirmation_shows_the_facts_and_only_its_button_orders() {
                 "<td>¥100</td>",
                 "cancelled",
                 "/tokushoho",
+                "payment provider (test)",
             ],
         ),
     ] {

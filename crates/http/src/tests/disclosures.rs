@@ -107,6 +107,31 @@ async fn a_consented_disclosure_is_recorded_where_the_member_sees_it_and_a_refus
     assert_eq!(mine[0]["recipient_address"], "東京都港区1-2-3");
     assert_eq!(mine[0]["basis"], "consent:label-offers:v1");
     assert_eq!(mine[0]["categories"], json!(["email_address"]));
+    // My Page says it as a member reads it: the day, the item's name and the basis in words.
+    let page = text_of(f.client.get("/me").header("cookie", &hanako).send().await).await;
+    let record = page.split("id=\"disclosures-h\"").nth(1).unwrap();
+    assert!(
+        record.contains("提供日") && !record.contains("購入日時"),
+        "{record}"
+    );
+    assert!(record.contains("<td>メールアドレス</td>"), "{record}");
+    assert!(
+        record.contains("ご本人の同意（レーベル・第1版）"),
+        "{record}"
+    );
+    assert!(
+        !record.contains("consent:") && !record.contains("email_address"),
+        "{record}"
+    );
+    assert!(
+        record.contains("年") && record.contains("月"),
+        "a Japanese date: {record}"
+    );
+    let consents = page.split("id=\"consents-h\"").nth(1).unwrap();
+    assert!(
+        consents.contains("同意を撤回する") && consents.contains("に同意"),
+        "{consents}"
+    );
     let wider = disclose(json!(["email_address", "purchase_history"])).await;
     assert_problem(wider, StatusCode::FORBIDDEN, "disclosure_denied").await;
     let processors = json_of(

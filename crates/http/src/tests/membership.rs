@@ -502,7 +502,8 @@ async fn the_mailed_verification_link_opens_a_page_whose_button_verifies() {
         .send()
         .await;
     submitted.assert_status_is_ok();
-    assert!(text_of(submitted).await.contains("確認しました"));
+    let done = text_of(submitted).await;
+    assert!(done.contains("確認しました") && done.contains("ログインしてご利用ください"));
     let again = f
         .client
         .post("/verify-email")
@@ -583,4 +584,40 @@ async fn page_text_is_escaped() {
     )
     .await;
     assert!(!page.contains("<script>alert") && page.contains("&#60;script&#62;"));
+}
+
+#[tokio::test]
+async fn a_member_signed_in_who_confirms_a_new_address_is_not_told_to_sign_in() {
+    let f = fixture();
+    f.register_and_verify("hanako@example.jp").await;
+    let session = f.sign_in("hanako@example.jp").await;
+    f.client
+        .put("/api/v1/me/email")
+        .header("origin", ORIGIN)
+        .header("cookie", &session)
+        .body_json(&json!({"password": PASSWORD, "new_email": "hanako@example.com"}))
+        .send()
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    let token = f
+        .harness
+        .mail()
+        .await
+        .last_token_to("hanako@example.com")
+        .unwrap()
+        .expose();
+    let (csrf_cookie, csrf) = form_session(&f, &format!("/verify-email?token={token}")).await;
+    let confirmed = f
+        .client
+        .post("/verify-email")
+        .header("origin", ORIGIN)
+        .header("cookie", format!("{session}; {csrf_cookie}"))
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&token={token}"))
+        .send()
+        .await;
+    confirmed.assert_status_is_ok();
+    let page = text_of(confirmed).await;
+    assert!(page.contains("引き続きご利用いただけます"), "{page}");
+    assert!(!page.contains("ログインしてご利用ください"));
 }

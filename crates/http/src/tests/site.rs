@@ -187,3 +187,25 @@ async fn a_page_that_fails_is_the_error_page_in_the_readers_language_with_the_ap
         assert!(html.contains(text), "{text} in {html}");
     }
 }
+
+#[tokio::test]
+async fn every_public_page_title_is_plain_text() {
+    let f = fixture();
+    for path in [
+        "/",
+        "/login",
+        "/register",
+        "/contact",
+        "/privacy",
+        "/creators",
+    ] {
+        let html = text_of(f.client.get(path).send().await).await;
+        let title = html
+            .split("<title>")
+            .nth(1)
+            .and_then(|rest| rest.split("</title>").next())
+            .unwrap_or_else(|| panic!("{path} has no title"));
+        assert!(!title.contains('<'), "{path}: {title}");
+        assert!(title.ends_with("みんな聞ける"), "{path}: {title}");
+    }
+}

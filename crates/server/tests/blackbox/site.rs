@@ -110,6 +110,9 @@ fn journey(database: Option<&str>, label: &str) {
         "{}",
         browser.url()
     );
+    // The total says 税込 once, with the amount.
+    let checkout = browser.source();
+    assert!(checkout.contains("合計: ") && !checkout.contains("合計（税込）: "));
     browser.click("form[action$='/pay'] button");
     assert!(
         browser.url().contains("/checkout/complete"),

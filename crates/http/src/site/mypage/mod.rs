@@ -4,7 +4,7 @@
 //! Each form posts to its own path and comes back here with a notice, or re-renders the page
 //! with the error beside the form and the input kept (never a password).
 
-use crate::site::when;
+use crate::site::{day_in, when_in};
 use askama::Template;
 use kikeru_domain::membership::{Authenticated, ChangeError, ProfileChange};
 use kikeru_domain::{DisplayName, Email, Language, SessionId};
@@ -51,6 +51,39 @@ struct PurposeView {
     title: String,
     notice: String,
     granted: bool,
+    /// When the member last gave or withdrew consent, said as a sentence.
+    decided: Option<String>,
+}
+
+/// The basis of a provision to a third party as the member reads it: 「ご本人の同意（お知らせ
+/// メール・第1版）」 rather than `consent:news:v1`.
+fn basis_text(
+    basis: &kikeru_domain::privacy::Basis,
+    consents: &[kikeru_domain::privacy::consent::ConsentState],
+    c: &Chrome,
+) -> String {
+    use kikeru_domain::privacy::Basis;
+    match basis {
+        Basis::Consent {
+            purpose,
+            notice_version,
+        } => {
+            let title = consents
+                .iter()
+                .find(|s| s.purpose.key == *purpose)
+                .map_or(purpose.as_str(), |s| s.purpose.title.get(c.lang));
+            kikeru_i18n::fill(
+                c.t("mypage.basis_consent"),
+                &[("purpose", title), ("version", &notice_version.to_string())],
+            )
+        }
+        Basis::Entrustment(processor) => {
+            kikeru_i18n::fill(c.t("mypage.basis_entrustment"), &[("name", processor)])
+        }
+        Basis::LegalOrder(reference) => {
+            kikeru_i18n::fill(c.t("mypage.basis_legal_order"), &[("reference", reference)])
+        }
+    }
 }
 
 /// The sign-in protection section.
@@ -166,7 +199,7 @@ async fn render(
             .iter()
             .map(|p| {
                 (
-                    when(p.paid_at),
+                    when_in(p.paid_at, lang),
                     p.item.title.get(lang).to_owned(),
                     p.item.unit_price.tax_inclusive(lang),
                     c.t(&status_key(p.status)).to_owned(),
@@ -177,7 +210,7 @@ async fn render(
             .iter()
             .map(|p| {
                 (
-                    when(p.created_at),
+                    when_in(p.created_at, lang),
                     p.amount.tax_inclusive(lang),
                     c.t(&status_key(p.status)).to_owned(),
                 )
@@ -190,12 +223,30 @@ async fn render(
                 title: s.purpose.title.get(lang).to_owned(),
                 notice: s.purpose.notice.get(lang).to_owned(),
                 granted: s.granted,
+                decided: s.latest.as_ref().map(|r| {
+                    let key = if r.granted {
+                        "mypage.consent_given_on"
+                    } else {
+                        "mypage.consent_withdrawn_on"
+                    };
+                    kikeru_i18n::fill(c.t(key), &[("day", &day_in(r.at, lang))])
+                }),
             })
             .collect(),
         disclosures: disclosures
             .iter()
             .map(|e| {
-                let items: Vec<&str> = e.categories.iter().map(|c| c.as_str()).collect();
+                let items: Vec<&str> = e
+                    .categories
+                    .iter()
+                    .map(|c| {
+                        kikeru_i18n::lookup(
+                            lang,
+                            &format!("mail.incident_notice.category.{}", c.as_str()),
+                        )
+                        .unwrap_or(c.as_str())
+                    })
+                    .collect();
                 let recipient = if e.recipient_details.address.is_empty() {
                     e.recipient_details.name.clone()
                 } else {
@@ -204,7 +255,13 @@ async fn render(
                         e.recipient_details.name, e.recipient_details.address
                     )
                 };
-                (when(e.at), recipient, items.join(", "), e.basis.to_text())
+                let separator = if lang == Language::Ja { "、" } else { ", " };
+                (
+                    day_in(e.at, lang),
+                    recipient,
+                    items.join(separator),
+                    basis_text(&e.basis, &consents, c),
+                )
             })
             .collect(),
         sessions: sessions
@@ -212,7 +269,7 @@ async fn render(
             .map(|s| SessionView {
                 id: s.id.to_string(),
                 browser: s.browser.clone(),
-                last_seen: when(s.last_seen_at),
+                last_seen: when_in(s.last_seen_at, lang),
                 current: s.id == who.session.id,
             })
             .collect(),
@@ -224,7 +281,11 @@ async fn render(
                 } else {
                     c.t("mypage.answered")
                 };
-                (when(i.received_at), i.subject.clone(), state.to_owned())
+                (
+                    when_in(i.received_at, lang),
+                    i.subject.clone(),
+                    state.to_owned(),
+                )
             })
             .collect(),
         receipts: receipts
@@ -233,7 +294,7 @@ async fn render(
                 let total = kikeru_domain::Money::new(r.content.total, r.content.currency)
                     .map(|m| m.tax_inclusive(lang))
                     .unwrap_or_default();
-                (r.number, when(r.content.paid_at), total)
+                (r.number, when_in(r.content.paid_at, lang), total)
             })
             .collect(),
         returns: returns
@@ -242,11 +303,11 @@ async fn render(
                 let total = kikeru_domain::Money::new(r.content.total, r.content.currency)
                     .map(|m| m.tax_inclusive(lang))
                     .unwrap_or_default();
-                (r.number, when(r.content.refunded_at), total)
+                (r.number, when_in(r.content.refunded_at, lang), total)
             })
             .collect(),
         security: SecurityView {
-            totp_since: factors.totp_since.map(when),
+            totp_since: factors.totp_since.map(|t| when_in(t, lang)),
             totp_pending: factors.totp_pending,
             recovery_codes_left: factors.recovery_codes_left,
             passkeys: passkeys
@@ -254,8 +315,8 @@ async fn render(
                 .map(|p| PasskeyRow {
                     id: p.id.to_string(),
                     name: p.name.clone(),
-                    created: when(p.created_at),
-                    last_used: p.last_used_at.map(when),
+                    created: when_in(p.created_at, lang),
+                    last_used: p.last_used_at.map(|t| when_in(t, lang)),
                 })
                 .collect(),
         },

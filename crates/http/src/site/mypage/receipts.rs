@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::site::extract::SignedIn;
-use crate::site::when;
+use crate::site::when_in;
 
 /// The kind of document a printable page shows.
 pub(crate) enum Document {
@@ -219,7 +219,10 @@ pub(crate) fn document_page(
     };
     let (recipient, reissues, return_number, returned) = match &document {
         Document::Receipt(r, return_number) => (
-            r.content.recipient.clone(),
+            r.content
+                .recipient
+                .as_deref()
+                .map(|name| addressed(name, lang)),
             r.content.reissues,
             *return_number,
             None,
@@ -228,7 +231,10 @@ pub(crate) fn document_page(
             None,
             0,
             None,
-            Some((r.content.receipt_number, when(r.content.refunded_at))),
+            Some((
+                r.content.receipt_number,
+                when_in(r.content.refunded_at, lang),
+            )),
         ),
     };
     let page = ReceiptPage {
@@ -241,8 +247,8 @@ pub(crate) fn document_page(
         number,
         issuer: issuer.clone(),
         registration: registration.clone(),
-        paid: when(paid_at),
-        issued: when(issued_at),
+        paid: when_in(paid_at, lang),
+        issued: when_in(issued_at, lang),
         lines: lines
             .iter()
             .map(|l| {
@@ -270,4 +276,32 @@ pub(crate) fn document_page(
         total: money(total),
     };
     html(status, c, page.render(), &[])
+}
+
+/// The 宛名 as a Japanese document writes it: with 様, unless it already ends with 様 or 御中
+/// (a company is 御中). In English, the name as given.
+fn addressed(name: &str, lang: Language) -> String {
+    let name = name.trim();
+    match lang {
+        Language::Ja if !(name.ends_with('様') || name.ends_with("御中")) => {
+            format!("{name} 様")
+        }
+        _ => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipient_is_addressed_as_japanese_documents_do() {
+        assert_eq!(addressed("山田 花子", Language::Ja), "山田 花子 様");
+        assert_eq!(
+            addressed("株式会社みんな 御中", Language::Ja),
+            "株式会社みんな 御中"
+        );
+        assert_eq!(addressed("山田様", Language::Ja), "山田様");
+        assert_eq!(addressed("Hanako Yamada", Language::En), "Hanako Yamada");
+    }
 }

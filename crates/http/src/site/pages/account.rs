@@ -321,7 +321,7 @@ pub(crate) struct TokenForm {
 #[handler]
 pub(crate) async fn verify_submit(
     state: Data<&AppState>,
-    PublicForm { c, form }: PublicForm<TokenForm>,
+    VisitorForm { who, c, form }: VisitorForm<TokenForm>,
 ) -> Response {
     let result = match SessionToken::parse(form.token.trim()) {
         Ok(token) => state.services.membership.verify_email(&token).await,
@@ -332,7 +332,12 @@ pub(crate) async fn verify_submit(
             StatusCode::OK,
             &c,
             c.t("verify.done_title"),
-            c.t("verify.done"),
+            // A member already signed in is not told to sign in.
+            c.t(if who.is_some() {
+                "verify.done_signed_in"
+            } else {
+                "verify.done"
+            }),
         ),
         Err(TokenError::EmailTaken) => message(
             StatusCode::CONFLICT,

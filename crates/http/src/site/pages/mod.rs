@@ -114,6 +114,8 @@ pub(crate) async fn product(
 #[template(path = "confirm.html")]
 struct ConfirmPage<'a> {
     c: &'a Chrome,
+    /// How it is paid, naming the provider.
+    payment: String,
     product_id: &'a str,
     key: &'a str,
     lines: Vec<(String, u32, String)>,
@@ -189,6 +191,7 @@ pub(crate) async fn confirm(
         uuid::Uuid::new_v4().simple().to_string()
     };
     let page = ConfirmPage {
+        payment: super::payment_terms(state.services.shop.provider(), lang),
         c: &c,
         product_id: &id,
         key: &key,
