@@ -129,11 +129,23 @@ async fn every_my_page_form_changes_what_it_says_and_explains_a_refusal() {
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
 
+    // Nothing is deleted without the ticked confirmation, even with the right password.
+    let unconfirmed = form(
+        &f,
+        "/me/delete",
+        &cookie,
+        &format!("csrf={csrf}&password={}", PASSWORD.replace(' ', "+")),
+    )
+    .await;
+    unconfirmed.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let page = text_of(unconfirmed).await;
+    assert!(page.contains("tick the box"), "{page}");
+    assert!(page.contains("can no longer be played") && page.contains("/api/v1/me/export"));
     let refused = form(
         &f,
         "/me/delete",
         &cookie,
-        &format!("csrf={csrf}&password=nope"),
+        &format!("csrf={csrf}&password=nope&confirm=yes"),
     )
     .await;
     refused.assert_status(StatusCode::FORBIDDEN);
@@ -150,7 +162,10 @@ async fn every_my_page_form_changes_what_it_says_and_explains_a_refusal() {
         &f,
         "/me/delete",
         &cookie,
-        &format!("csrf={csrf}&password={}", PASSWORD.replace(' ', "+")),
+        &format!(
+            "csrf={csrf}&password={}&confirm=yes",
+            PASSWORD.replace(' ', "+")
+        ),
     )
     .await;
     deleted.assert_status_is_ok();

@@ -227,6 +227,7 @@ fn journey(database: Option<&str>, label: &str) {
     // Delete the account.
     browser.goto(&format!("{base}/me"));
     browser.fill("#delete_password", PASSWORD);
+    browser.execute("document.getElementById('delete_confirm').click(); return true;");
     browser.click("form[action='/me/delete'] button");
     assert_eq!(browser.text("h1"), "Account deleted");
     browser.goto(&format!("{base}/me"));

@@ -571,6 +571,8 @@ pub(crate) async fn revoke(
 pub(crate) struct DeleteForm {
     csrf: String,
     password: String,
+    /// `yes` when the member ticked that they understand what deleting ends.
+    confirm: String,
 }
 
 #[handler]
@@ -578,6 +580,23 @@ pub(crate) async fn delete(
     state: Data<&AppState>,
     MemberForm { who, c, form }: MemberForm<DeleteForm>,
 ) -> Page {
+    // Nothing is deleted until the member says they understand what it ends.
+    if form.confirm != "yes" {
+        let errors = FormErrors {
+            delete: Some(c.t("mypage.delete_confirm_needed")),
+            ..FormErrors::default()
+        };
+        return render(
+            &state,
+            &c,
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            errors,
+            "",
+        )
+        .await;
+    }
     match state
         .services
         .membership
