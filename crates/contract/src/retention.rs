@@ -29,7 +29,8 @@ where
         + Retention
         + UnitOfWork
         + Outbox
-        + Inquiries,
+        + Inquiries
+        + kikeru_domain::ports::RateLimits,
 {
     let year = time::Duration::days(365);
     let later = NOW + year * 10;
@@ -114,6 +115,20 @@ where
         .await
         .expect("sent");
 
+    // One counter whose window ended before the run, one still counting.
+    let minute = std::time::Duration::from_secs(60);
+    store
+        .hit("sign-in:ended", minute, later - time::Duration::hours(1))
+        .await
+        .expect("hit");
+    store
+        .hit(
+            "sign-in:counting",
+            minute,
+            later - time::Duration::seconds(1),
+        )
+        .await
+        .expect("hit");
     let cutoffs = RetentionPolicy::default().cutoffs(later);
     let purged = store.purge(&cutoffs).await.expect("purge");
     let expected = Purged {
@@ -124,6 +139,7 @@ where
         ledger_entries: 1,
         inquiries: 1,
         settled_mail: 1,
+        rate_limits: 1,
     };
     assert_eq!(purged, expected);
     assert!(
@@ -152,6 +168,15 @@ where
         vec![live]
     );
     assert!(store.find(&valid.hash).await.expect("token").is_some());
+    assert_eq!(
+        store
+            .peek("sign-in:counting", later)
+            .await
+            .expect("peek")
+            .count,
+        1,
+        "a counter still counting stays"
+    );
     assert!(
         Orders::by_id(store, kept.id)
             .await

@@ -173,6 +173,10 @@ impl Services {
             clock,
             random,
         } = adapters;
+        // Every counter is stored under a keyed digest, never a hash anyone could recompute.
+        let limits: Arc<dyn crate::kernel::ports::RateLimits> = Arc::new(
+            crate::kernel::throttle::KeyedLimits::new(store.clone(), sealer.clone()),
+        );
         let membership = Membership::new(
             MembershipPorts {
                 members: store.clone(),
@@ -180,7 +184,7 @@ impl Services {
                 sessions: store.clone(),
                 tokens: store.clone(),
                 audit: store.clone(),
-                rate_limits: store.clone(),
+                rate_limits: limits.clone(),
                 hasher: hasher.clone(),
                 factors: store.clone(),
                 sealer: sealer.clone(),
@@ -225,7 +229,7 @@ impl Services {
         });
         let office = Office::new(OfficePorts {
             operators: store.clone(),
-            rate_limits: store.clone(),
+            rate_limits: limits.clone(),
             hasher: hasher.clone(),
             clock: clock.clone(),
             random: random.clone(),
@@ -241,7 +245,7 @@ impl Services {
             ContactPorts {
                 inquiries: store.clone(),
                 unit: unit.clone(),
-                rate_limits: store.clone(),
+                rate_limits: limits.clone(),
                 processors: store.clone(),
                 clock: clock.clone(),
                 random: random.clone(),

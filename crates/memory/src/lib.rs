@@ -364,6 +364,12 @@ impl kikeru_domain::privacy::ports::Retention for MemoryStore {
         purged.ledger_entries = self.purge_ledger(cutoffs.ledger_before);
         (purged.settled_mail, purged.inquiries) =
             self.purge_mail(cutoffs.mail_settled_before, cutoffs.inquiries_before);
+        {
+            let mut state = self.state();
+            let before = state.counters.len();
+            state.counters.retain(|_, h| h.window_ends_at > cutoffs.now);
+            purged.rate_limits = (before - state.counters.len()) as u64;
+        }
         Ok(purged)
     }
 }

@@ -96,6 +96,17 @@ impl kikeru_domain::privacy::ports::Retention for SqlStore {
             .await?;
         (purged.settled_mail, purged.inquiries) =
             self.write(Stale::Nothing, unit::purge(&self.db, c)).await?;
+        // A counter whose window ended counts nothing: it goes, key and all.
+        let ended = Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM rate_limits WHERE window_ends_at <= $1",
+            [millis(c.now).into()],
+        );
+        purged.rate_limits = self
+            .write(Stale::Nothing, async {
+                Ok(self.db.execute_raw(ended).await?.rows_affected())
+            })
+            .await?;
         Ok(purged)
     }
 }

@@ -31,6 +31,68 @@ pub(crate) fn throttle_key(scope: &str, value: &str) -> String {
     format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
 }
 
+/// The rate-limit counters with every key made a keyed digest (HMAC-SHA-256 under a key of the
+/// server's, [`crate::kernel::ports::Sealer::digests`]) before it is stored: a counter's key names its
+/// scope (`sign-in-failures:…`) and nothing that anyone without the server's key could
+/// recompute from an address or an IP. Every use case counts through it
+/// ([`crate::Services::new`]).
+pub struct KeyedLimits {
+    inner: std::sync::Arc<dyn crate::kernel::ports::RateLimits>,
+    sealer: std::sync::Arc<dyn crate::kernel::ports::Sealer>,
+}
+
+impl std::fmt::Debug for KeyedLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedLimits").finish_non_exhaustive()
+    }
+}
+
+impl KeyedLimits {
+    /// Counters in `inner`, keyed under `sealer`'s current digest key.
+    pub fn new(
+        inner: std::sync::Arc<dyn crate::kernel::ports::RateLimits>,
+        sealer: std::sync::Arc<dyn crate::kernel::ports::Sealer>,
+    ) -> Self {
+        Self { inner, sealer }
+    }
+
+    /// The stored form of `key`: its scope, then 128 bits of its keyed digest.
+    fn keyed(&self, key: &str) -> String {
+        let scope = key.split_once(':').map_or("limit", |(scope, _)| scope);
+        let digest = self
+            .sealer
+            .digests(key.as_bytes())
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::kernel::ports::RateLimits for KeyedLimits {
+    async fn hit(
+        &self,
+        key: &str,
+        window: Duration,
+        now: crate::Timestamp,
+    ) -> Result<crate::kernel::ports::Hits, crate::StoreError> {
+        self.inner.hit(&self.keyed(key), window, now).await
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        now: crate::Timestamp,
+    ) -> Result<crate::kernel::ports::Hits, crate::StoreError> {
+        self.inner.peek(&self.keyed(key), now).await
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), crate::StoreError> {
+        self.inner.reset(&self.keyed(key)).await
+    }
+}
+
 /// A limit: at most `max` hits per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleRule {
@@ -116,6 +178,84 @@ impl Default for ThrottlePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::ports::{Hits, RateLimits, SealError, SealPurpose, Sealer};
+    use std::sync::{Arc, Mutex};
+
+    /// Records the keys it is asked to count under.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl RateLimits for Recorder {
+        async fn hit(
+            &self,
+            key: &str,
+            window: Duration,
+            now: crate::Timestamp,
+        ) -> Result<Hits, crate::StoreError> {
+            self.0.lock().unwrap().push(key.to_owned());
+            Ok(Hits {
+                count: 1,
+                window_ends_at: now + window,
+            })
+        }
+        async fn peek(&self, key: &str, now: crate::Timestamp) -> Result<Hits, crate::StoreError> {
+            self.0.lock().unwrap().push(key.to_owned());
+            Ok(Hits {
+                count: 0,
+                window_ends_at: now,
+            })
+        }
+        async fn reset(&self, key: &str) -> Result<(), crate::StoreError> {
+            self.0.lock().unwrap().push(key.to_owned());
+            Ok(())
+        }
+    }
+
+    /// Digests keyed by its byte (a stand-in for HMAC under a server key).
+    struct Keyed(u8);
+
+    impl Sealer for Keyed {
+        fn seal(&self, _: SealPurpose, _: &[u8], _: &[u8]) -> Result<Vec<u8>, SealError> {
+            Err(SealError)
+        }
+        fn open(&self, _: SealPurpose, _: &[u8], _: &[u8]) -> Result<Vec<u8>, SealError> {
+            Err(SealError)
+        }
+        fn is_stale(&self, _: &[u8]) -> bool {
+            false
+        }
+        fn digests(&self, data: &[u8]) -> Vec<[u8; 32]> {
+            let mut keyed = vec![self.0];
+            keyed.extend_from_slice(data);
+            vec![Sha256::digest(&keyed).into()]
+        }
+    }
+
+    #[test]
+    fn counters_are_stored_under_a_keyed_digest_no_one_can_recompute() {
+        let now = time::macros::datetime!(2026-04-01 09:00 UTC);
+        let stored = |key: u8| {
+            let recorder = Arc::new(Recorder::default());
+            let limits = KeyedLimits::new(recorder.clone(), Arc::new(Keyed(key)));
+            let raw = throttle_key("inquiry-address", "hanako@example.jp");
+            futures_executor::block_on(limits.hit(&raw, Duration::from_secs(60), now)).unwrap();
+            futures_executor::block_on(limits.reset(&raw)).unwrap();
+            let keys = recorder.0.lock().unwrap().clone();
+            assert_eq!(keys[0], keys[1], "the same counter each time");
+            assert_ne!(keys[0], raw, "never the plain hash of the address");
+            assert!(
+                keys[0].starts_with("inquiry-address:"),
+                "the scope stays readable"
+            );
+            keys[0].clone()
+        };
+        assert_ne!(
+            stored(1),
+            stored(2),
+            "another server key, another stored key"
+        );
+    }
 
     #[test]
     fn a_rule_allows_exactly_max_hits_per_window() {

@@ -114,6 +114,8 @@ pub struct Purged {
     pub inquiries: u64,
     /// Outbox records of settled mail past their period.
     pub settled_mail: u64,
+    /// Rate-limit counters whose window has ended (they count nothing any more).
+    pub rate_limits: u64,
 }
 
 #[cfg(test)]

@@ -213,7 +213,10 @@ async fn every_public_page_title_is_plain_text() {
 #[tokio::test]
 async fn the_registration_form_says_what_the_address_is_used_for() {
     let f = fixture();
-    for (lang, words) in [("ja", "ためだけに使い"), ("en", "only to confirm it is you")] {
+    for (lang, words) in [
+        ("ja", "ためだけに使い"),
+        ("en", "only to confirm it is you"),
+    ] {
         let page = text_of(
             f.client
                 .get("/register")
@@ -224,7 +227,10 @@ async fn the_registration_form_says_what_the_address_is_used_for() {
         .await;
         let purpose = page.split("id=\"register-purpose\"").nth(1).unwrap();
         let form = purpose.find("<form").unwrap();
-        assert!(purpose[..form].contains(words), "{lang}: stated before the fields");
+        assert!(
+            purpose[..form].contains(words),
+            "{lang}: stated before the fields"
+        );
         assert!(purpose[..form].contains("href=\"/privacy\""));
     }
 }

@@ -34,6 +34,7 @@ pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<(
         ledger_entries = purged.ledger_entries,
         inquiries = purged.inquiries,
         settled_mail = purged.settled_mail,
+        rate_limits = purged.rate_limits,
         "retention run"
     );
     use kikeru_domain::privacy::ports::Statistics;
