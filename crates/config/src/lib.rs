@@ -168,6 +168,7 @@ struct FileConfig {
     retention_ledger_days: Option<u64>,
     retention_inquiry_days: Option<u64>,
     retention_mail_days: Option<u64>,
+    retention_operator_log_days: Option<u64>,
     stats_enabled: Option<bool>,
     redirect_http_listen: Option<String>,
     stats_retention_days: Option<u64>,

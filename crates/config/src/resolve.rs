@@ -276,9 +276,19 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             defaults.settled_mail,
             errors,
         ),
+        operator_log: days(
+            "retention_operator_log_days",
+            raw.retention_operator_log_days,
+            defaults.operator_log,
+            errors,
+        ),
     };
-    if retention.validate().is_err() {
+    use kikeru_domain::privacy::retention::LEDGER_MINIMUM;
+    if retention.ledger < LEDGER_MINIMUM {
         errors.push("retention_ledger_days: the disclosure ledger must be kept at least 1095 days (three years)".to_owned());
+    }
+    if retention.operator_log < LEDGER_MINIMUM {
+        errors.push("retention_operator_log_days: the operators' log records disclosures and legal orders and must be kept at least 1095 days (three years)".to_owned());
     }
     let mail_from = raw
         .mail_from

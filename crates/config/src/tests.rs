@@ -465,3 +465,19 @@ fn secrets_do_not_show_in_debug_output() {
     .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
 }
+
+#[test]
+fn the_operators_log_is_kept_three_years_at_least() {
+    let error = load(Some("retention_operator_log_days = 365\n"), &[]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("retention_operator_log_days: the operators' log"),
+        "{error}"
+    );
+    let config = load(Some("retention_operator_log_days = 2000\n"), &[]).unwrap();
+    assert_eq!(
+        config.retention.operator_log,
+        std::time::Duration::from_secs(2000 * 86_400)
+    );
+}

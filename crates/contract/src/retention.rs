@@ -30,7 +30,8 @@ where
         + UnitOfWork
         + Outbox
         + Inquiries
-        + kikeru_domain::ports::RateLimits,
+        + kikeru_domain::ports::RateLimits
+        + kikeru_domain::office::ports::Operators,
 {
     let year = time::Duration::days(365);
     let later = NOW + year * 10;
@@ -115,6 +116,20 @@ where
         .await
         .expect("sent");
 
+    // One entry of the operators' log past its three years, one recent.
+    use kikeru_domain::office::operators::OperatorEvent;
+    let entry = |n: u128, at| OperatorEvent {
+        id: uuid(900 + n),
+        at,
+        operator_id: None,
+        action: "disclosure".to_owned(),
+        detail: format!("entry {n}"),
+    };
+    store.record(&entry(1, NOW)).await.expect("log");
+    store
+        .record(&entry(2, later - time::Duration::days(1)))
+        .await
+        .expect("log");
     // One counter whose window ended before the run, one still counting.
     let minute = std::time::Duration::from_secs(60);
     store
@@ -140,6 +155,7 @@ where
         inquiries: 1,
         settled_mail: 1,
         rate_limits: 1,
+        operator_events: 1,
     };
     assert_eq!(purged, expected);
     assert!(
@@ -168,6 +184,9 @@ where
         vec![live]
     );
     assert!(store.find(&valid.hash).await.expect("token").is_some());
+    let log = store.events(10).await.expect("log");
+    assert_eq!(log.len(), 1, "the recent entry of the operators' log stays");
+    assert_eq!(log[0].detail, "entry 2");
     assert_eq!(
         store
             .peek("sign-in:counting", later)

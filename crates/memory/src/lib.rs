@@ -370,6 +370,7 @@ impl kikeru_domain::privacy::ports::Retention for MemoryStore {
             state.counters.retain(|_, h| h.window_ends_at > cutoffs.now);
             purged.rate_limits = (before - state.counters.len()) as u64;
         }
+        purged.operator_events = self.purge_operator_log(cutoffs.operator_log_before);
         Ok(purged)
     }
 }

@@ -23,6 +23,14 @@ impl MemoryStore {
     fn office(&self) -> MutexGuard<'_, State> {
         self.office.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Removes the operators' log entries made before `before`; how many.
+    pub(crate) fn purge_operator_log(&self, before: kikeru_domain::Timestamp) -> u64 {
+        let mut state = self.office();
+        let count = state.events.len();
+        state.events.retain(|e| e.at >= before);
+        (count - state.events.len()) as u64
+    }
 }
 
 #[async_trait]

@@ -107,6 +107,16 @@ impl kikeru_domain::privacy::ports::Retention for SqlStore {
                 Ok(self.db.execute_raw(ended).await?.rows_affected())
             })
             .await?;
+        let log = Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM operator_events WHERE at < $1",
+            [millis(c.operator_log_before).into()],
+        );
+        purged.operator_events = self
+            .write(Stale::Nothing, async {
+                Ok(self.db.execute_raw(log).await?.rows_affected())
+            })
+            .await?;
         Ok(purged)
     }
 }

@@ -30,6 +30,10 @@ pub struct RetentionPolicy {
     pub inquiries: Duration,
     /// The outbox's record of a settled mail is removed this long after it was settled.
     pub settled_mail: Duration,
+    /// The operators' log is removed this long after each entry (never less than
+    /// [`LEDGER_MINIMUM`]: it records the disclosures and legal orders whose own records the
+    /// law keeps three years).
+    pub operator_log: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -41,6 +45,7 @@ impl Default for RetentionPolicy {
             ledger: LEDGER_MINIMUM,
             inquiries: Duration::from_secs(2 * 365 * DAY),
             settled_mail: Duration::from_secs(30 * DAY),
+            operator_log: LEDGER_MINIMUM,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct Cutoffs {
     pub inquiries_before: Timestamp,
     /// Outbox records of mail settled before this go.
     pub mail_settled_before: Timestamp,
+    /// Entries of the operators' log made before this go.
+    pub operator_log_before: Timestamp,
 }
 
 impl RetentionPolicy {
@@ -75,7 +82,7 @@ impl RetentionPolicy {
     /// # Errors
     /// [`TooShort`] for a ledger period under three years.
     pub fn validate(&self) -> Result<(), TooShort> {
-        if self.ledger < LEDGER_MINIMUM {
+        if self.ledger < LEDGER_MINIMUM || self.operator_log < LEDGER_MINIMUM {
             Err(TooShort)
         } else {
             Ok(())
@@ -93,6 +100,7 @@ impl RetentionPolicy {
             ledger_before: now - self.ledger.max(LEDGER_MINIMUM),
             inquiries_before: now - self.inquiries,
             mail_settled_before: now - self.settled_mail,
+            operator_log_before: now - self.operator_log.max(LEDGER_MINIMUM),
         }
     }
 }
@@ -116,6 +124,8 @@ pub struct Purged {
     pub settled_mail: u64,
     /// Rate-limit counters whose window has ended (they count nothing any more).
     pub rate_limits: u64,
+    /// Entries of the operators' log past their period.
+    pub operator_events: u64,
 }
 
 #[cfg(test)]

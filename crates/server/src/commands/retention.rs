@@ -35,6 +35,7 @@ pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<(
         inquiries = purged.inquiries,
         settled_mail = purged.settled_mail,
         rate_limits = purged.rate_limits,
+        operator_events = purged.operator_events,
         "retention run"
     );
     use kikeru_domain::privacy::ports::Statistics;
