@@ -103,6 +103,55 @@ where
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
 }
 
+/// Erasing a member removes the records of their settled mail, and mail still to be delivered
+/// goes out naming no member: nothing in the outbox ties the erased ID to its mail.
+pub async fn erasure_leaves_no_mail_naming_the_member<S>(store: &S)
+where
+    S: Members + Erasure + kikeru_domain::changes::UnitOfWork + kikeru_domain::mail::ports::Outbox,
+{
+    use kikeru_domain::changes::Change;
+    use kikeru_domain::mail::outbox::Settlement;
+    given_members(store, &[1, 2]).await;
+    let id = MemberId::from_uuid(uuid(1));
+    let other = MemberId::from_uuid(uuid(2));
+    for (n, member) in [(1, id), (2, id), (3, other)] {
+        let envelope = crate::unit::envelope(n, "member1@example.jp", Some(member));
+        store
+            .apply(vec![Change::Send(envelope)].into())
+            .await
+            .expect("mail");
+    }
+    // The first is delivered (settled); the others wait.
+    let lease = std::time::Duration::from_secs(60);
+    let due = NOW + time::Duration::minutes(1);
+    let first = store.claim(uuid(70), due, lease, 1).await.expect("claim");
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .settle(first[0].id, uuid(70), Settlement::Sent, due)
+            .await
+            .expect("settle")
+    );
+    let before = store.counts().await.expect("counts");
+    store.erase(id).await.expect("erase");
+    let after = store.counts().await.expect("counts");
+    assert_eq!(after.sent, before.sent - 1, "the settled record is gone");
+    assert_eq!(after.pending, before.pending, "waiting mail still goes out");
+    let waiting = store
+        .claim(uuid(71), NOW + time::Duration::hours(1), lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!(waiting.len(), 2);
+    assert!(
+        waiting.iter().all(|m| m.member_id != Some(id)),
+        "no waiting mail names the erased member"
+    );
+    assert!(
+        waiting.iter().any(|m| m.member_id == Some(other)),
+        "others keep theirs"
+    );
+}
+
 /// Every case of this suite as a named `#[tokio::test]`, in a module `erasure`, for an adapter
 /// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
 /// A new case is its function above and its name here.
@@ -111,6 +160,7 @@ macro_rules! erasure_contract_tests {
     ($setup:path, $teardown:path) => {
         $crate::storage_contract_tests!(@suite $setup, $teardown, erasure: [
             erasure_removes_personal_data_and_keeps_accounting_records,
+            erasure_leaves_no_mail_naming_the_member,
         ]);
     };
 }

@@ -245,6 +245,19 @@ fn apply_one(
                 .mail
                 .inquiries
                 .retain(|_, i| i.member_id != Some(member) && i.email != removed.email);
+            // Settled mail of the member goes; mail still to go out names no member.
+            state
+                .mail
+                .outbox
+                .retain(|_, row| row.member_id != Some(member) || row.settled_at.is_none());
+            for row in state.mail.outbox.values_mut() {
+                if row.member_id == Some(member) {
+                    row.member_id = None;
+                    if let Some(envelope) = row.envelope.as_mut() {
+                        envelope.member_id = None;
+                    }
+                }
+            }
             erased.push(member);
         }
         Change::Send(envelope) => state.mail.enqueue(envelope)?,

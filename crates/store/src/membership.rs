@@ -145,6 +145,21 @@ pub(crate) async fn erase_member(
         .await?;
     factors::erase(txn, member).await?;
     unit::erase_inquiries(txn, member, &row.email).await?;
+    // The member's mail: settled records (kinds and times that would re-create part of the
+    // erased security history) go; mail still to be delivered goes out, naming no member.
+    entity::outbox_mail::Entity::delete_many()
+        .filter(entity::outbox_mail::Column::MemberId.eq(id))
+        .filter(entity::outbox_mail::Column::SettledAt.is_not_null())
+        .exec(txn)
+        .await?;
+    entity::outbox_mail::Entity::update_many()
+        .col_expr(
+            entity::outbox_mail::Column::MemberId,
+            sea_orm::sea_query::Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(entity::outbox_mail::Column::MemberId.eq(id))
+        .exec(txn)
+        .await?;
     let removed = member::Entity::delete_by_id(id).exec(txn).await?;
     if removed.rows_affected == 0 {
         return Err(StoreError::NotFound.into());

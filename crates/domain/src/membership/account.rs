@@ -313,7 +313,14 @@ impl Membership {
         let member = &current.member;
         let mut changes = Changes::new();
         changes.push(Change::Erase(member.id));
-        self.mail(&mut changes, member, Message::AccountDeleted);
+        // The confirmation goes to the address the account had, naming no member: the outbox
+        // keeps nothing that ties the erased ID to its mail (see `Change::Erase`).
+        let mail = Mail {
+            to: member.email.clone(),
+            language: member.language,
+            message: Message::AccountDeleted,
+        };
+        self.send(&mut changes, None, mail);
         self.commit(changes).await.map_err(ChangeError::Backend)
     }
 
