@@ -53,6 +53,10 @@ pub struct HttpConfig {
     /// The seller's particulars (特定商取引法に基づく表記); `None` shows labelled samples (the
     /// sandbox: production refuses to start without them).
     pub seller: Option<kikeru_domain::shop::legal::Seller>,
+    /// How long each kind of record is kept (the privacy page states the periods from it).
+    pub retention: kikeru_domain::privacy::retention::RetentionPolicy,
+    /// How long raw access records are kept before only daily counts remain.
+    pub stats_retention: std::time::Duration,
 }
 
 impl HttpConfig {

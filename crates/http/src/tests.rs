@@ -75,6 +75,8 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::shop::legal::Seller
             media_dir: media.path().to_path_buf(),
             stats_min_count: 5,
             seller,
+            retention: kikeru_domain::privacy::retention::RetentionPolicy::default(),
+            stats_retention: std::time::Duration::from_secs(90 * 86_400),
         }),
         pages: Arc::default(),
         readiness: Arc::new(Ready),

@@ -269,6 +269,8 @@ pub fn build(
             media_dir: config.media_dir.clone(),
             seller: config.seller.clone(),
             stats_min_count: config.stats_min_count,
+            retention: config.retention,
+            stats_retention: config.stats_retention,
         }),
         pages: Arc::default(),
         readiness: Arc::new(StoreReadiness((*store).clone())),

@@ -25,7 +25,7 @@ pub(crate) mod security;
 pub use page_cache::PageCache;
 
 /// The language cookie (set by the switch); it holds `ja` or `en`, nothing personal.
-const LANG_COOKIE: &str = "kikeru_lang";
+pub(crate) const LANG_COOKIE: &str = "kikeru_lang";
 /// The CSRF cookie's names (with the `__Host-` prefix over HTTPS).
 const CSRF_COOKIE: &str = "kikeru_csrf";
 const CSRF_HOST_COOKIE: &str = "__Host-kikeru_csrf";
@@ -121,7 +121,7 @@ pub(crate) async fn current(state: &AppState, req: &Request) -> Option<Authentic
     state.services.membership.authenticate(&token).await.ok()
 }
 
-fn csrf_cookie_name(state: &AppState) -> &'static str {
+pub(crate) fn csrf_cookie_name(state: &AppState) -> &'static str {
     if state.config.is_https() {
         CSRF_HOST_COOKIE
     } else {

@@ -234,3 +234,53 @@ async fn the_registration_form_says_what_the_address_is_used_for() {
         assert!(purpose[..form].contains("href=\"/privacy\""));
     }
 }
+
+/// `text` with the entities askama writes turned back into characters.
+fn unescaped(text: &str) -> String {
+    text.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+}
+
+#[tokio::test]
+async fn the_privacy_page_carries_the_owners_text_word_for_word_then_the_additions() {
+    let f = fixture();
+    let owner = include_str!("../../policy/privacy-policy.txt");
+    for lang in ["ja", "en"] {
+        let page = unescaped(
+            &text_of(
+                f.client
+                    .get("/privacy")
+                    .header("cookie", format!("kikeru_lang={lang}"))
+                    .send()
+                    .await,
+            )
+            .await,
+        );
+        let written = page.split("id=\"as-written\"").nth(1).unwrap();
+        let (written, additions) = written.split_once("id=\"additions\"").unwrap();
+        for line in owner.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            assert!(
+                written.contains(&format!("<p>{line}</p>")),
+                "{lang}: the owner's line {line:?} is not there as written"
+            );
+        }
+        // The additions: periods from the configuration, the cookies from the code.
+        for fact in [
+            "2555",
+            "730",
+            "1095",
+            "90",
+            "kikeru_session",
+            "kikeru_csrf",
+            "kikeru_lang",
+        ] {
+            assert!(additions.contains(fact), "{lang}: {fact}");
+        }
+        assert!(page.contains("id=\"policy-version\""));
+    }
+}

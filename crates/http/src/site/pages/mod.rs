@@ -358,17 +358,125 @@ pub(crate) async fn contact_submit(
     }
 }
 
+/// The privacy policy as its owner wrote it (`../shared/seed/privacy-policy.txt`, both
+/// languages in one file), shown word for word before the service's own additions.
+const POLICY_AS_WRITTEN: &str = include_str!("../../../policy/privacy-policy.txt");
+/// Where the owner's Japanese text begins.
+const POLICY_JAPANESE_BEGINS: &str = "Minna Kikeruで収集するあなたの情報と利用方法";
+/// The policy's version and the day it took effect.
+const POLICY_VERSION: (u32, &str) = (1, "2026-12-05");
+
+/// The owner's text in `language`: its lines, blank ones left out.
+fn policy_lines(language: Language) -> Vec<&'static str> {
+    let (english, japanese) = POLICY_AS_WRITTEN
+        .split_once(POLICY_JAPANESE_BEGINS)
+        .map_or((POLICY_AS_WRITTEN, ""), |(en, ja)| (en, ja));
+    let japanese_lines = std::iter::once(POLICY_JAPANESE_BEGINS).chain(japanese.lines());
+    let lines: Vec<&str> = match language {
+        Language::En => english.lines().collect(),
+        Language::Ja => japanese_lines.collect(),
+    };
+    lines
+        .into_iter()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// A cookie the service sets, as the privacy page lists it.
+pub(crate) struct CookieRow {
+    name: &'static str,
+    purpose: &'static str,
+    lifetime: String,
+}
+
 #[derive(Template)]
 #[template(path = "privacy.html")]
 struct PrivacyPage<'a> {
     c: &'a Chrome,
+    /// The owner's text: in the page's language first, then in the other.
+    as_written: [(&'static str, Vec<&'static str>); 2],
+    version: String,
+    /// Periods from the configuration, as sentences' values.
+    inquiries: String,
+    accounting: String,
+    ledger: String,
+    statistics: String,
+    operator_log: String,
+    cookies: Vec<CookieRow>,
 }
 
 #[handler]
 pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
     let member = current(&state, req).await;
     let c = chrome(&state, req, member.as_ref());
-    html(StatusCode::OK, &c, PrivacyPage { c: &c }.render(), &[])
+    let days = |d: std::time::Duration| {
+        let n = (d.as_secs() / 86_400).to_string();
+        kikeru_i18n::fill(c.t("privacy.days"), &[("days", &n)])
+    };
+    let retention = &state.config.retention;
+    let other = match c.lang {
+        Language::Ja => Language::En,
+        Language::En => Language::Ja,
+    };
+    let session = state.config.cookie();
+    let session_days = (kikeru_domain::SessionPolicy::default()
+        .absolute_lifetime
+        .as_secs()
+        / 86_400)
+        .to_string();
+    let cookies = vec![
+        CookieRow {
+            name: session.name(),
+            purpose: c.t("privacy.cookie_session"),
+            lifetime: kikeru_i18n::fill(
+                c.t("privacy.cookie_session_life"),
+                &[("days", &session_days)],
+            ),
+        },
+        CookieRow {
+            name: super::csrf_cookie_name(&state),
+            purpose: c.t("privacy.cookie_csrf"),
+            lifetime: c.t("privacy.cookie_browser_session").to_owned(),
+        },
+        CookieRow {
+            name: super::LANG_COOKIE,
+            purpose: c.t("privacy.cookie_lang"),
+            lifetime: kikeru_i18n::fill(c.t("privacy.days"), &[("days", "365")]),
+        },
+        CookieRow {
+            name: state.config.operator_cookie().name(),
+            purpose: c.t("privacy.cookie_operator"),
+            lifetime: c.t("privacy.cookie_operator_life").to_owned(),
+        },
+    ];
+    let (number, effective) = POLICY_VERSION;
+    let page = PrivacyPage {
+        c: &c,
+        as_written: [
+            (c.lang.tag(), policy_lines(c.lang)),
+            (other.tag(), policy_lines(other)),
+        ],
+        version: kikeru_i18n::fill(
+            c.t("privacy.version"),
+            &[("number", &number.to_string()), ("date", effective)],
+        ),
+        inquiries: days(retention.inquiries),
+        accounting: days(retention.accounting_records),
+        ledger: days(
+            retention
+                .ledger
+                .max(kikeru_domain::privacy::retention::LEDGER_MINIMUM),
+        ),
+        statistics: days(state.config.stats_retention),
+        operator_log: days(
+            retention
+                .operator_log
+                .max(kikeru_domain::privacy::retention::LEDGER_MINIMUM),
+        ),
+        cookies,
+    };
+    html(StatusCode::OK, &c, page.render(), &[])
 }
 
 #[derive(Template)]
