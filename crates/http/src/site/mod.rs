@@ -61,6 +61,12 @@ impl Chrome {
         }
     }
 
+    /// Whether this browser has no cookie of ours yet (it is given one with this page): the
+    /// page then says, in one line, that the service uses cookies and where they are listed.
+    pub(crate) fn first_visit(&self) -> bool {
+        !self.cookies.is_empty()
+    }
+
     /// Whether the page is in Japanese.
     pub(crate) fn is_ja(&self) -> bool {
         self.lang == Language::Ja
@@ -236,10 +242,17 @@ pub(crate) fn html(
 }
 
 /// The address a visitor's catalogue page is kept under: its path and query.
-fn address(req: &Request) -> &str {
-    req.uri()
+/// A first visit's page carries the cookie notice, so it is kept apart.
+fn address(req: &Request, chrome: &Chrome) -> String {
+    let address = req
+        .uri()
         .path_and_query()
-        .map_or_else(|| req.uri().path(), |p| p.as_str())
+        .map_or_else(|| req.uri().path(), |p| p.as_str());
+    if chrome.first_visit() {
+        format!("first-visit {address}")
+    } else {
+        address.to_owned()
+    }
 }
 
 /// The catalogue page at this request's address as rendered before from shelf `version`, for a
@@ -253,7 +266,9 @@ pub(crate) fn kept_page(
     if chrome.signed_in {
         return None;
     }
-    let page = state.pages.get(version, chrome.lang, address(req))?;
+    let page = state
+        .pages
+        .get(version, chrome.lang, &address(req, chrome))?;
     Some(tagged(
         req,
         StatusCode::OK,
@@ -283,7 +298,9 @@ pub(crate) fn catalogue_page(
         let tag = etag(body.as_bytes());
         return tagged(req, status, chrome, body, &tag);
     }
-    let page = state.pages.put(version, chrome.lang, address(req), body);
+    let page = state
+        .pages
+        .put(version, chrome.lang, &address(req, chrome), body);
     tagged(req, status, chrome, page.body.clone(), &page.etag)
 }
 

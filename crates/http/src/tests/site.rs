@@ -284,3 +284,30 @@ async fn the_privacy_page_carries_the_owners_text_word_for_word_then_the_additio
         assert!(page.contains("id=\"policy-version\""));
     }
 }
+
+#[tokio::test]
+async fn a_first_visit_is_told_in_one_line_that_cookies_are_used() {
+    let f = fixture();
+    let first = f.client.get("/").send().await;
+    let set = header(&first, "set-cookie");
+    let page = text_of(first).await;
+    assert!(page.contains("id=\"cookie-notice\"") && page.contains("href=\"/privacy#cookies\""));
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let again = text_of(f.client.get("/").header("cookie", &cookie).send().await).await;
+    assert!(
+        !again.contains("id=\"cookie-notice\""),
+        "only on the first visit"
+    );
+    let privacy = text_of(
+        f.client
+            .get("/privacy")
+            .header("cookie", &cookie)
+            .send()
+            .await,
+    )
+    .await;
+    assert!(
+        privacy.contains("id=\"cookies\""),
+        "the notice points somewhere"
+    );
+}
