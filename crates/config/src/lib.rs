@@ -169,6 +169,7 @@ struct FileConfig {
     retention_inquiry_days: Option<u64>,
     retention_mail_days: Option<u64>,
     retention_operator_log_days: Option<u64>,
+    fiscal_year_end: Option<String>,
     stats_enabled: Option<bool>,
     redirect_http_listen: Option<String>,
     stats_retention_days: Option<u64>,

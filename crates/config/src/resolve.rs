@@ -282,6 +282,18 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             defaults.operator_log,
             errors,
         ),
+        fiscal_year_end: match raw.fiscal_year_end.as_deref().map(str::trim) {
+            None => defaults.fiscal_year_end,
+            Some(text) => match fiscal_year_end(text) {
+                Some(end) => end,
+                None => {
+                    errors.push(format!(
+                        "fiscal_year_end: {text:?} is not the last day of a month as MM-DD (e.g. 03-31)"
+                    ));
+                    defaults.fiscal_year_end
+                }
+            },
+        },
     };
     use kikeru_domain::privacy::retention::LEDGER_MINIMUM;
     if retention.ledger < LEDGER_MINIMUM {
@@ -540,4 +552,13 @@ pub(crate) fn rate_periods(
         });
     }
     Ok(periods)
+}
+
+/// A fiscal year's last day as `MM-DD`: it must be the last day of its month (a leap day counts
+/// as the end of February; 02-28 does too).
+fn fiscal_year_end(text: &str) -> Option<(u8, u8)> {
+    let (month, day) = text.split_once('-')?;
+    let (month, day): (u8, u8) = (month.parse().ok()?, day.parse().ok()?);
+    let last = time::Month::try_from(month).ok()?.length(2023);
+    (day == last || (month == 2 && day == 29)).then_some((month, day.min(last)))
 }

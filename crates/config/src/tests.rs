@@ -481,3 +481,17 @@ fn the_operators_log_is_kept_three_years_at_least() {
         std::time::Duration::from_secs(2000 * 86_400)
     );
 }
+
+#[test]
+fn the_fiscal_year_ends_on_the_last_day_of_a_month() {
+    let config = load(Some("fiscal_year_end = \"12-31\"\n"), &[]).unwrap();
+    assert_eq!(config.retention.fiscal_year_end, (12, 31));
+    assert_eq!(load(None, &[]).unwrap().retention.fiscal_year_end, (3, 31));
+    for bad in ["03-30", "13-31", "March", "02-30", ""] {
+        let error = load(Some(&format!("fiscal_year_end = \"{bad}\"\n")), &[]).unwrap_err();
+        assert!(
+            error.to_string().contains("fiscal_year_end"),
+            "{bad}: {error}"
+        );
+    }
+}

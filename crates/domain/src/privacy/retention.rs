@@ -30,6 +30,10 @@ pub struct RetentionPolicy {
     pub inquiries: Duration,
     /// The outbox's record of a settled mail is removed this long after it was settled.
     pub settled_mail: Duration,
+    /// The last day of the fiscal year, as (month, day) — accounting records are kept from the
+    /// day after the filing deadline of their fiscal year (two months after its end), not from
+    /// the order's date. Default 31 March.
+    pub fiscal_year_end: (u8, u8),
     /// The operators' log is removed this long after each entry (never less than
     /// [`LEDGER_MINIMUM`]: it records the disclosures and legal orders whose own records the
     /// law keeps three years).
@@ -46,6 +50,7 @@ impl Default for RetentionPolicy {
             inquiries: Duration::from_secs(2 * 365 * DAY),
             settled_mail: Duration::from_secs(30 * DAY),
             operator_log: LEDGER_MINIMUM,
+            fiscal_year_end: (3, 31),
         }
     }
 }
@@ -96,13 +101,71 @@ impl RetentionPolicy {
             now,
             unverified_created_before: now - self.unverified_accounts,
             sessions_seen_before: now - self.idle_sessions,
-            accounting_before: now - self.accounting_records,
-            ledger_before: now - self.ledger.max(LEDGER_MINIMUM),
+            accounting_before: accounting_start(now, self.accounting_records, self.fiscal_year_end),
+            ledger_before: (now - self.ledger).min(years_before(now, 3)),
             inquiries_before: now - self.inquiries,
             mail_settled_before: now - self.settled_mail,
             operator_log_before: now - self.operator_log.max(LEDGER_MINIMUM),
         }
     }
+}
+
+/// Japan's time, in which fiscal years and filing deadlines fall.
+const JST: time::UtcOffset = time::macros::offset!(+9);
+
+/// `now` less `years` calendar years (29 February becomes 28 February).
+fn years_before(now: Timestamp, years: i32) -> Timestamp {
+    let year = now.year() - years;
+    now.replace_year(year)
+        .or_else(|_| now.replace_day(28).and_then(|t| t.replace_year(year)))
+        .unwrap_or(now)
+}
+
+/// The first instant of the fiscal year after the one ending on `end` (month, day) of `year`, in
+/// Japan.
+fn next_fiscal_year(year: i32, end: (u8, u8)) -> Option<Timestamp> {
+    let month = time::Month::try_from(end.0).ok()?;
+    let last = time::Date::from_calendar_date(year, month, end.1).ok()?;
+    Some(
+        last.next_day()?
+            .with_hms(0, 0, 0)
+            .ok()?
+            .assume_offset(JST)
+            .to_offset(time::UtcOffset::UTC),
+    )
+}
+
+/// The day keeping starts for the fiscal year ending in `month` of `year`: the day after the
+/// filing deadline, two months after the year's end (31 March → 31 May → kept from 1 June).
+fn keeping_starts(year: i32, month: u8) -> Option<Timestamp> {
+    let months = i32::from(month) + 2; // the deadline's month, 1-based, may pass December
+    let (year, month) = (year + months / 12, months % 12 + 1);
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let day = time::Date::from_calendar_date(year, month, 1).ok()?;
+    Some(
+        day.with_hms(0, 0, 0)
+            .ok()?
+            .assume_offset(JST)
+            .to_offset(time::UtcOffset::UTC),
+    )
+}
+
+/// Orders placed before the returned instant are past the accounting period at `now`: each
+/// fiscal year's records are kept `period` from the day after its filing deadline (the Corporation
+/// Tax Act's reckoning), not from the order's date, so a whole fiscal year leaves at once.
+fn accounting_start(now: Timestamp, period: Duration, end: (u8, u8)) -> Timestamp {
+    let mut year = now.to_offset(JST).year();
+    while year > 1900 {
+        let (Some(next), Some(starts)) = (next_fiscal_year(year, end), keeping_starts(year, end.0))
+        else {
+            break;
+        };
+        if starts + period <= now {
+            return next;
+        }
+        year -= 1;
+    }
+    now - period
 }
 
 /// How many records a purge removed.
@@ -141,16 +204,55 @@ mod tests {
             ..RetentionPolicy::default()
         };
         assert_eq!(careless.validate(), Err(TooShort));
-        assert_eq!(careless.cutoffs(now).ledger_before, now - LEDGER_MINIMUM);
+        assert_eq!(careless.cutoffs(now).ledger_before, years_before(now, 3));
         let cutoffs = RetentionPolicy::default().cutoffs(now);
         assert_eq!(
             cutoffs.unverified_created_before,
             datetime!(2029-12-25 00:00 UTC)
         );
+        // On 1 January 2030: the fiscal year to 31 March 2022 (filed by 31 May 2022, kept from
+        // 1 June 2022 for 2,555 days, to 30 May 2029) is gone; the year to 31 March 2023 (kept
+        // to 30 May 2030) stays — so orders from 1 April 2022 (JST) on stay.
         assert_eq!(
             cutoffs.accounting_before,
-            datetime!(2023-01-03 00:00 UTC),
-            "7 × 365 days"
+            datetime!(2022-04-01 00:00 +9),
+            "whole fiscal years, counted from the day after the filing deadline"
+        );
+        assert_eq!(
+            cutoffs.ledger_before,
+            datetime!(2027-01-01 00:00 UTC),
+            "three calendar years"
+        );
+    }
+
+    #[test]
+    fn accounting_records_leave_a_fiscal_year_at_a_time() {
+        let policy = RetentionPolicy::default();
+        // Kept from 1 June 2027 (the year to 31 March 2027) for 2,555 days: to 30 May 2034.
+        let before = policy
+            .cutoffs(datetime!(2034-05-29 00:00 UTC))
+            .accounting_before;
+        assert_eq!(before, datetime!(2026-04-01 00:00 +9));
+        let after = policy
+            .cutoffs(datetime!(2034-06-01 00:00 UTC))
+            .accounting_before;
+        assert_eq!(
+            after,
+            datetime!(2027-04-01 00:00 +9),
+            "the year to March 2027 goes whole"
+        );
+        let december = RetentionPolicy {
+            fiscal_year_end: (12, 31),
+            ..policy
+        };
+        // The year 2026 is filed by 28 February 2027 and kept from 1 March 2027.
+        let cut = december
+            .cutoffs(datetime!(2034-02-28 00:00 UTC))
+            .accounting_before;
+        assert_eq!(cut, datetime!(2027-01-01 00:00 +9));
+        assert_eq!(
+            years_before(datetime!(2028-02-29 12:00 UTC), 3),
+            datetime!(2025-02-28 12:00 UTC)
         );
     }
 }

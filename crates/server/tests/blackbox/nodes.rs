@@ -28,7 +28,15 @@ fn two_nodes_share_sessions_apply_a_webhook_once_and_send_each_mail_once() {
     let Some(database) = runtime.block_on(kikeru_store::fixtures::postgres_database()) else {
         return;
     };
-    let settings = [("KIKERU_SANDBOX_WEBHOOK_SECRET", SECRET)];
+    // Nodes of one database share the server's key, as production requires: sealed secrets
+    // and the keyed rate-limit counters are the same on every node.
+    let settings = [
+        ("KIKERU_SANDBOX_WEBHOOK_SECRET", SECRET),
+        (
+            "KIKERU_SECOND_FACTOR_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ),
+    ];
     let a = Server::start_with(Some(&database.url), &settings);
     let b = Server::start_with(Some(&database.url), &settings);
 
