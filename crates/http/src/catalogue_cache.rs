@@ -23,15 +23,8 @@ fn is_catalogue(path: &str) -> bool {
 
 /// A kept answer, or `304` when the client holds it already.
 fn answer(req: &Request, body: String, etag: &str) -> Response {
-    let held = req
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|c| c.trim() == etag || c.trim() == "*");
     let builder = Response::builder().header(header::ETAG, etag);
-    if held {
+    if crate::site::holds(req, etag) {
         builder.status(StatusCode::NOT_MODIFIED).finish()
     } else {
         builder

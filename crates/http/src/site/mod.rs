@@ -311,17 +311,7 @@ fn tagged(req: &Request, status: StatusCode, chrome: &Chrome, body: String, tag:
     } else {
         "private, no-cache"
     };
-    let matches = req
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|candidate| {
-            let candidate = candidate.trim();
-            candidate == "*" || candidate.trim_start_matches("W/") == tag
-        });
-    if matches && status == StatusCode::OK {
+    if holds(req, tag) && status == StatusCode::OK {
         let mut builder = Response::builder()
             .status(StatusCode::NOT_MODIFIED)
             .header(header::ETAG, tag)
@@ -346,6 +336,17 @@ fn tagged(req: &Request, status: StatusCode, chrome: &Chrome, body: String, tag:
         poem::http::HeaderValue::from_static(cache),
     );
     response
+}
+
+/// Whether the request's `If-None-Match` names `tag` (or `*`): the client holds these bytes.
+pub(crate) fn holds(req: &Request, tag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
 }
 
 /// A strong entity tag for `bytes`: their length and a 64-bit hash (SipHash with fixed keys, the

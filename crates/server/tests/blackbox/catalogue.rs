@@ -100,19 +100,23 @@ fn grows_while_running(database: Option<&str>) {
     }
 
     // The three searches of the issue, on the API and on the site.
-    for (words, sku, title) in [
-        ("子守唄", "Y-1", "子守唄"),
-        ("ＹＵＵＮＡＧＩ", "Y-1", "夕凪の子守唄"),
-        ("ららばい", "Y-2", "ララバイ"),
+    // On the Japanese site the matched words are marked; ＹＵＵＮＡＧＩ matches the English
+    // title, which the Japanese card does not show, so it marks nothing there.
+    for (words, sku, marked) in [
+        ("子守唄", "Y-1", Some("子守唄")),
+        ("ＹＵＵＮＡＧＩ", "Y-1", None),
+        ("ららばい", "Y-2", Some("ララバイ")),
     ] {
         let page = client.get(&format!("/api/v1/products?q={}", encoded(words)));
         assert_eq!(skus(&page.json), [sku], "{words}");
         let site = client.get(&format!("/?q={}", encoded(words)));
         assert_eq!(site.status, 200);
-        assert!(
-            site.text.contains(&format!("<mark>{title}</mark>")) || site.text.contains(title),
-            "{words}"
-        );
+        if let Some(marked) = marked {
+            assert!(
+                site.text.contains(&format!("<mark>{marked}</mark>")),
+                "{words}"
+            );
+        }
         assert_eq!(
             site.text.matches("<li class=\"card\">").count(),
             1,
