@@ -379,6 +379,83 @@ fn promises(text: &str) -> Vec<Promise> {
     found
 }
 
+/// The body of the function `name` in `sources` (from its `{` to the matching `}`), if there is
+/// one. Braces in strings, character literals and line comments do not count.
+fn function_body<'a>(sources: &'a str, name: &str) -> Option<&'a str> {
+    let start = [format!("fn {name}("), format!("fn {name}<")]
+        .iter()
+        .filter_map(|head| sources.find(head.as_str()))
+        .min()?;
+    let open = start + sources[start..].find('{')?;
+    let bytes = sources.as_bytes();
+    let (mut depth, mut i) = (0usize, open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return sources.get(open..=i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `body` asserts something: an assertion macro, a panic, an expected error — in it, or
+/// in a function it calls (followed `depth` calls deep), so that a test that runs a shared
+/// journey counts, and one whose checks were lost does not.
+fn asserts(sources: &str, body: &str, depth: u32) -> bool {
+    const MARKS: [&str; 5] = [
+        "assert",
+        "panic!(",
+        "expect_err(",
+        "unwrap_err(",
+        "should_panic",
+    ];
+    if MARKS.iter().any(|mark| body.contains(mark)) {
+        return true;
+    }
+    if depth == 0 {
+        return false;
+    }
+    let mut called = std::collections::BTreeSet::new();
+    let mut rest = body;
+    while let Some(at) = rest.find('(') {
+        let name: String = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if name.len() > 2 && name.chars().next().is_some_and(|c| c.is_lowercase()) {
+            called.insert(name);
+        }
+        rest = &rest[at + 1..];
+    }
+    called.iter().any(|name| {
+        function_body(sources, name)
+            .is_some_and(|inner| inner != body && asserts(sources, inner, depth - 1))
+    })
+}
+
 fn policy() -> Result<(), String> {
     let path = root().join("docs").join("policy.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -411,13 +488,16 @@ fn policy() -> Result<(), String> {
             problems.push(format!("{:?} names no test", promise.clause));
         }
         for test in &promise.tests {
-            if !sources.contains(&format!("fn {test}("))
-                && !sources.contains(&format!("fn {test}<"))
-            {
-                problems.push(format!(
+            match function_body(&sources, test) {
+                None => problems.push(format!(
                     "{:?}: the test {test} does not exist",
                     promise.clause
-                ));
+                )),
+                Some(body) if !asserts(&sources, body, 4) => problems.push(format!(
+                    "{:?}: the test {test} asserts nothing (no assertion in it or in what it calls)",
+                    promise.clause
+                )),
+                Some(_) => {}
             }
         }
     }
@@ -450,5 +530,31 @@ fn policy() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("docs/policy.toml:\n  {}", problems.join("\n  ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{asserts, function_body};
+
+    const SOURCES: &str = r#"
+fn helper() { let x = 1; assert_eq!(x, 1); }
+fn quiet_helper() { let _ = "}{"; }
+#[test] fn named_with_assert() { assert!(true); }
+#[test] fn named_through_a_helper() { helper(); }
+#[test] fn named_without_checks() { quiet_helper(); let c = '}'; }
+"#;
+
+    #[test]
+    fn a_named_test_counts_only_when_it_or_what_it_calls_asserts() {
+        let check = |name| asserts(SOURCES, function_body(SOURCES, name).unwrap(), 4);
+        assert!(check("named_with_assert"));
+        assert!(check("named_through_a_helper"));
+        assert!(!check("named_without_checks"));
+        assert_eq!(
+            function_body(SOURCES, "quiet_helper"),
+            Some(r#"{ let _ = "}{"; }"#)
+        );
+        assert!(function_body(SOURCES, "missing").is_none());
     }
 }

@@ -77,6 +77,8 @@ pub struct MembershipConfig {
     pub recent_authentication: Duration,
     /// The name authenticator apps show beside the member's address.
     pub totp_issuer: String,
+    /// The retention periods, which the deletion notice states.
+    pub retention: crate::privacy::retention::RetentionPolicy,
 }
 
 impl Default for MembershipConfig {
@@ -86,6 +88,7 @@ impl Default for MembershipConfig {
             throttle: ThrottlePolicy::default(),
             recent_authentication: RECENT_AUTHENTICATION,
             totp_issuer: "Minna Kikeru".to_owned(),
+            retention: crate::privacy::retention::RetentionPolicy::default(),
         }
     }
 }

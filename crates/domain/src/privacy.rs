@@ -708,6 +708,7 @@ pub fn not_entrusted(register: &[Processor], key: &str, sent: &Categories) -> Op
 pub mod consent;
 pub mod disclosure;
 pub mod export;
+pub mod kept;
 pub mod ports;
 pub mod retention;
 pub mod stats;

@@ -148,7 +148,11 @@ fn text(section: &Section) -> String {
             // The purchases' array ends where the payments' begins.
             continued(*first, "],\"payments\":[", &items)
         }
-        Section::Receipts { receipts, returns } => {
+        Section::Receipts {
+            receipts,
+            returns,
+            kept_after_deletion,
+        } => {
             let lines = |lines: &[kikeru_domain::shop::receipt::ReceiptLine]| -> Vec<Value> {
                 lines.iter().map(|l| json!({"title_ja": l.title_ja, "title_en": l.title_en, "unit_price": l.unit_price, "quantity": l.quantity, "rate": l.rate})).collect()
             };
@@ -179,10 +183,15 @@ fn text(section: &Section) -> String {
                 })
                 .collect();
             // The payments' array ends here.
+            let kept: Vec<Value> = kept_after_deletion
+                .iter()
+                .map(|k| json!({"record": k.kept.key(), "title_ja": k.kept.title_ja(), "keeping": k.keeping}))
+                .collect();
             format!(
-                "],\"receipts\":{},\"return_invoices\":{}}}\n",
+                "],\"receipts\":{},\"return_invoices\":{},\"kept_after_deletion\":{}}}\n",
                 Value::Array(receipts),
-                Value::Array(returns)
+                Value::Array(returns),
+                Value::Array(kept)
             )
         }
     }

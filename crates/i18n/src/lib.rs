@@ -93,6 +93,29 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// A record kept after deletion, as the privacy page, My Page and the deletion notice name it:
+/// its title, why it is kept (and what it holds), and for how long.
+pub fn kept_record(
+    language: Language,
+    record: &kikeru_domain::privacy::kept::KeptRecord,
+) -> (&'static str, &'static str, String) {
+    use kikeru_domain::privacy::kept::Keeping;
+    let key = record.kept.key();
+    let period = match record.keeping {
+        Keeping::FilingDeadline { .. } => "kept.from_filing_deadline",
+        Keeping::Made { .. } => "kept.from_made",
+        Keeping::Delivered { .. } => "kept.from_delivered",
+    };
+    (
+        t(language, &format!("kept.{key}.title")),
+        t(language, &format!("kept.{key}.why")),
+        fill(
+            t(language, period),
+            &[("days", &record.keeping.days().to_string())],
+        ),
+    )
+}
+
 /// The names of the `{name}` placeholders in `template`, in order.
 pub fn placeholders(template: &str) -> Vec<&str> {
     let mut names = Vec::new();
@@ -203,6 +226,27 @@ mod tests {
         ] {
             assert_eq!(negotiate(header), expected, "{header:?}");
         }
+    }
+
+    #[test]
+    fn each_kept_record_is_named_in_both_languages_and_in_japanese_as_the_domain_names_it() {
+        use kikeru_domain::privacy::kept::{Kept, kept_after_deletion};
+        for record in kept_after_deletion(&Default::default()) {
+            for language in [Language::Ja, Language::En] {
+                let (title, why, period) = kept_record(language, &record);
+                assert!(
+                    ![title, why, period.as_str()].contains(&MISSING),
+                    "{record:?}"
+                );
+                assert!(period.contains(&record.keeping.days().to_string()));
+            }
+            let (title, _, _) = kept_record(Language::Ja, &record);
+            assert_eq!(title, record.kept.title_ja());
+        }
+        assert_eq!(
+            Kept::ALL.len(),
+            kept_after_deletion(&Default::default()).len()
+        );
     }
 
     #[test]

@@ -74,9 +74,24 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
         }
         Message::EmailChangeRequested
         | Message::EmailChanged
-        | Message::AccountDeleted
         | Message::SecondFactorFailures
         | Message::PasswordChanged => (own("subject").to_owned(), own("body").to_owned()),
+        Message::AccountDeleted { kept } => {
+            let list: String = kept
+                .iter()
+                .map(|record| {
+                    let (title, why, period) = kikeru_i18n::kept_record(lang, record);
+                    fill(
+                        text("kept.line"),
+                        &[("title", title), ("period", &period), ("why", why)],
+                    )
+                })
+                .collect();
+            (
+                own("subject").to_owned(),
+                fill(own("body"), &[("kept", list.trim_end())]),
+            )
+        }
         Message::NewSignIn { browser, at } => (
             own("subject").to_owned(),
             fill(own("body"), &[("when", &when(*at)), ("browser", browser)]),
@@ -322,7 +337,9 @@ mod tests {
             Message::EmailChanged,
             Message::PasswordReset { token: token() },
             Message::PasswordChanged,
-            Message::AccountDeleted,
+            Message::AccountDeleted {
+                kept: kikeru_domain::privacy::kept::kept_after_deletion(&Default::default()),
+            },
             Message::NewSignIn {
                 browser: "Firefox on Linux".to_owned(),
                 at,

@@ -236,6 +236,7 @@ pub fn build(
                 ..SessionPolicy::default()
             },
             recent_authentication: config.recent_authentication,
+            retention: config.retention,
             ..MembershipConfig::default()
         },
         shop: ShopConfig {

@@ -237,3 +237,66 @@ pub async fn text_of(store: &SqlStore, table: &str, columns: &[&str]) -> String 
     }
     text
 }
+
+/// Every row of every table of the store, as `(table, the row's values as text)` — what a test
+/// searches for values that must be gone. UUIDs and bytes appear as the database prints them:
+/// PostgreSQL's row text, SQLite's `quote()` (blobs as `X'…'` in upper-case hexadecimal).
+///
+/// # Panics
+/// When the database refuses a query.
+#[allow(clippy::expect_used, clippy::missing_panics_doc)]
+pub async fn every_row(store: &SqlStore) -> Vec<(String, String)> {
+    use sea_orm::{DbBackend, Statement};
+    let db = store.connection();
+    let backend = db.get_database_backend();
+    let query = |sql: String| Statement::from_string(backend, sql);
+    let listing = match backend {
+        DbBackend::Sqlite => {
+            "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        _ => {
+            "SELECT table_name::text AS t FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        }
+    }
+    .to_owned();
+    let tables: Vec<String> = db
+        .query_all_raw(query(listing))
+        .await
+        .expect("the tables")
+        .iter()
+        .map(|row| row.try_get::<String>("", "t").expect("a table name"))
+        .collect();
+    let mut rows = Vec::new();
+    for table in tables {
+        let sql = match backend {
+            DbBackend::Sqlite => {
+                let columns = db
+                    .query_all_raw(query(format!(
+                        "SELECT name FROM pragma_table_info('{table}')"
+                    )))
+                    .await
+                    .expect("the columns");
+                let quoted: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        let name = c.try_get::<String>("", "name").expect("a column name");
+                        format!("quote(\"{name}\")")
+                    })
+                    .collect();
+                format!(
+                    "SELECT {} AS r FROM \"{table}\"",
+                    quoted.join(" || ' | ' || ")
+                )
+            }
+            _ => format!("SELECT t::text AS r FROM \"{table}\" AS t"),
+        };
+        for row in db.query_all_raw(query(sql)).await.expect("the rows") {
+            rows.push((
+                table.clone(),
+                row.try_get::<String>("", "r").unwrap_or_default(),
+            ));
+        }
+    }
+    rows
+}

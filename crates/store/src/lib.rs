@@ -43,6 +43,37 @@ pub(crate) use error::{Error, Result, corrupt};
 pub use migration::Migrator;
 pub(crate) use write::Stale;
 
+/// The tables that may still hold a deleted member's values, each with the record of the
+/// written list of what deletion keeps ([`kikeru_domain::privacy::kept`]) it belongs to. Every
+/// other table holds nothing of them once [`Erasure::erase`] has run; the black-box deletion
+/// test searches every row of every table to hold this true.
+pub const KEPT_AFTER_DELETION: &[(&str, kikeru_domain::privacy::kept::Kept)] = {
+    use kikeru_domain::privacy::kept::Kept;
+    &[
+        ("orders", Kept::Accounting),
+        ("order_lines", Kept::Accounting),
+        ("payments", Kept::Accounting),
+        ("payment_status_changes", Kept::Accounting),
+        ("payment_events", Kept::Accounting),
+        ("payment_cases", Kept::Accounting),
+        ("receipts", Kept::Receipts),
+        ("return_invoices", Kept::Receipts),
+        ("ledger_entries", Kept::ProvisionRecords),
+        ("legal_orders", Kept::LegalOrders),
+        ("legal_order_approvals", Kept::LegalOrders),
+        ("operator_events", Kept::OperatorLog),
+        ("outbox", Kept::DeletionNotice),
+    ]
+};
+
+/// The record of the list of what deletion keeps that `table` belongs to, if any.
+pub fn kept_in(table: &str) -> Option<kikeru_domain::privacy::kept::Kept> {
+    KEPT_AFTER_DELETION
+        .iter()
+        .find(|(name, _)| *name == table)
+        .map(|(_, kept)| *kept)
+}
+
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {

@@ -37,8 +37,12 @@ pub enum Message {
     },
     /// Your password was changed or reset.
     PasswordChanged,
-    /// Your account was deleted (sent to the address it had).
-    AccountDeleted,
+    /// Your account was deleted (sent to the address it had), and what is kept, for how long.
+    AccountDeleted {
+        /// What deletion keeps (empty in a notice queued before the list existed).
+        #[serde(default)]
+        kept: Vec<crate::privacy::kept::KeptRecord>,
+    },
     /// Someone signed in to your account from a browser it had no session in.
     NewSignIn {
         /// The browser, as its user agent described itself (family and OS).
@@ -144,7 +148,7 @@ impl Message {
             Self::EmailChanged => "email_changed",
             Self::PasswordReset { .. } => "password_reset",
             Self::PasswordChanged => "password_changed",
-            Self::AccountDeleted => "account_deleted",
+            Self::AccountDeleted { .. } => "account_deleted",
             Self::NewSignIn { .. } => "new_sign_in",
             Self::SecondFactorAdded { .. } => "second_factor_added",
             Self::AccountSecured { .. } => "account_secured",
@@ -192,7 +196,9 @@ mod tests {
             Message::EmailChanged,
             Message::PasswordReset { token },
             Message::PasswordChanged,
-            Message::AccountDeleted,
+            Message::AccountDeleted {
+                kept: crate::privacy::kept::kept_after_deletion(&Default::default()),
+            },
             Message::NewSignIn {
                 browser: "Firefox 128 / Linux".into(),
                 at,

@@ -318,7 +318,9 @@ impl Membership {
         let mail = Mail {
             to: member.email.clone(),
             language: member.language,
-            message: Message::AccountDeleted,
+            message: Message::AccountDeleted {
+                kept: crate::privacy::kept::kept_after_deletion(&self.config.retention),
+            },
         };
         self.send(&mut changes, None, mail);
         self.commit(changes).await.map_err(ChangeError::Backend)

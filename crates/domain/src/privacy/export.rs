@@ -69,6 +69,8 @@ pub enum Section {
         receipts: Vec<Receipt>,
         /// Return invoices.
         returns: Vec<ReturnInvoice>,
+        /// What deleting the account would keep, and for how long (the last part).
+        kept_after_deletion: Vec<crate::privacy::kept::KeptRecord>,
     },
 }
 
@@ -190,6 +192,9 @@ impl Export {
                 Section::Receipts {
                     receipts: s.receipts.of_member(member).await?,
                     returns: s.receipts.returns_of_member(member).await?,
+                    kept_after_deletion: crate::privacy::kept::kept_after_deletion(
+                        &s.membership.config().retention,
+                    ),
                 },
                 Step::Done,
             ),

@@ -13,6 +13,7 @@ mod fake_stripe;
 
 mod binary;
 mod catalogue;
+mod deletion;
 mod faults;
 mod mail;
 mod membership;

@@ -130,6 +130,7 @@ struct MyPage<'a> {
     security: SecurityView,
     receipts: Vec<(u64, String, String)>,
     returns: Vec<(u64, String, String)>,
+    kept: Vec<crate::site::pages::KeptRow>,
 }
 
 fn status_key(status: kikeru_domain::PaymentStatus) -> String {
@@ -188,6 +189,7 @@ async fn render(
         new_email: new_email.to_owned(),
         display_name: member.display_name.as_str().to_owned(),
         member_ja: member.language == Language::Ja,
+        kept: crate::site::pages::kept_rows(state, lang),
         library: library
             .iter()
             .map(|p| Track {

@@ -383,6 +383,30 @@ fn policy_lines(language: Language) -> Vec<&'static str> {
         .collect()
 }
 
+/// A record kept after deletion, as the privacy page and My Page list it.
+pub(crate) struct KeptRow {
+    pub(crate) key: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) why: &'static str,
+    pub(crate) period: String,
+}
+
+/// The written list of what deletion keeps, with the configured periods.
+pub(crate) fn kept_rows(state: &AppState, lang: Language) -> Vec<KeptRow> {
+    kikeru_domain::privacy::kept::kept_after_deletion(&state.config.retention)
+        .iter()
+        .map(|record| {
+            let (title, why, period) = kikeru_i18n::kept_record(lang, record);
+            KeptRow {
+                key: record.kept.key(),
+                title,
+                why,
+                period,
+            }
+        })
+        .collect()
+}
+
 /// A cookie the service sets, as the privacy page lists it.
 pub(crate) struct CookieRow {
     name: &'static str,
@@ -399,11 +423,11 @@ struct PrivacyPage<'a> {
     version: String,
     /// Periods from the configuration, as sentences' values.
     inquiries: String,
-    accounting: String,
     ledger: String,
     statistics: String,
     operator_log: String,
     cookies: Vec<CookieRow>,
+    kept: Vec<KeptRow>,
 }
 
 #[handler]
@@ -462,7 +486,6 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
             &[("number", &number.to_string()), ("date", effective)],
         ),
         inquiries: days(retention.inquiries),
-        accounting: days(retention.accounting_records),
         ledger: days(
             retention
                 .ledger
@@ -475,6 +498,7 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
                 .max(kikeru_domain::privacy::retention::LEDGER_MINIMUM),
         ),
         cookies,
+        kept: kept_rows(&state, c.lang),
     };
     html(StatusCode::OK, &c, page.render(), &[])
 }

@@ -147,4 +147,45 @@ impl Client {
     pub(crate) fn delete(&mut self, path: &str) -> Reply {
         self.send("DELETE", path, None)
     }
+
+    /// Posts a site form as a browser would: the form token in a cookie and in the body
+    /// (double submit), the fields URL-encoded.
+    pub(crate) fn submit_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+        let session = self.cookie.take();
+        self.cookie = Some(match &session {
+            Some(pair) => format!("{pair}; kikeru_csrf={TOKEN}"),
+            None => format!("kikeru_csrf={TOKEN}"),
+        });
+        let encode = |text: &str| -> String {
+            text.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        let body: Vec<String> = std::iter::once(("csrf", TOKEN))
+            .chain(fields.iter().copied())
+            .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+            .collect();
+        let reply = self.send_raw(
+            "POST",
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.join("&").into_bytes(),
+        );
+        // A reply that set a new session (or ended it) has already replaced the cookie.
+        if self
+            .cookie
+            .as_deref()
+            .is_some_and(|c| c.contains("kikeru_csrf="))
+        {
+            self.cookie = session;
+        }
+        reply
+    }
 }
