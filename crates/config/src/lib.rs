@@ -169,6 +169,7 @@ struct FileConfig {
     retention_inquiry_days: Option<u64>,
     retention_mail_days: Option<u64>,
     retention_operator_log_days: Option<u64>,
+    request_due_days: Option<u64>,
     fiscal_year_end: Option<String>,
     stats_enabled: Option<bool>,
     redirect_http_listen: Option<String>,
@@ -339,6 +340,9 @@ pub struct Config {
     pub second_factor_previous_keys: Vec<SealKey>,
     /// How long things are kept.
     pub retention: kikeru_domain::privacy::retention::RetentionPolicy,
+    /// How soon a request under APPI (開示・訂正・利用停止) is due after the requester is
+    /// verified: the operators' target for "遅滞なく".
+    pub request_due: Duration,
     /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
     pub redirect_http_listen: Option<SocketAddr>,
     /// Whether anonymous access statistics are recorded.

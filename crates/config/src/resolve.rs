@@ -302,6 +302,16 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
     if retention.operator_log < LEDGER_MINIMUM {
         errors.push("retention_operator_log_days: the operators' log records disclosures and legal orders and must be kept at least 1095 days (three years)".to_owned());
     }
+    let request_due = match raw.request_due_days {
+        None => kikeru_domain::privacy::requests::desk::RequestPolicy::default().due,
+        Some(n @ 1..=90) => Duration::from_secs(n * 86_400),
+        Some(n) => {
+            errors.push(format!(
+                "request_due_days: {n} is not from 1 to 90 days (the law asks for an answer without delay)"
+            ));
+            kikeru_domain::privacy::requests::desk::RequestPolicy::default().due
+        }
+    };
     let mail_from = raw
         .mail_from
         .unwrap_or_else(|| "Minna Kikeru <no-reply@localhost>".to_owned());
@@ -354,6 +364,7 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
         second_factor_key,
         second_factor_previous_keys,
         retention,
+        request_due,
         listen,
         public_url,
         public_url_configured,

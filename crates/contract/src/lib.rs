@@ -36,6 +36,7 @@ pub mod outbox;
 pub mod processors;
 pub mod rate_limits;
 pub mod receipts;
+pub mod requests;
 pub mod retention;
 pub mod sealer;
 pub mod second_factors;
@@ -75,6 +76,7 @@ macro_rules! storage_contract_tests {
         $crate::unit_contract_tests!($setup, $teardown);
         $crate::outbox_contract_tests!($setup, $teardown);
         $crate::inquiries_contract_tests!($setup, $teardown);
+        $crate::requests_contract_tests!($setup, $teardown);
         $crate::stats_contract_tests!($setup, $teardown);
         $crate::rate_limits_contract_tests!($setup, $teardown);
     };

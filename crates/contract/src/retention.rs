@@ -156,6 +156,7 @@ where
         settled_mail: 1,
         rate_limits: 1,
         operator_events: 1,
+        requests: 0,
     };
     assert_eq!(purged, expected);
     assert!(

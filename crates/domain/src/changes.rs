@@ -170,6 +170,21 @@ pub enum Change {
         /// Whether this was the last batch.
         done: bool,
     },
+    /// Stores a request under APPI: a new one at version 1 ([`StoreError::Conflict`] when its
+    /// ID or number is known), otherwise over the version before it ([`StoreError::Conflict`]
+    /// when the stored one is not `version - 1`: someone changed it first;
+    /// [`StoreError::NotFound`] when it is gone).
+    PutRequest(crate::privacy::requests::PrivacyRequest),
+    /// Puts a cessation in force; [`StoreError::Conflict`] when its ID is known.
+    InsertStop(crate::privacy::requests::Stop),
+    /// Ends one of the member's cessations; [`StoreError::NotFound`] when the member has no
+    /// such cessation.
+    LiftStop {
+        /// Whose.
+        member: MemberId,
+        /// Which.
+        id: uuid::Uuid,
+    },
     /// Adds an operator's answer to an inquiry; [`StoreError::NotFound`] for an unknown one.
     AnswerInquiry {
         /// Which inquiry.

@@ -338,6 +338,9 @@ pub enum Denial {
     /// The member consented to an older notice.
     #[error("the member consented to an older notice; ask again")]
     OutdatedConsent,
+    /// The member asked for this use or provision to stop (APPI 第35条), and it was stopped.
+    #[error("the member asked for this to stop (a cessation is in force)")]
+    Stopped,
     /// No such legal order.
     #[error("there is no such legal order")]
     UnknownOrder,
@@ -365,6 +368,8 @@ pub struct Registers<'a> {
     pub consents: &'a [ConsentRecord],
     /// Recorded legal orders.
     pub legal_orders: &'a [LegalOrder],
+    /// Cessations in force (APPI 第35条).
+    pub stops: &'a [requests::Stop],
 }
 
 fn first_missing(wanted: &Categories, allowed: &Categories) -> Option<&'static str> {
@@ -421,6 +426,15 @@ pub fn decide(request: &DisclosureRequest, registers: &Registers<'_>) -> Decisio
             }
             if let Some(category) = first_missing(&request.categories, &purpose.categories) {
                 return Err(Denial::CategoryNotCovered(category));
+            }
+            if requests::stopped(
+                registers.stops,
+                request.member_id,
+                purpose_key,
+                recipient_name,
+                request.at,
+            ) {
+                return Err(Denial::Stopped);
             }
             let consent = consent_at(
                 registers.consents,
@@ -710,6 +724,7 @@ pub mod disclosure;
 pub mod export;
 pub mod kept;
 pub mod ports;
+pub mod requests;
 pub mod retention;
 pub mod stats;
 

@@ -58,6 +58,7 @@ pub trait Store:
     + Incidents
     + Inquiries
     + Statistics
+    + crate::privacy::ports::PrivacyRequests
 {
 }
 
@@ -82,6 +83,7 @@ impl<T> Store for T where
         + Incidents
         + Inquiries
         + Statistics
+        + crate::privacy::ports::PrivacyRequests
 {
 }
 
@@ -131,6 +133,8 @@ pub struct Settings {
     pub postman: PostmanConfig,
     /// The seller named on receipts (適格請求書).
     pub seller: Seller,
+    /// Requests under APPI: the due date's target, the mailed code, the limits.
+    pub requests: crate::privacy::requests::desk::RequestPolicy,
 }
 
 /// Every use case of the domain, one desk per feature.
@@ -154,6 +158,8 @@ pub struct Services {
     pub incidents: IncidentDesk,
     /// The contact form and inquiries.
     pub contact: ContactDesk,
+    /// Requests under APPI (開示・訂正・利用停止).
+    pub requests: crate::privacy::requests::desk::RequestDesk,
     /// Delivers the outbox.
     pub postman: Postman,
 }
@@ -224,9 +230,22 @@ impl Services {
             legal_orders: store.clone(),
             processors: store.clone(),
             partners: store.clone(),
+            requests: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
         });
+        let requests = crate::privacy::requests::desk::RequestDesk::new(
+            crate::privacy::requests::desk::RequestPorts {
+                requests: store.clone(),
+                members: store.clone(),
+                unit: unit.clone(),
+                rate_limits: limits.clone(),
+                processors: store.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            },
+            settings.requests,
+        );
         let office = Office::new(OfficePorts {
             operators: store.clone(),
             rate_limits: limits.clone(),
@@ -273,6 +292,7 @@ impl Services {
             office,
             incidents,
             contact,
+            requests,
             postman,
         }
     }

@@ -190,6 +190,56 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             ];
             (fill(own("subject"), &values), fill(own("body"), &values))
         }
+        Message::RequestCode { number, code } => {
+            let link = links.url(&format!("requests/{number}"));
+            let values = [("number", number.as_str()), ("code", code), ("link", &link)];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
+        Message::RequestAccepted {
+            number,
+            what,
+            due_at,
+        } => {
+            let link = links.url(&format!("requests/{number}"));
+            let what = text(&format!("requests.kind.{what}"));
+            let due = when(*due_at);
+            let values = [
+                ("number", number.as_str()),
+                ("what", what),
+                ("due", &due),
+                ("link", &link),
+            ];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
+        Message::RequestAnswered {
+            number,
+            what,
+            answer,
+        } => {
+            let what = text(&format!("requests.kind.{what}"));
+            let values = [
+                ("number", number.as_str()),
+                ("what", what),
+                ("answer", answer),
+            ];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
+        Message::RequestRefused {
+            number,
+            what,
+            ground,
+            answer,
+        } => {
+            let what = text(&format!("requests.kind.{what}"));
+            let ground = text(&format!("requests.ground.{ground}"));
+            let values = [
+                ("number", number.as_str()),
+                ("what", what),
+                ("ground", ground),
+                ("answer", answer),
+            ];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
         Message::SecondFactorAdded {
             factor,
             others_signed_out,
@@ -370,6 +420,26 @@ mod tests {
                 reference: "Q-1".to_owned(),
                 subject: "Hello".to_owned(),
                 answer: "Thanks".to_owned(),
+            },
+            Message::RequestCode {
+                number: "R-1".to_owned(),
+                code: "ABCD-2345".to_owned(),
+            },
+            Message::RequestAccepted {
+                number: "R-1".to_owned(),
+                what: "cessation".to_owned(),
+                due_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            Message::RequestAnswered {
+                number: "R-1".to_owned(),
+                what: "disclosure".to_owned(),
+                answer: "Here".to_owned(),
+            },
+            Message::RequestRefused {
+                number: "R-1".to_owned(),
+                what: "correction".to_owned(),
+                ground: "harm".to_owned(),
+                answer: "Because".to_owned(),
             },
         ];
         for factor in ["totp", "passkey", "recovery_code", "unknown"] {

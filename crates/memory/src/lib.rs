@@ -362,7 +362,7 @@ impl kikeru_domain::privacy::ports::Retention for MemoryStore {
             self.state().members.keys().copied().collect();
         purged.accounting_orders = self.purge_accounting(&existing, cutoffs.accounting_before);
         purged.ledger_entries = self.purge_ledger(cutoffs.ledger_before);
-        (purged.settled_mail, purged.inquiries) =
+        (purged.settled_mail, purged.inquiries, purged.requests) =
             self.purge_mail(cutoffs.mail_settled_before, cutoffs.inquiries_before);
         {
             let mut state = self.state();

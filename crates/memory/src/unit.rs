@@ -10,6 +10,7 @@ use kikeru_domain::mail::outbox::{Claimed, Envelope, OutboxCounts, Settlement};
 use kikeru_domain::mail::ports::Outbox;
 use kikeru_domain::office::inquiry::ports::Inquiries;
 use kikeru_domain::office::inquiry::{Inquiry, InquiryId};
+use kikeru_domain::privacy::requests::{PrivacyRequest, Stop};
 use kikeru_domain::{MemberId, StoreError, Timestamp};
 use uuid::Uuid;
 
@@ -44,6 +45,9 @@ pub(crate) struct OutboxRow {
 pub(crate) struct MailState {
     pub(crate) outbox: BTreeMap<Uuid, OutboxRow>,
     pub(crate) inquiries: BTreeMap<InquiryId, Inquiry>,
+    /// Requests under APPI, and the cessations in force.
+    pub(crate) requests: BTreeMap<Uuid, PrivacyRequest>,
+    pub(crate) stops: Vec<Stop>,
 }
 
 impl MailState {
@@ -245,6 +249,11 @@ fn apply_one(
                 .mail
                 .inquiries
                 .retain(|_, i| i.member_id != Some(member) && i.email != removed.email);
+            state
+                .mail
+                .requests
+                .retain(|_, r| r.member != Some(member) && r.email != removed.email);
+            state.mail.stops.retain(|s| s.member != member);
             // Settled mail of the member goes; mail still to go out names no member.
             state
                 .mail
@@ -299,6 +308,38 @@ fn apply_one(
             .ok_or(StoreError::NotFound)?
             .answers
             .push(answer),
+        Change::PutRequest(request) => {
+            let requests = &mut state.mail.requests;
+            if request.version <= 1 {
+                if requests.contains_key(&request.id)
+                    || requests.values().any(|r| r.number == request.number)
+                {
+                    return Err(StoreError::Conflict);
+                }
+            } else {
+                let stored = requests.get(&request.id).ok_or(StoreError::NotFound)?;
+                if stored.version + 1 != request.version {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            requests.insert(request.id, request);
+        }
+        Change::InsertStop(stop) => {
+            if state.mail.stops.iter().any(|s| s.id == stop.id) {
+                return Err(StoreError::Conflict);
+            }
+            state.mail.stops.push(stop);
+        }
+        Change::LiftStop { member, id } => {
+            let before = state.mail.stops.len();
+            state
+                .mail
+                .stops
+                .retain(|s| !(s.id == id && s.member == member));
+            if state.mail.stops.len() == before {
+                return Err(StoreError::NotFound);
+            }
+        }
     }
     Ok(())
 }
@@ -337,7 +378,7 @@ impl MemoryStore {
         &self,
         settled_before: Timestamp,
         inquiries_before: Timestamp,
-    ) -> (u64, u64) {
+    ) -> (u64, u64, u64) {
         let mut state = self.state();
         let mail = &mut state.mail;
         let outbox = mail.outbox.len();
@@ -347,9 +388,13 @@ impl MemoryStore {
         let inquiries = mail.inquiries.len();
         mail.inquiries
             .retain(|_, i| i.received_at >= inquiries_before);
+        let requests = mail.requests.len();
+        mail.requests
+            .retain(|_, r| r.received_at >= inquiries_before);
         (
             (outbox - mail.outbox.len()) as u64,
             (inquiries - mail.inquiries.len()) as u64,
+            (requests - mail.requests.len()) as u64,
         )
     }
 }
@@ -487,5 +532,66 @@ impl Inquiries for MemoryStore {
             .filter(|i| i.member_id == Some(member))
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl kikeru_domain::privacy::ports::PrivacyRequests for MemoryStore {
+    async fn request(&self, id: Uuid) -> Result<Option<PrivacyRequest>, StoreError> {
+        Ok(self.state().mail.requests.get(&id).cloned())
+    }
+
+    async fn request_numbered(&self, number: &str) -> Result<Option<PrivacyRequest>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .mail
+            .requests
+            .values()
+            .find(|r| r.number == number)
+            .cloned())
+    }
+
+    async fn requests(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<PrivacyRequest>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<PrivacyRequest> = state
+            .mail
+            .requests
+            .values()
+            .filter(|r| !open_only || !r.status.is_done())
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| std::cmp::Reverse((r.received_at, r.id)));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn requests_of(&self, member: MemberId) -> Result<Vec<PrivacyRequest>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<PrivacyRequest> = state
+            .mail
+            .requests
+            .values()
+            .filter(|r| r.member == Some(member))
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| (r.received_at, r.id));
+        Ok(found)
+    }
+
+    async fn stops_of(&self, member: MemberId) -> Result<Vec<Stop>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<Stop> = state
+            .mail
+            .stops
+            .iter()
+            .filter(|s| s.member == member)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| (s.from, s.id));
+        Ok(found)
     }
 }

@@ -229,6 +229,10 @@ pub fn build(
         random: Arc::new(OsRandom),
     };
     let settings = Settings {
+        requests: kikeru_domain::privacy::requests::desk::RequestPolicy {
+            due: config.request_due,
+            ..Default::default()
+        },
         membership: MembershipConfig {
             sessions: SessionPolicy {
                 idle_timeout: config.session_idle_timeout,

@@ -31,6 +31,7 @@ mod migration;
 mod office;
 mod privacy;
 mod receipts;
+mod requests;
 mod retention;
 mod shop;
 mod stats;

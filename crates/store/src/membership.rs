@@ -145,6 +145,7 @@ pub(crate) async fn erase_member(
         .await?;
     factors::erase(txn, member).await?;
     unit::erase_inquiries(txn, member, &row.email).await?;
+    crate::requests::erase_requests(txn, member, &row.email).await?;
     // The member's mail: settled records (kinds and times that would re-create part of the
     // erased security history) go; mail still to be delivered goes out, naming no member.
     entity::outbox_mail::Entity::delete_many()

@@ -96,6 +96,12 @@ impl kikeru_domain::privacy::ports::Retention for SqlStore {
             .await?;
         (purged.settled_mail, purged.inquiries) =
             self.write(Stale::Nothing, unit::purge(&self.db, c)).await?;
+        purged.requests = self
+            .write(
+                Stale::Nothing,
+                crate::requests::purge_requests(&self.db, c.inquiries_before),
+            )
+            .await?;
         // A counter whose window ended counts nothing: it goes, key and all.
         let ended = Statement::from_sql_and_values(
             backend,

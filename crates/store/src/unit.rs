@@ -260,6 +260,9 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
         Change::Send(envelope) => enqueue(txn, envelope).await,
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,
         Change::AnswerInquiry { inquiry, answer } => answer_inquiry(txn, *inquiry, answer).await,
+        Change::PutRequest(r) => crate::requests::put_request(txn, r).await,
+        Change::InsertStop(s) => crate::requests::insert_stop(txn, s).await,
+        Change::LiftStop { member, id } => crate::requests::lift_stop(txn, *member, *id).await,
         Change::NoticeProgress {
             incident,
             from,

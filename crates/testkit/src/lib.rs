@@ -261,6 +261,7 @@ pub fn settings(membership: MembershipConfig) -> Settings {
         contact: kikeru_domain::office::inquiry::ContactLimits::default(),
         postman: kikeru_domain::mail::postman::PostmanConfig::default(),
         seller: kikeru_domain::shop::legal::Seller::sample(),
+        requests: kikeru_domain::privacy::requests::desk::RequestPolicy::default(),
     }
 }
 
@@ -294,6 +295,8 @@ pub struct Harness {
     pub consents: kikeru_domain::privacy::consent::ConsentDesk,
     /// Disclosures and the ledger, on the same store; the test provider is the one processor.
     pub disclosures: kikeru_domain::privacy::disclosure::DisclosureDesk,
+    /// Requests under APPI.
+    pub requests: kikeru_domain::privacy::requests::desk::RequestDesk,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
     pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.
@@ -351,6 +354,7 @@ impl Harness {
             office,
             incidents,
             contact,
+            requests,
             postman,
         } = Services::new(&adapters, settings(config));
         Self {
@@ -369,6 +373,7 @@ impl Harness {
             receipts,
             incidents,
             disclosures,
+            requests,
         }
     }
 
@@ -384,6 +389,7 @@ impl Harness {
             office: self.office.clone(),
             incidents: self.incidents.clone(),
             contact: self.contact.clone(),
+            requests: self.requests.clone(),
             postman: self.postman.clone(),
         }
     }

@@ -107,6 +107,44 @@ pub enum Message {
         /// The answer.
         answer: String,
     },
+    /// The code that proves the address of a request under APPI made without signing in. It
+    /// quotes nothing the requester typed.
+    RequestCode {
+        /// The request's number.
+        number: String,
+        /// The code to enter.
+        code: String,
+    },
+    /// Your request under APPI is accepted (the requester is verified), and when it is due.
+    RequestAccepted {
+        /// The request's number.
+        number: String,
+        /// What was asked for (a [`crate::privacy::requests::RequestKind`] name).
+        what: String,
+        /// When the answer is due.
+        #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+        due_at: Timestamp,
+    },
+    /// Your request under APPI was answered.
+    RequestAnswered {
+        /// The request's number.
+        number: String,
+        /// What was asked for.
+        what: String,
+        /// The answer.
+        answer: String,
+    },
+    /// Your request under APPI was refused, with the ground and the reasons (第33条3項).
+    RequestRefused {
+        /// The request's number.
+        number: String,
+        /// What was asked for.
+        what: String,
+        /// The ground (a [`crate::privacy::requests::RefusalGround`] name).
+        ground: String,
+        /// The reasons.
+        answer: String,
+    },
 }
 
 /// What the receipt mail lists, in the recipient's language, as the order was paid (the
@@ -158,6 +196,10 @@ impl Message {
             Self::IncidentNotice { .. } => "incident_notice",
             Self::InquiryReceived { .. } => "inquiry_received",
             Self::InquiryAnswered { .. } => "inquiry_answered",
+            Self::RequestCode { .. } => "request_code",
+            Self::RequestAccepted { .. } => "request_accepted",
+            Self::RequestAnswered { .. } => "request_answered",
+            Self::RequestRefused { .. } => "request_refused",
         }
     }
 }
@@ -233,6 +275,26 @@ mod tests {
                 reference: "Q-1".into(),
                 subject: "返金".into(),
                 answer: "承知しました".into(),
+            },
+            Message::RequestCode {
+                number: "R-1".into(),
+                code: "ABCD-2345".into(),
+            },
+            Message::RequestAccepted {
+                number: "R-1".into(),
+                what: "disclosure".into(),
+                due_at: at,
+            },
+            Message::RequestAnswered {
+                number: "R-1".into(),
+                what: "cessation".into(),
+                answer: "停止しました".into(),
+            },
+            Message::RequestRefused {
+                number: "R-1".into(),
+                what: "correction".into(),
+                ground: "not_applicable".into(),
+                answer: "該当する情報がありません".into(),
             },
         ];
         for message in messages {

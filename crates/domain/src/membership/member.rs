@@ -10,7 +10,10 @@ use crate::{Email, PasswordHashString, Timestamp};
 /// The unique ID assigned to a member at registration. Never reused: IDs are UUIDv7 values
 /// drawn from the [`crate::kernel::ports::Random`] port, and a deleted member's ID is never assigned
 /// again.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct MemberId(Uuid);
 
 impl MemberId {

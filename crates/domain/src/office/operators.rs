@@ -9,7 +9,10 @@ use uuid::Uuid;
 use crate::{Email, PasswordHashString, Timestamp, TokenHash};
 
 /// An operator's unique ID.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct OperatorId(Uuid);
 
 impl OperatorId {

@@ -34,6 +34,8 @@ pub struct DisclosurePorts {
     pub processors: Arc<dyn Processors>,
     /// The register of partners.
     pub partners: Arc<dyn Partners>,
+    /// The cessations members asked for.
+    pub requests: Arc<dyn crate::privacy::ports::PrivacyRequests>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Randomness (the IDs of legal orders).
@@ -258,12 +260,14 @@ impl DisclosureDesk {
         let legal_orders = self.ports.legal_orders.all().await?;
         let processors = self.ports.processors.all().await?;
         let partners = self.ports.partners.all().await?;
+        let stops = self.ports.requests.stops_of(request.member_id).await?;
         let registers = Registers {
             processors: &processors,
             partners: &partners,
             purposes: &purposes,
             consents: &consents,
             legal_orders: &legal_orders,
+            stops: &stops,
         };
         let basis = decide(&request, &registers)?;
         // A legal order may withhold the member's notice until a date.

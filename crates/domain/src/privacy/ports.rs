@@ -153,6 +153,56 @@ pub trait Ledger: Send + Sync + 'static {
     async fn all(&self) -> Result<Vec<LedgerEntry>, crate::StoreError>;
 }
 
+/// Requests under APPI and the cessations in force. New requests and their changes are
+/// written through [`crate::changes::UnitOfWork`] with their mail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PrivacyRequests: Send + Sync + 'static {
+    /// The request with this ID.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn request(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<super::requests::PrivacyRequest>, StoreError>;
+
+    /// The request with this number.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn request_numbered(
+        &self,
+        number: &str,
+    ) -> Result<Option<super::requests::PrivacyRequest>, StoreError>;
+
+    /// Requests newest first, only those not yet answered or refused when `open_only`, at
+    /// most `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn requests(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<super::requests::PrivacyRequest>, StoreError>;
+
+    /// The requests concerning the member, oldest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn requests_of(
+        &self,
+        member: MemberId,
+    ) -> Result<Vec<super::requests::PrivacyRequest>, StoreError>;
+
+    /// The cessations in force for the member, oldest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn stops_of(&self, member: MemberId) -> Result<Vec<super::requests::Stop>, StoreError>;
+}
+
 /// Removes what is past its period.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -161,7 +211,8 @@ pub trait Retention: Send + Sync + 'static {
     /// personal, as [`crate::membership::ports::Erasure`]); sessions expired or last seen before the cutoff;
     /// tokens expired by `now`; orders (and their payments) of members that no longer exist,
     /// placed before the accounting cutoff; ledger entries made before the ledger cutoff;
-    /// inquiries that arrived before the inquiry cutoff; outbox records of mail settled (sent
+    /// inquiries and requests under APPI that arrived before the inquiry cutoff; outbox
+    /// records of mail settled (sent
     /// or given up) before the mail cutoff — never a mail still waiting.
     ///
     /// MUST NOT remove anything else — in particular no verified member, no order of an

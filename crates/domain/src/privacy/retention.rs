@@ -189,6 +189,8 @@ pub struct Purged {
     pub rate_limits: u64,
     /// Entries of the operators' log past their period.
     pub operator_events: u64,
+    /// Requests under APPI past their period (the inquiries' one).
+    pub requests: u64,
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ fn check(
         purposes: &purposes,
         consents,
         legal_orders: orders,
+        stops: &[],
     };
     assert_eq!(decide(&request, &registers), expected, "{request:?}");
 }
@@ -537,7 +538,7 @@ proptest! {
         let approvals: Vec<u128> = approvals.into_iter().collect();
         let orders = [order(&approvals)];
         let partners = partners();
-        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &orders };
+        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &orders, stops: &[] };
         match decide(&request, &registers) {
             Ok(Basis::Entrustment(key)) => {
                 let processor = processors.iter().find(|p| p.key == key).unwrap();
@@ -580,7 +581,7 @@ proptest! {
         let processors = processors();
         let purposes = purposes();
         let partners = partners();
-        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &[] };
+        let registers = Registers { processors: &processors, partners: &partners, purposes: &purposes, consents: &history, legal_orders: &[], stops: &[] };
         if request.at >= withdrawal.at {
             prop_assert!(decide(&request, &registers).is_err());
         }
@@ -645,6 +646,7 @@ fn a_partner_must_be_registered_before_it_receives_anything() {
         purposes: &purposes,
         consents: &granted,
         legal_orders: &[],
+        stops: &[],
     };
     assert_eq!(decide(&request, &unregistered), Err(Denial::UnknownPartner));
 }
@@ -659,6 +661,7 @@ fn the_ledger_records_who_received_the_data_and_where() {
         purposes: &[],
         consents: &[],
         legal_orders: &[],
+        stops: &[],
     };
     let partner = recipient_details(&Recipient::Partner("Kikeru Label".into()), &registers);
     assert_eq!(partner.name, "Kikeru Label K.K.");

@@ -25,6 +25,7 @@ mod m0020_payment_cases;
 mod m0021_return_invoices_per_case;
 mod m0022_product_search;
 mod m0023_collections;
+mod m0024_requests;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_return_invoices_per_case::Migration),
             Box::new(m0022_product_search::Migration),
             Box::new(m0023_collections::Migration),
+            Box::new(m0024_requests::Migration),
         ]
     }
 }

@@ -368,3 +368,109 @@ async fn the_processor_register_widens_only_with_a_second_administrator() {
         .await;
     assert!(matches!(gone, Err(DisclosureError::Denied(_))), "{gone:?}");
 }
+
+fn code_in(mail: &kikeru_domain::ports::Mail) -> Option<String> {
+    match &mail.message {
+        kikeru_domain::ports::Message::RequestCode { code, .. } => Some(code.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_cessation_asked_by_mailed_code_and_answered_stops_the_engine_for_that_partner() {
+    use kikeru_domain::privacy::requests::desk::{RequestError, RequestForm};
+    use kikeru_domain::privacy::requests::{RequestKind, RequestStatus, StopScope};
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    h.consents
+        .set(hanako.id, "label-offers", true, "web")
+        .await
+        .unwrap();
+    let admin = admin(&h, "admin@kikeru.example").await;
+    let form = RequestForm {
+        kind: RequestKind::Cessation {
+            scope: StopScope::Partner("Kikeru Label".into()),
+        },
+        details: "レーベルへの提供をやめてください".into(),
+        language: Language::Ja,
+    };
+    let number = h
+        .requests
+        .submit_public(Harness::email("hanako@example.jp"), form, "client")
+        .await
+        .unwrap();
+    let code = h
+        .mail()
+        .await
+        .sent()
+        .iter()
+        .rev()
+        .find_map(code_in)
+        .expect("a code by mail");
+    let waiting = h.requests.list(true).await.unwrap();
+    assert_eq!(waiting[0].status, RequestStatus::Received);
+    assert!(
+        matches!(
+            h.requests.answer(&admin, waiting[0].id, "まだ").await,
+            Err(RequestError::WrongStatus("received"))
+        ),
+        "nothing is answered before the requester is verified"
+    );
+    assert!(matches!(
+        h.requests.verify(&number, "WRNG-CODE").await,
+        Err(RequestError::WrongCode)
+    ));
+    let verified = h.requests.verify(&number, &code).await.unwrap();
+    assert_eq!(
+        verified.member,
+        Some(hanako.id),
+        "linked by the proven address"
+    );
+    assert_eq!(
+        verified.due_at,
+        Some(datetime!(2026-04-15 09:00 UTC)),
+        "due fourteen days after verification"
+    );
+    assert!(matches!(
+        h.requests.verify(&number, &code).await,
+        Err(RequestError::WrongCode)
+    ));
+
+    // Still allowed until the answer puts the cessation in force.
+    h.disclosures
+        .disclose(&admin, request(&hanako, &[DataCategory::EmailAddress]))
+        .await
+        .unwrap();
+    let answered = h
+        .requests
+        .answer(&admin, verified.id, "Kikeru Label への提供を停止しました。")
+        .await
+        .unwrap();
+    assert_eq!(answered.status, RequestStatus::Answered);
+    assert_eq!(h.requests.stops_of(hanako.id).await.unwrap().len(), 1);
+    let refused = h
+        .disclosures
+        .disclose(&admin, request(&hanako, &[DataCategory::EmailAddress]))
+        .await;
+    assert!(
+        matches!(refused, Err(DisclosureError::Denied(Denial::Stopped))),
+        "{refused:?}"
+    );
+    let sent = h.mail().await.sent();
+    assert!(sent.iter().any(|m| matches!(
+        &m.message,
+        kikeru_domain::ports::Message::RequestAnswered { number: n, .. } if *n == number
+    )));
+    assert_eq!(
+        h.requests.of_member(hanako.id).await.unwrap(),
+        vec![answered]
+    );
+
+    let stop = h.requests.stops_of(hanako.id).await.unwrap()[0].id;
+    h.requests.lift_stop(hanako.id, stop).await.unwrap();
+    h.disclosures
+        .disclose(&admin, request(&hanako, &[DataCategory::EmailAddress]))
+        .await
+        .expect("allowed again once the member lifts the cessation");
+}
