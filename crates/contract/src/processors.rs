@@ -132,6 +132,32 @@ macro_rules! processors_contract_tests {
             processors_are_saved_and_replaced_by_key,
             a_proposal_is_in_force_only_once_adopted,
             partners_are_saved_and_replaced_by_key,
+            supervision_records_are_kept_whole_and_in_order,
         ]);
     };
+}
+
+/// Supervision records are kept as recorded, every one, oldest first.
+pub async fn supervision_records_are_kept_whole_and_in_order<S: Processors>(store: &S) {
+    use kikeru_domain::privacy::supervision::Supervision;
+    let record = |n: u128, reviewed: time::Date| Supervision {
+        id: crate::fixtures::uuid(0x5u128 << 20 | n),
+        processor: "stripe".into(),
+        contract_date: time::macros::date!(2025 - 01 - 10),
+        country: "United States".into(),
+        sub_processors: "AWS（米国）".into(),
+        foreign_environment: "APEC CBPR 参加国".into(),
+        reviewed_on: reviewed,
+        outcome: "契約どおり".into(),
+        recorded_by: crate::fixtures::operator(1),
+        recorded_at: crate::fixtures::NOW + time::Duration::seconds(n as i64),
+    };
+    let first = record(1, time::macros::date!(2025 - 03 - 01));
+    let second = record(2, time::macros::date!(2026 - 03 - 01));
+    store.record_supervision(&first).await.expect("first");
+    store.record_supervision(&second).await.expect("second");
+    assert_eq!(
+        store.supervisions().await.expect("records"),
+        vec![first, second]
+    );
 }

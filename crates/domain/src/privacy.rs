@@ -727,6 +727,7 @@ pub mod ports;
 pub mod requests;
 pub mod retention;
 pub mod stats;
+pub mod supervision;
 
 #[cfg(test)]
 mod tests;

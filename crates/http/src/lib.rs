@@ -201,6 +201,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let route = site::security::routes(route);
     let route = site::console::routes(route);
     let route = site::incidents::routes(route);
+    let route = site::requests::routes(route);
     site::assets::routes(route)
         .into_endpoint()
         .around(edge::edge)

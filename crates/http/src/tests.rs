@@ -30,6 +30,7 @@ mod legal_orders;
 mod membership;
 mod mypage_forms;
 mod register;
+mod requests;
 mod shop;
 mod site;
 

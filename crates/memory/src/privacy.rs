@@ -24,6 +24,7 @@ pub(crate) struct State {
     legal_orders: BTreeMap<String, LegalOrder>,
     processors: BTreeMap<String, Processor>,
     proposals: BTreeMap<String, ProcessorProposal>,
+    supervisions: Vec<kikeru_domain::privacy::supervision::Supervision>,
     partners: BTreeMap<String, Partner>,
 }
 
@@ -153,6 +154,20 @@ impl Processors for MemoryStore {
 
     async fn proposals(&self) -> Result<Vec<ProcessorProposal>, StoreError> {
         Ok(self.privacy().proposals.values().cloned().collect())
+    }
+
+    async fn record_supervision(
+        &self,
+        record: &kikeru_domain::privacy::supervision::Supervision,
+    ) -> Result<(), StoreError> {
+        self.privacy().supervisions.push(record.clone());
+        Ok(())
+    }
+
+    async fn supervisions(
+        &self,
+    ) -> Result<Vec<kikeru_domain::privacy::supervision::Supervision>, StoreError> {
+        Ok(self.privacy().supervisions.clone())
     }
 
     async fn adopt(&self, proposal: &ProcessorProposal) -> Result<(), StoreError> {

@@ -379,8 +379,75 @@ async fn upsert_processor(db: &impl ConnectionTrait, p: &Processor) -> Result<()
     Ok(())
 }
 
+fn day_text(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn day_of(text: &str) -> Result<time::Date> {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| corrupt("a supervision record's date"))
+}
+
 #[async_trait]
 impl Processors for SqlStore {
+    async fn record_supervision(
+        &self,
+        s: &kikeru_domain::privacy::supervision::Supervision,
+    ) -> Result<(), StoreError> {
+        use crate::entity::processor_supervision as row;
+        self.write(Stale::Nothing, async {
+            row::Entity::insert(row::ActiveModel {
+                id: Set(s.id),
+                processor: Set(s.processor.clone()),
+                contract_date: Set(day_text(s.contract_date)),
+                country: Set(s.country.clone()),
+                sub_processors: Set(s.sub_processors.clone()),
+                foreign_environment: Set(s.foreign_environment.clone()),
+                reviewed_on: Set(day_text(s.reviewed_on)),
+                outcome: Set(s.outcome.clone()),
+                recorded_by: Set(*s.recorded_by.as_uuid()),
+                recorded_at: Set(millis(s.recorded_at)),
+            })
+            .exec(&self.db)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn supervisions(
+        &self,
+    ) -> Result<Vec<kikeru_domain::privacy::supervision::Supervision>, StoreError> {
+        use crate::entity::processor_supervision as row;
+        self.read(async {
+            row::Entity::find()
+                .order_by_asc(row::Column::RecordedAt)
+                .order_by_asc(row::Column::Id)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    Ok(kikeru_domain::privacy::supervision::Supervision {
+                        id: r.id,
+                        contract_date: day_of(&r.contract_date)?,
+                        reviewed_on: day_of(&r.reviewed_on)?,
+                        processor: r.processor,
+                        country: r.country,
+                        sub_processors: r.sub_processors,
+                        foreign_environment: r.foreign_environment,
+                        outcome: r.outcome,
+                        recorded_by: OperatorId::from_uuid(r.recorded_by),
+                        recorded_at: from_millis(r.recorded_at)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn save(&self, p: &Processor) -> Result<(), StoreError> {
         self.write(Stale::Nothing, async {
             upsert_processor(&self.db, p).await

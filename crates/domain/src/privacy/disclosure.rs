@@ -95,6 +95,12 @@ pub enum RegisterError {
     /// No change is waiting for approval for this key (or it was replaced meanwhile).
     #[error("no change is waiting for approval for this processor")]
     NoProposal,
+    /// A supervision record names no processor of the register.
+    #[error("there is no such processor in the register")]
+    UnknownProcessor,
+    /// A supervision record's fields are not acceptable.
+    #[error(transparent)]
+    Supervision(#[from] crate::privacy::supervision::SupervisionProblem),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -138,6 +144,75 @@ impl DisclosureDesk {
     /// When storage fails.
     pub async fn processors(&self) -> Result<Vec<Processor>, StoreError> {
         self.ports.processors.all().await
+    }
+
+    /// Records a review of a processor (委託先の監督): an administrator's action. The time and
+    /// the administrator are set here.
+    ///
+    /// # Errors
+    /// [`RegisterError::NotAdministrator`], [`RegisterError::UnknownProcessor`],
+    /// [`RegisterError::Supervision`] for unacceptable fields.
+    pub async fn record_supervision(
+        &self,
+        by: &Operator,
+        mut record: crate::privacy::supervision::Supervision,
+    ) -> Result<(), RegisterError> {
+        if by.role < Role::Admin {
+            return Err(RegisterError::NotAdministrator);
+        }
+        let now = self.ports.clock.now();
+        record.check(now.to_offset(time::macros::offset!(+9)).date())?;
+        if !self
+            .ports
+            .processors
+            .all()
+            .await?
+            .iter()
+            .any(|p| p.key == record.processor)
+        {
+            return Err(RegisterError::UnknownProcessor);
+        }
+        record.id = crate::kernel::ids::uuid_v7(now, &self.ports.random.bytes32());
+        record.recorded_by = by.id;
+        record.recorded_at = now;
+        Ok(self.ports.processors.record_supervision(&record).await?)
+    }
+
+    /// Each processor of the register with its latest supervision record and whether a
+    /// review is due (none yet, or the last more than a year ago, in Japan's calendar).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn supervision(
+        &self,
+    ) -> Result<
+        Vec<(
+            Processor,
+            Option<crate::privacy::supervision::Supervision>,
+            bool,
+        )>,
+        StoreError,
+    > {
+        use crate::privacy::supervision::{latest, review_due};
+        let records = self.ports.processors.supervisions().await?;
+        let today = self
+            .ports
+            .clock
+            .now()
+            .to_offset(time::macros::offset!(+9))
+            .date();
+        Ok(self
+            .ports
+            .processors
+            .all()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let last = latest(&records, &p.key).cloned();
+                let due = review_due(last.as_ref().map(|s| s.reviewed_on), today);
+                (p, last, due)
+            })
+            .collect())
     }
 
     /// Adds a processor to the register, or changes one: an administrator's action. A change

@@ -48,6 +48,22 @@ pub trait Processors: Send + Sync + 'static {
     /// # Errors
     /// [`crate::StoreError::NotFound`] when it was replaced or adopted meanwhile.
     async fn adopt(&self, proposal: &ProcessorProposal) -> Result<(), crate::StoreError>;
+
+    /// Appends a supervision record (委託先の監督); records are never changed.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn record_supervision(
+        &self,
+        record: &super::supervision::Supervision,
+    ) -> Result<(), crate::StoreError>;
+
+    /// Every supervision record, oldest first.
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn supervisions(&self)
+    -> Result<Vec<super::supervision::Supervision>, crate::StoreError>;
 }
 
 /// The register of partners: third parties that may receive data with consent.

@@ -484,6 +484,14 @@ pub(super) fn register_error(e: RegisterError) -> ApiError {
             "proposal_not_found",
             "No change is waiting for approval for this processor",
         ),
+        RegisterError::UnknownProcessor => {
+            ApiError::not_found("processor_not_found", "There is no such processor")
+        }
+        RegisterError::Supervision(problem) => ApiError::unprocessable(
+            "invalid_supervision",
+            "The supervision record is not valid",
+            problem.to_string(),
+        ),
         RegisterError::Store(e) => ApiError::store(e),
     }
 }

@@ -82,7 +82,7 @@ struct ReportPage<'a> {
 }
 
 /// How long is left until `deadline`, or that it passed.
-fn countdown(c: &Chrome, deadline: Timestamp, now: Timestamp) -> (String, bool) {
+pub(super) fn countdown(c: &Chrome, deadline: Timestamp, now: Timestamp) -> (String, bool) {
     match kikeru_domain::office::incident::time_left(deadline, now) {
         Some(left) => {
             let hours = left.as_secs() / 3600;

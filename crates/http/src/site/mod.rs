@@ -20,6 +20,7 @@ pub(crate) mod incidents;
 pub(crate) mod mypage;
 mod page_cache;
 pub(crate) mod pages;
+pub(crate) mod requests;
 pub(crate) mod security;
 
 pub use page_cache::PageCache;

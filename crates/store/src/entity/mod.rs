@@ -28,6 +28,7 @@ pub(crate) mod privacy_request;
 pub(crate) mod processing_stop;
 pub(crate) mod processor;
 pub(crate) mod processor_proposal;
+pub(crate) mod processor_supervision;
 pub(crate) mod product;
 pub(crate) mod purpose;
 pub(crate) mod rate_limit;

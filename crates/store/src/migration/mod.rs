@@ -26,6 +26,7 @@ mod m0021_return_invoices_per_case;
 mod m0022_product_search;
 mod m0023_collections;
 mod m0024_requests;
+mod m0025_supervision;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_product_search::Migration),
             Box::new(m0023_collections::Migration),
             Box::new(m0024_requests::Migration),
+            Box::new(m0025_supervision::Migration),
         ]
     }
 }

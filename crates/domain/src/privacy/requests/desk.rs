@@ -151,6 +151,19 @@ impl RequestDesk {
         Self { ports, policy }
     }
 
+    /// The time now, by the desk's clock (for countdowns to due dates).
+    pub fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
+    /// The request with this number (its requester's status page).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn by_number(&self, number: &str) -> Result<Option<PrivacyRequest>, StoreError> {
+        self.ports.requests.request_numbered(number).await
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &RequestPolicy {
         &self.policy

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::client::client;
 use crate::site::posted_form;
 use crate::site::when;
-super::extract::csrf_field!(AnswerForm, LoginForm, PartnerForm);
+super::extract::csrf_field!(AnswerForm, LoginForm, PartnerForm, privacy::SupervisionForm);
 
 mod privacy;
 
@@ -57,6 +57,9 @@ struct HomePage<'a> {
     partners: usize,
     products: usize,
     payment_cases: usize,
+    open_requests: usize,
+    overdue_requests: usize,
+    reviews_due: usize,
 }
 
 #[handler]
@@ -96,6 +99,19 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Page {
     let (open_inquiries, awaiting, processors, partners, products, payment_cases) = counts
         .await
         .or_page(c.lang, "a console page could not be read")?;
+    let duties = async {
+        let requests = state.services.requests.list(true).await?;
+        let reviews = state.services.disclosures.supervision().await?;
+        Ok::<_, kikeru_domain::StoreError>((requests, reviews))
+    };
+    let (requests, reviews) = duties
+        .await
+        .or_page(c.lang, "a console page could not be read")?;
+    let now = state.services.requests.now();
+    let overdue_requests = requests
+        .iter()
+        .filter(|r| r.time_left(now).is_some_and(|left| left.is_negative()))
+        .count();
     let page = HomePage {
         c: &c,
         operator: who.operator.email.as_str().to_owned(),
@@ -106,6 +122,9 @@ pub(crate) async fn home(state: Data<&AppState>, req: &Request) -> Page {
         partners,
         products,
         payment_cases,
+        open_requests: requests.len(),
+        overdue_requests,
+        reviews_due: reviews.iter().filter(|(_, _, due)| *due).count(),
     };
     Ok(html(StatusCode::OK, &c, page.render(), &[]))
 }
@@ -588,6 +607,7 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/admin/legal-orders/:id/approve", post(approve))
         .at("/admin/register", get(register))
         .at("/admin/processors/:key/approve", post(approve_processor))
+        .at("/admin/supervision", post(privacy::record_supervision))
         .at("/admin/partners", post(save_partner))
         .at("/admin/catalogue", get(catalogue))
         .at("/admin/payments", get(payments))

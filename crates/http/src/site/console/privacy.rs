@@ -361,6 +361,9 @@ pub(crate) struct RegisterPage<'a> {
     /// Waiting for a second administrator: key, name, categories, proposer, when.
     pub(crate) proposals: Vec<(String, String, String, String, String)>,
     pub(crate) partners: Vec<(String, String, String, String)>,
+    /// Per processor: key, country, contract date, sub-processors, last review and outcome,
+    /// whether a review is due.
+    pub(crate) supervision: Vec<(String, String, String, String, String, bool)>,
     pub(crate) error: Option<&'a str>,
 }
 
@@ -383,9 +386,10 @@ pub(crate) async fn register_page(
             state.services.disclosures.processors().await?,
             state.services.disclosures.processor_proposals().await?,
             state.services.disclosures.partners().await?,
+            state.services.disclosures.supervision().await?,
         ))
     };
-    let (processors, proposals, partners) = read
+    let (processors, proposals, partners, supervision) = read
         .await
         .or_page(c.lang, "the registers could not be read")?;
     let page = RegisterPage {
@@ -424,9 +428,116 @@ pub(crate) async fn register_page(
                 )
             })
             .collect(),
+        supervision: supervision
+            .iter()
+            .map(|(p, last, due)| match last {
+                Some(s) => (
+                    p.key.clone(),
+                    s.country.clone(),
+                    s.contract_date.to_string(),
+                    s.sub_processors.clone(),
+                    format!("{}: {}", s.reviewed_on, s.outcome),
+                    *due,
+                ),
+                None => (
+                    p.key.clone(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    c.t("console.never_reviewed").to_owned(),
+                    *due,
+                ),
+            })
+            .collect(),
         error,
     };
     Ok(html(status, c, page.render(), &[]))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SupervisionForm {
+    pub(crate) csrf: String,
+    pub(crate) processor: String,
+    pub(crate) contract_date: String,
+    pub(crate) country: String,
+    pub(crate) sub_processors: String,
+    pub(crate) foreign_environment: String,
+    pub(crate) reviewed_on: String,
+    pub(crate) outcome: String,
+}
+
+/// `POST /admin/supervision`: an administrator records a review of a processor (委託先の監督).
+#[handler]
+pub(crate) async fn record_supervision(
+    state: Data<&AppState>,
+    OperatorForm { who, c, form }: OperatorForm<SupervisionForm>,
+) -> Page {
+    use kikeru_domain::privacy::disclosure::RegisterError;
+    let day = |text: &str| {
+        time::Date::parse(
+            text.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
+    };
+    let (Some(contract_date), Some(reviewed_on)) =
+        (day(&form.contract_date), day(&form.reviewed_on))
+    else {
+        let error = Some(c.t("console.supervision_dates"));
+        return register_page(&state, &c, StatusCode::UNPROCESSABLE_ENTITY, error).await;
+    };
+    let record = kikeru_domain::privacy::supervision::Supervision {
+        id: uuid::Uuid::nil(),
+        processor: form.processor.clone(),
+        contract_date,
+        country: form.country.trim().to_owned(),
+        sub_processors: form.sub_processors.trim().to_owned(),
+        foreign_environment: form.foreign_environment.trim().to_owned(),
+        reviewed_on,
+        outcome: form.outcome.trim().to_owned(),
+        recorded_by: who.operator.id,
+        recorded_at: state.services.requests.now(),
+    };
+    let (status, key) = match state
+        .services
+        .disclosures
+        .record_supervision(&who.operator, record)
+        .await
+    {
+        Ok(()) => {
+            let detail = format!(
+                "processor {} reviewed {reviewed_on} (console)",
+                form.processor
+            );
+            audit(&state, &who, "processor.supervised", &detail).await;
+            return Ok(see_other("/admin/register#supervision", &[]));
+        }
+        Err(RegisterError::NotAdministrator) => (StatusCode::FORBIDDEN, "console.admin_required"),
+        Err(RegisterError::UnknownProcessor) => (StatusCode::NOT_FOUND, "console.no_processor"),
+        Err(RegisterError::Supervision(problem)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            match problem {
+                kikeru_domain::privacy::supervision::SupervisionProblem::Fields => {
+                    "console.supervision_fields"
+                }
+                kikeru_domain::privacy::supervision::SupervisionProblem::ForeignEnvironment => {
+                    "console.supervision_abroad"
+                }
+                kikeru_domain::privacy::supervision::SupervisionProblem::Dates => {
+                    "console.supervision_dates"
+                }
+            },
+        ),
+        Err(e) => {
+            return Err(PageError::failed(
+                c.lang,
+                &e,
+                "a supervision record could not be kept",
+            ));
+        }
+    };
+    register_page(&state, &c, status, Some(c.t(key))).await
 }
 
 #[handler]
@@ -466,6 +577,9 @@ pub(crate) async fn approve_processor(
         Err(RegisterError::NotAdministrator) => (StatusCode::FORBIDDEN, "console.admin_required"),
         Err(RegisterError::SameAdministrator) => (StatusCode::CONFLICT, "console.second_admin"),
         Err(RegisterError::NoProposal) => (StatusCode::NOT_FOUND, "console.no_proposal"),
+        Err(RegisterError::UnknownProcessor | RegisterError::Supervision(_)) => {
+            (StatusCode::NOT_FOUND, "console.no_proposal")
+        }
         Err(RegisterError::Store(e)) => {
             return Err(PageError::failed(
                 c.lang,

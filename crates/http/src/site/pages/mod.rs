@@ -428,6 +428,15 @@ struct PrivacyPage<'a> {
     operator_log: String,
     cookies: Vec<CookieRow>,
     kept: Vec<KeptRow>,
+    /// The business (APPI 第32条): name, address, representative; whether it is the sandbox's
+    /// sample.
+    seller: kikeru_domain::shop::legal::Seller,
+    sample_seller: bool,
+    /// Purposes that need consent: title, notice.
+    purposes: Vec<(String, String)>,
+    /// Processors: name, what they do, country (empty: not recorded), the country's rules.
+    processors: Vec<(String, String, String, String)>,
+    due_days: u64,
 }
 
 #[handler]
@@ -499,6 +508,41 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
         ),
         cookies,
         kept: kept_rows(&state, c.lang),
+        sample_seller: state.config.seller.is_none(),
+        seller: state
+            .config
+            .seller
+            .clone()
+            .unwrap_or_else(kikeru_domain::shop::legal::Seller::sample),
+        purposes: state
+            .services
+            .consents
+            .purposes()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                (
+                    p.title.get(c.lang).to_owned(),
+                    p.notice.get(c.lang).to_owned(),
+                )
+            })
+            .collect(),
+        processors: state
+            .services
+            .disclosures
+            .supervision()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(p, last, _)| {
+                let (country, environment) = last
+                    .map(|s| (s.country, s.foreign_environment))
+                    .unwrap_or_default();
+                (p.name, p.purpose, country, environment)
+            })
+            .collect(),
+        due_days: state.services.requests.policy().due.as_secs() / 86_400,
     };
     html(StatusCode::OK, &c, page.render(), &[])
 }
