@@ -1,6 +1,7 @@
 //! What deletion leaves, against the real binary on SQLite and PostgreSQL: a member fills every
 //! part of the service with values of their own — a name, an address, a purchase with a receipt
-//! reissued to a name, an inquiry, a consent and a provision to a partner, a failed sign-in —
+//! reissued to a name, an inquiry, a request under APPI, a consent and a provision to a
+//! partner, a failed sign-in —
 //! then deletes the account; every row of every table is then searched for each of those
 //! values, and each one found must sit in a table that the written list of what deletion keeps
 //! ([`kikeru_store::KEPT_AFTER_DELETION`]) names, for a reason the privacy page states.
@@ -23,6 +24,7 @@ const NAME: &str = "桜井さくら";
 const ADDRESSEE: &str = "桜井音響合同会社";
 const SUBJECT: &str = "朗読の速さについての質問";
 const MESSAGE: &str = "桜井からの問い合わせ本文：再生速度を変えられますか";
+const REQUEST: &str = "桜井の請求：レーベルへの提供を止めてください";
 
 fn buy_and_reissue(server: &Server, sakura: &mut Client) {
     let products = sakura.get("/api/v1/products");
@@ -97,6 +99,7 @@ fn traces(me: &Value) -> Vec<(String, &'static str)> {
         (ADDRESSEE.to_owned(), "addressee"),
         (SUBJECT.to_owned(), "inquiry subject"),
         (MESSAGE.to_owned(), "inquiry text"),
+        (REQUEST.to_owned(), "request text"),
         (id, "member ID"),
         (simple.clone(), "member ID"),
         (simple.to_uppercase(), "member ID"),
@@ -142,6 +145,15 @@ fn journey(database: Option<&str>) {
         json!({"email": ADDRESS, "name": NAME, "subject": SUBJECT, "message": MESSAGE}),
     );
     assert_eq!(asked.status, 202, "{asked:?}");
+    let requested = sakura.submit_form(
+        "/me/requests",
+        &[
+            ("kind", "cessation"),
+            ("stop", "partner:kikeru-label"),
+            ("details", REQUEST),
+        ],
+    );
+    assert_eq!(requested.status, 303, "{}", requested.text);
 
     let deleted = sakura.send("DELETE", "/api/v1/me", Some(json!({"password": PASSWORD})));
     assert_eq!(deleted.status, 204, "{deleted:?}");

@@ -20,6 +20,7 @@ mod membership;
 mod nodes;
 mod operations;
 mod privacy;
+mod requests;
 mod second_factor;
 mod shop;
 mod sign_in_protection;
