@@ -203,6 +203,93 @@ macro_rules! requests_contract_tests {
             requests_are_stored_whole_and_change_only_over_their_version,
             cessations_are_in_force_until_their_member_lifts_them,
             erasure_and_retention_remove_requests,
+            policy_versions_publish_once_and_their_notice_moves_from_its_cursor,
         ]);
     };
+}
+
+/// A policy version is published once per number; its notice moves only from where it stands,
+/// and a finished notice keeps no member's ID.
+pub async fn policy_versions_publish_once_and_their_notice_moves_from_its_cursor<S>(store: &S)
+where
+    S: kikeru_domain::privacy::policy::PolicyVersions + UnitOfWork + Members,
+{
+    use kikeru_domain::privacy::policy::PolicyVersion;
+    given_members(store, &[1, 2]).await;
+    let version = PolicyVersion {
+        number: 2,
+        effective: time::macros::date!(2027 - 01 - 01),
+        changes_ja: "委託先を追加".into(),
+        changes_en: "A processor added".into(),
+        published_at: NOW,
+        published_by: Some(crate::fixtures::operator(1)),
+        notice_cursor: None,
+        notice_sent: 0,
+        notice_done: false,
+    };
+    let publish = || store.apply(vec![Change::PublishPolicy(version.clone())].into());
+    publish().await.expect("publish");
+    assert!(matches!(publish().await, Err(StoreError::Conflict)));
+    assert_eq!(
+        store.versions().await.expect("versions"),
+        vec![version.clone()]
+    );
+    let one = MemberId::from_uuid(uuid(1));
+    let progress = |from, to, done| Change::PolicyNoticeProgress {
+        number: 2,
+        from,
+        to,
+        sent: 1,
+        done,
+    };
+    store
+        .apply(vec![progress(None, Some(one), false)].into())
+        .await
+        .expect("first batch");
+    assert!(matches!(
+        store
+            .apply(vec![progress(None, Some(one), false)].into())
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = store.versions().await.expect("versions");
+    assert_eq!(
+        (stored[0].notice_cursor, stored[0].notice_sent),
+        (Some(one), 1)
+    );
+    store
+        .apply(
+            vec![progress(
+                Some(one),
+                Some(MemberId::from_uuid(uuid(2))),
+                true,
+            )]
+            .into(),
+        )
+        .await
+        .expect("last batch");
+    let stored = store.versions().await.expect("versions");
+    assert_eq!(
+        (
+            stored[0].notice_cursor,
+            stored[0].notice_sent,
+            stored[0].notice_done
+        ),
+        (None, 2, true)
+    );
+    assert!(matches!(
+        store
+            .apply(
+                vec![Change::PolicyNoticeProgress {
+                    number: 9,
+                    from: None,
+                    to: None,
+                    sent: 0,
+                    done: true
+                }]
+                .into()
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -175,6 +175,25 @@ pub enum Change {
     /// when the stored one is not `version - 1`: someone changed it first;
     /// [`StoreError::NotFound`] when it is gone).
     PutRequest(crate::privacy::requests::PrivacyRequest),
+    /// Publishes a version of the privacy policy; [`StoreError::Conflict`] when its number is
+    /// known.
+    PublishPolicy(crate::privacy::policy::PolicyVersion),
+    /// Records how far the notice of a policy version has gone: the cursor moves from `from`
+    /// to `to` (to none once `done`: a finished notice keeps no member's ID) and `sent` more
+    /// notices count; [`StoreError::Conflict`] unless the stored cursor is `from` and the notice
+    /// is not done; [`StoreError::NotFound`] for an unknown version.
+    PolicyNoticeProgress {
+        /// Which version.
+        number: u32,
+        /// Where the batch started.
+        from: Option<MemberId>,
+        /// The last member of the batch.
+        to: Option<MemberId>,
+        /// How many notices the batch put in the outbox.
+        sent: u64,
+        /// Whether this was the last batch.
+        done: bool,
+    },
     /// Puts a cessation in force; [`StoreError::Conflict`] when its ID is known.
     InsertStop(crate::privacy::requests::Stop),
     /// Ends one of the member's cessations; [`StoreError::NotFound`] when the member has no

@@ -59,6 +59,7 @@ pub trait Store:
     + Inquiries
     + Statistics
     + crate::privacy::ports::PrivacyRequests
+    + crate::privacy::policy::PolicyVersions
 {
 }
 
@@ -84,6 +85,7 @@ impl<T> Store for T where
         + Inquiries
         + Statistics
         + crate::privacy::ports::PrivacyRequests
+        + crate::privacy::policy::PolicyVersions
 {
 }
 
@@ -160,6 +162,8 @@ pub struct Services {
     pub contact: ContactDesk,
     /// Requests under APPI (開示・訂正・利用停止).
     pub requests: crate::privacy::requests::desk::RequestDesk,
+    /// Versions of the privacy policy and their notice to members.
+    pub policy: crate::privacy::policy::PolicyDesk,
     /// Delivers the outbox.
     pub postman: Postman,
 }
@@ -246,6 +250,13 @@ impl Services {
             },
             settings.requests,
         );
+        let policy = crate::privacy::policy::PolicyDesk::new(crate::privacy::policy::PolicyPorts {
+            versions: store.clone(),
+            incidents: store.clone(),
+            members: store.clone(),
+            unit: unit.clone(),
+            clock: clock.clone(),
+        });
         let office = Office::new(OfficePorts {
             operators: store.clone(),
             rate_limits: limits.clone(),
@@ -293,6 +304,7 @@ impl Services {
             incidents,
             contact,
             requests,
+            policy,
             postman,
         }
     }

@@ -190,6 +190,21 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             ];
             (fill(own("subject"), &values), fill(own("body"), &values))
         }
+        Message::PolicyChanged {
+            number,
+            effective,
+            changes,
+        } => {
+            let link = links.url("privacy");
+            let number = number.to_string();
+            let values = [
+                ("number", number.as_str()),
+                ("effective", effective),
+                ("changes", changes),
+                ("link", &link),
+            ];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
         Message::RequestCode { number, code } => {
             let link = links.url(&format!("requests/{number}"));
             let values = [("number", number.as_str()), ("code", code), ("link", &link)];
@@ -420,6 +435,11 @@ mod tests {
                 reference: "Q-1".to_owned(),
                 subject: "Hello".to_owned(),
                 answer: "Thanks".to_owned(),
+            },
+            Message::PolicyChanged {
+                number: 2,
+                effective: "2027-01-01".to_owned(),
+                changes: "Added a processor".to_owned(),
             },
             Message::RequestCode {
                 number: "R-1".to_owned(),

@@ -48,6 +48,8 @@ pub(crate) struct MailState {
     /// Requests under APPI, and the cessations in force.
     pub(crate) requests: BTreeMap<Uuid, PrivacyRequest>,
     pub(crate) stops: Vec<Stop>,
+    /// Published versions of the privacy policy, by number.
+    pub(crate) policies: BTreeMap<u32, kikeru_domain::privacy::policy::PolicyVersion>,
 }
 
 impl MailState {
@@ -324,6 +326,32 @@ fn apply_one(
             }
             requests.insert(request.id, request);
         }
+        Change::PublishPolicy(version) => {
+            if state.mail.policies.contains_key(&version.number) {
+                return Err(StoreError::Conflict);
+            }
+            state.mail.policies.insert(version.number, version);
+        }
+        Change::PolicyNoticeProgress {
+            number,
+            from,
+            to,
+            sent,
+            done,
+        } => {
+            let version = state
+                .mail
+                .policies
+                .get_mut(&number)
+                .ok_or(StoreError::NotFound)?;
+            if version.notice_done || version.notice_cursor != from {
+                return Err(StoreError::Conflict);
+            }
+            // A finished notice keeps no member's ID as its cursor.
+            version.notice_cursor = to.filter(|_| !done);
+            version.notice_sent += sent;
+            version.notice_done = done;
+        }
         Change::InsertStop(stop) => {
             if state.mail.stops.iter().any(|s| s.id == stop.id) {
                 return Err(StoreError::Conflict);
@@ -593,5 +621,14 @@ impl kikeru_domain::privacy::ports::PrivacyRequests for MemoryStore {
             .collect();
         found.sort_by_key(|s| (s.from, s.id));
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl kikeru_domain::privacy::policy::PolicyVersions for MemoryStore {
+    async fn versions(
+        &self,
+    ) -> Result<Vec<kikeru_domain::privacy::policy::PolicyVersion>, StoreError> {
+        Ok(self.state().mail.policies.values().cloned().collect())
     }
 }

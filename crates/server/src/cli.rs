@@ -57,6 +57,9 @@ pub enum Command {
     /// The disclosure ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Versions of the privacy policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Retention of personal data and records.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -133,6 +136,29 @@ pub enum StatsCommand {
 pub enum RetentionCommand {
     /// Remove what is past its retention period, once (`serve` also does it every hour).
     Run,
+}
+
+/// Privacy-policy commands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Publish the next version of the privacy policy and tell every member by mail, in their
+    /// language (run it again to resume an interrupted notice: nobody is mailed twice).
+    Publish {
+        /// The version's number (the next one: 2 after the first).
+        #[arg(long)]
+        number: u32,
+        /// The day it takes effect (`YYYY-MM-DD`, today or later).
+        #[arg(long)]
+        effective: String,
+        /// What changed, in Japanese.
+        #[arg(long)]
+        changes_ja: String,
+        /// What changed, in English.
+        #[arg(long)]
+        changes_en: String,
+    },
+    /// List the published versions and how far each notice has gone.
+    List,
 }
 
 /// Ledger commands.

@@ -16,7 +16,7 @@ mod wiring;
 
 pub use cli::{
     CatalogCommand, Cli, Command, DiscloseArgs, LedgerCommand, MailCommand, MemberCommand,
-    OperatorCommand, OrderCommand, RetentionCommand, StatsCommand,
+    OperatorCommand, OrderCommand, PolicyCommand, RetentionCommand, StatsCommand,
 };
 pub use wiring::build;
 
@@ -73,6 +73,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Retention(RetentionCommand::Run) => commands::retention::run(config).await,
         Command::Ledger(LedgerCommand::Verify) => commands::ledger::verify(config).await,
+        Command::Policy(PolicyCommand::Publish {
+            number,
+            effective,
+            changes_ja,
+            changes_en,
+        }) => commands::policy::publish(config, number, &effective, &changes_ja, &changes_en).await,
+        Command::Policy(PolicyCommand::List) => commands::policy::list(config).await,
         Command::Order(OrderCommand::Refund { order_id }) => {
             commands::order::refund(config, order_id).await
         }

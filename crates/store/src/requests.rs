@@ -220,3 +220,111 @@ impl PrivacyRequests for SqlStore {
         .await
     }
 }
+
+/// Publishes a version of the privacy policy.
+pub(crate) async fn publish_policy(
+    db: &impl ConnectionTrait,
+    v: &kikeru_domain::privacy::policy::PolicyVersion,
+) -> Result<()> {
+    use crate::entity::policy_version as row;
+    let number = i32::try_from(v.number).map_err(|_| corrupt("a policy version's number"))?;
+    row::Entity::insert(row::ActiveModel {
+        number: Set(number),
+        effective: Set(v.effective.to_string()),
+        changes_ja: Set(v.changes_ja.clone()),
+        changes_en: Set(v.changes_en.clone()),
+        published_at: Set(millis(v.published_at)),
+        published_by: Set(v.published_by.map(|o| *o.as_uuid())),
+        notice_cursor: Set(v.notice_cursor.map(|m| *m.as_uuid())),
+        notice_sent: Set(i64::try_from(v.notice_sent).unwrap_or(i64::MAX)),
+        notice_done: Set(v.notice_done),
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Moves the notice of a policy version from `from` to `to`.
+pub(crate) async fn policy_notice_progress(
+    db: &impl ConnectionTrait,
+    number: u32,
+    from: Option<MemberId>,
+    to: Option<MemberId>,
+    sent: u64,
+    done: bool,
+) -> Result<()> {
+    use crate::entity::policy_version as row;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let number = i32::try_from(number).map_err(|_| StoreError::NotFound)?;
+    let at_cursor = match from {
+        Some(cursor) => row::Column::NoticeCursor.eq(*cursor.as_uuid()),
+        None => row::Column::NoticeCursor.is_null(),
+    };
+    let moved = row::Entity::update_many()
+        .col_expr(
+            row::Column::NoticeCursor,
+            // A finished notice keeps no member's ID as its cursor.
+            Expr::value(to.filter(|_| !done).map(|m| *m.as_uuid())),
+        )
+        .col_expr(
+            row::Column::NoticeSent,
+            Expr::col(row::Column::NoticeSent)
+                .add(i64::try_from(sent).map_err(|_| StoreError::Conflict)?),
+        )
+        .col_expr(row::Column::NoticeDone, Expr::value(done))
+        .filter(row::Column::Number.eq(number))
+        .filter(row::Column::NoticeDone.eq(false))
+        .filter(at_cursor)
+        .exec(db)
+        .await?
+        .rows_affected;
+    if moved == 1 {
+        return Ok(());
+    }
+    let exists = row::Entity::find_by_id(number).one(db).await?.is_some();
+    Err(if exists {
+        StoreError::Conflict
+    } else {
+        StoreError::NotFound
+    }
+    .into())
+}
+
+#[async_trait]
+impl kikeru_domain::privacy::policy::PolicyVersions for SqlStore {
+    #[tracing::instrument(skip_all)]
+    async fn versions(
+        &self,
+    ) -> Result<Vec<kikeru_domain::privacy::policy::PolicyVersion>, StoreError> {
+        use crate::entity::policy_version as row;
+        self.read(async {
+            row::Entity::find()
+                .order_by_asc(row::Column::Number)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    Ok(kikeru_domain::privacy::policy::PolicyVersion {
+                        number: u32::try_from(r.number)
+                            .map_err(|_| corrupt("a policy version's number"))?,
+                        effective: time::Date::parse(
+                            &r.effective,
+                            time::macros::format_description!("[year]-[month]-[day]"),
+                        )
+                        .map_err(|_| corrupt("a policy version's date"))?,
+                        changes_ja: r.changes_ja,
+                        changes_en: r.changes_en,
+                        published_at: from_millis(r.published_at)?,
+                        published_by: r
+                            .published_by
+                            .map(kikeru_domain::office::operators::OperatorId::from_uuid),
+                        notice_cursor: r.notice_cursor.map(MemberId::from_uuid),
+                        notice_sent: u64::try_from(r.notice_sent).unwrap_or(0),
+                        notice_done: r.notice_done,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+}

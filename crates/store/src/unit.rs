@@ -261,6 +261,14 @@ async fn apply_one(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
         Change::InsertInquiry(i) => insert_inquiry(txn, i).await,
         Change::AnswerInquiry { inquiry, answer } => answer_inquiry(txn, *inquiry, answer).await,
         Change::PutRequest(r) => crate::requests::put_request(txn, r).await,
+        Change::PublishPolicy(v) => crate::requests::publish_policy(txn, v).await,
+        Change::PolicyNoticeProgress {
+            number,
+            from,
+            to,
+            sent,
+            done,
+        } => crate::requests::policy_notice_progress(txn, *number, *from, *to, *sent, *done).await,
         Change::InsertStop(s) => crate::requests::insert_stop(txn, s).await,
         Change::LiftStop { member, id } => crate::requests::lift_stop(txn, *member, *id).await,
         Change::NoticeProgress {

@@ -297,6 +297,8 @@ pub struct Harness {
     pub disclosures: kikeru_domain::privacy::disclosure::DisclosureDesk,
     /// Requests under APPI.
     pub requests: kikeru_domain::privacy::requests::desk::RequestDesk,
+    /// Versions of the privacy policy.
+    pub policy: kikeru_domain::privacy::policy::PolicyDesk,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
     pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.
@@ -355,6 +357,7 @@ impl Harness {
             incidents,
             contact,
             requests,
+            policy,
             postman,
         } = Services::new(&adapters, settings(config));
         Self {
@@ -374,6 +377,7 @@ impl Harness {
             incidents,
             disclosures,
             requests,
+            policy,
         }
     }
 
@@ -390,6 +394,7 @@ impl Harness {
             incidents: self.incidents.clone(),
             contact: self.contact.clone(),
             requests: self.requests.clone(),
+            policy: self.policy.clone(),
             postman: self.postman.clone(),
         }
     }

@@ -107,6 +107,16 @@ pub enum Message {
         /// The answer.
         answer: String,
     },
+    /// A new version of the privacy policy was published: its number, the day it takes effect
+    /// (`YYYY-MM-DD`) and what changed, in the member's language.
+    PolicyChanged {
+        /// The version's number.
+        number: u32,
+        /// The day it takes effect.
+        effective: String,
+        /// What changed.
+        changes: String,
+    },
     /// The code that proves the address of a request under APPI made without signing in. It
     /// quotes nothing the requester typed.
     RequestCode {
@@ -196,6 +206,7 @@ impl Message {
             Self::IncidentNotice { .. } => "incident_notice",
             Self::InquiryReceived { .. } => "inquiry_received",
             Self::InquiryAnswered { .. } => "inquiry_answered",
+            Self::PolicyChanged { .. } => "policy_changed",
             Self::RequestCode { .. } => "request_code",
             Self::RequestAccepted { .. } => "request_accepted",
             Self::RequestAnswered { .. } => "request_answered",
@@ -275,6 +286,11 @@ mod tests {
                 reference: "Q-1".into(),
                 subject: "返金".into(),
                 answer: "承知しました".into(),
+            },
+            Message::PolicyChanged {
+                number: 2,
+                effective: "2027-01-01".into(),
+                changes: "委託先を追加しました".into(),
             },
             Message::RequestCode {
                 number: "R-1".into(),

@@ -233,3 +233,90 @@ async fn processors_are_supervised_from_the_console_and_their_country_is_publish
         assert!(!privacy.contains(crate::site::i18n::MISSING), "{lang}");
     }
 }
+
+#[tokio::test]
+async fn a_new_policy_version_is_published_from_the_console_and_shown_to_members() {
+    let f = fixture();
+    let office = f.operator("office@example.jp", Role::Admin).await;
+    f.partner(&office).await;
+    let purpose = |notice: &str| {
+        json!({"title_ja": "レーベルのお知らせ", "title_en": "Label offers", "notice_ja": notice,
+               "notice_en": "We give the label your address", "recipient": "kikeru-label", "categories": ["email_address"]})
+    };
+    let save = |notice: &str| {
+        f.client
+            .put("/api/v1/admin/purposes/label-offers")
+            .header("origin", ORIGIN)
+            .header("cookie", &office)
+            .body_json(&purpose(notice))
+            .send()
+    };
+    save("メールアドレスを提供します")
+        .await
+        .assert_status_is_ok();
+    f.register_and_verify("hanako@example.jp").await;
+    let session = f.sign_in("hanako@example.jp").await;
+    f.client
+        .put("/api/v1/me/consents/label-offers")
+        .header("origin", ORIGIN)
+        .header("cookie", &session)
+        .body_json(&json!({"granted": true}))
+        .send()
+        .await
+        .assert_status_is_ok();
+
+    let (console, csrf) = console_session(&f, "chief@example.jp", Role::Admin).await;
+    let (status, listed) = page(&f, "/admin/policy", &console).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(listed.contains("value=\"2\""), "the next number is offered");
+    let today = f
+        .harness
+        .requests
+        .now()
+        .to_offset(time::macros::offset!(+9))
+        .date()
+        .to_string();
+    let wrong = post_form(
+        &f,
+        "/admin/policy",
+        &console,
+        format!("csrf={csrf}&number=3&effective={today}&changes_ja=x&changes_en=x"),
+    )
+    .await;
+    wrong.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let published = post_form(
+        &f,
+        "/admin/policy",
+        &console,
+        format!(
+            "csrf={csrf}&number=2&effective={today}&changes_ja=%E5%A7%94%E8%A8%97%E5%85%88%E3%82%92%E8%BF%BD%E5%8A%A0&changes_en=Processor+added"
+        ),
+    )
+    .await;
+    published.assert_status(StatusCode::SEE_OTHER);
+    let mail = f.harness.mail().await.sent();
+    let told = mail
+        .iter()
+        .find(|m| matches!(m.message, Message::PolicyChanged { .. }));
+    assert_eq!(
+        told.map(|m| m.to.as_str()),
+        Some("hanako@example.jp"),
+        "the member is told by mail"
+    );
+    // The purpose's notice changes with the new version: the member is asked again.
+    save("メールアドレスと購入履歴を提供します")
+        .await
+        .assert_status_is_ok();
+    let (_, my_page) = page(&f, "/me", &session).await;
+    assert!(my_page.contains("id=\"policy-changes\"") && my_page.contains("委託先を追加"));
+    assert!(
+        my_page.contains("同意をいただいた後に内容が変わりました"),
+        "{my_page}"
+    );
+    let (_, privacy) = page(&f, "/privacy", "kikeru_lang=ja").await;
+    assert!(
+        privacy.contains(&format!("第2版（{today} 施行）")),
+        "{privacy}"
+    );
+    assert!(privacy.contains("id=\"history\""));
+}

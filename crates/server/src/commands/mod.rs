@@ -9,6 +9,7 @@ pub(crate) mod member;
 pub(crate) mod migrate;
 pub(crate) mod operator;
 pub(crate) mod order;
+pub(crate) mod policy;
 pub(crate) mod retention;
 pub(crate) mod serve;
 pub(crate) mod stats;

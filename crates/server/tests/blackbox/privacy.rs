@@ -1,6 +1,7 @@
 //! The privacy promises against the real binary, on SQLite and on PostgreSQL: consent and an
 //! allowed disclosure that the member sees, a denied one that leaves nothing, a legal order that
-//! takes two operators and may withhold notice, the export, and deletion with re-registration.
+//! takes two operators and may withhold notice, a new version of the policy published from the
+//! command line and mailed to the member, the export, and deletion with re-registration.
 
 use std::process::Command;
 
@@ -212,6 +213,55 @@ fn journey(database: Option<&str>) {
     );
     let package: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(package, json!({"email": "hanako@example.jp"}));
+
+    // A new version of the policy, published from the command line, reaches the member.
+    let publish = |effective: &str| {
+        Command::new(binary())
+            .args([
+                "policy",
+                "publish",
+                "--number",
+                "2",
+                "--effective",
+                effective,
+            ])
+            .args([
+                "--changes-ja",
+                "委託先を追加しました",
+                "--changes-en",
+                "A processor was added",
+            ])
+            .env_clear()
+            .envs(settings.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let refused = publish("next week");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a date"));
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test publishes for today, as an operator would"
+    )]
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+9))
+        .date()
+        .to_string();
+    let published = publish(&today);
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    assert!(String::from_utf8_lossy(&published.stdout).contains("members told by mail"));
+    let told = outbox::last(&mailbox, "hanako@example.jp", "policy_changed").expect("told by mail");
+    assert!(told.body.contains("委託先を追加しました"), "{}", told.body);
+    assert!(
+        Client::new(&server.base)
+            .get("/privacy")
+            .text
+            .contains(&format!("第2版（{today} 施行）"))
+    );
 
     let export = hanako.get("/api/v1/me/export");
     assert_eq!(export.status, 200);

@@ -24,6 +24,7 @@ pub(crate) mod payment;
 pub(crate) mod payment_case;
 pub(crate) mod payment_change;
 pub(crate) mod payment_event;
+pub(crate) mod policy_version;
 pub(crate) mod privacy_request;
 pub(crate) mod processing_stop;
 pub(crate) mod processor;

@@ -27,6 +27,7 @@ mod m0022_product_search;
 mod m0023_collections;
 mod m0024_requests;
 mod m0025_supervision;
+mod m0026_policy_versions;
 
 /// Every migration of the store.
 #[derive(Debug)]
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_collections::Migration),
             Box::new(m0024_requests::Migration),
             Box::new(m0025_supervision::Migration),
+            Box::new(m0026_policy_versions::Migration),
         ]
     }
 }

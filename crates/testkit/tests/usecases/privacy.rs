@@ -474,3 +474,85 @@ async fn a_cessation_asked_by_mailed_code_and_answered_stops_the_engine_for_that
         .await
         .expect("allowed again once the member lifts the cessation");
 }
+
+#[tokio::test]
+async fn a_new_policy_version_tells_every_member_once_in_their_language() {
+    use kikeru_domain::privacy::policy::PolicyError;
+    let h = Harness::new(datetime!(2026-12-10 01:00 UTC));
+    let hanako = member(&h, "hanako@example.jp").await;
+    let _taro = member(&h, "taro@example.jp").await;
+    let plain = operator(&h, "staff@kikeru.example", Role::Operator).await;
+    let effective = time::macros::date!(2027 - 01 - 01);
+    assert!(matches!(
+        h.policy
+            .publish(Some(&plain), 2, effective, "変更", "Changed")
+            .await,
+        Err(PolicyError::NotAdministrator)
+    ));
+    let admin = admin(&h, "admin@kikeru.example").await;
+    assert!(matches!(
+        h.policy
+            .publish(Some(&admin), 3, effective, "変更", "Changed")
+            .await,
+        Err(PolicyError::NotNext(2))
+    ));
+    assert!(matches!(
+        h.policy
+            .publish(
+                Some(&admin),
+                2,
+                time::macros::date!(2026 - 12 - 01),
+                "変更",
+                "Changed"
+            )
+            .await,
+        Err(PolicyError::Backdated)
+    ));
+    assert!(matches!(
+        h.policy
+            .publish(Some(&admin), 2, effective, " ", "Changed")
+            .await,
+        Err(PolicyError::Changes)
+    ));
+    let version = h
+        .policy
+        .publish(
+            Some(&admin),
+            2,
+            effective,
+            "委託先を追加しました。",
+            "We added a processor.",
+        )
+        .await
+        .unwrap();
+    assert_eq!((version.notice_sent, version.notice_done), (2, true));
+    assert_eq!(
+        version.notice_cursor, None,
+        "a finished notice names no member"
+    );
+    let again = h.policy.notify(2).await.unwrap();
+    assert_eq!(again.notice_sent, 2, "a second run tells nobody twice");
+    let told: Vec<_> = h
+        .mail()
+        .await
+        .sent()
+        .into_iter()
+        .filter_map(|m| match m.message {
+            kikeru_domain::ports::Message::PolicyChanged {
+                number, changes, ..
+            } => Some((m.to.as_str().to_owned(), number, changes)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told.len(), 2);
+    assert!(told.contains(&(
+        hanako.email.as_str().to_owned(),
+        2,
+        "委託先を追加しました。".to_owned()
+    )));
+    let ((in_force, _), latest) = h.policy.current().await.unwrap();
+    assert_eq!(in_force, 1, "version 2 takes effect only on its day");
+    assert_eq!(latest.map(|v| v.number), Some(2));
+    h.clock.advance(std::time::Duration::from_secs(30 * 86_400));
+    assert_eq!(h.policy.current().await.unwrap().0.0, 2);
+}

@@ -20,8 +20,15 @@ use crate::AppState;
 use crate::client::client;
 use crate::site::posted_form;
 use crate::site::when;
-super::extract::csrf_field!(AnswerForm, LoginForm, PartnerForm, privacy::SupervisionForm);
+super::extract::csrf_field!(
+    AnswerForm,
+    LoginForm,
+    PartnerForm,
+    privacy::SupervisionForm,
+    policy::PublishForm
+);
 
+mod policy;
 mod privacy;
 
 pub(crate) use privacy::*;
@@ -608,6 +615,10 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/admin/register", get(register))
         .at("/admin/processors/:key/approve", post(approve_processor))
         .at("/admin/supervision", post(privacy::record_supervision))
+        .at(
+            "/admin/policy",
+            get(policy::policy_versions).post(policy::publish),
+        )
         .at("/admin/partners", post(save_partner))
         .at("/admin/catalogue", get(catalogue))
         .at("/admin/payments", get(payments))

@@ -51,6 +51,9 @@ struct PurposeView {
     title: String,
     notice: String,
     granted: bool,
+    /// The member consented to an earlier notice: what they agreed to has changed, and they
+    /// are asked again.
+    renew: bool,
     /// When the member last gave or withdrew consent, said as a sentence.
     decided: Option<String>,
 }
@@ -131,6 +134,8 @@ struct MyPage<'a> {
     receipts: Vec<(u64, String, String)>,
     returns: Vec<(u64, String, String)>,
     kept: Vec<crate::site::pages::KeptRow>,
+    /// The latest published version of the privacy policy: its line and what changed.
+    policy: Option<(String, String)>,
 }
 
 fn status_key(status: kikeru_domain::PaymentStatus) -> String {
@@ -190,6 +195,25 @@ async fn render(
         display_name: member.display_name.as_str().to_owned(),
         member_ja: member.language == Language::Ja,
         kept: crate::site::pages::kept_rows(state, lang),
+        policy: state
+            .services
+            .policy
+            .versions()
+            .await
+            .unwrap_or_default()
+            .last()
+            .map(|v| {
+                (
+                    kikeru_i18n::fill(
+                        c.t("privacy.version"),
+                        &[
+                            ("number", &v.number.to_string()),
+                            ("date", &v.effective.to_string()),
+                        ],
+                    ),
+                    v.changes(lang).to_owned(),
+                )
+            }),
         library: library
             .iter()
             .map(|p| Track {
@@ -225,6 +249,7 @@ async fn render(
                 title: s.purpose.title.get(lang).to_owned(),
                 notice: s.purpose.notice.get(lang).to_owned(),
                 granted: s.granted,
+                renew: !s.granted && s.latest.as_ref().is_some_and(|r| r.granted),
                 decided: s.latest.as_ref().map(|r| {
                     let key = if r.granted {
                         "mypage.consent_given_on"

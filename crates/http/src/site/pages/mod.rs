@@ -363,8 +363,6 @@ pub(crate) async fn contact_submit(
 const POLICY_AS_WRITTEN: &str = include_str!("../../../policy/privacy-policy.txt");
 /// Where the owner's Japanese text begins.
 const POLICY_JAPANESE_BEGINS: &str = "Minna Kikeruで収集するあなたの情報と利用方法";
-/// The policy's version and the day it took effect.
-const POLICY_VERSION: (u32, &str) = (1, "2026-12-05");
 
 /// The owner's text in `language`: its lines, blank ones left out.
 fn policy_lines(language: Language) -> Vec<&'static str> {
@@ -428,6 +426,8 @@ struct PrivacyPage<'a> {
     operator_log: String,
     cookies: Vec<CookieRow>,
     kept: Vec<KeptRow>,
+    /// Published versions, newest first: the version's line and what changed.
+    history: Vec<(String, String)>,
     /// The business (APPI 第32条): name, address, representative; whether it is the sandbox's
     /// sample.
     seller: kikeru_domain::shop::legal::Seller,
@@ -483,8 +483,31 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
             lifetime: c.t("privacy.cookie_operator_life").to_owned(),
         },
     ];
-    let (number, effective) = POLICY_VERSION;
+    let versions = state.services.policy.versions().await.unwrap_or_default();
+    let ((number, effective), _) = state
+        .services
+        .policy
+        .current()
+        .await
+        .unwrap_or((kikeru_domain::privacy::policy::FIRST, None));
+    let effective = effective.to_string();
     let page = PrivacyPage {
+        history: versions
+            .iter()
+            .rev()
+            .map(|v| {
+                (
+                    kikeru_i18n::fill(
+                        c.t("privacy.version"),
+                        &[
+                            ("number", &v.number.to_string()),
+                            ("date", &v.effective.to_string()),
+                        ],
+                    ),
+                    v.changes(c.lang).to_owned(),
+                )
+            })
+            .collect(),
         c: &c,
         as_written: [
             (c.lang.tag(), policy_lines(c.lang)),
@@ -492,7 +515,7 @@ pub(crate) async fn privacy(state: Data<&AppState>, req: &Request) -> Response {
         ],
         version: kikeru_i18n::fill(
             c.t("privacy.version"),
-            &[("number", &number.to_string()), ("date", effective)],
+            &[("number", &number.to_string()), ("date", &effective)],
         ),
         inquiries: days(retention.inquiries),
         ledger: days(
