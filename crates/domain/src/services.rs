@@ -163,7 +163,7 @@ pub struct Services {
     /// Requests under APPI (開示・訂正・利用停止).
     pub requests: crate::privacy::requests::desk::RequestDesk,
     /// Versions of the privacy policy and their notice to members.
-    pub policy: crate::privacy::policy::PolicyDesk,
+    pub policy: crate::privacy::policy::desk::PolicyDesk,
     /// Delivers the outbox.
     pub postman: Postman,
 }
@@ -250,13 +250,15 @@ impl Services {
             },
             settings.requests,
         );
-        let policy = crate::privacy::policy::PolicyDesk::new(crate::privacy::policy::PolicyPorts {
-            versions: store.clone(),
-            incidents: store.clone(),
-            members: store.clone(),
-            unit: unit.clone(),
-            clock: clock.clone(),
-        });
+        let policy = crate::privacy::policy::desk::PolicyDesk::new(
+            crate::privacy::policy::desk::PolicyPorts {
+                versions: store.clone(),
+                incidents: store.clone(),
+                members: store.clone(),
+                unit: unit.clone(),
+                clock: clock.clone(),
+            },
+        );
         let office = Office::new(OfficePorts {
             operators: store.clone(),
             rate_limits: limits.clone(),

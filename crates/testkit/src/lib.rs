@@ -298,7 +298,7 @@ pub struct Harness {
     /// Requests under APPI.
     pub requests: kikeru_domain::privacy::requests::desk::RequestDesk,
     /// Versions of the privacy policy.
-    pub policy: kikeru_domain::privacy::policy::PolicyDesk,
+    pub policy: kikeru_domain::privacy::policy::desk::PolicyDesk,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
     pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.

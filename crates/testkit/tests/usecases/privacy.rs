@@ -477,7 +477,7 @@ async fn a_cessation_asked_by_mailed_code_and_answered_stops_the_engine_for_that
 
 #[tokio::test]
 async fn a_new_policy_version_tells_every_member_once_in_their_language() {
-    use kikeru_domain::privacy::policy::PolicyError;
+    use kikeru_domain::privacy::policy::desk::PolicyError;
     let h = Harness::new(datetime!(2026-12-10 01:00 UTC));
     let hanako = member(&h, "hanako@example.jp").await;
     let _taro = member(&h, "taro@example.jp").await;

@@ -3,7 +3,7 @@
 //! member is then told by mail). Audited.
 
 use askama::Template;
-use kikeru_domain::privacy::policy::PolicyError;
+use kikeru_domain::privacy::policy::desk::PolicyError;
 use poem::handler;
 use poem::http::StatusCode;
 use poem::web::Data;
