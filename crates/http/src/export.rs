@@ -266,3 +266,166 @@ pub(crate) async fn export(state: Data<&AppState>, req: &Request) -> Response {
             body, rest,
         )))
 }
+
+/// Text made safe for HTML.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The name of a field of the export as a reader reads it (the field's own name when the
+/// catalogue has none).
+fn label(lang: kikeru_domain::Language, key: &str) -> String {
+    kikeru_i18n::lookup(lang, &format!("document.{key}"))
+        .map_or_else(|| escaped(key), str::to_owned)
+}
+
+/// One value of the export as HTML: objects as lists of names and values, lists of objects as
+/// tables, everything else as text.
+fn readable(lang: kikeru_domain::Language, value: &Value, out: &mut String) {
+    let none = kikeru_i18n::t(lang, "document.none");
+    match value {
+        Value::Null => out.push_str(none),
+        Value::Bool(b) => out.push_str(kikeru_i18n::t(
+            lang,
+            if *b { "document.yes" } else { "document.no" },
+        )),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => out.push_str(&escaped(s)),
+        Value::Array(items) if items.is_empty() => out.push_str(none),
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let mut columns: Vec<&String> = Vec::new();
+            for item in items.iter().filter_map(Value::as_object) {
+                for key in item.keys() {
+                    if !columns.contains(&key) {
+                        columns.push(key);
+                    }
+                }
+            }
+            out.push_str("<table><thead><tr>");
+            for column in &columns {
+                out.push_str(&format!("<th scope=\"col\">{}</th>", label(lang, column)));
+            }
+            out.push_str("</tr></thead><tbody>");
+            for item in items.iter().filter_map(Value::as_object) {
+                out.push_str("<tr>");
+                for column in &columns {
+                    out.push_str("<td>");
+                    readable(lang, item.get(*column).unwrap_or(&Value::Null), out);
+                    out.push_str("</td>");
+                }
+                out.push_str("</tr>");
+            }
+            out.push_str("</tbody></table>");
+        }
+        Value::Array(items) => {
+            out.push_str("<ul>");
+            for item in items {
+                out.push_str("<li>");
+                readable(lang, item, out);
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
+        Value::Object(fields) => {
+            out.push_str("<dl>");
+            for (key, field) in fields {
+                out.push_str(&format!("<dt>{}</dt><dd>", label(lang, key)));
+                readable(lang, field, out);
+                out.push_str("</dd>");
+            }
+            out.push_str("</dl>");
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "document.html")]
+struct DocumentPage<'a> {
+    c: &'a crate::site::Chrome,
+    /// The sections, each a heading's id and name and the HTML of its content (escaped here).
+    sections: Vec<(String, String, String)>,
+    made: String,
+}
+
+/// `GET /me/document`: everything held about the member as a readable, printable document —
+/// the disclosure (開示) in the form of a document, from the same sections as the export.
+#[handler]
+pub(crate) async fn document(state: Data<&AppState>, req: &Request) -> Response {
+    use askama::Template as _;
+    let Some(who) = crate::site::current(&state, req).await else {
+        return crate::site::see_other("/login?back=/me/document", &[]);
+    };
+    let c = crate::site::chrome(&state, req, Some(&who));
+    if state.services.membership.require_recent(&who).is_err() {
+        return crate::site::see_other("/me/reauthenticate?back=/me/document", &[]);
+    }
+    let mut held_sections = Export::new(&state.services, who);
+    let mut json = String::new();
+    loop {
+        match held_sections.next().await {
+            Ok(Some(section)) => json.push_str(&text(&section)),
+            Ok(None) => break,
+            Err(e) => {
+                let status = crate::problem::failure(&e, "the document could not be made");
+                return crate::site::message(
+                    status,
+                    &c,
+                    c.t("error.server_title"),
+                    c.t("error.server"),
+                );
+            }
+        }
+    }
+    let Ok(Value::Object(held)) = serde_json::from_str::<Value>(&json) else {
+        tracing::error!("the export did not read back as one JSON object");
+        return crate::site::message(
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+            &c,
+            c.t("error.server_title"),
+            c.t("error.server"),
+        );
+    };
+    let sections = held
+        .iter()
+        .filter(|(key, _)| key.as_str() != "format")
+        .map(|(key, value)| {
+            let mut body = String::new();
+            readable(c.lang, value, &mut body);
+            (key.clone(), label(c.lang, key), body)
+        })
+        .collect();
+    let page = DocumentPage {
+        c: &c,
+        sections,
+        made: crate::site::when_in(state.services.requests.now(), c.lang),
+    };
+    crate::site::html(poem::http::StatusCode::OK, &c, page.render(), &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_escapes_what_members_typed_and_tables_lists_of_records() {
+        let value = json!({"subject": "<script>alert(1)</script>", "lines": [{"title": "朝", "quantity": 1}, {"title": "夜"}], "none": null});
+        let mut out = String::new();
+        readable(kikeru_domain::Language::Ja, &value, &mut out);
+        assert!(out.contains("&lt;script&gt;") && !out.contains("<script>"));
+        assert!(
+            out.contains("<table>") && out.contains("<td>なし</td><td>夜</td>"),
+            "{out}"
+        );
+    }
+}

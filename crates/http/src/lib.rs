@@ -182,6 +182,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .at("/covers/:id", get(media::cover))
         .at("/api/v1/me/library/:id/audio", get(media::audio))
         .at("/api/v1/me/export", get(export::export))
+        .at("/me/document", get(export::document))
         .at(
             "/api/v1/payments/webhooks/:provider",
             poem::post(media::webhook),

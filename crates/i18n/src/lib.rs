@@ -229,6 +229,18 @@ mod tests {
     }
 
     #[test]
+    fn both_catalogues_are_well_formed_toml() {
+        for (name, text) in [
+            ("ja", include_str!("../locales/ja.toml")),
+            ("en", include_str!("../locales/en.toml")),
+        ] {
+            if let Err(e) = toml::from_str::<toml::Table>(text) {
+                panic!("locales/{name}.toml: {e}");
+            }
+        }
+    }
+
+    #[test]
     fn each_kept_record_is_named_in_both_languages_and_in_japanese_as_the_domain_names_it() {
         use kikeru_domain::privacy::kept::{Kept, kept_after_deletion};
         for record in kept_after_deletion(&Default::default()) {

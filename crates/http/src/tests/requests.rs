@@ -320,3 +320,35 @@ async fn a_new_policy_version_is_published_from_the_console_and_shown_to_members
     );
     assert!(privacy.contains("id=\"history\""));
 }
+
+#[tokio::test]
+async fn the_disclosure_as_a_document_shows_everything_held_readably_and_safely() {
+    let f = fixture();
+    f.register_and_verify("hanako@example.jp").await;
+    let session = f.sign_in("hanako@example.jp").await;
+    f.post(
+        "/api/v1/inquiries",
+        json!({"email": "hanako@example.jp", "subject": "<b>再生</b>について", "message": "質問です"}),
+        Some(&session),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    let (status, _) = page(&f, "/me/document", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed-in members only");
+    for lang in ["ja", "en"] {
+        let (status, html) = page(
+            &f,
+            "/me/document",
+            &format!("{session}; kikeru_lang={lang}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("hanako@example.jp"));
+        assert!(html.contains("&lt;b&gt;再生&lt;/b&gt;について") && !html.contains("<b>再生"));
+        assert!(!html.contains(crate::site::i18n::MISSING), "{lang}");
+    }
+    let (_, html) = page(&f, "/me/document", &format!("{session}; kikeru_lang=ja")).await;
+    assert!(
+        html.contains("保有個人データの開示（文書）") && html.contains("<dt>メールアドレス</dt>")
+    );
+}
