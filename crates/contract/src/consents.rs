@@ -80,12 +80,51 @@ pub async fn the_history_is_append_only_oldest_first_and_per_member(port: &dyn C
 /// Every case of this suite as a named `#[tokio::test]`, in a module `consents`, for an adapter
 /// of this port alone (see [`crate::storage_contract_tests!`] for `$setup` and `$teardown`).
 /// A new case is its function above and its name here.
+/// The members who ever granted a purpose, once each, in ID order after the cursor.
+pub async fn consenters_are_listed_once_in_id_order_after_the_cursor<S>(store: &S)
+where
+    S: Consents + kikeru_domain::ports::Members,
+{
+    crate::fixtures::given_members(store, &[1, 2, 3]).await;
+    let record = |n: u128, purpose: &str, granted: bool, seconds: i64| ConsentRecord {
+        member_id: MemberId::from_uuid(uuid(n)),
+        purpose: purpose.into(),
+        granted,
+        notice_version: 1,
+        at: NOW + time::Duration::seconds(seconds),
+        channel: "web".into(),
+    };
+    for r in [
+        record(2, "news", true, 0),
+        record(2, "news", false, 1),
+        record(2, "news", true, 2),
+        record(1, "news", true, 0),
+        record(3, "other", true, 0),
+    ] {
+        store.append(&r).await.expect("append");
+    }
+    let (one, two) = (MemberId::from_uuid(uuid(1)), MemberId::from_uuid(uuid(2)));
+    assert_eq!(
+        store.consenters("news", None, 10).await.expect("list"),
+        vec![one, two]
+    );
+    assert_eq!(
+        store.consenters("news", Some(one), 10).await.expect("list"),
+        vec![two]
+    );
+    assert_eq!(
+        store.consenters("news", None, 1).await.expect("list"),
+        vec![one]
+    );
+}
+
 #[macro_export]
 macro_rules! consents_contract_tests {
     ($setup:path, $teardown:path) => {
         $crate::storage_contract_tests!(@suite $setup, $teardown, consents: [
             purposes_are_saved_and_replaced_by_key,
             the_history_is_append_only_oldest_first_and_per_member,
+            consenters_are_listed_once_in_id_order_after_the_cursor,
         ]);
     };
 }

@@ -723,6 +723,7 @@ pub mod consent;
 pub mod disclosure;
 pub mod export;
 pub mod kept;
+pub mod mailing;
 pub mod policy;
 pub mod ports;
 pub mod requests;

@@ -164,6 +164,8 @@ pub struct Services {
     pub requests: crate::privacy::requests::desk::RequestDesk,
     /// Versions of the privacy policy and their notice to members.
     pub policy: crate::privacy::policy::desk::PolicyDesk,
+    /// Mail for purposes members consented to.
+    pub mailing: crate::privacy::mailing::PurposeMailer,
     /// Delivers the outbox.
     pub postman: Postman,
 }
@@ -250,6 +252,16 @@ impl Services {
             },
             settings.requests,
         );
+        let mailing =
+            crate::privacy::mailing::PurposeMailer::new(crate::privacy::mailing::MailingPorts {
+                consents: store.clone(),
+                requests: store.clone(),
+                members: store.clone(),
+                processors: store.clone(),
+                unit: unit.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+            });
         let policy = crate::privacy::policy::desk::PolicyDesk::new(
             crate::privacy::policy::desk::PolicyPorts {
                 versions: store.clone(),
@@ -307,6 +319,7 @@ impl Services {
             contact,
             requests,
             policy,
+            mailing,
             postman,
         }
     }

@@ -190,6 +190,20 @@ pub fn render(mail: &Mail, links: &Links) -> Rendered {
             ];
             (fill(own("subject"), &values), fill(own("body"), &values))
         }
+        Message::PurposeMail {
+            purpose,
+            subject,
+            body,
+        } => {
+            let consents = links.url("me#consents");
+            let values = [
+                ("purpose", purpose.as_str()),
+                ("subject", subject),
+                ("body", body),
+                ("consents", &consents),
+            ];
+            (fill(own("subject"), &values), fill(own("body"), &values))
+        }
         Message::PolicyChanged {
             number,
             effective,
@@ -435,6 +449,11 @@ mod tests {
                 reference: "Q-1".to_owned(),
                 subject: "Hello".to_owned(),
                 answer: "Thanks".to_owned(),
+            },
+            Message::PurposeMail {
+                purpose: "Label offers".to_owned(),
+                subject: "New works".to_owned(),
+                body: "This month".to_owned(),
             },
             Message::PolicyChanged {
                 number: 2,

@@ -70,6 +70,22 @@ impl Consents for MemoryStore {
         Ok(())
     }
 
+    async fn consenters(
+        &self,
+        purpose: &str,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<MemberId>, StoreError> {
+        let found: std::collections::BTreeSet<MemberId> = self
+            .privacy()
+            .records
+            .iter()
+            .filter(|r| r.purpose == purpose && r.granted && after.is_none_or(|a| r.member_id > a))
+            .map(|r| r.member_id)
+            .collect();
+        Ok(found.into_iter().take(limit as usize).collect())
+    }
+
     async fn history(&self, member: MemberId) -> Result<Vec<ConsentRecord>, StoreError> {
         Ok(self
             .privacy()

@@ -11,7 +11,7 @@ use kikeru_domain::{Localized, MemberId, StoreError, Timestamp};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Statement,
+    QueryOrder, QuerySelect, Statement,
 };
 
 use crate::entity::{
@@ -98,6 +98,33 @@ impl Consents for SqlStore {
                 .into_iter()
                 .map(to_purpose)
                 .collect()
+        })
+        .await
+    }
+
+    async fn consenters(
+        &self,
+        purpose: &str,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<MemberId>, StoreError> {
+        self.read(async {
+            let mut query = consent_record::Entity::find()
+                .select_only()
+                .column(consent_record::Column::MemberId)
+                .distinct()
+                .filter(consent_record::Column::Purpose.eq(purpose))
+                .filter(consent_record::Column::Granted.eq(true));
+            if let Some(after) = after {
+                query = query.filter(consent_record::Column::MemberId.gt(*after.as_uuid()));
+            }
+            let ids: Vec<uuid::Uuid> = query
+                .order_by_asc(consent_record::Column::MemberId)
+                .limit(u64::from(limit))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            Ok(ids.into_iter().map(MemberId::from_uuid).collect())
         })
         .await
     }

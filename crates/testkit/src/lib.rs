@@ -299,6 +299,8 @@ pub struct Harness {
     pub requests: kikeru_domain::privacy::requests::desk::RequestDesk,
     /// Versions of the privacy policy.
     pub policy: kikeru_domain::privacy::policy::desk::PolicyDesk,
+    /// Mail for purposes.
+    pub mailing: kikeru_domain::privacy::mailing::PurposeMailer,
     /// Receipts, issued as the sandbox's sample seller under Japan's rates.
     pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.
@@ -358,6 +360,7 @@ impl Harness {
             contact,
             requests,
             policy,
+            mailing,
             postman,
         } = Services::new(&adapters, settings(config));
         Self {
@@ -378,6 +381,7 @@ impl Harness {
             disclosures,
             requests,
             policy,
+            mailing,
         }
     }
 
@@ -395,6 +399,7 @@ impl Harness {
             contact: self.contact.clone(),
             requests: self.requests.clone(),
             policy: self.policy.clone(),
+            mailing: self.mailing.clone(),
             postman: self.postman.clone(),
         }
     }

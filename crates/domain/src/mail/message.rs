@@ -107,6 +107,16 @@ pub enum Message {
         /// The answer.
         answer: String,
     },
+    /// Mail for a purpose the member consented to (a newsletter, a partner's offers), with a
+    /// reminder of the consent and how to withdraw it.
+    PurposeMail {
+        /// The purpose's name, in the member's language.
+        purpose: String,
+        /// The subject.
+        subject: String,
+        /// The text.
+        body: String,
+    },
     /// A new version of the privacy policy was published: its number, the day it takes effect
     /// (`YYYY-MM-DD`) and what changed, in the member's language.
     PolicyChanged {
@@ -207,6 +217,7 @@ impl Message {
             Self::InquiryReceived { .. } => "inquiry_received",
             Self::InquiryAnswered { .. } => "inquiry_answered",
             Self::PolicyChanged { .. } => "policy_changed",
+            Self::PurposeMail { .. } => "purpose_mail",
             Self::RequestCode { .. } => "request_code",
             Self::RequestAccepted { .. } => "request_accepted",
             Self::RequestAnswered { .. } => "request_answered",
@@ -286,6 +297,11 @@ mod tests {
                 reference: "Q-1".into(),
                 subject: "返金".into(),
                 answer: "承知しました".into(),
+            },
+            Message::PurposeMail {
+                purpose: "レーベルのお知らせ".into(),
+                subject: "新作のお知らせ".into(),
+                body: "今月の新作です".into(),
             },
             Message::PolicyChanged {
                 number: 2,

@@ -99,6 +99,19 @@ pub trait Consents: Send + Sync + 'static {
     /// When storage fails.
     async fn purposes(&self) -> Result<Vec<Purpose>, StoreError>;
 
+    /// The members who ever granted consent to `purpose`, in ID order after `after`, at most
+    /// `limit` (whom a mailing for the purpose may concern; their current consent is read from
+    /// their history).
+    ///
+    /// # Errors
+    /// When storage fails.
+    async fn consenters(
+        &self,
+        purpose: &str,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<MemberId>, StoreError>;
+
     /// Appends a record to a member's history. MUST NOT change or remove earlier records.
     ///
     /// # Errors

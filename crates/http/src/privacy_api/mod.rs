@@ -433,6 +433,51 @@ impl PrivacyApi {
         ))
     }
 
+    /// Mail members for a purpose (administrators): only those whose consent covers the
+    /// purpose's current notice receive it, each in their language; members who asked for
+    /// this use to stop are skipped. Audited.
+    #[oai(
+        path = "/admin/purposes/:key/mailings",
+        method = "post",
+        tag = "Tag::Admin"
+    )]
+    async fn mail_purpose(
+        &self,
+        state: Data<&AppState>,
+        auth: OperatorSession,
+        /// The purpose's key.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,64}$"))]
+        key: Path<String>,
+        body: Json<LetterInput>,
+    ) -> ApiResult<Json<MailingView>> {
+        let letter = kikeru_domain::privacy::mailing::Letter {
+            subject_ja: body.0.subject_ja.into(),
+            body_ja: body.0.body_ja.into(),
+            subject_en: body.0.subject_en.into(),
+            body_en: body.0.body_en.into(),
+        };
+        let sent = state
+            .services
+            .mailing
+            .send(&auth.0.operator, &key.0, &letter)
+            .await
+            .map_err(mailing_error)?;
+        let detail = format!(
+            "purpose {}: {} sent, {} stopped, {} not consenting",
+            key.0, sent.sent, sent.stopped, sent.not_consenting
+        );
+        state
+            .services
+            .office
+            .audit(Some(auth.0.operator.id), "purpose.mailed", &detail)
+            .await?;
+        Ok(Json(MailingView {
+            sent: sent.sent,
+            not_consenting: sent.not_consenting,
+            stopped: sent.stopped,
+        }))
+    }
+
     /// Add or change a purpose (operators); audited.
     #[oai(path = "/admin/purposes/:key", method = "put", tag = "Tag::Admin")]
     async fn save_purpose(

@@ -227,6 +227,49 @@ pub(super) struct PurposeInput {
     pub(super) transfer: Option<TransferKind>,
 }
 
+/// Mail for a purpose, in both languages.
+#[derive(Debug, Object)]
+pub(super) struct LetterInput {
+    /// Japanese subject: 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub(super) subject_ja: JsonString,
+    /// Japanese text: 1–10,000 characters.
+    #[oai(validator(min_length = 1, max_length = 10000))]
+    pub(super) body_ja: JsonString,
+    /// English subject: 1–200 characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub(super) subject_en: JsonString,
+    /// English text: 1–10,000 characters.
+    #[oai(validator(min_length = 1, max_length = 10000))]
+    pub(super) body_en: JsonString,
+}
+
+/// What a mailing for a purpose did.
+#[derive(Debug, Object)]
+pub(super) struct MailingView {
+    /// Mails put in the outbox.
+    pub(super) sent: u64,
+    /// Members whose consent does not cover the purpose's current notice.
+    pub(super) not_consenting: u64,
+    /// Members who asked for this use to stop (APPI 第35条): skipped.
+    pub(super) stopped: u64,
+}
+
+pub(super) fn mailing_error(e: kikeru_domain::privacy::mailing::MailingError) -> ApiError {
+    use kikeru_domain::privacy::mailing::MailingError;
+    match e {
+        MailingError::NotAdministrator => admin_required(),
+        MailingError::UnknownPurpose => {
+            ApiError::not_found("purpose_not_found", "There is no such purpose")
+        }
+        MailingError::Invalid => {
+            ApiError::unprocessable("invalid_letter", "The mail is not valid", e.to_string())
+        }
+        MailingError::NotEntrusted(category) => ApiError::not_entrusted(category),
+        MailingError::Store(s) => ApiError::store(s),
+    }
+}
+
 pub(super) fn consent_error(e: ConsentError) -> ApiError {
     match e {
         ConsentError::UnknownPurpose => {

@@ -96,8 +96,8 @@ fn kind_of(form: &AskFields) -> Option<RequestKind> {
         "correction" => RequestKind::Correction,
         "cessation" => RequestKind::Cessation {
             scope: match form.stop.split_once(':') {
-                Some(("partner", key)) => StopScope::Partner(key.to_owned()),
-                Some(("purpose", key)) => StopScope::Purpose(key.to_owned()),
+                Some(("partner", key)) if !key.is_empty() => StopScope::Partner(key.to_owned()),
+                Some(("purpose", key)) if !key.is_empty() => StopScope::Purpose(key.to_owned()),
                 _ if form.stop == "all" || form.stop.is_empty() => StopScope::AllProvision,
                 _ => return None,
             },

@@ -556,3 +556,74 @@ async fn a_new_policy_version_tells_every_member_once_in_their_language() {
     h.clock.advance(std::time::Duration::from_secs(30 * 86_400));
     assert_eq!(h.policy.current().await.unwrap().0.0, 2);
 }
+
+#[tokio::test]
+async fn mail_for_a_purpose_skips_members_who_asked_it_to_stop_and_those_not_consenting() {
+    use kikeru_domain::privacy::mailing::{Letter, MailingError};
+    use kikeru_domain::privacy::requests::desk::RequestForm;
+    use kikeru_domain::privacy::requests::{RequestKind, StopScope};
+    let h = Harness::new(datetime!(2026-04-01 09:00 UTC));
+    label_offers(&h).await;
+    let hanako = member(&h, "hanako@example.jp").await;
+    let taro = member(&h, "taro@example.jp").await;
+    let jiro = member(&h, "jiro@example.jp").await;
+    for who in [&hanako, &taro, &jiro] {
+        h.consents
+            .set(who.id, "label-offers", true, "web")
+            .await
+            .unwrap();
+    }
+    h.consents
+        .set(jiro.id, "label-offers", false, "web")
+        .await
+        .unwrap();
+    let admin = admin(&h, "admin@kikeru.example").await;
+    let asked = h
+        .requests
+        .submit_member(
+            &taro,
+            RequestForm {
+                kind: RequestKind::Cessation {
+                    scope: StopScope::Purpose("label-offers".into()),
+                },
+                details: String::new(),
+                language: Language::Ja,
+            },
+        )
+        .await
+        .unwrap();
+    h.requests
+        .answer(&admin, asked.id, "停止しました")
+        .await
+        .unwrap();
+    let letter = Letter {
+        subject_ja: "新作のお知らせ".into(),
+        body_ja: "今月の新作です。".into(),
+        subject_en: "New works".into(),
+        body_en: "This month's works.".into(),
+    };
+    let plain = operator(&h, "staff@kikeru.example", Role::Operator).await;
+    assert!(matches!(
+        h.mailing.send(&plain, "label-offers", &letter).await,
+        Err(MailingError::NotAdministrator)
+    ));
+    let sent = h
+        .mailing
+        .send(&admin, "label-offers", &letter)
+        .await
+        .unwrap();
+    assert_eq!((sent.sent, sent.stopped, sent.not_consenting), (1, 1, 1));
+    let mailed: Vec<String> = h
+        .mail()
+        .await
+        .sent()
+        .into_iter()
+        .filter(|m| matches!(m.message, kikeru_domain::ports::Message::PurposeMail { .. }))
+        .map(|m| m.to.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        mailed,
+        ["hanako@example.jp"],
+        "the stopped member is skipped in code"
+    );
+}
