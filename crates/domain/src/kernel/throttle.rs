@@ -31,6 +31,30 @@ pub(crate) fn throttle_key(scope: &str, value: &str) -> String {
     format!("{scope}:{}", data_encoding::HEXLOWER.encode(&digest[..16]))
 }
 
+/// Counts one attempt of `value` in `scope` at `now` under `rule`: `Some` with how long to wait
+/// when the attempt is one too many.
+///
+/// # Errors
+/// When the counters cannot be read or written.
+pub(crate) async fn count(
+    limits: &dyn crate::kernel::ports::RateLimits,
+    now: crate::Timestamp,
+    scope: &str,
+    value: &str,
+    rule: crate::ThrottleRule,
+) -> Result<Option<Throttled>, crate::StoreError> {
+    let hits = limits
+        .hit(&throttle_key(scope, value), rule.window, now)
+        .await?;
+    if !rule.exceeded_by(hits.count) {
+        return Ok(None);
+    }
+    let retry_after = Duration::try_from(hits.window_ends_at - now)
+        .unwrap_or_default()
+        .max(Duration::from_secs(1));
+    Ok(Some(Throttled { retry_after }))
+}
+
 /// The rate-limit counters with every key made a keyed digest (HMAC-SHA-256 under a key of the
 /// server's, [`crate::kernel::ports::Sealer::digests`]) before it is stored: a counter's key names its
 /// scope (`sign-in-failures:…`) and nothing that anyone without the server's key could

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::changes::{Change, Changes, UnitOfWork};
 use crate::kernel::ids::uuid_v7;
 use crate::kernel::ports::{Clock, Random, RateLimits};
-use crate::kernel::throttle::{Client, Throttled, throttle_key};
+use crate::kernel::throttle::{Client, Throttled, count};
 use crate::mail::message::{Mail, Message};
 use crate::mail::outbox::{Envelope, MAIL_PROCESSOR, mail_categories};
 use crate::office::inquiry::ports::Inquiries;
@@ -417,18 +417,10 @@ impl ContactDesk {
         rule: ThrottleRule,
     ) -> Result<(), ContactError> {
         let now = self.ports.clock.now();
-        let hits = self
-            .ports
-            .rate_limits
-            .hit(&throttle_key(scope, value), rule.window, now)
-            .await?;
-        if rule.exceeded_by(hits.count) {
-            let retry_after = std::time::Duration::try_from(hits.window_ends_at - now)
-                .unwrap_or_default()
-                .max(std::time::Duration::from_secs(1));
-            return Err(Throttled { retry_after }.into());
+        match count(&*self.ports.rate_limits, now, scope, value, rule).await? {
+            Some(throttled) => Err(throttled.into()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn new_uuid(&self, now: Timestamp) -> Uuid {

@@ -15,7 +15,7 @@ use super::{
 use crate::changes::{Change, Changes, UnitOfWork};
 use crate::kernel::ids::uuid_v7;
 use crate::kernel::ports::{Clock, Random, RateLimits};
-use crate::kernel::throttle::{Throttled, throttle_key};
+use crate::kernel::throttle::{Throttled, count};
 use crate::mail::message::{Mail, Message};
 use crate::mail::outbox::{Envelope, MAIL_PROCESSOR, mail_categories};
 use crate::membership::ports::Members;
@@ -213,13 +213,20 @@ impl RequestDesk {
     /// and its due date set; the acceptance with the due date is mailed.
     ///
     /// # Errors
-    /// [`RequestError::Invalid`], [`RequestError::Empty`], [`RequestError::NotEntrusted`].
+    /// [`RequestError::Invalid`], [`RequestError::Empty`], [`RequestError::Throttled`] (5 an
+    /// hour per member), [`RequestError::NotEntrusted`].
     pub async fn submit_member(
         &self,
         member: &crate::Member,
         form: RequestForm,
     ) -> Result<PrivacyRequest, RequestError> {
         let details = check(&form)?;
+        self.throttle(
+            "request-member",
+            &member.id.to_string(),
+            self.policy.per_address,
+        )
+        .await?;
         self.check_mail_entrusted().await?;
         let now = self.ports.clock.now();
         let mut request =
@@ -531,18 +538,10 @@ impl RequestDesk {
         rule: ThrottleRule,
     ) -> Result<(), RequestError> {
         let now = self.ports.clock.now();
-        let hits = self
-            .ports
-            .rate_limits
-            .hit(&throttle_key(scope, value), rule.window, now)
-            .await?;
-        if rule.exceeded_by(hits.count) {
-            let retry_after = Duration::try_from(hits.window_ends_at - now)
-                .unwrap_or_default()
-                .max(Duration::from_secs(1));
-            return Err(Throttled { retry_after }.into());
+        match count(&*self.ports.rate_limits, now, scope, value, rule).await? {
+            Some(throttled) => Err(throttled.into()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// `R-` and 8 characters of Crockford-like base32: 40 random bits.
