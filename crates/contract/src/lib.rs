@@ -19,6 +19,7 @@
 //! passed, so a failing case leaves its data behind for inspection.
 
 pub mod audit;
+pub mod books;
 pub mod cases;
 pub mod catalog;
 pub mod consents;
@@ -65,6 +66,7 @@ macro_rules! storage_contract_tests {
         $crate::orders_contract_tests!($setup, $teardown);
         $crate::cases_contract_tests!($setup, $teardown);
         $crate::receipts_contract_tests!($setup, $teardown);
+        $crate::books_contract_tests!($setup, $teardown);
         $crate::incidents_contract_tests!($setup, $teardown);
         $crate::operators_contract_tests!($setup, $teardown);
         $crate::consents_contract_tests!($setup, $teardown);

@@ -49,6 +49,7 @@ pub trait Store:
     + Catalog
     + Orders
     + Receipts
+    + crate::office::books::ports::Books
     + Consents
     + Ledger
     + LegalOrders
@@ -75,6 +76,7 @@ impl<T> Store for T where
         + Catalog
         + Orders
         + Receipts
+        + crate::office::books::ports::Books
         + Consents
         + Ledger
         + LegalOrders
@@ -137,6 +139,8 @@ pub struct Settings {
     pub seller: Seller,
     /// Requests under APPI: the due date's target, the mailed code, the limits.
     pub requests: crate::privacy::requests::desk::RequestPolicy,
+    /// The books: when the fiscal year starts.
+    pub books: crate::office::books::BookPolicy,
 }
 
 /// Every use case of the domain, one desk per feature.
@@ -168,6 +172,8 @@ pub struct Services {
     pub mailing: crate::privacy::mailing::PurposeMailer,
     /// Delivers the outbox.
     pub postman: Postman,
+    /// The books: sales, returns and tax of a period, and their reconciliation.
+    pub books: crate::office::books::BookKeeper,
 }
 
 impl Services {
@@ -307,7 +313,15 @@ impl Services {
             },
             settings.postman,
         );
+        let books = crate::office::books::BookKeeper::new(
+            crate::office::books::BookPorts {
+                books: store.clone(),
+                clock: clock.clone(),
+            },
+            settings.books,
+        );
         Self {
+            books,
             membership,
             storefront: shop.storefront(),
             shop,

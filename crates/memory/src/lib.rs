@@ -1,6 +1,7 @@
 //! In-memory adapters for every storage port of the domain. They pass the same conformance
 //! suites as the database adapters and back the fast service tests.
 
+mod books;
 mod incidents;
 mod office;
 mod privacy;

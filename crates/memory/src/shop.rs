@@ -20,19 +20,19 @@ use crate::MemoryStore;
 /// The catalogue's and the orders' share of [`MemoryStore`].
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    products: HashMap<ProductId, Product>,
+    pub(crate) products: HashMap<ProductId, Product>,
     /// Moves with every save of the catalogue.
     catalog_version: u64,
-    orders: HashMap<OrderId, Order>,
-    payments: HashMap<PaymentId, Payment>,
+    pub(crate) orders: HashMap<OrderId, Order>,
+    pub(crate) payments: HashMap<PaymentId, Payment>,
     events: HashSet<(String, String)>,
     /// When each case (by provider and reference) was last reported.
-    case_times: HashMap<(String, String), Timestamp>,
-    receipts: Vec<kikeru_domain::shop::receipt::Receipt>,
+    pub(crate) case_times: HashMap<(String, String), Timestamp>,
+    pub(crate) receipts: Vec<kikeru_domain::shop::receipt::Receipt>,
     /// The last receipt number given (numbers are never reused, even after a purge).
-    last_receipt: u64,
-    returns: Vec<kikeru_domain::shop::receipt::ReturnInvoice>,
-    last_return: u64,
+    pub(crate) last_receipt: u64,
+    pub(crate) returns: Vec<kikeru_domain::shop::receipt::ReturnInvoice>,
+    pub(crate) last_return: u64,
 }
 
 impl MemoryStore {
@@ -69,7 +69,7 @@ impl MemoryStore {
         gone.len() as u64
     }
 
-    fn shop_state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn shop_state(&self) -> MutexGuard<'_, State> {
         self.shop.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

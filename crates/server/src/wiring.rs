@@ -229,6 +229,9 @@ pub fn build(
         random: Arc::new(OsRandom),
     };
     let settings = Settings {
+        books: kikeru_domain::office::books::BookPolicy::after_year_ending(
+            config.retention.fiscal_year_end.0,
+        ),
         requests: kikeru_domain::privacy::requests::desk::RequestPolicy {
             due: config.request_due,
             ..Default::default()

@@ -19,6 +19,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+mod books;
 mod cache;
 mod entity;
 mod error;

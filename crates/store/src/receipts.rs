@@ -136,7 +136,7 @@ fn to_stored(d: &ReceiptDraft) -> Stored {
     }
 }
 
-fn to_receipt(row: receipt::Model) -> Result<Receipt> {
+pub(crate) fn to_receipt(row: receipt::Model) -> Result<Receipt> {
     let stored: Stored =
         serde_json::from_str(&row.content).map_err(|_| corrupt("receipt content"))?;
     Ok(Receipt {
@@ -158,7 +158,7 @@ fn to_receipt(row: receipt::Model) -> Result<Receipt> {
     })
 }
 
-fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice> {
+pub(crate) fn to_return(row: return_invoice::Model) -> Result<ReturnInvoice> {
     let stored: StoredReturn =
         serde_json::from_str(&row.content).map_err(|_| corrupt("return invoice content"))?;
     let number = |n: i64| u64::try_from(n).map_err(|_| corrupt("return invoice number"));
@@ -210,9 +210,9 @@ const UNRETURNED_SQL: &str = "\
     ) due ORDER BY receipt_number, reported_at, case_ref LIMIT $1";
 
 /// Which `receipt_sequence` row numbers receipts.
-const RECEIPTS: i32 = 1;
+pub(crate) const RECEIPTS: i32 = 1;
 /// Which numbers return invoices.
-const RETURNS: i32 = 2;
+pub(crate) const RETURNS: i32 = 2;
 
 /// Takes the next number of `sequence` in `txn`.
 async fn next_number(txn: &sea_orm::DatabaseTransaction, sequence: i32) -> Result<i64> {

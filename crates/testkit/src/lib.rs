@@ -262,6 +262,7 @@ pub fn settings(membership: MembershipConfig) -> Settings {
         postman: kikeru_domain::mail::postman::PostmanConfig::default(),
         seller: kikeru_domain::shop::legal::Seller::sample(),
         requests: kikeru_domain::privacy::requests::desk::RequestPolicy::default(),
+        books: kikeru_domain::office::books::BookPolicy::default(),
     }
 }
 
@@ -305,6 +306,8 @@ pub struct Harness {
     pub receipts: kikeru_domain::shop::receipt_desk::ReceiptDesk,
     /// Incidents and their notices, on the same store.
     pub incidents: kikeru_domain::office::incident::IncidentDesk,
+    /// The books.
+    pub books: kikeru_domain::office::books::BookKeeper,
 }
 
 impl Harness {
@@ -362,6 +365,7 @@ impl Harness {
             policy,
             mailing,
             postman,
+            books,
         } = Services::new(&adapters, settings(config));
         Self {
             membership,
@@ -382,6 +386,7 @@ impl Harness {
             requests,
             policy,
             mailing,
+            books,
         }
     }
 
@@ -401,6 +406,7 @@ impl Harness {
             policy: self.policy.clone(),
             mailing: self.mailing.clone(),
             postman: self.postman.clone(),
+            books: self.books.clone(),
         }
     }
 
