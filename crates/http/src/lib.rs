@@ -167,6 +167,12 @@ fn api_service() -> OpenApiService<Apis, ()> {
 
 pub use stats_report::{report_csv, report_json};
 
+/// The books as pretty-printed JSON (what `kikeru books export --format json` prints and the
+/// console's JSON download holds).
+pub fn books_json(books: &kikeru_domain::office::books::Books) -> String {
+    serde_json::to_string_pretty(books).unwrap_or_default()
+}
+
 /// The OpenAPI document as JSON (for `cargo xtask openapi` and tests).
 pub fn openapi_json() -> String {
     api_service().spec()

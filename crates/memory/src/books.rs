@@ -135,17 +135,16 @@ impl Books for MemoryStore {
             let whole = payment.history.iter().rev().find(|c| c.status.returned());
             if let (true, true, Some(change)) =
                 (payment.cases.is_empty(), payment.status.returned(), whole)
+                && within(change.at)
             {
-                if within(change.at) {
-                    returned.push(SettledReturn {
-                        order_id: payment.order_id,
-                        case: None,
-                        kind: state.kind(payment.order_id, None),
-                        amount: payment.amount.minor(),
-                        at: change.at,
-                        invoice: invoice(payment.order_id, None),
-                    });
-                }
+                returned.push(SettledReturn {
+                    order_id: payment.order_id,
+                    case: None,
+                    kind: state.kind(payment.order_id, None),
+                    amount: payment.amount.minor(),
+                    at: change.at,
+                    invoice: invoice(payment.order_id, None),
+                });
             }
         }
         returned.sort_by_key(|r| r.at);

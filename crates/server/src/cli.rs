@@ -57,6 +57,9 @@ pub enum Command {
     /// The disclosure ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The books: sales, refunds, chargebacks and tax from the receipts and return invoices.
+    #[command(subcommand)]
+    Books(BooksCommand),
     /// Versions of the privacy policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -159,6 +162,48 @@ pub enum PolicyCommand {
     },
     /// List the published versions and how far each notice has gone.
     List,
+}
+
+/// The days a books command covers (Japan time, both included; default: this fiscal year).
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// The first day, `YYYY-MM-DD`.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// The last day, `YYYY-MM-DD`.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+}
+
+/// Books commands.
+#[derive(Debug, Subcommand)]
+pub enum BooksCommand {
+    /// Print the books of a period: `csv` (one table, see `--table`), `json` (everything) or
+    /// `journal` (仕訳 CSV for accounting software).
+    Export {
+        /// The period.
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// `csv`, `json` or `journal`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// For `csv`: `periods`, `rates`, `products` or `creators`.
+        #[arg(long, default_value = "periods")]
+        table: String,
+        /// Rows of the `periods` table: `day`, `month` or `fiscal-year`.
+        #[arg(long, default_value = "month")]
+        by: String,
+        /// Write to this new file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Reconcile the receipts and return invoices with the orders and payments; exits 1 and
+    /// lists the differences when they disagree.
+    Verify {
+        /// The period.
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
 }
 
 /// Ledger commands.

@@ -9,14 +9,15 @@ mod cli;
 mod commands;
 pub mod demo;
 pub mod mail;
+mod progress;
 pub mod seal;
 pub mod stats;
 pub mod tls;
 mod wiring;
 
 pub use cli::{
-    CatalogCommand, Cli, Command, DiscloseArgs, LedgerCommand, MailCommand, MemberCommand,
-    OperatorCommand, OrderCommand, PolicyCommand, RetentionCommand, StatsCommand,
+    BooksCommand, CatalogCommand, Cli, Command, DiscloseArgs, LedgerCommand, MailCommand,
+    MemberCommand, OperatorCommand, OrderCommand, PolicyCommand, RetentionCommand, StatsCommand,
 };
 pub use wiring::build;
 
@@ -73,6 +74,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Retention(RetentionCommand::Run) => commands::retention::run(config).await,
         Command::Ledger(LedgerCommand::Verify) => commands::ledger::verify(config).await,
+        Command::Books(BooksCommand::Export {
+            period,
+            format,
+            table,
+            by,
+            output,
+        }) => {
+            commands::books::export(config, &period, &format, &table, &by, output.as_deref()).await
+        }
+        Command::Books(BooksCommand::Verify { period }) => {
+            commands::books::verify(config, &period).await
+        }
         Command::Policy(PolicyCommand::Publish {
             number,
             effective,

@@ -20,6 +20,9 @@ use crate::entity::{order_line, product, receipt, receipt_sequence, return_invoi
 use crate::receipts::{RECEIPTS, RETURNS, to_receipt, to_return};
 use crate::{Result, SqlStore, corrupt, from_millis, millis};
 
+/// A product's ID and its creator's key and names.
+type CreatorRow = (Uuid, Option<String>, Option<String>, Option<String>);
+
 /// How many IDs go in one `IN (…)` list.
 const CHUNK: usize = 500;
 
@@ -42,17 +45,16 @@ impl SqlStore {
         products.dedup();
         let mut creators: HashMap<Uuid, Creator> = HashMap::new();
         for chunk in products.chunks(CHUNK) {
-            let rows: Vec<(Uuid, Option<String>, Option<String>, Option<String>)> =
-                product::Entity::find()
-                    .select_only()
-                    .column(product::Column::Id)
-                    .column(product::Column::CreatorKey)
-                    .column(product::Column::CreatorJa)
-                    .column(product::Column::CreatorEn)
-                    .filter(product::Column::Id.is_in(chunk.iter().copied()))
-                    .into_tuple()
-                    .all(&self.db)
-                    .await?;
+            let rows: Vec<CreatorRow> = product::Entity::find()
+                .select_only()
+                .column(product::Column::Id)
+                .column(product::Column::CreatorKey)
+                .column(product::Column::CreatorJa)
+                .column(product::Column::CreatorEn)
+                .filter(product::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
             for (id, key, ja, en) in rows {
                 if let (Some(key), Some(ja), Some(en)) = (key, ja, en) {
                     let creator =

@@ -300,3 +300,21 @@ pub async fn every_row(store: &SqlStore) -> Vec<(String, String)> {
     }
     rows
 }
+
+/// Runs one SQL statement as it is written (black-box tests change rows by hand, the way an
+/// operator at a database prompt would) and answers how many rows it touched.
+///
+/// # Panics
+/// When the database refuses it.
+#[allow(clippy::expect_used, clippy::missing_panics_doc)]
+pub async fn execute(store: &SqlStore, sql: &str) -> u64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = store.connection();
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .expect("the statement")
+    .rows_affected()
+}

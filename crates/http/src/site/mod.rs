@@ -13,6 +13,7 @@ use poem::{Request, Response};
 use crate::AppState;
 
 pub(crate) mod assets;
+pub(crate) mod chart;
 pub(crate) mod console;
 pub(crate) mod extract;
 pub(crate) mod i18n;

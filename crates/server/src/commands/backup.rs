@@ -13,10 +13,10 @@ use crate::wiring::open_store;
 /// Any failure, with context.
 pub(crate) async fn run(config: &Config, file: &Path) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    store
-        .backup_to(file)
-        .await
-        .with_context(|| format!("backing up to {}", file.display()))?;
+    let progress = crate::progress::Progress::spinner("copying the database");
+    let copied = store.backup_to(file).await;
+    progress.finish();
+    copied.with_context(|| format!("backing up to {}", file.display()))?;
     tracing::info!(file = %file.display(), "backup written");
     Ok(())
 }

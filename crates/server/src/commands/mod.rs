@@ -1,6 +1,7 @@
 //! One file per subcommand (or group of subcommands) of `kikeru`; `crate::run` dispatches.
 
 pub(crate) mod backup;
+pub(crate) mod books;
 pub(crate) mod catalog;
 pub(crate) mod disclose;
 pub(crate) mod ledger;

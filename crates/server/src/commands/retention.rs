@@ -5,6 +5,7 @@ use anyhow::Context;
 
 use crate::adapters::SystemClock;
 use crate::config::Config;
+use crate::progress::Progress;
 use crate::wiring::prepare;
 use kikeru_store::SqlStore;
 
@@ -14,11 +15,23 @@ use kikeru_store::SqlStore;
 /// Any failure, with context.
 pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let (store, _) = prepare(config).await?;
-    purge(&store, config).await
+    let progress = Progress::bar(3, "removing what is past its retention period");
+    let done = purge_showing(&store, config, &progress).await;
+    progress.finish();
+    done
 }
 
 /// Removes what is past its retention period. Safe on several nodes at once.
 pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
+    purge_showing(store, config, &Progress::none()).await
+}
+
+/// [`purge`], advancing `progress` one step per stage (records, statistics, raw hits).
+async fn purge_showing(
+    store: &SqlStore,
+    config: &Config,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     use kikeru_domain::ports::Clock;
     use kikeru_domain::privacy::ports::Retention;
     let cutoffs = config.retention.cutoffs(SystemClock.now());
@@ -38,16 +51,21 @@ pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<(
         operator_events = purged.operator_events,
         "retention run"
     );
+    progress.advance(1);
+    progress.step("rolling up the access statistics");
     use kikeru_domain::privacy::ports::Statistics;
     let now = SystemClock.now();
     let days = store
         .roll_up(now.date())
         .await
         .context("rolling up the access statistics")?;
+    progress.advance(1);
+    progress.step("removing raw access records");
     let hits = store
         .purge_hits(now - config.stats_retention)
         .await
         .context("purging raw access records")?;
+    progress.advance(1);
     tracing::info!(
         days_rolled_up = days,
         raw_hits_purged = hits,

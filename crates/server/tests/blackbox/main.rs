@@ -12,6 +12,7 @@ mod support;
 mod fake_stripe;
 
 mod binary;
+mod books;
 mod catalogue;
 mod deletion;
 mod faults;

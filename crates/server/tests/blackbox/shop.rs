@@ -60,6 +60,25 @@ pub(crate) fn member_in(server: &Server, mailbox: &std::path::Path, email: &str)
     client
 }
 
+/// Orders `product` for `client` and pays in the sandbox's checkout; answers the order's ID.
+pub(crate) fn bought_in_sandbox(server: &Server, client: &mut Client, product: &str) -> String {
+    let placed = client.post("/api/v1/orders", json!({"product_ids": [product]}));
+    assert_eq!(placed.status, 201, "{placed:?}");
+    let order_id = placed.json["id"].as_str().unwrap().to_owned();
+    let checkout = placed.json["checkout_url"].as_str().unwrap().to_owned();
+    let path = checkout
+        .strip_prefix(&server.base)
+        .expect("the sandbox checkout is ours");
+    let chosen = client.send_raw(
+        "POST",
+        &format!("{path}/pay"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Vec::new(),
+    );
+    assert_eq!(chosen.status, 303, "{chosen:?}");
+    order_id
+}
+
 fn journey(server: &Server) {
     let mut hanako = member(server, "hanako@example.jp");
     let products = hanako.get("/api/v1/products");

@@ -299,6 +299,18 @@ fn the_office_console_works_in_the_browser() {
     );
     assert_eq!(taken.status, 202);
 
+    // Two sales for the books.
+    let mut hanako = crate::shop::member_in(&server, &server.outbox(), "hanako@example.jp");
+    let products = hanako.get("/api/v1/products");
+    for item in products.json["items"]
+        .as_array()
+        .expect("the demo catalogue")
+        .iter()
+        .take(2)
+    {
+        crate::shop::bought_in_sandbox(&server, &mut hanako, item["id"].as_str().unwrap());
+    }
+
     let browser = Browser::start(&Options::default());
     browser.goto(&format!("{}/admin", server.base));
     inspect(&browser, "console-login-ja-desktop");
@@ -334,6 +346,35 @@ fn the_office_console_works_in_the_browser() {
             &format!("console{}-ja-desktop", path.replace('/', "-")),
         );
     }
+
+    // The books and the statistics draw their charts (SVG, no script) beside their tables.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        browser.goto(&format!("{}/admin/books", server.base));
+        let bars = browser
+            .execute("return document.querySelectorAll('svg.chart rect[fill=\"#1f5fa8\"]').length");
+        if bars.as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sales in the books: {}",
+            browser.source()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert_eq!(
+        browser.execute("return document.querySelector('svg.chart').getAttribute('role')"),
+        "img"
+    );
+    inspect_everywhere(&browser, &server.base, "/admin/books", "console-books");
+    inspect_everywhere(
+        &browser,
+        &server.base,
+        "/admin/statistics",
+        "console-statistics",
+    );
+    assert!(browser.source().contains("views-chart-title"));
 
     // A leak recorded in the console: judged, counted down, and its report printable.
     browser.click("nav a[href='/admin/incidents']");

@@ -107,7 +107,7 @@ fn refund(id: &str, intent: &str, status: &str, amount: i64) -> Value {
 
 fn dispute(intent: &str, status: &str, due_by: i64, amount: i64) -> Value {
     json!({
-        "id": "du_bb_1", "object": "dispute", "amount": amount, "currency": "jpy",
+        "id": format!("du_bb_{}", &intent[intent.len().saturating_sub(8)..]), "object": "dispute", "amount": amount, "currency": "jpy",
         "payment_intent": intent, "charge": "ch_2", "status": status,
         "reason": "product_not_received",
         "evidence_details": {"due_by": due_by, "has_evidence": false, "past_due": false,
@@ -127,10 +127,11 @@ fn journey(database: Option<&str>) {
         OFFICE_PASSWORD,
     );
     let data_dir = data.path().to_str().unwrap().to_owned();
+    let api_base = api.base.clone();
     let mut settings = vec![
         ("KIKERU_DATA_DIR", data_dir.as_str()),
         ("KIKERU_PAYMENT_PROVIDER", "stripe"),
-        ("KIKERU_STRIPE_API_BASE", api.base.as_str()),
+        ("KIKERU_STRIPE_API_BASE", api_base.as_str()),
         ("KIKERU_STRIPE_SECRET_KEY", SECRET_KEY),
         ("KIKERU_STRIPE_WEBHOOK_SECRETS", WEBHOOK_SECRET),
         (
@@ -265,7 +266,41 @@ fn journey(database: Option<&str>) {
     assert_eq!(status(&mut hanako, &disputed), "paid");
     assert_eq!(audio_of(&mut hanako, &ids[1]).status, 206);
 
-    drop(server);
+    // A third piece's dispute is lost: a chargeback, with its return invoice.
+    let (lost, lost_intent) = bought(&mut hanako, &mut stripe, &ids[2]);
+    let opened = dispute(&lost_intent, "needs_response", due_by, prices[2]);
+    assert_eq!(stripe.deliver("charge.dispute.created", opened), "applied");
+    let closed = dispute(&lost_intent, "lost", due_by, prices[2]);
+    assert_eq!(stripe.deliver("charge.dispute.closed", closed), "applied");
+    assert_eq!(status(&mut hanako, &lost), "charged_back");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while hanako.get("/me/returns/2").status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second return invoice"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    // The books of the year reconcile to the yen, until a receipt is removed by hand.
+    let url = database.map_or_else(
+        || {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data.path().join("kikeru.db").display()
+            )
+        },
+        str::to_owned,
+    );
+    crate::books::reconcile(
+        server,
+        &settings,
+        &url,
+        &prices[..3],
+        prices[0],
+        prices[2],
+        &disputed,
+    );
     drop(runtime);
 }
 

@@ -175,9 +175,19 @@ pub fn reconcile(books: &Books, records: &Records, now: Timestamp) -> Reconcilia
     let mut differences = Vec::new();
     let mut pending = 0;
     let mut receipted = 0;
+    // Receipts are issued in the order orders were paid: a missing one paid before the last
+    // receipted order is missing, however recent.
+    let last_receipted = records
+        .paid
+        .iter()
+        .filter(|o| o.receipt.is_some())
+        .map(|o| o.paid_at)
+        .max();
     for order in &records.paid {
+        let awaited = now - order.paid_at < RECEIPT_GRACE
+            && last_receipted.is_none_or(|last| order.paid_at > last);
         match order.receipt {
-            None if now - order.paid_at < RECEIPT_GRACE => pending += 1,
+            None if awaited => pending += 1,
             None => differences.push(Difference::NoReceipt {
                 order: order.order_id,
             }),

@@ -28,6 +28,7 @@ super::extract::csrf_field!(
     policy::PublishForm
 );
 
+mod books;
 mod policy;
 mod privacy;
 
@@ -514,6 +515,10 @@ async fn report_of(
 #[template(path = "console_statistics.html")]
 struct StatisticsPage<'a> {
     c: &'a Chrome,
+    views_chart: String,
+    browsers_chart: String,
+    statuses_chart: String,
+    per_day: Vec<(String, i64)>,
     from: String,
     to: String,
     k: u64,
@@ -538,8 +543,60 @@ pub(crate) async fn statistics(
         "statistics report (console)",
     )
     .await;
+    // Page views per day over every day of the period (days without any count as zero).
+    let mut per_day: std::collections::BTreeMap<time::Date, u64> =
+        std::collections::BTreeMap::new();
+    let mut day = from;
+    while day <= to {
+        per_day.insert(day, 0);
+        day = day.next_day().unwrap_or(to + time::Duration::days(1));
+    }
+    for (d, _, _, n) in &report.page_views {
+        *per_day.entry(*d).or_default() += n;
+    }
+    let per_day: Vec<(String, i64)> = per_day
+        .into_iter()
+        .map(|(d, n)| (d.to_string(), i64::try_from(n).unwrap_or(i64::MAX)))
+        .collect();
+    let views_chart = crate::site::chart::line(
+        &crate::site::chart::Caption {
+            id: "views-chart",
+            title: c.t("console.page_views_per_day"),
+            desc: c.t("console.page_views_chart_desc"),
+        },
+        &per_day,
+    );
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let browsers_chart = crate::site::chart::bars(
+        &crate::site::chart::Caption {
+            id: "browsers-chart",
+            title: c.t("console.browsers"),
+            desc: c.t("console.browsers_chart_desc"),
+        },
+        &report
+            .browsers
+            .iter()
+            .map(|(b, o, d, n)| (format!("{b} / {o} / {d}"), count(*n)))
+            .collect::<Vec<_>>(),
+    );
+    let statuses_chart = crate::site::chart::bars(
+        &crate::site::chart::Caption {
+            id: "statuses-chart",
+            title: c.t("console.statuses"),
+            desc: c.t("console.statuses_chart_desc"),
+        },
+        &report
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.to_string(), count(*n)))
+            .collect::<Vec<_>>(),
+    );
     let page = StatisticsPage {
         c: &c,
+        views_chart,
+        browsers_chart,
+        statuses_chart,
+        per_day,
         from: from.to_string(),
         to: to.to_string(),
         k: report.k,
@@ -622,6 +679,8 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/admin/partners", post(save_partner))
         .at("/admin/catalogue", get(catalogue))
         .at("/admin/payments", get(payments))
+        .at("/admin/books", get(books::books_page))
+        .at("/admin/books/export", get(books::books_export))
         .at("/admin/statistics", get(statistics))
         .at("/admin/statistics/export", get(statistics_export))
 }
