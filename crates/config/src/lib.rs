@@ -173,6 +173,7 @@ struct FileConfig {
     fiscal_year_end: Option<String>,
     stats_enabled: Option<bool>,
     redirect_http_listen: Option<String>,
+    metrics_listen: Option<String>,
     stats_retention_days: Option<u64>,
     stats_min_count: Option<u64>,
 }
@@ -345,6 +346,8 @@ pub struct Config {
     pub request_due: Duration,
     /// A plain-HTTP address whose every request is redirected to the HTTPS public URL.
     pub redirect_http_listen: Option<SocketAddr>,
+    /// Where the operators' metrics (`/metrics`, Prometheus) are served; off when `None`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Whether anonymous access statistics are recorded.
     pub stats_enabled: bool,
     /// How long raw access records are kept (daily counts stay).

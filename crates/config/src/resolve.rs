@@ -348,7 +348,21 @@ pub(crate) fn resolve(raw: FileConfig, errors: &mut Vec<String>) -> Config {
             })
             .ok()
     });
+    let metrics_listen = raw.metrics_listen.as_deref().and_then(|text| {
+        let address: Option<SocketAddr> = text.parse().ok();
+        match address {
+            None => errors.push(format!(
+                "metrics_listen: {text:?} is not an address like 127.0.0.1:9464"
+            )),
+            Some(a) if a.port() != 0 && a.port() == listen.port() => errors.push(format!(
+                "metrics_listen: {text:?} is the public port; metrics have a listener of their own"
+            )),
+            Some(_) => {}
+        }
+        address
+    });
     Config {
+        metrics_listen,
         redirect_http_listen,
         stats_enabled: raw.stats_enabled.unwrap_or(true),
         stats_retention,

@@ -36,11 +36,23 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
     let page_language = crate::site::language(&req, None);
     let browser = crate::client::browser_class(&req);
     let hits = req.data::<AppState>().map(|state| Arc::clone(&state.hits));
+    let metrics = req
+        .data::<AppState>()
+        .map(|state| Arc::clone(&state.metrics));
+    // The route template that matched, for the metrics (never the path itself).
+    let mut route: Option<poem::PathPattern> = None;
     let mut response = match guard(&mut req, &config).await {
         Err(refusal) => refusal,
         Ok(()) => match ep.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
+            Ok(r) => {
+                let r = r.into_response();
+                route = r.data::<poem::PathPattern>().cloned();
+                r
+            }
+            Err(e) => {
+                route = e.data::<poem::PathPattern>().cloned();
+                e.into_response()
+            }
         },
     };
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
@@ -73,6 +85,14 @@ pub(crate) async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Res
             response.status().as_u16(),
             browser,
         ));
+    }
+    if let Some(metrics) = metrics {
+        metrics.request(
+            &method,
+            route.as_ref().map(|p| &*p.0),
+            response.status().as_u16(),
+            started.elapsed(),
+        );
     }
     tracing::info!(
         target: "kikeru::access",

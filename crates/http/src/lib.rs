@@ -29,6 +29,7 @@ mod shop_api;
 mod site;
 
 pub use site::PageCache;
+pub mod metrics;
 mod stats_report;
 mod text;
 
@@ -113,6 +114,8 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     /// Catalogue pages rendered for visitors, per shelf version.
     pub pages: Arc<site::PageCache>,
+    /// The operators' metrics (exposed on their own listener).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -180,17 +180,19 @@ pub(crate) async fn webhook(
                 .map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned()))
         })
         .collect();
-    match state
+    let received = state
         .services
         .shop
         .receive_webhook(&InboundWebhook { body, headers })
-        .await
-    {
+        .await;
+    let provider = state.services.shop.provider();
+    match received {
         // An event about a payment the shop does not know yet (its checkout's own event is
         // still on its way, or the provider reports the payment by a reference reconciliation
         // has not learned) is not recorded: a 409 makes the provider deliver it again (Stripe
         // retries for three days), by when the payment is known. A 2xx would lose it.
         Ok(Some(kikeru_domain::EventOutcome::UnknownReference)) => {
+            state.metrics.webhook(provider, "unknown_reference");
             problem(ApiError::Conflict(Json(
                 Problem::new(
                     StatusCode::CONFLICT,
@@ -208,10 +210,14 @@ pub(crate) async fn webhook(
                 Some(kikeru_domain::EventOutcome::Applied { .. }) => "applied",
                 Some(kikeru_domain::EventOutcome::Unchanged { .. }) => "unchanged",
             };
+            state.metrics.webhook(provider, outcome);
             Response::builder()
                 .content_type("application/json")
                 .body(json!({"received": true, "outcome": outcome}).to_string())
         }
-        Err(e) => problem(e.into()),
+        Err(e) => {
+            state.metrics.webhook(provider, "rejected");
+            problem(e.into())
+        }
     }
 }

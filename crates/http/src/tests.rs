@@ -80,6 +80,7 @@ fn build_fixture(origin: &str, seller: Option<kikeru_domain::shop::legal::Seller
             stats_retention: std::time::Duration::from_secs(90 * 86_400),
         }),
         pages: Arc::default(),
+        metrics: Arc::default(),
         readiness: Arc::new(Ready),
     };
     Fixture {

@@ -513,7 +513,14 @@ impl Outbox for MemoryStore {
         let mut counts = OutboxCounts::default();
         for row in state.mail.outbox.values() {
             match row.status {
-                Status::Pending => counts.pending += 1,
+                Status::Pending => {
+                    counts.pending += 1;
+                    counts.oldest_due = Some(
+                        counts
+                            .oldest_due
+                            .map_or(row.next_attempt_at, |o| o.min(row.next_attempt_at)),
+                    );
+                }
                 Status::Sent => counts.sent += 1,
                 Status::Failed => counts.failed += 1,
             }

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 pub mod demo;
 pub mod mail;
+mod metrics;
 mod progress;
 pub mod seal;
 pub mod stats;

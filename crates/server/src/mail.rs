@@ -114,10 +114,16 @@ const GATHER: Duration = Duration::from_millis(20);
 
 /// The postman's loop: a round whenever woken, and at least every second; mail that fails
 /// waits for its retry time in the outbox. Stops between rounds once `stop` is set.
-pub async fn deliver_until_stopped(postman: Postman, wake: Arc<Notify>, stop: Arc<AtomicBool>) {
+pub async fn deliver_until_stopped(
+    postman: Postman,
+    wake: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+    metrics: Arc<kikeru_http::metrics::Metrics>,
+) {
     while !stop.load(Ordering::Acquire) {
         match postman.deliver_due().await {
             Ok(round) if round.claimed() > 0 => {
+                metrics.mail_round(&round);
                 tracing::info!(
                     sent = round.sent,
                     retrying = round.retrying,

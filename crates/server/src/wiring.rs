@@ -281,6 +281,7 @@ pub fn build(
             stats_retention: config.stats_retention,
         }),
         pages: Arc::default(),
+        metrics: Arc::default(),
         readiness: Arc::new(StoreReadiness((*store).clone())),
     })
 }

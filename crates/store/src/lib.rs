@@ -109,6 +109,17 @@ impl StoreConfig {
     }
 }
 
+/// The connection pool's connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open and lent out.
+    pub in_use: u32,
+    /// Open and free.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// All storage ports on one sea-orm connection pool.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
@@ -220,6 +231,24 @@ impl SqlStore {
             .await
             .map_err(|e| BackupError::Store(Error::from(e).into()))?;
         Ok(())
+    }
+
+    /// The connection pool's state now, for the operators' metrics.
+    pub fn pool_status(&self) -> PoolStatus {
+        fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStatus {
+            let open = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(open).min(open);
+            PoolStatus {
+                in_use: open - idle,
+                idle,
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self.db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => of(self.db.get_sqlite_connection_pool()),
+            sea_orm::DbBackend::Postgres => of(self.db.get_postgres_connection_pool()),
+            _ => PoolStatus::default(),
+        }
     }
 
     /// The pool, for maintenance commands and tests.

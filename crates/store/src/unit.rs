@@ -507,6 +507,14 @@ impl Outbox for SqlStore {
                     _ => return Err(corrupt("outbox status")),
                 }
             }
+            let oldest: Option<Option<i64>> = outbox_mail::Entity::find()
+                .select_only()
+                .column_as(outbox_mail::Column::NextAttemptAt.min(), "oldest")
+                .filter(outbox_mail::Column::Status.eq(PENDING))
+                .into_tuple()
+                .one(&self.db)
+                .await?;
+            counts.oldest_due = oldest.flatten().map(from_millis).transpose()?;
             Ok(counts)
         })
         .await

@@ -123,4 +123,7 @@ pub struct OutboxCounts {
     pub sent: u64,
     /// Given up.
     pub failed: u64,
+    /// When the mail that has waited longest is due (its first attempt or its retry), if
+    /// any waits: how far behind the postman is.
+    pub oldest_due: Option<crate::Timestamp>,
 }

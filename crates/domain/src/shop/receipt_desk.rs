@@ -41,6 +41,14 @@ impl std::fmt::Debug for ReceiptDesk {
 }
 
 impl ReceiptDesk {
+    /// How many paid orders wait for their receipt, counted up to `limit`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn pending(&self, limit: u32) -> Result<usize, StoreError> {
+        Ok(self.ports.receipts.unreceipted(limit).await?.len())
+    }
+
     /// A desk issuing as `issuer` under `rules`.
     pub fn new(ports: ReceiptPorts, rules: TaxRules, issuer: crate::shop::legal::Seller) -> Self {
         Self {

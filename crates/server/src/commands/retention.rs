@@ -16,14 +16,19 @@ use kikeru_store::SqlStore;
 pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     let (store, _) = prepare(config).await?;
     let progress = Progress::bar(3, "removing what is past its retention period");
-    let done = purge_showing(&store, config, &progress).await;
+    let done = purge_showing(&store, config, &progress, None).await;
     progress.finish();
     done
 }
 
-/// Removes what is past its retention period. Safe on several nodes at once.
-pub(crate) async fn purge(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
-    purge_showing(store, config, &Progress::none()).await
+/// Removes what is past its retention period, counting each stage's run in `metrics`
+/// (`retention`, `statistics`). Safe on several nodes at once.
+pub(crate) async fn purge(
+    store: &SqlStore,
+    config: &Config,
+    metrics: &kikeru_http::metrics::Metrics,
+) -> anyhow::Result<()> {
+    purge_showing(store, config, &Progress::none(), Some(metrics)).await
 }
 
 /// [`purge`], advancing `progress` one step per stage (records, statistics, raw hits).
@@ -31,7 +36,26 @@ async fn purge_showing(
     store: &SqlStore,
     config: &Config,
     progress: &Progress,
+    metrics: Option<&kikeru_http::metrics::Metrics>,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let records = purge_records(store, config).await;
+    if let Some(metrics) = metrics {
+        metrics.job("retention", records.is_ok(), started.elapsed());
+    }
+    records?;
+    progress.advance(1);
+    progress.step("rolling up the access statistics");
+    let started = std::time::Instant::now();
+    let statistics = maintain_statistics(store, config, progress).await;
+    if let Some(metrics) = metrics {
+        metrics.job("statistics", statistics.is_ok(), started.elapsed());
+    }
+    statistics
+}
+
+/// Removes the records past their periods.
+async fn purge_records(store: &SqlStore, config: &Config) -> anyhow::Result<()> {
     use kikeru_domain::ports::Clock;
     use kikeru_domain::privacy::ports::Retention;
     let cutoffs = config.retention.cutoffs(SystemClock.now());
@@ -51,8 +75,16 @@ async fn purge_showing(
         operator_events = purged.operator_events,
         "retention run"
     );
-    progress.advance(1);
-    progress.step("rolling up the access statistics");
+    Ok(())
+}
+
+/// Rolls the raw access records up into daily counts and removes those past their period.
+async fn maintain_statistics(
+    store: &SqlStore,
+    config: &Config,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    use kikeru_domain::ports::Clock;
     use kikeru_domain::privacy::ports::Statistics;
     let now = SystemClock.now();
     let days = store

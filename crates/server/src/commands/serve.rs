@@ -104,20 +104,35 @@ pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Resu
     let state_receipts = state.services.receipts.clone();
     let state_incidents = state.services.incidents.clone();
     let postman = state.services.postman.clone();
+    let metrics = state.metrics.clone();
+    let scraped = match config.metrics_listen {
+        Some(listen) => Some(
+            crate::metrics::listen(
+                listen,
+                metrics.clone(),
+                state.services.clone(),
+                store.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let app = kikeru_http::app(state);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let delivery = tokio::spawn(mail::deliver_until_stopped(
         postman,
         wake.clone(),
         stop.clone(),
+        metrics.clone(),
     ));
     let retention_store = store.clone();
     let retention_config = config.clone();
+    let retention_metrics = metrics.clone();
     let retention = tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            if let Err(e) = purge(&retention_store, &retention_config).await {
+            if let Err(e) = purge(&retention_store, &retention_config, &retention_metrics).await {
                 tracing::warn!(error = %format!("{e:#}"), "the retention run failed; it runs again in an hour");
             }
         }
@@ -129,7 +144,10 @@ pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Resu
         let mut every = tokio::time::interval(Duration::from_secs(2));
         loop {
             every.tick().await;
-            match issuer.issue_due(200).await {
+            let started = std::time::Instant::now();
+            let issued = issuer.issue_due(200).await;
+            metrics.job("receipts", issued.is_ok(), started.elapsed());
+            match issued {
                 Ok(0) => {}
                 Ok(issued) => tracing::info!(issued, "receipts issued"),
                 Err(e) => tracing::warn!(error = %e, "issuing receipts failed; retrying"),
@@ -148,6 +166,9 @@ pub(crate) async fn serve(mut config: Config, self_signed: bool) -> anyhow::Resu
         .context("serving")?;
     retention.abort();
     receipts.abort();
+    if let Some(scraped) = scraped {
+        scraped.abort();
+    }
     shelf.abort();
     if let Some(redirect) = redirect {
         redirect.abort();

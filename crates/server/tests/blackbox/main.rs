@@ -18,6 +18,7 @@ mod deletion;
 mod faults;
 mod mail;
 mod membership;
+mod metrics;
 mod nodes;
 mod operations;
 mod privacy;

@@ -7,13 +7,13 @@ use crate::support::{Server, outbox};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
-const SECRET: &str = "whsec_blackbox";
+pub(crate) const SECRET: &str = "whsec_blackbox";
 
 #[allow(
     clippy::disallowed_methods,
     reason = "a black-box test signs as the provider would, now"
 )]
-fn signed(reference: &str, kind: &str, id: &str) -> (Vec<u8>, String) {
+pub(crate) fn signed(reference: &str, kind: &str, id: &str) -> (Vec<u8>, String) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = json!({"id": id, "type": kind, "reference": reference, "created": now})
         .to_string()
@@ -60,8 +60,13 @@ pub(crate) fn member_in(server: &Server, mailbox: &std::path::Path, email: &str)
     client
 }
 
-/// Orders `product` for `client` and pays in the sandbox's checkout; answers the order's ID.
-pub(crate) fn bought_in_sandbox(server: &Server, client: &mut Client, product: &str) -> String {
+/// Orders `product` for `client` and pays in the sandbox's checkout; answers the order's ID and
+/// the checkout's reference.
+pub(crate) fn bought_in_sandbox(
+    server: &Server,
+    client: &mut Client,
+    product: &str,
+) -> (String, String) {
     let placed = client.post("/api/v1/orders", json!({"product_ids": [product]}));
     assert_eq!(placed.status, 201, "{placed:?}");
     let order_id = placed.json["id"].as_str().unwrap().to_owned();
@@ -76,7 +81,8 @@ pub(crate) fn bought_in_sandbox(server: &Server, client: &mut Client, product: &
         Vec::new(),
     );
     assert_eq!(chosen.status, 303, "{chosen:?}");
-    order_id
+    let reference = path.rsplit('/').next().unwrap_or_default().to_owned();
+    (order_id, reference)
 }
 
 fn journey(server: &Server) {
