@@ -2,6 +2,7 @@
 //! section at a time. The domain decides the sections ([`kikeru_domain::privacy::export`]); this only
 //! writes each as JSON.
 
+use crate::pages::escape;
 use futures_util::stream;
 use kikeru_domain::privacy::export::{Export, ExportError, Section};
 use poem::web::Data;
@@ -267,27 +268,10 @@ pub(crate) async fn export(state: Data<&AppState>, req: &Request) -> Response {
         )))
 }
 
-/// Text made safe for HTML.
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The name of a field of the export as a reader reads it (the field's own name when the
 /// catalogue has none).
 fn label(lang: kikeru_domain::Language, key: &str) -> String {
-    kikeru_i18n::lookup(lang, &format!("document.{key}"))
-        .map_or_else(|| escaped(key), str::to_owned)
+    kikeru_i18n::lookup(lang, &format!("document.{key}")).map_or_else(|| escape(key), str::to_owned)
 }
 
 /// One value of the export as HTML: objects as lists of names and values, lists of objects as
@@ -301,7 +285,7 @@ fn readable(lang: kikeru_domain::Language, value: &Value, out: &mut String) {
             if *b { "document.yes" } else { "document.no" },
         )),
         Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => out.push_str(&escaped(s)),
+        Value::String(s) => out.push_str(&escape(s)),
         Value::Array(items) if items.is_empty() => out.push_str(none),
         Value::Array(items) if items.iter().all(Value::is_object) => {
             let mut columns: Vec<&String> = Vec::new();

@@ -15,8 +15,9 @@ use crate::AppState;
 use crate::site::accept_language as lang;
 use crate::site::i18n::t;
 
-/// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML content and attribute values (the one escaper of hand-built markup:
+/// pages, the readable export, the charts).
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
